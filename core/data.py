@@ -1,0 +1,166 @@
+"""Load question/SQL pairs from JSON, JSONL or CSV files into `Pair`s.
+
+File-level problems (unreadable, not UTF-8, not JSON, empty, too big, no recognisable columns) raise
+`DataError` with one message naming the file. Row-level problems never raise: a row with a missing or
+odd field is still loaded (with its 1-based row number) so that the validation report can name it.
+"""
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+
+# Accepted column names, most specific first. Keys are compared case-insensitively.
+QUESTION_FIELDS = ("question", "prompt", "instruction", "nl", "input")
+SQL_FIELDS = ("sql", "query", "answer", "output", "completion")
+SCHEMA_FIELDS = ("schema", "context", "sql_context", "ddl")
+
+
+class DataError(ValueError):
+    """A file that cannot be read as pairs. The message is meant for the user, as is."""
+
+
+@dataclass
+class Pair:
+    question: str
+    sql: str
+    row: int  # 1-based position in the file (line for JSONL, record for JSON/CSV)
+    schema: str = ""  # per-row schema/context, when the file has one
+    problems: list[str] = field(default_factory=list)  # field-type problems found while loading
+
+
+def _as_text(value, name: str, problems: list[str]) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    problems.append(f"{name} is a {type(value).__name__}, expected text")
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def _pick(record: dict, names: tuple[str, ...], taken: set[str]) -> str | None:
+    lowered = {str(k).strip().lower(): k for k in record}
+    for name in names:
+        if name in lowered and lowered[name] not in taken:
+            return lowered[name]
+    return None
+
+
+def _from_messages(messages, row: int) -> Pair:
+    problems: list[str] = []
+    by_role: dict[str, str] = {}
+    if not isinstance(messages, list):
+        return Pair("", "", row, problems=["messages is not a list of {role, content} objects"])
+    for message in messages:
+        if isinstance(message, dict) and message.get("role") in ("system", "user", "assistant"):
+            by_role.setdefault(message["role"], _as_text(message.get("content"), message["role"], problems))
+    return Pair(by_role.get("user", ""), by_role.get("assistant", ""), row, by_role.get("system", ""), problems)
+
+
+def pair_from_record(record, row: int) -> Pair | None:
+    """One record (a dict) as a Pair; None when it has none of the known fields."""
+    if not isinstance(record, dict):
+        return Pair("", "", row, problems=[f"row is a {type(record).__name__}, expected an object"])
+    if "messages" in record:
+        return _from_messages(record["messages"], row)
+    taken: set[str] = set()
+    q_key = _pick(record, QUESTION_FIELDS, taken)
+    taken.add(q_key)
+    s_key = _pick(record, SQL_FIELDS, taken)
+    taken.add(s_key)
+    c_key = _pick(record, SCHEMA_FIELDS, taken) or _pick(record, ("input",), taken)
+    if q_key is None and s_key is None:
+        return None
+    problems: list[str] = []
+    question = _as_text(record.get(q_key), "question", problems) if q_key else ""
+    sql = _as_text(record.get(s_key), "sql", problems) if s_key else ""
+    schema = _as_text(record.get(c_key), "schema", problems) if c_key else ""
+    return Pair(question, sql, row, schema, problems)
+
+
+def _records(text: str, suffix: str, name: str):
+    """Yield (row, record) from the file's text, choosing the format by extension, then by content."""
+    stripped = text.lstrip()
+    if suffix == ".csv" or (suffix not in (".json", ".jsonl") and not stripped.startswith(("[", "{"))):
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or all(not (f or "").strip() for f in reader.fieldnames):
+            raise DataError(f"{name}: the CSV file has no header row. Add a first line such as 'question,sql'.")
+        for i, record in enumerate(reader, start=1):
+            record.pop(None, None)  # extra cells beyond the header
+            yield i, record
+        return
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{name}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}).") from None
+        yield from enumerate(data, start=1)
+        return
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield i, json.loads(line)
+        except json.JSONDecodeError as e:
+            if i == 1 and stripped.startswith("{"):  # maybe one pretty-printed JSON object
+                try:
+                    data = json.loads(text)
+                except json.JSONDecodeError:
+                    pass
+                else:
+                    rows = next((v for v in data.values() if isinstance(v, list)), None) if isinstance(data, dict) else None
+                    if rows is None:
+                        raise DataError(f"{name}: a JSON object with no list of pairs inside.") from None
+                    yield from enumerate(rows, start=1)
+                    return
+            raise DataError(f"{name}: line {i} is not valid JSON ({e.msg}). Each line of a JSONL file must be "
+                            "one JSON object.") from None
+
+
+def load_pairs(path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None) -> list[Pair]:
+    """Read a JSON array, JSONL or CSV file of question/SQL pairs. Raises DataError for file-level problems."""
+    path = Path(path)
+    name = name or path.name
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise DataError(f"{name}: the file cannot be opened.") from None
+    if size > max_bytes:
+        raise DataError(f"{name}: the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit. "
+                        "Split it or raise the limit.")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{name}: not UTF-8 text (byte {e.start}). Save it as UTF-8 and upload it again.") from None
+    if not text.strip():
+        raise DataError(f"{name}: the file is empty.")
+    if "\x00" in text:
+        raise DataError(f"{name}: looks like a binary file, not JSON, JSONL or CSV text.")
+    pairs: list[Pair] = []
+    unknown: list[int] = []
+    try:
+        for row, record in _records(text, path.suffix.lower(), name):
+            pair = pair_from_record(record, row)
+            if pair is None:
+                unknown.append(row)
+            else:
+                pairs.append(pair)
+    except csv.Error as e:
+        raise DataError(f"{name}: not a valid CSV file ({e}).") from None
+    except RecursionError:
+        raise DataError(f"{name}: the JSON is nested too deeply to read.") from None
+    if not pairs:
+        if unknown:
+            raise DataError(f"{name}: no recognisable columns. Name them 'question' and 'sql' "
+                            f"(also accepted: {', '.join(QUESTION_FIELDS[1:])} / {', '.join(SQL_FIELDS[1:])}, "
+                            "or chat 'messages').")
+        raise DataError(f"{name}: the file holds no pairs.")
+    # Rows with none of the fields, next to rows that have them: keep them so the report names them.
+    pairs.extend(Pair("", "", row, problems=["row has neither a question nor a SQL field"]) for row in unknown)
+    pairs.sort(key=lambda p: p.row)
+    return pairs

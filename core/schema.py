@@ -1,0 +1,79 @@
+"""Parse a schema given as DDL text (CREATE TABLE statements) into tables and their columns, with sqlglot.
+
+Other statements in the text (INSERTs, comments, PRAGMAs) are ignored, so a schema-plus-data script works.
+Names are kept as written for display and matched case-insensitively.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+DIALECTS = ("postgres", "duckdb", "sqlite", "mysql", "tsql", "bigquery", "snowflake", "spark", "oracle", "trino")
+
+
+class SchemaError(ValueError):
+    """DDL that cannot be read. The message is meant for the user."""
+
+
+@dataclass
+class Schema:
+    tables: dict[str, list[str]] = field(default_factory=dict)  # table name -> column names, as written
+    ddl: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.tables)
+
+    def lookup(self) -> dict[str, set[str]]:
+        """Lower-cased table -> lower-cased columns, for matching."""
+        return {t.lower(): {c.lower() for c in cols} for t, cols in self.tables.items()}
+
+
+def parse_schema(ddl: str, dialect: str = "postgres", name: str = "schema") -> Schema:
+    """Tables and columns from CREATE TABLE statements. Raises SchemaError naming the problem."""
+    if not ddl or not ddl.strip():
+        return Schema()
+    try:
+        statements = sqlglot.parse(ddl, read=dialect)
+    except sqlglot.errors.ParseError as e:
+        first = e.errors[0] if e.errors else {}
+        where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
+        raise SchemaError(f"{name}: the DDL does not parse as {dialect} SQL{where}. "
+                          "Check the statement there, or pick the dialect it is written in.") from None
+    except sqlglot.errors.SqlglotError as e:
+        raise SchemaError(f"{name}: the DDL cannot be read ({e}).") from None
+    tables: dict[str, list[str]] = {}
+    for statement in statements:
+        if not isinstance(statement, exp.Create) or (statement.args.get("kind") or "").upper() != "TABLE":
+            continue
+        target = statement.this
+        table = target.this if isinstance(target, exp.Schema) else target
+        if not isinstance(table, exp.Table):
+            continue
+        columns = [c.name for c in target.expressions if isinstance(c, exp.ColumnDef)] \
+            if isinstance(target, exp.Schema) else []
+        tables[table.name] = columns
+    if not tables:
+        raise SchemaError(f"{name}: no CREATE TABLE statement found. Paste the DDL of your tables.")
+    return Schema(tables, ddl)
+
+
+def load_schema_file(path, dialect: str = "postgres") -> Schema:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path.name}: not UTF-8 text. Save it as UTF-8.") from None
+    except OSError:
+        raise SchemaError(f"{path.name}: the file cannot be opened.") from None
+    return parse_schema(text, dialect, name=path.name)
+
+
+def schema_ddl_only(schema: Schema, dialect: str = "postgres") -> str:
+    """The CREATE TABLE statements alone (no INSERTs), to put in a prompt."""
+    if not schema.ddl:
+        return ""
+    kept = [s.sql(dialect=dialect, comments=False) for s in sqlglot.parse(schema.ddl, read=dialect)
+            if isinstance(s, exp.Create)]
+    return ";\n".join(kept) + (";" if kept else "")

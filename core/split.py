@@ -1,0 +1,59 @@
+"""Seeded train/eval split that keeps near-identical questions (and identical SQL) on the same side.
+
+Questions are normalised (case, whitespace, numbers and quoted literals) before grouping, and pairs that
+share a SQL string are grouped too (Spider writes each query twice with two wordings), so the eval set
+never holds a paraphrase of a training pair.
+"""
+
+import random
+import re
+
+from core.data import Pair
+
+_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"|\b\d+(\.\d+)?\b")
+
+
+def normalise_question(question: str) -> str:
+    text = _LITERAL.sub("<v>", question.lower())
+    return re.sub(r"[\s?.!]+", " ", text).strip()
+
+
+def _groups(pairs: list[Pair]) -> list[list[int]]:
+    parent = list(range(len(pairs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_of: dict[str, int] = {}
+    for i, p in enumerate(pairs):
+        for key in ("q:" + normalise_question(p.question), "s:" + " ".join(p.sql.split()).lower()):
+            if key in first_of:
+                parent[find(i)] = find(first_of[key])
+            else:
+                first_of[key] = i
+    groups: dict[int, list[int]] = {}
+    for i in range(len(pairs)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def split_pairs(pairs: list[Pair], fraction: float = 0.1, seed: int = 3407,
+                min_eval: int = 20) -> tuple[list[Pair], list[Pair]]:
+    """(train, eval). Eval holds about `fraction` of the rows, at least `min_eval` when the data allows
+    (never more than half)."""
+    if fraction <= 0 or len(pairs) < 2:
+        return list(pairs), []
+    target = max(round(len(pairs) * fraction), min(min_eval, len(pairs) // 2))
+    groups = _groups(pairs)
+    random.Random(seed).shuffle(groups)
+    eval_idx: set[int] = set()
+    for group in groups:
+        if len(eval_idx) >= target:
+            break
+        if len(eval_idx) + len(group) <= max(target, len(pairs) // 2):
+            eval_idx.update(group)
+    train = [p for i, p in enumerate(pairs) if i not in eval_idx]
+    return train, [p for i, p in enumerate(pairs) if i in eval_idx]

@@ -1,0 +1,103 @@
+"""MLflow: the embedded tracking server, and reading runs and metric histories back for the UI.
+
+When MLFLOW_TRACKING_URI is unset, `ensure_server()` starts a real `mlflow server` on 127.0.0.1:5000
+(sqlite store and artifacts under the data folder), waits until it is healthy and stops it at exit. A
+healthy MLflow already on that port is reused.
+"""
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from core.paths import data_dir
+
+DEFAULT_PORT = 5000
+_server: subprocess.Popen | None = None
+
+
+class TrackingError(RuntimeError):
+    """The tracking server cannot be started or reached. The message is meant for the user."""
+
+
+def is_healthy(uri: str, timeout: float = 2.0) -> bool:
+    if not uri.startswith("http"):
+        return True  # a local store (sqlite:///, file:) needs no server
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_server(port: int, store: Path, wait_s: float = 90.0) -> subprocess.Popen:
+    """Start `mlflow server` on 127.0.0.1:port with a sqlite store under `store`; wait until healthy."""
+    store.mkdir(parents=True, exist_ok=True)
+    uri = f"http://127.0.0.1:{port}"
+    log = open(store / "server.log", "ab")  # noqa: SIM115 - kept open for the server's lifetime
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
+         "--artifacts-destination", str(store / "artifacts"), "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise TrackingError(f"The MLflow server exited at start (code {process.returncode}); "
+                                f"see {store / 'server.log'}.")
+        if is_healthy(uri, timeout=1.0):
+            return process
+        time.sleep(0.5)
+    process.kill()
+    raise TrackingError(f"The MLflow server did not become healthy within {wait_s:.0f} s; see {store / 'server.log'}.")
+
+
+def stop_server(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def ensure_server(port: int | None = None) -> str:
+    """The tracking URI to use, starting the embedded server when needed. Sets MLFLOW_TRACKING_URI."""
+    global _server
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if uri:
+        return uri
+    port = port or int(os.environ.get("STUDIO_MLFLOW_PORT", DEFAULT_PORT))
+    uri = f"http://127.0.0.1:{port}"
+    if not is_healthy(uri):
+        if _port_open(port):
+            raise TrackingError(f"Port {port} is taken by something that is not an MLflow server. Free it, set "
+                                "STUDIO_MLFLOW_PORT to another port, or set MLFLOW_TRACKING_URI.")
+        print(f"Starting the MLflow server on {uri} (store: {data_dir() / 'mlflow'}) ...", flush=True)
+        _server = start_server(port, data_dir() / "mlflow")
+        atexit.register(stop_server, _server)
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    return uri
+
+
+def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    """The MLflow UI page of a run (only meaningful for an http tracking server)."""
+    return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def metric_history(run_id: str, key: str = "loss", tracking_uri: str | None = None) -> list[tuple[int, float]]:
+    """(step, value) points MLflow stored for a run's metric, in step order."""
+    from mlflow.tracking import MlflowClient
+
+    history = MlflowClient(tracking_uri).get_metric_history(run_id, key)
+    return sorted((m.step, m.value) for m in history)

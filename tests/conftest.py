@@ -1,0 +1,57 @@
+"""Shared fixtures. Tests run offline (HF_HUB_OFFLINE=1) with the bundled model and a real MLflow server."""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One data folder for the whole test run, kept between runs so the bundled model is converted only once.
+os.environ.setdefault("STUDIO_DATA_DIR", str(Path(__file__).resolve().parent.parent / "data" / "test"))
+
+ROOT = Path(__file__).resolve().parent.parent
+SPIDER = ROOT.parent / "shared" / "data" / "spider_mini"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on a free port, with its own sqlite store; sets MLFLOW_TRACKING_URI."""
+    from core.tracking import start_server, stop_server
+
+    port = free_port()
+    process = start_server(port, tmp_path_factory.mktemp("mlflow"))
+    uri = f"http://127.0.0.1:{port}"
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    stop_server(process)
+    if old is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = old
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    from core.models import load_tokenizer
+
+    return load_tokenizer("bundled")
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,75 @@
+"""ChatML formatting: golden strings for the model's own template and for the plain-ChatML fallback,
+and the per-token mask of trained tokens."""
+
+import copy
+
+import pytest
+
+from core.chatml import (
+    DEFAULT_SYSTEM_TEMPLATE,
+    TemplateError,
+    build_messages,
+    count_tokens_fn,
+    render_chatml,
+    render_example,
+    system_prompt,
+)
+from core.data import Pair
+
+PAIR = Pair("Total sales amount per region?", "SELECT region, SUM(amount) FROM sales GROUP BY region", 1)
+SCHEMA = "CREATE TABLE sales (region TEXT, amount NUMERIC)"
+GOLDEN = (
+    "<|im_start|>system\nYou are a postgres SQL expert. Use this schema:\n"
+    "CREATE TABLE sales (region TEXT, amount NUMERIC)<|im_end|>\n"
+    "<|im_start|>user\nTotal sales amount per region?<|im_end|>\n"
+    "<|im_start|>assistant\nSELECT region, SUM(amount) FROM sales GROUP BY region<|im_end|>\n"
+)
+
+
+def test_messages_and_system_template():
+    messages = build_messages(PAIR, DEFAULT_SYSTEM_TEMPLATE, "postgres", SCHEMA)
+    assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+    assert messages[0]["content"] == f"You are a postgres SQL expert. Use this schema:\n{SCHEMA}"
+    row_schema = Pair("q", "SELECT 1", 1, schema="CREATE TABLE t (a INT)")
+    assert "CREATE TABLE t" in build_messages(row_schema, schema_text=SCHEMA)[0]["content"]
+
+
+def test_bad_template_is_a_clear_error():
+    with pytest.raises(TemplateError, match="placeholder"):
+        system_prompt("Use {tables}", "postgres", "")
+
+
+def test_plain_chatml_golden():
+    assert render_chatml(build_messages(PAIR, schema_text=SCHEMA)) == GOLDEN
+
+
+def test_model_template_golden_and_mask(tokenizer):
+    ex = render_example(build_messages(PAIR, schema_text=SCHEMA), tokenizer)
+    assert ex.text == GOLDEN  # SmolLM2's own template is ChatML
+    trained = "".join(t for t, m in zip(ex.tokens, ex.trained, strict=True) if m)
+    assert trained == "SELECT region, SUM(amount) FROM sales GROUP BY region<|im_end|>\n"
+    assert ex.trained[: len(ex.trained) // 2] == [False] * (len(ex.trained) // 2)
+    # the model's template, not ours: without a system turn it adds SmolLM's default system prompt
+    no_system = tokenizer.apply_chat_template(build_messages(PAIR)[1:], tokenize=False)
+    assert no_system.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
+
+
+def test_fallback_chatml_when_the_tokenizer_has_no_template(tokenizer):
+    bare = copy.deepcopy(tokenizer)
+    bare.chat_template = None
+    ex = render_example(build_messages(PAIR, schema_text=SCHEMA), bare)
+    assert ex.text == GOLDEN
+    assert ex.prompt_text == GOLDEN.split("SELECT")[0]
+    assert ex.answer_text == "SELECT region, SUM(amount) FROM sales GROUP BY region<|im_end|>\n"
+    no_system = bare.apply_chat_template(build_messages(PAIR)[1:], tokenize=False)
+    assert no_system.startswith("<|im_start|>user\n")  # plain ChatML adds nothing
+
+
+def test_whole_sequence_mask_when_not_answer_only(tokenizer):
+    ex = render_example(build_messages(PAIR, schema_text=SCHEMA), tokenizer, answer_only=False)
+    assert all(ex.trained)
+
+
+def test_token_counter_matches_rendering(tokenizer):
+    count = count_tokens_fn(tokenizer, DEFAULT_SYSTEM_TEMPLATE, "postgres", SCHEMA)
+    assert count([PAIR]) == [len(render_example(build_messages(PAIR, schema_text=SCHEMA), tokenizer).token_ids)]

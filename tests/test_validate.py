@@ -1,0 +1,112 @@
+"""Validation report (each kind of finding), schema parsing, and the train/eval split."""
+
+import pytest
+
+from core.data import Pair
+from core.schema import SchemaError, parse_schema
+from core.split import split_pairs
+from core.validate import trainable_pairs, validate_pairs
+
+DDL = """
+CREATE TABLE regions (region_id INT PRIMARY KEY, name TEXT);
+CREATE TABLE sales (sale_id INT, region_id INT REFERENCES regions(region_id), amount NUMERIC(10,2));
+INSERT INTO regions VALUES (1, 'North');
+"""
+
+
+def kinds(report, row):
+    return {f.kind for f in report.findings if f.row == row}
+
+
+def test_schema_parsing_keeps_tables_and_columns_and_ignores_inserts():
+    schema = parse_schema(DDL)
+    assert schema.tables == {"regions": ["region_id", "name"], "sales": ["sale_id", "region_id", "amount"]}
+
+
+def test_schema_errors_are_clear():
+    with pytest.raises(SchemaError, match="does not parse"):
+        parse_schema("CREATE TABLE (", name="my.sql")
+    with pytest.raises(SchemaError, match="no CREATE TABLE"):
+        parse_schema("SELECT 1")
+
+
+def test_each_kind_of_finding_names_its_row():
+    pairs = [
+        Pair("Total sales per region?", "SELECT r.name, SUM(s.amount) AS total FROM sales s JOIN regions r "
+             "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total DESC", 1),
+        Pair("", "SELECT 1", 2),
+        Pair("Empty SQL", "", 3),
+        Pair("Total sales per region?", "SELECT r.name, SUM(s.amount) AS total FROM sales s JOIN regions r "
+             "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total DESC", 4),
+        Pair("total   SALES per region?", "SELECT SUM(amount) FROM sales", 5),
+        Pair("Bad SQL", "SELEC name FROM regions", 6),
+        Pair("Delete", "DELETE FROM sales", 7),
+        Pair("Unknown table", "SELECT * FROM customers", 8),
+        Pair("Unknown column", "SELECT s.price FROM sales s", 9),
+        Pair("Two statements", "SELECT 1; SELECT 2", 10),
+        Pair("Typed", "SELECT 1", 11, problems=["question is a int, expected text"]),
+        Pair("Unknown bare column", "SELECT colour FROM regions", 12),
+    ]
+    report = validate_pairs(pairs, parse_schema(DDL))
+    assert kinds(report, 1) == {"conflicts"}
+    assert kinds(report, 2) == {"empty"}
+    assert kinds(report, 3) == {"empty"}
+    assert kinds(report, 4) == {"duplicates"}  # its conflict is reported on row 1, its first copy
+    assert kinds(report, 5) == {"conflicts"}
+    assert kinds(report, 6) == {"invalid_sql"}
+    assert kinds(report, 7) == {"writes"}
+    assert kinds(report, 8) == {"unknown_names"}
+    assert kinds(report, 9) == {"unknown_names"}
+    assert kinds(report, 10) == {"writes"}
+    assert kinds(report, 11) == {"empty"}
+    assert kinds(report, 12) == {"unknown_names"}
+    assert report.error_rows == {2, 3, 6, 7, 8, 9, 10, 11, 12}
+    assert report.summary["rows"] == 12 and report.summary["trainable"] == 3
+    assert report.summary["duplicates"] == 1 and report.summary["writes"] == 2
+    assert [p.row for p in trainable_pairs(pairs, report)] == [1, 4, 5]
+    assert all(f.problem and f.fix for f in report.findings)
+
+
+def test_aliases_ctes_and_subqueries_are_not_unknown_names():
+    sql = ("WITH t AS (SELECT region_id, SUM(amount) AS total FROM sales GROUP BY region_id) "
+           "SELECT r.name, t.total FROM t JOIN regions r ON r.region_id = t.region_id ORDER BY total DESC")
+    assert validate_pairs([Pair("q", sql, 1)], parse_schema(DDL)).findings == []
+
+
+def test_dialect_matters():
+    pairs = [Pair("q", "SELECT TOP 5 name FROM regions", 1)]
+    assert kinds(validate_pairs(pairs, dialect="postgres"), 1) == {"invalid_sql"}
+    assert validate_pairs(pairs, dialect="tsql").findings == []
+
+
+def test_per_row_schema_is_used_when_there_is_no_global_schema():
+    pairs = [Pair("q", "SELECT a FROM t", 1, schema="CREATE TABLE t (a INT)"),
+             Pair("q2", "SELECT b FROM t", 2, schema="CREATE TABLE t (a INT)")]
+    report = validate_pairs(pairs)
+    assert kinds(report, 1) == set() and kinds(report, 2) == {"unknown_names"}
+
+
+def test_token_lengths_and_too_long_rows():
+    pairs = [Pair("short", "SELECT 1", 1), Pair("long " * 50, "SELECT 1", 2)]
+    report = validate_pairs(pairs, count_tokens=lambda ps: [len(p.question.split()) + 2 for p in ps], max_seq_length=10)
+    assert report.token_lengths == [3, 52]
+    assert kinds(report, 2) == {"too_long"} and 2 not in report.error_rows  # a warning: the row is cut, not dropped
+    assert report.token_stats["max"] == 52 and report.summary["too_long"] == 1
+
+
+def test_split_keeps_paraphrases_and_same_sql_together():
+    pairs = []
+    names = [a + b for a in ("north", "south", "east", "west", "upper", "lower") for b in ("field", "wood", "ton", "ham", "by", "ley", "stead", "wick", "mouth", "port")]
+    for i, name in enumerate(names):
+        pairs.append(Pair(f"How many sales in {name}?", f"SELECT COUNT(*) FROM sales WHERE region = '{name}'", 2 * i))
+        pairs.append(Pair(f"Count the sales of {name}", f"SELECT COUNT(*) FROM sales WHERE region = '{name}'", 2 * i + 1))
+    train, held = split_pairs(pairs, 0.1, seed=1)
+    assert len(held) >= 12 and len(train) + len(held) == 120
+    held_sql = {p.sql for p in held}
+    assert not any(p.sql in held_sql for p in train)
+    assert split_pairs(pairs, 0.1, seed=1) == (train, held)  # seeded: the same split every time
+    # near-identical questions (differing only in case, spacing, literals) stay together
+    near = [Pair("Sales in 'North'?", "SELECT 1", 1), Pair("sales  in 'South' ?", "SELECT 2", 2)] + [
+        Pair(f"q{i} unique words {chr(97 + i % 26)}{i}", f"SELECT {i + 10}", i + 3) for i in range(40)]
+    train, held = split_pairs(near, 0.25, seed=3)
+    assert ({1, 2} <= {p.row for p in held}) or ({1, 2} <= {p.row for p in train})
