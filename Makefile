@@ -17,14 +17,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: venv
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-0} $(PY) -m core train
+	$(PY) -m app
 
 train: venv
 	$(PY) -m core train
 
 # pytest exits 5 when nothing was collected: that is a failure of the set-up, say so.
 test: venv
-	$(PY) -m ruff check core tests assets
+	$(PY) -m ruff check core app tests assets bench
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 
 test-gpu: venv

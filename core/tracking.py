@@ -6,11 +6,13 @@ healthy MLflow already on that port is reused.
 """
 
 import atexit
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +20,10 @@ from core.paths import data_dir
 
 DEFAULT_PORT = 5000
 _server: subprocess.Popen | None = None
+# MLflow's client retries a dead server for minutes by default; a studio must answer in seconds. Users can
+# still override these through the environment.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
 class TrackingError(RuntimeError):
@@ -95,9 +101,20 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
-def metric_history(run_id: str, key: str = "loss", tracking_uri: str | None = None) -> list[tuple[int, float]]:
-    """(step, value) points MLflow stored for a run's metric, in step order."""
+def metric_history(run_id: str, key: str = "loss", tracking_uri: str | None = None,
+                   timeout: float = 3.0) -> list[tuple[int, float]]:
+    """(step, value) points MLflow stored for a run's metric, in step order.
+
+    For an http server this is one REST call with a short timeout (the live chart polls it every second and
+    must not hang on a slow server); raises OSError when the server does not answer in time."""
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "")
+    if uri.startswith("http"):
+        query = urllib.parse.urlencode({"run_id": run_id, "metric_key": key})
+        url = f"{uri.rstrip('/')}/api/2.0/mlflow/metrics/get-history?{query}"
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            metrics = json.load(response).get("metrics", [])
+        return sorted((int(m.get("step", 0)), float(m["value"])) for m in metrics)
     from mlflow.tracking import MlflowClient
 
-    history = MlflowClient(tracking_uri).get_metric_history(run_id, key)
+    history = MlflowClient(uri or None).get_metric_history(run_id, key)
     return sorted((m.step, m.value) for m in history)

@@ -1,0 +1,1 @@
+"""The Gradio studio: a thin shell over `core` (layout, wiring, plotly figures)."""

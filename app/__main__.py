@@ -1,0 +1,66 @@
+"""Start the studio: `python -m app [--host H] [--port P]`.
+
+Binds 127.0.0.1 by default. Any other address needs a username and password (STUDIO_USERNAME and
+STUDIO_PASSWORD, or --auth-file with a `user:password` line) unless --insecure-no-auth is given.
+Starts the embedded MLflow server unless MLFLOW_TRACKING_URI is set.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def read_auth(auth_file: str | None) -> tuple[str, str] | None:
+    if auth_file:
+        line = Path(auth_file).read_text(encoding="utf-8").strip().splitlines()[0]
+        user, _, password = line.partition(":")
+        return (user, password) if user and password else None
+    user, password = os.environ.get("STUDIO_USERNAME", ""), os.environ.get("STUDIO_PASSWORD", "")
+    return (user, password) if user and password else None
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m app", description="SQL Tune Studio (web UI)")
+    parser.add_argument("--host", default=os.environ.get("STUDIO_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("STUDIO_PORT", 7860)))
+    parser.add_argument("--auth-file", default=os.environ.get("STUDIO_AUTH_FILE"))
+    parser.add_argument("--insecure-no-auth", action="store_true",
+                        help="allow a non-local address without a password (not recommended)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        auth = read_auth(args.auth_file)
+    except OSError as e:
+        print(f"error: cannot read the auth file: {e}", file=sys.stderr)
+        return 2
+    if args.host not in LOOPBACK and auth is None and not args.insecure_no_auth:
+        print(f"error: binding {args.host} makes the studio reachable from other machines. Set STUDIO_USERNAME and "
+              "STUDIO_PASSWORD (or --auth-file), or pass --insecure-no-auth if you really mean it.", file=sys.stderr)
+        return 2
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from core.tracking import TrackingError, ensure_server
+
+    try:
+        uri = ensure_server()
+    except TrackingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from app.ui import build_app
+    from core.paths import ASSETS
+
+    print(f"MLflow: {uri}", flush=True)
+    demo = build_app()
+    demo.queue(default_concurrency_limit=8)
+    demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=(ASSETS / "studio.css").read_text(),
+                footer_links=["api", "settings"], show_error=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

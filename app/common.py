@@ -1,0 +1,65 @@
+"""Shared bits of the studio's shell: the session's dataset, message boxes, and the errors users can fix."""
+
+import html
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.chatml import TemplateError
+from core.data import DataError, Pair
+from core.engine import BusyError, ConfigError
+from core.models import ModelError
+from core.paths import data_dir
+from core.schema import SchemaError
+from core.tracking import TrackingError
+from core.validate import Report
+
+# Problems the user can fix: shown as a message in the page, never as a traceback.
+USER_ERRORS = (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError)
+
+
+@dataclass
+class Dataset:
+    """The dataset a browser session is working on (kept in a gr.State)."""
+
+    path: str = ""
+    name: str = ""
+    pairs: list[Pair] = field(default_factory=list)
+    report: Report | None = None
+    schema_ddl: str = ""  # as the user gave it
+    schema_text: str = ""  # CREATE TABLEs only, as they go into the prompt
+    dialect: str = "postgres"
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self.pairs)
+
+    def trainable_count(self, exclude_errors: bool = True) -> int:
+        if not self.report:
+            return len(self.pairs)
+        return self.report.summary["trainable"] if exclude_errors else len(self.pairs)
+
+
+def box(text: str, kind: str = "info") -> str:
+    """A message box: kind is info, ok, warn or error. Text is escaped; **bold** is not interpreted."""
+    return f'<div class="msg msg-{kind}">{html.escape(text)}</div>'
+
+
+def store_upload(path: str, original_name: str) -> Path:
+    """Copy an uploaded file under the data folder with a generated name (the user's name is not trusted)."""
+    suffix = Path(original_name).suffix.lower()
+    suffix = suffix if suffix in (".json", ".jsonl", ".csv", ".sql", ".txt") else ".dat"
+    target = data_dir() / "uploads" / f"{uuid.uuid4().hex}{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    return target
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

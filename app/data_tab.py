@@ -1,0 +1,191 @@
+"""Tabs 1 and 2: load and validate the data, then preview exactly what the model is trained on."""
+
+import html
+import random
+from pathlib import Path
+
+import gradio as gr
+
+from app.charts import token_histogram
+from app.common import USER_ERRORS, Dataset, box, store_upload
+from core.chatml import DEFAULT_SYSTEM_TEMPLATE, build_messages, count_tokens_fn, render_example
+from core.data import load_pairs
+from core.models import load_tokenizer
+from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
+from core.schema import DIALECTS, Schema, parse_schema, schema_ddl_only
+from core.validate import SUMMARY_LABELS, validate_pairs
+
+FINDING_HEADERS = ["row", "severity", "field", "problem", "how to fix"]
+
+
+def build_data_tab() -> dict:
+    gr.Markdown("Upload your question/SQL pairs (JSON, JSONL or CSV with `question` and `sql` columns) and the "
+                "schema of your database, or start with the sample data.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            data_file = gr.File(label="Question/SQL pairs", file_types=[".json", ".jsonl", ".csv"], elem_id="data-file")
+            sample_btn = gr.Button("Use the sample data", variant="secondary", elem_id="use-sample")
+        with gr.Column(scale=2):
+            schema_box = gr.Code(label="Schema (CREATE TABLE statements)", language="sql", lines=8, elem_id="schema")
+            with gr.Row():
+                schema_file = gr.UploadButton("Upload a .sql schema", file_types=[".sql", ".txt"], size="sm")
+                dialect = gr.Dropdown(list(DIALECTS), value="postgres", label="SQL dialect", scale=1,
+                                      info="The dialect your database speaks; every SQL is parsed in it.")
+                validate_btn = gr.Button("Check again", size="sm")
+    message = gr.HTML(elem_id="data-message")
+    summary = gr.HTML(elem_id="data-summary")
+    exclude = gr.Checkbox(True, label="Exclude rows with errors from training", elem_id="exclude-errors",
+                          info="One click keeps only the rows without errors; the file itself is not changed.")
+    with gr.Row():
+        findings = gr.Dataframe(headers=FINDING_HEADERS, label="Validation report", wrap=True, max_height=360,
+                                show_search="filter", interactive=False, elem_id="findings", scale=3)
+        histogram = gr.Plot(label="Token lengths", scale=2)
+    return dict(data_file=data_file, sample_btn=sample_btn, schema_box=schema_box, schema_file=schema_file,
+                dialect=dialect, validate_btn=validate_btn, message=message, summary=summary, exclude=exclude,
+                findings=findings, histogram=histogram)
+
+
+def build_preview_tab() -> dict:
+    gr.Markdown("This is the exact text the model sees for one row. The **highlighted** part (the SQL answer) is "
+                "what it learns to write; the dimmed part is context only.")
+    with gr.Row():
+        row = gr.Number(value=1, label="Row", precision=0, minimum=1, scale=1, elem_id="preview-row")
+        prev_btn = gr.Button("Previous", size="sm")
+        next_btn = gr.Button("Next", size="sm")
+        random_btn = gr.Button("Random", size="sm")
+    template = gr.Textbox(DEFAULT_SYSTEM_TEMPLATE, label="System prompt template", lines=3, elem_id="system-template",
+                          info="{dialect} and {schema} are filled in for every row. Edits update the preview "
+                               "and are used for training.")
+    info = gr.HTML(elem_id="preview-info")
+    rendered = gr.HTML(elem_id="preview")
+    return dict(row=row, prev_btn=prev_btn, next_btn=next_btn, random_btn=random_btn, template=template,
+                info=info, rendered=rendered)
+
+
+# ---- handlers (plain functions: the tests call them directly) ----
+
+def summary_html(ds: Dataset, exclude_errors: bool) -> str:
+    if not ds.report:
+        return ""
+    s = ds.report.summary
+    cells = "".join(f'<div class="stat{" bad" if v and k not in ("rows", "trainable") else ""}">'
+                    f'<b>{v}</b><span>{SUMMARY_LABELS[k]}</span></div>' for k, v in s.items() if k != "trainable")
+    train = ds.trainable_count(exclude_errors)
+    return (f'<div class="train-count" id="train-count">{train} of {s["rows"]} rows will train</div>'
+            f'<div class="stats">{cells}</div>')
+
+
+def findings_rows(ds: Dataset) -> list[list]:
+    if not ds.report:
+        return []
+    return [[f.row, f.severity, f.field, f.problem, f.fix] for f in ds.report.findings]
+
+
+def validate_dataset(ds: Dataset, model: str, max_len: int, template: str) -> Dataset:
+    """Re-run validation (with token counts from the chosen model's tokenizer) on a loaded dataset."""
+    schema = parse_schema(ds.schema_ddl, ds.dialect, name="schema") if ds.schema_ddl.strip() else Schema()
+    ds.schema_text = schema_ddl_only(schema, ds.dialect)
+    counter = count_tokens_fn(load_tokenizer(model), template, ds.dialect, ds.schema_text)
+    ds.report = validate_pairs(ds.pairs, schema, ds.dialect, counter, int(max_len))
+    return ds
+
+
+def load_dataset(path: str | None, name: str, schema_ddl: str, dialect: str, model: str, max_len: int,
+                 template: str, current: Dataset | None):
+    """Load + validate. On a bad file: a clear message, and the previous dataset stays as it was."""
+    current = current or Dataset()
+    if not path:
+        return current, box("Choose a file first.", "warn")
+    try:
+        pairs = load_pairs(path, name=name)
+        ds = Dataset(path=str(path), name=name, pairs=pairs, schema_ddl=schema_ddl or "", dialect=dialect)
+        ds = validate_dataset(ds, model, max_len, template)
+    except USER_ERRORS as e:
+        kept = f" Still using {current.name} ({len(current.pairs)} rows)." if current.loaded else ""
+        return current, box(f"{e}{kept}", "error")
+    errors = len(ds.report.error_rows)
+    kind = "warn" if errors else "ok"
+    note = f" {errors} rows have errors: see the report below." if errors else " No errors found."
+    return ds, box(f"Loaded {name}: {len(pairs)} rows.{note}", kind)
+
+
+def outputs_for(ds: Dataset, message: str, exclude_errors: bool, max_len: int):
+    lengths = ds.report.token_lengths if ds.report else []
+    return ds, message, summary_html(ds, exclude_errors), findings_rows(ds), token_histogram(lengths, int(max_len))
+
+
+def on_upload(file, schema_ddl, dialect, model, max_len, template, exclude_errors, current):
+    if file is None:
+        return outputs_for(current or Dataset(), "", exclude_errors, max_len)
+    original = Path(getattr(file, "orig_name", None) or file).name
+    try:
+        stored = store_upload(str(file), original)
+    except OSError as e:
+        return outputs_for(current or Dataset(), box(f"{original}: could not store the upload ({e}).", "error"),
+                           exclude_errors, max_len)
+    ds, message = load_dataset(str(stored), original, schema_ddl, dialect, model, max_len, template, current)
+    return outputs_for(ds, message, exclude_errors, max_len)
+
+
+def on_sample(dialect, model, max_len, template, exclude_errors, current):
+    ddl = SAMPLE_SCHEMA.read_text(encoding="utf-8")
+    ds, message = load_dataset(str(SAMPLE_PAIRS), SAMPLE_PAIRS.name, ddl, dialect, model, max_len, template, current)
+    return (ddl, *outputs_for(ds, message, exclude_errors, max_len))
+
+
+def on_revalidate(schema_ddl, dialect, model, max_len, template, exclude_errors, current):
+    ds = current or Dataset()
+    if not ds.loaded:
+        return outputs_for(ds, "", exclude_errors, max_len)
+    candidate = Dataset(ds.path, ds.name, ds.pairs, None, schema_ddl or "", ds.schema_text, dialect)
+    try:
+        candidate = validate_dataset(candidate, model, max_len, template)
+    except USER_ERRORS as e:
+        return outputs_for(ds, box(str(e), "error"), exclude_errors, max_len)
+    return outputs_for(candidate, box(f"Checked {ds.name} again: {len(candidate.report.error_rows)} rows with errors.",
+                                      "warn" if candidate.report.error_rows else "ok"), exclude_errors, max_len)
+
+
+def on_schema_file(file):
+    if file is None:
+        return gr.skip(), ""
+    try:
+        return Path(file).read_text(encoding="utf-8-sig"), ""
+    except (UnicodeDecodeError, OSError):
+        return gr.skip(), box(f"{Path(file).name}: not a UTF-8 text file. Save it as UTF-8 and upload it again.", "error")
+
+
+def render_preview(ds: Dataset, row_number, template: str, model: str, max_len: int):
+    """(html of the training text with the trained part highlighted, info line)."""
+    if not ds or not ds.loaded:
+        return box("Load data in step 1 to see the preview.", "info"), ""
+    index = min(max(int(row_number or 1), 1), len(ds.pairs)) - 1
+    pair = ds.pairs[index]
+    try:
+        messages = build_messages(pair, template, ds.dialect, ds.schema_text)
+        ex = render_example(messages, load_tokenizer(model))
+    except USER_ERRORS as e:
+        return box(str(e), "error"), ""
+    body = (f'<pre class="chatml"><span class="ctx">{html.escape(ex.prompt_text)}</span>'
+            f'<mark class="trained" title="trained: the model learns to write this">{html.escape(ex.answer_text)}</mark></pre>')
+    n, trained = len(ex.token_ids), sum(ex.trained)
+    info = f"Row {pair.row} of {len(ds.pairs)}: {n} tokens, {trained} of them trained (the answer)."
+    kind = "info"
+    if n > int(max_len):
+        info += f" This row is longer than the max sequence length ({int(max_len)}): its end will be cut."
+        kind = "warn"
+    problems = [f.problem for f in (ds.report.findings if ds.report else []) if f.row == pair.row]
+    if problems:
+        info += " Validation: " + "; ".join(problems) + "."
+        kind = "warn"
+    return body, box(info, kind)
+
+
+def step_row(ds: Dataset, row_number, delta: int):
+    if not ds or not ds.loaded:
+        return 1
+    return (int(row_number or 1) - 1 + delta) % len(ds.pairs) + 1
+
+
+def random_row(ds: Dataset):
+    return random.randint(1, len(ds.pairs)) if ds and ds.loaded else 1

@@ -1,0 +1,218 @@
+"""Tab 3: configure and run training, with a live view that mirrors the MLflow run."""
+
+import math
+import shutil
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from app.charts import loss_figure, lr_figure
+from app.common import USER_ERRORS, Dataset, box, fmt_duration
+from core.config import ALL_PROJECTIONS, TrainConfig, default_value, validate_config
+from core.engine import get_engine
+from core.models import MODEL_CHOICES
+from core.runstate import FINISHED
+from core.tracking import metric_history, run_url
+
+AUTO_ON_OFF = ["auto", "on", "off"]
+# UI field name -> config field; their order is the order of the Start button's inputs.
+FIELDS = ["model", "rank", "alpha", "max_steps", "learning_rate", "batch_size", "grad_accum", "warmup_steps",
+          "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "seed", "eval_fraction",
+          "answer_only_loss", "run_name"]
+MAX_SUGGESTED_STEPS = 300
+
+
+def _hint(name: str) -> str:
+    return TrainConfig.help(name)
+
+
+def build_train_tab() -> dict:
+    c = {}
+    with gr.Row():
+        c["model"] = gr.Dropdown(list(MODEL_CHOICES), value=MODEL_CHOICES[0], allow_custom_value=True, scale=3,
+                                 label="Base model", info=_hint("model") + " Type a folder path or Hub id to use another.")
+    with gr.Row():
+        c["rank"] = gr.Slider(4, 128, value=16, step=4, label="LoRA rank", info=_hint("rank"))
+        c["alpha"] = gr.Slider(4, 256, value=32, step=4, label="LoRA alpha", info=_hint("alpha"))
+        c["max_steps"] = gr.Number(60, label="Steps", precision=0, minimum=1, info=_hint("max_steps"), elem_id="steps")
+    c["plan"] = gr.HTML(elem_id="plan")
+    c["suggest_btn"] = gr.Button("Use the suggested steps", size="sm")
+    with gr.Accordion("Advanced", open=False):
+        with gr.Row():
+            c["learning_rate"] = gr.Number(2e-4, label="Learning rate", info=_hint("learning_rate"))
+            c["batch_size"] = gr.Number(2, label="Batch size", precision=0, minimum=1, info=_hint("batch_size"))
+            c["grad_accum"] = gr.Number(4, label="Gradient accumulation", precision=0, minimum=1, info=_hint("grad_accum"))
+            c["warmup_steps"] = gr.Number(5, label="Warm-up steps", precision=0, minimum=0, info=_hint("warmup_steps"))
+        with gr.Row():
+            c["max_seq_length"] = gr.Number(2048, label="Max sequence length", precision=0, info=_hint("max_seq_length"))
+            c["dropout"] = gr.Number(0.0, label="LoRA dropout", info=_hint("dropout"))
+            c["seed"] = gr.Number(3407, label="Seed", precision=0, info=_hint("seed"))
+            c["eval_fraction"] = gr.Number(0.0, label="Eval split", info=_hint("eval_fraction"))
+        with gr.Row():
+            c["target_modules"] = gr.CheckboxGroup(list(ALL_PROJECTIONS), value=list(ALL_PROJECTIONS),
+                                                   label="Target modules", info=_hint("target_modules"))
+        with gr.Row():
+            c["load_in_4bit"] = gr.Radio(AUTO_ON_OFF, value="auto", label="4-bit loading", info=_hint("load_in_4bit"))
+            c["packing"] = gr.Radio(AUTO_ON_OFF, value="auto", label="Packing", info=_hint("packing"))
+            c["answer_only_loss"] = gr.Checkbox(True, label="Loss on the SQL answer only", info=_hint("answer_only_loss"))
+            c["run_name"] = gr.Textbox(label="Run name (optional)", info=_hint("run_name"))
+    c["problems"] = gr.HTML(elem_id="train-problems")
+    with gr.Row():
+        c["start_btn"] = gr.Button("Start training", variant="primary", elem_id="start")
+        c["stop_btn"] = gr.Button("Stop", variant="stop", elem_id="stop")
+    c["status"] = gr.HTML(elem_id="train-status")
+    c["progress"] = gr.HTML(elem_id="train-progress")
+    with gr.Row():
+        c["loss_plot"] = gr.Plot(label="Loss", scale=3, elem_id="loss-plot")
+        c["lr_plot"] = gr.Plot(label="Learning rate", scale=2)
+    c["mlflow_link"] = gr.HTML(elem_id="mlflow-link")
+    c["outcome"] = gr.HTML(elem_id="outcome")
+    c["download"] = gr.DownloadButton("Download the adapter (.zip)", visible=False, elem_id="download")
+    c["log"] = gr.Textbox(label="Training log (last lines)", lines=8, max_lines=8, interactive=False, elem_id="log")
+    c["timer"] = gr.Timer(1.0)
+    c["last_view"] = gr.State("")
+    return c
+
+
+# ---- handlers ----
+
+def _tri(value: str):
+    return None if value == "auto" else value == "on"
+
+
+def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) -> TrainConfig:
+    v = dict(values)
+    v["load_in_4bit"], v["packing"] = _tri(v["load_in_4bit"]), _tri(v["packing"])
+    for name in ("rank", "alpha", "max_steps", "batch_size", "grad_accum", "warmup_steps", "max_seq_length", "seed"):
+        v[name] = int(v[name]) if v[name] is not None else default_value(name)
+    for name in ("learning_rate", "dropout", "eval_fraction"):
+        v[name] = float(v[name]) if v[name] is not None else default_value(name)
+    return TrainConfig(data_path=ds.path if ds else "", schema_text=ds.schema_ddl if ds else "",
+                       dialect=ds.dialect if ds else "postgres", system_template=template,
+                       exclude_error_rows=bool(exclude_errors), run_name=(v.pop("run_name") or "").strip(), **v)
+
+
+def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum) -> tuple[str, int]:
+    """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
+    if not ds or not ds.loaded:
+        return box("Load data first (step 1): the plan is computed from it.", "info"), 60
+    rows = max(ds.trainable_count(exclude_errors), 1)
+    per_step = max(int(batch or 1) * int(accum or 1), 1)
+    steps = int(steps or 0)
+    suggested = min(MAX_SUGGESTED_STEPS, max(30, math.ceil(2.5 * rows / per_step)))
+    epochs = steps * per_step / rows
+    text = (f"{rows} rows will train. One step sees {per_step} pairs (batch {int(batch or 1)} x accumulation "
+            f"{int(accum or 1)}), so {steps} steps make {epochs:.2f} epochs. About 2-3 epochs is usually right: "
+            f"suggested {suggested} steps. Start small: run 50-60 steps first and look at the loss.")
+    return box(text, "info"), suggested
+
+
+def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
+    """Start a run; returns (problems html, status html). Never raises."""
+    if not ds or not ds.loaded:
+        return box("Load data first (step 1: Data).", "error"), gr.skip()
+    cfg = make_config(ds, exclude_errors, template, dict(zip(FIELDS, values, strict=True)))
+    problems = validate_config(cfg)
+    if problems:
+        items = "".join(f"<li><b>{_label(k)}</b>: {v}</li>"
+                        for k, v in problems.items())
+        return f'<div class="msg msg-error">Fix these settings first:<ul>{items}</ul></div>', gr.skip()
+    try:
+        job = get_engine().start(cfg)
+    except USER_ERRORS as e:
+        return box(str(e), "error"), gr.skip()
+    return box(f"Started job {job}. You can close this tab: training goes on, and the page re-attaches when "
+               "you come back.", "ok"), box("Starting ...", "info")
+
+
+def _label(field_name: str) -> str:
+    return field_name.replace("_", " ").capitalize()
+
+
+def stop_training():
+    if get_engine().stop():
+        return box("Stopping after the current step; the adapter will be saved.", "warn")
+    return box("No training is running.", "info")
+
+
+def chart_data(run_id: str, tracking_uri: str | None = None) -> dict:
+    """The points the charts show, read from the MLflow run's metric history."""
+    out = {"run_id": run_id, "loss": [], "eval_loss": [], "learning_rate": [], "warning": ""}
+    if not run_id:
+        return out
+    try:
+        for key in ("loss", "eval_loss", "learning_rate"):
+            out[key] = [list(p) for p in metric_history(run_id, key, tracking_uri)]
+    except Exception as e:  # noqa: BLE001 - a slow or unreachable server must not break the page
+        out["warning"] = (f"MLflow is not answering ({type(e).__name__}); the chart will catch up when it is back. "
+                          "Training continues.")
+    return out
+
+
+def status_html(snap: dict) -> str:
+    status = snap["status"]
+    kind = {"completed": "ok", "stopped": "warn", "failed": "error", "idle": "info"}.get(status, "info")
+    label = {"idle": "No training yet.", "starting": "Starting (loading libraries, model and data) ...",
+             "running": "Training", "stopping": "Stopping after the current step ...",
+             "completed": "Completed", "stopped": "Stopped", "failed": "Failed"}[status]
+    parts = [label]
+    if snap["job_id"]:
+        parts.append(f"job {snap['job_id']} · {snap['model']} · {snap['backend'] or 'loading'}")
+    if snap["mlflow_warning"]:
+        return box(" — ".join(parts), kind) + box(snap["mlflow_warning"], "warn")
+    return box(" — ".join(parts), kind)
+
+
+def progress_html(snap: dict) -> str:
+    if snap["status"] == "idle":
+        return ""
+    step, total = snap["step"], max(snap["total_steps"], 1)
+    tps = f"{snap['tokens_per_second']:.0f} tokens/s" if snap["tokens_per_second"] else "tokens/s: -"
+    loss = f"loss {snap['last_loss']:.4f}" if snap["last_loss"] is not None else ""
+    return (f'<div class="progress"><progress value="{step}" max="{total}"></progress>'
+            f'<span id="step-count">step {step}/{total}</span> · elapsed {fmt_duration(snap["elapsed"])} · '
+            f'ETA {fmt_duration(snap["eta"])} · {tps} {("· " + loss) if loss else ""}</div>')
+
+
+def outcome_html(snap: dict) -> str:
+    status = snap["status"]
+    if status == "completed":
+        return box(f"Done: {snap['message']} The adapter is in {snap['adapter_path']}.", "ok")
+    if status == "stopped":
+        return box(f"{snap['message']} It is in {snap['adapter_path']}.", "warn")
+    if status == "failed":
+        return box(f"{snap['error']} Change the settings or the data and start again.", "error")
+    return ""
+
+
+def adapter_zip(snap: dict) -> str | None:
+    """Zip the finished run's adapter once, next to it."""
+    adapter = Path(snap["adapter_path"]) if snap["adapter_path"] else None
+    if not adapter or not adapter.is_dir():
+        return None
+    target = adapter.parent / "adapter.zip"
+    if not target.exists():
+        tmp = shutil.make_archive(str(adapter.parent / "adapter.partial"), "zip", adapter)
+        Path(tmp).rename(target)
+    return str(target)
+
+
+def tick(last_view: str):
+    """Refresh the live view from the engine and MLflow; skips the update when nothing changed."""
+    snap = get_engine().snapshot()
+    data = chart_data(snap["mlflow_run_id"], snap["tracking_uri"] or None)
+    view = (f"{snap['status']}|{snap['job_id']}|{snap['step']}|{len(data['loss'])}|{len(data['eval_loss'])}|"
+            f"{data['warning']}|{snap['mlflow_warning']}|{len(snap['log_lines'])}|{int(time.time()) // 5}")
+    if view == last_view:
+        return (gr.skip(),) * 9
+    link = ""
+    if snap["mlflow_run_id"] and snap["tracking_uri"].startswith("http"):
+        url = run_url(snap["tracking_uri"], snap["experiment_id"], snap["mlflow_run_id"])
+        link = f'<a href="{url}" target="_blank" id="mlflow-run-link">Open this run in MLflow ↗</a>'
+    warning = box(data["warning"], "warn") if data["warning"] else ""
+    zipped = adapter_zip(snap) if snap["status"] in FINISHED and snap["status"] != "failed" else None
+    download = gr.DownloadButton(value=zipped, visible=bool(zipped))
+    return (status_html(snap) + warning, progress_html(snap), loss_figure(data["loss"], data["eval_loss"]),
+            lr_figure(data["learning_rate"]), link, outcome_html(snap), download,
+            "\n".join(snap["log_lines"][-12:]), view)

@@ -1,0 +1,103 @@
+"""Assemble the studio: header, four numbered tabs, and the wiring between them."""
+
+import gradio as gr
+
+from app import data_tab, runs_tab, train_tab
+from app.common import Dataset
+
+HEADER = """<div class="studio-header"><h1>SQL Tune Studio</h1>
+<p>Teach a code model to write SQL for <b>your</b> database: load question/SQL pairs and your schema, check them,
+see exactly what the model learns, train a LoRA adapter, and compare runs. Every run is tracked in MLflow.</p></div>"""
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="SQL Tune Studio") as demo:
+        gr.HTML(HEADER)
+        dataset = gr.State(Dataset())
+        with gr.Tabs() as tabs:
+            with gr.Tab("1. Data", id="data"):
+                d = data_tab.build_data_tab()
+            with gr.Tab("2. Preview", id="preview"):
+                p = data_tab.build_preview_tab()
+            with gr.Tab("3. Train", id="train"):
+                t = train_tab.build_train_tab()
+            with gr.Tab("4. Runs", id="runs"):
+                r = runs_tab.build_runs_tab()
+        wire_data(d, p, t, dataset)
+        wire_train(d, p, t, dataset)
+        wire_runs(r, t, p, tabs)
+    return demo
+
+
+def wire_data(d, p, t, dataset):
+    settings = [d["dialect"], t["model"], t["max_seq_length"], p["template"], d["exclude"]]
+    shown = [dataset, d["message"], d["summary"], d["findings"], d["histogram"]]
+    preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"]]
+    preview_out = [p["rendered"], p["info"]]
+    plan_in = [dataset, d["exclude"], t["max_steps"], t["batch_size"], t["grad_accum"]]
+
+    def plan(*args):
+        return train_tab.plan_html(*args)[0]
+
+    def after_load(event):
+        event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"])
+
+    after_load(d["data_file"].upload(data_tab.on_upload, [d["data_file"], d["schema_box"], *settings, dataset], shown,
+                                     api_name="upload"))
+    after_load(d["sample_btn"].click(data_tab.on_sample, [*settings, dataset], [d["schema_box"], *shown],
+                                     api_name="use_sample"))
+    after_load(d["validate_btn"].click(data_tab.on_revalidate, [d["schema_box"], *settings, dataset], shown,
+                                       api_name="validate"))
+    after_load(d["dialect"].input(data_tab.on_revalidate, [d["schema_box"], *settings, dataset], shown))
+    d["schema_file"].upload(data_tab.on_schema_file, d["schema_file"], [d["schema_box"], d["message"]]).then(
+        data_tab.on_revalidate, [d["schema_box"], *settings, dataset], shown)
+    d["exclude"].change(data_tab.summary_html, [dataset, d["exclude"]], d["summary"]).then(plan, plan_in, t["plan"])
+
+    for event in (p["row"].submit, p["template"].input, t["model"].change):
+        event(data_tab.render_preview, preview_in, preview_out)
+    p["next_btn"].click(lambda ds, row: data_tab.step_row(ds, row, 1), [dataset, p["row"]], p["row"]).then(
+        data_tab.render_preview, preview_in, preview_out)
+    p["prev_btn"].click(lambda ds, row: data_tab.step_row(ds, row, -1), [dataset, p["row"]], p["row"]).then(
+        data_tab.render_preview, preview_in, preview_out)
+    p["random_btn"].click(data_tab.random_row, dataset, p["row"]).then(data_tab.render_preview, preview_in, preview_out)
+    for field in ("max_steps", "batch_size", "grad_accum"):
+        t[field].change(plan, plan_in, t["plan"])
+
+
+def wire_train(d, p, t, dataset):
+    t["suggest_btn"].click(lambda *a: train_tab.plan_html(*a)[1], [dataset, d["exclude"], t["max_steps"],
+                           t["batch_size"], t["grad_accum"]], t["max_steps"])
+    t["start_btn"].click(train_tab.start_training, [dataset, d["exclude"], p["template"], *[t[f] for f in train_tab.FIELDS]],
+                         [t["problems"], t["status"]], api_name="start", concurrency_limit=1)
+    t["stop_btn"].click(train_tab.stop_training, None, t["problems"], api_name="stop", queue=False)
+    live = [t["status"], t["progress"], t["loss_plot"], t["lr_plot"], t["mlflow_link"], t["outcome"], t["download"],
+            t["log"], t["last_view"]]
+    t["timer"].tick(train_tab.tick, t["last_view"], live, show_progress="hidden", api_visibility="private")
+    # The API view of the same data the chart is drawn from (used by tests and scripts).
+    api = gr.JSON(visible=False)
+    gr.Button(visible=False).click(lambda: {**train_tab.chart_data(_snap()["mlflow_run_id"]), "snapshot": _public(_snap())},
+                                   None, api, api_name="live")
+
+
+def _snap() -> dict:
+    return train_tab.get_engine().snapshot()
+
+
+def _public(snap: dict) -> dict:
+    return {k: v for k, v in snap.items() if k != "log_lines"}
+
+
+def wire_runs(r, t, p, tabs):
+    r["refresh_btn"].click(runs_tab.refresh_runs, r["experiment"], [r["message"], r["table"], r["compare"], r["open_run"]],
+                           api_name="runs")
+    r["compare"].change(runs_tab.overlay_runs, r["compare"], r["overlay"])
+    r["open_run"].change(runs_tab.open_run, r["open_run"], [r["params"], r["samples"]])
+    targets = [t[f] for f in train_tab.FIELDS] + [p["template"]]
+
+    def clone(run_id):
+        values = runs_tab.clone_settings(run_id)
+        if not values:
+            return (gr.skip(),) * len(targets) + (gr.skip(),)
+        return (*[values[f] for f in train_tab.FIELDS], values["system_template"], gr.Tabs(selected="train"))
+
+    r["clone_btn"].click(clone, r["open_run"], [*targets, tabs])

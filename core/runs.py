@@ -1,0 +1,74 @@
+"""Read an experiment's runs back from MLflow as plain rows, for the Runs tab and the CLI."""
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from core.config import TrainConfig
+
+RUN_COLUMNS = ["name", "status", "outcome", "model", "rank", "alpha", "steps", "final loss", "duration",
+               "started", "run id"]
+
+
+def _client(tracking_uri: str | None = None):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri)
+
+
+def list_runs(experiment: str = "text2sql-finetune", tracking_uri: str | None = None, limit: int = 200) -> list[list]:
+    """One row per run, newest first, in RUN_COLUMNS order."""
+    client = _client(tracking_uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    rows = []
+    for run in client.search_runs([exp.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"]):
+        p, info = run.data.params, run.info
+        loss = run.data.metrics.get("loss")
+        end = info.end_time or 0
+        duration = f"{(end - info.start_time) / 1000:.0f} s" if end and info.start_time else ""
+        started = datetime.fromtimestamp(info.start_time / 1000).strftime("%Y-%m-%d %H:%M") if info.start_time else ""
+        rows.append([info.run_name, info.status, run.data.tags.get("outcome", ""), p.get("cfg.model", ""),
+                     p.get("cfg.rank", ""), p.get("cfg.alpha", ""), p.get("cfg.max_steps", ""),
+                     round(loss, 4) if loss is not None else "", duration, started, info.run_id])
+    return rows
+
+
+def run_details(run_id: str, tracking_uri: str | None = None) -> dict:
+    """Params (ours, without the prefix), tags, metrics and the formatted samples of one run."""
+    client = _client(tracking_uri)
+    run = client.get_run(run_id)
+    samples = ""
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            samples = Path(client.download_artifacts(run_id, "samples.txt", tmp)).read_text(encoding="utf-8")
+    except Exception:  # noqa: BLE001 - a run without samples (failed early) still shows its params
+        samples = ""
+    params = {k[4:]: v for k, v in run.data.params.items() if k.startswith("cfg.")}
+    return {"name": run.info.run_name, "status": run.info.status, "params": params,
+            "tags": {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
+            "metrics": run.data.metrics, "samples": samples}
+
+
+def config_from_params(params: dict) -> TrainConfig:
+    """A TrainConfig rebuilt from a run's logged cfg.* params (for 'clone this run')."""
+    defaults = TrainConfig()
+    values = {}
+    for name, raw in params.items():
+        if not hasattr(defaults, name):
+            continue
+        current = getattr(defaults, name)
+        if raw == "None":
+            values[name] = None
+        elif isinstance(current, bool):
+            values[name] = raw == "True"
+        elif isinstance(current, int):
+            values[name] = int(float(raw))
+        elif isinstance(current, float):
+            values[name] = float(raw)
+        elif isinstance(current, list):
+            values[name] = [s.strip() for s in raw.split(",") if s.strip()]
+        else:
+            values[name] = raw
+    return TrainConfig(**{**defaults.to_dict(), **values})

@@ -1,0 +1,112 @@
+"""The studio's handlers, called directly with the real engine, real tokenizer and a real MLflow server."""
+
+import pytest
+
+from app import data_tab, train_tab
+from app.common import Dataset
+from core.config import BUNDLED_MODEL
+from core.paths import SAMPLE_SCHEMA
+from tests.conftest import write
+
+TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
+SETTINGS = ("postgres", BUNDLED_MODEL, 2048, TEMPLATE, True)
+
+
+class Upload(str):
+    """What gradio hands an upload handler: a temp path, plus the user's file name."""
+
+    def __new__(cls, path, orig_name):
+        obj = super().__new__(cls, str(path))
+        obj.orig_name = orig_name
+        return obj
+
+
+def sample() -> Dataset:
+    ddl, ds, message, summary, rows, fig = data_tab.on_sample(*SETTINGS, Dataset())
+    return ds
+
+
+def test_sample_data_loads_validates_and_counts_rows():
+    ddl, ds, message, summary, rows, fig = data_tab.on_sample(*SETTINGS, Dataset())
+    assert "CREATE TABLE sales" in ddl and ds.report.summary["rows"] == 424
+    assert "424 of 424 rows will train" in summary and "msg-ok" in message
+    assert len(ds.report.token_lengths) == 424 and fig.data  # the histogram has data
+
+
+def test_upload_shows_findings_and_excluding_errors_changes_the_count(tmp_path):
+    path = write(tmp_path / "tmp123.csv", "question,sql\nHow many sales?,SELECT COUNT(*) FROM sales\n"
+                 "Wipe,DELETE FROM sales\nTypo,SELECT nme FROM regions\n")
+    ds, message, summary, rows, _ = data_tab.on_upload(Upload(path, "mine.csv"), SAMPLE_SCHEMA.read_text(), *SETTINGS,
+                                                        Dataset())
+    assert ds.name == "mine.csv" and "2 rows have errors" in message
+    assert "1 of 3 rows will train" in summary
+    assert {r[0] for r in rows} == {2, 3} and all(r[4] for r in rows)  # row, ..., how to fix
+    assert "3 of 3 rows will train" in data_tab.summary_html(ds, exclude_errors=False)
+    assert ds.path != str(path) and "mine" not in ds.path  # stored under a generated name
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", "[{\"question\": ", "a,b\n1,2\n", ""])
+def test_bad_upload_keeps_the_previous_dataset(tmp_path, content):
+    good = sample()
+    bad = write(tmp_path / "bad.json", content)
+    ds, message, summary, rows, _ = data_tab.on_upload(Upload(bad, "bad.json"), "", *SETTINGS, good)
+    assert ds is good and "msg-error" in message and "bad.json" in message
+    assert "Still using sample_pairs.jsonl (424 rows)" in message and "Traceback" not in message
+
+
+def test_bad_schema_is_a_message_not_a_crash():
+    good = sample()
+    ds, message, *_ = data_tab.on_revalidate("CREATE TABLE (", *SETTINGS, good)
+    assert ds is good and "does not parse" in message
+
+
+def test_preview_highlights_the_trained_sql_and_follows_the_template():
+    ds = sample()
+    body, info = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 2048)
+    assert '<mark class="trained"' in body and ds.pairs[0].sql.split()[0] in body.split('<mark')[1]
+    assert "tokens" in info and "trained" in info
+    body2, _ = data_tab.render_preview(ds, 1, "Answer in {dialect} only.", BUNDLED_MODEL, 2048)
+    assert "Answer in postgres only." in body2
+    _, short = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 64)
+    assert "will be cut" in short
+    bad, _ = data_tab.render_preview(ds, 1, "{nope}", BUNDLED_MODEL, 2048)
+    assert "msg-error" in bad
+
+
+def test_plan_says_pairs_per_step_and_epochs():
+    ds = sample()
+    text, suggested = train_tab.plan_html(ds, True, 60, 2, 4)
+    assert "One step sees 8 pairs" in text and "60 steps make 1.13 epochs" in text
+    assert suggested == 133 and "Start small" in text
+
+
+def values(**kw):
+    base = dict(model=BUNDLED_MODEL, rank=16, alpha=32, max_steps=60, learning_rate=2e-4, batch_size=2, grad_accum=4,
+                warmup_steps=5, max_seq_length=2048, dropout=0.0, target_modules=["q_proj"], load_in_4bit="auto",
+                packing="auto", seed=1, eval_fraction=0.0, answer_only_loss=True, run_name="")
+    base.update(kw)
+    return [base[f] for f in train_tab.FIELDS]
+
+
+def test_start_refuses_bad_settings_with_field_messages():
+    problems, _ = train_tab.start_training(sample(), True, TEMPLATE, *values(rank=0, learning_rate=5.0, target_modules=[]))
+    assert "Rank" in problems and "Learning rate" in problems and "Target modules" in problems
+    assert not train_tab.get_engine().busy
+    no_data, _ = train_tab.start_training(Dataset(), True, TEMPLATE, *values())
+    assert "Load data first" in no_data
+
+
+def test_offline_hub_model_is_refused_with_alternatives():
+    problems, _ = train_tab.start_training(sample(), True, TEMPLATE, *values(model="unsloth/Qwen2.5-Coder-7B"))
+    assert "offline" in problems and "bundled" in problems
+
+
+def test_chart_data_reports_an_unreachable_mlflow_instead_of_failing():
+    data = train_tab.chart_data("0123456789abcdef", tracking_uri="http://127.0.0.1:9")
+    assert data["loss"] == [] and "not answering" in data["warning"]
+
+
+def test_idle_tick_renders_without_a_run():
+    out = train_tab.tick("")
+    assert len(out) == 9 and "No training yet" in out[0]
+    assert train_tab.tick(out[-1])[0] is not None  # same view: skipped (gr.skip objects)
