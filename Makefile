@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run train test test-gpu lint sample clean
+.PHONY: venv run train test test-gpu chromium sample clean
 
 venv: $(STAMP)
 
@@ -22,8 +22,15 @@ run: venv
 train: venv
 	$(PY) -m core train
 
+# The browser test drives Debian's Chromium (pip cannot provide it): installed here when missing and root.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "Install Chromium (Debian: sudo apt-get install chromium) for the browser test"; fi; fi
+
 # pytest exits 5 when nothing was collected: that is a failure of the set-up, say so.
-test: venv
+test: venv chromium
 	$(PY) -m ruff check core app tests assets bench
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 

@@ -39,7 +39,7 @@ def build_data_tab() -> dict:
     with gr.Row():
         findings = gr.Dataframe(headers=FINDING_HEADERS, label="Validation report", wrap=True, max_height=360,
                                 show_search="filter", interactive=False, elem_id="findings", scale=3)
-        histogram = gr.Plot(label="Token lengths", scale=2)
+        histogram = gr.Plot(label="Token lengths", scale=2, elem_id="token-hist")
     return dict(data_file=data_file, sample_btn=sample_btn, schema_box=schema_box, schema_file=schema_file,
                 dialect=dialect, validate_btn=validate_btn, message=message, summary=summary, exclude=exclude,
                 findings=findings, histogram=histogram)

@@ -55,3 +55,18 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def studio(mlflow_server):
+    """The studio, launched for real on a free port (same process, so tests can also see the engine)."""
+    from app.ui import build_app
+    from core.paths import ASSETS
+
+    demo = build_app()
+    demo.queue(default_concurrency_limit=8)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                css=(ASSETS / "studio.css").read_text())
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

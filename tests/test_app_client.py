@@ -1,0 +1,42 @@
+"""The studio through its real protocol (gradio_client): sample data -> 5-step run -> chart mirrors MLflow."""
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+START_ARGS = dict(model="bundled:SmolLM2-135M-Instruct", rank=8, alpha=16, steps=5, lr=2e-4, batch=1, accum=1, warmup=1,
+                  max_len=512, dropout=0.0, targets=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                                     "down_proj"], four_bit="auto", packing="auto", seed=7, eval=0.0,
+                  answer_only=True, name="client-test")
+
+
+def test_sample_to_finished_run_with_chart_equal_to_mlflow(studio, mlflow_server):
+    from gradio_client import Client
+    from mlflow.tracking import MlflowClient
+
+    client = Client(studio, verbose=False)
+    ddl, message, summary, *_ = client.predict(api_name="/use_sample")
+    assert "CREATE TABLE" in ddl and "424 of 424 rows will train" in summary
+    problems, status = client.predict(True, "You are a {dialect} SQL expert. Use this schema:\n{schema}",
+                                      *START_ARGS.values(), api_name="/start")
+    assert "Started job" in problems, problems
+    second, _ = client.predict(True, "You are a {dialect} SQL expert.", *START_ARGS.values(), api_name="/start")
+    assert "already in progress" in second  # a second Start says so and does nothing
+
+    deadline, live = time.time() + 600, {}
+    while time.time() < deadline:
+        live = client.predict(api_name="/live")
+        if live["snapshot"]["status"] in ("completed", "stopped", "failed"):
+            break
+        time.sleep(1)
+    assert live["snapshot"]["status"] == "completed", live["snapshot"]["error"]
+    live = client.predict(api_name="/live")  # one more read: async metric logging may lag a second
+    history = MlflowClient(mlflow_server).get_metric_history(live["run_id"], "loss")
+    assert len(live["loss"]) >= 5
+    assert live["loss"] == [[m.step, m.value] for m in sorted(history, key=lambda m: m.step)]
+
+    message, rows, *_ = client.predict("text2sql-finetune", api_name="/runs")
+    names = [r[0] for r in rows["data"]] if isinstance(rows, dict) else [r[0] for r in rows]
+    assert "client-test" in names

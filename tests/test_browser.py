@@ -1,0 +1,142 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright against `python -m app`.
+
+Screenshots of each step go to artifacts/e2e/. Needs /usr/bin/chromium (installed by .ci/run)."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "artifacts" / "e2e"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def app_url(mlflow_server, tmp_path_factory):
+    """`python -m app` as a subprocess; records how long the first page took after start."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server}
+    log = open(tmp_path_factory.mktemp("app") / "app.log", "w")  # noqa: SIM115
+    started = time.time()
+    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    while time.time() - started < 60:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)
+    first_page = time.time() - started
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "startup.txt").write_text(f"first page after {first_page:.2f} s\n")
+    print(f"\nfirst page answered {first_page:.2f} s after `python -m app` started")
+    assert first_page < 15, f"the first page took {first_page:.1f} s"
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture()
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1100})
+        pg.set_default_timeout(60_000)
+        pg.goto(app_url)
+        yield pg
+        browser.close()
+
+
+def shot(page, name: str):
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def open_tab(page, label: str):
+    page.get_by_role("tab", name=label).click()
+
+
+def set_number(page, elem_id: str, value: int):
+    box = page.locator(f"#{elem_id} input").first
+    box.fill(str(value))
+    box.press("Tab")
+
+
+def load_sample_by_upload(page):
+    page.locator("#data-file input[type=file]").set_input_files(str(ROOT / "assets" / "sample_pairs.jsonl"))
+    page.wait_for_selector("#train-count", timeout=120_000)
+
+
+def fast_settings(page, steps: int):
+    open_tab(page, "3. Train")
+    set_number(page, "steps", steps)
+    page.get_by_text("Advanced").click()
+    for label, value in (("Batch size", 1), ("Gradient accumulation", 1), ("Max sequence length", 512)):
+        field = page.get_by_label(label, exact=True)
+        field.fill(str(value))
+        field.press("Tab")
+
+
+def loss_points(page) -> int:
+    return page.evaluate("""() => {
+        const plot = document.querySelector('#loss-plot .js-plotly-plot');
+        if (!plot || !plot.data || !plot.data.length) return 0;
+        return plot.data[0].x ? plot.data[0].x.length : 0; }""")
+
+
+def test_upload_validate_preview_train_to_completion(page):
+    load_sample_by_upload(page)
+    assert "424 of 424 rows will train" in page.locator("#train-count").inner_text()
+    page.locator("#token-hist .js-plotly-plot").wait_for()
+    shot(page, "1-data")
+    open_tab(page, "2. Preview")
+    trained = page.locator("#preview mark.trained")
+    trained.wait_for()
+    assert trained.inner_text().startswith("SELECT")
+    shot(page, "2-preview")
+    fast_settings(page, 5)
+    page.locator("#start").click()
+    page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('Completed')",
+                           timeout=600_000)
+    page.wait_for_function("() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
+                           " return p && p.data && p.data[0] && p.data[0].x.length >= 5; }", timeout=30_000)
+    assert loss_points(page) >= 5
+    assert page.locator("#mlflow-run-link").get_attribute("href").startswith("http://127.0.0.1")
+    assert page.locator("#download").is_visible()
+    shot(page, "3-train-completed")
+
+
+def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
+    load_sample_by_upload(page)
+    fast_settings(page, 200)
+    page.locator("#start").click()
+    page.wait_for_function("() => /step [1-9][0-9]*\\/200/.test(document.querySelector('#train-progress')?.innerText || '')",
+                           timeout=300_000)
+    shot(page, "4-train-running")
+    page.reload()
+    open_tab(page, "3. Train")
+    page.wait_for_function("() => /step [1-9][0-9]*\\/200/.test(document.querySelector('#train-progress')?.innerText || '')",
+                           timeout=30_000)
+    assert "Training" in page.locator("#train-status").inner_text()
+    page.wait_for_function("() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
+                           " return p && p.data && p.data[0] && p.data[0].x.length >= 1; }", timeout=60_000)
+    shot(page, "5-reattached")
+    page.locator("#stop").click()
+    page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('Stopped')",
+                           timeout=300_000)
+    assert "usable" in page.locator("#outcome").inner_text()
+    shot(page, "6-stopped")
