@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run train test test-gpu chromium sample clean
+.PHONY: venv run train test test-gpu system-deps sample clean
 
 venv: $(STAMP)
 
@@ -22,15 +22,18 @@ run: venv
 train: venv
 	$(PY) -m core train
 
-# The browser test drives Debian's Chromium (pip cannot provide it): installed here when missing and root.
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Two tests need Debian packages pip cannot provide: Chromium (browser test) and a PostgreSQL server (the
+# evaluation's PostgreSQL path). Installed here when missing and running as root (CI); otherwise say what to do.
+system-deps:
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium fonts-dejavu-core"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
-	  else echo "Install Chromium (Debian: sudo apt-get install chromium) for the browser test"; fi; fi
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Install these Debian packages for the browser and PostgreSQL tests: $$missing"; fi; fi
 
 # pytest exits 5 when nothing was collected: that is a failure of the set-up, say so.
-test: venv chromium
+test: venv system-deps
 	$(PY) -m ruff check core app tests assets bench
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 

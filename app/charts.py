@@ -61,3 +61,14 @@ def token_histogram(lengths: list[int], max_seq_length: int) -> go.Figure:
     fig.update_layout(title="Tokens per row", xaxis_title="tokens (prompt + answer)", yaxis_title="rows",
                       height=280, showlegend=False, **CALM)
     return fig
+
+
+def category_figure(summaries: dict[str, dict]) -> go.Figure:
+    """Grouped bars: how many rows fell in each outcome category, per model."""
+    fig = go.Figure()
+    colours = {"base": "#9aa5b1", "adapter": "#1f4e9c"}
+    for name, summary in summaries.items():
+        cats = summary["categories"]
+        fig.add_bar(x=list(cats), y=list(cats.values()), name=name, marker_color=colours.get(name))
+    fig.update_layout(title="Outcome per held-out question", barmode="group", yaxis_title="rows", height=320, **CALM)
+    return fig

@@ -33,7 +33,7 @@ def build_runs_tab() -> dict:
 
 
 def _choices(rows: list[list]) -> list[tuple[str, str]]:
-    return [(f"{r[0]} ({r[2] or r[1].lower()}, loss {r[7]})", r[-1]) for r in rows]
+    return [(f"{r[0]} ({r[2] or r[1].lower()}, loss {r[7]}, {r[11]})", r[-1]) for r in rows]
 
 
 def refresh_runs(experiment: str):

@@ -155,6 +155,7 @@ def status_html(snap: dict) -> str:
     kind = {"completed": "ok", "stopped": "warn", "failed": "error", "idle": "info"}.get(status, "info")
     label = {"idle": "No training yet.", "starting": "Starting (loading libraries, model and data) ...",
              "running": "Training", "stopping": "Stopping after the current step ...",
+             "evaluating": "Evaluating base vs adapter on the held-out rows ...",
              "completed": "Completed", "stopped": "Stopped", "failed": "Failed"}[status]
     parts = [label]
     if snap["job_id"]:

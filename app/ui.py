@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from app import data_tab, runs_tab, train_tab
+from app import data_tab, eval_tab, runs_tab, train_tab
 from app.common import Dataset
 
 HEADER = """<div class="studio-header"><h1>SQL Tune Studio</h1>
@@ -23,10 +23,28 @@ def build_app() -> gr.Blocks:
                 t = train_tab.build_train_tab()
             with gr.Tab("4. Runs", id="runs"):
                 r = runs_tab.build_runs_tab()
+            with gr.Tab("5. Evaluate", id="evaluate"):
+                e = eval_tab.build_eval_tab()
         wire_data(d, p, t, dataset)
         wire_train(d, p, t, dataset)
         wire_runs(r, t, p, tabs)
+        wire_eval(e, dataset)
     return demo
+
+
+def wire_eval(e, dataset):
+    e["refresh_btn"].click(eval_tab.finished_runs, None, [e["run"], e["message"]], api_name="finished_runs")
+    db = [e["db_kind"], e["db_file"], e["pg_url"]]
+    e["eval_btn"].click(eval_tab.run_evaluation, [e["run"], *db, e["include_base"]],
+                        [e["message"], e["headline"], e["chart"], e["table"], e["report"]], api_name="evaluate",
+                        concurrency_limit=1, concurrency_id="generate")
+    e["filter"].change(eval_tab.table_rows, [e["report"], e["filter"]], e["table"])
+    e["pick"].change(eval_tab.inspect_row, [e["report"], e["pick"]], [e["gold_rows"], e["base_rows"], e["adapter_rows"]])
+    e["ask_btn"].click(eval_tab.ask, [e["run"], e["question"], *db],
+                       [e["base_sql"], e["base_result"], e["adapter_sql"], e["adapter_result"], e["pg_message"],
+                        e["corrected"]], api_name="ask", concurrency_limit=1, concurrency_id="generate")
+    e["add_btn"].click(eval_tab.add_pair, [dataset, e["question"], e["corrected"]],
+                       [dataset, e["pg_message"], e["dataset_file"]], api_name="add_pair")
 
 
 def wire_data(d, p, t, dataset):

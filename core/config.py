@@ -56,8 +56,12 @@ class TrainConfig:
                               "effect on what is learned. Default: on with a GPU, off on CPU.")
     answer_only_loss: bool = _f(True, "Train on the SQL answer only, not on the prompt (recommended).")
     seed: int = _f(3407, "Random seed, for repeatable runs.")
-    eval_fraction: float = _f(0.0, "Share of pairs held out to measure eval loss (0 = none, 0.1 = 10%).",
-                              min=0.0, max=0.5)
+    eval_fraction: float = _f(0.1, "Share of pairs held out (never trained on) to measure eval loss and SQL "
+                              "execution accuracy. 0.1 = 10%; 0 = train on everything.", min=0.0, max=0.5)
+    evaluate_after: bool = _f(False, "When training ends, run the held-out questions through the base model and "
+                              "the adapter, execute their SQL and log the accuracies to the run.")
+    eval_data_path: str = _f("", "Rows to execute the evaluation on: a SQL script of INSERTs, a folder with one CSV "
+                             "per table, or a SQLite file. Default: the sample data with the sample schema.")
     logging_steps: int = _f(1, "Log loss every N steps.", min=1)
     # Where
     experiment: str = _f("text2sql-finetune", "The MLflow experiment the run goes to.")

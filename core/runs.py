@@ -6,8 +6,8 @@ from pathlib import Path
 
 from core.config import TrainConfig
 
-RUN_COLUMNS = ["name", "status", "outcome", "model", "rank", "alpha", "steps", "final loss", "duration",
-               "started", "run id"]
+RUN_COLUMNS = ["name", "status", "outcome", "model", "rank", "alpha", "steps", "final loss", "exec acc base",
+               "exec acc adapter", "duration", "started", "run id"]
 
 
 def _client(tracking_uri: str | None = None):
@@ -29,9 +29,11 @@ def list_runs(experiment: str = "text2sql-finetune", tracking_uri: str | None = 
         end = info.end_time or 0
         duration = f"{(end - info.start_time) / 1000:.0f} s" if end and info.start_time else ""
         started = datetime.fromtimestamp(info.start_time / 1000).strftime("%Y-%m-%d %H:%M") if info.start_time else ""
+        m = run.data.metrics
+        acc = [f"{m[k]:.0%}" if k in m else "" for k in ("base_exec_accuracy", "eval_exec_accuracy")]
         rows.append([info.run_name, info.status, run.data.tags.get("outcome", ""), p.get("cfg.model", ""),
                      p.get("cfg.rank", ""), p.get("cfg.alpha", ""), p.get("cfg.max_steps", ""),
-                     round(loss, 4) if loss is not None else "", duration, started, info.run_id])
+                     round(loss, 4) if loss is not None else "", *acc, duration, started, info.run_id])
     return rows
 
 

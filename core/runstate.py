@@ -9,7 +9,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-ACTIVE = ("starting", "running", "stopping")
+ACTIVE = ("starting", "running", "stopping", "evaluating")
 FINISHED = ("completed", "stopped", "failed")
 
 
@@ -37,6 +37,7 @@ class RunState:
     train_rows: int = 0
     eval_rows: int = 0
     mlflow_warning: str = ""
+    evaluation: dict = field(default_factory=dict)  # "base"/"adapter" -> summary, when evaluated after training
     log_lines: deque = field(default_factory=lambda: deque(maxlen=200))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -107,6 +107,24 @@ def _save_adapter(model, tokenizer, target: Path) -> None:
     tmp.rename(target)
 
 
+def _evaluate_after(cfg, eval_pairs, schema_text, adapter, run, state) -> None:
+    """Base vs adapter execution accuracy on the held-out rows, logged to the run. Failures only warn."""
+    from core.evaluate import default_data_for, evaluate, log_to_mlflow, schema_ddl_for
+    from core.sqlexec import open_database
+
+    state.update(status="evaluating")
+    try:
+        db = open_database("duckdb", schema_ddl_for(cfg), default_data_for(cfg), cfg.dialect)
+        report = evaluate(eval_pairs, db, cfg, schema_text, adapter, progress=state.log)
+        if run.active:
+            log_to_mlflow(run.run_id, report)
+        b, a = report.summaries["base"]["exec_accuracy"], report.summaries["adapter"]["exec_accuracy"]
+        state.update(evaluation={k: v for k, v in report.summaries.items()})
+        state.log(f"execution accuracy on {report.rows} held-out rows: base {b:.0%}, adapter {a:.0%}")
+    except Exception as e:  # noqa: BLE001 - the adapter is saved; a failed evaluation must not fail the run
+        state.log(f"evaluation failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+
+
 def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path) -> None:
     """Train one LoRA adapter. Runs in the engine's worker thread; never raises."""
     from core import mlflow_run
@@ -199,7 +217,12 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         state.log(f"adapter saved to {adapter}")
         run.log_artifacts(adapter, "adapter")
         outcome = "stopped" if stopped else "completed"
-        run.set_tags({"outcome": outcome})
+        run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
+        if cfg.evaluate_after and eval_pairs and not stopped:
+            del trainer, model  # free memory before loading the models for generation
+            trainer = model = None
+            gc.collect()
+            _evaluate_after(cfg, eval_pairs, schema_text, str(adapter), run, state)
         run.close("FINISHED")
         state.update(status=outcome, adapter_path=str(adapter), finished_at=time.time(),
                      message=(f"Stopped at step {state.step} of {state.total_steps}; the adapter is saved and usable."

@@ -1,0 +1,195 @@
+"""Tab 5: does the adapter write better SQL? Execution accuracy, base vs fine-tuned, and a playground."""
+
+import json
+import uuid
+
+import gradio as gr
+
+from app.charts import category_figure
+from app.common import USER_ERRORS, Dataset, box
+from core.data import Pair
+from core.evaluate import default_data_for, evaluate_run, load_run_inputs, schema_ddl_for
+from core.paths import data_dir
+from core.runs import list_runs
+from core.sqlexec import open_database, redact
+
+FILTERS = ["all rows", "fixed by fine-tuning", "broken by fine-tuning", "still wrong", "both correct"]
+ROW_HEADERS = ["row", "question", "gold SQL", "base SQL", "adapter SQL", "base", "adapter", "change"]
+_generators: dict = {}  # (model, adapter) -> SqlGenerator, kept for the playground
+
+
+def build_eval_tab() -> dict:
+    c = {}
+    gr.Markdown("Run the held-out questions (never trained on) through the base model and the adapter, **execute** "
+                "both SQL answers on a real database, and compare results. Model-written SQL runs read-only, one "
+                "statement at a time, with a timeout.")
+    with gr.Row():
+        c["run"] = gr.Dropdown([], label="Training run", scale=3, info="Finished runs of the experiment.",
+                               elem_id="eval-run")
+        c["refresh_btn"] = gr.Button("Refresh", size="sm", scale=1)
+    with gr.Row():
+        c["db_kind"] = gr.Radio(["Embedded DuckDB", "PostgreSQL", "SQLite file"], value="Embedded DuckDB",
+                                label="Database", info="DuckDB is built from the run's schema plus data (the sample "
+                                "data for the sample schema, or a file you give).")
+        c["db_file"] = gr.File(label="Data (SQL script of INSERTs, or a SQLite file)", file_types=[".sql", ".sqlite", ".db"])
+        c["pg_url"] = gr.Textbox(label="PostgreSQL URL", type="password", placeholder="postgresql://user:pass@localhost/db",
+                                 info="Used read-only; never logged, stored or shown.")
+    with gr.Row():
+        c["include_base"] = gr.Checkbox(True, label="Also evaluate the base model (side by side)")
+        c["eval_btn"] = gr.Button("Evaluate", variant="primary", elem_id="evaluate")
+    c["message"] = gr.HTML(elem_id="eval-message")
+    c["headline"] = gr.HTML(elem_id="eval-headline")
+    c["chart"] = gr.Plot(label="Outcomes")
+    c["filter"] = gr.Dropdown(FILTERS, value="all rows", label="Show")
+    c["table"] = gr.Dataframe(headers=ROW_HEADERS, interactive=False, wrap=True, max_height=420, elem_id="eval-table")
+    c["pick"] = gr.Number(label="Row to inspect", precision=0)
+    with gr.Row():
+        c["gold_rows"] = gr.Dataframe(label="Gold result", interactive=False, max_height=240)
+        c["base_rows"] = gr.Dataframe(label="Base model result", interactive=False, max_height=240)
+        c["adapter_rows"] = gr.Dataframe(label="Adapter result", interactive=False, max_height=240)
+    c["report"] = gr.State(None)
+
+    gr.Markdown("### Playground\nAsk a question; both models answer, and their SQL runs (read-only) on the database.")
+    with gr.Row():
+        c["question"] = gr.Textbox(label="Question", scale=4, elem_id="pg-question",
+                                   placeholder="e.g. Total sales amount per region?")
+        c["ask_btn"] = gr.Button("Ask both models", variant="primary", scale=1, elem_id="ask")
+    with gr.Row():
+        with gr.Column():
+            c["base_sql"] = gr.Code(label="Base model SQL", language="sql", elem_id="pg-base-sql")
+            c["base_result"] = gr.Dataframe(label="Base model rows", interactive=False, max_height=240)
+        with gr.Column():
+            c["adapter_sql"] = gr.Code(label="Adapter SQL", language="sql", elem_id="pg-adapter-sql")
+            c["adapter_result"] = gr.Dataframe(label="Adapter rows", interactive=False, max_height=240)
+    c["pg_message"] = gr.HTML(elem_id="pg-message")
+    with gr.Row():
+        c["corrected"] = gr.Code(label="Corrected SQL (to add as a new training pair)", language="sql", interactive=True)
+        with gr.Column():
+            c["add_btn"] = gr.Button("Add the corrected pair to the dataset")
+            c["dataset_file"] = gr.DownloadButton("Download the dataset (.jsonl)", visible=False)
+    return c
+
+
+def finished_runs(experiment: str = "text2sql-finetune"):
+    try:
+        rows = [r for r in list_runs(experiment) if r[2] in ("completed", "stopped")]
+    except Exception as e:  # noqa: BLE001
+        return gr.Dropdown(choices=[]), box(f"MLflow is not answering ({type(e).__name__}).", "warn")
+    choices = [(f"{r[0]} ({r[11]}, {r[3]})", r[-1]) for r in rows]
+    return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None), \
+        ("" if choices else box("No finished runs yet: train one in step 3.", "info"))
+
+
+def _db_target(kind: str, db_file, pg_url: str) -> tuple[str, str | None]:
+    if kind == "PostgreSQL":
+        if not (pg_url or "").startswith(("postgresql://", "postgres://")):
+            raise ValueError("Enter a PostgreSQL URL (postgresql://user:password@host/db).")
+        return pg_url, None
+    if kind == "SQLite file":
+        if not db_file:
+            raise ValueError("Upload the SQLite file first.")
+        return str(db_file), None
+    return "duckdb", (str(db_file) if db_file else None)
+
+
+def headline_html(summaries: dict) -> str:
+    def pct(name, key):
+        return f"{summaries[name][key]:.0%}" if name in summaries else "-"
+
+    rows = "".join(f"<tr><td>{label}</td><td>{pct('base', key)}</td><td><b>{pct('adapter', key)}</b></td></tr>"
+                   for label, key in (("Execution accuracy", "exec_accuracy"), ("Valid SQL", "valid_sql_rate"),
+                                      ("Executes", "executable_rate"), ("Exact match", "exact_match")))
+    n = next(iter(summaries.values()))["n"] if summaries else 0
+    return (f'<table class="headline"><tr><th>{n} held-out questions</th><th>base model</th><th>fine-tuned</th></tr>'
+            f"{rows}</table>")
+
+
+def run_evaluation(run_id, kind, db_file, pg_url, include_base, progress=gr.Progress()):  # noqa: B008 - gradio idiom
+    if not run_id:
+        return box("Pick a finished run first.", "warn"), gr.skip(), gr.skip(), gr.skip(), None
+    try:
+        target, data = _db_target(kind, db_file, pg_url)
+        report = evaluate_run(run_id, target, data, bool(include_base), progress=lambda m: progress(0.5, desc=m))
+    except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError) as e:
+        return box(redact(str(e)), "error"), gr.skip(), gr.skip(), gr.skip(), None
+    summaries = report.summaries
+    msg = box(f"Evaluated {report.rows} held-out rows in {report.seconds:.0f} s; logged to the run in MLflow."
+              + (f" {report.gold_failures} gold queries did not run on this database and were left out."
+                 if report.gold_failures else ""), "ok")
+    return msg, headline_html(summaries), category_figure(summaries), table_rows(report, "all rows"), report
+
+
+def table_rows(report, which: str) -> list[list]:
+    if report is None:
+        return []
+    rows = report.side_by_side() or [
+        {"row": r.row, "question": r.question, "gold_sql": r.gold_sql, "base_sql": "", "adapter_sql": r.sql,
+         "base": "", "adapter": r.category, "change": ""} for r in report.results.get("adapter", [])]
+    return [[r["row"], r["question"], r["gold_sql"], r["base_sql"], r["adapter_sql"], r["base"], r["adapter"], r["change"]]
+            for r in rows if which == "all rows" or r["change"] == which]
+
+
+def inspect_row(report, row_number):
+    if report is None or row_number is None:
+        return [], [], []
+    out = []
+    for name in ("base", "adapter"):
+        match = next((r for r in report.results.get(name, []) if r.row == int(row_number)), None)
+        out.append(match)
+    first = next((m for m in out if m), None)
+    gold = [list(r) for r in first.gold_rows] if first else []
+    return gold, *([list(r) for r in m.pred_rows] if m else [] for m in out)
+
+
+def _generator(model: str, adapter: str | None):
+    from core.generate import SqlGenerator
+
+    key = (model, adapter)
+    if key not in _generators:
+        if len(_generators) >= 2:
+            _generators.pop(next(iter(_generators))).close()
+        _generators[key] = SqlGenerator(model, adapter)
+    return _generators[key]
+
+
+def ask(run_id, question, kind, db_file, pg_url):
+    """Base and adapter SQL for one question, each executed read-only. (8 outputs)"""
+    if not run_id or not (question or "").strip():
+        return "", [], "", [], box("Pick a run and type a question.", "warn"), ""
+    try:
+        cfg, _, adapter = load_run_inputs(run_id)
+        ddl = schema_ddl_for(cfg)
+        target, data = _db_target(kind, db_file, pg_url)
+        db = open_database(target, ddl, data or default_data_for(cfg), cfg.dialect)
+        from core.schema import parse_schema, schema_ddl_only
+
+        schema_text = schema_ddl_only(parse_schema(ddl, cfg.dialect), cfg.dialect) if ddl.strip() else ""
+        pair = Pair(question.strip(), "", 0)
+        outputs = []
+        for adapter_path in (None, adapter):
+            [(raw, sql)] = _generator(cfg.model, adapter_path).sql_for([pair], cfg.system_template, cfg.dialect,
+                                                                        schema_text, max_new_tokens=200)
+            result = db.execute(sql, cfg.dialect) if sql else None
+            rows = [list(r) for r in result.rows[:200]] if result and result.ok else \
+                [[result.error if result else "no SQL in the answer"]]
+            outputs.append((sql or raw, rows))
+    except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError) as e:
+        return "", [], "", [], box(redact(str(e)), "error"), ""
+    (base_sql, base_rows), (tuned_sql, tuned_rows) = outputs
+    return base_sql, base_rows, tuned_sql, tuned_rows, "", tuned_sql
+
+
+def add_pair(ds: Dataset, question: str, sql: str):
+    """Append a corrected pair to the session's dataset and offer the dataset as a download."""
+    if not (question or "").strip() or not (sql or "").strip():
+        return ds, box("Type a question and the corrected SQL first.", "warn"), gr.skip()
+    ds = ds or Dataset()
+    next_row = max((p.row for p in ds.pairs), default=0) + 1
+    ds.pairs = [*ds.pairs, Pair(question.strip(), sql.strip(), next_row)]
+    target = data_dir() / "uploads" / f"dataset-{uuid.uuid4().hex[:8]}.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(json.dumps({"question": p.question, "sql": p.sql}) + "\n" for p in ds.pairs),
+                      encoding="utf-8")
+    ds.path = str(target)
+    return ds, box(f"Added as row {next_row}; the dataset now has {len(ds.pairs)} rows. Check it again in step 1 "
+                   "before training.", "ok"), gr.DownloadButton(value=str(target), visible=True)

@@ -1,0 +1,205 @@
+"""Does the adapter write better SQL? Execute base and fine-tuned SQL on a real database and compare.
+
+    report = evaluate(pairs, db, cfg, adapter_path)   # base vs adapter on the same held-out rows
+    log_to_mlflow(run_id, report)                      # eval_* and base_* metrics + the per-row table
+
+The held-out rows of a training run are the ones its split.json artifact names (never trained on).
+"""
+
+import csv
+import io
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from core.config import TrainConfig
+from core.data import Pair
+from core.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
+from core.sqlexec import CORRECT, NOT_EXECUTED, WRONG, Database, QueryResult
+
+CATEGORIES = [CORRECT, WRONG, "runtime error", "unknown table/column", "syntax error", "timeout", NOT_EXECUTED]
+
+
+@dataclass
+class EvalRow:
+    row: int
+    question: str
+    gold_sql: str
+    raw: str  # the model's whole answer
+    sql: str  # the SQL extracted from it
+    category: str
+    error: str = ""
+    valid: bool = False
+    executed: bool = False
+    exact: bool = False
+    gold_rows: list = field(default_factory=list)
+    pred_rows: list = field(default_factory=list)
+
+
+@dataclass
+class EvalReport:
+    rows: int
+    seconds: float
+    summaries: dict[str, dict]  # "base" / "adapter" -> summary
+    results: dict[str, list[EvalRow]]
+    gold_failures: int = 0  # gold queries that did not run on this database (left out of the scores)
+
+    def side_by_side(self) -> list[dict]:
+        base, tuned = self.results.get("base", []), self.results.get("adapter", [])
+        out = []
+        for b, t in zip(base, tuned, strict=False):
+            out.append({"row": b.row, "question": b.question, "gold_sql": b.gold_sql, "base_sql": b.sql,
+                        "adapter_sql": t.sql, "base": b.category, "adapter": t.category, "change": change(b, t)})
+        return out
+
+
+def change(base: EvalRow, tuned: EvalRow) -> str:
+    b, t = base.category == CORRECT, tuned.category == CORRECT
+    return {(False, True): "fixed by fine-tuning", (True, False): "broken by fine-tuning",
+            (True, True): "both correct", (False, False): "still wrong"}[(b, t)]
+
+
+def score(pair: Pair, raw: str, gold: QueryResult, db: Database, dialect: str) -> EvalRow:
+    sql = extract_sql(raw)
+    row = EvalRow(pair.row, pair.question, pair.sql, raw, sql, category="", valid=parses(sql, dialect),
+                  exact=bool(sql) and normalise_sql(sql, dialect) == normalise_sql(pair.sql, dialect),
+                  gold_rows=gold.rows[:50])
+    result = db.execute(sql, dialect) if sql else QueryResult(False, category="syntax error", error="no SQL in the answer")
+    row.executed, row.pred_rows = result.ok, result.rows[:50]
+    if not result.ok:
+        row.category, row.error = result.category, result.error
+    elif results_match(gold.rows, result.rows, ordered=has_order_by(pair.sql, dialect)):
+        row.category = CORRECT
+    else:
+        row.category = WRONG
+    return row
+
+
+def summarize(rows: list[EvalRow]) -> dict:
+    n = max(len(rows), 1)
+    counts = Counter(r.category for r in rows)
+    return {"n": len(rows), "exec_accuracy": counts[CORRECT] / n, "valid_sql_rate": sum(r.valid for r in rows) / n,
+            "executable_rate": sum(r.executed for r in rows) / n, "exact_match": sum(r.exact for r in rows) / n,
+            "categories": {c: counts.get(c, 0) for c in CATEGORIES}}
+
+
+def evaluate(pairs: list[Pair], db: Database, cfg: TrainConfig, schema_text: str, adapter_path: str | None = None,
+             include_base: bool = True, progress=print, batch_size: int = 8) -> EvalReport:
+    """Generate SQL greedily for each pair with the base model and/or the adapter, execute, compare."""
+    from core.generate import SqlGenerator
+
+    start = time.time()
+    golds = [db.execute(p.sql, cfg.dialect) for p in pairs]
+    usable = [(p, g) for p, g in zip(pairs, golds, strict=True) if g.ok]
+    if len(usable) < len(pairs):
+        progress(f"{len(pairs) - len(usable)} gold queries did not run on this database; they are left out")
+    models = ([("base", None)] if include_base else []) + ([("adapter", adapter_path)] if adapter_path else [])
+    results: dict[str, list[EvalRow]] = {}
+    for name, adapter in models:
+        progress(f"generating SQL for {len(usable)} rows with the {name} model ...")
+        generator = SqlGenerator(cfg.model, adapter)
+        try:
+            answers = generator.generate(
+                [_prompt(p, cfg, schema_text) for p, _ in usable], batch_size=batch_size)
+        finally:
+            generator.close()
+        results[name] = [score(p, raw, g, db, cfg.dialect) for (p, g), raw in zip(usable, answers, strict=True)]
+    summaries = {name: summarize(rows) for name, rows in results.items()}
+    return EvalReport(len(usable), time.time() - start, summaries, results, len(pairs) - len(usable))
+
+
+def _prompt(pair: Pair, cfg: TrainConfig, schema_text: str) -> list[dict]:
+    from core.chatml import build_messages
+
+    return build_messages(pair, cfg.system_template, cfg.dialect, schema_text)[:-1]
+
+
+def rows_csv(report: EvalReport) -> str:
+    buffer = io.StringIO()
+    side = report.side_by_side()
+    if side:
+        fields = list(side[0])
+    else:
+        name = next(iter(report.results), "")
+        side = [{"row": r.row, "question": r.question, "gold_sql": r.gold_sql, f"{name}_sql": r.sql,
+                 name: r.category, "error": r.error} for r in report.results.get(name, [])]
+        fields = list(side[0]) if side else ["row"]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(side)
+    return buffer.getvalue()
+
+
+def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = None) -> None:
+    """Metrics eval_* (adapter) and base_* on the training run, plus the per-row table as artifacts."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    prefixes = {"adapter": "eval", "base": "base"}
+    for name, summary in report.summaries.items():
+        for key in ("exec_accuracy", "valid_sql_rate", "executable_rate", "exact_match"):
+            client.log_metric(run_id, f"{prefixes[name]}_{key}", summary[key])
+    client.log_text(run_id, rows_csv(report), "evaluation/rows.csv")
+    details = {name: [asdict(r) for r in rows] for name, rows in report.results.items()}
+    client.log_text(run_id, json.dumps({"summaries": report.summaries, "rows": details}, default=str, indent=1),
+                    "evaluation/details.json")
+    client.set_tag(run_id, "evaluated_rows", str(report.rows))
+
+
+def default_data_for(cfg: TrainConfig) -> str | None:
+    """The rows to execute on: the config's data script, or the sample data for the sample schema."""
+    from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
+
+    if cfg.eval_data_path:
+        return cfg.eval_data_path
+    sample_ddl = SAMPLE_SCHEMA.read_text(encoding="utf-8").strip()
+    uses_sample = (cfg.schema_path and str(cfg.schema_path).endswith(SAMPLE_SCHEMA.name)) or \
+        cfg.schema_text.strip() == sample_ddl
+    return str(SAMPLE_DATA) if uses_sample else None
+
+
+def schema_ddl_for(cfg: TrainConfig) -> str:
+    from pathlib import Path
+
+    return Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
+
+
+def load_run_inputs(run_id: str, tracking_uri: str | None = None) -> tuple[TrainConfig, list[Pair], str]:
+    """(config, held-out pairs, adapter folder) of a finished training run, read from MLflow."""
+    import tempfile
+    from pathlib import Path
+
+    from mlflow.tracking import MlflowClient
+
+    from core.data import load_pairs
+
+    client = MlflowClient(tracking_uri)
+    run = client.get_run(run_id)
+    tmp = Path(tempfile.mkdtemp(prefix="eval-"))
+    cfg = TrainConfig.from_dict(json.loads(Path(client.download_artifacts(run_id, "config.json", str(tmp))).read_text()))
+    split = json.loads(Path(client.download_artifacts(run_id, "split.json", str(tmp))).read_text())
+    wanted = set(split["eval_rows"])
+    pairs = [p for p in load_pairs(cfg.data_path) if p.row in wanted]
+    adapter = run.data.tags.get("adapter_path", "")
+    if not adapter or not Path(adapter).is_dir():
+        adapter = client.download_artifacts(run_id, "adapter", str(tmp))
+    return cfg, pairs, adapter
+
+
+def evaluate_run(run_id: str, db_target: str = "duckdb", data: str | None = None, include_base: bool = True,
+                 progress=print, tracking_uri: str | None = None) -> EvalReport:
+    """Evaluate a finished run's adapter (and the base model) on its held-out rows; log to the run."""
+    from core.schema import parse_schema, schema_ddl_only
+    from core.sqlexec import open_database
+
+    cfg, pairs, adapter = load_run_inputs(run_id, tracking_uri)
+    if not pairs:
+        raise ValueError("This run held out no rows (eval split 0), so there is nothing unseen to evaluate on. "
+                         "Train with an eval split (e.g. 0.1), or evaluate an adapter on another data file.")
+    ddl = schema_ddl_for(cfg)
+    db = open_database(db_target, ddl, data or default_data_for(cfg), cfg.dialect)
+    schema_text = schema_ddl_only(parse_schema(ddl, cfg.dialect), cfg.dialect) if ddl.strip() else ""
+    report = evaluate(pairs, db, cfg, schema_text, adapter, include_base, progress)
+    log_to_mlflow(run_id, report, tracking_uri)
+    return report

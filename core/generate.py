@@ -1,0 +1,67 @@
+"""Greedy SQL generation with a base model, optionally with a LoRA adapter on top (transformers + peft).
+
+Prompts are built exactly as in training (system + user turns, then the assistant's opening), so the
+model sees at evaluation what it saw while training.
+"""
+
+import threading
+
+from core.chatml import build_messages, ensure_chat_template
+from core.data import Pair
+from core.metrics import extract_sql
+
+# One model at a time generates in this process: evaluation and the playground share the CPU/GPU.
+generation_lock = threading.Lock()
+
+
+class SqlGenerator:
+    def __init__(self, model_choice: str, adapter_path: str | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from core.models import resolve_model
+
+        source = resolve_model(model_choice)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        tokenizer_source = adapter_path or source
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+        ensure_chat_template(self.tokenizer)
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer.padding_side = "left"  # batched greedy generation needs left padding
+        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(self.device)
+        if adapter_path:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, adapter_path)
+        self.model = model.eval()
+        self.label = f"{model_choice} + adapter" if adapter_path else model_choice
+
+    def generate(self, prompts: list[list[dict]], max_new_tokens: int = 160, batch_size: int = 8) -> list[str]:
+        """Raw answers (text after the prompt) for each prompt (a list of system/user messages)."""
+        import torch
+
+        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        answers: list[str] = []
+        with generation_lock, torch.inference_mode():
+            for i in range(0, len(texts), batch_size):
+                batch = self.tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True,
+                                       add_special_tokens=False).to(self.device)
+                out = self.model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
+                                          pad_token_id=self.tokenizer.pad_token_id)
+                new = out[:, batch["input_ids"].shape[1]:]
+                answers.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
+        return answers
+
+    def sql_for(self, pairs: list[Pair], template: str, dialect: str, schema_text: str, **kw) -> list[tuple[str, str]]:
+        """(raw answer, extracted SQL) per pair, prompted exactly as in training."""
+        prompts = [build_messages(p, template, dialect, schema_text)[:-1] for p in pairs]
+        raw = self.generate(prompts, **kw)
+        return [(r, extract_sql(r)) for r in raw]
+
+    def close(self) -> None:
+        import gc
+
+        del self.model
+        gc.collect()

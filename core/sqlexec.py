@@ -1,0 +1,272 @@
+"""Execute SQL safely on a real database: embedded DuckDB (default), a SQLite file, or PostgreSQL.
+
+Model-written SQL can never change data: only one read statement runs (checked with sqlglot first), with
+a timeout and a row cap. DuckDB runs with external access disabled and its configuration locked; SQLite
+opens read-only; PostgreSQL runs each statement in a READ ONLY transaction with a statement timeout.
+SQL in another dialect is transpiled with sqlglot; a failure to transpile is reported as "not executed".
+"""
+
+import csv
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+from core.validate import WRITE_STATEMENTS
+
+DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_ROW_CAP = 10_000
+# Functions that read or write server files, reach other servers or change settings: never run them.
+DENIED_FUNCTIONS = {"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export",
+                    "dblink", "dblink_exec", "pg_terminate_backend", "pg_cancel_backend", "set_config",
+                    "pg_reload_conf", "query_to_xml", "read_csv", "read_csv_auto", "read_parquet", "read_json",
+                    "read_json_auto", "read_text", "read_blob", "glob", "sqlite_scan", "postgres_scan", "load_extension"}
+READ_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+
+# Categories of one executed query (and of a prediction compared with the gold result).
+CORRECT, WRONG, RUNTIME, UNKNOWN, SYNTAX, TIMEOUT, NOT_EXECUTED = (
+    "correct", "wrong result", "runtime error", "unknown table/column", "syntax error", "timeout", "not executed")
+
+
+@dataclass
+class QueryResult:
+    ok: bool
+    rows: list[tuple] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    category: str = ""  # "" when ok, else one of the error categories above
+    error: str = ""
+    truncated: bool = False
+    seconds: float = 0.0
+
+
+def redact(text: str) -> str:
+    """Remove passwords from connection URLs in any text (messages, logs)."""
+    return re.sub(r"(\w+://[^:/@\s]+):[^@\s]*@", r"\1:***@", text)
+
+
+def read_only_problem(sql: str, dialect: str) -> tuple[str, str] | None:
+    """(category, reason) when the SQL must not run, None when it is one read statement."""
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+    except sqlglot.errors.SqlglotError as e:
+        return SYNTAX, f"does not parse: {str(e).splitlines()[0][:200]}"
+    if not trees:
+        return SYNTAX, "empty SQL"
+    if len(trees) > 1:
+        return NOT_EXECUTED, f"not executed: {len(trees)} statements (only one SELECT runs)"
+    tree = trees[0]
+    if isinstance(tree, WRITE_STATEMENTS) or not isinstance(tree, READ_ROOTS):
+        return NOT_EXECUTED, f"not executed: writes or is not a query ({tree.key.upper()})"
+    if tree.find(exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Create, exp.Alter, exp.Into, exp.Command):
+        return NOT_EXECUTED, "not executed: writes (a statement that changes data inside the query)"
+    for func in tree.find_all(exp.Func):
+        name = (func.sql_name() if not isinstance(func, exp.Anonymous) else func.name).lower()
+        if name in DENIED_FUNCTIONS:
+            return NOT_EXECUTED, f"not executed: function {name} is not allowed"
+    for table in tree.find_all(exp.Table):  # DuckDB reads files given as table names: FROM 'x.csv'
+        if isinstance(table.this, exp.Literal):
+            return NOT_EXECUTED, "not executed: reading files is not allowed"
+    return None
+
+
+def transpile(sql: str, source: str, target: str) -> str:
+    if source == target:
+        return sql
+    return sqlglot.transpile(sql, read=source, write=target)[0]
+
+
+class Database:
+    """Base class: `execute` checks safety, transpiles, runs with a timeout and a row cap."""
+
+    dialect = "duckdb"
+    label = "database"
+
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, row_cap: int = DEFAULT_ROW_CAP):
+        self.timeout_s, self.row_cap = timeout_s, row_cap
+        self._lock = threading.Lock()  # one statement at a time per connection
+
+    def execute(self, sql: str, source_dialect: str = "postgres") -> QueryResult:
+        problem = read_only_problem(sql, source_dialect)
+        if problem:
+            return QueryResult(False, category=problem[0], error=problem[1])
+        try:
+            native = transpile(sql, source_dialect, self.dialect)
+        except sqlglot.errors.SqlglotError as e:
+            return QueryResult(False, category=NOT_EXECUTED,
+                               error=f"not executed: could not translate {source_dialect} to {self.dialect} ({e})")
+        start = time.perf_counter()
+        with self._lock:
+            result = self._run(native)
+        result.seconds = time.perf_counter() - start
+        result.error = redact(result.error)
+        return result
+
+    def _run(self, sql: str) -> QueryResult:  # pragma: no cover - implemented by subclasses
+        raise NotImplementedError
+
+    def _fetch(self, cursor) -> tuple[list[tuple], list[str], bool]:
+        rows = cursor.fetchmany(self.row_cap + 1)
+        columns = [d[0] for d in cursor.description or []]
+        return [tuple(r) for r in rows[: self.row_cap]], columns, len(rows) > self.row_cap
+
+
+class DuckDatabase(Database):
+    """In-memory DuckDB built from DDL (in any dialect) plus optional data, then locked down."""
+
+    dialect = "duckdb"
+    label = "DuckDB (in memory)"
+
+    def __init__(self, ddl: str, data: str | Path | None = None, ddl_dialect: str = "postgres", **kw):
+        super().__init__(**kw)
+        import duckdb
+
+        self.con = duckdb.connect(":memory:")
+        for statement in sqlglot.parse(ddl, read=ddl_dialect) if ddl.strip() else []:
+            if isinstance(statement, (exp.Create, exp.Insert)):  # skip PRAGMAs, comments and the like
+                self.con.execute(statement.sql(dialect="duckdb", comments=False))
+        if data:
+            self._load(data, ddl_dialect)
+        # From here on queries cannot read or write files, attach databases or install extensions.
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def _load(self, data, ddl_dialect: str) -> None:
+        path = Path(data) if not (isinstance(data, str) and "\n" in data) else None
+        if path is not None and path.is_dir():  # one CSV per table, named after the table
+            for csv_file in sorted(path.glob("*.csv")):
+                self._load_csv(csv_file)
+        elif path is not None and path.suffix.lower() in (".sqlite", ".db", ".sqlite3"):
+            self.con.execute(f"ATTACH '{path}' AS src (TYPE sqlite, READ_ONLY)")
+            for (name,) in self.con.execute("SELECT name FROM (SHOW ALL TABLES) WHERE database = 'src'").fetchall():
+                self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM src."{name}"')
+            self.con.execute("DETACH src")
+        else:
+            script = path.read_text(encoding="utf-8") if path is not None else data
+            for statement in sqlglot.parse(script, read=ddl_dialect):
+                if isinstance(statement, (exp.Create, exp.Insert)):
+                    self.con.execute(statement.sql(dialect="duckdb", comments=False))
+
+    def _load_csv(self, csv_file: Path) -> None:
+        with open(csv_file, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+        if len(rows) < 2:
+            return
+        header, body = rows[0], rows[1:]
+        placeholders = ", ".join("?" for _ in header)
+        columns = ", ".join(f'"{c}"' for c in header)
+        self.con.executemany(f'INSERT INTO "{csv_file.stem}" ({columns}) VALUES ({placeholders})',
+                             [[v if v != "" else None for v in row] for row in body])
+
+    def _run(self, sql: str) -> QueryResult:
+        import duckdb
+
+        cursor = self.con.cursor()
+        timer = threading.Timer(self.timeout_s, cursor.interrupt)
+        timer.start()
+        try:
+            cursor.execute(sql)
+            rows, columns, truncated = self._fetch(cursor)
+            return QueryResult(True, rows, columns, truncated=truncated)
+        except duckdb.InterruptException:
+            return QueryResult(False, category=TIMEOUT, error=f"timeout: stopped after {self.timeout_s:g} s")
+        except duckdb.ParserException as e:
+            return QueryResult(False, category=SYNTAX, error=str(e).splitlines()[0])
+        except (duckdb.CatalogException, duckdb.BinderException) as e:
+            category = UNKNOWN if re.search(r"does not exist|not found|Referenced", str(e)) else RUNTIME
+            return QueryResult(False, category=category, error=str(e).splitlines()[0])
+        except duckdb.Error as e:
+            return QueryResult(False, category=RUNTIME, error=str(e).splitlines()[0])
+        finally:
+            timer.cancel()
+            cursor.close()
+
+
+class SqliteDatabase(Database):
+    """A SQLite file, opened read-only."""
+
+    dialect = "sqlite"
+    label = "SQLite file"
+
+    def __init__(self, path: str | Path, **kw):
+        super().__init__(**kw)
+        self.con = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+
+    def _run(self, sql: str) -> QueryResult:
+        deadline = time.monotonic() + self.timeout_s
+        self.con.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        try:
+            cursor = self.con.execute(sql)
+            rows, columns, truncated = self._fetch(cursor)
+            return QueryResult(True, rows, columns, truncated=truncated)
+        except sqlite3.OperationalError as e:
+            text = str(e)
+            if "interrupted" in text:
+                return QueryResult(False, category=TIMEOUT, error=f"timeout: stopped after {self.timeout_s:g} s")
+            category = UNKNOWN if "no such" in text else SYNTAX if "syntax" in text else RUNTIME
+            return QueryResult(False, category=category, error=text)
+        except sqlite3.Error as e:
+            return QueryResult(False, category=RUNTIME, error=str(e))
+        finally:
+            self.con.set_progress_handler(None, 0)
+
+
+class PostgresDatabase(Database):
+    """PostgreSQL through a connection URL; every statement in a READ ONLY transaction with a timeout."""
+
+    dialect = "postgres"
+    label = "PostgreSQL"
+
+    def __init__(self, url: str, **kw):
+        super().__init__(**kw)
+        import psycopg
+
+        try:
+            self.con = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as e:
+            raise ConnectionError(redact(f"Could not connect to PostgreSQL: {str(e).splitlines()[0]}")) from None
+        self.con.execute("SET default_transaction_read_only = on")
+
+    def _run(self, sql: str) -> QueryResult:
+        import psycopg
+        from psycopg import errors
+
+        try:
+            with self.con.transaction(), self.con.cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ ONLY")
+                cursor.execute(f"SET LOCAL statement_timeout = {int(self.timeout_s * 1000)}")
+                cursor.execute(sql)
+                rows, columns, truncated = self._fetch(cursor)
+                raise _Rollback(QueryResult(True, rows, columns, truncated=truncated))
+        except _Rollback as done:  # leave nothing behind, even for a read
+            return done.result
+        except errors.QueryCanceled:
+            return QueryResult(False, category=TIMEOUT, error=f"timeout: stopped after {self.timeout_s:g} s")
+        except (errors.UndefinedTable, errors.UndefinedColumn, errors.UndefinedFunction) as e:
+            return QueryResult(False, category=UNKNOWN, error=str(e).splitlines()[0])
+        except errors.SyntaxError as e:
+            return QueryResult(False, category=SYNTAX, error=str(e).splitlines()[0])
+        except psycopg.Error as e:
+            return QueryResult(False, category=RUNTIME, error=str(e).splitlines()[0])
+
+
+class _Rollback(Exception):
+    def __init__(self, result: QueryResult):
+        self.result = result
+
+
+def open_database(target: str = "duckdb", ddl: str = "", data: str | Path | None = None, dialect: str = "postgres",
+                  timeout_s: float = DEFAULT_TIMEOUT_S, row_cap: int = DEFAULT_ROW_CAP) -> Database:
+    """'duckdb' (built from ddl + data), a postgresql:// URL, or a path to a SQLite file."""
+    kw = dict(timeout_s=timeout_s, row_cap=row_cap)
+    if target.startswith(("postgresql://", "postgres://")):
+        return PostgresDatabase(target, **kw)
+    if target not in ("", "duckdb"):
+        if not Path(target).is_file():
+            raise FileNotFoundError(f"No database file at {target}")
+        return SqliteDatabase(target, **kw)
+    return DuckDatabase(ddl, data, ddl_dialect=dialect, **kw)
