@@ -14,6 +14,7 @@ import time
 from dataclasses import fields
 
 from core.config import TrainConfig, default_value
+from core.engine import ConfigError
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 
 # CLI flag -> config field, for the flags whose name differs from the field
@@ -29,7 +30,7 @@ def _user_errors():
     from core.tracking import TrackingError
 
     return (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError,
-            FileNotFoundError)
+            FileNotFoundError, ConnectionError, ValueError)
 
 
 def _config(args) -> TrainConfig:
@@ -70,7 +71,7 @@ def cmd_preview(args) -> int:
 
 def cmd_train(args) -> int:
     from core.config import validate_config
-    from core.engine import ConfigError, get_engine
+    from core.engine import get_engine
     from core.tracking import ensure_server, run_url
 
     cfg = _config(args)
@@ -110,6 +111,42 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    """Base vs adapter execution accuracy; prints the summary and writes the per-row CSV."""
+    from pathlib import Path
+
+    from core.evaluate import default_data_for, evaluate, evaluate_run, rows_csv, schema_ddl_for
+    from core.sqlexec import open_database, redact
+    from core.tracking import ensure_server
+
+    if bool(args.run) == bool(args.adapter):
+        raise ConfigError({"evaluate": "give either --run RUN_ID or --adapter PATH (with --data)"})
+    db_data = args.db_data
+    if args.run:
+        ensure_server()
+        report = evaluate_run(args.run, args.db, db_data, include_base=args.base)
+    else:
+        if not args.data:
+            raise ConfigError({"data": "--adapter needs --data: the question/SQL pairs to evaluate on"})
+        if not Path(args.adapter, "adapter_config.json").exists():
+            raise FileNotFoundError(f"No LoRA adapter (adapter_config.json) in {args.adapter}")
+        from core.trainer import load_dataset
+
+        cfg = _config(args)
+        pairs, _, schema_text, _ = load_dataset(cfg)
+        ddl = schema_ddl_for(cfg)
+        db = open_database(args.db, ddl, db_data or default_data_for(cfg), cfg.dialect)
+        report = evaluate(pairs, db, cfg, schema_text, args.adapter, include_base=args.base)
+    print(f"{report.rows} rows evaluated in {report.seconds:.0f} s on {redact(args.db)}")
+    for name, summary in report.summaries.items():
+        cats = ", ".join(f"{k}: {v}" for k, v in summary["categories"].items() if v)
+        print(f"{name:8s} execution accuracy {summary['exec_accuracy']:.1%}  valid SQL {summary['valid_sql_rate']:.1%}  "
+              f"executes {summary['executable_rate']:.1%}  exact match {summary['exact_match']:.1%}  ({cats})")
+    Path(args.out).write_text(rows_csv(report), encoding="utf-8")
+    print(f"per-row table: {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Text-to-SQL LoRA fine-tuning studio (CLI)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,13 +171,28 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=TrainConfig.help(field_name))
     t.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None)
     t.add_argument("--packing", dest="packing", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--evaluate", dest="evaluate_after", action="store_true",
+                   help="after training, evaluate base vs adapter on the held-out rows")
+
+    e = sub.add_parser("evaluate", help="execution accuracy of an adapter (and the base model)")
+    e.add_argument("--run", help="MLflow run id of a training run (uses its held-out rows)")
+    e.add_argument("--adapter", help="an adapter folder (with --data)")
+    e.add_argument("--data", help="question/SQL pairs to evaluate on (with --adapter)")
+    e.add_argument("--schema", help="DDL file")
+    e.add_argument("--dialect", default="postgres")
+    e.add_argument("--model", default=None, help="the base model the adapter was trained on")
+    e.add_argument("--db", default="duckdb", help="duckdb (built from the schema), postgresql://..., or a SQLite file")
+    e.add_argument("--db-data", dest="db_data", help="rows for DuckDB: a SQL script, a CSV folder or a SQLite file")
+    e.add_argument("--base", action=argparse.BooleanOptionalAction, default=True, help="also evaluate the base model")
+    e.add_argument("--out", default="evaluation.csv", help="where to write the per-row table")
     return parser
 
 
 def main(argv=None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train}[args.command]
+    handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train,
+               "evaluate": cmd_evaluate}[args.command]
     try:
         return handler(args)
     except _user_errors() as e:

@@ -61,8 +61,11 @@ class GuardedRun:
 
 def open_run(cfg: TrainConfig, state: RunState):
     """Start the MLflow run for this job in the calling thread, or a NullRun when MLflow is unreachable."""
-    import mlflow
-
+    try:
+        import mlflow
+    except ImportError:  # a bare GPU host may lack it: train untracked, and say so
+        state.update(mlflow_warning="MLflow is not installed here: this run is not tracked; training continues.")
+        return NullRun()
     uri = mlflow.get_tracking_uri()
     if not is_healthy(uri, timeout=5.0):
         state.update(mlflow_warning=f"MLflow at {uri} is not reachable: this run is not tracked; training continues.")
