@@ -19,7 +19,7 @@ AUTO_ON_OFF = ["auto", "on", "off"]
 # UI field name -> config field; their order is the order of the Start button's inputs.
 FIELDS = ["model", "rank", "alpha", "max_steps", "learning_rate", "batch_size", "grad_accum", "warmup_steps",
           "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "seed", "eval_fraction",
-          "answer_only_loss", "run_name"]
+          "answer_only_loss", "evaluate_after", "run_name"]
 MAX_SUGGESTED_STEPS = 300
 
 
@@ -48,7 +48,7 @@ def build_train_tab() -> dict:
             c["max_seq_length"] = gr.Number(2048, label="Max sequence length", precision=0, info=_hint("max_seq_length"))
             c["dropout"] = gr.Number(0.0, label="LoRA dropout", info=_hint("dropout"))
             c["seed"] = gr.Number(3407, label="Seed", precision=0, info=_hint("seed"))
-            c["eval_fraction"] = gr.Number(0.0, label="Eval split", info=_hint("eval_fraction"))
+            c["eval_fraction"] = gr.Number(0.1, label="Eval split", info=_hint("eval_fraction"))
         with gr.Row():
             c["target_modules"] = gr.CheckboxGroup(list(ALL_PROJECTIONS), value=list(ALL_PROJECTIONS),
                                                    label="Target modules", info=_hint("target_modules"))
@@ -56,6 +56,7 @@ def build_train_tab() -> dict:
             c["load_in_4bit"] = gr.Radio(AUTO_ON_OFF, value="auto", label="4-bit loading", info=_hint("load_in_4bit"))
             c["packing"] = gr.Radio(AUTO_ON_OFF, value="auto", label="Packing", info=_hint("packing"))
             c["answer_only_loss"] = gr.Checkbox(True, label="Loss on the SQL answer only", info=_hint("answer_only_loss"))
+            c["evaluate_after"] = gr.Checkbox(False, label="Evaluate when training ends", info=_hint("evaluate_after"))
             c["run_name"] = gr.Textbox(label="Run name (optional)", info=_hint("run_name"))
     c["problems"] = gr.HTML(elem_id="train-problems")
     with gr.Row():

@@ -34,9 +34,13 @@ class SqlGenerator:
         if adapter_path:
             from peft import PeftModel
 
-            model = PeftModel.from_pretrained(model, adapter_path)
+            # merged into the weights: the same function, and generation runs at base-model speed
+            model = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
         self.model = model.eval()
         self.label = f"{model_choice} + adapter" if adapter_path else model_choice
+        # Stop at the end of the assistant turn (ChatML's <|im_end|>) as well as at the tokenizer's EOS.
+        stops = {self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("<|im_end|>")}
+        self.stop_ids = sorted(i for i in stops if isinstance(i, int) and i != self.tokenizer.unk_token_id)
 
     def generate(self, prompts: list[list[dict]], max_new_tokens: int = 160, batch_size: int = 8) -> list[str]:
         """Raw answers (text after the prompt) for each prompt (a list of system/user messages)."""
@@ -49,7 +53,7 @@ class SqlGenerator:
                 batch = self.tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True,
                                        add_special_tokens=False).to(self.device)
                 out = self.model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                          pad_token_id=self.tokenizer.pad_token_id)
+                                          pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_ids)
                 new = out[:, batch["input_ids"].shape[1]:]
                 answers.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return answers

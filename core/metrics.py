@@ -85,7 +85,7 @@ def normalise_sql(sql: str, dialect: str = "postgres") -> str:
 def parses(sql: str, dialect: str = "postgres") -> bool:
     try:
         trees = sqlglot.parse(sql, read=dialect)
-        return bool(trees) and all(t is not None for t in trees) and not any(
-            isinstance(t, exp.Command) for t in trees)
+        # a statement, not a bare word: sqlglot reads "SELEC" as a column name
+        return bool(trees) and all(isinstance(t, (exp.Query, exp.DML, exp.DDL, exp.Drop)) for t in trees)
     except sqlglot.errors.SqlglotError:
         return False

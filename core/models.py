@@ -20,6 +20,7 @@ from core.paths import data_dir
 HUB_CHOICES = ("unsloth/Qwen2.5-Coder-7B", "unsloth/Qwen2.5-Coder-1.5B-Instruct")
 MODEL_CHOICES = (BUNDLED_MODEL, *HUB_CHOICES)
 _convert_lock = threading.Lock()
+CONVERSION_VERSION = "2"  # bump when the conversion changes, so caches are rebuilt
 
 
 class ModelError(ValueError):
@@ -49,10 +50,11 @@ def bundled_gguf() -> Path:
 def bundled_model_dir(progress: Callable[[str], None] = print) -> Path:
     """The converted bundled model (a safetensors folder), converting it on first use."""
     target = data_dir() / "models" / "SmolLM2-135M-Instruct"
-    if (target / "config.json").exists():
+    marker = target / ".studio-conversion"
+    if marker.exists() and marker.read_text().strip() == CONVERSION_VERSION:
         return target
     with _convert_lock:
-        if (target / "config.json").exists():
+        if marker.exists() and marker.read_text().strip() == CONVERSION_VERSION:
             return target
         gguf = bundled_gguf()
         progress(f"Converting the bundled model {gguf.name} to a safetensors cache (once, ~20 s) ...")
@@ -60,6 +62,9 @@ def bundled_model_dir(progress: Callable[[str], None] = print) -> Path:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # The GGUF metadata makes <|im_start|> the end-of-sequence token; the instruct model ends its turns with
+        # <|im_end|> (as its config says), so generation would run past the answer. Restore the model's own.
+        tokenizer.eos_token = tokenizer.pad_token = "<|im_end|>"
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         # Dequantised already, but flagged as quantized: unflag it so the Trainer accepts it.
         model.hf_quantizer = None
@@ -69,6 +74,8 @@ def bundled_model_dir(progress: Callable[[str], None] = print) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        (tmp / ".studio-conversion").write_text(CONVERSION_VERSION)
+        shutil.rmtree(target, ignore_errors=True)  # an older conversion
         tmp.rename(target)  # atomic: a half-written folder is never taken for the model
         progress(f"Bundled model ready in {target}")
     return target

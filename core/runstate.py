@@ -37,6 +37,7 @@ class RunState:
     train_rows: int = 0
     eval_rows: int = 0
     mlflow_warning: str = ""
+    logged_at: dict = field(default_factory=dict)  # step -> time the trainer logged its loss (chart-lag benchmark)
     evaluation: dict = field(default_factory=dict)  # "base"/"adapter" -> summary, when evaluated after training
     log_lines: deque = field(default_factory=lambda: deque(maxlen=200))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -71,9 +71,18 @@ def load_schema_file(path, dialect: str = "postgres") -> Schema:
 
 
 def schema_ddl_only(schema: Schema, dialect: str = "postgres") -> str:
-    """The CREATE TABLE statements alone (no INSERTs), to put in a prompt."""
+    """The CREATE TABLE statements alone, compact, to put in a prompt: column names and types, no INSERTs,
+    comments or constraints. Every prompt token costs training time, and the schema is most of the prompt."""
     if not schema.ddl:
         return ""
-    kept = [s.sql(dialect=dialect, comments=False) for s in sqlglot.parse(schema.ddl, read=dialect)
-            if isinstance(s, exp.Create)]
+    kept = []
+    for statement in sqlglot.parse(schema.ddl, read=dialect):
+        if not isinstance(statement, exp.Create) or not isinstance(statement.this, exp.Schema):
+            continue
+        statement = statement.copy()
+        target = statement.this
+        target.set("expressions", [c for c in target.expressions if isinstance(c, exp.ColumnDef)])
+        for column in target.expressions:
+            column.set("constraints", [])
+        kept.append(statement.sql(dialect=dialect, comments=False))
     return ";\n".join(kept) + (";" if kept else "")

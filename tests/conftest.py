@@ -1,7 +1,10 @@
 """Shared fixtures. Tests run offline (HF_HUB_OFFLINE=1) with the bundled model and a real MLflow server."""
 
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,43 @@ def studio(mlflow_server):
                 css=(ASSETS / "studio.css").read_text())
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+# ---- a real PostgreSQL server, started by the test (Debian's postgresql package) ----
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL server binaries are missing: `make test` installs Debian's postgresql package")
+    root = os.geteuid() == 0
+    # Not under pytest's tmp dir: that is private to root, and the server runs as the postgres user.
+    base = Path(tempfile.mkdtemp(prefix="studio-pg-"))
+    data = base / "data"
+    data.mkdir()
+    prefix = ["runuser", "-u", "postgres", "--"] if root else []
+    if root:
+        shutil.chown(base, "postgres")
+        shutil.chown(data, "postgres")
+    port = free_port()
+    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
+                    f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+    import psycopg
+
+    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute("CREATE ROLE studio LOGIN PASSWORD 'pw-not-logged'")
+        con.execute("CREATE DATABASE shop OWNER studio")
+    with psycopg.connect(f"postgresql://studio:pw-not-logged@127.0.0.1:{port}/shop", autocommit=True) as con:
+        con.execute((ROOT / 'assets/sample_schema.sql').read_text())
+        con.execute((ROOT / 'assets/sample_data.sql').read_text())
+    yield f"postgresql://studio:pw-not-logged@127.0.0.1:{port}/shop"
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)

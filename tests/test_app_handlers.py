@@ -83,7 +83,7 @@ def test_plan_says_pairs_per_step_and_epochs():
 def values(**kw):
     base = dict(model=BUNDLED_MODEL, rank=16, alpha=32, max_steps=60, learning_rate=2e-4, batch_size=2, grad_accum=4,
                 warmup_steps=5, max_seq_length=2048, dropout=0.0, target_modules=["q_proj"], load_in_4bit="auto",
-                packing="auto", seed=1, eval_fraction=0.0, answer_only_loss=True, run_name="")
+                packing="auto", seed=1, eval_fraction=0.0, answer_only_loss=True, evaluate_after=False, run_name="")
     base.update(kw)
     return [base[f] for f in train_tab.FIELDS]
 

@@ -85,7 +85,8 @@ def fast_settings(page, steps: int):
     open_tab(page, "3. Train")
     set_number(page, "steps", steps)
     page.get_by_text("Advanced").click()
-    for label, value in (("Batch size", 1), ("Gradient accumulation", 1), ("Max sequence length", 512)):
+    for label, value in (("Batch size", 1), ("Gradient accumulation", 1), ("Max sequence length", 512),
+                         ("Eval split", 0.05)):
         field = page.get_by_label(label, exact=True)
         field.fill(str(value))
         field.press("Tab")
@@ -140,3 +141,22 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
                            timeout=300_000)
     assert "usable" in page.locator("#outcome").inner_text()
     shot(page, "6-stopped")
+
+
+def test_evaluate_tab_and_playground(page):
+    """Runs after the two above: evaluates the newest finished run (held-out rows: the default 10% split)."""
+    open_tab(page, "5. Evaluate")
+    page.get_by_role("button", name="Refresh").last.click()
+    page.wait_for_function("() => (document.querySelector('#eval-run input')?.value || '').length > 0",
+                           timeout=60_000)
+    page.locator("#evaluate").click()
+    page.wait_for_selector("#eval-headline table.headline", timeout=900_000)
+    headline = page.locator("#eval-headline").inner_text()
+    assert "Execution accuracy" in headline and "%" in headline
+    assert page.locator("#eval-table tbody tr").count() >= 1
+    shot(page, "7-evaluate")
+    page.locator("#pg-question textarea").fill("Total sales amount per region?")
+    page.locator("#ask").click()
+    page.wait_for_function("() => (document.querySelector('#pg-adapter-sql')?.innerText || '').includes('SELECT')",
+                           timeout=300_000)
+    shot(page, "8-playground")

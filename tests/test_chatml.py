@@ -65,6 +65,11 @@ def test_fallback_chatml_when_the_tokenizer_has_no_template(tokenizer):
     assert no_system.startswith("<|im_start|>user\n")  # plain ChatML adds nothing
 
 
+def test_bundled_model_ends_its_turn_with_im_end(tokenizer):
+    # the GGUF metadata says <|im_start|>; generation must stop at the end of the assistant turn instead
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|im_end|>"
+
+
 def test_whole_sequence_mask_when_not_answer_only(tokenizer):
     ex = render_example(build_messages(PAIR, schema_text=SCHEMA), tokenizer, answer_only=False)
     assert all(ex.trained)

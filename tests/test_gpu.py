@@ -15,8 +15,8 @@ pytestmark = pytest.mark.gpu
 
 
 def test_unsloth_4bit_run_of_a_qwen2_shaped_model_through_the_engine(tmp_path):
-    import unsloth  # noqa: F401 - before transformers
     import torch
+    import unsloth  # noqa: F401 - before transformers
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
     from core.config import TrainConfig

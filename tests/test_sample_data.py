@@ -209,17 +209,11 @@ def test_pairs_run_and_agree_on_duckdb_and_sqlite(pairs, duck, lite):
     assert empty <= len(pairs) // 10, f"{empty} pairs return no data"
 
 
-def _pg_connection():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(os.environ.get("SAMPLE_PG_DSN", ""), connect_timeout=3)
-    except psycopg.Error as e:
-        pytest.skip(f"no PostgreSQL server reachable: {str(e).strip()[:120]}")
+def test_postgres_accepts_schema_data_and_pairs(pairs, duck, postgres):
+    """On the real PostgreSQL server the tests start; everything happens in a throw-away schema, rolled back."""
+    import psycopg
 
-
-def test_postgres_accepts_schema_data_and_pairs(pairs, duck):
-    """Runs only against an existing server; everything happens in a throw-away schema, rolled back."""
-    conn = _pg_connection()
+    conn = psycopg.connect(postgres, connect_timeout=10)
     failures = []
     try:
         with conn.cursor() as cur:

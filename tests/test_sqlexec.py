@@ -1,10 +1,6 @@
 """Safe execution on DuckDB, SQLite and a real PostgreSQL server: writes never run, slow queries time out."""
 
-import os
-import shutil
 import sqlite3
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -12,7 +8,6 @@ import pytest
 
 from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 from core.sqlexec import NOT_EXECUTED, SYNTAX, TIMEOUT, UNKNOWN, open_database, redact
-from tests.conftest import free_port
 
 HOSTILE = [
     "DROP TABLE sales", "DELETE FROM sales", "UPDATE sales SET amount = 0", "INSERT INTO regions VALUES (99, 'x', 'y')",
@@ -78,46 +73,6 @@ def test_sqlite_file_is_read_only(tmp_path):
 def test_passwords_are_redacted():
     assert redact("could not connect to postgresql://bob:s3cret@localhost/db") == \
         "could not connect to postgresql://bob:***@localhost/db"
-
-
-# ---- a real PostgreSQL server, started by the test (Debian's postgresql package) ----
-
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.fail("PostgreSQL server binaries are missing: `make test` installs Debian's postgresql package")
-    root = os.geteuid() == 0
-    # Not under pytest's tmp dir: that is private to root, and the server runs as the postgres user.
-    base = Path(tempfile.mkdtemp(prefix="studio-pg-"))
-    data = base / "data"
-    data.mkdir()
-    prefix = ["runuser", "-u", "postgres", "--"] if root else []
-    if root:
-        shutil.chown(base, "postgres")
-        shutil.chown(data, "postgres")
-    port = free_port()
-    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
-                    f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
-    import psycopg
-
-    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute("CREATE ROLE studio LOGIN PASSWORD 'pw-not-logged'")
-        con.execute("CREATE DATABASE shop OWNER studio")
-    with psycopg.connect(f"postgresql://studio:pw-not-logged@127.0.0.1:{port}/shop", autocommit=True) as con:
-        con.execute(SAMPLE_SCHEMA.read_text())
-        con.execute(SAMPLE_DATA.read_text())
-    yield f"postgresql://studio:pw-not-logged@127.0.0.1:{port}/shop"
-    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_postgres_reads_refuses_writes_and_times_out(postgres):

@@ -1,0 +1,109 @@
+"""Benchmark: chart lag (trainer logs a loss -> the point is in the chart's data, read from MLflow), time to
+validate + preview 10,000 and 100,000 pairs, and app start-up time to first page. Appends to docs/BENCHMARKS.md.
+
+    .venv/bin/python bench/ui_latency.py
+"""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def chart_lag(steps: int = 12) -> list[float]:
+    from app.train_tab import chart_data
+    from core.config import TrainConfig
+    from core.engine import Engine
+
+    engine = Engine()
+    engine.start(TrainConfig(data_path=str(ROOT / "assets/sample_pairs.jsonl"), max_steps=steps, batch_size=1,
+                             grad_accum=1, max_seq_length=512, eval_fraction=0, experiment="bench-ui"))
+    seen: dict[int, float] = {}
+    while engine.busy or len(seen) < steps:
+        snap = engine.snapshot()
+        if snap["mlflow_run_id"]:
+            for step, _ in chart_data(snap["mlflow_run_id"])["loss"]:
+                seen.setdefault(int(step), time.time())
+        if not engine.busy and time.time() - snap["finished_at"] > 10:
+            break
+        time.sleep(0.1)
+    logged = engine._state.logged_at  # noqa: SLF001 - benchmark reads the worker's timestamps
+    return [seen[s] - logged[s] for s in sorted(logged) if s in seen]
+
+
+def validate_preview(n: int) -> float:
+    from app.common import Dataset
+    from app.data_tab import render_preview, validate_dataset
+    from core.data import load_pairs
+
+    base = [json.loads(line) for line in (ROOT / "assets/sample_pairs.jsonl").read_text().splitlines()]
+    rows = [{"question": f"{base[i % len(base)]['question']} (variant {i})", "sql": base[i % len(base)]["sql"]}
+            for i in range(n)]
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    ddl = (ROOT / "assets/sample_schema.sql").read_text()
+    template = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
+    start = time.perf_counter()
+    ds = Dataset(path=f.name, name="bench", pairs=load_pairs(f.name), schema_ddl=ddl)
+    ds = validate_dataset(ds, "bundled", 2048, template)
+    render_preview(ds, n // 2, template, "bundled", 2048)
+    return time.perf_counter() - start
+
+
+def startup() -> float:
+    from tests.conftest import free_port
+
+    port = free_port()
+    start = time.time()
+    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.time() - start < 120:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
+                    if r.status == 200:
+                        return time.time() - start
+            except OSError:
+                time.sleep(0.05)
+        return float("nan")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> int:
+    from core.tracking import ensure_server
+
+    ensure_server()
+    from core.models import load_tokenizer
+
+    load_tokenizer("bundled")  # warm: the figures are for a running app, not for the first-ever conversion
+    starts = [startup() for _ in range(3)]
+    lags = chart_lag()
+    sizes = {n: validate_preview(n) for n in (10_000, 100_000)}
+    text = (f"\n### UI and data latency ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
+            "Command: `.venv/bin/python bench/ui_latency.py`\n\n| what | figure |\n|---|---|\n"
+            f"| start-up: `python -m app` to first page (3 runs; MLflow already up) | "
+            f"{', '.join(f'{s:.2f} s' for s in starts)} |\n"
+            f"| chart lag: trainer logs a loss -> point in the chart's data from MLflow ({len(lags)} steps) | "
+            f"median {statistics.median(lags):.2f} s, max {max(lags):.2f} s |\n"
+            f"| validate (sqlglot + token counts) and preview 10,000 pairs | {sizes[10_000]:.1f} s |\n"
+            f"| validate and preview 100,000 pairs | {sizes[100_000]:.1f} s |\n")
+    print(text)
+    out = ROOT / "docs" / "BENCHMARKS.md"
+    out.write_text((out.read_text() if out.exists() else "# Benchmarks\n") + text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
