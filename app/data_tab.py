@@ -28,7 +28,8 @@ def build_data_tab() -> dict:
         with gr.Column(scale=2):
             schema_box = gr.Code(label="Schema (CREATE TABLE statements)", language="sql", lines=8, elem_id="schema")
             with gr.Row():
-                schema_file = gr.UploadButton("Upload a .sql schema", file_types=[".sql", ".txt"], size="sm")
+                schema_file = gr.UploadButton("Upload a .sql schema", file_types=[".sql", ".txt"], size="sm",
+                                              elem_id="schema-upload")
                 dialect = gr.Dropdown(list(DIALECTS), value="postgres", label="SQL dialect", scale=1,
                                       info="The dialect your database speaks; every SQL is parsed in it.")
                 validate_btn = gr.Button("Check again", size="sm")

@@ -26,7 +26,7 @@ def run_db(db_id: str, steps: int, work: Path) -> dict:
     from core.data import load_pairs
     from core.engine import Engine
     from core.evaluate import evaluate
-    from core.schema import parse_schema, schema_ddl_only
+    from core.schema import load_schema_file, schema_ddl_only
     from core.split import split_pairs
     from core.sqlexec import open_database
 
@@ -39,10 +39,9 @@ def run_db(db_id: str, steps: int, work: Path) -> dict:
     con = sqlite3.connect(db_file)
     con.executescript(script)
     con.close()
-    ddl = "\n".join(s for s in script.split(";\n") if "CREATE TABLE" in s.upper()) + ";"
-    schema_text = schema_ddl_only(parse_schema(ddl, "sqlite"), "sqlite")
-    cfg = TrainConfig(data_path=str(train_file), schema_text=ddl, dialect="sqlite", max_steps=steps, batch_size=2,
-                      grad_accum=2, learning_rate=5e-4, warmup_steps=2, max_seq_length=2048, eval_fraction=0.0,
+    schema_text = ddl = schema_ddl_only(load_schema_file(SPIDER / db_id / "schema.sql", "sqlite"), "sqlite")
+    cfg = TrainConfig(data_path=str(train_file), schema_text=ddl, dialect="sqlite", max_steps=steps, batch_size=4,
+                      grad_accum=1, learning_rate=1e-3, warmup_steps=2, max_seq_length=1024, eval_fraction=0.0,
                       experiment="bench-spider", run_name=f"spider-{db_id}-{steps}")
     engine = Engine()
     start = time.time()
@@ -76,8 +75,8 @@ def main() -> int:
             print(json.dumps(rows[-1]), flush=True)
     lines = [f"\n### Spider-mini, base vs fine-tuned ({time.strftime('%Y-%m-%d')}, {platform.machine()} CPU, "
              f"2 cores, bundled SmolLM2-135M-Instruct)\n",
-             f"Command: `.venv/bin/python bench/spider_eval.py --steps {args.steps}` (LoRA r16/a32, batch 2 x accum 2, "
-             "lr 5e-4, 80/20 split by SQL string, seed 3407, SQLite execution).\n",
+             f"Command: `.venv/bin/python bench/spider_eval.py --steps {args.steps}` (LoRA r16/a32, batch 4 x accum 1, "
+             "lr 1e-3, 80/20 split by SQL string, seed 3407, SQLite execution).\n",
              "| database | train pairs | held-out | steps | train s | eval s (both models) | base exec acc | "
              "fine-tuned exec acc | base valid SQL | fine-tuned valid SQL |",
              "|---|---|---|---|---|---|---|---|---|---|"]

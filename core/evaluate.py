@@ -92,6 +92,10 @@ def evaluate(pairs: list[Pair], db: Database, cfg: TrainConfig, schema_text: str
     start = time.time()
     golds = [db.execute(p.sql, cfg.dialect) for p in pairs]
     usable = [(p, g) for p, g in zip(pairs, golds, strict=True) if g.ok]
+    if not usable:
+        raise ValueError(f"None of the {len(pairs)} gold SQL queries ran on {db.label} (first error: {golds[0].error}). "
+                         "Give the schema and the data of your database (a SQL script, CSVs or a SQLite file), or "
+                         "connect to PostgreSQL.")
     if len(usable) < len(pairs):
         progress(f"{len(pairs) - len(usable)} gold queries did not run on this database; they are left out")
     models = ([("base", None)] if include_base else []) + ([("adapter", adapter_path)] if adapter_path else [])

@@ -57,7 +57,7 @@ class RunState:
 
     def snapshot(self) -> dict:
         with self._lock:
-            data = {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.startswith("_")}
+            data = {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.startswith("_") and k != "logged_at"}
             data["log_lines"] = list(self.log_lines)
         now = data["finished_at"] or time.time()
         data["elapsed"] = now - data["started_at"] if data["started_at"] else 0.0

@@ -106,7 +106,10 @@ def test_chart_data_reports_an_unreachable_mlflow_instead_of_failing():
     assert data["loss"] == [] and "not answering" in data["warning"]
 
 
-def test_idle_tick_renders_without_a_run():
+def test_tick_renders_the_engine_state_and_skips_when_nothing_changed():
     out = train_tab.tick("")
-    assert len(out) == 9 and "No training yet" in out[0]
-    assert train_tab.tick(out[-1])[0] is not None  # same view: skipped (gr.skip objects)
+    status = train_tab.get_engine().snapshot()["status"]
+    expected = {"idle": "No training yet", "completed": "Completed", "failed": "Failed", "stopped": "Stopped"}
+    assert len(out) == 9 and expected.get(status, "") in out[0]
+    again = train_tab.tick(out[-1])
+    assert all(type(o).__name__ != "str" for o in again)  # same view: every output is a gr.skip()

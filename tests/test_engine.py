@@ -19,7 +19,7 @@ SCHEMA = str(ROOT / "assets" / "sample_schema.sql")
 def tiny(**kw) -> TrainConfig:
     """Small enough for 2 CPU cores: one short pair per step."""
     base = dict(data_path=SAMPLE, schema_path=SCHEMA, max_steps=5, batch_size=1, grad_accum=1, warmup_steps=1,
-                max_seq_length=512, experiment="tests")
+                max_seq_length=512, eval_fraction=0.0, experiment="tests")
     return TrainConfig(**{**base, **kw})
 
 

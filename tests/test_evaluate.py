@@ -92,3 +92,11 @@ def test_rows_csv_without_base():
     row = EvalRow(1, "q", "SELECT 1", "SELECT 1", "SELECT 1", "correct")
     text = rows_csv(EvalReport(1, 0.0, {"adapter": summarize([row])}, {"adapter": [row]}))
     assert text.splitlines()[0] == "row,question,gold_sql,adapter_sql,adapter,error"
+
+
+def test_a_database_without_the_tables_is_a_clear_error():
+    from core.evaluate import evaluate
+
+    empty = open_database("duckdb", "")
+    with pytest.raises(ValueError, match="None of the 1 gold SQL queries ran"):
+        evaluate([GOLD], empty, TrainConfig(data_path="x"), "", adapter_path=None)
