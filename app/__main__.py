@@ -8,7 +8,6 @@ Starts the embedded MLflow server unless MLFLOW_TRACKING_URI is set.
 import argparse
 import os
 import sys
-import threading
 from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -21,13 +20,6 @@ def read_auth(auth_file: str | None) -> tuple[str, str] | None:
         return (user, password) if user and password else None
     user, password = os.environ.get("STUDIO_USERNAME", ""), os.environ.get("STUDIO_PASSWORD", "")
     return (user, password) if user and password else None
-
-
-def _warm_up() -> None:
-    try:
-        import unsloth  # noqa: F401
-    except Exception as e:  # noqa: BLE001 - training will report it properly when started
-        print(f"note: Unsloth could not be imported yet ({type(e).__name__}: {e})", flush=True)
 
 
 def parse_args(argv=None):
@@ -60,11 +52,10 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from app.ui import build_app
+    from core.models import start_warmup
     from core.paths import ASSETS
 
-    # Unsloth must be imported before transformers (it patches it); the first tokenizer load would import
-    # transformers, so warm Unsloth up now, in the background: the page is served meanwhile.
-    threading.Thread(target=_warm_up, name="warm-up-unsloth", daemon=True).start()
+    start_warmup()  # Unsloth before transformers, in the background: the page is served meanwhile
 
     print(f"MLflow: {uri}", flush=True)
     demo = build_app()

@@ -35,7 +35,7 @@ def build_eval_tab() -> dict:
         c["pg_url"] = gr.Textbox(label="PostgreSQL URL", type="password", placeholder="postgresql://user:pass@localhost/db",
                                  info="Used read-only; never logged, stored or shown.")
     with gr.Row():
-        c["include_base"] = gr.Checkbox(True, label="Also evaluate the base model (side by side)")
+        c["include_base"] = gr.Checkbox(True, label="Also evaluate the base model (side by side)", elem_id="eval-base")
         c["eval_btn"] = gr.Button("Evaluate", variant="primary", elem_id="evaluate")
     c["message"] = gr.HTML(elem_id="eval-message")
     c["headline"] = gr.HTML(elem_id="eval-headline")

@@ -105,7 +105,7 @@ def evaluate(pairs: list[Pair], db: Database, cfg: TrainConfig, schema_text: str
         generator = SqlGenerator(cfg.model, adapter)
         try:
             answers = generator.generate(
-                [_prompt(p, cfg, schema_text) for p, _ in usable], batch_size=batch_size, max_new_tokens=128)
+                [_prompt(p, cfg, schema_text) for p, _ in usable], batch_size=batch_size, max_new_tokens=96)
         finally:
             generator.close()
         results[name] = [score(p, raw, g, db, cfg.dialect) for (p, g), raw in zip(usable, answers, strict=True)]

@@ -104,9 +104,30 @@ def resolve_model(choice: str, progress: Callable[[str], None] = print) -> str:
     return choice  # online: from_pretrained downloads it
 
 
+_warmup_done = threading.Event()
+_warmup_done.set()
+
+
+def start_warmup() -> None:
+    """Import Unsloth in the background (it must come before transformers, which it patches, and takes ~15 s
+    on a CPU). Tokenizer loads wait for it instead of racing it for the same imports."""
+    _warmup_done.clear()
+
+    def run():
+        try:
+            import unsloth  # noqa: F401
+        except Exception as e:  # noqa: BLE001 - training reports it properly when started
+            print(f"note: Unsloth could not be imported yet ({type(e).__name__}: {e})", flush=True)
+        finally:
+            _warmup_done.set()
+
+    threading.Thread(target=run, name="warm-up-unsloth", daemon=True).start()
+
+
 @functools.lru_cache(maxsize=4)
 def load_tokenizer(choice: str):
     """The chosen model's tokenizer (cached), for previews and token counts."""
+    _warmup_done.wait(timeout=180)
     source = resolve_model(choice)
     from transformers import AutoTokenizer
 
