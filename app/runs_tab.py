@@ -85,6 +85,7 @@ def clone_settings(run_id: str) -> dict:
             "learning_rate": cfg.learning_rate, "batch_size": cfg.batch_size, "grad_accum": cfg.grad_accum,
             "warmup_steps": cfg.warmup_steps, "max_seq_length": cfg.max_seq_length, "dropout": cfg.dropout,
             "target_modules": cfg.target_modules, "load_in_4bit": tri[cfg.load_in_4bit], "packing": tri[cfg.packing],
+            "batch_tokens": cfg.batch_tokens,
             "seed": cfg.seed, "eval_fraction": cfg.eval_fraction, "answer_only_loss": cfg.answer_only_loss,
             "evaluate_after": cfg.evaluate_after,
             "run_name": f"{cfg.run_name} (copy)" if cfg.run_name else "", "system_template": cfg.system_template}

@@ -1,6 +1,5 @@
 """Tab 3: configure and run training, with a live view that mirrors the MLflow run."""
 
-import math
 import shutil
 import time
 from pathlib import Path
@@ -9,18 +8,22 @@ import gradio as gr
 
 from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, fmt_duration
+from core.batching import plan_batches
 from core.config import ALL_PROJECTIONS, TrainConfig, default_value, validate_config
 from core.engine import get_engine
-from core.models import MODEL_CHOICES
+from core.models import MODEL_CHOICES, gpu_available
 from core.runstate import FINISHED
 from core.tracking import metric_history, run_url
 
 AUTO_ON_OFF = ["auto", "on", "off"]
 # UI field name -> config field; their order is the order of the Start button's inputs.
 FIELDS = ["model", "rank", "alpha", "max_steps", "learning_rate", "batch_size", "grad_accum", "warmup_steps",
-          "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "seed", "eval_fraction",
+          "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "batch_tokens", "seed",
+          "eval_fraction",
           "answer_only_loss", "evaluate_after", "run_name"]
 MAX_SUGGESTED_STEPS = 300
+# The fields the plan line is computed from, in plan_html's argument order.
+PLAN_FIELDS = ["max_steps", "batch_size", "grad_accum", "packing", "batch_tokens", "max_seq_length"]
 
 
 def _hint(name: str) -> str:
@@ -49,6 +52,8 @@ def build_train_tab() -> dict:
             c["dropout"] = gr.Number(0.0, label="LoRA dropout", info=_hint("dropout"))
             c["seed"] = gr.Number(3407, label="Seed", precision=0, info=_hint("seed"))
             c["eval_fraction"] = gr.Number(0.1, label="Eval split", info=_hint("eval_fraction"))
+            c["batch_tokens"] = gr.Number(0, label="Tokens per micro-batch (GPU, packing)", precision=0, minimum=0,
+                                          info=_hint("batch_tokens"))
         with gr.Row():
             c["target_modules"] = gr.CheckboxGroup(list(ALL_PROJECTIONS), value=list(ALL_PROJECTIONS),
                                                    label="Target modules", info=_hint("target_modules"))
@@ -85,7 +90,8 @@ def _tri(value: str):
 def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) -> TrainConfig:
     v = dict(values)
     v["load_in_4bit"], v["packing"] = _tri(v["load_in_4bit"]), _tri(v["packing"])
-    for name in ("rank", "alpha", "max_steps", "batch_size", "grad_accum", "warmup_steps", "max_seq_length", "seed"):
+    for name in ("rank", "alpha", "max_steps", "batch_size", "grad_accum", "warmup_steps", "max_seq_length", "seed",
+                 "batch_tokens"):
         v[name] = int(v[name]) if v[name] is not None else default_value(name)
     for name in ("learning_rate", "dropout", "eval_fraction"):
         v[name] = float(v[name]) if v[name] is not None else default_value(name)
@@ -94,18 +100,22 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
                        exclude_error_rows=bool(exclude_errors), run_name=(v.pop("run_name") or "").strip(), **v)
 
 
-def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum) -> tuple[str, int]:
+def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="auto", batch_tokens=0,
+              max_seq_length=2048) -> tuple[str, int]:
     """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
     if not ds or not ds.loaded:
         return box("Load data first (step 1): the plan is computed from it.", "info"), 60
     rows = max(ds.trainable_count(exclude_errors), 1)
-    per_step = max(int(batch or 1) * int(accum or 1), 1)
+    cfg = TrainConfig(batch_size=max(int(batch or 1), 1), grad_accum=max(int(accum or 1), 1), packing=_tri(packing),
+                      batch_tokens=max(int(batch_tokens or 0), 0), max_seq_length=int(max_seq_length or 2048))
+    lengths = ds.report.token_lengths if ds.report else []
+    plan = plan_batches(cfg, lengths, gpu_available())
     steps = int(steps or 0)
-    suggested = min(MAX_SUGGESTED_STEPS, max(30, math.ceil(2.5 * rows / per_step)))
-    epochs = steps * per_step / rows
-    text = (f"{rows} rows will train. One step sees {per_step} pairs (batch {int(batch or 1)} x accumulation "
-            f"{int(accum or 1)}), so {steps} steps make {epochs:.2f} epochs. About 2-3 epochs is usually right: "
-            f"suggested {suggested} steps. Start small: run 50-60 steps first and look at the loss.")
+    suggested = min(MAX_SUGGESTED_STEPS, max(10, plan.steps_for_epochs(2.5, rows)))
+    where = "On this GPU, " if plan.packing else ""
+    text = (f"{rows} rows will train. {where}{plan.describe()}, so {steps} steps make {plan.epochs(steps, rows):.2f} "
+            f"epochs. About 2-3 epochs is usually right: suggested {suggested} steps. Start small: run 50-60 "
+            "steps first and look at the loss.")
     return box(text, "info"), suggested
 
 

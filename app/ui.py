@@ -52,7 +52,7 @@ def wire_data(d, p, t, dataset):
     shown = [dataset, d["message"], d["summary"], d["findings"], d["histogram"]]
     preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"]]
     preview_out = [p["rendered"], p["info"]]
-    plan_in = [dataset, d["exclude"], t["max_steps"], t["batch_size"], t["grad_accum"]]
+    plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
 
     def plan(*args):
         return train_tab.plan_html(*args)[0]
@@ -78,13 +78,13 @@ def wire_data(d, p, t, dataset):
     p["prev_btn"].click(lambda ds, row: data_tab.step_row(ds, row, -1), [dataset, p["row"]], p["row"]).then(
         data_tab.render_preview, preview_in, preview_out)
     p["random_btn"].click(data_tab.random_row, dataset, p["row"]).then(data_tab.render_preview, preview_in, preview_out)
-    for field in ("max_steps", "batch_size", "grad_accum"):
+    for field in train_tab.PLAN_FIELDS:
         t[field].change(plan, plan_in, t["plan"])
 
 
 def wire_train(d, p, t, dataset):
-    t["suggest_btn"].click(lambda *a: train_tab.plan_html(*a)[1], [dataset, d["exclude"], t["max_steps"],
-                           t["batch_size"], t["grad_accum"]], t["max_steps"])
+    t["suggest_btn"].click(lambda *a: train_tab.plan_html(*a)[1],
+                           [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]], t["max_steps"])
     t["start_btn"].click(train_tab.start_training, [dataset, d["exclude"], p["template"], *[t[f] for f in train_tab.FIELDS]],
                          [t["problems"], t["status"]], api_name="start", concurrency_limit=1)
     t["stop_btn"].click(train_tab.stop_training, None, t["problems"], api_name="stop", queue=False)

@@ -54,6 +54,9 @@ class TrainConfig:
                              min=32, max=131072)
     packing: bool | None = _f(None, "Pack several short pairs into one sequence: much faster on a GPU, no "
                               "effect on what is learned. Default: on with a GPU, off on CPU.")
+    batch_tokens: int = _f(0, "With packing on a GPU: tokens per micro-batch (pairs packed end to end); replaces "
+                           "the batch size there. 0 = auto: 4,096-16,384 chosen from the data so an epoch has about "
+                           "20 steps. Lower it if the GPU runs out of memory.", min=0, max=1048576)
     answer_only_loss: bool = _f(True, "Train on the SQL answer only, not on the prompt (recommended).")
     seed: int = _f(3407, "Random seed, for repeatable runs.")
     eval_fraction: float = _f(0.1, "Share of pairs held out (never trained on) to measure eval loss and SQL "

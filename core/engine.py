@@ -37,8 +37,9 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, cfg: TrainConfig) -> str:
-        """Validate, then launch the worker thread. Returns the job id at once.
+    def start(self, cfg: TrainConfig, callbacks: tuple = ()) -> str:
+        """Validate, then launch the worker thread. Returns the job id at once. `callbacks` are extra
+        transformers TrainerCallbacks (benchmarks use one to time steps).
 
         Raises ConfigError (bad settings), DataError (unreadable data file) or BusyError (a run is active)."""
         problems = validate_config(cfg)
@@ -61,7 +62,7 @@ class Engine:
                                    total_steps=cfg.max_steps, output_dir=str(output_dir), model=cfg.model)
             self._state.log(f"job {job_id} starting")
             self._thread = threading.Thread(target=run_training, name=f"train-{job_id}", daemon=True,
-                                            args=(cfg, self._state, self._stop, output_dir))
+                                            args=(cfg, self._state, self._stop, output_dir, callbacks))
             self._thread.start()
         return job_id
 

@@ -139,6 +139,11 @@ def load_tokenizer(choice: str):
 
 def default_model() -> str:
     """The bundled model without a GPU; the recipe's Qwen2.5-Coder-7B with one."""
+    return HUB_CHOICES[0] if gpu_available() else BUNDLED_MODEL
+
+
+def gpu_available() -> bool:
+    """A CUDA GPU is usable (decides 4-bit and packing defaults)."""
     import torch
 
-    return HUB_CHOICES[0] if torch.cuda.is_available() else BUNDLED_MODEL
+    return torch.cuda.is_available()

@@ -14,6 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
+from core.batching import plan_batches
 from core.chatml import as_prompt_completion, build_messages, count_tokens_fn, render_example
 from core.config import TrainConfig
 from core.data import load_pairs
@@ -59,8 +60,9 @@ def library_versions() -> dict[str, str]:
 def friendly_error(exc: BaseException, cfg: TrainConfig) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     if "out of memory" in text.lower():
-        return (f"The GPU ran out of memory. Lower the batch size (now {cfg.batch_size}) or the max sequence "
-                f"length (now {cfg.max_seq_length}), turn on 4-bit loading, or pick a smaller model.")
+        return (f"The GPU ran out of memory. Lower the tokens per micro-batch (now {cfg.batch_tokens or 'auto'}) "
+                f"or the batch size (now {cfg.batch_size}), or the max sequence length (now {cfg.max_seq_length}), "
+                "turn on 4-bit loading, or pick a smaller model.")
     return text.splitlines()[0][:400] if text else type(exc).__name__
 
 
@@ -130,7 +132,7 @@ def _evaluate_after(cfg, eval_pairs, schema_text, adapter, run, state) -> None:
         state.log(f"evaluation failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
 
 
-def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path) -> None:
+def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path, callbacks: tuple = ()) -> None:
     """Train one LoRA adapter. Runs in the engine's worker thread; never raises."""
     from core import mlflow_run
 
@@ -149,7 +151,6 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         cuda = torch.cuda.is_available()
         backend = "unsloth-cuda" if cuda else "unsloth-cpu"
         four_bit = cfg.load_in_4bit if cfg.load_in_4bit is not None else cuda
-        packing = cfg.packing if cfg.packing is not None else cuda
         if four_bit and not cuda:
             state.log("4-bit loading needs a CUDA GPU: loading in full precision on CPU instead")
             four_bit = False
@@ -166,14 +167,19 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             return [as_prompt_completion(build_messages(p, cfg.system_template, cfg.dialect, schema_text)) for p in ps]
 
         train_rows, eval_rows = rows(train_pairs), rows(eval_pairs)
+        length_of = dict(zip((p.row for p in pairs), report.token_lengths, strict=False))
+        plan = plan_batches(cfg, [length_of.get(p.row, 0) for p in train_pairs if p.row in length_of], cuda)
+        packing = plan.packing
         state.update(backend=backend, train_rows=len(train_rows), eval_rows=len(eval_rows), model=cfg.model)
-        state.log(f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}")
+        state.log(f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}; "
+                  f"{plan.describe()}")
 
         run = mlflow_run.open_run(cfg, state)
         run.log_params({f"cfg.{k}": v for k, v in cfg.to_dict().items() if k != "schema_text"})
         run.set_tags({"backend": backend, "base_model": cfg.model, "dataset_hash": dataset_hash(train_rows),
                       "train_rows": len(train_rows), "eval_rows": len(eval_rows), "load_in_4bit": four_bit,
-                      "packing": packing, "job_id": state.job_id, **library_versions()})
+                      "packing": packing, "micro_batch_tokens": plan.micro_batch_tokens,
+                      "pairs_per_step": round(plan.pairs_per_step, 1), "job_id": state.job_id, **library_versions()})
         run.log_dict(cfg.to_dict(), "config.json")
         run.log_dict(report.to_dict(), "validation_report.json")
         samples = [render_example(build_messages(p, cfg.system_template, cfg.dialect, schema_text), tokenizer).text
@@ -184,7 +190,7 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
 
         state.log(f"loading {cfg.model}")
         model, tokenizer = FastLanguageModel.from_pretrained(
-            model_name=source, max_seq_length=cfg.max_seq_length, load_in_4bit=four_bit, dtype=None)
+            model_name=source, max_seq_length=plan.max_length, load_in_4bit=four_bit, dtype=None)
         from core.chatml import ensure_chat_template
         ensure_chat_template(tokenizer)
         if tokenizer.pad_token is None:
@@ -196,10 +202,10 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
 
         args = SFTConfig(
             output_dir=str(output_dir / "checkpoints"), max_steps=cfg.max_steps,
-            per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
+            per_device_train_batch_size=plan.per_device_batch, gradient_accumulation_steps=plan.grad_accum,
             warmup_steps=min(cfg.warmup_steps, cfg.max_steps - 1), learning_rate=cfg.learning_rate, logging_steps=cfg.logging_steps,
             optim="adamw_8bit" if cuda else "adamw_torch", weight_decay=0.01, lr_scheduler_type="linear",
-            seed=cfg.seed, max_length=cfg.max_seq_length, packing=packing,
+            seed=cfg.seed, max_length=plan.max_length, packing=packing,
             completion_only_loss=cfg.answer_only_loss, save_strategy="no",
             report_to=["mlflow"] if run.active else "none", run_name=cfg.run_name or None,
             include_num_input_tokens_seen="non_padding", dataloader_num_workers=0,
@@ -211,7 +217,7 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             model=model, processing_class=tokenizer, args=args,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(eval_rows[:EVAL_LOSS_ROWS]) if eval_rows else None,
-            callbacks=[make_progress_callback(state, stop_event, run.log_metric)],
+            callbacks=[make_progress_callback(state, stop_event, run.log_metric), *callbacks],
         )
         state.update(status="running", started_at=state.started_at or time.time())
         trainer.train()

@@ -76,14 +76,14 @@ def test_preview_highlights_the_trained_sql_and_follows_the_template():
 def test_plan_says_pairs_per_step_and_epochs():
     ds = sample()
     text, suggested = train_tab.plan_html(ds, True, 60, 2, 4)
-    assert "One step sees 8 pairs" in text and "60 steps make 1.13 epochs" in text
+    assert "one step sees 8 pairs (batch 2 x accumulation 4)" in text and "60 steps make 1.13 epochs" in text
     assert suggested == 133 and "Start small" in text
 
 
 def values(**kw):
     base = dict(model=BUNDLED_MODEL, rank=16, alpha=32, max_steps=60, learning_rate=2e-4, batch_size=2, grad_accum=4,
                 warmup_steps=5, max_seq_length=2048, dropout=0.0, target_modules=["q_proj"], load_in_4bit="auto",
-                packing="auto", seed=1, eval_fraction=0.0, answer_only_loss=True, evaluate_after=False, run_name="")
+                packing="auto", batch_tokens=0, seed=1, eval_fraction=0.0, answer_only_loss=True, evaluate_after=False, run_name="")
     base.update(kw)
     return [base[f] for f in train_tab.FIELDS]
 
