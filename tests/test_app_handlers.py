@@ -80,6 +80,15 @@ def test_plan_says_pairs_per_step_and_epochs():
     assert suggested == 133 and "Start small" in text
 
 
+def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
+    monkeypatch.setattr(train_tab, "gpu_available", lambda: True)
+    text, suggested = train_tab.plan_html(sample(), True, 60, 2, 4, "auto", 0, 2048)
+    assert "On this GPU, pairs are packed into micro-batches of 4,096 tokens" in text  # small data: smallest budget
+    assert "x accumulation 4" in text and suggested < 133  # more pairs per step, fewer steps for 2-3 epochs
+    off, _ = train_tab.plan_html(sample(), True, 60, 2, 4, "off", 0, 2048)
+    assert "one step sees 8 pairs" in off
+
+
 def values(**kw):
     base = dict(model=BUNDLED_MODEL, rank=16, alpha=32, max_steps=60, learning_rate=2e-4, batch_size=2, grad_accum=4,
                 warmup_steps=5, max_seq_length=2048, dropout=0.0, target_modules=["q_proj"], load_in_4bit="auto",

@@ -78,3 +78,31 @@ def test_whole_sequence_mask_when_not_answer_only(tokenizer):
 def test_token_counter_matches_rendering(tokenizer):
     count = count_tokens_fn(tokenizer, DEFAULT_SYSTEM_TEMPLATE, "postgres", SCHEMA)
     assert count([PAIR]) == [len(render_example(build_messages(PAIR, schema_text=SCHEMA), tokenizer).token_ids)]
+
+
+def test_fast_token_counts_equal_whole_renderings_on_every_sample_row(tokenizer):
+    from core.chatml import FAST_COUNT_MIN_ROWS, count_tokens_fn
+    from core.data import load_pairs
+    from core.paths import SAMPLE_PAIRS
+
+    pairs = load_pairs(SAMPLE_PAIRS)
+    assert len(pairs) >= FAST_COUNT_MIN_ROWS  # the assembled path is the one used here
+    count = count_tokens_fn(tokenizer, DEFAULT_SYSTEM_TEMPLATE, "postgres", "CREATE TABLE t (a INT)")
+    exact = [len(tokenizer(tokenizer.apply_chat_template(build_messages(p, DEFAULT_SYSTEM_TEMPLATE, "postgres",
+                                                                        "CREATE TABLE t (a INT)"), tokenize=False),
+                           add_special_tokens=False)["input_ids"]) for p in pairs]
+    assert count(pairs) == exact
+
+
+def test_fast_token_counts_fall_back_when_the_template_edits_the_text(tokenizer):
+    from core.chatml import count_tokens_fn
+    from core.data import Pair
+
+    # a template that upper-cases the content: the parts no longer add up, so every row is rendered whole
+    odd = copy.deepcopy(tokenizer)
+    odd.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] | upper }}<|im_end|>\n"
+                         "{% endfor %}")
+    pairs = [Pair(f"how many rows in t{i}?", f"select count(*) from t{i}", i + 1) for i in range(300)]
+    exact = [len(odd(odd.apply_chat_template(build_messages(p), tokenize=False), add_special_tokens=False)["input_ids"])
+             for p in pairs]
+    assert count_tokens_fn(odd, DEFAULT_SYSTEM_TEMPLATE, "postgres", "")(pairs) == exact
