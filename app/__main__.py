@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     from core.tracking import TrackingError, ensure_server
 
     try:
-        uri = ensure_server()
+        uri = ensure_server(wait=False)  # the page is served while MLflow comes up
     except TrackingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -55,13 +55,15 @@ def main(argv=None) -> int:
     from core.models import start_warmup
     from core.paths import ASSETS
 
-    start_warmup()  # Unsloth before transformers, in the background: the page is served meanwhile
-
     print(f"MLflow: {uri}", flush=True)
     demo = build_app()
     demo.queue(default_concurrency_limit=8)
     demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=(ASSETS / "studio.css").read_text(),
-                footer_links=["api", "settings"], show_error=False)
+                footer_links=["api", "settings"], show_error=False, prevent_thread_lock=True)
+    # Unsloth's import (~15 s of CPU) warms up in the background once the page is up, not before: on 2
+    # cores it would double the time to the first page. Tokenizer loads wait for it (core.models).
+    start_warmup()
+    demo.block_thread()
     return 0
 
 

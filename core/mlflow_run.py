@@ -8,7 +8,7 @@ import time
 
 from core.config import TrainConfig
 from core.runstate import RunState
-from core.tracking import is_healthy
+from core.tracking import is_healthy, wait_until_started
 
 
 class NullRun:
@@ -66,6 +66,7 @@ def open_run(cfg: TrainConfig, state: RunState):
     except ImportError:  # a bare GPU host may lack it: train untracked, and say so
         state.update(mlflow_warning="MLflow is not installed here: this run is not tracked; training continues.")
         return NullRun()
+    wait_until_started()  # the embedded server may still be coming up when the first run starts
     uri = mlflow.get_tracking_uri()
     if not is_healthy(uri, timeout=5.0):
         state.update(mlflow_warning=f"MLflow at {uri} is not reachable: this run is not tracked; training continues.")

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -20,6 +21,9 @@ from core.paths import data_dir
 
 DEFAULT_PORT = 5000
 _server: subprocess.Popen | None = None
+# Cleared while an embedded server started with ensure_server(wait=False) is still coming up.
+_started = threading.Event()
+_started.set()
 # MLflow's client retries a dead server for minutes by default; a studio must answer in seconds. Users can
 # still override these through the environment.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -77,9 +81,11 @@ def stop_server(process: subprocess.Popen | None) -> None:
             process.kill()
 
 
-def ensure_server(port: int | None = None) -> str:
-    """The tracking URI to use, starting the embedded server when needed. Sets MLFLOW_TRACKING_URI."""
-    global _server
+def ensure_server(port: int | None = None, wait: bool = True) -> str:
+    """The tracking URI to use, starting the embedded server when needed. Sets MLFLOW_TRACKING_URI.
+
+    With wait=False the server comes up in the background (it takes ~9 s on 2 cores) so the studio's page
+    is served meanwhile; `wait_until_started` blocks whoever needs it (a training run opening its run)."""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "")
     if uri:
         return uri
@@ -90,10 +96,31 @@ def ensure_server(port: int | None = None) -> str:
             raise TrackingError(f"Port {port} is taken by something that is not an MLflow server. Free it, set "
                                 "STUDIO_MLFLOW_PORT to another port, or set MLFLOW_TRACKING_URI.")
         print(f"Starting the MLflow server on {uri} (store: {data_dir() / 'mlflow'}) ...", flush=True)
-        _server = start_server(port, data_dir() / "mlflow")
-        atexit.register(stop_server, _server)
+        if wait:
+            _start_embedded(port)
+        else:
+            _started.clear()
+            threading.Thread(target=_start_embedded, args=(port, True), name="mlflow-start", daemon=True).start()
     os.environ["MLFLOW_TRACKING_URI"] = uri
     return uri
+
+
+def _start_embedded(port: int, background: bool = False) -> None:
+    global _server
+    try:
+        _server = start_server(port, data_dir() / "mlflow")
+        atexit.register(stop_server, _server)
+    except TrackingError as e:
+        if not background:
+            raise
+        print(f"warning: {e} Runs are not tracked until it is reachable.", file=sys.stderr, flush=True)
+    finally:
+        _started.set()
+
+
+def wait_until_started(timeout: float = 120.0) -> bool:
+    """Wait for an embedded server still starting in the background (returns at once otherwise)."""
+    return _started.wait(timeout)
 
 
 def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
