@@ -18,6 +18,7 @@ from core.batching import plan_batches
 from core.chatml import as_prompt_completion, build_messages, count_tokens_fn, render_example
 from core.config import TrainConfig
 from core.data import load_pairs
+from core.prompt_record import PromptRecord
 from core.runstate import RunState
 from core.schema import Schema, load_schema_file, parse_schema, schema_ddl_only
 from core.split import split_pairs
@@ -106,11 +107,13 @@ def make_progress_callback(state: RunState, stop_event, mlflow_logger):
     return ProgressCallback()
 
 
-def _save_adapter(model, tokenizer, target: Path) -> None:
-    """Write to a temp folder, then rename: a half-written adapter is never presented as complete."""
+def _save_adapter(model, tokenizer, target: Path, record: PromptRecord) -> None:
+    """Write to a temp folder, then rename: a half-written adapter is never presented as complete. The prompt
+    record travels inside the folder, so exports can rebuild the exact training prompt."""
     tmp = target.with_name(target.name + ".partial")
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    record.save(tmp)
     tmp.rename(target)
 
 
@@ -224,7 +227,8 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
 
         stopped = stop_event.is_set()
         adapter = output_dir / "adapter"
-        _save_adapter(model, tokenizer, adapter)
+        record = PromptRecord(cfg.model, cfg.system_template, cfg.dialect, schema_text)
+        _save_adapter(model, tokenizer, adapter, record)
         state.log(f"adapter saved to {adapter}")
         run.log_artifacts(adapter, "adapter")
         outcome = "stopped" if stopped else "completed"
