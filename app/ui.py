@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from app import data_tab, eval_tab, runs_tab, train_tab
+from app import adapter_panel, data_tab, eval_tab, runs_tab, train_tab
 from app.common import Dataset
 
 HEADER = """<div class="studio-header"><h1>SQL Tune Studio</h1>
@@ -119,3 +119,17 @@ def wire_runs(r, t, p, tabs):
         return (*[values[f] for f in train_tab.FIELDS], values["system_template"], gr.Tabs(selected="train"))
 
     r["clone_btn"].click(clone, r["open_run"], [*targets, tabs])
+
+    listed = [r["versions"], r["version_pick"]]
+    r["refresh_btn"].click(adapter_panel.refresh_versions, None, listed)
+    r["versions_btn"].click(adapter_panel.refresh_versions, None, listed, api_name="versions")
+    r["register_btn"].click(adapter_panel.register, [r["open_run"], r["reg_name"], r["reg_champion"]],
+                            [r["reg_message"], *listed], api_name="register")
+    r["champion_btn"].click(adapter_panel.mark_champion, r["version_pick"], [r["reg_message"], *listed],
+                            api_name="mark_champion")
+    # The export runs in its own thread; the handler returns at once and the timer shows progress.
+    export_out = [r["export_status"], r["export_file"], r["export_timer"]]
+    r["export_btn"].click(adapter_panel.start_export, [r["open_run"], r["export_format"], r["export_name"]],
+                          export_out, api_name="export")
+    r["export_timer"].tick(adapter_panel.export_tick, None, export_out, show_progress="hidden",
+                           api_visibility="private")

@@ -3,6 +3,9 @@
     python -m core validate DATA [--schema F] [--dialect D]        report; exit 1 when rows have errors
     python -m core preview DATA [--model M] [-n 3]                  rendered samples, trained part marked
     python -m core train DATA [--schema F] [--model M] [--rank 16 --alpha 32 --steps 60 ...]
+    python -m core export --run RUN_ID|--adapter PATH --format zip|merged|ollama [--out DIR] [--name NAME]
+    python -m core register --run RUN_ID --name NAME [--champion]       a version in the MLflow Model Registry
+    python -m core versions                                          the registered versions
 
 Bad input prints one line and exits 2; no tracebacks.
 """
@@ -147,6 +150,61 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """An adapter zip, a merged 16-bit model or an Ollama bundle, from a run or an adapter folder."""
+    from pathlib import Path
+
+    from core.export import export, source_from_adapter, source_from_run
+    from core.paths import exports_dir
+    from core.prompt_record import PromptRecord
+
+    if bool(args.run) == bool(args.adapter):
+        raise ConfigError({"export": "give either --run RUN_ID or --adapter PATH"})
+    if args.run:
+        from core.tracking import ensure_server
+
+        ensure_server()
+        source = source_from_run(args.run)
+    else:
+        record = None  # for an adapter folder saved without its prompt record: rebuilt from --schema/--dialect
+        if args.schema or args.dialect:
+            record = PromptRecord.from_config(TrainConfig(model=args.model or default_value("model"),
+                                                          schema_path=args.schema or "",
+                                                          dialect=args.dialect or "postgres"))
+        source = source_from_adapter(args.adapter, args.model, record)
+    out = Path(args.out) if args.out else exports_dir()
+    result = export(source, args.format, out, args.name or "", progress=lambda line: print(line, flush=True))
+    print(result.summary)
+    if result.command:
+        print(f"then: {result.command}")
+    return 0
+
+
+def cmd_register(args) -> int:
+    from core.registry import register_run
+    from core.tracking import ensure_server
+
+    ensure_server()
+    version = register_run(args.run, args.name, champion=args.champion)
+    alias = " (alias champion)" if args.champion else ""
+    print(f"registered {version.name} version {version.version}{alias}: models:/{version.name}/{version.version}")
+    return 0
+
+
+def cmd_versions(args) -> int:
+    from core.registry import VERSION_COLUMNS, list_versions
+    from core.tracking import ensure_server
+
+    ensure_server()
+    rows = list_versions()
+    print("\t".join(VERSION_COLUMNS))
+    for row in rows:
+        print("\t".join(str(v) for v in row))
+    if not rows:
+        print("no registered versions yet: python -m core register --run RUN_ID --name NAME")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Text-to-SQL LoRA fine-tuning studio (CLI)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -185,14 +243,32 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--db-data", dest="db_data", help="rows for DuckDB: a SQL script, a CSV folder or a SQLite file")
     e.add_argument("--base", action=argparse.BooleanOptionalAction, default=True, help="also evaluate the base model")
     e.add_argument("--out", default="evaluation.csv", help="where to write the per-row table")
+
+    from core.export import FORMATS
+
+    x = sub.add_parser("export", help="export an adapter: zip with README, merged 16-bit model, or Ollama bundle")
+    x.add_argument("--run", help="MLflow run id of a training run")
+    x.add_argument("--adapter", help="an adapter folder (data/outputs/JOB/adapter)")
+    x.add_argument("--format", choices=list(FORMATS), default="zip",
+                   help="; ".join(f"{k}: {v}" for k, v in FORMATS.items()))
+    x.add_argument("--out", help="folder to write into (default: the data folder's exports/)")
+    x.add_argument("--name", help="name of the export (sanitised; default: the run's name)")
+    x.add_argument("--model", default=None, help="the base model, for an adapter folder that does not record it")
+    x.add_argument("--schema", help="DDL file, for an adapter folder that does not record its prompt")
+    x.add_argument("--dialect", default=None, help="SQL dialect, with --schema")
+    r = sub.add_parser("register", help="register a run's adapter in the MLflow Model Registry")
+    r.add_argument("--run", required=True, help="MLflow run id of a training run")
+    r.add_argument("--name", required=True, help="registered model name (letters, digits, . - _)")
+    r.add_argument("--champion", action="store_true", help="point the alias 'champion' at the new version")
+    sub.add_parser("versions", help="list the registered versions")
     return parser
 
 
 def main(argv=None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train,
-               "evaluate": cmd_evaluate}[args.command]
+    handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train, "evaluate": cmd_evaluate,
+               "export": cmd_export, "register": cmd_register, "versions": cmd_versions}[args.command]
     try:
         return handler(args)
     except _user_errors() as e:

@@ -32,6 +32,10 @@ INSTALL_HINT = (
 _ACTION = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.S)
 
 
+class ConversionError(ValueError):
+    """llama.cpp's converter was found but failed."""
+
+
 class TemplateMismatch(ValueError):
     """The model's chat template is not ChatML, so the Ollama template would not match training."""
 
@@ -128,5 +132,7 @@ def convert_to_gguf(model_dir: Path, target: Path, progress=print) -> Path | Non
                             capture_output=True, text=True)
     if result.returncode != 0 or not target.exists():
         last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"The GGUF converter failed (exit {result.returncode}): {last[0][:300]}")
+        raise ConversionError(f"The GGUF converter failed (exit {result.returncode}): {last[0][:300]}. Install its "
+                              "requirements (llama.cpp's requirements-convert_hf_to_gguf.txt), or unset "
+                              f"{CONVERTER_ENV} (or take the script off PATH) to export without a GGUF file.")
     return target
