@@ -1,0 +1,43 @@
+"""A LoRA adapter for the bundled model without training: random B matrices (peft starts them at zero, which would
+leave the model unchanged), saved the way the trainer saves one (weights, tokenizer, prompt record)."""
+
+import functools
+import tempfile
+from pathlib import Path
+
+from core.config import BUNDLED_MODEL, TrainConfig
+from core.prompt_record import PromptRecord
+from tests.conftest import ROOT
+
+SCHEMA = ROOT / "assets" / "sample_schema.sql"
+
+
+def sample_record() -> PromptRecord:
+    return PromptRecord.from_config(TrainConfig(model=BUNDLED_MODEL, schema_path=str(SCHEMA), dialect="postgres"))
+
+
+@functools.cache
+def random_adapter() -> Path:
+    """Made once per test process (~5 s on 2 cores)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from core.chatml import ensure_chat_template
+    from core.models import resolve_model
+
+    source = resolve_model("bundled")
+    torch.manual_seed(7)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32),
+                           LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj", "o_proj", "down_proj"]))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0.0, 0.02)
+    folder = Path(tempfile.mkdtemp(prefix="random-lora-")) / "adapter"
+    model.save_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    ensure_chat_template(tokenizer)
+    tokenizer.save_pretrained(folder)
+    sample_record().save(folder)
+    return folder
