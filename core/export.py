@@ -111,7 +111,7 @@ def export_zip(src: ExportSource, out_dir: Path, name: str, progress=print) -> E
                 config = json.loads(file.read_text(encoding="utf-8"))
                 config["base_model_name_or_path"] = base  # never this machine's cache path
                 zf.writestr(f"{name}/adapter/{file.name}", json.dumps(config, indent=2))
-            elif file.name != PROMPT_FILE:
+            elif file.name not in (PROMPT_FILE, "README.md"):  # peft's model card names this machine's paths
                 zf.write(file, f"{name}/adapter/{file.name}")
         if src.record is not None:
             record = PromptRecord(base, src.record.system_template, src.record.dialect, src.record.schema_text)

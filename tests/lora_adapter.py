@@ -27,13 +27,13 @@ def random_adapter() -> Path:
     from core.models import resolve_model
 
     source = resolve_model("bundled")
-    torch.manual_seed(7)
+    torch.manual_seed(1)
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32),
                            LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj", "o_proj", "down_proj"]))
     with torch.no_grad():
         for name, param in model.named_parameters():
             if "lora_B" in name:
-                param.normal_(0.0, 0.02)
+                param.normal_(0.0, 0.03)
     folder = Path(tempfile.mkdtemp(prefix="random-lora-")) / "adapter"
     model.save_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(source)
