@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from core.config import TrainConfig
+from core.config import BUNDLED_MODEL, TrainConfig
 from core.data import DataError
 from core.engine import BusyError, Engine
 from tests.conftest import ROOT
@@ -59,7 +59,7 @@ def test_five_step_run_is_tracked_in_mlflow(finished_run, mlflow_server):
     top = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"adapter", "config.json", "validation_report.json", "samples.txt", "split.json"} <= top
     adapter_files = {a.path.split("/")[-1] for a in client.list_artifacts(run.info.run_id, "adapter")}
-    assert {"adapter_config.json", "adapter_model.safetensors"} <= adapter_files
+    assert {"adapter_config.json", "adapter_model.safetensors", "studio_prompt.json"} <= adapter_files  # + its prompt
 
 
 def test_saved_adapter_loads_and_its_lora_weights_were_trained(finished_run):
@@ -79,6 +79,10 @@ def test_saved_adapter_loads_and_its_lora_weights_were_trained(finished_run):
     model = PeftModel.from_pretrained(base, snap["adapter_path"])
     lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
     assert lora_b and any(torch.count_nonzero(p) > 0 for p in lora_b)  # LoRA B starts at zero
+    from core.prompt_record import PromptRecord
+
+    record = PromptRecord.load(Path(snap["adapter_path"]))  # what exports rebuild the training prompt from
+    assert record.base_model == BUNDLED_MODEL and record.schema_text.startswith("CREATE TABLE regions")
 
 
 def test_stop_mid_run_keeps_a_usable_adapter_and_a_second_start_is_refused(mlflow_server):
