@@ -15,13 +15,14 @@ from core.registry import VERSION_COLUMNS, RegistryError, list_versions, registe
 from core.runs import RunNotFound
 
 FIXABLE = (*USER_ERRORS, RegistryError, RunNotFound, UnsafeNameError)
-MAX_DOWNLOAD_BYTES = 4 * 1024**3  # bigger folders stay on the server: a browser download of them is impractical
+MAX_DOWNLOAD_BYTES = 4 * 1024**3  # bigger folders stay on the server: too big for a browser download
 
 
 def build_adapter_panel() -> dict:
     c = {}
-    gr.Markdown("### Use the open run's adapter\nRegister it in the MLflow Model Registry (versioned, with its base "
-                "model, prompt, dialect, schema hash and evaluation numbers), or export it to use elsewhere.")
+    gr.Markdown("### Use the open run's adapter\nRegister it in the MLflow Model Registry (versioned, with "
+                "its base model, prompt, dialect, schema hash and evaluation numbers), or export it to use "
+                "it elsewhere.")
     with gr.Row():
         c["reg_name"] = gr.Textbox(label="Registered model name", placeholder="sales-sql", scale=3,
                                    info="Letters, digits, '.', '-' and '_'; anything else becomes '-'.")
@@ -36,12 +37,14 @@ def build_adapter_panel() -> dict:
         c["versions_btn"] = gr.Button("Refresh versions", size="sm", scale=1)
     with gr.Row():
         c["export_format"] = gr.Radio([(label, key) for key, label in FORMATS.items()], value="zip", scale=3,
-                                      label="Export format", info="Merging loads the base model on the CPU: it "
-                                      "takes a while for big models and shares the CPU with a CPU training run.")
+                                      label="Export format",
+                                      info="Merging loads the base model on the CPU: it takes a while for "
+                                      "big models and shares the CPU with a CPU training run.")
         c["export_name"] = gr.Textbox(label="Export name (optional)", placeholder="the run's name", scale=2)
         c["export_btn"] = gr.Button("Export", size="sm", scale=1, elem_id="export")
     c["export_status"] = gr.HTML(elem_id="export-status")
-    c["export_file"] = gr.File(label="Download the export", visible=False, interactive=False, elem_id="export-file")
+    c["export_file"] = gr.File(label="Download the export", visible=False, interactive=False,
+                               elem_id="export-file")
     c["export_timer"] = gr.Timer(1.0, active=False)
     return c
 
@@ -85,7 +88,8 @@ def mark_champion(choice: str):
         set_champion(name, version)
     except FIXABLE as e:
         return box(str(e), "error"), gr.skip(), gr.skip()
-    return box(f"{name} version {version} is now the champion (models:/{name}@champion).", "ok"), *refresh_versions()
+    message = box(f"{name} version {version} is now the champion (models:/{name}@champion).", "ok")
+    return message, *refresh_versions()
 
 
 def _downloadable(path: Path, progress) -> Path | None:
@@ -119,7 +123,8 @@ def start_export(run_id: str, fmt: str, name: str):
         job = start_job(f"{FORMATS.get(fmt, fmt)} of run {run_id[:8]}", _export_task(run_id, fmt, name))
     except FIXABLE as e:
         return box(str(e), "error"), gr.skip(), gr.skip()
-    return box(f"Exporting: {job.label} ...", "info"), gr.File(value=None, visible=False), gr.Timer(active=True)
+    status = box(f"Exporting: {job.label} ...", "info")
+    return status, gr.File(value=None, visible=False), gr.Timer(active=True)
 
 
 def export_tick():
@@ -130,8 +135,8 @@ def export_tick():
     snap = job.snapshot()
     if snap["status"] == "running":
         last = snap["lines"][-1] if snap["lines"] else "starting ..."
-        return box(f"Exporting {snap['label']} ({fmt_duration(snap['elapsed'])}): {last}", "info"), gr.skip(), \
-            gr.skip()
+        status = box(f"Exporting {snap['label']} ({fmt_duration(snap['elapsed'])}): {last}", "info")
+        return status, gr.skip(), gr.skip()
     if snap["status"] == "failed":
         return box(f"Export failed: {snap['error']}", "error"), gr.skip(), gr.Timer(active=False)
     result, download = snap["result"]

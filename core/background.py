@@ -34,8 +34,8 @@ class BackgroundJob:
     def snapshot(self) -> dict:
         with self._lock:
             end = self.finished_at or time.time()
-            return {"label": self.label, "status": self.status, "lines": list(self.lines), "result": self.result,
-                    "error": self.error, "elapsed": end - self.started_at}
+            return {"label": self.label, "status": self.status, "lines": list(self.lines),
+                    "result": self.result, "error": self.error, "elapsed": end - self.started_at}
 
 
 _current: BackgroundJob | None = None

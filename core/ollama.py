@@ -25,7 +25,8 @@ CONVERTER_ENV = "LLAMA_CPP_CONVERTER"  # path to llama.cpp's convert_hf_to_gguf.
 CONVERTER_NAMES = ("convert_hf_to_gguf.py", "convert_hf_to_gguf", "convert-hf-to-gguf.py")
 INSTALL_HINT = (
     "GGUF conversion needs llama.cpp's converter, which was not found. To get a GGUF file: clone llama.cpp "
-    "(ggml-org/llama.cpp on GitHub), `pip install -r requirements/requirements-convert_hf_to_gguf.txt` there, "
+    "(ggml-org/llama.cpp on GitHub), run "
+    "`pip install -r requirements/requirements-convert_hf_to_gguf.txt` there, "
     f"then set {CONVERTER_ENV} to its convert_hf_to_gguf.py (or put that script on PATH) and export again. "
     "Without it the bundle points Ollama at the merged safetensors folder, which Ollama imports itself."
 )
@@ -42,7 +43,7 @@ class TemplateMismatch(ValueError):
 
 def render_template(template: str, values: dict[str, str]) -> str:
     """Render the subset of Go templates we emit: `{{ .Name }}` and `{{ if .Name }} ... {{ end }}` (nestable).
-    Anything else raises ValueError, so a template change that this renderer does not cover cannot pass a test."""
+    Anything else raises ValueError, so a template change this renderer does not cover cannot pass a test."""
     out: list[str] = []
     stack: list[bool] = []  # one entry per open `if`: is its body being emitted?
     position = 0
@@ -71,22 +72,23 @@ def render_template(template: str, values: dict[str, str]) -> str:
 
 def ollama_prompt(record: PromptRecord, question: str) -> str:
     """The prompt Ollama builds for one question: the template up to the assistant's (empty) answer."""
-    full = render_template(CHATML_TEMPLATE, {"System": record.system_prompt, "Prompt": question, "Response": ""})
-    return full[: -len("<|im_end|>\n")]
+    values = {"System": record.system_prompt, "Prompt": question, "Response": ""}
+    return render_template(CHATML_TEMPLATE, values).removesuffix("<|im_end|>\n")
 
 
 def check_chat_template(tokenizer, record: PromptRecord, question: str = "How many rows are there?") -> None:
-    """Raise TemplateMismatch unless the tokenizer's chat template (what training used) renders the same prompt
-    as the Modelfile's TEMPLATE."""
+    """Raise TemplateMismatch unless the tokenizer's chat template (what training used) renders the same
+    prompt as the Modelfile's TEMPLATE."""
     from core.chatml import ensure_chat_template
 
     ensure_chat_template(tokenizer)
     trained = tokenizer.apply_chat_template(record.prompt_messages(question), tokenize=False,
                                             add_generation_prompt=True)
     if trained != ollama_prompt(record, question):
-        raise TemplateMismatch("This model's chat template is not plain ChatML, so an Ollama TEMPLATE written by "
-                               "the studio would not reproduce the training prompt. Export the merged model or the "
-                               "adapter instead and write the Modelfile's TEMPLATE for this model's format.")
+        raise TemplateMismatch("This model's chat template is not plain ChatML, so an Ollama TEMPLATE "
+                               "written by the studio would not reproduce the training prompt. Export the "
+                               "merged model or the adapter instead and write the Modelfile's TEMPLATE for "
+                               "this model's format.")
 
 
 def ollama_model_name(name: str) -> str:
@@ -132,7 +134,8 @@ def convert_to_gguf(model_dir: Path, target: Path, progress=print) -> Path | Non
                             capture_output=True, text=True)
     if result.returncode != 0 or not target.exists():
         last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ConversionError(f"The GGUF converter failed (exit {result.returncode}): {last[0][:300]}. Install its "
-                              "requirements (llama.cpp's requirements-convert_hf_to_gguf.txt), or unset "
-                              f"{CONVERTER_ENV} (or take the script off PATH) to export without a GGUF file.")
+        raise ConversionError(f"The GGUF converter failed (exit {result.returncode}): {last[0][:300]}. "
+                              "Install its requirements (llama.cpp's requirements-convert_hf_to_gguf.txt), "
+                              f"or unset {CONVERTER_ENV} (or take the script off PATH) to export without a "
+                              "GGUF file.")
     return target

@@ -36,15 +36,15 @@ class UnsafeNameError(ValueError):
 
 
 def safe_name(name: str, max_length: int = 64) -> str:
-    """A user-given name made safe to use as one file/folder name, an MLflow registered model name or an Ollama
-    model name: ASCII letters, digits, '.', '-' and '_' only. Path separators, '..', spaces and control characters
-    become '-', so a name can never point outside the folder it is put in. Raises UnsafeNameError when nothing
-    usable is left."""
+    """A user-given name made safe to use as one file/folder name, an MLflow registered model name or an
+    Ollama model name: ASCII letters, digits, '.', '-' and '_' only. Path separators, '..', spaces and control
+    characters become '-', so a name can never point outside the folder it is put in. Raises UnsafeNameError
+    when nothing usable is left."""
     ascii_text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode()  # é -> e
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text.strip())
     cleaned = re.sub(r"[.-]{2,}", "-", cleaned)  # no '..' anywhere, even between letters
     cleaned = cleaned.strip(".-_")[:max_length].strip(".-_")
     if not cleaned:
-        raise UnsafeNameError(f"{str(name)[:80]!r} cannot be used as a name: use letters, digits, '.', '-' or '_' "
-                              "(for example sales-sql-v1).")
+        raise UnsafeNameError(f"{str(name)[:80]!r} cannot be used as a name: use letters, digits, '.', '-' "
+                              "or '_' (for example sales-sql-v1).")
     return cleaned

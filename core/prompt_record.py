@@ -1,9 +1,9 @@
 """What an adapter was trained with: the base model, the system prompt template, the dialect and the compact
 schema that went into every prompt.
 
-The trainer writes it into the adapter folder (studio_prompt.json), so an adapter carries its prompt wherever it
-goes (MLflow artifact, zip, registry). Exports rebuild the exact training prompt from it; for adapters trained
-before the record existed, it is rebuilt from the run's config.json.
+The trainer writes it into the adapter folder (studio_prompt.json), so an adapter carries its prompt wherever
+it goes (MLflow artifact, zip, registry). Exports rebuild the exact training prompt from it; for adapters
+trained before the record existed, it is rebuilt from the run's config.json.
 """
 
 import hashlib
@@ -35,7 +35,8 @@ class PromptRecord:
 
     def prompt_messages(self, question: str) -> list[dict]:
         """The system and user turns of a question, exactly as in training (the answer is left out)."""
-        return build_messages(Pair(question, "", 0), self.system_template, self.dialect, self.schema_text)[:-1]
+        pair = Pair(question, "", 0)
+        return build_messages(pair, self.system_template, self.dialect, self.schema_text)[:-1]
 
     def save(self, folder: Path) -> None:
         (Path(folder) / PROMPT_FILE).write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")

@@ -16,6 +16,7 @@ from core.paths import safe_name
 from core.prompt_record import PROMPT_FILE, PromptRecord
 
 CHAMPION = "champion"
+ACCURACY_TAGS = ("eval_exec_accuracy", "base_exec_accuracy")  # adapter, base model
 STUDIO_TAG = ("created_by", "sql-tune-studio")  # marks the registered models this studio made
 VERSION_COLUMNS = ["model", "version", "champion", "run", "base model", "dialect", "exec acc adapter",
                    "exec acc base", "schema hash", "registered", "run id"]
@@ -59,8 +60,8 @@ def _version_tags(run, record: PromptRecord | None) -> dict[str, str]:
     metrics, params = run.data.metrics, run.data.params
     tags = {"run_name": run.info.run_name or "", "base_model": params.get("cfg.model", "")}
     if record is not None:
-        tags.update(base_model=record.base_model, dialect=record.dialect, prompt_template=record.system_template,
-                    schema_hash=record.schema_hash)
+        tags.update(base_model=record.base_model, dialect=record.dialect,
+                    prompt_template=record.system_template, schema_hash=record.schema_hash)
     for key in ("eval_exec_accuracy", "base_exec_accuracy", "loss"):
         if key in metrics:
             tags["final_loss" if key == "loss" else key] = f"{metrics[key]:.4f}"
@@ -72,9 +73,9 @@ def _description(tags: dict[str, str], run_id: str) -> str:
              f"Base model: {tags.get('base_model') or 'unknown'}; dialect: {tags.get('dialect', 'unknown')}; "
              f"schema hash: {tags.get('schema_hash', 'unknown')}."]
     if "eval_exec_accuracy" in tags:
-        lines.append(f"Execution accuracy on the held-out rows: adapter {float(tags['eval_exec_accuracy']):.1%}"
-                     + (f", base model {float(tags['base_exec_accuracy']):.1%}" if "base_exec_accuracy" in tags
-                        else "") + ".")
+        base = f", base model {float(tags['base_exec_accuracy']):.1%}" if "base_exec_accuracy" in tags else ""
+        adapter = f"{float(tags['eval_exec_accuracy']):.1%}"
+        lines.append(f"Execution accuracy on the held-out rows: adapter {adapter}{base}.")
     else:
         lines.append("Not evaluated yet (Evaluate tab, or `python -m core evaluate --run RUN_ID`).")
     if "prompt_template" in tags:
@@ -102,7 +103,7 @@ def register_run(run_id: str, name: str, champion: bool = False, tracking_uri: s
     try:
         if not client.search_registered_models(f"name = '{name}'"):
             client.create_registered_model(name, tags=dict([STUDIO_TAG]),
-                                           description="Text-to-SQL LoRA adapters trained with SQL Tune Studio.")
+                                           description="Text-to-SQL LoRA adapters from SQL Tune Studio.")
         version = client.create_model_version(name, source=f"runs:/{run.info.run_id}/adapter",
                                               run_id=run.info.run_id, tags=tags,
                                               description=_description(tags, run.info.run_id))
@@ -137,7 +138,7 @@ def list_versions(tracking_uri: str | None = None, limit: int = 200) -> list[lis
         versions = client.search_model_versions(f"name = '{model.name}'", max_results=limit)
         for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
             t = v.tags
-            acc = [f"{float(t[k]):.0%}" if k in t else "" for k in ("eval_exec_accuracy", "base_exec_accuracy")]
+            acc = [f"{float(t[k]):.0%}" if k in t else "" for k in ACCURACY_TAGS]
             when = datetime.fromtimestamp(v.creation_timestamp / 1000).strftime("%Y-%m-%d %H:%M")
             rows.append([model.name, int(v.version), "champion" if str(champion) == str(v.version) else "",
                          t.get("run_name", ""), t.get("base_model", ""), t.get("dialect", ""), *acc,

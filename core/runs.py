@@ -87,21 +87,24 @@ def get_run(run_id: str, tracking_uri: str | None = None):
     try:
         return _client(tracking_uri).get_run((run_id or "").strip())
     except MlflowException:
-        raise RunNotFound(f"No MLflow run with id {run_id!r}. Pick one from the Runs tab (the last column), or "
-                          "list them in MLflow's UI.") from None
+        raise RunNotFound(f"No MLflow run with id {run_id!r}. Pick one from the Runs tab (the last column), "
+                          "or list them in MLflow's UI.") from None
 
 
 def run_adapter(run_id: str, tracking_uri: str | None = None) -> Path:
-    """The run's adapter folder: the local copy the trainer saved when it is still there, else downloaded from
-    the run's `adapter` artifact. Raises RunNotFound when the run has none (it failed before saving one)."""
+    """The run's adapter folder: the local copy the trainer saved when it is still there, else downloaded
+    from the run's `adapter` artifact. Raises RunNotFound when the run has none (it failed before saving
+    one)."""
     run = get_run(run_id, tracking_uri)
     local = Path(run.data.tags.get("adapter_path", ""))
     if str(local) != "." and (local / "adapter_config.json").exists():
         return local
     client = _client(tracking_uri)
-    if not any(a.path.endswith("adapter_config.json") for a in client.list_artifacts(run.info.run_id, "adapter")):
+    artifacts = client.list_artifacts(run.info.run_id, "adapter")
+    if not any(a.path.endswith("adapter_config.json") for a in artifacts):
+        outcome = run.data.tags.get("outcome", "unknown")
         raise RunNotFound(f"Run {run.info.run_name} ({run_id}) has no adapter: it ended before saving one "
-                          f"(outcome: {run.data.tags.get('outcome', 'unknown')}). Pick a completed or stopped run.")
+                          f"(outcome: {outcome}). Pick a completed or stopped run.")
     return Path(client.download_artifacts(run.info.run_id, "adapter", tempfile.mkdtemp(prefix="adapter-")))
 
 

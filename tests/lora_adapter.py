@@ -1,5 +1,5 @@
-"""A LoRA adapter for the bundled model without training: random B matrices (peft starts them at zero, which would
-leave the model unchanged), saved the way the trainer saves one (weights, tokenizer, prompt record)."""
+"""A LoRA adapter for the bundled model without training: random B matrices (peft starts them at zero, which
+would leave the model unchanged), saved the way the trainer saves one (weights, tokenizer, prompt record)."""
 
 import functools
 import tempfile
@@ -13,7 +13,8 @@ SCHEMA = ROOT / "assets" / "sample_schema.sql"
 
 
 def sample_record() -> PromptRecord:
-    return PromptRecord.from_config(TrainConfig(model=BUNDLED_MODEL, schema_path=str(SCHEMA), dialect="postgres"))
+    cfg = TrainConfig(model=BUNDLED_MODEL, schema_path=str(SCHEMA), dialect="postgres")
+    return PromptRecord.from_config(cfg)
 
 
 @functools.cache
@@ -28,8 +29,8 @@ def random_adapter() -> Path:
 
     source = resolve_model("bundled")
     torch.manual_seed(1)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32),
-                           LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj", "o_proj", "down_proj"]))
+    lora = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj", "o_proj", "down_proj"])
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32), lora)
     with torch.no_grad():
         for name, param in model.named_parameters():
             if "lora_B" in name:

@@ -59,7 +59,7 @@ def test_five_step_run_is_tracked_in_mlflow(finished_run, mlflow_server):
     top = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"adapter", "config.json", "validation_report.json", "samples.txt", "split.json"} <= top
     adapter_files = {a.path.split("/")[-1] for a in client.list_artifacts(run.info.run_id, "adapter")}
-    assert {"adapter_config.json", "adapter_model.safetensors", "studio_prompt.json"} <= adapter_files  # + its prompt
+    assert {"adapter_config.json", "adapter_model.safetensors", "studio_prompt.json"} <= adapter_files
 
 
 def test_saved_adapter_loads_and_its_lora_weights_were_trained(finished_run):

@@ -1,6 +1,6 @@
-"""Exports on CPU with the bundled model and a random LoRA adapter: the zip, loaded fresh in another process with
-transformers+peft, and the merged 16-bit model give the same greedy SQL as the studio's own generator; the
-Ollama bundle points at the merged weights (or a GGUF file when a converter is installed)."""
+"""Exports on CPU with the bundled model and a random LoRA adapter: the zip, loaded fresh in another process
+with transformers+peft, and the merged 16-bit model give the same greedy SQL as the studio's own generator;
+the Ollama bundle points at the merged weights (or a GGUF file when a converter is installed)."""
 
 import json
 import re
@@ -33,18 +33,19 @@ FRESH_PROCESS = textwrap.dedent("""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base_path, unzipped, merged, questions = sys.argv[1], Path(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+    base_path, unzipped, merged = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    questions, max_new_tokens = json.loads(sys.argv[4]), int(sys.argv[5])
     tokenizer = AutoTokenizer.from_pretrained(unzipped / "adapter")
     tokenizer.padding_side = "left"
     system = (unzipped / "system_prompt.txt").read_text(encoding="utf-8")
-    texts = [tokenizer.apply_chat_template([{"role": "system", "content": system}, {"role": "user", "content": q}],
-                                           tokenize=False, add_generation_prompt=True) for q in questions]
+    chats = [[{"role": "system", "content": system}, {"role": "user", "content": q}] for q in questions]
+    texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in chats]
     stop = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")]
 
     def answers(model):
         batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.inference_mode():
-            out = model.eval().generate(**batch, max_new_tokens=int(sys.argv[5]), do_sample=False,
+            out = model.eval().generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
                                         pad_token_id=tokenizer.pad_token_id, eos_token_id=stop)
         return tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
 
@@ -58,13 +59,14 @@ FRESH_PROCESS = textwrap.dedent("""
 
 # Nothing of this process's environment, offline; one thread, because OpenMP threads on a CPU shared with
 # other test runs can slow to a crawl when they wait for each other.
-FRESH_ENV = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+FRESH_ENV = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
+             "TOKENIZERS_PARALLELISM": "false"}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_torch_thread():
-    """Generation here is tiny; with 2 OpenMP threads on 2 cores that other test runs also use, the threads wait
-    for each other and 3 x 24 tokens took 93 s instead of 7 s (measured). Restored afterwards."""
+    """Generation here is tiny; with 2 OpenMP threads on 2 cores that other test runs also use, the threads
+    wait for each other and 3 x 24 tokens took 93 s instead of 7 s (measured). Restored afterwards."""
     import torch
 
     before = torch.get_num_threads()
@@ -95,12 +97,13 @@ def test_zip_holds_adapter_readme_and_the_exact_system_prompt(exported):
     root = exported["unzipped"]
     assert {p.name for p in root.iterdir()} == {"README.md", "system_prompt.txt", "adapter"}
     adapter_files = {p.name for p in (root / "adapter").iterdir()}
-    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "studio_prompt.json"} <= adapter_files
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "studio_prompt.json"} \
+        <= adapter_files
     config = json.loads((root / "adapter" / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == BUNDLED_HUB_ID  # not this machine's cache folder
     readme = (root / "README.md").read_text()
-    for needed in (BUNDLED_HUB_ID, "PeftModel.from_pretrained", "FastLanguageModel.from_pretrained", "<|im_end|>",
-                   "ChatML", "postgres", sample_record().schema_hash, "CREATE TABLE sales"):
+    for needed in (BUNDLED_HUB_ID, "PeftModel.from_pretrained", "FastLanguageModel.from_pretrained",
+                   "<|im_end|>", "ChatML", "postgres", sample_record().schema_hash, "CREATE TABLE sales"):
         assert needed in readme
     assert (root / "system_prompt.txt").read_text() == sample_record().system_prompt
     texts = [p.read_text(errors="ignore") for p in [*root.rglob("*"), *exported["merged"].iterdir()]
@@ -123,16 +126,17 @@ def test_fresh_process_and_merged_model_give_the_same_sql_as_the_studio(source, 
         generator.close()
     in_app_seconds = time.time() - started
     started = time.time()
-    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, resolve_model("bundled"), str(exported["unzipped"]),
-                           str(exported["merged"]), json.dumps([p.question for p in pairs]), str(MAX_NEW_TOKENS)],
-                          capture_output=True, text=True, timeout=300, env=FRESH_ENV)
+    args = [resolve_model("bundled"), str(exported["unzipped"]), str(exported["merged"]),
+            json.dumps([p.question for p in pairs]), str(MAX_NEW_TOKENS)]
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, *args], capture_output=True, text=True,
+                          timeout=300, env=FRESH_ENV)
     assert done.returncode == 0, done.stderr[-2000:]
     fresh = json.loads(re.search(r"^RESULT (.*)$", done.stdout, re.M).group(1))
     print(f"in-app {in_app_seconds:.1f} s, fresh process {time.time() - started:.1f} s")
     raw = [r for r, _ in in_app]
     assert fresh["zip"] == raw
     assert fresh["merged"] == raw  # float16 merged weights: same greedy answers
-    assert fresh["base"] != raw  # the adapter really changes the answers, so the equalities above mean something
+    assert fresh["base"] != raw  # the adapter changes the answers, so the equalities above mean something
 
 
 def test_ollama_bundle_points_at_the_merged_weights_without_a_converter(source, tmp_path, monkeypatch):
@@ -141,9 +145,10 @@ def test_ollama_bundle_points_at_the_merged_weights_without_a_converter(source, 
     said = []
     result = export(source, "ollama", tmp_path, "Sales SQL", progress=said.append)
     folder = tmp_path / "Sales-SQL-ollama"
-    assert result.path == folder and result.command == f'cd "{folder}" && ollama create sales-sql -f Modelfile'
+    assert result.path == folder
+    assert result.command == f'cd "{folder}" && ollama create sales-sql -f Modelfile'
     assert re.search(r"^FROM \./merged$", (folder / "Modelfile").read_text(), re.M)
-    assert (folder / "merged" / "model.safetensors").exists() and (folder / "merged" / "tokenizer.json").exists()
+    assert {"model.safetensors", "tokenizer.json"} <= {p.name for p in (folder / "merged").iterdir()}
     assert any("convert_hf_to_gguf.py" in line for line in said)  # says what to install
     assert "ollama create sales-sql -f Modelfile" in (folder / "README.md").read_text()
 

@@ -36,21 +36,25 @@ def test_modelfile_template_renders_exactly_the_training_prompt(tokenizer):
     assert system == record.system_prompt and "CREATE TABLE sales" in system
     pairs = load_pairs(ROOT / "assets" / "sample_pairs.jsonl")[:6]
     for pair in pairs:
-        trained = render_example(build_messages(pair, record.system_template, record.dialect, record.schema_text),
-                                 tokenizer)
-        rendered = render_template(template, {"System": system, "Prompt": pair.question, "Response": pair.sql})
+        messages = build_messages(pair, record.system_template, record.dialect, record.schema_text)
+        trained = render_example(messages, tokenizer)
+        values = {"System": system, "Prompt": pair.question, "Response": pair.sql}
+        rendered = render_template(template, values)
         assert rendered == trained.text  # the whole training string, answer and end-of-turn included
-        # What Ollama sends the model: the template up to the (empty) answer, ending with the assistant's opening.
-        opening = render_template(template, {"System": system, "Prompt": pair.question, "Response": ""})
-        assert opening.removesuffix("<|im_end|>\n") == trained.prompt_text == ollama_prompt(record, pair.question)
+        # What Ollama sends the model: the template up to the (empty) answer, ending with the assistant's
+        # opening.
+        opening = render_template(template, {**values, "Response": ""}).removesuffix("<|im_end|>\n")
+        assert opening == trained.prompt_text == ollama_prompt(record, pair.question)
         assert trained.prompt_text.endswith("<|im_start|>assistant\n")
     assert 'PARAMETER stop "<|im_end|>"' in text and "PARAMETER temperature 0" in text
     assert re.search(r"^FROM \./merged$", text, re.M)
 
 
 def test_template_renderer_covers_only_what_we_emit():
-    assert render_template("{{ if .A }}a{{ if .B }}b{{ end }}{{ end }}-{{ .C }}", {"A": "1", "C": "c"}) == "a-c"
-    assert render_template(CHATML_TEMPLATE, {"Prompt": "q"}) == "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<|im_end|>\n"
+    nested = "{{ if .A }}a{{ if .B }}b{{ end }}{{ end }}-{{ .C }}"
+    assert render_template(nested, {"A": "1", "C": "c"}) == "a-c"
+    assert render_template(CHATML_TEMPLATE, {"Prompt": "q"}) == \
+        "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<|im_end|>\n"
     for bad in ("{{ range .Messages }}x{{ end }}", "{{ if .A }}", "{{ end }}", "{{- .A }}"):
         with pytest.raises(ValueError):
             render_template(bad, {"A": "1"})
@@ -59,8 +63,8 @@ def test_template_renderer_covers_only_what_we_emit():
 def test_a_non_chatml_model_is_refused_before_merging(tokenizer):
     saved = tokenizer.chat_template
     try:
-        tokenizer.chat_template = ("{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n"
-                                   "{{ m['content'] }}<|eot_id|>{% endfor %}")
+        tokenizer.chat_template = ("{% for m in messages %}<|start_header_id|>{{ m['role'] }}"
+                                   "<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}")
         with pytest.raises(TemplateMismatch, match="not plain ChatML"):
             check_chat_template(tokenizer, sample_record())
     finally:
@@ -75,7 +79,8 @@ def test_triple_quotes_in_the_system_prompt_are_refused():
 
 
 @pytest.mark.parametrize(("given", "expected"), [
-    ("../../etc/passwd", "etc-passwd"), ("/abs/path/model", "abs-path-model"), ("sales sql v1", "sales-sql-v1"),
+    ("../../etc/passwd", "etc-passwd"), ("/abs/path/model", "abs-path-model"),
+    ("sales sql v1", "sales-sql-v1"),
     ("bad\x00name\n\x1b[31m", "bad-name-31m"), ("v1.2_final", "v1.2_final"), ("a..b", "a-b"), ("été", "ete"),
     ("C:\\Users\\x", "C-Users-x"), ("x" * 100, "x" * 64)])
 def test_safe_name_cleans_paths_and_control_characters(given, expected):
@@ -108,7 +113,8 @@ def test_gguf_runs_the_configured_converter(tmp_path, monkeypatch):
     out = convert_to_gguf(tmp_path / "merged", tmp_path / "m.gguf", lambda line: None)
     assert out == tmp_path / "m.gguf"
     assert out.read_text() == f"{tmp_path / 'merged'} --outfile {out} --outtype f16"
-    failing = write(tmp_path / "broken.py", "import sys\nprint('no module named torch', file=sys.stderr)\nsys.exit(3)\n")
+    failing = write(tmp_path / "broken.py",
+                    "import sys\nprint('no module named torch', file=sys.stderr)\nsys.exit(3)\n")
     monkeypatch.setenv(CONVERTER_ENV, str(failing))
     with pytest.raises(ValueError, match="exit 3.*no module named torch"):
         convert_to_gguf(tmp_path / "merged", tmp_path / "n.gguf", lambda line: None)

@@ -1,6 +1,7 @@
-"""The MLflow Model Registry against a real MLflow server: a run's adapter becomes versions of a named model with
-the prompt and evaluation as tags, the champion alias moves, and `models:/NAME@champion` gives the adapter back.
-Also the CLI's register/versions/export --run and the Runs tab's handlers (export in the background)."""
+"""The MLflow Model Registry against a real MLflow server: a run's adapter becomes versions of a named model
+with the prompt and evaluation as tags, the champion alias moves, and `models:/NAME@champion` gives the
+adapter back. Also the CLI's register/versions/export --run and the Runs tab's handlers (export in the
+background)."""
 
 import time
 from pathlib import Path
@@ -26,8 +27,8 @@ def client(mlflow_server):
 
 @pytest.fixture(scope="module")
 def run_id(client):
-    """A finished training run as the trainer leaves it, minus the training: config, params, metrics, the adapter
-    artifact. No adapter_path tag, so everything is read back from the server."""
+    """A finished training run as the trainer leaves it, minus the training: config, params, metrics, the
+    adapter artifact. No adapter_path tag, so everything is read back from the server."""
     experiment = client.create_experiment("tests-registry")
     run = client.create_run(experiment, run_name="registry-run")
     rid = run.info.run_id
@@ -68,7 +69,8 @@ def test_register_versions_tags_and_champion_round_trip(client, run_id, tmp_path
 
 
 def test_registry_errors_are_clear(client, run_id):
-    empty = client.create_run(client.get_experiment_by_name("tests-registry").experiment_id, run_name="failed-early")
+    experiment = client.get_experiment_by_name("tests-registry").experiment_id
+    empty = client.create_run(experiment, run_name="failed-early")
     with pytest.raises(RunNotFound, match="has no adapter artifact"):
         register_run(empty.info.run_id, "x")
     with pytest.raises(RunNotFound, match="No MLflow run with id"):
