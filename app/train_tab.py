@@ -1,6 +1,5 @@
 """Tab 3: configure and run training, with a live view that mirrors the MLflow run."""
 
-import shutil
 import time
 from pathlib import Path
 
@@ -11,7 +10,9 @@ from app.common import USER_ERRORS, Dataset, box, fmt_duration
 from core.batching import plan_batches
 from core.config import ALL_PROJECTIONS, TrainConfig, default_value, validate_config
 from core.engine import get_engine
+from core.export import export, source_from_adapter
 from core.models import MODEL_CHOICES, gpu_available
+from core.paths import safe_name
 from core.runstate import FINISHED
 from core.tracking import metric_history, run_url
 
@@ -199,14 +200,14 @@ def outcome_html(snap: dict) -> str:
 
 
 def adapter_zip(snap: dict) -> str | None:
-    """Zip the finished run's adapter once, next to it."""
+    """Zip the finished run's adapter once, next to it: the same zip as the Runs tab's export (with a README)."""
     adapter = Path(snap["adapter_path"]) if snap["adapter_path"] else None
     if not adapter or not adapter.is_dir():
         return None
-    target = adapter.parent / "adapter.zip"
+    name = safe_name(snap["job_id"] or "adapter")
+    target = adapter.parent / f"{name}-adapter.zip"
     if not target.exists():
-        tmp = shutil.make_archive(str(adapter.parent / "adapter.partial"), "zip", adapter)
-        Path(tmp).rename(target)
+        export(source_from_adapter(adapter), "zip", adapter.parent, name, progress=lambda line: None)
     return str(target)
 
 

@@ -1,7 +1,9 @@
 """A LoRA adapter for the bundled model without training: random B matrices (peft starts them at zero, which
 would leave the model unchanged), saved the way the trainer saves one (weights, tokenizer, prompt record)."""
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -35,7 +37,9 @@ def random_adapter() -> Path:
         for name, param in model.named_parameters():
             if "lora_B" in name:
                 param.normal_(0.0, 0.03)
-    folder = Path(tempfile.mkdtemp(prefix="random-lora-")) / "adapter"
+    root = Path(tempfile.mkdtemp(prefix="random-lora-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    folder = root / "adapter"
     model.save_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(source)
     ensure_chat_template(tokenizer)
