@@ -13,6 +13,7 @@ from core.export import FORMATS, export, source_from_run
 from core.paths import UnsafeNameError, exports_dir, safe_name
 from core.registry import VERSION_COLUMNS, RegistryError, list_versions, register_run, set_champion
 from core.runs import RunNotFound
+from core.tracking import wait_until_started
 
 FIXABLE = (*USER_ERRORS, RegistryError, RunNotFound, UnsafeNameError)
 MAX_DOWNLOAD_BYTES = 4 * 1024**3  # bigger folders stay on the server: too big for a browser download
@@ -106,6 +107,7 @@ def _downloadable(path: Path, progress) -> Path | None:
 
 def _export_task(run_id: str, fmt: str, name: str):
     def task(progress):
+        wait_until_started()  # the embedded MLflow server may still be coming up
         source = source_from_run(run_id)
         out_dir = exports_dir() / time.strftime("%Y%m%d-%H%M%S")  # a fresh folder: never overwrites an export
         result = export(source, fmt, out_dir, name, progress)

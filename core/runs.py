@@ -81,12 +81,15 @@ class RunNotFound(ValueError):
 
 
 def get_run(run_id: str, tracking_uri: str | None = None):
-    """The MLflow run, or RunNotFound with a clear message."""
+    """The MLflow run; RunNotFound when there is none, ConnectionError when MLflow does not answer."""
     from mlflow.exceptions import MlflowException
 
     try:
         return _client(tracking_uri).get_run((run_id or "").strip())
-    except MlflowException:
+    except MlflowException as e:
+        if e.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            raise ConnectionError(f"MLflow did not answer ({str(e).splitlines()[0][:160]}). Check that the "
+                                  "tracking server is running, then try again.") from None
         raise RunNotFound(f"No MLflow run with id {run_id!r}. Pick one from the Runs tab (the last column), "
                           "or list them in MLflow's UI.") from None
 
