@@ -1,8 +1,8 @@
 """The Runs tab's "Use this adapter" panel: register the open run's adapter in the MLflow Model Registry, mark
 a version as champion, and export it (zip, merged model, Ollama bundle) in a background thread."""
 
-import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import gradio as gr
@@ -102,7 +102,11 @@ def _downloadable(path: Path, progress) -> Path | None:
     if size > MAX_DOWNLOAD_BYTES:
         return None
     progress("zipping the folder for download ...")
-    return Path(shutil.make_archive(str(path), "zip", path.parent, path.name))
+    target = path.with_name(path.name + ".zip")
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zf:
+        for file in sorted(f for f in path.rglob("*") if f.is_file()):
+            zf.write(file, file.relative_to(path.parent))
+    return target
 
 
 def _export_task(run_id: str, fmt: str, name: str):
