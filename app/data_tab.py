@@ -2,6 +2,7 @@
 
 import html
 import random
+import traceback
 from pathlib import Path
 
 import gradio as gr
@@ -102,12 +103,19 @@ def load_dataset(path: str | None, name: str, schema_ddl: str, dialect: str, mod
         ds = Dataset(path=str(path), name=name, pairs=pairs, schema_ddl=schema_ddl or "", dialect=dialect)
         ds = validate_dataset(ds, model, max_len, template)
     except USER_ERRORS as e:
-        kept = f" Still using {current.name} ({len(current.pairs)} rows)." if current.loaded else ""
-        return current, box(f"{e}{kept}", "error")
+        return current, box(f"{e}{_kept(current)}", "error")
+    except Exception as e:  # noqa: BLE001 - last resort: a bug must not cost the user the dataset they had
+        traceback.print_exc()
+        return current, box(f"{name}: could not be read ({type(e).__name__}). Please report this file to the "
+                            f"maintainers.{_kept(current)}", "error")
     errors = len(ds.report.error_rows)
     kind = "warn" if errors else "ok"
     note = f" {errors} rows have errors: see the report below." if errors else " No errors found."
     return ds, box(f"Loaded {name}: {len(pairs)} rows.{note}", kind)
+
+
+def _kept(current: Dataset) -> str:
+    return f" Still using {current.name} ({len(current.pairs)} rows)." if current.loaded else ""
 
 
 def outputs_for(ds: Dataset, message: str, exclude_errors: bool, max_len: int):

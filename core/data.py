@@ -1,7 +1,7 @@
 """Load question/SQL pairs from JSON, JSONL or CSV files into `Pair`s.
 
-File-level problems (unreadable, not UTF-8, not JSON, empty, too big, no recognisable columns) raise
-`DataError` with one message naming the file. Row-level problems never raise: a row with a missing or
+File-level problems (unreadable, not UTF-8, not JSON, empty, too big, too many rows, no recognisable or
+duplicate columns) raise `DataError` with one message naming the file (and the line, where there is one). Row-level problems never raise: a row with a missing or
 odd field is still loaded (with its 1-based row number) so that the validation report can name it.
 """
 
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+# Validation parses every SQL and counts tokens; past this many rows the report would take many minutes.
+DEFAULT_MAX_ROWS = 200_000
 
 # Accepted column names, most specific first. Keys are compared case-insensitively.
 QUESTION_FIELDS = ("question", "prompt", "instruction", "nl", "input")
@@ -89,27 +91,26 @@ def _records(text: str, suffix: str, name: str):
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or all(not (f or "").strip() for f in reader.fieldnames):
             raise DataError(f"{name}: the CSV file has no header row. Add a first line such as 'question,sql'.")
+        _check_header(reader.fieldnames, name)
         for i, record in enumerate(reader, start=1):
             record.pop(None, None)  # extra cells beyond the header
             yield i, record
         return
     if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{name}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}).") from None
+        data = _json(text, name)
         yield from enumerate(data, start=1)
         return
-    for i, line in enumerate(text.splitlines(), start=1):
+    # Lines end at \n only: str.splitlines() would also cut at U+2028 and other characters JSON strings may hold.
+    for i, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             yield i, json.loads(line)
-        except json.JSONDecodeError as e:
+        except ValueError as e:  # JSONDecodeError, or a number too long to convert
             if i == 1 and stripped.startswith("{"):  # maybe one pretty-printed JSON object
                 try:
                     data = json.loads(text)
-                except json.JSONDecodeError:
+                except ValueError:
                     pass
                 else:
                     rows = next((v for v in data.values() if isinstance(v, list)), None) if isinstance(data, dict) else None
@@ -117,11 +118,43 @@ def _records(text: str, suffix: str, name: str):
                         raise DataError(f"{name}: a JSON object with no list of pairs inside.") from None
                     yield from enumerate(rows, start=1)
                     return
-            raise DataError(f"{name}: line {i} is not valid JSON ({e.msg}). Each line of a JSONL file must be "
+            reason = e.msg if isinstance(e, json.JSONDecodeError) else _number_reason(e)
+            raise DataError(f"{name}: line {i} is not valid JSON ({reason}). Each line of a JSONL file must be "
                             "one JSON object.") from None
 
 
-def load_pairs(path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None) -> list[Pair]:
+def _json(text: str, name: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{name}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}).") from None
+    except ValueError as e:
+        raise DataError(f"{name}: not valid JSON ({_number_reason(e)}).") from None
+
+
+def _number_reason(e: ValueError) -> str:
+    return f"a number is too long to read: {str(e).split(';')[0]}; write long numbers as text in quotes"
+
+
+def _check_header(fieldnames: list[str], name: str) -> None:
+    """Two columns that both look like the question (or the SQL) make the row ambiguous: refuse, naming them."""
+    seen: dict[str, int] = {}
+    for position, column in enumerate(fieldnames, start=1):
+        key = (column or "").strip().lower()
+        if key in seen and key in (*QUESTION_FIELDS, *SQL_FIELDS, *SCHEMA_FIELDS, "messages"):
+            raise DataError(f"{name}: the header has the column '{column.strip()}' twice (columns {seen[key]} and "
+                            f"{position}). Rename or remove one of them.")
+        seen.setdefault(key, position)
+    known = {*QUESTION_FIELDS, *SQL_FIELDS, "messages"}
+    if len(fieldnames) == 1 and not known & seen.keys():
+        for separator, label in (("\t", "tabs"), (";", "semicolons"), ("|", "'|'")):
+            if separator in (fieldnames[0] or ""):
+                raise DataError(f"{name}: the columns are separated by {label}, not commas. Save the file as "
+                                "comma-separated CSV (or as JSONL).")
+
+
+def load_pairs(path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None,
+               max_rows: int = DEFAULT_MAX_ROWS) -> list[Pair]:
     """Read a JSON array, JSONL or CSV file of question/SQL pairs. Raises DataError for file-level problems."""
     path = Path(path)
     name = name or path.name
@@ -136,15 +169,22 @@ def load_pairs(path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise DataError(f"{name}: not UTF-8 text (byte {e.start}). Save it as UTF-8 and upload it again.") from None
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(f"{name}: not UTF-8 text (line {line}, byte {e.start}). Save it as UTF-8 and upload it "
+                        "again.") from None
     if not text.strip():
         raise DataError(f"{name}: the file is empty.")
     if "\x00" in text:
         raise DataError(f"{name}: looks like a binary file, not JSON, JSONL or CSV text.")
     pairs: list[Pair] = []
     unknown: list[int] = []
+    # One cell may be as long as the file (the default limit of 128 KiB would refuse a long schema column).
+    csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
     try:
-        for row, record in _records(text, path.suffix.lower(), name):
+        for count, (row, record) in enumerate(_records(text, path.suffix.lower(), name), start=1):
+            if count > max_rows:
+                raise DataError(f"{name}: more than {max_rows:,} rows, over the limit of {max_rows:,}. Split the file "
+                                "or keep the best pairs (a few thousand good pairs usually train well).")
             pair = pair_from_record(record, row)
             if pair is None:
                 unknown.append(row)

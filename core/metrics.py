@@ -12,6 +12,8 @@ from collections import Counter
 import sqlglot
 from sqlglot import exp
 
+from core.sqlparse import parse_one_sql, parse_sql
+
 FLOAT_DIGITS = 4  # numbers are compared after rounding to this many decimals (relative for large values)
 _FENCE = re.compile(r"```(?:sql|postgresql|postgres|sqlite|duckdb)?\s*\n?(.*?)(?:```|$)", re.S | re.I)
 _START = re.compile(r"\b(SELECT|WITH)\b", re.I)
@@ -60,7 +62,7 @@ def normalise_rows(rows) -> list[tuple]:
 def has_order_by(sql: str, dialect: str = "postgres") -> bool:
     """True when the outermost query orders its rows."""
     try:
-        tree = sqlglot.parse_one(sql, read=dialect)
+        tree = parse_one_sql(sql, dialect)
     except sqlglot.errors.SqlglotError:
         return bool(re.search(r"\border\s+by\b", sql, re.I))
     return tree is not None and tree.args.get("order") is not None
@@ -76,7 +78,7 @@ def results_match(gold_rows, pred_rows, ordered: bool) -> bool:
 def normalise_sql(sql: str, dialect: str = "postgres") -> str:
     """Canonical text for exact match: parsed and re-rendered by sqlglot, lower-cased."""
     try:
-        tree = sqlglot.parse_one(sql, read=dialect)
+        tree = parse_one_sql(sql, dialect)
         return tree.sql(dialect=dialect, normalize=True, comments=False).lower() if tree else ""
     except sqlglot.errors.SqlglotError:
         return " ".join(sql.lower().replace(";", " ").split())
@@ -84,7 +86,7 @@ def normalise_sql(sql: str, dialect: str = "postgres") -> str:
 
 def parses(sql: str, dialect: str = "postgres") -> bool:
     try:
-        trees = sqlglot.parse(sql, read=dialect)
+        trees = parse_sql(sql, dialect)
         # a statement, not a bare word: sqlglot reads "SELEC" as a column name
         return bool(trees) and all(isinstance(t, (exp.Query, exp.DML, exp.DDL, exp.Drop)) for t in trees)
     except sqlglot.errors.SqlglotError:

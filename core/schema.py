@@ -10,6 +10,8 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from core.sqlparse import parse_sql
+
 DIALECTS = ("postgres", "duckdb", "sqlite", "mysql", "tsql", "bigquery", "snowflake", "spark", "oracle", "trino")
 
 
@@ -35,7 +37,7 @@ def parse_schema(ddl: str, dialect: str = "postgres", name: str = "schema") -> S
     if not ddl or not ddl.strip():
         return Schema()
     try:
-        statements = sqlglot.parse(ddl, read=dialect)
+        statements = parse_sql(ddl, dialect)
     except sqlglot.errors.ParseError as e:
         first = e.errors[0] if e.errors else {}
         where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
@@ -76,7 +78,7 @@ def schema_ddl_only(schema: Schema, dialect: str = "postgres") -> str:
     if not schema.ddl:
         return ""
     kept = []
-    for statement in sqlglot.parse(schema.ddl, read=dialect):
+    for statement in parse_sql(schema.ddl, dialect):
         if not isinstance(statement, exp.Create) or not isinstance(statement.this, exp.Schema):
             continue
         statement = statement.copy()

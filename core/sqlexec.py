@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from core.sqlparse import parse_sql, transpile_sql
 from core.validate import WRITE_STATEMENTS
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -52,7 +53,7 @@ def redact(text: str) -> str:
 def read_only_problem(sql: str, dialect: str) -> tuple[str, str] | None:
     """(category, reason) when the SQL must not run, None when it is one read statement."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+        trees = [t for t in parse_sql(sql, dialect) if t is not None]
     except sqlglot.errors.SqlglotError as e:
         return SYNTAX, f"does not parse: {str(e).splitlines()[0][:200]}"
     if not trees:
@@ -77,7 +78,7 @@ def read_only_problem(sql: str, dialect: str) -> tuple[str, str] | None:
 def transpile(sql: str, source: str, target: str) -> str:
     if source == target:
         return sql
-    return sqlglot.transpile(sql, read=source, write=target)[0]
+    return transpile_sql(sql, source, target)
 
 
 class Database:
@@ -126,7 +127,7 @@ class DuckDatabase(Database):
         import duckdb
 
         self.con = duckdb.connect(":memory:")
-        for statement in sqlglot.parse(ddl, read=ddl_dialect) if ddl.strip() else []:
+        for statement in parse_sql(ddl, ddl_dialect) if ddl.strip() else []:
             if isinstance(statement, (exp.Create, exp.Insert)):  # skip PRAGMAs, comments and the like
                 self.con.execute(statement.sql(dialect="duckdb", comments=False))
         if data:
@@ -147,7 +148,7 @@ class DuckDatabase(Database):
             self.con.execute("DETACH src")
         else:
             script = path.read_text(encoding="utf-8") if path is not None else data
-            for statement in sqlglot.parse(script, read=ddl_dialect):
+            for statement in parse_sql(script, ddl_dialect):
                 if isinstance(statement, (exp.Create, exp.Insert)):
                     self.con.execute(statement.sql(dialect="duckdb", comments=False))
 

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from core.data import Pair
 from core.schema import Schema, parse_schema
+from core.sqlparse import parse_sql
 
 ERROR, WARNING = "error", "warning"
 
@@ -113,7 +114,7 @@ def check_names(tree: exp.Expression, known: dict[str, set[str]]) -> list[str]:
 def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None) -> list[tuple[str, str, str, str]]:
     """Problems of one SQL string as (severity, kind, problem, fix). Empty list when it is fine."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+        trees = [t for t in parse_sql(sql, dialect) if t is not None]
     except sqlglot.errors.SqlglotError as e:
         reason = str(e).splitlines()[0][:160]
         return [(ERROR, "invalid_sql", f"does not parse as {dialect} SQL: {reason}",

@@ -1,6 +1,8 @@
 """The studio's handlers, called directly with the real engine, real tokenizer and a real MLflow server."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app import data_tab, train_tab
 from app.common import Dataset
@@ -52,6 +54,31 @@ def test_bad_upload_keeps_the_previous_dataset(tmp_path, content):
     ds, message, summary, rows, _ = data_tab.on_upload(Upload(bad, "bad.json"), "", *SETTINGS, good)
     assert ds is good and "msg-error" in message and "bad.json" in message
     assert "Still using sample_pairs.jsonl (424 rows)" in message and "Traceback" not in message
+
+
+@pytest.fixture(scope="module")
+def sample_ds() -> Dataset:
+    return sample()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=300) | st.sampled_from([b'[{"question": 1e999999, "sql": [1]}]', b"question,question\nq,q\n",
+                                                          b'{"question": "q", "sql": "SELECT a ? FROM t"}', b"\xef\xbb\xbf",
+                                                          b"sql\n" + b"x" * 300_000]),
+       suffix=st.sampled_from([".json", ".jsonl", ".csv"]))
+def test_any_upload_gets_a_message_and_a_bad_one_keeps_the_previous_dataset(tmp_path, sample_ds, content, suffix):
+    """Fuzzed uploads through the real handler: it always answers (five outputs, a message), and when the file is
+    refused the session keeps the dataset it had, row for row."""
+    good = sample_ds
+    before = [(p.question, p.sql) for p in good.pairs]
+    path = write(tmp_path / f"fuzz{suffix}", content)
+    ds, message, summary, rows, _ = data_tab.on_upload(Upload(path, f"fuzz{suffix}"), "", *SETTINGS, good)
+    assert "Traceback" not in message and f"fuzz{suffix}" in message
+    if ds is good:
+        assert "msg-error" in message and "Still using sample_pairs.jsonl (424 rows)" in message
+    else:
+        assert ds.loaded and ds.report is not None and "Loaded" in message
+    assert [(p.question, p.sql) for p in good.pairs] == before
 
 
 def test_bad_schema_is_a_message_not_a_crash():
