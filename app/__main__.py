@@ -32,18 +32,28 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def check_access(args) -> tuple[tuple[str, str] | None, str]:
+    """(credentials or None, error message or ""). Refuses a non-local address without credentials."""
     try:
         auth = read_auth(args.auth_file)
-    except OSError as e:
-        print(f"error: cannot read the auth file: {e}", file=sys.stderr)
-        return 2
+    except (OSError, UnicodeDecodeError, IndexError) as e:
+        return None, f"cannot read the auth file ({type(e).__name__}); it must hold one 'user:password' line."
+    if args.auth_file and auth is None:
+        return None, "the auth file must hold one 'user:password' line (both parts non-empty)."
     if args.host not in LOOPBACK and auth is None and not args.insecure_no_auth:
-        print(f"error: binding {args.host} makes the studio reachable from other machines. Set STUDIO_USERNAME and "
-              "STUDIO_PASSWORD (or --auth-file), or pass --insecure-no-auth if you really mean it.", file=sys.stderr)
+        return None, (f"binding {args.host} makes the studio reachable from other machines. Set STUDIO_USERNAME and "
+                      "STUDIO_PASSWORD (or --auth-file), or pass --insecure-no-auth if you really mean it.")
+    return auth, ""
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    auth, error = check_access(args)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from core.redact import redact
     from core.tracking import TrackingError, ensure_server
 
     try:
@@ -51,11 +61,21 @@ def main(argv=None) -> int:
     except TrackingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    import threading
+
     from app.ui import build_app
+    from core.engine import get_engine
     from core.models import start_warmup
     from core.paths import ASSETS
 
-    print(f"MLflow: {uri}", flush=True)
+    def recover():  # runs left RUNNING by a process that died are marked KILLED and shown in the Train tab
+        from core.tracking import wait_until_started
+
+        wait_until_started()
+        get_engine().recover(uri)
+
+    threading.Thread(target=recover, name="recover-jobs", daemon=True).start()  # MLflow may be slow or away
+    print(f"MLflow: {redact(uri)}", flush=True)
     demo = build_app()
     demo.queue(default_concurrency_limit=8)
     demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=(ASSETS / "studio.css").read_text(),

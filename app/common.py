@@ -8,7 +8,8 @@ from pathlib import Path
 
 from core.chatml import TemplateError
 from core.data import DataError, Pair
-from core.engine import BusyError, ConfigError
+from core.engine import BusyError, ConfigError, ResumeError
+from core.jobs import StorageError
 from core.models import ModelError
 from core.paths import data_dir
 from core.schema import SchemaError
@@ -16,7 +17,8 @@ from core.tracking import TrackingError
 from core.validate import Report
 
 # Problems the user can fix: shown as a message in the page, never as a traceback.
-USER_ERRORS = (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError)
+USER_ERRORS = (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError, ResumeError,
+               StorageError)
 
 
 @dataclass

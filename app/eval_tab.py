@@ -9,13 +9,14 @@ from app.charts import category_figure
 from app.common import USER_ERRORS, Dataset, box
 from core.data import Pair
 from core.evaluate import default_data_for, evaluate_run, load_run_inputs, schema_ddl_for
+from core.generate import generating, training_busy_message
 from core.paths import data_dir
 from core.runs import list_runs
 from core.sqlexec import open_database, redact
 
 FILTERS = ["all rows", "fixed by fine-tuning", "broken by fine-tuning", "still wrong", "both correct"]
 ROW_HEADERS = ["row", "question", "gold SQL", "base SQL", "adapter SQL", "base", "adapter", "change"]
-_generators: dict = {}  # (model, adapter) -> SqlGenerator, kept for the playground
+_generators: dict = {}  # (model, adapter, trust_remote_code) -> SqlGenerator, kept for the playground
 
 
 def build_eval_tab() -> dict:
@@ -107,6 +108,8 @@ def headline_html(summaries: dict) -> str:
 def run_evaluation(run_id, kind, db_file, pg_url, include_base, progress=gr.Progress()):  # noqa: B008 - gradio idiom
     if not run_id:
         return box("Pick a finished run first.", "warn"), gr.skip(), gr.skip(), gr.skip(), None
+    if busy := training_busy_message():  # refuse clearly rather than slow or starve the training
+        return box(busy, "warn"), gr.skip(), gr.skip(), gr.skip(), None
     try:
         target, data = _db_target(kind, db_file, pg_url)
         report = evaluate_run(run_id, target, data, bool(include_base), progress=lambda m: progress(0.5, desc=m))
@@ -141,14 +144,20 @@ def inspect_row(report, row_number):
     return gold, *([list(r) for r in m.pred_rows] if m else [] for m in out)
 
 
-def _generator(model: str, adapter: str | None):
+def close_generators() -> None:
+    """Free the playground's models (training is about to need the memory)."""
+    while _generators:
+        _generators.pop(next(iter(_generators))).close()
+
+
+def _generator(model: str, adapter: str | None, trust_remote_code: bool = False):
     from core.generate import SqlGenerator
 
-    key = (model, adapter)
+    key = (model, adapter, trust_remote_code)
     if key not in _generators:
         if len(_generators) >= 2:
             _generators.pop(next(iter(_generators))).close()
-        _generators[key] = SqlGenerator(model, adapter)
+        _generators[key] = SqlGenerator(model, adapter, trust_remote_code)
     return _generators[key]
 
 
@@ -156,6 +165,13 @@ def ask(run_id, question, kind, db_file, pg_url):
     """Base and adapter SQL for one question, each executed read-only. (8 outputs)"""
     if not run_id or not (question or "").strip():
         return "", [], "", [], box("Pick a run and type a question.", "warn"), ""
+    if busy := training_busy_message():
+        return "", [], "", [], box(busy, "warn"), ""
+    with generating():
+        return _ask(run_id, question, kind, db_file, pg_url)
+
+
+def _ask(run_id, question, kind, db_file, pg_url):
     try:
         cfg, _, adapter = load_run_inputs(run_id)
         ddl = schema_ddl_for(cfg)
@@ -167,7 +183,7 @@ def ask(run_id, question, kind, db_file, pg_url):
         pair = Pair(question.strip(), "", 0)
         outputs = []
         for adapter_path in (None, adapter):
-            [(raw, sql)] = _generator(cfg.model, adapter_path).sql_for([pair], cfg.system_template, cfg.dialect,
+            [(raw, sql)] = _generator(cfg.model, adapter_path, cfg.trust_remote_code).sql_for([pair], cfg.system_template, cfg.dialect,
                                                                         schema_text, max_new_tokens=200)
             result = db.execute(sql, cfg.dialect) if sql else None
             rows = [list(r) for r in result.rows[:200]] if result and result.ok else \

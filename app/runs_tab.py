@@ -90,5 +90,6 @@ def clone_settings(run_id: str) -> dict:
             "target_modules": cfg.target_modules, "load_in_4bit": tri[cfg.load_in_4bit], "packing": tri[cfg.packing],
             "batch_tokens": cfg.batch_tokens,
             "seed": cfg.seed, "eval_fraction": cfg.eval_fraction, "answer_only_loss": cfg.answer_only_loss,
-            "evaluate_after": cfg.evaluate_after,
+            "evaluate_after": cfg.evaluate_after, "checkpoint_every": cfg.checkpoint_every,
+            "trust_remote_code": cfg.trust_remote_code,
             "run_name": f"{cfg.run_name} (copy)" if cfg.run_name else "", "system_template": cfg.system_template}

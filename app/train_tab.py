@@ -1,5 +1,6 @@
 """Tab 3: configure and run training, with a live view that mirrors the MLflow run."""
 
+import html
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from core.engine import get_engine
 from core.export import export, source_from_adapter
 from core.models import MODEL_CHOICES, gpu_available
 from core.paths import safe_name
+from core.redact import redact
 from core.runstate import FINISHED
 from core.tracking import metric_history, run_url
 
@@ -20,8 +22,7 @@ AUTO_ON_OFF = ["auto", "on", "off"]
 # UI field name -> config field; their order is the order of the Start button's inputs.
 FIELDS = ["model", "rank", "alpha", "max_steps", "learning_rate", "batch_size", "grad_accum", "warmup_steps",
           "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "batch_tokens", "seed",
-          "eval_fraction",
-          "answer_only_loss", "evaluate_after", "run_name"]
+          "eval_fraction", "answer_only_loss", "evaluate_after", "run_name", "checkpoint_every", "trust_remote_code"]
 MAX_SUGGESTED_STEPS = 300
 # The fields the plan line is computed from, in plan_html's argument order.
 PLAN_FIELDS = ["max_steps", "batch_size", "grad_accum", "packing", "batch_tokens", "max_seq_length"]
@@ -64,10 +65,16 @@ def build_train_tab() -> dict:
             c["answer_only_loss"] = gr.Checkbox(True, label="Loss on the SQL answer only", info=_hint("answer_only_loss"))
             c["evaluate_after"] = gr.Checkbox(False, label="Evaluate when training ends", info=_hint("evaluate_after"))
             c["run_name"] = gr.Textbox(label="Run name (optional)", info=_hint("run_name"))
+        with gr.Row():
+            c["checkpoint_every"] = gr.Number(50, label="Checkpoint every N steps", precision=0, minimum=0,
+                                              info=_hint("checkpoint_every"))
+            c["trust_remote_code"] = gr.Checkbox(False, label="Run the model's own code (trust_remote_code)",
+                                                 info=_hint("trust_remote_code"))
     c["problems"] = gr.HTML(elem_id="train-problems")
     with gr.Row():
         c["start_btn"] = gr.Button("Start training", variant="primary", elem_id="start")
         c["stop_btn"] = gr.Button("Stop", variant="stop", elem_id="stop")
+        c["resume_btn"] = gr.Button("Resume the interrupted run", elem_id="resume")
     c["status"] = gr.HTML(elem_id="train-status")
     c["progress"] = gr.HTML(elem_id="train-progress")
     with gr.Row():
@@ -92,7 +99,7 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
     v = dict(values)
     v["load_in_4bit"], v["packing"] = _tri(v["load_in_4bit"]), _tri(v["packing"])
     for name in ("rank", "alpha", "max_steps", "batch_size", "grad_accum", "warmup_steps", "max_seq_length", "seed",
-                 "batch_tokens"):
+                 "batch_tokens", "checkpoint_every"):
         v[name] = int(v[name]) if v[name] is not None else default_value(name)
     for name in ("learning_rate", "dropout", "eval_fraction"):
         v[name] = float(v[name]) if v[name] is not None else default_value(name)
@@ -130,6 +137,9 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
         items = "".join(f"<li><b>{_label(k)}</b>: {v}</li>"
                         for k, v in problems.items())
         return f'<div class="msg msg-error">Fix these settings first:<ul>{items}</ul></div>', gr.skip()
+    from app.eval_tab import close_generators
+
+    close_generators()  # the playground's models would take memory from the training
     try:
         job = get_engine().start(cfg)
     except USER_ERRORS as e:
@@ -140,6 +150,28 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
 
 def _label(field_name: str) -> str:
     return field_name.replace("_", " ").capitalize()
+
+
+def resume_training():
+    """Continue the newest interrupted job from its last checkpoint (same MLflow run). Never raises."""
+    from core.jobs import resumable_jobs
+
+    jobs = resumable_jobs()
+    if not jobs:
+        return box("There is no interrupted run with a checkpoint to resume.", "info")
+    try:
+        job = get_engine().resume(jobs[0]["job_id"])
+    except USER_ERRORS as e:
+        return box(str(e), "error")
+    return box(f"Resuming job {job} from step {jobs[0].get('checkpoint_step', '?')}; the loss chart continues in "
+               "the same MLflow run.", "ok")
+
+
+def interrupted_html(engine=None) -> str:
+    """What the studio found at start-up: runs whose process died, marked killed in MLflow."""
+    engine = engine or get_engine()
+    return "".join(box(i.message + (" Press 'Resume the interrupted run'." if i.checkpoint_step else ""), "warn")
+                   for i in engine.interrupted[:3])
 
 
 def stop_training():
@@ -216,16 +248,18 @@ def tick(last_view: str):
     snap = get_engine().snapshot()
     data = chart_data(snap["mlflow_run_id"], snap["tracking_uri"] or None)
     view = (f"{snap['status']}|{snap['job_id']}|{snap['step']}|{len(data['loss'])}|{len(data['eval_loss'])}|"
+            f"{len(get_engine().interrupted)}|"
             f"{data['warning']}|{snap['mlflow_warning']}|{len(snap['log_lines'])}|{int(time.time()) // 5}")
     if view == last_view:
         return (gr.skip(),) * 9
     link = ""
     if snap["mlflow_run_id"] and snap["tracking_uri"].startswith("http"):
         url = run_url(snap["tracking_uri"], snap["experiment_id"], snap["mlflow_run_id"])
-        link = f'<a href="{url}" target="_blank" id="mlflow-run-link">Open this run in MLflow ↗</a>'
+        link = f'<a href="{html.escape(redact(url))}" target="_blank" id="mlflow-run-link">Open this run in MLflow ↗</a>'
     warning = box(data["warning"], "warn") if data["warning"] else ""
     zipped = adapter_zip(snap) if snap["status"] in FINISHED and snap["status"] != "failed" else None
     download = gr.DownloadButton(value=zipped, visible=bool(zipped))
-    return (status_html(snap) + warning, progress_html(snap), loss_figure(data["loss"], data["eval_loss"]),
+    recovered = interrupted_html() if snap["status"] in ("idle", *FINISHED) else ""
+    return (status_html(snap) + warning + recovered, progress_html(snap), loss_figure(data["loss"], data["eval_loss"]),
             lr_figure(data["learning_rate"]), link, outcome_html(snap), download,
             "\n".join(snap["log_lines"][-12:]), view)

@@ -88,6 +88,7 @@ def wire_train(d, p, t, dataset):
     t["start_btn"].click(train_tab.start_training, [dataset, d["exclude"], p["template"], *[t[f] for f in train_tab.FIELDS]],
                          [t["problems"], t["status"]], api_name="start", concurrency_limit=1)
     t["stop_btn"].click(train_tab.stop_training, None, t["problems"], api_name="stop", queue=False)
+    t["resume_btn"].click(train_tab.resume_training, None, t["problems"], api_name="resume", concurrency_limit=1)
     live = [t["status"], t["progress"], t["loss_plot"], t["lr_plot"], t["mlflow_link"], t["outcome"], t["download"],
             t["log"], t["last_view"]]
     t["timer"].tick(train_tab.tick, t["last_view"], live, show_progress="hidden", api_visibility="private")

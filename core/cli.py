@@ -6,6 +6,7 @@
     python -m core export --run RUN_ID|--adapter PATH --format zip|merged|ollama [--out DIR] [--name NAME]
     python -m core register --run RUN_ID --name NAME [--champion]       a version in the MLflow Model Registry
     python -m core versions                                          the registered versions
+    python -m core resume [JOB]                                     continue a killed job from its checkpoint
 
 Bad input prints one line and exits 2; no tracebacks.
 """
@@ -17,8 +18,9 @@ import time
 from dataclasses import fields
 
 from core.config import TrainConfig, default_value
-from core.engine import ConfigError
+from core.engine import BusyError, ConfigError
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
+from core.redact import redact
 
 # CLI flag -> config field, for the flags whose name differs from the field
 FLAG_FIELDS = {"steps": "max_steps", "lr": "learning_rate", "model": "model", "schema": "schema_path"}
@@ -27,13 +29,14 @@ FLAG_FIELDS = {"steps": "max_steps", "lr": "learning_rate", "model": "model", "s
 def _user_errors():
     from core.chatml import TemplateError
     from core.data import DataError
-    from core.engine import BusyError, ConfigError
+    from core.engine import BusyError, ConfigError, ResumeError
+    from core.jobs import StorageError
     from core.models import ModelError
     from core.schema import SchemaError
     from core.tracking import TrackingError
 
-    return (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError,
-            FileNotFoundError, ConnectionError, ValueError)
+    return (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError, ResumeError,
+            StorageError, FileNotFoundError, ConnectionError, ValueError)
 
 
 def _config(args) -> TrainConfig:
@@ -51,7 +54,7 @@ def cmd_validate(args) -> int:
     from core.trainer import load_dataset
 
     cfg = _config(args)
-    pairs, schema, _, report = load_dataset(cfg, load_tokenizer(cfg.model))  # the tokenizer counts tokens
+    pairs, schema, _, report = load_dataset(cfg, load_tokenizer(cfg.model, cfg.trust_remote_code))  # the tokenizer counts tokens
     print(f"{args.data}: {len(pairs)} rows" + (f", schema with {len(schema.tables)} tables" if schema else ""))
     print(report.as_text(limit=args.limit))
     return 1 if report.error_rows else 0
@@ -63,7 +66,7 @@ def cmd_preview(args) -> int:
     from core.trainer import load_dataset
 
     cfg = _config(args)
-    tokenizer = load_tokenizer(cfg.model)
+    tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
     pairs, _, schema_text, _ = load_dataset(cfg)
     for pair in pairs[: args.n]:
         ex = render_example(build_messages(pair, cfg.system_template, cfg.dialect, schema_text), tokenizer)
@@ -74,17 +77,48 @@ def cmd_preview(args) -> int:
 
 def cmd_train(args) -> int:
     from core.config import validate_config
-    from core.engine import get_engine
-    from core.tracking import ensure_server, run_url
+    from core.tracking import ensure_server
 
     cfg = _config(args)
     problems = validate_config(cfg)
     if problems:
         raise ConfigError(problems)
     uri = ensure_server()
-    engine = get_engine()
+    engine = _recovered_engine(uri)
     job = engine.start(cfg)
-    print(f"job {job}: training {cfg.model} on {cfg.data_path} for {cfg.max_steps} steps (MLflow: {uri})", flush=True)
+    print(f"job {job}: training {cfg.model} on {cfg.data_path} for {cfg.max_steps} steps (MLflow: {redact(uri)})",
+          flush=True)
+    return _follow(engine, uri)
+
+
+def _recovered_engine(uri: str):
+    """The engine, after marking the jobs of dead processes as killed (the CLI is a 'next start' too)."""
+    from core.engine import get_engine
+
+    engine = get_engine()
+    for interrupted in engine.recover(uri):
+        print(f"note: {interrupted.message}", flush=True)
+    return engine
+
+
+def cmd_resume(args) -> int:
+    """Continue a killed job from its last checkpoint, in the same MLflow run."""
+    from core.jobs import resumable_jobs
+    from core.tracking import ensure_server
+
+    uri = ensure_server()
+    engine = _recovered_engine(uri)
+    job_id = args.job or next((j["job_id"] for j in resumable_jobs()), None)
+    if not job_id:
+        raise ConfigError({"job": "no interrupted job with a checkpoint to resume"})
+    engine.resume(job_id)
+    print(f"job {job_id}: resuming (MLflow: {redact(uri)})", flush=True)
+    return _follow(engine, uri)
+
+
+def _follow(engine, uri: str) -> int:
+    from core.tracking import run_url
+
     printed = 0
     try:
         while True:
@@ -103,7 +137,8 @@ def cmd_train(args) -> int:
     print(f"\nstatus: {snap['status']}  steps: {snap['step']}/{snap['total_steps']}  "
           f"time: {snap['elapsed']:.0f} s ({snap['elapsed'] / max(snap['step'], 1):.1f} s/step)  {tps}")
     if snap["mlflow_run_id"]:
-        print(f"MLflow run: {snap['mlflow_run_id']}  {run_url(uri, snap['experiment_id'], snap['mlflow_run_id'])}")
+        print(f"MLflow run: {snap['mlflow_run_id']}  "
+              f"{redact(run_url(uri, snap['experiment_id'], snap['mlflow_run_id']))}")
     if snap["mlflow_warning"]:
         print(snap["mlflow_warning"])
     if snap["adapter_path"]:
@@ -119,11 +154,14 @@ def cmd_evaluate(args) -> int:
     from pathlib import Path
 
     from core.evaluate import default_data_for, evaluate, evaluate_run, rows_csv, schema_ddl_for
-    from core.sqlexec import open_database, redact
+    from core.generate import training_busy_message
+    from core.sqlexec import open_database
     from core.tracking import ensure_server
 
     if bool(args.run) == bool(args.adapter):
         raise ConfigError({"evaluate": "give either --run RUN_ID or --adapter PATH (with --data)"})
+    if busy := training_busy_message():
+        raise BusyError(busy)
     db_data = args.db_data
     if args.run:
         ensure_server()
@@ -216,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--schema", default=str(SAMPLE_SCHEMA) if data_default else None, help="DDL file")
         p.add_argument("--dialect", default="postgres")
         p.add_argument("--model", default=None, help=TrainConfig.help("model"))
+        p.add_argument("--trust-remote-code", dest="trust_remote_code", action="store_true", default=None,
+                       help=TrainConfig.help("trust_remote_code"))
 
     common(v := sub.add_parser("validate", help="check a data file and print the report"))
     v.add_argument("--limit", type=int, default=50, help="findings to print")
@@ -225,13 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name, field_name in (("rank", "rank"), ("alpha", "alpha"), ("steps", "max_steps"), ("lr", "learning_rate"),
                              ("batch_size", "batch_size"), ("grad_accum", "grad_accum"), ("warmup_steps", "warmup_steps"),
                              ("max_seq_length", "max_seq_length"), ("dropout", "dropout"), ("seed", "seed"),
-                             ("eval_fraction", "eval_fraction"), ("experiment", "experiment"), ("run_name", "run_name")):
+                             ("eval_fraction", "eval_fraction"), ("experiment", "experiment"), ("run_name", "run_name"),
+                             ("checkpoint_every", "checkpoint_every")):
         kind = type(default_value(field_name))
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=TrainConfig.help(field_name))
     t.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None)
     t.add_argument("--packing", dest="packing", action=argparse.BooleanOptionalAction, default=None)
     t.add_argument("--evaluate", dest="evaluate_after", action="store_true",
                    help="after training, evaluate base vs adapter on the held-out rows")
+
+    r = sub.add_parser("resume", help="continue a killed training job from its last checkpoint")
+    r.add_argument("job", nargs="?", help="the job id (default: the newest interrupted job)")
 
     e = sub.add_parser("evaluate", help="execution accuracy of an adapter (and the base model)")
     e.add_argument("--run", help="MLflow run id of a training run (uses its held-out rows)")
@@ -240,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--schema", help="DDL file")
     e.add_argument("--dialect", default="postgres")
     e.add_argument("--model", default=None, help="the base model the adapter was trained on")
+    e.add_argument("--trust-remote-code", dest="trust_remote_code", action="store_true", default=None,
+                   help=TrainConfig.help("trust_remote_code"))
     e.add_argument("--db", default="duckdb", help="duckdb (built from the schema), postgresql://..., or a SQLite file")
     e.add_argument("--db-data", dest="db_data", help="rows for DuckDB: a SQL script, a CSV folder or a SQLite file")
     e.add_argument("--base", action=argparse.BooleanOptionalAction, default=True, help="also evaluate the base model")
@@ -268,8 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train, "evaluate": cmd_evaluate,
-               "export": cmd_export, "register": cmd_register, "versions": cmd_versions}[args.command]
+    handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train, "resume": cmd_resume,
+               "evaluate": cmd_evaluate, "export": cmd_export, "register": cmd_register,
+               "versions": cmd_versions}[args.command]
     try:
         return handler(args)
     except _user_errors() as e:

@@ -8,6 +8,7 @@ import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from core.chatml import DEFAULT_SYSTEM_TEMPLATE, TemplateError, system_prompt
+from core.paths import check_name
 from core.schema import DIALECTS
 
 ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -32,6 +33,8 @@ class TrainConfig:
     # Which model
     model: str = _f(BUNDLED_MODEL, "The base model: the bundled SmolLM2-135M (works offline, CPU-friendly), a "
                     "Hugging Face id such as unsloth/Qwen2.5-Coder-7B, or a local folder.")
+    trust_remote_code: bool = _f(False, "Run Python code that ships with the model (its auto_map classes). Off: "
+                                 "such models are refused. Turn it on only for a model whose code you trust.")
     load_in_4bit: bool | None = _f(None, "Load the base model in 4-bit to save GPU memory (QLoRA). Default: on "
                                    "with a GPU, off on CPU (4-bit needs CUDA).")
     # LoRA
@@ -66,6 +69,8 @@ class TrainConfig:
     eval_data_path: str = _f("", "Rows to execute the evaluation on: a SQL script of INSERTs, a folder with one CSV "
                              "per table, or a SQLite file. Default: the sample data with the sample schema.")
     logging_steps: int = _f(1, "Log loss every N steps.", min=1)
+    checkpoint_every: int = _f(50, "Save a checkpoint every N steps (the last 2 are kept), so a run killed by a crash "
+                               "or a restart can resume from there. 0 = no checkpoints.", min=0, max=100000)
     # Where
     experiment: str = _f("text2sql-finetune", "The MLflow experiment the run goes to.")
     run_name: str = _f("", "A name for the run (optional).")
@@ -118,4 +123,11 @@ def validate_config(cfg: TrainConfig) -> dict[str, str]:
         system_prompt(cfg.system_template, cfg.dialect, "")
     except TemplateError as e:
         problems["system_template"] = str(e)
+    for name in ("run_name", "experiment"):  # they become MLflow names and, on export, file names
+        value = getattr(cfg, name)
+        if value or name == "experiment":
+            try:
+                check_name(value)
+            except ValueError as e:
+                problems[name] = str(e)
     return problems

@@ -87,8 +87,13 @@ def summarize(rows: list[EvalRow]) -> dict:
 def evaluate(pairs: list[Pair], db: Database, cfg: TrainConfig, schema_text: str, adapter_path: str | None = None,
              include_base: bool = True, progress=print, batch_size: int = 8) -> EvalReport:
     """Generate SQL greedily for each pair with the base model and/or the adapter, execute, compare."""
-    from core.generate import SqlGenerator
+    from core.generate import SqlGenerator, generating
 
+    with generating():
+        return _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress, batch_size, SqlGenerator)
+
+
+def _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress, batch_size, SqlGenerator):
     start = time.time()
     golds = [db.execute(p.sql, cfg.dialect) for p in pairs]
     usable = [(p, g) for p, g in zip(pairs, golds, strict=True) if g.ok]
@@ -102,7 +107,7 @@ def evaluate(pairs: list[Pair], db: Database, cfg: TrainConfig, schema_text: str
     results: dict[str, list[EvalRow]] = {}
     for name, adapter in models:
         progress(f"generating SQL for {len(usable)} rows with the {name} model ...")
-        generator = SqlGenerator(cfg.model, adapter)
+        generator = SqlGenerator(cfg.model, adapter, cfg.trust_remote_code)
         try:
             answers = generator.generate(
                 [_prompt(p, cfg, schema_text) for p, _ in usable], batch_size=batch_size, max_new_tokens=96)
@@ -135,20 +140,33 @@ def rows_csv(report: EvalReport) -> str:
     return buffer.getvalue()
 
 
+def evaluation_records(report: EvalReport) -> tuple[dict, dict, dict]:
+    """(metrics, text artifacts, tags) an evaluation adds to its training run: eval_* (adapter) and base_*
+    metrics, the per-row table and details. Model-written text is redacted like everything else we log."""
+    from core.redact import redact
+
+    prefixes = {"adapter": "eval", "base": "base"}
+    metrics = {f"{prefixes[name]}_{key}": summary[key] for name, summary in report.summaries.items()
+               for key in ("exec_accuracy", "valid_sql_rate", "executable_rate", "exact_match")}
+    details = {name: [asdict(r) for r in rows] for name, rows in report.results.items()}
+    texts = {"evaluation/rows.csv": redact(rows_csv(report)),
+             "evaluation/details.json": redact(json.dumps({"summaries": report.summaries, "rows": details},
+                                                          default=str, indent=1))}
+    return metrics, texts, {"evaluated_rows": str(report.rows)}
+
+
 def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = None) -> None:
-    """Metrics eval_* (adapter) and base_* on the training run, plus the per-row table as artifacts."""
+    """Log an evaluation to its (finished) training run."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
-    prefixes = {"adapter": "eval", "base": "base"}
-    for name, summary in report.summaries.items():
-        for key in ("exec_accuracy", "valid_sql_rate", "executable_rate", "exact_match"):
-            client.log_metric(run_id, f"{prefixes[name]}_{key}", summary[key])
-    client.log_text(run_id, rows_csv(report), "evaluation/rows.csv")
-    details = {name: [asdict(r) for r in rows] for name, rows in report.results.items()}
-    client.log_text(run_id, json.dumps({"summaries": report.summaries, "rows": details}, default=str, indent=1),
-                    "evaluation/details.json")
-    client.set_tag(run_id, "evaluated_rows", str(report.rows))
+    metrics, texts, tags = evaluation_records(report)
+    for key, value in metrics.items():
+        client.log_metric(run_id, key, value)
+    for name, text in texts.items():
+        client.log_text(run_id, text, name)
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
 
 
 def default_data_for(cfg: TrainConfig) -> str | None:

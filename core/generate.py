@@ -5,6 +5,7 @@ model sees at evaluation what it saw while training.
 """
 
 import threading
+from contextlib import contextmanager
 
 from core.chatml import build_messages, ensure_chat_template
 from core.data import Pair
@@ -12,25 +13,71 @@ from core.metrics import extract_sql
 
 # One model at a time generates in this process: evaluation and the playground share the CPU/GPU.
 generation_lock = threading.Lock()
+_active = 0  # evaluations/playground answers in progress (models loading or generating)
+_active_lock = threading.Lock()
+
+
+@contextmanager
+def generating():
+    """Marks an evaluation or playground answer in progress, so that training does not start under it."""
+    global _active
+    with _active_lock:
+        _active += 1
+    try:
+        yield
+    finally:
+        with _active_lock:
+            _active -= 1
+
+
+def generation_active() -> bool:
+    return _active > 0
+
+
+def training_busy_message() -> str:
+    """"" when no training runs (here or in another process of this data folder), else why generation must wait."""
+    from core.engine import get_engine
+    from core.jobs import training_elsewhere
+
+    snap = get_engine().snapshot()
+    if snap["status"] in ("starting", "running", "stopping", "evaluating"):
+        holder = f"job {snap['job_id']}, step {snap['step']}/{snap['total_steps']}"
+    else:
+        holder = training_elsewhere()
+        if not holder:
+            return ""
+    return (f"A training run is in progress ({holder}). Evaluation and the playground load a second model, which "
+            "would take memory and time from it: try again when it ends, or stop it first.")
 
 
 class SqlGenerator:
-    def __init__(self, model_choice: str, adapter_path: str | None = None):
+    def __init__(self, model_choice: str, adapter_path: str | None = None, trust_remote_code: bool = False):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from core.models import resolve_model
+        from core.models import needs_remote_code, remote_code_error, resolve_model
 
         source = resolve_model(model_choice)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         tokenizer_source = adapter_path or source
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+        remote = dict(trust_remote_code=trust_remote_code)  # model-shipped code runs only on explicit opt-in
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, **remote)
+        except ValueError as e:
+            if needs_remote_code(e):
+                raise remote_code_error(model_choice) from None
+            raise
         ensure_chat_template(self.tokenizer)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"  # batched greedy generation needs left padding
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(self.device)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **remote).to(self.device)
+        except ValueError as e:
+            if needs_remote_code(e):
+                raise remote_code_error(model_choice) from None
+            raise
         if adapter_path:
             from peft import PeftModel
 

@@ -124,17 +124,33 @@ def start_warmup() -> None:
     threading.Thread(target=run, name="warm-up-unsloth", daemon=True).start()
 
 
+def needs_remote_code(error: BaseException) -> bool:
+    """transformers refuses a model that ships its own code unless trust_remote_code=True; this is that refusal."""
+    return isinstance(error, ValueError) and "trust_remote_code" in str(error)
+
+
+def remote_code_error(choice: str) -> ModelError:
+    return ModelError(f"{choice} ships its own Python code (auto_map), which the studio does not run unless you opt in "
+                      "for this model: tick 'Run the model's own code' (Train, Advanced) or pass --trust-remote-code, "
+                      "and only if you trust its author.")
+
+
 @functools.lru_cache(maxsize=4)
-def load_tokenizer(choice: str):
-    """The chosen model's tokenizer (cached), for previews and token counts."""
+def load_tokenizer(choice: str, trust_remote_code: bool = False):
+    """The chosen model's tokenizer (cached), for previews and token counts. Code shipped with the model runs only
+    when `trust_remote_code` is True (an explicit opt-in for that model)."""
     _warmup_done.wait(timeout=180)
     source = resolve_model(choice)
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(source)
+        return AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     except OSError as e:
         raise ModelError(f"Could not load the tokenizer of {choice}: {str(e).splitlines()[0]}. {_alternatives()}") from None
+    except ValueError as e:
+        if needs_remote_code(e):
+            raise remote_code_error(choice) from None
+        raise
 
 
 def default_model() -> str:

@@ -9,8 +9,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from core.redact import redact
+
 ACTIVE = ("starting", "running", "stopping", "evaluating")
 FINISHED = ("completed", "stopped", "failed")
+# Text fields the UI and CLI show as they are: secrets are masked on the way in.
+_SHOWN_TEXT = ("error", "message", "mlflow_warning")
 
 
 @dataclass
@@ -45,11 +49,11 @@ class RunState:
     def update(self, **changes) -> None:
         with self._lock:
             for key, value in changes.items():
-                setattr(self, key, value)
+                setattr(self, key, redact(value) if key in _SHOWN_TEXT else value)
 
     def log(self, line: str) -> None:
         with self._lock:
-            self.log_lines.append(f"{time.strftime('%H:%M:%S')} {line}")
+            self.log_lines.append(f"{time.strftime('%H:%M:%S')} {redact(line)}")
 
     @property
     def active(self) -> bool:

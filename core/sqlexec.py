@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from core.redact import redact
 from core.sqlparse import parse_sql, transpile_sql
 from core.validate import WRITE_STATEMENTS
 
@@ -43,11 +44,6 @@ class QueryResult:
     error: str = ""
     truncated: bool = False
     seconds: float = 0.0
-
-
-def redact(text: str) -> str:
-    """Remove passwords from connection URLs in any text (messages, logs)."""
-    return re.sub(r"(\w+://[^:/@\s]+):[^@\s]*@", r"\1:***@", text)
 
 
 def read_only_problem(sql: str, dialect: str) -> tuple[str, str] | None:

@@ -8,6 +8,7 @@ healthy MLflow already on that port is reused.
 import atexit
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -72,13 +73,27 @@ def start_server(port: int, store: Path, wait_s: float = 90.0) -> subprocess.Pop
     raise TrackingError(f"The MLflow server did not become healthy within {wait_s:.0f} s; see {store / 'server.log'}.")
 
 
-def stop_server(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def stop_server(process: subprocess.Popen | None, hard: bool = False) -> None:
+    """Stop the server and its children (uvicorn workers, job runners): they share its process group.
+    `hard` kills at once (SIGKILL), like a crash."""
+    if process is None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL if hard else signal.SIGTERM)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.time() + 3
+    try:
+        while time.time() < deadline:  # children finishing their own shutdown
+            os.killpg(process.pid, 0)
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGKILL)  # whatever ignored SIGTERM (MLflow's job runners do)
+        process.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
 
 
 def ensure_server(port: int | None = None, wait: bool = True) -> str:
@@ -130,7 +145,7 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
 
 def metric_history(run_id: str, key: str = "loss", tracking_uri: str | None = None,
                    timeout: float = 3.0) -> list[tuple[int, float]]:
-    """(step, value) points MLflow stored for a run's metric, in step order.
+    """(step, value) points MLflow stored for a run's metric, in step order, one per step.
 
     For an http server this is one REST call with a short timeout (the live chart polls it every second and
     must not hang on a slow server); raises OSError when the server does not answer in time."""
@@ -140,8 +155,11 @@ def metric_history(run_id: str, key: str = "loss", tracking_uri: str | None = No
         url = f"{uri.rstrip('/')}/api/2.0/mlflow/metrics/get-history?{query}"
         with urllib.request.urlopen(url, timeout=timeout) as response:
             metrics = json.load(response).get("metrics", [])
-        return sorted((int(m.get("step", 0)), float(m["value"])) for m in metrics)
-    from mlflow.tracking import MlflowClient
+        points = [(int(m.get("step", 0)), int(m.get("timestamp", 0)), float(m["value"])) for m in metrics]
+    else:
+        from mlflow.tracking import MlflowClient
 
-    history = MlflowClient(uri or None).get_metric_history(run_id, key)
-    return sorted((m.step, m.value) for m in history)
+        points = [(m.step, m.timestamp, m.value) for m in MlflowClient(uri or None).get_metric_history(run_id, key)]
+    # A resumed run logs the steps after its checkpoint again: the later point of a step is the one that counts.
+    latest = {step: value for step, _, value in sorted(points, key=lambda p: (p[0], p[1]))}
+    return sorted(latest.items())

@@ -10,6 +10,7 @@ import gc
 import hashlib
 import json
 import os
+import shutil
 import time
 import traceback
 from pathlib import Path
@@ -18,10 +19,12 @@ from core.batching import plan_batches
 from core.chatml import as_prompt_completion, build_messages, count_tokens_fn, render_example
 from core.config import TrainConfig
 from core.data import load_pairs
+from core.jobs import write_job
 from core.prompt_record import PromptRecord
 from core.runstate import RunState
 from core.schema import Schema, load_schema_file, parse_schema, schema_ddl_only
 from core.split import split_pairs
+from core.train_callbacks import friendly_error, make_progress_callback
 from core.validate import trainable_pairs, validate_pairs
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
@@ -58,76 +61,49 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def friendly_error(exc: BaseException, cfg: TrainConfig) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    if "out of memory" in text.lower():
-        return (f"The GPU ran out of memory. Lower the tokens per micro-batch (now {cfg.batch_tokens or 'auto'}) "
-                f"or the batch size (now {cfg.batch_size}), or the max sequence length (now {cfg.max_seq_length}), "
-                "turn on 4-bit loading, or pick a smaller model.")
-    return text.splitlines()[0][:400] if text else type(exc).__name__
-
-
-def make_progress_callback(state: RunState, stop_event, mlflow_logger):
-    """A TrainerCallback that mirrors progress into `state` and honours the stop request."""
-    from transformers import TrainerCallback
-
-    class ProgressCallback(TrainerCallback):
-        def __init__(self):
-            self.last_time, self.last_tokens = None, 0
-
-        def on_train_begin(self, args, st, control, **kw):
-            self.last_time = time.time()
-            state.update(status="running", total_steps=st.max_steps)
-            state.log(f"training started: {st.max_steps} steps")
-
-        def on_step_end(self, args, st, control, **kw):
-            state.update(step=st.global_step, epoch=st.epoch or 0.0)
-            if stop_event.is_set():
-                control.should_training_stop = True
-                state.update(status="stopping")
-
-        def on_log(self, args, st, control, logs=None, **kw):
-            logs = logs or {}
-            now, tokens = time.time(), int(getattr(st, "num_input_tokens_seen", 0) or 0)
-            changes = {"step": st.global_step, "tokens_seen": tokens}
-            if tokens and self.last_time and now > self.last_time and tokens > self.last_tokens:
-                tps = (tokens - self.last_tokens) / (now - self.last_time)
-                changes["tokens_per_second"] = tps
-                mlflow_logger("tokens_per_second", tps, st.global_step)
-            self.last_time, self.last_tokens = now, tokens
-            if "loss" in logs:
-                changes["last_loss"] = float(logs["loss"])
-                state.logged_at[st.global_step] = now
-            state.update(**changes)
-            shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in logs.items()
-                     if k in ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch")}
-            if shown:
-                state.log(f"step {st.global_step}/{st.max_steps} " + " ".join(f"{k}={v}" for k, v in shown.items()))
-
-    return ProgressCallback()
-
-
 def _save_adapter(model, tokenizer, target: Path, record: PromptRecord) -> None:
     """Write to a temp folder, then rename: a half-written adapter is never presented as complete. The prompt
     record travels inside the folder, so exports can rebuild the exact training prompt."""
     tmp = target.with_name(target.name + ".partial")
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    record.save(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)  # left by a save that was killed or ran out of disk
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        record.save(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():  # a resumed job saves again
+        shutil.rmtree(target)
     tmp.rename(target)
+
+
+def _tracking_uri() -> str:
+    """The environment's URI first (ensure_server sets it), else MLflow's own default."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    try:
+        import mlflow
+    except ImportError:
+        return ""
+    return mlflow.get_tracking_uri()
 
 
 def _evaluate_after(cfg, eval_pairs, schema_text, adapter, run, state) -> None:
     """Base vs adapter execution accuracy on the held-out rows, logged to the run. Failures only warn."""
-    from core.evaluate import default_data_for, evaluate, log_to_mlflow, schema_ddl_for
+    from core.evaluate import default_data_for, evaluate, evaluation_records, schema_ddl_for
     from core.sqlexec import open_database
 
     state.update(status="evaluating")
     try:
         db = open_database("duckdb", schema_ddl_for(cfg), default_data_for(cfg), cfg.dialect)
         report = evaluate(eval_pairs, db, cfg, schema_text, adapter, progress=state.log)
-        if run.active:
-            log_to_mlflow(run.run_id, report)
+        metrics, texts, tags = evaluation_records(report)
+        for key, value in metrics.items():
+            run.log_metric(key, value, state.step)
+        for name, text in texts.items():
+            run.log_text(text, name)
+        run.set_tags(tags)
         b, a = report.summaries["base"]["exec_accuracy"], report.summaries["adapter"]["exec_accuracy"]
         state.update(evaluation={k: v for k, v in report.summaries.items()})
         state.log(f"execution accuracy on {report.rows} held-out rows: base {b:.0%}, adapter {a:.0%}")
@@ -135,8 +111,12 @@ def _evaluate_after(cfg, eval_pairs, schema_text, adapter, run, state) -> None:
         state.log(f"evaluation failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
 
 
-def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path, callbacks: tuple = ()) -> None:
-    """Train one LoRA adapter. Runs in the engine's worker thread; never raises."""
+def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path, callbacks: tuple = (),
+                 resume=None) -> None:
+    """Train one LoRA adapter. Runs in the engine's worker thread; never raises.
+
+    `callbacks` are extra TrainerCallbacks (benchmarks); `resume` is (checkpoint folder, step) to continue a killed
+    job: same output folder, same MLflow run."""
     from core import mlflow_run
 
     model = trainer = None
@@ -158,7 +138,7 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             state.log("4-bit loading needs a CUDA GPU: loading in full precision on CPU instead")
             four_bit = False
         source = resolve_model(cfg.model, progress=state.log)
-        tokenizer = load_tokenizer(cfg.model)
+        tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
         pairs, schema, schema_text, report = load_dataset(cfg, tokenizer)
         usable = trainable_pairs(pairs, report) if cfg.exclude_error_rows else pairs
         if not usable:
@@ -177,7 +157,11 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         state.log(f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}; "
                   f"{plan.describe()}")
 
-        run = mlflow_run.open_run(cfg, state)
+        run = mlflow_run.TrackedRun(output_dir, state, _tracking_uri())
+        if resume:
+            run.reopen(resume[1])
+        else:
+            run.open(cfg.experiment, cfg.run_name or f"sql-lora-r{cfg.rank}-{time.strftime('%m%d-%H%M%S')}")
         run.log_params({f"cfg.{k}": v for k, v in cfg.to_dict().items() if k != "schema_text"})
         run.set_tags({"backend": backend, "base_model": cfg.model, "dataset_hash": dataset_hash(train_rows),
                       "train_rows": len(train_rows), "eval_rows": len(eval_rows), "load_in_4bit": four_bit,
@@ -193,7 +177,8 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
 
         state.log(f"loading {cfg.model}")
         model, tokenizer = FastLanguageModel.from_pretrained(
-            model_name=source, max_seq_length=plan.max_length, load_in_4bit=four_bit, dtype=None)
+            model_name=source, max_seq_length=plan.max_length, load_in_4bit=four_bit, dtype=None,
+            trust_remote_code=cfg.trust_remote_code)
         from core.chatml import ensure_chat_template
         ensure_chat_template(tokenizer)
         if tokenizer.pad_token is None:
@@ -209,8 +194,10 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             warmup_steps=min(cfg.warmup_steps, cfg.max_steps - 1), learning_rate=cfg.learning_rate, logging_steps=cfg.logging_steps,
             optim="adamw_8bit" if cuda else "adamw_torch", weight_decay=0.01, lr_scheduler_type="linear",
             seed=cfg.seed, max_length=plan.max_length, packing=packing,
-            completion_only_loss=cfg.answer_only_loss, save_strategy="no",
-            report_to=["mlflow"] if run.active else "none", run_name=cfg.run_name or None,
+            completion_only_loss=cfg.answer_only_loss, run_name=cfg.run_name or None,
+            # checkpoints let a killed run resume; only the last 2 are kept (each holds the optimizer state)
+            save_strategy="steps" if cfg.checkpoint_every else "no", save_steps=cfg.checkpoint_every or None,
+            save_total_limit=2, report_to="none",  # metrics go to MLflow through the job's journal (our callback)
             include_num_input_tokens_seen="non_padding", dataloader_num_workers=0,
             eval_strategy="steps" if eval_rows else "no",
             eval_steps=max(5, cfg.max_steps // 4) if eval_rows else None,  # eval loss costs time: about 4 points
@@ -220,10 +207,12 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             model=model, processing_class=tokenizer, args=args,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(eval_rows[:EVAL_LOSS_ROWS]) if eval_rows else None,
-            callbacks=[make_progress_callback(state, stop_event, run.log_metric), *callbacks],
+            callbacks=[make_progress_callback(state, stop_event, run), *callbacks],
         )
+        run.log_dict(args.to_dict(), "training_args.json")
         state.update(status="running", started_at=state.started_at or time.time())
-        trainer.train()
+        write_job(output_dir, status="running")
+        trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
 
         stopped = stop_event.is_set()
         adapter = output_dir / "adapter"
@@ -238,7 +227,10 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             trainer = model = None
             gc.collect()
             _evaluate_after(cfg, eval_pairs, schema_text, str(adapter), run, state)
-        run.close("FINISHED")
+        if not run.close("FINISHED"):
+            state.log("MLflow has not received everything yet: the rest is sent in the background when it answers")
+        shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)  # the adapter is saved: no resume needed
+        write_job(output_dir, status=outcome, step=state.step, finished=time.time())
         state.update(status=outcome, adapter_path=str(adapter), finished_at=time.time(),
                      message=(f"Stopped at step {state.step} of {state.total_steps}; the adapter is saved and usable."
                               if stopped else f"Completed {state.step} steps."))
@@ -249,10 +241,14 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         if os.environ.get("STUDIO_DEBUG"):
             traceback.print_exc()
         run.set_tags({"outcome": "failed", "error": message[:250]})
-        run.close("FAILED")
+        run.close("FAILED", wait_s=5.0)
+        try:
+            write_job(output_dir, status="failed", error=message, step=state.step, finished=time.time())
+        except OSError:
+            pass  # the disk may be the problem; the state below still tells the user
         state.update(status="failed", error=message, finished_at=time.time(), message=f"Failed: {message}")
     finally:
-        del model, trainer
+        del model, trainer  # the exception's frames are gone by now: nothing else holds the tensors
         gc.collect()
         try:
             import torch

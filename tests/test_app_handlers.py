@@ -119,7 +119,8 @@ def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
 def values(**kw):
     base = dict(model=BUNDLED_MODEL, rank=16, alpha=32, max_steps=60, learning_rate=2e-4, batch_size=2, grad_accum=4,
                 warmup_steps=5, max_seq_length=2048, dropout=0.0, target_modules=["q_proj"], load_in_4bit="auto",
-                packing="auto", batch_tokens=0, seed=1, eval_fraction=0.0, answer_only_loss=True, evaluate_after=False, run_name="")
+                packing="auto", batch_tokens=0, seed=1, eval_fraction=0.0, answer_only_loss=True, evaluate_after=False,
+                run_name="", checkpoint_every=50, trust_remote_code=False)
     base.update(kw)
     return [base[f] for f in train_tab.FIELDS]
 

@@ -49,3 +49,61 @@ def test_unsloth_4bit_run_of_a_qwen2_shaped_model_through_the_engine(tmp_path):
     assert snap["status"] == "completed", snap["error"]
     assert snap["backend"] == "unsloth-cuda" and snap["step"] == 10 and snap["tokens_per_second"] > 0
     assert (Path(snap["adapter_path"]) / "adapter_model.safetensors").exists()
+
+
+def test_out_of_memory_fails_with_an_actionable_message_frees_memory_and_the_next_run_succeeds(tmp_path, monkeypatch):
+    """A real CUDA OOM through the engine: 512 pairs of ~3,000 tokens in one micro-batch of a 1.5B-shaped model."""
+    import gc
+    import json
+
+    import torch
+    import unsloth  # noqa: F401 - before transformers
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    from core.config import TrainConfig
+    from core.engine import Engine
+
+    assert torch.cuda.is_available(), "needs a CUDA GPU"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")  # self-contained
+    tokenizer = AutoTokenizer.from_pretrained(os.environ.get("STUDIO_GPU_TOKENIZER", ROOT / ".gpu" / "tokenizer"))
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                         num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=8192,
+                         tie_word_embeddings=True, torch_dtype="bfloat16")
+    with torch.device("cuda"):
+        model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+    model.save_pretrained(tmp_path / "qwen2-random")
+    tokenizer.save_pretrained(tmp_path / "qwen2-random")
+    del model
+    gc.collect()
+    torch.cuda.empty_cache()
+    long_pairs = tmp_path / "long.jsonl"
+    filler = "for every region and every quarter of the year, counting only the paid sales, " * 180
+    long_pairs.write_text("".join(json.dumps({"question": f"{i}: {filler}total amount?",
+                                              "sql": "SELECT region_id, SUM(amount) FROM sales GROUP BY region_id"})
+                                  + "\n" for i in range(600)))
+    common = dict(schema_path=str(ROOT / "assets/sample_schema.sql"), model=str(tmp_path / "qwen2-random"),
+                  eval_fraction=0.0, experiment="gpu-test", checkpoint_every=0, warmup_steps=0)
+    baseline = torch.cuda.memory_allocated()
+
+    engine = Engine()
+    start = time.time()
+    engine.start(TrainConfig(data_path=str(long_pairs), max_steps=2, batch_size=512, grad_accum=1,
+                             max_seq_length=4096, packing=False, load_in_4bit=False, **common))
+    snap = engine.wait(timeout=900)
+    gc.collect()
+    torch.cuda.empty_cache()
+    leftover = torch.cuda.memory_allocated() - baseline
+    print(f"\nOOM run: {snap['status']} after {time.time() - start:.0f} s: {snap['error']}\n"
+          f"memory allocated after the failure: {leftover / 2**20:.0f} MiB above the baseline "
+          f"(peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB)")
+    assert snap["status"] == "failed" and "The GPU ran out of memory" in snap["error"]
+    assert "Lower the batch size (now 512)" in snap["error"] and "max sequence length (now 4096)" in snap["error"]
+    assert leftover < 256 * 2**20, f"{leftover / 2**20:.0f} MiB still allocated after the failed run"
+    assert not engine.busy
+
+    engine.start(TrainConfig(data_path=str(ROOT / "assets/sample_pairs.jsonl"), max_steps=3, batch_size=2,
+                             grad_accum=1, max_seq_length=512, load_in_4bit=True, **common))
+    snap = engine.wait(timeout=900)
+    print(f"next run in the same process: {snap['status']}, {snap['step']} steps")
+    assert snap["status"] == "completed", snap["error"]
+    assert (Path(snap["adapter_path"]) / "adapter_model.safetensors").exists()

@@ -1,0 +1,88 @@
+"""The local record of everything a job sends to MLflow: the fallback store while the tracking server is away.
+
+Each job folder holds `tracking.jsonl` (one operation per line: open the run, params, tags, a metric point, a
+text artifact, an artifact folder, end the run) and `tracking.sent` (the MLflow run id and how many operations
+MLflow has acknowledged). The training thread only appends here, so a dead or slow server never slows it; a
+sync thread (core.mlflow_run) sends the rest in order. After a crash or a restart, whatever was not sent is
+still on disk and `core.mlflow_run.sync_journal` sends it later, so metrics logged while MLflow was away reach
+it once it is back.
+"""
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+JOURNAL = "tracking.jsonl"
+SENT = "tracking.sent"
+
+
+class Journal:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.path = self.folder / JOURNAL
+        self._lock = threading.Lock()
+        self.ops: list[dict] = self._read()
+        sent = self._read_sent()
+        self.run_id: str = sent.get("run_id", "")
+        self.sent: int = min(int(sent.get("sent", 0)), len(self.ops))
+
+    def _read(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        ops = []
+        for line in self.path.read_text(encoding="utf-8").split("\n"):
+            try:
+                ops.append(json.loads(line))
+            except ValueError:  # a line cut short by a kill: everything before it is intact
+                continue
+        return ops
+
+    def _read_sent(self) -> dict:
+        try:
+            return json.loads((self.folder / SENT).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def append(self, op: str, **fields) -> None:
+        record = {"op": op, "t": int(time.time() * 1000), **fields}
+        line = json.dumps(record, default=str)
+        with self._lock:
+            self.ops.append(record)
+            try:
+                with open(self.path, "a", encoding="utf-8") as f:
+                    f.write(line + "\n")
+            except OSError:
+                pass  # disk trouble: the operation still reaches MLflow from memory; the trainer reports disk errors
+
+    def pending(self) -> list[dict]:
+        with self._lock:
+            return self.ops[self.sent:]
+
+    def acknowledge(self, count: int, run_id: str | None = None) -> None:
+        """MLflow has `count` more operations; persist the pointer (write then rename: never half-written)."""
+        with self._lock:
+            self.sent = min(self.sent + count, len(self.ops))
+            if run_id:
+                self.run_id = run_id
+            tmp = self.folder / (SENT + ".tmp")
+            try:
+                tmp.write_text(json.dumps({"run_id": self.run_id, "sent": self.sent}), encoding="utf-8")
+                os.replace(tmp, self.folder / SENT)
+            except OSError:
+                pass
+
+    def ended(self) -> bool:
+        """True when the job wrote its end (completed, stopped, failed or marked killed)."""
+        with self._lock:
+            return any(op["op"] == "end" for op in self.ops[self._last_open():])
+
+    def _last_open(self) -> int:
+        starts = [i for i, op in enumerate(self.ops) if op["op"] in ("open", "reopen")]
+        return starts[-1] if starts else 0
+
+    def last_step(self, key: str = "loss") -> int:
+        with self._lock:
+            steps = [op["step"] for op in self.ops if op["op"] == "metric" and op["key"] == key]
+        return max(steps, default=0)

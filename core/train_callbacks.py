@@ -1,0 +1,78 @@
+"""What the training loop reports, and how its failures are told to the user.
+
+`make_progress_callback` mirrors progress into the RunState, sends every logged number to the job's MLflow run
+(through its journal: never blocking) and honours the stop request. `friendly_error` turns an exception into one
+actionable line (GPU out of memory, disk full, ...), with secrets masked.
+"""
+
+import errno
+import re
+import time
+
+from core.config import TrainConfig
+from core.redact import redact
+from core.runstate import RunState
+
+DISK_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+               errno.EFBIG: "a file grew over the size the system allows", errno.EROFS: "the disk is read-only",
+               errno.EACCES: "permission was denied", errno.EPERM: "permission was denied"}
+
+
+def friendly_error(exc: BaseException, cfg: TrainConfig) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if "out of memory" in text.lower():
+        return (f"The GPU ran out of memory. Lower the tokens per micro-batch (now {cfg.batch_tokens or 'auto'}) "
+                f"or the batch size (now {cfg.batch_size}), or the max sequence length (now {cfg.max_seq_length}), "
+                "turn on 4-bit loading, or pick a smaller model.")
+    if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return (f"Could not save the run's files{where}: {DISK_ERRNOS[exc.errno]}. Nothing half-written is kept as "
+                "the adapter. Free some space (or point STUDIO_DATA_DIR to another disk) and start again.")
+    return redact(text.splitlines()[0][:400] if text else type(exc).__name__)
+
+
+def make_progress_callback(state: RunState, stop_event, run):
+    """A TrainerCallback that mirrors progress into `state`, logs metrics to `run`, and honours the stop request."""
+    from transformers import TrainerCallback
+
+    class ProgressCallback(TrainerCallback):
+        def __init__(self):
+            self.last_time, self.last_tokens = None, 0
+
+        def on_train_begin(self, args, st, control, **kw):
+            self.last_time, self.last_tokens = time.time(), int(getattr(st, "num_input_tokens_seen", 0) or 0)
+            state.update(status="running", total_steps=st.max_steps, step=st.global_step)
+            state.log(f"training started: {st.max_steps} steps" + (f", continuing after step {st.global_step}"
+                                                                   if st.global_step else ""))
+
+        def on_step_end(self, args, st, control, **kw):
+            state.update(step=st.global_step, epoch=st.epoch or 0.0)
+            if stop_event.is_set():
+                control.should_training_stop = True
+                state.update(status="stopping")
+
+        def on_save(self, args, st, control, **kw):
+            state.log(f"checkpoint saved at step {st.global_step}")
+
+        def on_log(self, args, st, control, logs=None, **kw):
+            logs = logs or {}
+            now, tokens = time.time(), int(getattr(st, "num_input_tokens_seen", 0) or 0)
+            changes = {"step": st.global_step, "tokens_seen": tokens}
+            for key, value in logs.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    run.log_metric(re.sub(r"[^0-9A-Za-z_\-. :/]", "_", key), value, st.global_step)
+            if tokens and self.last_time and now > self.last_time and tokens > self.last_tokens:
+                tps = (tokens - self.last_tokens) / (now - self.last_time)
+                changes["tokens_per_second"] = tps
+                run.log_metric("tokens_per_second", tps, st.global_step)
+            self.last_time, self.last_tokens = now, tokens
+            if "loss" in logs:
+                changes["last_loss"] = float(logs["loss"])
+                state.logged_at[st.global_step] = now
+            state.update(**changes)
+            shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in logs.items()
+                     if k in ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch")}
+            if shown:
+                state.log(f"step {st.global_step}/{st.max_steps} " + " ".join(f"{k}={v}" for k, v in shown.items()))
+
+    return ProgressCallback()

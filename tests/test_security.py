@@ -1,0 +1,194 @@
+"""Security: names cannot escape the data folder, uploads get generated names, model-shipped code runs only on
+opt-in, the app refuses to be reachable without a password, secrets never reach messages, logs or MLflow."""
+
+import json
+import os
+import shutil
+from argparse import Namespace
+
+import pytest
+
+from core.config import TrainConfig, validate_config
+from core.paths import UnsafeNameError, check_name, safe_name
+from core.redact import redact, redact_values
+
+TRAVERSAL = ["../evil", "..", ".", "a/../../b", "/etc/passwd", "C:\\Windows\\x", "..\\..\\x", "x/y", "runs/../../..",
+             "ok\x00name", "tab\there", "new\nline", "bell\x07", "rtl\u202eexe.txt", "zero\u200bwidth", "a\u2028b",
+             "con:1", "what?", "a|b", "", "   ", "x" * 121]
+
+
+@pytest.mark.parametrize("name", TRAVERSAL)
+def test_hostile_names_are_refused_as_display_names_and_defused_as_file_names(name):
+    with pytest.raises(ValueError) as err:  # a run or experiment name: refused, saying what to change
+        check_name(name)
+    message = str(err.value)
+    assert message.startswith("The name") and ("Use" in message or "Give" in message or "Type" in message
+                                               or "Leave" in message or "keep" in message)
+    try:  # an export or registry name (core.paths.safe_name): rewritten, never pointing anywhere else
+        cleaned = safe_name(name)
+    except UnsafeNameError:
+        return
+    assert "/" not in cleaned and "\\" not in cleaned and ".." not in cleaned and cleaned.isprintable()
+
+
+@pytest.mark.parametrize("name", ["run 1", "sql-lora_r16.v2", "Ventes 2026 (été)", "  padded  ", "a..b"])
+def test_ordinary_display_names_are_kept_as_typed(name):
+    assert check_name(name) == name.strip()
+
+
+def test_run_and_experiment_names_are_checked_before_a_run_starts():
+    problems = validate_config(TrainConfig(data_path="x.jsonl", run_name="../../outputs/x", experiment="/abs"))
+    assert "path separator" in problems["run_name"] and "path separator" in problems["experiment"]
+    assert "run_name" not in validate_config(TrainConfig(data_path="x.jsonl", run_name=""))  # optional
+
+
+def test_uploads_are_stored_under_generated_names_whatever_the_user_called_them(tmp_path):
+    from app.common import store_upload
+    from core.paths import data_dir
+
+    source = tmp_path / "pairs.csv"
+    source.write_text("question,sql\nq,SELECT 1\n")
+    uploads = (data_dir() / "uploads").resolve()
+    for hostile in ("../../../etc/cron.d/x.csv", "/root/.ssh/authorized_keys", "..\\..\\boot.ini", "a\x00b.jsonl",
+                    "evil.sh", "x.csv/../../y.json"):
+        stored = store_upload(str(source), hostile).resolve()
+        assert stored.parent == uploads and len(stored.stem) == 32, hostile  # a uuid, nothing of the user's name
+        assert stored.suffix in (".csv", ".json", ".jsonl", ".dat")
+        stored.unlink()
+
+
+# ---- trust_remote_code: a model folder whose tokenizer ships code that leaves a marker when it runs ----
+
+@pytest.fixture
+def model_with_code(tmp_path, monkeypatch):
+    import transformers.dynamic_module_utils as dynamic
+
+    from core.models import resolve_model
+
+    bundled = resolve_model("bundled")
+    folder = tmp_path / "model-with-code"
+    folder.mkdir()
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        if os.path.exists(os.path.join(bundled, name)):
+            shutil.copy(os.path.join(bundled, name), folder / name)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.update(tokenizer_class="MarkerTokenizer", auto_map={"AutoTokenizer": [None, "marker_tok.MarkerTokenizer"]})
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    marker = tmp_path / "the-model-code-ran"
+    (folder / "marker_tok.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "from transformers import PreTrainedTokenizerFast\n\n\nclass MarkerTokenizer(PreTrainedTokenizerFast):\n    pass\n")
+    monkeypatch.setattr(dynamic, "HF_MODULES_CACHE", str(tmp_path / "hf-modules"))  # keep the copy out of $HOME
+    return str(folder), marker
+
+
+def test_trust_remote_code_is_off_by_default_everywhere():
+    from core.cli import build_parser
+
+    assert TrainConfig().trust_remote_code is False
+    args = build_parser().parse_args(["train"])
+    assert args.trust_remote_code is None  # not given: the config default (False) applies
+    assert build_parser().parse_args(["train", "--trust-remote-code"]).trust_remote_code is True
+
+
+def test_model_code_does_not_run_without_opt_in_and_runs_with_it(model_with_code):
+    from core.generate import SqlGenerator
+    from core.models import ModelError, load_tokenizer
+
+    folder, marker = model_with_code
+    with pytest.raises(ModelError, match="ships its own Python code .* opt in"):
+        load_tokenizer(folder)
+    with pytest.raises(ModelError, match="ships its own Python code"):
+        SqlGenerator(folder)
+    assert not marker.exists()
+    assert type(load_tokenizer(folder, trust_remote_code=True)).__name__ == "MarkerTokenizer"
+    assert marker.exists()  # the opt-in is real: the code ran
+
+
+@pytest.mark.slow
+def test_training_refuses_a_model_with_code_unless_opted_in(model_with_code, mlflow_server):
+    from core.engine import Engine
+    from tests.test_engine import tiny
+
+    folder, marker = model_with_code
+    engine = Engine()
+    engine.start(tiny(model=folder, max_steps=1))
+    snap = engine.wait(timeout=300)
+    assert snap["status"] == "failed" and "ships its own Python code" in snap["error"]
+    assert not marker.exists()
+
+
+# ---- the app is never reachable from elsewhere without credentials, and they come from env or a file ----
+
+def args(**kw):
+    return Namespace(**{"host": "127.0.0.1", "port": 7860, "auth_file": None, "insecure_no_auth": False, **kw})
+
+
+def test_non_local_address_needs_credentials_from_env_or_file(tmp_path, monkeypatch):
+    from app.__main__ import check_access, main
+
+    monkeypatch.delenv("STUDIO_USERNAME", raising=False)
+    monkeypatch.delenv("STUDIO_PASSWORD", raising=False)
+    assert check_access(args()) == (None, "")  # loopback: fine without
+    auth, error = check_access(args(host="0.0.0.0"))
+    assert auth is None and "reachable from other machines" in error and "--insecure-no-auth" in error
+    assert main(["--host", "0.0.0.0"]) == 2  # refused before anything starts
+    assert check_access(args(host="0.0.0.0", insecure_no_auth=True)) == (None, "")
+    monkeypatch.setenv("STUDIO_USERNAME", "ana")
+    monkeypatch.setenv("STUDIO_PASSWORD", "from-env")
+    assert check_access(args(host="0.0.0.0")) == (("ana", "from-env"), "")
+    monkeypatch.delenv("STUDIO_PASSWORD")
+    good = tmp_path / "auth"
+    good.write_text("bo:from-file\n")
+    assert check_access(args(host="0.0.0.0", auth_file=str(good))) == (("bo", "from-file"), "")
+    for content in ("", "no-colon\n", ":nouser\n", "user:\n"):
+        bad = tmp_path / "bad-auth"
+        bad.write_text(content)
+        auth, error = check_access(args(host="0.0.0.0", auth_file=str(bad)))
+        assert auth is None and "user:password" in error
+    auth, error = check_access(args(host="0.0.0.0", auth_file=str(tmp_path / "missing")))
+    assert auth is None and "cannot read the auth file" in error
+
+
+def test_default_host_is_loopback(monkeypatch):
+    from app.__main__ import parse_args
+
+    monkeypatch.delenv("STUDIO_HOST", raising=False)
+    assert parse_args([]).host == "127.0.0.1"
+
+
+# ---- secrets never in messages, logs or MLflow ----
+
+@pytest.mark.parametrize("text,secret", [
+    ("could not connect to postgresql://bob:s3cret@db.internal/shop", "s3cret"),
+    ("postgres://u:p%40ss@localhost:5432/x?sslmode=require", "p%40ss"),
+    ("host=localhost password=hunter2 dbname=x", "hunter2"),
+    ("MLflow at http://admin:letmein@127.0.0.1:5000 is not reachable", "letmein"),
+    ("Authorization: Bearer eyJhbGciOi.J9.x", "eyJhbGciOi"),
+    ("token=hf_abcdefghijklmnopqrstuvwx", "hf_abcdefghijklmnopqrstuvwx"),
+    ("using hf_abcdefghijklmnopqrstuvwxyz0 for downloads", "hf_abcdefghijklmnopqrstuvwxyz0"),
+])
+def test_redact_masks_passwords_and_tokens(text, secret):
+    assert secret not in redact(text) and "***" in redact(text)
+
+
+def test_run_state_never_holds_a_secret_it_would_show():
+    from core.runstate import RunState
+
+    state = RunState()
+    state.log("connecting to postgresql://studio:pw-not-logged@127.0.0.1/shop")
+    state.update(error="Could not connect: postgresql://studio:pw-not-logged@x/db", mlflow_warning="token=abc123")
+    snap = state.snapshot()
+    assert "pw-not-logged" not in json.dumps(snap, default=str) and "abc123" not in snap["mlflow_warning"]
+    assert redact_values({"cfg.db": "postgresql://a:b@h/d", "hf_token": "x"}) == {"cfg.db": "postgresql://a:***@h/d",
+                                                                                  "hf_token": "***"}
+
+
+def test_password_field_is_masked_in_the_page():
+    import gradio as gr
+
+    from app.eval_tab import build_eval_tab
+
+    with gr.Blocks():
+        components = build_eval_tab()
+    assert components["pg_url"].type == "password"
