@@ -27,7 +27,11 @@ DEFAULT_ROW_CAP = 10_000
 DENIED_FUNCTIONS = {"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export",
                     "dblink", "dblink_exec", "pg_terminate_backend", "pg_cancel_backend", "set_config",
                     "pg_reload_conf", "query_to_xml", "read_csv", "read_csv_auto", "read_parquet", "read_json",
-                    "read_json_auto", "read_text", "read_blob", "glob", "sqlite_scan", "postgres_scan", "load_extension"}
+                    "read_json_auto", "read_text", "read_blob", "glob", "sqlite_scan", "postgres_scan", "load_extension",
+                    # effects that outlive the rolled-back transaction: session locks, notifications, WAL messages
+                    "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
+                    "pg_try_advisory_lock_shared", "pg_advisory_xact_lock", "pg_notify", "pg_logical_emit_message",
+                    "dblink_connect", "dblink_send_query", "pg_file_write", "lo_create", "lo_unlink", "lo_from_bytea"}
 READ_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 
 # Categories of one executed query (and of a prediction compared with the gold result).

@@ -97,3 +97,102 @@ def test_postgres_password_never_in_errors(postgres):
     with pytest.raises(ConnectionError) as err:
         open_database(bad)
     assert "wrong-password" not in str(err.value)
+
+
+# ---- injection-style payloads: in questions, and as "model-written" SQL. None may have any effect. ----
+
+STACKED = ["SELECT 1; DROP TABLE sales", "SELECT 1;DELETE FROM sales;--", "SELECT name FROM regions; UPDATE sales SET amount = 0",
+           "SELECT 1 /* ; */ ; DROP TABLE sales", "SELECT '1'; TRUNCATE sales; SELECT '", "; DROP TABLE sales; --",
+           "SELECT 1 UNION SELECT 2; INSERT INTO regions VALUES (99, 'x', 'y')"]
+
+
+def test_injection_in_a_question_is_only_text(duck):
+    """A question goes into the prompt, never into SQL: the gold SQL alone runs, and nothing changes."""
+    from core.data import Pair
+    from core.evaluate import score
+
+    before = counts(duck)
+    question = "Robert'); DROP TABLE sales; -- how many regions?"
+    pair = Pair(question, "SELECT COUNT(*) FROM regions", 1)
+    gold = duck.execute(pair.sql)
+    row = score(pair, "SELECT COUNT(*) FROM regions; DROP TABLE sales", gold, duck, "postgres")
+    assert row.sql == "SELECT COUNT(*) FROM regions" and row.category == "correct"  # only the first statement
+    row = score(pair, "DELETE FROM sales", gold, duck, "postgres")
+    assert row.category == NOT_EXECUTED
+    assert counts(duck) == before
+
+
+@pytest.mark.parametrize("sql", STACKED)
+def test_stacked_statements_never_run_on_duckdb(duck, sql):
+    before = counts(duck)
+    result = duck.execute(sql)
+    assert not result.ok and result.category in (NOT_EXECUTED, SYNTAX), result
+    assert counts(duck) == before
+
+
+DUCKDB_FILE_ACCESS = [
+    "COPY sales TO '{out}'", "COPY (SELECT * FROM sales) TO '{out}' (FORMAT csv)", "EXPORT DATABASE '{dir}'",
+    "SELECT * FROM read_csv('{secret}')", "SELECT * FROM READ_CSV_AUTO('{secret}')", "SELECT * FROM read_text('{secret}')",
+    "SELECT * FROM read_blob('{secret}')", "SELECT * FROM glob('{dir}/*')", "SELECT * FROM '{secret}'",
+    "SELECT * FROM parquet_metadata('{secret}')", "SELECT * FROM read_ndjson_objects('{secret}')",
+    "SELECT * FROM sniff_csv('{secret}')", "SELECT content FROM read_text('{secret}') UNION SELECT 'x'",
+    "WITH x AS (SELECT * FROM read_csv('{secret}')) SELECT * FROM x", "SELECT (SELECT COUNT(*) FROM glob('{dir}/*'))",
+    "ATTACH '{db}' AS other", "INSTALL httpfs", "LOAD httpfs", "INSTALL sqlite FROM 'http://127.0.0.1:9/x'",
+    "SET enable_external_access = true", "RESET enable_external_access", "PRAGMA enable_external_access",
+    "SELECT * FROM duckdb_extensions() WHERE loaded", "CALL pragma_database_size()",
+]
+
+
+def test_duckdb_file_network_and_extension_payloads_have_no_effect(duck, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    values = {"out": tmp_path / "leak.csv", "dir": tmp_path, "secret": secret, "db": tmp_path / "other.db"}
+    for template in DUCKDB_FILE_ACCESS:
+        result = duck.execute(template.format(**values), "duckdb")
+        assert not result.ok or all("hunter2" not in str(r) for r in result.rows), template
+        assert "hunter2" not in result.error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.csv"]  # nothing written, exported or attached
+    assert duck.con.execute("SELECT current_setting('enable_external_access')").fetchone()[0] is False
+    assert not duck.con.execute("SELECT COUNT(*) FROM duckdb_databases() WHERE database_name = 'other'").fetchone()[0]
+
+
+def test_the_lockdown_holds_even_where_the_sql_check_would_let_a_call_through(tmp_path):
+    """Defence in depth: the SQL check is bypassed on purpose; DuckDB itself must still refuse file access."""
+    db = open_database("duckdb", SAMPLE_SCHEMA.read_text(), SAMPLE_DATA)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    for sql in (f"SELECT * FROM read_csv('{secret}')", f"COPY sales TO '{tmp_path / 'leak.csv'}'", "INSTALL httpfs"):
+        result = db._run(sql)  # noqa: SLF001 - straight to the database, no read_only_problem
+        assert not result.ok and ("disabled" in result.error or "Permission" in result.error), result.error
+    assert not (tmp_path / "leak.csv").exists()
+
+
+POSTGRES_PAYLOADS = [
+    *STACKED, "COPY (SELECT 1) TO PROGRAM 'touch {marker}'", "COPY sales TO PROGRAM 'touch {marker}'",
+    "SELECT 1; COPY (SELECT 1) TO PROGRAM 'touch {marker}'", "COPY sales FROM PROGRAM 'touch {marker}'",
+    "DO $$ BEGIN PERFORM pg_sleep(0); END $$", "CREATE EXTENSION IF NOT EXISTS dblink", "SET ROLE postgres",
+    "SELECT set_config('default_transaction_read_only', 'off', false)", "SELECT pg_read_file('/etc/hostname')",
+    "SELECT lo_import('/etc/hostname')", "SELECT * FROM dblink('dbname=shop', 'DELETE FROM sales') AS t(x int)",
+    "SELECT pg_terminate_backend(pg_backend_pid())", "SELECT nextval('sales_sale_id_seq')",
+    "SELECT pg_notify('c', 'x')", "SELECT pg_advisory_lock(42)", "SELECT PG_TRY_ADVISORY_LOCK(42)", "WITH d AS (DELETE FROM sales RETURNING *) SELECT COUNT(*) FROM d",
+    "SELECT * FROM sales FOR UPDATE", "BEGIN; DELETE FROM sales; COMMIT", "SELECT pg_reload_conf()",
+    "SELECT query_to_xml('DELETE FROM sales', true, true, '')",
+]
+
+
+def test_postgres_injection_payloads_have_no_effect(postgres, tmp_path):
+    db = open_database(postgres, timeout_s=1)
+    marker = Path("/tmp") / f"studio-pwned-{tmp_path.name}"
+    before = counts(db)
+    for template in POSTGRES_PAYLOADS:
+        result = db.execute(template.format(marker=marker))
+        assert not result.ok, template
+    assert counts(db) == before and not marker.exists()
+    assert db.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'").rows == [(0,)]
+    # still usable, still read-only, still under the timeout
+    assert db.execute("SELECT current_setting('transaction_read_only')").rows == [("on",)]
+    start = time.time()
+    for sleepy in ("SELECT pg_sleep(30)", "SELECT COUNT(*) FROM sales WHERE pg_sleep(30) IS NOT NULL",
+                   "SELECT pg_sleep_for('30 seconds')"):
+        assert db.execute(sleepy).category == TIMEOUT, sleepy
+    assert time.time() - start < 15
