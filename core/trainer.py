@@ -1,9 +1,11 @@
 """The training worker: one function, run in a background thread by the engine (core.engine).
 
-pairs -> validated, formatted prompt/completion rows -> MLflow run (this thread) -> Unsloth model + LoRA ->
-TRL SFTTrainer(report_to=["mlflow"]) -> adapter saved (temp folder, then renamed) and logged as an artifact.
-Progress and the stop request travel through `ProgressCallback`; errors end as status "failed" with a
-short message, never as an exception out of the thread.
+pairs -> validated, formatted prompt/completion rows -> MLflow run (core.mlflow_run: the job's journal plus a
+sync thread, so a slow or dead server never stalls training) -> Unsloth model + LoRA -> TRL SFTTrainer with a
+checkpoint every N steps (a killed job resumes from the last one) -> adapter saved (temp folder, then renamed)
+and logged as an artifact. Progress, metrics and the stop request travel through `ProgressCallback`
+(core.train_callbacks); errors end as status "failed" with a short message, never as an exception out of the
+thread.
 """
 
 import gc

@@ -192,3 +192,42 @@ def test_password_field_is_masked_in_the_page():
     with gr.Blocks():
         components = build_eval_tab()
     assert components["pg_url"].type == "password"
+
+
+@pytest.mark.slow
+def test_a_database_password_never_reaches_mlflow_logs_or_messages(postgres, mlflow_server, tmp_path, capfd):
+    """A real run is evaluated on a real PostgreSQL through the Evaluate tab's handlers, with a working URL and with
+    a failing one (both with passwords): no password appears in MLflow, in the messages, or in anything printed."""
+    from mlflow.tracking import MlflowClient
+
+    from app.eval_tab import ask, run_evaluation
+    from core.engine import Engine
+    from tests.test_engine import tiny
+    from tests.test_restart import small_pairs
+
+    password, wrong = "pw-not-logged", "wrong-pw-also-secret"
+    engine = Engine()
+    engine.start(tiny(data_path=str(small_pairs(tmp_path, 4)), max_steps=1, max_seq_length=256, eval_fraction=0.3,
+                      run_name="secrets", checkpoint_every=0))  # 2 pairs train, 2 are held out
+    snap = engine.wait(timeout=600)
+    assert snap["status"] == "completed", snap["error"]
+    run_id = snap["mlflow_run_id"]
+
+    message, *_ = run_evaluation(run_id, "PostgreSQL", None, postgres, False)
+    assert "Evaluated 2 held-out rows" in message, message
+    bad = postgres.replace(password, wrong).replace("/shop", "/no_such_db")  # the test server trusts any password
+    refused, *_ = run_evaluation(run_id, "PostgreSQL", None, bad, False)
+    assert "Could not connect to PostgreSQL" in refused and "***" in refused
+    asked = ask(run_id, "How many sales?", "PostgreSQL", None, bad)
+    assert "Could not connect" in asked[4]
+
+    client = MlflowClient(mlflow_server)
+    run = client.get_run(run_id)
+    assert "eval_exec_accuracy" in run.data.metrics  # the evaluation was logged...
+    texts = [message, refused, asked[4], json.dumps(run.data.params), json.dumps(run.data.tags)]
+    for artifact in ("evaluation/rows.csv", "evaluation/details.json", "config.json"):
+        texts.append(open(client.download_artifacts(run_id, artifact, str(tmp_path))).read())
+    out, err = capfd.readouterr()
+    texts += [out, err, "\n".join(engine.snapshot()["log_lines"])]
+    for secret in (password, wrong):  # ...and no password anywhere
+        assert not [t[:200] for t in texts if secret in t]
