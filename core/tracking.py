@@ -60,7 +60,9 @@ def start_server(port: int, store: Path, wait_s: float = 90.0) -> subprocess.Pop
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
          "--artifacts-destination", str(store / "artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # MLflow's job runner (7 extra worker processes for GenAI jobs) is of no use here: a lighter, faster server
+        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ})
     deadline = time.time() + wait_s
     while time.time() < deadline:
         if process.poll() is not None:
