@@ -14,10 +14,10 @@ from bench.page_load import measure
 from tests.conftest import ROOT
 from tests.test_app_client import START_ARGS
 
-pytestmark = pytest.mark.slow
 TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
 
 
+@pytest.mark.slow
 def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlflow_server):
     from gradio_client import Client
 
@@ -62,3 +62,14 @@ def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlf
         while session_a.predict(api_name="/live")["snapshot"]["status"] in ("starting", "running", "stopping"):
             time.sleep(1)
     assert session_a.predict(api_name="/live")["snapshot"]["status"] == "stopped"
+
+
+def test_training_does_not_start_under_an_evaluation():
+    from core.engine import BusyError, Engine
+    from core.generate import generating
+    from tests.test_engine import tiny
+
+    engine = Engine()
+    with generating(), pytest.raises(BusyError, match="being generated"):
+        engine.start(tiny())
+    assert not engine.busy
