@@ -93,7 +93,7 @@ class Interrupted:
 def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> list[Interrupted]:
     """Mark jobs whose process died mid-run as killed, here and in MLflow (status KILLED, tag saying why).
     Jobs of live processes (another studio or CLI still training) are left alone."""
-    from core.mlflow_run import sync_journal, syncer_for
+    from core.mlflow_sync import sync_journal, syncer_for
 
     found = []
     for folder in sorted(outputs_dir().iterdir()):
@@ -110,8 +110,9 @@ def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> list[Interrupted
         message = (f"The studio process stopped (killed or crashed) while job {job['job_id']} was training, at step "
                    f"{step} of {total}. " + (f"It can resume from its checkpoint at step {checkpoint_step}."
                                               if checkpoint else "It had no checkpoint yet: start it again."))
-        journal.append("tags", values={"outcome": "killed", "studio.interrupted": message})
-        journal.append("end", status="KILLED")
+        if any(op["op"] == "open" for op in journal.ops):  # else it died before its MLflow run was opened
+            journal.append("tags", values={"outcome": "killed", "studio.interrupted": message})
+            journal.append("end", status="KILLED")
         write_job(folder, status="killed", message=message, step=step, checkpoint_step=checkpoint_step,
                   finished=time.time())
         sync_journal(folder, tracking_uri, wait_s)
