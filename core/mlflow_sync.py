@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.journal import Journal
 from core.runstate import RunState
-from core.tracking import is_healthy
+from core.tracking import is_healthy, wait_until_started
 
 BATCH = 900  # MLflow accepts 1000 metrics per log_batch call
 # MLflow error codes that mean "never", not "not now": such a record is skipped instead of retried forever.
@@ -139,9 +139,9 @@ class Syncer:
             return
         waiting = len(self.journal.pending())
         since = time.strftime("%H:%M:%S", time.localtime(self.down_since))
-        self.state.update(mlflow_warning=f"MLflow is not reachable (since {since}): {waiting} records are kept in "
-                                         f"{self.journal.path.name} and will be sent when it is back. Training "
-                                         "is not affected.")
+        state = "is still starting" if not wait_until_started(0) else f"is not reachable (since {since})"
+        self.state.update(mlflow_warning=f"MLflow {state}: {waiting} records are kept in {self.journal.path.name} "
+                                         "and will be sent when it answers. Training is not affected.")
         if first:
             self.state.log(f"MLflow problem: {type(error).__name__}: {str(error).splitlines()[0][:160] if str(error) else ''}"
                            " - records are kept locally and retried")

@@ -45,6 +45,7 @@ def test_disk_full_while_saving_leaves_no_adapter_only_a_clear_error(tmp_path):
 
     from core.config import TrainConfig
     from core.models import load_tokenizer
+    from core.prompt_record import PromptRecord
     from core.train_callbacks import friendly_error
     from core.trainer import _save_adapter
 
@@ -53,18 +54,19 @@ def test_disk_full_while_saving_leaves_no_adapter_only_a_clear_error(tmp_path):
                                         num_attention_heads=2, num_key_value_heads=2))
     model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
     tokenizer = load_tokenizer("bundled")
+    record = PromptRecord("bundled", schema_text="CREATE TABLE t (a INT)")
     target = tmp_path / "adapter"
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the process
     resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
     try:
         with pytest.raises(OSError) as err:
-            _save_adapter(model, tokenizer, target)
+            _save_adapter(model, tokenizer, target, record)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, previous)
     assert not target.exists() and not (tmp_path / "adapter.partial").exists()
     message = friendly_error(err.value, TrainConfig())
     assert "Could not save the run's files" in message and "Nothing half-written is kept" in message
-    _save_adapter(model, tokenizer, target)  # with room again, the same save completes
-    assert (target / "adapter_model.safetensors").exists()
+    _save_adapter(model, tokenizer, target, record)  # with room again, the same save completes
+    assert (target / "adapter_model.safetensors").exists() and (target / "studio_prompt.json").exists()
