@@ -17,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.record import record  # noqa: E402 - after the path is set
+
 CALLS = 200
 # Step times measured by bench/train_throughput.py (docs/BENCHMARKS.md): 7B 4-bit and 1.5B 16-bit on a GPU,
 # and the bundled model on 2 CPU cores with the default batch.
@@ -74,9 +76,7 @@ def main() -> int:
             f"{os.cpu_count()} cores, local `mlflow server`)\n\nCommand: `.venv/bin/python bench/mlflow_overhead.py`\n\n"
             + "\n".join(lines) + f"\n\nThe queued points reached the server {flush_s:.2f} s after the last call "
             f"(flush). Share of a step spent blocked in logging (journal mean / step time): {share}.\n")
-    print(text)
-    out = ROOT / "docs" / "BENCHMARKS.md"
-    out.write_text(out.read_text() + text)
+    record(text)
     return 0
 
 

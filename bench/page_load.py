@@ -19,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.record import record  # noqa: E402 - after the path is set
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -102,9 +104,7 @@ def main() -> int:
             f"{idle['event_p95']:.2f} s | {idle['event_max']:.2f} s |\n"
             f"| training | {busy['load_p50']:.2f} s | {busy['load_p95']:.2f} s | {busy['event_p50']:.2f} s | "
             f"{busy['event_p95']:.2f} s | {busy['event_max']:.2f} s |\n")
-    print(text)
-    out = ROOT / "docs" / "BENCHMARKS.md"
-    out.write_text((out.read_text() if out.exists() else "# Benchmarks\n") + text)
+    record(text)
     return 0
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.record import record  # noqa: E402 - after the path is set
+
 SPIDER = ROOT.parent / "shared" / "data" / "spider_mini"
 
 
@@ -85,9 +87,7 @@ def main() -> int:
                      f"{r['eval_s']:.0f} | {r['base']:.1%} | {r['adapter']:.1%} | {r['base_valid']:.1%} | "
                      f"{r['adapter_valid']:.1%} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    out = ROOT / "docs" / "BENCHMARKS.md"
-    out.write_text((out.read_text() if out.exists() else "# Benchmarks\n") + text)
+    record(text)
     return 0
 
 

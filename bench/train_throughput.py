@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.record import record  # noqa: E402 - after the path is set
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 H100_BF16_PEAK = 989e12  # dense bf16 FLOP/s of an H100 SXM, the MFU denominator
 SHAPES = {  # Qwen2.5-Coder shapes: hidden, intermediate, layers, heads, kv heads, vocab, tied embeddings
@@ -230,11 +232,7 @@ def row(label: str, r: dict, shape: str, steps_for: int = 60) -> str:
 def append(title: str, command: str, lines: list[str], notes: str = "") -> None:
     text = (f"\n### {title} ({time.strftime('%Y-%m-%d')})\n\nMachine: {machine()}; {versions()}.\n"
             f"Command: `{command}`\n\n" + "\n".join(lines) + "\n" + (f"\n{notes}\n" if notes else ""))
-    print(text, flush=True)
-    if os.environ.get("BENCH_NO_RECORD"):
-        return
-    out = ROOT / "docs" / "BENCHMARKS.md"
-    out.write_text(out.read_text() + text)
+    record(text)
 
 
 def machine() -> str:

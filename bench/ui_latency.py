@@ -17,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.record import record  # noqa: E402 - after the path is set
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -101,9 +103,7 @@ def main() -> int:
             f"median {statistics.median(lags):.2f} s, max {max(lags):.2f} s |\n"
             f"| validate (sqlglot + token counts) and preview 10,000 pairs | {sizes[10_000]:.1f} s |\n"
             f"| validate and preview 100,000 pairs | {sizes[100_000]:.1f} s |\n")
-    print(text)
-    out = ROOT / "docs" / "BENCHMARKS.md"
-    out.write_text((out.read_text() if out.exists() else "# Benchmarks\n") + text)
+    record(text)
     return 0
 
 
