@@ -64,9 +64,8 @@ def main(argv=None) -> int:
     import threading
 
     from app.ui import build_app
-    from core.engine import get_engine
-    from core.models import start_warmup
     from core.paths import ASSETS
+    from core.train import get_engine, start_warmup
 
     def recover():  # runs left RUNNING by a process that died are marked KILLED and shown in the Train tab
         from core.tracking import wait_until_started
@@ -81,7 +80,7 @@ def main(argv=None) -> int:
     demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=(ASSETS / "studio.css").read_text(),
                 footer_links=["api", "settings"], show_error=False, prevent_thread_lock=True)
     # Unsloth's import (~15 s of CPU) warms up in the background once the page is up, not before: on 2
-    # cores it would double the time to the first page. Tokenizer loads wait for it (core.models).
+    # cores it would double the time to the first page. Tokenizer loads wait for it (core.train.models).
     start_warmup()
     demo.block_thread()
     return 0

@@ -9,11 +9,18 @@ import gradio as gr
 
 from app.common import USER_ERRORS, box, fmt_duration
 from core.background import current_job, start_job
-from core.export import FORMATS, export, source_from_run
+from core.export import (
+    FORMATS,
+    VERSION_COLUMNS,
+    RegistryError,
+    export,
+    list_versions,
+    register_run,
+    set_champion,
+    source_from_run,
+)
 from core.paths import UnsafeNameError, exports_dir, safe_name
-from core.registry import VERSION_COLUMNS, RegistryError, list_versions, register_run, set_champion
-from core.runs import RunNotFound
-from core.tracking import wait_until_started
+from core.tracking import RunNotFound, wait_until_started
 
 FIXABLE = (*USER_ERRORS, RegistryError, RunNotFound, UnsafeNameError)
 MAX_DOWNLOAD_BYTES = 4 * 1024**3  # bigger folders stay on the server: too big for a browser download

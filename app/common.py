@@ -6,15 +6,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.chatml import TemplateError
-from core.data import DataError, Pair
-from core.engine import BusyError, ConfigError, ResumeError
-from core.jobs import StorageError
-from core.models import ModelError
+from core.data import DataError, Pair, Report, SchemaError, TemplateError
 from core.paths import data_dir
-from core.schema import SchemaError
 from core.tracking import TrackingError
-from core.validate import Report
+from core.train import BusyError, ConfigError, ModelError, ResumeError, StorageError
 
 # Problems the user can fix: shown as a message in the page, never as a traceback.
 USER_ERRORS = (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError, ResumeError,

@@ -9,12 +9,21 @@ import gradio as gr
 
 from app.charts import token_histogram
 from app.common import USER_ERRORS, Dataset, box, store_upload
-from core.chatml import DEFAULT_SYSTEM_TEMPLATE, build_messages, count_tokens_fn, render_example
-from core.data import load_pairs
-from core.models import load_tokenizer
+from core.data import (
+    DEFAULT_SYSTEM_TEMPLATE,
+    DIALECTS,
+    SUMMARY_LABELS,
+    Schema,
+    build_messages,
+    count_tokens_fn,
+    load_pairs,
+    parse_schema,
+    render_example,
+    schema_ddl_only,
+    validate_pairs,
+)
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
-from core.schema import DIALECTS, Schema, parse_schema, schema_ddl_only
-from core.validate import SUMMARY_LABELS, validate_pairs
+from core.train import load_tokenizer
 
 FINDING_HEADERS = ["row", "severity", "field", "problem", "how to fix"]
 

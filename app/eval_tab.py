@@ -8,11 +8,18 @@ import gradio as gr
 from app.charts import category_figure
 from app.common import USER_ERRORS, Dataset, box
 from core.data import Pair
-from core.evaluate import default_data_for, evaluate_run, load_run_inputs, schema_ddl_for
-from core.generate import generating, training_busy_message
+from core.db import open_database
+from core.evaluate import (
+    default_data_for,
+    evaluate_run,
+    generating,
+    load_run_inputs,
+    schema_ddl_for,
+    training_busy_message,
+)
 from core.paths import data_dir
-from core.runs import list_runs
-from core.sqlexec import open_database, redact
+from core.redact import redact
+from core.tracking import list_runs
 
 FILTERS = ["all rows", "fixed by fine-tuning", "broken by fine-tuning", "still wrong", "both correct"]
 ROW_HEADERS = ["row", "question", "gold SQL", "base SQL", "adapter SQL", "base", "adapter", "change"]
@@ -151,7 +158,7 @@ def close_generators() -> None:
 
 
 def _generator(model: str, adapter: str | None, trust_remote_code: bool = False):
-    from core.generate import SqlGenerator
+    from core.evaluate import SqlGenerator
 
     key = (model, adapter, trust_remote_code)
     if key not in _generators:
@@ -177,7 +184,7 @@ def _ask(run_id, question, kind, db_file, pg_url):
         ddl = schema_ddl_for(cfg)
         target, data = _db_target(kind, db_file, pg_url)
         db = open_database(target, ddl, data or default_data_for(cfg), cfg.dialect)
-        from core.schema import parse_schema, schema_ddl_only
+        from core.data import parse_schema, schema_ddl_only
 
         schema_text = schema_ddl_only(parse_schema(ddl, cfg.dialect), cfg.dialect) if ddl.strip() else ""
         pair = Pair(question.strip(), "", 0)

@@ -8,8 +8,7 @@ import gradio as gr
 from app.adapter_panel import build_adapter_panel
 from app.charts import overlay_figure
 from app.common import box
-from core.runs import RUN_COLUMNS, config_from_params, list_runs, run_details
-from core.tracking import is_healthy, metric_history
+from core.tracking import RUN_COLUMNS, config_from_params, is_healthy, list_runs, metric_history, run_details
 
 
 def build_runs_tab() -> dict:

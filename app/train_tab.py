@@ -8,15 +8,14 @@ import gradio as gr
 
 from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, fmt_duration
-from core.batching import plan_batches
 from core.config import ALL_PROJECTIONS, TrainConfig, default_value, validate_config
-from core.engine import get_engine
+from core.evaluate import evaluate_after_training
 from core.export import export, source_from_adapter
-from core.models import MODEL_CHOICES, gpu_available
 from core.paths import safe_name
 from core.redact import redact
 from core.runstate import FINISHED
 from core.tracking import metric_history, run_url
+from core.train import MODEL_CHOICES, get_engine, gpu_available, plan_batches
 
 AUTO_ON_OFF = ["auto", "on", "off"]
 # UI field name -> config field; their order is the order of the Start button's inputs.
@@ -141,7 +140,7 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
 
     close_generators()  # the playground's models would take memory from the training
     try:
-        job = get_engine().start(cfg)
+        job = get_engine().start(cfg, after_training=evaluate_after_training)
     except USER_ERRORS as e:
         return box(str(e), "error"), gr.skip()
     return box(f"Started job {job}. You can close this tab: training goes on, and the page re-attaches when "
@@ -154,13 +153,13 @@ def _label(field_name: str) -> str:
 
 def resume_training():
     """Continue the newest interrupted job from its last checkpoint (same MLflow run). Never raises."""
-    from core.jobs import resumable_jobs
+    from core.train import resumable_jobs
 
     jobs = resumable_jobs()
     if not jobs:
         return box("There is no interrupted run with a checkpoint to resume.", "info")
     try:
-        job = get_engine().resume(jobs[0]["job_id"])
+        job = get_engine().resume(jobs[0]["job_id"], after_training=evaluate_after_training)
     except USER_ERRORS as e:
         return box(str(e), "error")
     return box(f"Resuming job {job} from step {jobs[0].get('checkpoint_step', '?')}; the loss chart continues in "

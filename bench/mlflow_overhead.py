@@ -1,6 +1,6 @@
 """Benchmark: how long the training thread is blocked by MLflow logging, per logged step (issue 5).
 
-The trainer logs through the job's TrackedRun (core.mlflow_run): each call appends to the job's journal and a
+The trainer logs through the job's TrackedRun (core.tracking.run): each call appends to the job's journal and a
 sync thread sends the points to MLflow (issue 6: nothing is lost while the server is away). This times exactly
 those calls against a real local `mlflow server`, next to the synchronous calls they replace, and relates them
 to measured step times. Appends to docs/BENCHMARKS.md.
@@ -39,9 +39,9 @@ def main() -> int:
 
     import mlflow
 
-    from core.mlflow_run import TrackedRun
     from core.runstate import RunState
     from core.tracking import ensure_server
+    from core.tracking.run import TrackedRun
 
     uri = ensure_server()
     mlflow.set_tracking_uri(uri)

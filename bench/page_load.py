@@ -73,8 +73,8 @@ def main() -> int:
 
     from app.ui import build_app
     from core.config import TrainConfig
-    from core.engine import get_engine
     from core.tracking import ensure_server
+    from core.train import get_engine
     from tests.conftest import free_port
 
     ensure_server()

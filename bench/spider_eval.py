@@ -25,12 +25,10 @@ SPIDER = ROOT.parent / "shared" / "data" / "spider_mini"
 
 def run_db(db_id: str, steps: int, work: Path) -> dict:
     from core.config import TrainConfig
-    from core.data import load_pairs
-    from core.engine import Engine
+    from core.data import load_pairs, load_schema_file, schema_ddl_only, split_pairs
+    from core.db import open_database
     from core.evaluate import evaluate
-    from core.schema import load_schema_file, schema_ddl_only
-    from core.split import split_pairs
-    from core.sqlexec import open_database
+    from core.train import Engine
 
     pairs = load_pairs(SPIDER / db_id / "pairs.jsonl")
     train, held = split_pairs(pairs, fraction=0.2, seed=3407, min_eval=0)

@@ -77,9 +77,9 @@ def step_timer():
 
 
 def sft_rows(model: str, data: Path) -> list[dict]:
-    from core.chatml import as_prompt_completion, build_messages
     from core.config import TrainConfig
-    from core.trainer import load_dataset
+    from core.data import as_prompt_completion, build_messages
+    from core.train import load_dataset
 
     cfg = TrainConfig(data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model)
     pairs, _, schema_text, _ = load_dataset(cfg)
@@ -104,7 +104,7 @@ def run_variant(variant: str, model: str, bits: int, steps: int, data: Path, set
     timer = step_timer()
     if variant == "engine":
         from core.config import TrainConfig
-        from core.engine import Engine
+        from core.train import Engine
 
         cfg = TrainConfig(data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model,
                           max_steps=steps, load_in_4bit=bits == 4, eval_fraction=0.0, experiment="bench-throughput",
@@ -189,10 +189,8 @@ def measure(variant: str, model: str, bits: int, steps: int, warmup: int, data: 
 
 def resolved_plan(model: str, data: Path, bits: int, settings: dict) -> dict:
     """The batch settings our engine would use for this data on this machine (for the runs outside it)."""
-    from core.batching import plan_batches
     from core.config import TrainConfig
-    from core.models import gpu_available, load_tokenizer
-    from core.trainer import load_dataset
+    from core.train import gpu_available, load_dataset, load_tokenizer, plan_batches
 
     cfg = TrainConfig(data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model, **settings)
     report = load_dataset(cfg, load_tokenizer(model))[3]
@@ -202,7 +200,7 @@ def resolved_plan(model: str, data: Path, bits: int, settings: dict) -> dict:
 
 
 def versions() -> str:
-    from core.trainer import library_versions
+    from core.train.worker import library_versions
 
     v = library_versions()
     return ", ".join(f"{k.split('.', 1)[1]} {v[k]}" for k in ("version.unsloth", "version.torch", "version.transformers",

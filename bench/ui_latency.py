@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def chart_lag(steps: int = 12) -> list[float]:
     from app.train_tab import chart_data
     from core.config import TrainConfig
-    from core.engine import Engine
+    from core.train import Engine
 
     engine = Engine()
     engine.start(TrainConfig(data_path=str(ROOT / "assets/sample_pairs.jsonl"), max_steps=steps, batch_size=1,
@@ -89,7 +89,7 @@ def main() -> int:
     from core.tracking import ensure_server
 
     ensure_server()
-    from core.models import load_tokenizer
+    from core.train import load_tokenizer
 
     load_tokenizer("bundled")  # warm: the figures are for a running app, not for the first-ever conversion
     starts = [startup() for _ in range(3)]

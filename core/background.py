@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.engine import BusyError
+from core.compute import BusyError
 
 
 @dataclass

@@ -18,22 +18,18 @@ import time
 from dataclasses import fields
 
 from core.config import TrainConfig, default_value
-from core.engine import BusyError, ConfigError
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.redact import redact
+from core.train import BusyError, ConfigError
 
 # CLI flag -> config field, for the flags whose name differs from the field
 FLAG_FIELDS = {"steps": "max_steps", "lr": "learning_rate", "model": "model", "schema": "schema_path"}
 
 
 def _user_errors():
-    from core.chatml import TemplateError
-    from core.data import DataError
-    from core.engine import BusyError, ConfigError, ResumeError
-    from core.jobs import StorageError
-    from core.models import ModelError
-    from core.schema import SchemaError
+    from core.data import DataError, SchemaError, TemplateError
     from core.tracking import TrackingError
+    from core.train import BusyError, ConfigError, ModelError, ResumeError, StorageError
 
     return (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError, ResumeError,
             StorageError, FileNotFoundError, ConnectionError, ValueError)
@@ -50,8 +46,7 @@ def _config(args) -> TrainConfig:
 
 
 def cmd_validate(args) -> int:
-    from core.models import load_tokenizer
-    from core.trainer import load_dataset
+    from core.train import load_dataset, load_tokenizer
 
     cfg = _config(args)
     pairs, schema, _, report = load_dataset(cfg, load_tokenizer(cfg.model, cfg.trust_remote_code))  # the tokenizer counts tokens
@@ -61,9 +56,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_preview(args) -> int:
-    from core.chatml import build_messages, render_example
-    from core.models import load_tokenizer
-    from core.trainer import load_dataset
+    from core.data import build_messages, render_example
+    from core.train import load_dataset, load_tokenizer
 
     cfg = _config(args)
     tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
@@ -77,6 +71,7 @@ def cmd_preview(args) -> int:
 
 def cmd_train(args) -> int:
     from core.config import validate_config
+    from core.evaluate import evaluate_after_training
     from core.tracking import ensure_server
 
     cfg = _config(args)
@@ -85,7 +80,7 @@ def cmd_train(args) -> int:
         raise ConfigError(problems)
     uri = ensure_server()
     engine = _recovered_engine(uri)
-    job = engine.start(cfg)
+    job = engine.start(cfg, after_training=evaluate_after_training)
     print(f"job {job}: training {cfg.model} on {cfg.data_path} for {cfg.max_steps} steps (MLflow: {redact(uri)})",
           flush=True)
     return _follow(engine, uri)
@@ -93,7 +88,7 @@ def cmd_train(args) -> int:
 
 def _recovered_engine(uri: str):
     """The engine, after marking the jobs of dead processes as killed (the CLI is a 'next start' too)."""
-    from core.engine import get_engine
+    from core.train import get_engine
 
     engine = get_engine()
     for interrupted in engine.recover(uri):
@@ -103,15 +98,16 @@ def _recovered_engine(uri: str):
 
 def cmd_resume(args) -> int:
     """Continue a killed job from its last checkpoint, in the same MLflow run."""
-    from core.jobs import resumable_jobs
+    from core.evaluate import evaluate_after_training
     from core.tracking import ensure_server
+    from core.train import resumable_jobs
 
     uri = ensure_server()
     engine = _recovered_engine(uri)
     job_id = args.job or next((j["job_id"] for j in resumable_jobs()), None)
     if not job_id:
         raise ConfigError({"job": "no interrupted job with a checkpoint to resume"})
-    engine.resume(job_id)
+    engine.resume(job_id, after_training=evaluate_after_training)
     print(f"job {job_id}: resuming (MLflow: {redact(uri)})", flush=True)
     return _follow(engine, uri)
 
@@ -153,9 +149,15 @@ def cmd_evaluate(args) -> int:
     """Base vs adapter execution accuracy; prints the summary and writes the per-row CSV."""
     from pathlib import Path
 
-    from core.evaluate import default_data_for, evaluate, evaluate_run, rows_csv, schema_ddl_for
-    from core.generate import training_busy_message
-    from core.sqlexec import open_database
+    from core.db import open_database
+    from core.evaluate import (
+        default_data_for,
+        evaluate,
+        evaluate_run,
+        rows_csv,
+        schema_ddl_for,
+        training_busy_message,
+    )
     from core.tracking import ensure_server
 
     if bool(args.run) == bool(args.adapter):
@@ -171,7 +173,7 @@ def cmd_evaluate(args) -> int:
             raise ConfigError({"data": "--adapter needs --data: the question/SQL pairs to evaluate on"})
         if not Path(args.adapter, "adapter_config.json").exists():
             raise FileNotFoundError(f"No LoRA adapter (adapter_config.json) in {args.adapter}")
-        from core.trainer import load_dataset
+        from core.train import load_dataset
 
         cfg = _config(args)
         pairs, _, schema_text, _ = load_dataset(cfg)
@@ -219,7 +221,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_register(args) -> int:
-    from core.registry import register_run
+    from core.export import register_run
     from core.tracking import ensure_server
 
     ensure_server()
@@ -231,7 +233,7 @@ def cmd_register(args) -> int:
 
 
 def cmd_versions(args) -> int:
-    from core.registry import VERSION_COLUMNS, list_versions
+    from core.export import VERSION_COLUMNS, list_versions
     from core.tracking import ensure_server
 
     ensure_server()

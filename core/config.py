@@ -7,9 +7,8 @@ CLI and the UI can show them next to the fields before anything starts.
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
-from core.chatml import DEFAULT_SYSTEM_TEMPLATE, TemplateError, system_prompt
+from core.data import DEFAULT_SYSTEM_TEMPLATE, DIALECTS, TemplateError, system_prompt
 from core.paths import check_name
-from core.schema import DIALECTS
 
 ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 BUNDLED_MODEL = "bundled:SmolLM2-135M-Instruct"

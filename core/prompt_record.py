@@ -11,9 +11,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.chatml import DEFAULT_SYSTEM_TEMPLATE, build_messages, system_prompt
 from core.config import TrainConfig
-from core.data import Pair
+from core.data import DEFAULT_SYSTEM_TEMPLATE, Pair, build_messages, system_prompt
 
 PROMPT_FILE = "studio_prompt.json"
 
@@ -52,7 +51,7 @@ class PromptRecord:
     @classmethod
     def from_config(cls, cfg: TrainConfig) -> "PromptRecord":
         """Rebuilt from a training config, the way the trainer builds the prompt's schema."""
-        from core.schema import load_schema_file, parse_schema, schema_ddl_only
+        from core.data import load_schema_file, parse_schema, schema_ddl_only
 
         if cfg.schema_path:
             schema = load_schema_file(cfg.schema_path, cfg.dialect)

@@ -27,7 +27,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """A real `mlflow server` on a free port, with its own sqlite store; sets MLFLOW_TRACKING_URI."""
-    from core.tracking import start_server, stop_server
+    from core.tracking.server import start_server, stop_server
 
     port = free_port()
     process = start_server(port, tmp_path_factory.mktemp("mlflow"))
@@ -47,7 +47,7 @@ def mlflow_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from core.models import load_tokenizer
+    from core.train import load_tokenizer
 
     return load_tokenizer("bundled")
 

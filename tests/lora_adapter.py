@@ -26,8 +26,8 @@ def random_adapter() -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from core.chatml import ensure_chat_template
-    from core.models import resolve_model
+    from core.data import ensure_chat_template
+    from core.train import resolve_model
 
     source = resolve_model("bundled")
     torch.manual_seed(1)

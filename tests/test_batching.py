@@ -1,7 +1,8 @@
 """The batch plan: classic batches without a GPU, a token budget of packed pairs with one."""
 
-from core.batching import AUTO_MAX_TOKENS, AUTO_MIN_TOKENS, PACKED_SEQ_LENGTH, plan_batches
 from core.config import TrainConfig
+from core.train import plan_batches
+from core.train.batching import AUTO_MAX_TOKENS, AUTO_MIN_TOKENS, PACKED_SEQ_LENGTH
 
 
 def test_without_a_gpu_a_step_is_batch_times_accumulation_even_when_packing_is_asked_for():

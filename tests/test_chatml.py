@@ -5,16 +5,16 @@ import copy
 
 import pytest
 
-from core.chatml import (
+from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
+    Pair,
     TemplateError,
     build_messages,
     count_tokens_fn,
-    render_chatml,
     render_example,
     system_prompt,
 )
-from core.data import Pair
+from core.data.chatml import render_chatml
 
 PAIR = Pair("Total sales amount per region?", "SELECT region, SUM(amount) FROM sales GROUP BY region", 1)
 SCHEMA = "CREATE TABLE sales (region TEXT, amount NUMERIC)"
@@ -81,8 +81,8 @@ def test_token_counter_matches_rendering(tokenizer):
 
 
 def test_fast_token_counts_equal_whole_renderings_on_every_sample_row(tokenizer):
-    from core.chatml import FAST_COUNT_MIN_ROWS, count_tokens_fn
-    from core.data import load_pairs
+    from core.data import count_tokens_fn, load_pairs
+    from core.data.chatml import FAST_COUNT_MIN_ROWS
     from core.paths import SAMPLE_PAIRS
 
     pairs = load_pairs(SAMPLE_PAIRS)
@@ -95,8 +95,7 @@ def test_fast_token_counts_equal_whole_renderings_on_every_sample_row(tokenizer)
 
 
 def test_fast_token_counts_fall_back_when_the_template_edits_the_text(tokenizer):
-    from core.chatml import count_tokens_fn
-    from core.data import Pair
+    from core.data import Pair, count_tokens_fn
 
     # a template that upper-cases the content: the parts no longer add up, so every row is rendered whole
     odd = copy.deepcopy(tokenizer)

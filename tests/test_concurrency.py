@@ -65,8 +65,8 @@ def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlf
 
 
 def test_training_does_not_start_under_an_evaluation():
-    from core.engine import BusyError, Engine
-    from core.generate import generating
+    from core.evaluate import generating
+    from core.train import BusyError, Engine
     from tests.test_engine import tiny
 
     engine = Engine()

@@ -7,7 +7,7 @@ import pytest
 
 from core.config import BUNDLED_MODEL, TrainConfig
 from core.data import DataError
-from core.engine import BusyError, Engine
+from core.train import BusyError, Engine
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -69,7 +69,7 @@ def test_saved_adapter_loads_and_its_lora_weights_were_trained(finished_run):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from core.models import resolve_model
+    from core.train import resolve_model
 
     _, snap = finished_run
     config = json.loads((Path(snap["adapter_path"]) / "adapter_config.json").read_text())

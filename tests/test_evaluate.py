@@ -7,9 +7,10 @@ import pytest
 
 from core.config import TrainConfig
 from core.data import Pair
-from core.evaluate import CATEGORIES, EvalRow, change, rows_csv, score, summarize
+from core.db import open_database
+from core.evaluate import rows_csv
+from core.evaluate.evaluate import CATEGORIES, EvalRow, change, score, summarize
 from core.paths import SAMPLE_DATA, SAMPLE_PAIRS, SAMPLE_SCHEMA
-from core.sqlexec import open_database
 from tests.conftest import ROOT
 
 
@@ -59,12 +60,14 @@ def test_trained_adapter_beats_the_base_model_and_the_cli_reevaluates(mlflow_ser
     Measured while writing it: base 0% (it answers in prose), adapter 24% (5 of 21)."""
     from mlflow.tracking import MlflowClient
 
-    from core.engine import Engine
+    from core.evaluate import evaluate_after_training
+    from core.train import Engine
 
     engine = Engine()
     engine.start(TrainConfig(data_path=str(SAMPLE_PAIRS), schema_path=str(SAMPLE_SCHEMA), max_steps=40, batch_size=4,
                              grad_accum=1, learning_rate=1e-3, warmup_steps=2, max_seq_length=512,
-                             eval_fraction=0.05, evaluate_after=True, experiment="tests", run_name="eval-e2e"))
+                             eval_fraction=0.05, evaluate_after=True, experiment="tests", run_name="eval-e2e"),
+                 after_training=evaluate_after_training)
     snap = engine.wait(timeout=1500)
     assert snap["status"] == "completed", snap["error"]
     base, tuned = snap["evaluation"]["base"], snap["evaluation"]["adapter"]
@@ -87,7 +90,7 @@ def test_trained_adapter_beats_the_base_model_and_the_cli_reevaluates(mlflow_ser
 
 
 def test_rows_csv_without_base():
-    from core.evaluate import EvalReport
+    from core.evaluate.evaluate import EvalReport
 
     row = EvalRow(1, "q", "SELECT 1", "SELECT 1", "SELECT 1", "correct")
     text = rows_csv(EvalReport(1, 0.0, {"adapter": summarize([row])}, {"adapter": [row]}))

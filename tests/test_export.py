@@ -14,8 +14,9 @@ import pytest
 
 from core.cli import main
 from core.data import load_pairs
-from core.export import BUNDLED_HUB_ID, ExportError, export, source_from_adapter
-from core.ollama import CONVERTER_ENV
+from core.export import ExportError, export, source_from_adapter
+from core.export.export import BUNDLED_HUB_ID
+from core.export.ollama import CONVERTER_ENV
 from tests.conftest import ROOT, write
 from tests.lora_adapter import random_adapter, sample_record
 
@@ -112,8 +113,8 @@ def test_zip_holds_adapter_readme_and_the_exact_system_prompt(exported):
 
 
 def test_fresh_process_and_merged_model_give_the_same_sql_as_the_studio(source, exported):
-    from core.generate import SqlGenerator
-    from core.models import resolve_model
+    from core.evaluate import SqlGenerator
+    from core.train import resolve_model
 
     record = sample_record()
     pairs = load_pairs(ROOT / "assets" / "sample_pairs.jsonl")[:ROWS]

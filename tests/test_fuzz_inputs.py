@@ -13,10 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.data import QUESTION_FIELDS, SCHEMA_FIELDS, SQL_FIELDS, DataError, load_pairs
-from core.schema import DIALECTS, SchemaError, parse_schema
-from core.sqlexec import read_only_problem
-from core.validate import ERROR, SUMMARY_LABELS, validate_pairs
+from core.data import (
+    DIALECTS,
+    SUMMARY_LABELS,
+    DataError,
+    SchemaError,
+    load_pairs,
+    parse_schema,
+    validate_pairs,
+)
+from core.data.load import QUESTION_FIELDS, SCHEMA_FIELDS, SQL_FIELDS
+from core.data.validate import ERROR
+from core.db.execute import read_only_problem
 
 EXAMPLES = {"bytes": 300, "truncated": 300, "round_trip": 300, "types": 250, "headers": 200, "sql": 250}
 SUFFIXES = (".json", ".jsonl", ".csv", ".txt")

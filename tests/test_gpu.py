@@ -20,7 +20,7 @@ def test_unsloth_4bit_run_of_a_qwen2_shaped_model_through_the_engine(tmp_path):
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
     from core.config import TrainConfig
-    from core.engine import Engine
+    from core.train import Engine
 
     assert torch.cuda.is_available(), "needs a CUDA GPU"
     tokenizer = AutoTokenizer.from_pretrained(os.environ.get("STUDIO_GPU_TOKENIZER", ROOT / ".gpu" / "tokenizer"))
@@ -65,7 +65,7 @@ def test_out_of_memory_fails_with_an_actionable_message_frees_memory_and_the_nex
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
     from core.config import TrainConfig
-    from core.engine import Engine
+    from core.train import Engine
 
     assert torch.cuda.is_available(), "needs a CUDA GPU"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")  # self-contained

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from app.train_tab import chart_data, status_html
-from core.engine import Engine
-from core.tracking import metric_history, start_server, stop_server
+from core.tracking import metric_history
+from core.tracking.server import start_server, stop_server
+from core.train import Engine
 from tests.conftest import free_port
 from tests.test_engine import tiny
 from tests.test_restart import small_pairs, wait_for
@@ -126,7 +127,7 @@ class SlowProxy:
 
 
 def test_slow_server_does_not_slow_training_and_everything_arrives(tmp_path, tracking_uri, mlflow_server, monkeypatch):
-    from core.mlflow_run import TrackedRun
+    from core.tracking.run import TrackedRun
 
     spent = []  # seconds the training thread spent in each logging call
 

@@ -5,9 +5,8 @@ import re
 
 import pytest
 
-from core.chatml import build_messages, render_example
-from core.data import load_pairs
-from core.ollama import (
+from core.data import build_messages, load_pairs, render_example
+from core.export.ollama import (
     CHATML_TEMPLATE,
     CONVERTER_ENV,
     INSTALL_HINT,

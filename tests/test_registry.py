@@ -11,8 +11,9 @@ import pytest
 from app import adapter_panel
 from core.cli import main
 from core.config import BUNDLED_MODEL, TrainConfig
-from core.registry import CHAMPION, RegistryError, list_versions, register_run, set_champion
-from core.runs import RunNotFound
+from core.export import RegistryError, list_versions, register_run, set_champion
+from core.export.registry import CHAMPION
+from core.tracking import RunNotFound
 from tests.lora_adapter import SCHEMA, random_adapter, sample_record
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from core.jobs import latest_checkpoint, read_job
 from core.paths import SAMPLE_SCHEMA, outputs_dir
+from core.train.jobs import latest_checkpoint, read_job
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -41,9 +41,9 @@ def test_killed_cli_run_is_marked_killed_then_resumes_from_its_checkpoint(mlflow
     from mlflow.tracking import MlflowClient
 
     from app.train_tab import interrupted_html
-    from core.engine import Engine
-    from core.journal import Journal
     from core.tracking import metric_history
+    from core.tracking.journal import Journal
+    from core.train import Engine
 
     log = tmp_path / "cli.log"
     command = [sys.executable, "-m", "core", "train", str(small_pairs(tmp_path)), "--schema", str(SAMPLE_SCHEMA),

@@ -63,7 +63,7 @@ def test_uploads_are_stored_under_generated_names_whatever_the_user_called_them(
 def model_with_code(tmp_path, monkeypatch):
     import transformers.dynamic_module_utils as dynamic
 
-    from core.models import resolve_model
+    from core.train import resolve_model
 
     bundled = resolve_model("bundled")
     folder = tmp_path / "model-with-code"
@@ -92,8 +92,8 @@ def test_trust_remote_code_is_off_by_default_everywhere():
 
 
 def test_model_code_does_not_run_without_opt_in_and_runs_with_it(model_with_code):
-    from core.generate import SqlGenerator
-    from core.models import ModelError, load_tokenizer
+    from core.evaluate import SqlGenerator
+    from core.train import ModelError, load_tokenizer
 
     folder, marker = model_with_code
     with pytest.raises(ModelError, match="ships its own Python code .* opt in"):
@@ -107,7 +107,7 @@ def test_model_code_does_not_run_without_opt_in_and_runs_with_it(model_with_code
 
 @pytest.mark.slow
 def test_training_refuses_a_model_with_code_unless_opted_in(model_with_code, mlflow_server):
-    from core.engine import Engine
+    from core.train import Engine
     from tests.test_engine import tiny
 
     folder, marker = model_with_code
@@ -201,7 +201,7 @@ def test_a_database_password_never_reaches_mlflow_logs_or_messages(postgres, mlf
     from mlflow.tracking import MlflowClient
 
     from app.eval_tab import ask, run_evaluation
-    from core.engine import Engine
+    from core.train import Engine
     from tests.test_engine import tiny
     from tests.test_restart import small_pairs
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from core.db import NOT_EXECUTED, open_database
+from core.db.execute import SYNTAX, TIMEOUT, UNKNOWN
 from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
-from core.sqlexec import NOT_EXECUTED, SYNTAX, TIMEOUT, UNKNOWN, open_database, redact
+from core.redact import redact
 
 HOSTILE = [
     "DROP TABLE sales", "DELETE FROM sales", "UPDATE sales SET amount = 0", "INSERT INTO regions VALUES (99, 'x', 'y')",
@@ -109,7 +111,7 @@ STACKED = ["SELECT 1; DROP TABLE sales", "SELECT 1;DELETE FROM sales;--", "SELEC
 def test_injection_in_a_question_is_only_text(duck):
     """A question goes into the prompt, never into SQL: the gold SQL alone runs, and nothing changes."""
     from core.data import Pair
-    from core.evaluate import score
+    from core.evaluate.evaluate import score
 
     before = counts(duck)
     question = "Robert'); DROP TABLE sales; -- how many regions?"

@@ -6,8 +6,7 @@ import signal
 
 import pytest
 
-from core.engine import Engine
-from core.jobs import StorageError
+from core.train import Engine, StorageError
 from tests.test_engine import tiny
 
 
@@ -44,10 +43,10 @@ def test_disk_full_while_saving_leaves_no_adapter_only_a_clear_error(tmp_path):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from core.config import TrainConfig
-    from core.models import load_tokenizer
     from core.prompt_record import PromptRecord
-    from core.train_callbacks import friendly_error
-    from core.trainer import _save_adapter
+    from core.train import load_tokenizer
+    from core.train.callbacks import friendly_error
+    from core.train.worker import _save_adapter
 
     torch.manual_seed(0)
     base = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from core import tracking
+from core.tracking import server as tracking
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow

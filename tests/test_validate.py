@@ -2,10 +2,7 @@
 
 import pytest
 
-from core.data import Pair
-from core.schema import SchemaError, parse_schema
-from core.split import split_pairs
-from core.validate import trainable_pairs, validate_pairs
+from core.data import Pair, SchemaError, parse_schema, split_pairs, trainable_pairs, validate_pairs
 
 DDL = """
 CREATE TABLE regions (region_id INT PRIMARY KEY, name TEXT);

@@ -79,7 +79,7 @@ def ollama_prompt(record: PromptRecord, question: str) -> str:
 def check_chat_template(tokenizer, record: PromptRecord, question: str = "How many rows are there?") -> None:
     """Raise TemplateMismatch unless the tokenizer's chat template (what training used) renders the same
     prompt as the Modelfile's TEMPLATE."""
-    from core.chatml import ensure_chat_template
+    from core.data import ensure_chat_template
 
     ensure_chat_template(tokenizer)
     trained = tokenizer.apply_chat_template(record.prompt_messages(question), tokenize=False,

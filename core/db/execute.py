@@ -17,9 +17,8 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from core.data import WRITE_STATEMENTS, parse_sql, transpile_sql
 from core.redact import redact
-from core.sqlparse import parse_sql, transpile_sql
-from core.validate import WRITE_STATEMENTS
 
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_ROW_CAP = 10_000

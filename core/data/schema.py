@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from core.sqlparse import parse_sql
+from core.data.sqlparse import parse_sql
 
 DIALECTS = ("postgres", "duckdb", "sqlite", "mysql", "tsql", "bigquery", "snowflake", "spark", "oracle", "trino")
 

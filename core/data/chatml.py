@@ -8,7 +8,7 @@ assistant's answer and its end-of-turn marker): the same split TRL makes for pro
 
 from dataclasses import dataclass
 
-from core.data import Pair
+from core.data.load import Pair
 
 DEFAULT_SYSTEM_TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
 

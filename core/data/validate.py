@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from core.data import Pair
-from core.schema import Schema, parse_schema
-from core.sqlparse import parse_sql
+from core.data.load import Pair
+from core.data.schema import Schema, parse_schema
+from core.data.sqlparse import parse_sql
 
 ERROR, WARNING = "error", "warning"
 

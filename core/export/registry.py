@@ -38,7 +38,7 @@ def _mlflow_message(e: Exception) -> str:
 
 def run_prompt_record(run, tracking_uri: str | None = None) -> PromptRecord | None:
     """The training prompt of a run: from its adapter (local copy or artifact), else its config.json."""
-    from core.runs import run_config
+    from core.tracking import run_config
 
     local = Path(run.data.tags.get("adapter_path", "") or "/nonexistent")
     if (record := PromptRecord.load(local)) is not None:
@@ -87,7 +87,7 @@ def register_run(run_id: str, name: str, champion: bool = False, tracking_uri: s
     """Register the run's adapter as a new version of `name` (created when new). Returns the ModelVersion."""
     from mlflow.exceptions import MlflowException
 
-    from core.runs import RunNotFound, get_run
+    from core.tracking import RunNotFound, get_run
 
     name = safe_name(name)
     run = get_run(run_id, tracking_uri)

@@ -8,7 +8,7 @@ never holds a paraphrase of a training pair.
 import random
 import re
 
-from core.data import Pair
+from core.data.load import Pair
 
 _LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"|\b\d+(\.\d+)?\b")
 

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 
 from core.config import TrainConfig
 from core.data import Pair
-from core.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
-from core.sqlexec import CORRECT, NOT_EXECUTED, WRONG, Database, QueryResult
+from core.db import CORRECT, NOT_EXECUTED, WRONG, Database, QueryResult
+from core.evaluate.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
 
 CATEGORIES = [CORRECT, WRONG, "runtime error", "unknown table/column", "syntax error", "timeout", NOT_EXECUTED]
 
@@ -87,7 +87,7 @@ def summarize(rows: list[EvalRow]) -> dict:
 def evaluate(pairs: list[Pair], db: Database, cfg: TrainConfig, schema_text: str, adapter_path: str | None = None,
              include_base: bool = True, progress=print, batch_size: int = 8) -> EvalReport:
     """Generate SQL greedily for each pair with the base model and/or the adapter, execute, compare."""
-    from core.generate import SqlGenerator, generating
+    from core.evaluate.generate import SqlGenerator, generating
 
     with generating():
         return _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress, batch_size, SqlGenerator)
@@ -119,7 +119,7 @@ def _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress,
 
 
 def _prompt(pair: Pair, cfg: TrainConfig, schema_text: str) -> list[dict]:
-    from core.chatml import build_messages
+    from core.data import build_messages
 
     return build_messages(pair, cfg.system_template, cfg.dialect, schema_text)[:-1]
 
@@ -169,6 +169,37 @@ def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = No
         client.set_tag(run_id, key, value)
 
 
+def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
+    """Base vs adapter execution accuracy on a finished job's held-out rows (its split.json), logged to its run.
+    Called by the training run's thread (the engine's `after_training`); failures only warn: the adapter is saved."""
+    from pathlib import Path
+
+    from core.data import load_pairs
+    from core.db import open_database
+    from core.prompt_record import PromptRecord
+
+    state.update(status="evaluating")
+    try:
+        adapter = Path(output_dir) / "adapter"
+        wanted = set(json.loads((Path(output_dir) / "split.json").read_text(encoding="utf-8"))["eval_rows"])
+        pairs = [p for p in load_pairs(cfg.data_path) if p.row in wanted]
+        record = PromptRecord.load(adapter)
+        schema_text = record.schema_text if record else ""
+        db = open_database("duckdb", schema_ddl_for(cfg), default_data_for(cfg), cfg.dialect)
+        report = evaluate(pairs, db, cfg, schema_text, str(adapter), progress=state.log)
+        metrics, texts, tags = evaluation_records(report)
+        for key, value in metrics.items():
+            run.log_metric(key, value, state.step)
+        for name, text in texts.items():
+            run.log_text(text, name)
+        run.set_tags(tags)
+        b, a = report.summaries["base"]["exec_accuracy"], report.summaries["adapter"]["exec_accuracy"]
+        state.update(evaluation=dict(report.summaries))
+        state.log(f"execution accuracy on {report.rows} held-out rows: base {b:.0%}, adapter {a:.0%}")
+    except Exception as e:  # noqa: BLE001 - the adapter is saved; a failed evaluation must not fail the run
+        state.log(f"evaluation failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+
+
 def default_data_for(cfg: TrainConfig) -> str | None:
     """The rows to execute on: the config's data script, or the sample data for the sample schema."""
     from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
@@ -212,8 +243,8 @@ def load_run_inputs(run_id: str, tracking_uri: str | None = None) -> tuple[Train
 def evaluate_run(run_id: str, db_target: str = "duckdb", data: str | None = None, include_base: bool = True,
                  progress=print, tracking_uri: str | None = None) -> EvalReport:
     """Evaluate a finished run's adapter (and the base model) on its held-out rows; log to the run."""
-    from core.schema import parse_schema, schema_ddl_only
-    from core.sqlexec import open_database
+    from core.data import parse_schema, schema_ddl_only
+    from core.db import open_database
 
     cfg, pairs, adapter = load_run_inputs(run_id, tracking_uri)
     if not pairs:

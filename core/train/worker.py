@@ -1,10 +1,10 @@
-"""The training worker: one function, run in a background thread by the engine (core.engine).
+"""The training worker: one function, run in a background thread by the engine (core.train.engine).
 
-pairs -> validated, formatted prompt/completion rows -> MLflow run (core.mlflow_run: the job's journal plus a
+pairs -> validated, formatted prompt/completion rows -> MLflow run (core.tracking.run: the job's journal plus a
 sync thread, so a slow or dead server never stalls training) -> Unsloth model + LoRA -> TRL SFTTrainer with a
 checkpoint every N steps (a killed job resumes from the last one) -> adapter saved (temp folder, then renamed)
 and logged as an artifact. Progress, metrics and the stop request travel through `ProgressCallback`
-(core.train_callbacks); errors end as status "failed" with a short message, never as an exception out of the
+(core.train.callbacks); errors end as status "failed" with a short message, never as an exception out of the
 thread.
 """
 
@@ -17,21 +17,31 @@ import time
 import traceback
 from pathlib import Path
 
-from core.batching import plan_batches
-from core.chatml import as_prompt_completion, build_messages, count_tokens_fn, render_example
 from core.config import TrainConfig
-from core.data import load_pairs
-from core.jobs import write_job
+from core.data import (
+    Schema,
+    as_prompt_completion,
+    build_messages,
+    count_tokens_fn,
+    load_pairs,
+    load_schema_file,
+    parse_schema,
+    render_example,
+    schema_ddl_only,
+    split_pairs,
+    trainable_pairs,
+    validate_pairs,
+)
 from core.prompt_record import PromptRecord
 from core.runstate import RunState
-from core.schema import Schema, load_schema_file, parse_schema, schema_ddl_only
-from core.split import split_pairs
-from core.train_callbacks import friendly_error, make_progress_callback
-from core.validate import trainable_pairs, validate_pairs
+from core.train.batching import plan_batches
+from core.train.callbacks import friendly_error, make_progress_callback
+from core.train.jobs import write_job
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
 # a CPU); execution accuracy uses all of them.
 EVAL_LOSS_ROWS = 32
+SPLIT_FILE = "split.json"  # the rows trained on and held out, in the job folder and as an MLflow artifact
 
 
 def load_dataset(cfg: TrainConfig, tokenizer=None):
@@ -102,35 +112,15 @@ def _tracking_uri() -> str:
     return mlflow.get_tracking_uri()
 
 
-def _evaluate_after(cfg, eval_pairs, schema_text, adapter, run, state) -> None:
-    """Base vs adapter execution accuracy on the held-out rows, logged to the run. Failures only warn."""
-    from core.evaluate import default_data_for, evaluate, evaluation_records, schema_ddl_for
-    from core.sqlexec import open_database
-
-    state.update(status="evaluating")
-    try:
-        db = open_database("duckdb", schema_ddl_for(cfg), default_data_for(cfg), cfg.dialect)
-        report = evaluate(eval_pairs, db, cfg, schema_text, adapter, progress=state.log)
-        metrics, texts, tags = evaluation_records(report)
-        for key, value in metrics.items():
-            run.log_metric(key, value, state.step)
-        for name, text in texts.items():
-            run.log_text(text, name)
-        run.set_tags(tags)
-        b, a = report.summaries["base"]["exec_accuracy"], report.summaries["adapter"]["exec_accuracy"]
-        state.update(evaluation={k: v for k, v in report.summaries.items()})
-        state.log(f"execution accuracy on {report.rows} held-out rows: base {b:.0%}, adapter {a:.0%}")
-    except Exception as e:  # noqa: BLE001 - the adapter is saved; a failed evaluation must not fail the run
-        state.log(f"evaluation failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
-
-
 def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path, callbacks: tuple = (),
-                 resume=None) -> None:
+                 resume=None, after_training=None) -> None:
     """Train one LoRA adapter. Runs in the engine's worker thread; never raises.
 
     `callbacks` are extra TrainerCallbacks (benchmarks); `resume` is (checkpoint folder, step) to continue a killed
-    job: same output folder, same MLflow run."""
-    from core import mlflow_run
+    job: same output folder, same MLflow run. `after_training(cfg, output_dir, run, state)` (the evaluation, given
+    by whoever started the run) is called when training completed and `cfg.evaluate_after` asks for it, with the
+    held-out rows in the job's split.json, before the MLflow run is closed."""
+    from core.tracking import run as mlflow_run
 
     model = trainer = None
     run = mlflow_run.NullRun()
@@ -142,7 +132,7 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         from trl import SFTConfig, SFTTrainer
         from unsloth import FastLanguageModel
 
-        from core.models import load_tokenizer, resolve_model
+        from core.train.models import load_tokenizer, resolve_model
 
         cuda = torch.cuda.is_available()
         backend = "unsloth-cuda" if cuda else "unsloth-cpu"
@@ -185,14 +175,15 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         samples = [render_example(build_messages(p, cfg.system_template, cfg.dialect, schema_text), tokenizer).text
                    for p in train_pairs[:5]]
         run.log_text("\n\n".join(samples), "samples.txt")
-        run.log_dict({"train_rows": [p.row for p in train_pairs], "eval_rows": [p.row for p in eval_pairs]},
-                     "split.json")
+        split = {"train_rows": [p.row for p in train_pairs], "eval_rows": [p.row for p in eval_pairs]}
+        (output_dir / SPLIT_FILE).write_text(json.dumps(split), encoding="utf-8")
+        run.log_dict(split, SPLIT_FILE)
 
         state.log(f"loading {cfg.model}")
         model, tokenizer = FastLanguageModel.from_pretrained(
             model_name=source, max_seq_length=plan.max_length, load_in_4bit=four_bit, dtype=None,
             trust_remote_code=cfg.trust_remote_code)
-        from core.chatml import ensure_chat_template
+        from core.data import ensure_chat_template
         ensure_chat_template(tokenizer)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -235,11 +226,11 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         run.log_artifacts(adapter, "adapter")
         outcome = "stopped" if stopped else "completed"
         run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
-        if cfg.evaluate_after and eval_pairs and not stopped:
+        if after_training is not None and cfg.evaluate_after and eval_pairs and not stopped:
             del trainer, model  # free memory before loading the models for generation
             trainer = model = None
             gc.collect()
-            _evaluate_after(cfg, eval_pairs, schema_text, str(adapter), run, state)
+            after_training(cfg, output_dir, run, state)
         if not run.close("FINISHED"):
             state.log("MLflow has not received everything yet: the rest is sent in the background when it answers")
         shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)  # the adapter is saved: no resume needed

@@ -1,19 +1,19 @@
-"""The MLflow run of one training job, written through the job's journal (core.journal) by a sync thread.
+"""The MLflow run of one training job, written through the job's journal (core.tracking.journal) by a sync thread.
 
 The training thread calls `log_metric`, `log_params`, ... which only append to the journal and return at once.
 A daemon thread sends what is pending to MLflow with the client API (explicit run id, so no thread-local
 active run), in order, batching metric points. When the server is down at the start, dies mid-run or is slow,
 training is not affected: the thread retries with a back-off, `state.mlflow_warning` says honestly how many
 records are waiting, and once the server answers again everything is sent with its original step and time.
-When the run ends with MLflow still away, the records stay in the journal and `core.mlflow_sync.sync_journal` sends
+When the run ends with MLflow still away, the records stay in the journal and `core.tracking.sync.sync_journal` sends
 them later (the thread keeps trying while the process lives; the app and the CLI also try at their next start).
 """
 
 from pathlib import Path
 
-from core.mlflow_sync import syncer_for
 from core.redact import redact, redact_values
 from core.runstate import RunState
+from core.tracking.sync import syncer_for
 
 CLOSE_WAIT_S = 20.0  # how long the end of a run waits for MLflow before leaving the rest to the background
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.config import BUNDLED_MODEL
-from core.export_readme import BUNDLED_NOTE, adapter_readme, merged_readme, ollama_readme
+from core.export.readme import BUNDLED_NOTE, adapter_readme, merged_readme, ollama_readme
 from core.paths import safe_name
 from core.prompt_record import PROMPT_FILE, PromptRecord
 
@@ -66,7 +66,7 @@ def source_from_adapter(path: str | Path, model: str | None = None, record: Prom
 
 def source_from_run(run_id: str, tracking_uri: str | None = None) -> ExportSource:
     """A training run's adapter; its prompt comes from the adapter folder, else from the run's config.json."""
-    from core.runs import get_run, run_adapter, run_config
+    from core.tracking import get_run, run_adapter, run_config
 
     run = get_run(run_id, tracking_uri)
     folder = run_adapter(run_id, tracking_uri)
@@ -125,7 +125,7 @@ def export_zip(src: ExportSource, out_dir: Path, name: str, progress=print) -> E
 
 def _tokenizer_source(src: ExportSource) -> str:
     """The tokenizer training saved next to the adapter (with its chat template), else the base model's."""
-    from core.models import resolve_model
+    from core.train import resolve_model
 
     if (src.adapter_dir / "tokenizer_config.json").exists():
         return str(src.adapter_dir)
@@ -138,8 +138,8 @@ def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from core.chatml import ensure_chat_template
-    from core.models import resolve_model
+    from core.data import ensure_chat_template
+    from core.train import resolve_model
 
     progress(f"loading the base model {src.base_model} on the CPU ...")
     base = AutoModelForCausalLM.from_pretrained(resolve_model(src.base_model, progress), dtype=torch.float32)
@@ -177,7 +177,7 @@ def export_ollama(src: ExportSource, out_dir: Path, name: str, progress=print) -
     installed, else the merged safetensors folder, which `ollama create` imports)."""
     from transformers import AutoTokenizer
 
-    from core.ollama import check_chat_template, convert_to_gguf, modelfile, ollama_model_name
+    from core.export.ollama import check_chat_template, convert_to_gguf, modelfile, ollama_model_name
 
     if src.record is None:
         raise ExportError("The training prompt of this adapter is unknown (no studio_prompt.json), so a "

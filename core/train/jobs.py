@@ -3,7 +3,7 @@ whose process died (killed, crashed, machine restarted).
 
     outputs/<job>/job.json          config, owner process, status, last step (rewritten atomically)
     outputs/<job>/checkpoints/      transformers checkpoints every N steps (the last 2 kept)
-    outputs/<job>/tracking.jsonl    what was sent, or is still to be sent, to MLflow (core.journal)
+    outputs/<job>/tracking.jsonl    what was sent, or is still to be sent, to MLflow (core.tracking.journal)
     data/training.lock              held (flock) by the process that trains; the OS drops it when that dies
 """
 
@@ -93,7 +93,7 @@ class Interrupted:
 def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> list[Interrupted]:
     """Mark jobs whose process died mid-run as killed, here and in MLflow (status KILLED, tag saying why).
     Jobs of live processes (another studio or CLI still training) are left alone."""
-    from core.mlflow_sync import sync_journal, syncer_for
+    from core.tracking import sync_journal, syncer_for
 
     found = []
     for folder in sorted(outputs_dir().iterdir()):

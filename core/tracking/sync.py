@@ -1,4 +1,4 @@
-"""Sends a job's journal (core.journal) to MLflow from a daemon thread, in order, retrying while the server is away.
+"""Sends a job's journal (core.tracking.journal) to MLflow from a daemon thread, in order, retrying while the server is away.
 
 One sync thread per job folder in a process (`syncer_for`). Metric points are batched; records MLflow refuses for
 good (e.g. the run was deleted) are skipped with a log line instead of being retried forever; anything else
@@ -10,9 +10,9 @@ import threading
 import time
 from pathlib import Path
 
-from core.journal import Journal
 from core.runstate import RunState
-from core.tracking import is_healthy, wait_until_started
+from core.tracking.journal import Journal
+from core.tracking.server import is_healthy, wait_until_started
 
 BATCH = 900  # MLflow accepts 1000 metrics per log_batch call
 # MLflow error codes that mean "never", not "not now": such a record is skipped instead of retried forever.

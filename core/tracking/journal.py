@@ -3,8 +3,8 @@
 Each job folder holds `tracking.jsonl` (one operation per line: open the run, params, tags, a metric point, a
 text artifact, an artifact folder, end the run) and `tracking.sent` (the MLflow run id and how many operations
 MLflow has acknowledged). The training thread only appends here, so a dead or slow server never slows it; a
-sync thread (core.mlflow_sync) sends the rest in order. After a crash or a restart, whatever was not sent is
-still on disk and `core.mlflow_sync.sync_journal` sends it later, so metrics logged while MLflow was away reach
+sync thread (core.tracking.sync) sends the rest in order. After a crash or a restart, whatever was not sent is
+still on disk and `core.tracking.sync.sync_journal` sends it later, so metrics logged while MLflow was away reach
 it once it is back.
 """
 

@@ -4,50 +4,22 @@ Prompts are built exactly as in training (system + user turns, then the assistan
 model sees at evaluation what it saw while training.
 """
 
-import threading
-from contextlib import contextmanager
-
-from core.chatml import build_messages, ensure_chat_template
-from core.data import Pair
-from core.metrics import extract_sql
-
-# One model at a time generates in this process: evaluation and the playground share the CPU/GPU.
-generation_lock = threading.Lock()
-_active = 0  # evaluations/playground answers in progress (models loading or generating)
-_active_lock = threading.Lock()
-
-
-@contextmanager
-def generating():
-    """Marks an evaluation or playground answer in progress, so that training does not start under it."""
-    global _active
-    with _active_lock:
-        _active += 1
-    try:
-        yield
-    finally:
-        with _active_lock:
-            _active -= 1
-
-
-def generation_active() -> bool:
-    return _active > 0
+from core.compute import GENERATION, TRAINING, generation_lock, holder, lease, training_refusal
+from core.data import Pair, build_messages, ensure_chat_template
+from core.evaluate.metrics import extract_sql
 
 
 def training_busy_message() -> str:
     """"" when no training runs (here or in another process of this data folder), else why generation must wait."""
-    from core.engine import get_engine
-    from core.jobs import training_elsewhere
+    from core.train import training_elsewhere
 
-    snap = get_engine().snapshot()
-    if snap["status"] in ("starting", "running", "stopping", "evaluating"):
-        holder = f"job {snap['job_id']}, step {snap['step']}/{snap['total_steps']}"
-    else:
-        holder = training_elsewhere()
-        if not holder:
-            return ""
-    return (f"A training run is in progress ({holder}). Evaluation and the playground load a second model, which "
-            "would take memory and time from it: try again when it ends, or stop it first.")
+    busy = holder(TRAINING) or training_elsewhere()
+    return training_refusal(busy) if busy else ""
+
+
+def generating(label: str = "evaluation"):
+    """The compute lease of an evaluation or playground answer (training does not start under it)."""
+    return lease(GENERATION, label)
 
 
 class SqlGenerator:
@@ -55,7 +27,7 @@ class SqlGenerator:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from core.models import needs_remote_code, remote_code_error, resolve_model
+        from core.train import needs_remote_code, remote_code_error, resolve_model
 
         source = resolve_model(model_choice)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"

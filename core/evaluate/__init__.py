@@ -1,0 +1,18 @@
+"""Evaluation: generate SQL with the base model and the adapter, execute both on a real database, compare.
+
+It may use core.train (models, who is training), core.db, core.tracking and everything below.
+"""
+
+from core.evaluate.evaluate import (
+    default_data_for,
+    evaluate,
+    evaluate_after_training,
+    evaluate_run,
+    load_run_inputs,
+    rows_csv,
+    schema_ddl_for,
+)
+from core.evaluate.generate import SqlGenerator, generating, training_busy_message
+
+__all__ = ["SqlGenerator", "default_data_for", "evaluate", "evaluate_after_training", "evaluate_run", "generating",
+           "load_run_inputs", "rows_csv", "schema_ddl_for", "training_busy_message"]
