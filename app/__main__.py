@@ -65,13 +65,14 @@ def main(argv=None) -> int:
 
     from app.ui import build_app
     from core.paths import ASSETS
-    from core.train import get_engine, start_warmup
+    from core.train import get_engine
 
-    def recover():  # runs left RUNNING by a process that died are marked KILLED and shown in the Train tab
+    def recover():  # re-attach to a worker still training; runs whose worker died are marked and shown
+        from core.evaluate import evaluate_after_training
         from core.tracking import wait_until_started
 
         wait_until_started()
-        get_engine().recover(uri)
+        get_engine().recover(uri, after_training=evaluate_after_training)
 
     threading.Thread(target=recover, name="recover-jobs", daemon=True).start()  # MLflow may be slow or away
     print(f"MLflow: {redact(uri)}", flush=True)
@@ -79,9 +80,9 @@ def main(argv=None) -> int:
     demo.queue(default_concurrency_limit=8)
     demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=(ASSETS / "studio.css").read_text(),
                 footer_links=["api", "settings"], show_error=False, prevent_thread_lock=True)
-    # Unsloth's import (~15 s of CPU) warms up in the background once the page is up, not before: on 2
-    # cores it would double the time to the first page. Tokenizer loads wait for it (core.train.models).
-    start_warmup()
+    # A worker process imports Unsloth (~15 s of CPU) once the page is up, not before: on 2 cores it would double
+    # the time to the first page. It then waits for Start, which reaches its first step without that wait.
+    get_engine().prewarm()
     demo.block_thread()
     return 0
 

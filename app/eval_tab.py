@@ -7,11 +7,12 @@ import gradio as gr
 
 from app.charts import category_figure
 from app.common import USER_ERRORS, Dataset, box
-from core.data import Pair
+from core.data import Pair, build_messages
 from core.db import open_database
 from core.evaluate import (
     default_data_for,
     evaluate_run,
+    extract_sql,
     generating,
     load_run_inputs,
     schema_ddl_for,
@@ -23,7 +24,7 @@ from core.tracking import list_runs
 
 FILTERS = ["all rows", "fixed by fine-tuning", "broken by fine-tuning", "still wrong", "both correct"]
 ROW_HEADERS = ["row", "question", "gold SQL", "base SQL", "adapter SQL", "base", "adapter", "change"]
-_generators: dict = {}  # (model, adapter, trust_remote_code) -> SqlGenerator, kept for the playground
+_generators: list = []  # the playground's GeneratorProcess, kept between questions (at most one)
 
 
 def build_eval_tab() -> dict:
@@ -152,20 +153,20 @@ def inspect_row(report, row_number):
 
 
 def close_generators() -> None:
-    """Free the playground's models (training is about to need the memory)."""
+    """Free the playground's models (training is about to need the memory): its generation process ends."""
     while _generators:
-        _generators.pop(next(iter(_generators))).close()
+        _generators.pop().close()
 
 
-def _generator(model: str, adapter: str | None, trust_remote_code: bool = False):
-    from core.evaluate import SqlGenerator
+def _generator():
+    """The playground's generation process (base and adapter stay loaded in it between questions)."""
+    from core.evaluate import GeneratorProcess
 
-    key = (model, adapter, trust_remote_code)
-    if key not in _generators:
-        if len(_generators) >= 2:
-            _generators.pop(next(iter(_generators))).close()
-        _generators[key] = SqlGenerator(model, adapter, trust_remote_code)
-    return _generators[key]
+    if _generators and not _generators[0].alive():
+        close_generators()
+    if not _generators:
+        _generators.append(GeneratorProcess(keep=2))
+    return _generators[0]
 
 
 def ask(run_id, question, kind, db_file, pg_url):
@@ -187,16 +188,16 @@ def _ask(run_id, question, kind, db_file, pg_url):
         from core.data import parse_schema, schema_ddl_only
 
         schema_text = schema_ddl_only(parse_schema(ddl, cfg.dialect), cfg.dialect) if ddl.strip() else ""
-        pair = Pair(question.strip(), "", 0)
+        prompt = build_messages(Pair(question.strip(), "", 0), cfg.system_template, cfg.dialect, schema_text)[:-1]
         outputs = []
         for adapter_path in (None, adapter):
-            [(raw, sql)] = _generator(cfg.model, adapter_path, cfg.trust_remote_code).sql_for([pair], cfg.system_template, cfg.dialect,
-                                                                        schema_text, max_new_tokens=200)
+            [raw] = _generator().generate(cfg.model, adapter_path, cfg.trust_remote_code, [prompt], max_new_tokens=200)
+            sql = extract_sql(raw)
             result = db.execute(sql, cfg.dialect) if sql else None
             rows = [list(r) for r in result.rows[:200]] if result and result.ok else \
                 [[result.error if result else "no SQL in the answer"]]
             outputs.append((sql or raw, rows))
-    except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError) as e:
+    except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError, RuntimeError) as e:
         return "", [], "", [], box(redact(str(e)), "error"), ""
     (base_sql, base_rows), (tuned_sql, tuned_rows) = outputs
     return base_sql, base_rows, tuned_sql, tuned_rows, "", tuned_sql

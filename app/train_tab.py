@@ -15,16 +15,17 @@ from core.paths import safe_name
 from core.redact import redact
 from core.runstate import FINISHED
 from core.tracking import metric_history, run_url
-from core.train import MODEL_CHOICES, get_engine, gpu_available, plan_batches
+from core.train import MODEL_CHOICES, get_engine, gpu_count, plan_batches
 
 AUTO_ON_OFF = ["auto", "on", "off"]
 # UI field name -> config field; their order is the order of the Start button's inputs.
 FIELDS = ["model", "rank", "alpha", "max_steps", "learning_rate", "batch_size", "grad_accum", "warmup_steps",
           "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "batch_tokens", "seed",
-          "eval_fraction", "answer_only_loss", "evaluate_after", "run_name", "checkpoint_every", "trust_remote_code"]
+          "eval_fraction", "answer_only_loss", "evaluate_after", "run_name", "checkpoint_every", "trust_remote_code",
+          "gpus"]
 MAX_SUGGESTED_STEPS = 300
 # The fields the plan line is computed from, in plan_html's argument order.
-PLAN_FIELDS = ["max_steps", "batch_size", "grad_accum", "packing", "batch_tokens", "max_seq_length"]
+PLAN_FIELDS = ["max_steps", "batch_size", "grad_accum", "packing", "batch_tokens", "max_seq_length", "gpus"]
 
 
 def _hint(name: str) -> str:
@@ -69,6 +70,7 @@ def build_train_tab() -> dict:
                                               info=_hint("checkpoint_every"))
             c["trust_remote_code"] = gr.Checkbox(False, label="Run the model's own code (trust_remote_code)",
                                                  info=_hint("trust_remote_code"))
+            c["gpus"] = gr.Number(1, label="GPUs", precision=0, minimum=0, info=_hint("gpus"))
     c["problems"] = gr.HTML(elem_id="train-problems")
     with gr.Row():
         c["start_btn"] = gr.Button("Start training", variant="primary", elem_id="start")
@@ -98,7 +100,7 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
     v = dict(values)
     v["load_in_4bit"], v["packing"] = _tri(v["load_in_4bit"]), _tri(v["packing"])
     for name in ("rank", "alpha", "max_steps", "batch_size", "grad_accum", "warmup_steps", "max_seq_length", "seed",
-                 "batch_tokens", "checkpoint_every"):
+                 "batch_tokens", "checkpoint_every", "gpus"):
         v[name] = int(v[name]) if v[name] is not None else default_value(name)
     for name in ("learning_rate", "dropout", "eval_fraction"):
         v[name] = float(v[name]) if v[name] is not None else default_value(name)
@@ -108,7 +110,7 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
 
 
 def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="auto", batch_tokens=0,
-              max_seq_length=2048) -> tuple[str, int]:
+              max_seq_length=2048, gpus=1) -> tuple[str, int]:
     """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
     if not ds or not ds.loaded:
         return box("Load data first (step 1): the plan is computed from it.", "info"), 60
@@ -116,7 +118,9 @@ def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="a
     cfg = TrainConfig(batch_size=max(int(batch or 1), 1), grad_accum=max(int(accum or 1), 1), packing=_tri(packing),
                       batch_tokens=max(int(batch_tokens or 0), 0), max_seq_length=int(max_seq_length or 2048))
     lengths = ds.report.token_lengths if ds.report else []
-    plan = plan_batches(cfg, lengths, gpu_available())
+    found = gpu_count()
+    devices = min(found if int(gpus or 0) == 0 else int(gpus), found) if found else 1
+    plan = plan_batches(cfg, lengths, found > 0, devices)
     steps = int(steps or 0)
     suggested = min(MAX_SUGGESTED_STEPS, max(10, plan.steps_for_epochs(2.5, rows)))
     where = "On this GPU, " if plan.packing else ""
@@ -174,8 +178,15 @@ def interrupted_html(engine=None) -> str:
 
 
 def stop_training():
-    if get_engine().stop():
-        return box("Stopping after the current step; the adapter will be saved.", "warn")
+    """Stop after the current step (the adapter is saved); pressed again while stopping: Stop now."""
+    engine = get_engine()
+    if engine.snapshot()["status"] == "stopping":
+        if engine.stop_now():
+            return box("Stopping now: the training process is ended at once. No adapter is saved for the steps since "
+                       "the last checkpoint; 'Resume the interrupted run' continues from it.", "warn")
+    if engine.stop():
+        return box("Stopping after the current step; the adapter will be saved. Press 'Stop now' to end it at once.",
+                   "warn")
     return box("No training is running.", "info")
 
 
@@ -195,11 +206,12 @@ def chart_data(run_id: str, tracking_uri: str | None = None) -> dict:
 
 def status_html(snap: dict) -> str:
     status = snap["status"]
-    kind = {"completed": "ok", "stopped": "warn", "failed": "error", "idle": "info"}.get(status, "info")
+    kind = {"completed": "ok", "stopped": "warn", "failed": "error", "died": "error", "idle": "info"}.get(status, "info")
     label = {"idle": "No training yet.", "starting": "Starting (loading libraries, model and data) ...",
              "running": "Training", "stopping": "Stopping after the current step ...",
              "evaluating": "Evaluating base vs adapter on the held-out rows ...",
-             "completed": "Completed", "stopped": "Stopped", "failed": "Failed"}[status]
+             "completed": "Completed", "stopped": "Stopped", "failed": "Failed",
+             "died": "The training process ended unexpectedly"}[status]
     parts = [label]
     if snap["job_id"]:
         parts.append(f"job {snap['job_id']} · {snap['model']} · {snap['backend'] or 'loading'}")
@@ -227,6 +239,8 @@ def outcome_html(snap: dict) -> str:
         return box(f"{snap['message']} It is in {snap['adapter_path']}.", "warn")
     if status == "failed":
         return box(f"{snap['error']} Change the settings or the data and start again.", "error")
+    if status == "died":
+        return box(snap["error"] or snap["message"], "error")
     return ""
 
 
@@ -250,15 +264,16 @@ def tick(last_view: str):
             f"{len(get_engine().interrupted)}|"
             f"{data['warning']}|{snap['mlflow_warning']}|{len(snap['log_lines'])}|{int(time.time()) // 5}")
     if view == last_view:
-        return (gr.skip(),) * 9
+        return (gr.skip(),) * 10
     link = ""
     if snap["mlflow_run_id"] and snap["tracking_uri"].startswith("http"):
         url = run_url(snap["tracking_uri"], snap["experiment_id"], snap["mlflow_run_id"])
         link = f'<a href="{html.escape(redact(url))}" target="_blank" id="mlflow-run-link">Open this run in MLflow ↗</a>'
     warning = box(data["warning"], "warn") if data["warning"] else ""
-    zipped = adapter_zip(snap) if snap["status"] in FINISHED and snap["status"] != "failed" else None
+    zipped = adapter_zip(snap) if snap["status"] in ("completed", "stopped") else None
     download = gr.DownloadButton(value=zipped, visible=bool(zipped))
     recovered = interrupted_html() if snap["status"] in ("idle", *FINISHED) else ""
+    stop = gr.Button("Stop now" if snap["status"] == "stopping" else "Stop")
     return (status_html(snap) + warning + recovered, progress_html(snap), loss_figure(data["loss"], data["eval_loss"]),
             lr_figure(data["learning_rate"]), link, outcome_html(snap), download,
-            "\n".join(snap["log_lines"][-12:]), view)
+            "\n".join(snap["log_lines"][-12:]), stop, view)

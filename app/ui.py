@@ -90,7 +90,7 @@ def wire_train(d, p, t, dataset):
     t["stop_btn"].click(train_tab.stop_training, None, t["problems"], api_name="stop", queue=False)
     t["resume_btn"].click(train_tab.resume_training, None, t["problems"], api_name="resume", concurrency_limit=1)
     live = [t["status"], t["progress"], t["loss_plot"], t["lr_plot"], t["mlflow_link"], t["outcome"], t["download"],
-            t["log"], t["last_view"]]
+            t["log"], t["stop_btn"], t["last_view"]]
     t["timer"].tick(train_tab.tick, t["last_view"], live, show_progress="hidden", api_visibility="private")
     # The API view of the same data the chart is drawn from (used by tests and scripts).
     api = gr.JSON(visible=False)

@@ -6,7 +6,8 @@ see Unsloth's patches) and reports non-padding tokens/s after warm-up, seconds p
 The suites print a markdown table and append it to docs/BENCHMARKS.md with the exact command.
 
     python bench/train_throughput.py throughput --shape 7b --bits 4    # table 1: (a) engine (b) recipe (c) TRL
-    python bench/train_throughput.py overhead --shape 1.5b --bits 16 --reps 3   # table 2: engine / bare
+    python bench/train_throughput.py overhead --shape 1.5b --bits 16 --reps 2   # table 2: worker / in-thread
+    python bench/train_throughput.py overhead --shape 1.5b --bits 16 --against unsloth   # engine / bare script
     python bench/train_throughput.py cpu --reps 2                      # table 3: bundled model on this CPU
 """
 
@@ -99,22 +100,68 @@ def sft_config(s: dict, steps: int, out: str, cuda: bool):
                      **({} if s.get("unsloth") else {"bf16": cuda, "gradient_checkpointing": True}))
 
 
+def _engine_config(model: str, bits: int, steps: int, data: Path, settings: dict):
+    from core.config import TrainConfig
+
+    return TrainConfig(data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model,
+                       max_steps=steps, load_in_4bit=bits == 4, eval_fraction=0.0, experiment="bench-throughput",
+                       checkpoint_every=0, **settings)
+
+
+def run_engine(model: str, bits: int, steps: int, data: Path, settings: dict) -> tuple[list, float, float]:
+    """The studio's path: Start -> a warm worker process (the app keeps one ready) -> training. Returns the step
+    marks (from the job's journal, where the worker logs tokens seen per step), the seconds from Start to the
+    first step and the worker's peak GPU memory."""
+    from core.tracking.journal import Journal
+    from core.train import Engine, supervisor
+
+    supervisor.prewarm()
+    deadline = time.time() + 600
+    while "standby worker ready" not in supervisor._standby.log.read_text() and time.time() < deadline:
+        time.sleep(0.5)
+    engine = Engine()
+    started = time.time()
+    engine.start(_engine_config(model, bits, steps, data, settings))
+    snap = engine.wait(timeout=3600)
+    if snap["status"] != "completed":
+        raise RuntimeError(f"engine run ended {snap['status']}: {snap['error']}")
+    folder = Path(snap["output_dir"])
+    marks = [(op["t"] / 1000, op["step"], int(op["value"])) for op in Journal(folder).ops
+             if op["op"] == "metric" and op["key"] == "num_input_tokens_seen"]
+    peak = json.loads((folder / "rank-0.json").read_text())["peak_gpu_gib"]
+    return marks, marks[0][0] - started, peak
+
+
+def run_thread(model: str, bits: int, steps: int, data: Path, settings: dict) -> tuple[list, float, float]:
+    """Before the worker process: the trainer in a thread of the studio's own process, Unsloth already imported
+    (the app's warm-up did that)."""
+    import threading
+
+    import torch
+    import unsloth  # noqa: F401 - the warm-up the app did before Start
+
+    from core.paths import outputs_dir
+    from core.runstate import RunState
+    from core.train.worker import run_training
+
+    timer = step_timer()
+    folder = outputs_dir() / f"bench-thread-{time.time_ns()}"
+    folder.mkdir()
+    started, started_wall = time.perf_counter(), time.time()
+    state = RunState(status="starting", job_id=folder.name, started_at=started_wall)
+    thread = threading.Thread(target=run_training, args=(_engine_config(model, bits, steps, data, settings), state,
+                                                         threading.Event(), folder, (timer,)))
+    thread.start()
+    thread.join()
+    if state.status != "completed":
+        raise RuntimeError(f"in-thread run ended {state.status}: {state.error}")
+    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else 0.0
+    return timer.marks, timer.marks[0][0] - started, peak
+
+
 def run_variant(variant: str, model: str, bits: int, steps: int, data: Path, settings: dict) -> list:
     """Train `steps` steps one way; returns the step timer's marks."""
     timer = step_timer()
-    if variant == "engine":
-        from core.config import TrainConfig
-        from core.train import Engine
-
-        cfg = TrainConfig(data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model,
-                          max_steps=steps, load_in_4bit=bits == 4, eval_fraction=0.0, experiment="bench-throughput",
-                          **settings)
-        engine = Engine()
-        engine.start(cfg, callbacks=(timer,))
-        snap = engine.wait(timeout=3600)
-        if snap["status"] != "completed":
-            raise RuntimeError(f"engine run ended {snap['status']}: {snap['error']}")
-        return timer.marks
     import torch
 
     cuda = torch.cuda.is_available()
@@ -154,15 +201,22 @@ def run_variant(variant: str, model: str, bits: int, steps: int, data: Path, set
 def worker(a) -> None:
     settings = json.loads(a.settings)
     start = time.perf_counter()
-    marks = run_variant(a.variant, a.model, a.bits, a.steps, Path(a.data), settings)
+    first_step_s = peak = None
+    if a.variant in ("engine", "thread"):
+        marks, first_step_s, peak = (run_engine if a.variant == "engine" else run_thread)(
+            a.model, a.bits, a.steps, Path(a.data), settings)
+    else:
+        marks = run_variant(a.variant, a.model, a.bits, a.steps, Path(a.data), settings)
     (t0, s0, n0), (t1, s1, n1) = marks[a.warmup - 1], marks[-1]
     result = {"tokens_per_s": (n1 - n0) / (t1 - t0), "s_per_step": (t1 - t0) / (s1 - s0),
               "tokens_per_step": (n1 - n0) / (s1 - s0), "measured_steps": s1 - s0, "wall_s": time.perf_counter() - start}
+    if first_step_s is not None:
+        result["first_step_s"] = first_step_s
     try:
         import torch
 
         if torch.cuda.is_available():
-            result["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
+            result["peak_gib"] = peak if peak is not None else torch.cuda.max_memory_allocated() / 2**30
             result["device"] = torch.cuda.get_device_name()
     except ImportError:
         pass
@@ -269,24 +323,36 @@ def throughput(a) -> None:
            f"{matmul_params(a.shape) / 1e9:.2f}B matmul parameters / 989e12. " + "; ".join(ratios) + ".")
 
 
+LABELS = {"engine": "our engine (worker process)", "thread": "trainer in the studio's thread (before the worker)",
+          "unsloth": "bare Unsloth script"}
+
+
 def overhead(a) -> None:
+    """Our engine against `--against`: `thread` (the same trainer in the studio's own thread, as before the worker
+    process) or `unsloth` (a bare script). Also the seconds from Start to the first step, for engine and thread."""
     model, data = prepare(a)
     settings = {"packing": True, "batch_tokens": a.batch_tokens} if a.shape != "bundled" else {}
     same = resolved_plan(model, data, a.bits, settings)
-    rows, ratios = [], []
+    other = a.against
+    rows, ratios, firsts = [], [], {"engine": [], other: []}
     for rep in range(a.reps):  # alternate the order so warm caches favour neither
-        order = ("engine", "unsloth") if rep % 2 == 0 else ("unsloth", "engine")
-        r = {v: measure(v, model, a.bits, a.steps, a.warmup, data, settings if v == "engine" else same)
+        order = ("engine", other) if rep % 2 == 0 else (other, "engine")
+        r = {v: measure(v, model, a.bits, a.steps, a.warmup, data, same if v == "unsloth" else settings)
              for v in order}
         for v in order:
-            rows.append(row(f"rep {rep + 1}: {'our engine' if v == 'engine' else 'bare Unsloth script'}", r[v], a.shape))
-        if "error" not in r["engine"] and "error" not in r["unsloth"]:
-            ratios.append(r["engine"]["tokens_per_s"] / r["unsloth"]["tokens_per_s"])
-    summary = (f"engine / bare tokens/s per repetition: {', '.join(f'{x:.3f}' for x in ratios)}; mean "
-               f"{sum(ratios) / len(ratios):.3f}." if ratios else "no complete repetition")
-    append(f"App overhead: engine vs bare Unsloth, identical settings, {a.shape} {a.bits}-bit",
-           f"python bench/train_throughput.py {a.suite} --shape {a.shape} --bits {a.bits} --reps {a.reps}",
-           HEADER + rows, f"Identical settings on both sides: {same}. {summary}")
+            rows.append(row(f"rep {rep + 1}: {LABELS[v]}", r[v], a.shape))
+            if "first_step_s" in r[v]:
+                firsts[v].append(r[v]["first_step_s"])
+        if "error" not in r["engine"] and "error" not in r[other]:
+            ratios.append(r["engine"]["tokens_per_s"] / r[other]["tokens_per_s"])
+    summary = (f"engine / {other} tokens/s per repetition: {', '.join(f'{x:.3f}' for x in ratios)}; mean "
+               f"{sum(ratios) / len(ratios):.3f}." if ratios else "no complete repetition.")
+    start = "; ".join(f"{LABELS[v]}: {', '.join(f'{s:.1f}' for s in times)} s" for v, times in firsts.items() if times)
+    append(f"App overhead: engine vs {LABELS[other]}, identical settings, {a.shape} {a.bits}-bit",
+           f"python bench/train_throughput.py {a.suite} --shape {a.shape} --bits {a.bits} --reps {a.reps} "
+           f"--against {other}", HEADER + rows,
+           f"Identical settings on both sides: {same if other == 'unsloth' else settings or 'defaults'}. {summary}"
+           + (f" Seconds from Start to the first step: {start}." if start else ""))
 
 
 def main(argv=None) -> int:
@@ -301,6 +367,7 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=2, help="steps excluded from the measurement")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--batch-tokens", type=int, default=16384)
+    p.add_argument("--against", default="thread", choices=["thread", "unsloth"], help="overhead: compare with")
     for name in ("variant", "model", "data", "json", "settings"):
         p.add_argument(f"--{name}")
     a = p.parse_args(argv)

@@ -20,6 +20,7 @@ from dataclasses import fields
 from core.config import TrainConfig, default_value
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.redact import redact
+from core.runstate import FINISHED
 from core.train import BusyError, ConfigError
 
 # CLI flag -> config field, for the flags whose name differs from the field
@@ -71,6 +72,7 @@ def cmd_preview(args) -> int:
 
 def cmd_train(args) -> int:
     from core.config import validate_config
+    from core.data import load_pairs
     from core.evaluate import evaluate_after_training
     from core.tracking import ensure_server
 
@@ -78,6 +80,15 @@ def cmd_train(args) -> int:
     problems = validate_config(cfg)
     if problems:
         raise ConfigError(problems)
+    load_pairs(cfg.data_path)  # a broken file is refused before the tracking server is started
+    if args.prepare:
+        from core.train import get_engine
+
+        folder = get_engine().prepare(cfg)
+        print(f"job folder: {folder}\nstart its workers on every machine with: torchrun --nnodes=N "
+              f"--nproc_per_node=GPUS --node_rank=RANK --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 "
+              f"-m core.train.worker {folder}")
+        return 0
     uri = ensure_server()
     engine = _recovered_engine(uri)
     job = engine.start(cfg, after_training=evaluate_after_training)
@@ -87,11 +98,12 @@ def cmd_train(args) -> int:
 
 
 def _recovered_engine(uri: str):
-    """The engine, after marking the jobs of dead processes as killed (the CLI is a 'next start' too)."""
+    """The engine, after marking the jobs of dead workers as died (the CLI is a 'next start' too)."""
+    from core.evaluate import evaluate_after_training
     from core.train import get_engine
 
     engine = get_engine()
-    for interrupted in engine.recover(uri):
+    for interrupted in engine.recover(uri, after_training=evaluate_after_training):
         print(f"note: {interrupted.message}", flush=True)
     return engine
 
@@ -112,6 +124,12 @@ def cmd_resume(args) -> int:
     return _follow(engine, uri)
 
 
+def _print_new(snap: dict, printed: int) -> None:
+    new = snap["log_count"] - printed
+    for line in snap["log_lines"][-new:] if new > 0 else []:
+        print(line, flush=True)
+
+
 def _follow(engine, uri: str) -> int:
     from core.tracking import run_url
 
@@ -119,16 +137,22 @@ def _follow(engine, uri: str) -> int:
     try:
         while True:
             snap = engine.snapshot()
-            for line in snap["log_lines"][printed:]:
-                print(line, flush=True)
-            printed = len(snap["log_lines"])
-            if snap["status"] in ("completed", "stopped", "failed"):
+            _print_new(snap, printed)
+            printed = snap["log_count"]
+            if snap["status"] in FINISHED:
                 break
             time.sleep(1)
     except KeyboardInterrupt:
-        print("stopping after the current step (Ctrl-C again to abandon) ...", flush=True)
+        print("stopping after the current step; the adapter will be saved (Ctrl-C again: stop now) ...", flush=True)
         engine.stop()
-        snap = engine.wait()
+        try:
+            snap = engine.wait()
+        except KeyboardInterrupt:
+            print("stopping now: ending the training process at once (its last checkpoint stays resumable)",
+                  flush=True)
+            engine.stop_now()
+            snap = engine.wait()
+    _print_new(snap, printed)
     tps = f"{snap['tokens_per_second']:.0f} tokens/s" if snap["tokens_per_second"] else ""
     print(f"\nstatus: {snap['status']}  steps: {snap['step']}/{snap['total_steps']}  "
           f"time: {snap['elapsed']:.0f} s ({snap['elapsed'] / max(snap['step'], 1):.1f} s/step)  {tps}")
@@ -139,7 +163,7 @@ def _follow(engine, uri: str) -> int:
         print(snap["mlflow_warning"])
     if snap["adapter_path"]:
         print(f"adapter: {snap['adapter_path']}")
-    if snap["status"] == "failed":
+    if snap["status"] in ("failed", "died"):
         print(f"error: {snap['error']}")
         return 1
     return 0
@@ -246,6 +270,15 @@ def cmd_versions(args) -> int:
     return 0
 
 
+def _gpus(text: str) -> int:
+    if text.strip().lower() == "all":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GPUs: give N or 'all'") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Text-to-SQL LoRA fine-tuning studio (CLI)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -271,8 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
                              ("checkpoint_every", "checkpoint_every")):
         kind = type(default_value(field_name))
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=TrainConfig.help(field_name))
+    t.add_argument("--gpus", type=_gpus, default=None, metavar="N|all", help=TrainConfig.help("gpus"))
     t.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None)
     t.add_argument("--packing", dest="packing", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--prepare", action="store_true",
+                   help="only write the job folder and print how to start its workers with torchrun (several machines)")
     t.add_argument("--evaluate", dest="evaluate_after", action="store_true",
                    help="after training, evaluate base vs adapter on the held-out rows")
 

@@ -34,6 +34,8 @@ class TrainConfig:
                     "Hugging Face id such as unsloth/Qwen2.5-Coder-7B, or a local folder.")
     trust_remote_code: bool = _f(False, "Run Python code that ships with the model (its auto_map classes). Off: "
                                  "such models are refused. Turn it on only for a model whose code you trust.")
+    gpus: int = _f(1, "How many GPUs this run trains on (data parallel: each GPU takes its own share of every step). "
+                   "0 = all the GPUs of this machine.", min=0, max=64)
     load_in_4bit: bool | None = _f(None, "Load the base model in 4-bit to save GPU memory (QLoRA). Default: on "
                                    "with a GPU, off on CPU (4-bit needs CUDA).")
     # LoRA

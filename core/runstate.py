@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from core.redact import redact
 
 ACTIVE = ("starting", "running", "stopping", "evaluating")
-FINISHED = ("completed", "stopped", "failed")
+# died: the training process ended without saying how (killed by a signal, "Stop now", a crash in native code)
+FINISHED = ("completed", "stopped", "failed", "died")
 # Text fields the UI and CLI show as they are: secrets are masked on the way in.
 _SHOWN_TEXT = ("error", "message", "mlflow_warning")
 
 
 @dataclass
 class RunState:
-    status: str = "idle"  # idle | starting | running | stopping | completed | stopped | failed
+    status: str = "idle"  # idle | starting | running | stopping | evaluating | completed | stopped | failed | died
     job_id: str = ""
     mlflow_run_id: str = ""
     tracking_uri: str = ""
@@ -44,6 +45,7 @@ class RunState:
     logged_at: dict = field(default_factory=dict)  # step -> time the trainer logged its loss (chart-lag benchmark)
     evaluation: dict = field(default_factory=dict)  # "base"/"adapter" -> summary, when evaluated after training
     log_lines: deque = field(default_factory=lambda: deque(maxlen=200))
+    log_count: int = 0  # lines logged in all (the deque keeps the last 200): followers print what is new
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def update(self, **changes) -> None:
@@ -54,6 +56,13 @@ class RunState:
     def log(self, line: str) -> None:
         with self._lock:
             self.log_lines.append(f"{time.strftime('%H:%M:%S')} {redact(line)}")
+            self.log_count += 1
+
+    def add_line(self, line: str) -> None:
+        """A log line as another process wrote it (already timestamped and redacted there)."""
+        with self._lock:
+            self.log_lines.append(redact(line))
+            self.log_count += 1
 
     @property
     def active(self) -> bool:

@@ -110,7 +110,7 @@ def test_plan_says_pairs_per_step_and_epochs():
 
 
 def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
-    monkeypatch.setattr(train_tab, "gpu_available", lambda: True)
+    monkeypatch.setattr(train_tab, "gpu_count", lambda: 1)
     text, suggested = train_tab.plan_html(sample(), True, 60, 2, 4, "auto", 0, 2048)
     assert "On this GPU, pairs are packed into micro-batches of 4,096 tokens" in text  # small data: smallest budget
     assert "x accumulation 4" in text and suggested < 133  # more pairs per step, fewer steps for 2-3 epochs
@@ -122,7 +122,7 @@ def values(**kw):
     base = dict(model=BUNDLED_MODEL, rank=16, alpha=32, max_steps=60, learning_rate=2e-4, batch_size=2, grad_accum=4,
                 warmup_steps=5, max_seq_length=2048, dropout=0.0, target_modules=["q_proj"], load_in_4bit="auto",
                 packing="auto", batch_tokens=0, seed=1, eval_fraction=0.0, answer_only_loss=True, evaluate_after=False,
-                run_name="", checkpoint_every=50, trust_remote_code=False)
+                run_name="", checkpoint_every=50, trust_remote_code=False, gpus=1)
     base.update(kw)
     return [base[f] for f in train_tab.FIELDS]
 
@@ -149,7 +149,7 @@ def test_tick_renders_the_engine_state_and_skips_when_nothing_changed():
     out = train_tab.tick("")
     status = train_tab.get_engine().snapshot()["status"]
     expected = {"idle": "No training yet", "completed": "Completed", "failed": "Failed", "stopped": "Stopped"}
-    assert len(out) == 9 and expected.get(status, "") in out[0]
+    assert len(out) == 10 and expected.get(status, "") in out[0]
     # Same view -> every output is a gr.skip(). A finished run's view can still change for a moment (its
     # MLflow records being sent in the background), so allow it to settle first.
     view = out[-1]

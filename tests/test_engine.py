@@ -9,6 +9,7 @@ from core.config import BUNDLED_MODEL, TrainConfig
 from core.data import DataError
 from core.train import BusyError, Engine
 from tests.conftest import ROOT
+from tests.test_restart import journal_losses
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +54,9 @@ def test_five_step_run_is_tracked_in_mlflow(finished_run, mlflow_server):
     assert run.data.params["cfg.max_steps"] == "5"
     assert run.data.tags["backend"] == "unsloth-cpu" and run.data.tags["dataset_hash"]
     assert run.data.tags["version.unsloth"] == "2026.10.9" and run.data.tags["train_rows"] == "424"
-    assert len(client.get_metric_history(run.info.run_id, "loss")) >= 5
+    history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss"))
+    assert len(history) >= 5
+    assert history == journal_losses(ROOT / snap["output_dir"])  # MLflow holds exactly what the worker journalled
     assert client.get_metric_history(run.info.run_id, "tokens_per_second")
     assert {"learning_rate", "grad_norm"} <= set(run.data.metrics)
     top = {a.path for a in client.list_artifacts(run.info.run_id)}

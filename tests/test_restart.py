@@ -1,6 +1,7 @@
-"""Process restart, for real: `python -m core train` is SIGKILLed mid-run; the next start marks its MLflow run
-KILLED (with the reason), the Train tab says so, and the job resumes from its last checkpoint into the same MLflow
-run with the loss curve continuing at the right step."""
+"""Process failures, for real. The training worker is SIGKILLed mid-run: the run ends as "died" with the signal, its
+MLflow run is marked KILLED with the reason, and Resume continues it from its last checkpoint in the same MLflow run
+with the loss curve continuing at the right step. The studio (here the CLI) is SIGKILLed mid-run: the worker trains
+on, and the next studio re-attaches to it (progress, Stop, MLflow) instead of marking it dead."""
 
 import os
 import re
@@ -11,6 +12,7 @@ import time
 
 import pytest
 
+from core.config import TrainConfig
 from core.paths import SAMPLE_SCHEMA, outputs_dir
 from core.train.jobs import latest_checkpoint, read_job
 from tests.conftest import ROOT
@@ -37,58 +39,92 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_killed_cli_run_is_marked_killed_then_resumes_from_its_checkpoint(mlflow_server, tmp_path):
+def journal_losses(folder) -> list[tuple[int, float]]:
+    from core.tracking.journal import Journal
+
+    latest = {op["step"]: op["value"] for op in Journal(folder).ops if op["op"] == "metric" and op["key"] == "loss"}
+    return sorted(latest.items())
+
+
+def test_killed_worker_dies_with_its_signal_then_resumes_from_its_checkpoint(mlflow_server, tmp_path):
     from mlflow.tracking import MlflowClient
 
-    from app.train_tab import interrupted_html
+    from app.train_tab import outcome_html
     from core.tracking import metric_history
     from core.tracking.journal import Journal
-    from core.train import Engine
+    from core.train import Engine, resumable_jobs
 
-    log = tmp_path / "cli.log"
-    command = [sys.executable, "-m", "core", "train", str(small_pairs(tmp_path)), "--schema", str(SAMPLE_SCHEMA),
-               "--steps", str(STEPS), "--checkpoint-every", str(EVERY), "--batch-size", "1", "--grad-accum", "1",
-               "--warmup-steps", "1", "--max-seq-length", "256", "--eval-fraction", "0", "--experiment", "tests",
-               "--run-name", "killed-mid-run"]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-    try:
-        job_id = wait_for(lambda: (m := re.search(r"^job (\S+): training", log.read_text(), re.M)) and m.group(1),
-                          300, "the CLI to start a job")
-        folder = outputs_dir() / job_id
-        wait_for(lambda: latest_checkpoint(folder), 600, "the first checkpoint")
-    finally:
-        process.send_signal(signal.SIGKILL)  # no clean-up of any kind: like a crash or `kill -9`
-        process.wait(timeout=30)
-    killed_at = Journal(folder).last_step()
-    checkpoint_step = latest_checkpoint(folder)[1]
-    assert read_job(folder)["status"] == "running" and killed_at < STEPS, log.read_text()[-2000:]
+    engine = Engine()
+    job_id = engine.start(TrainConfig(data_path=str(small_pairs(tmp_path)), schema_path=str(SAMPLE_SCHEMA),
+                                      max_steps=STEPS, checkpoint_every=EVERY, batch_size=1, grad_accum=1,
+                                      warmup_steps=1, max_seq_length=256, eval_fraction=0, experiment="tests",
+                                      run_name="killed-mid-run"))
+    folder = outputs_dir() / job_id
+    checkpoint_step = wait_for(lambda: (c := latest_checkpoint(folder)) and c[1], 600, "the first checkpoint")
+    os.kill(int(read_job(folder)["worker_pid"]), signal.SIGKILL)  # no clean-up of any kind: like the OOM killer
+    snap = engine.wait(timeout=60)
+    killed_at = snap["step"]
+    assert snap["status"] == "died" and killed_at < STEPS, snap
+    assert "killed (signal 9, SIGKILL)" in snap["error"]
+    assert f"resume from its checkpoint at step {checkpoint_step}" in snap["error"]
+    assert "killed (signal 9" in outcome_html(snap)
+    assert [j["job_id"] for j in resumable_jobs()][:1] == [job_id]  # the Train tab offers Resume
     client = MlflowClient(mlflow_server)
     run_id = Journal(folder).run_id
-    assert client.get_run(run_id).info.status == "RUNNING"  # nobody told MLflow: it would stay RUNNING forever
-
-    engine = Engine()  # the next start (the app does this at launch, the CLI before it trains)
-    found = [i for i in engine.recover(mlflow_server) if i.job_id == job_id]
-    assert found and found[0].checkpoint_step == checkpoint_step and found[0].run_id == run_id
-    run = client.get_run(run_id)
-    assert run.info.status == "KILLED" and run.data.tags["outcome"] == "killed"
-    assert f"at step {killed_at} of {STEPS}" in run.data.tags["studio.interrupted"]
-    assert f"resume from its checkpoint at step {checkpoint_step}" in run.data.tags["studio.interrupted"]
-    shown = interrupted_html(engine)
-    assert "stopped (killed or crashed)" in shown and "Resume the interrupted run" in shown
-    assert engine.recover(mlflow_server) == []  # marked once, not again
+    run = wait_for(lambda: (r := client.get_run(run_id)).info.status == "KILLED" and r, 60, "the run marked KILLED")
+    assert run.data.tags["outcome"] == "died" and "signal 9" in run.data.tags["studio.interrupted"]
 
     resumed_at = time.time() * 1000
     engine.resume(job_id)
     snap = engine.wait(timeout=900)
     assert snap["status"] == "completed", snap["error"]
     assert snap["step"] == STEPS and snap["mlflow_run_id"] == run_id  # the same MLflow run continues
-    run = client.get_run(run_id)
-    assert run.info.status == "FINISHED" and run.data.tags["studio.resumed_from_step"] == str(checkpoint_step)
+    run = wait_for(lambda: (r := client.get_run(run_id)).info.status == "FINISHED" and r, 60, "the run's end")
+    assert run.data.tags["studio.resumed_from_step"] == str(checkpoint_step)
     raw = client.get_metric_history(run_id, "loss")
     after = sorted(m.step for m in raw if m.timestamp >= resumed_at)
     assert after == list(range(checkpoint_step + 1, STEPS + 1))  # continues right after the checkpoint
     assert [s for s, _ in metric_history(run_id, "loss", mlflow_server)] == list(range(1, STEPS + 1))
     assert (folder / "adapter" / "adapter_model.safetensors").exists()
     assert not (folder / "checkpoints").exists()  # done: checkpoints are removed, the adapter is kept
-    assert engine.interrupted == []
+
+
+def test_restarted_studio_reattaches_to_the_running_worker(mlflow_server, tmp_path):
+    import psutil
+    from mlflow.tracking import MlflowClient
+
+    from core.train import Engine
+
+    log = tmp_path / "cli.log"
+    command = [sys.executable, "-m", "core", "train", str(small_pairs(tmp_path)), "--schema", str(SAMPLE_SCHEMA),
+               "--steps", "200", "--checkpoint-every", "0", "--batch-size", "1", "--grad-accum", "1",
+               "--warmup-steps", "1", "--max-seq-length", "256", "--eval-fraction", "0", "--experiment", "tests",
+               "--run-name", "studio-killed"]
+    with open(log, "wb") as out:
+        studio = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+    try:
+        job_id = wait_for(lambda: (m := re.search(r"^job (\S+): training", log.read_text(), re.M)) and m.group(1),
+                          300, "the CLI to start a job")
+        folder = outputs_dir() / job_id
+        wait_for(lambda: len(journal_losses(folder)) >= 1, 600, "the first step")
+    finally:
+        studio.send_signal(signal.SIGKILL)  # the studio dies; its worker does not
+        studio.wait(timeout=30)
+    worker = psutil.Process(int(read_job(folder)["worker_pid"]))
+    assert worker.is_running() and read_job(folder)["status"] == "running", log.read_text()[-2000:]
+
+    engine = Engine()  # the next start (the app does this at launch, the CLI before it trains)
+    assert engine.recover(mlflow_server) == []  # nothing died
+    snap = engine.snapshot()
+    assert snap["job_id"] == job_id and snap["status"] in ("running", "starting")
+    seen = wait_for(lambda: engine.snapshot()["step"], 120, "the progress of the re-attached worker")
+    wait_for(lambda: engine.snapshot()["step"] > seen, 300, "a further step")
+    assert engine.stop()
+    snap = engine.wait(timeout=300)
+    assert snap["status"] == "stopped" and (folder / "adapter" / "adapter_model.safetensors").exists(), snap
+    assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+    client = MlflowClient(mlflow_server)
+    run = wait_for(lambda: (r := client.get_run(snap["mlflow_run_id"])).info.status == "FINISHED" and r, 60,
+                   "the run's end in MLflow")
+    history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss"))
+    assert history == journal_losses(folder)  # every step reached MLflow, through both studios

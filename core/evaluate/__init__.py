@@ -13,6 +13,8 @@ from core.evaluate.evaluate import (
     schema_ddl_for,
 )
 from core.evaluate.generate import SqlGenerator, generating, training_busy_message
+from core.evaluate.generator_process import GeneratorProcess
+from core.evaluate.metrics import extract_sql
 
-__all__ = ["SqlGenerator", "default_data_for", "evaluate", "evaluate_after_training", "evaluate_run", "generating",
+__all__ = ["GeneratorProcess", "SqlGenerator", "default_data_for", "extract_sql", "evaluate", "evaluate_after_training", "evaluate_run", "generating",
            "load_run_inputs", "rows_csv", "schema_ddl_for", "training_busy_message"]

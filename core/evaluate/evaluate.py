@@ -86,14 +86,16 @@ def summarize(rows: list[EvalRow]) -> dict:
 
 def evaluate(pairs: list[Pair], db: Database, cfg: TrainConfig, schema_text: str, adapter_path: str | None = None,
              include_base: bool = True, progress=print, batch_size: int = 8) -> EvalReport:
-    """Generate SQL greedily for each pair with the base model and/or the adapter, execute, compare."""
-    from core.evaluate.generate import SqlGenerator, generating
+    """Generate SQL greedily for each pair with the base model and/or the adapter (in a child process: the models
+    never load into the studio's), execute, compare."""
+    from core.evaluate.generate import generating
+    from core.evaluate.generator_process import GeneratorProcess
 
-    with generating():
-        return _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress, batch_size, SqlGenerator)
+    with generating(), GeneratorProcess(keep=1) as generator:
+        return _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress, batch_size, generator)
 
 
-def _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress, batch_size, SqlGenerator):
+def _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress, batch_size, generator):
     start = time.time()
     golds = [db.execute(p.sql, cfg.dialect) for p in pairs]
     usable = [(p, g) for p, g in zip(pairs, golds, strict=True) if g.ok]
@@ -107,12 +109,9 @@ def _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress,
     results: dict[str, list[EvalRow]] = {}
     for name, adapter in models:
         progress(f"generating SQL for {len(usable)} rows with the {name} model ...")
-        generator = SqlGenerator(cfg.model, adapter, cfg.trust_remote_code)
-        try:
-            answers = generator.generate(
-                [_prompt(p, cfg, schema_text) for p, _ in usable], batch_size=batch_size, max_new_tokens=96)
-        finally:
-            generator.close()
+        answers = generator.generate(cfg.model, adapter, cfg.trust_remote_code,
+                                     [_prompt(p, cfg, schema_text) for p, _ in usable], batch_size=batch_size,
+                                     max_new_tokens=96)
         results[name] = [score(p, raw, g, db, cfg.dialect) for (p, g), raw in zip(usable, answers, strict=True)]
     summaries = {name: summarize(rows) for name, rows in results.items()}
     return EvalReport(len(usable), time.time() - start, summaries, results, len(pairs) - len(usable))

@@ -20,10 +20,11 @@ from core.tracking.server import (
     is_healthy,
     metric_history,
     run_url,
+    tracking_uri,
     wait_until_started,
 )
 from core.tracking.sync import sync_journal, syncer_for
 
 __all__ = ["RUN_COLUMNS", "RunNotFound", "TrackingError", "config_from_params", "ensure_server", "get_run",
            "is_healthy", "list_runs", "metric_history", "run_adapter", "run_config", "run_details", "run_url",
-           "sync_journal", "syncer_for", "wait_until_started"]
+           "sync_journal", "syncer_for", "tracking_uri", "wait_until_started"]

@@ -2,8 +2,9 @@
 
 Each job folder holds `tracking.jsonl` (one operation per line: open the run, params, tags, a metric point, a
 text artifact, an artifact folder, end the run) and `tracking.sent` (the MLflow run id and how many operations
-MLflow has acknowledged). The training thread only appends here, so a dead or slow server never slows it; a
-sync thread (core.tracking.sync) sends the rest in order. After a crash or a restart, whatever was not sent is
+MLflow has acknowledged). The training worker only appends here, so a dead or slow server never slows it; a
+sync thread (core.tracking.sync) in the studio's process sends the rest in order, reading what the worker process
+appended with `refresh()`. After a crash or a restart, whatever was not sent is
 still on disk and `core.tracking.sync.sync_journal` sends it later, so metrics logged while MLflow was away reach
 it once it is back.
 """
@@ -23,21 +24,33 @@ class Journal:
         self.folder = Path(folder)
         self.path = self.folder / JOURNAL
         self._lock = threading.Lock()
-        self.ops: list[dict] = self._read()
+        self.ops: list[dict] = []
+        self._offset = 0  # bytes of the file read into ops
+        self.refresh()
         sent = self._read_sent()
         self.run_id: str = sent.get("run_id", "")
         self.sent: int = min(int(sent.get("sent", 0)), len(self.ops))
 
-    def _read(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        ops = []
-        for line in self.path.read_text(encoding="utf-8").split("\n"):
+    def refresh(self) -> int:
+        """Read the operations appended since the last read (by this process or the worker's); returns how many.
+        A line still being written is left for the next call; one cut short by a kill is skipped."""
+        with self._lock:
             try:
-                ops.append(json.loads(line))
-            except ValueError:  # a line cut short by a kill: everything before it is intact
-                continue
-        return ops
+                with open(self.path, "rb") as f:
+                    f.seek(self._offset)
+                    chunk = f.read()
+            except OSError:
+                return 0
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self._offset += len(complete)
+            added = 0
+            for line in complete.decode("utf-8", "replace").split("\n"):
+                try:
+                    self.ops.append(json.loads(line))
+                    added += 1
+                except ValueError:  # a line cut short by a kill: everything before it is intact
+                    continue
+            return added
 
     def _read_sent(self) -> dict:
         try:
@@ -48,13 +61,16 @@ class Journal:
     def append(self, op: str, **fields) -> None:
         record = {"op": op, "t": int(time.time() * 1000), **fields}
         line = json.dumps(record, default=str)
-        with self._lock:
-            self.ops.append(record)
-            try:
-                with open(self.path, "a", encoding="utf-8") as f:
-                    f.write(line + "\n")
-            except OSError:
-                pass  # disk trouble: the operation still reaches MLflow from memory; the trainer reports disk errors
+        try:
+            with open(self.path, "ab+") as f:  # one write of a whole line: appends never interleave
+                if f.seek(0, os.SEEK_END) and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
+                    f.write(b"\n")  # a line cut short by a kill stays alone on its line (and is skipped)
+                f.write(line.encode("utf-8") + b"\n")
+        except OSError:  # disk trouble: the operation still reaches MLflow from memory; the trainer reports it
+            with self._lock:
+                self.ops.append(record)
+            return
+        self.refresh()
 
     def pending(self) -> list[dict]:
         with self._lock:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.redact import redact, redact_values
 from core.runstate import RunState
+from core.tracking.journal import Journal
 from core.tracking.sync import syncer_for
 
 CLOSE_WAIT_S = 20.0  # how long the end of a run waits for MLflow before leaving the rest to the background
@@ -33,13 +34,16 @@ class TrackedRun:
 
     active = True
 
-    def __init__(self, folder: Path, state: RunState, tracking_uri: str):
-        self.folder, self.uri, self.state = Path(folder), tracking_uri, state
-        self.journal = syncer_for(folder, tracking_uri, state).journal
+    def __init__(self, folder: Path, state: RunState, tracking_uri: str, send: bool = True):
+        """`send=False` only journals: the training worker process leaves the sending to the studio watching it."""
+        self.folder, self.uri, self.state, self.send = Path(folder), tracking_uri, state, send
+        self.journal = syncer_for(folder, tracking_uri, state).journal if send else Journal(folder)
         if self.journal.run_id:  # a resumed job: the chart follows the same MLflow run
             state.update(mlflow_run_id=self.journal.run_id, tracking_uri=tracking_uri)
 
     def _wake(self):
+        if not self.send:
+            return None
         syncer = syncer_for(self.folder, self.uri, self.state)  # restarts a sync thread that had finished
         syncer.wake()
         return syncer
@@ -83,9 +87,15 @@ class TrackedRun:
         self.journal.append("artifacts", folder=str(folder), path=path)
         self._wake()
 
+    def flush(self, wait_s: float) -> bool:
+        """Wait up to wait_s for MLflow to have everything journalled so far. True when it has."""
+        syncer = self._wake()
+        return syncer.flush(wait_s) if syncer else True
+
     def close(self, status: str, wait_s: float = CLOSE_WAIT_S) -> bool:
         """End the run (FINISHED, FAILED, KILLED). True when MLflow has everything; else it follows later."""
         self.journal.append("end", status=status)
-        return self._wake().flush(wait_s)
+        syncer = self._wake()
+        return syncer.flush(wait_s) if syncer else True
 
 

@@ -140,6 +140,17 @@ def wait_until_started(timeout: float = 120.0) -> bool:
     return _started.wait(timeout)
 
 
+def tracking_uri() -> str:
+    """The environment's URI first (ensure_server sets it), else MLflow's own default."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    try:
+        import mlflow
+    except ImportError:
+        return ""
+    return mlflow.get_tracking_uri()
+
+
 def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     """The MLflow UI page of a run (only meaningful for an http tracking server)."""
     return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"

@@ -38,6 +38,7 @@ class Syncer:
         self._wake.set()
 
     def flush(self, wait_s: float) -> bool:
+        self.journal.refresh()
         self.wake()
         deadline = time.time() + wait_s
         while time.time() < deadline and self.journal.pending():
@@ -56,6 +57,7 @@ class Syncer:
         while True:
             self._wake.wait(timeout=backoff)
             self._wake.clear()
+            self.journal.refresh()  # what a training worker process appended meanwhile
             if not self.journal.pending():
                 self._idle.set()
                 if self.journal.ended() and not self._wake.is_set():

@@ -8,6 +8,7 @@ engine by whoever starts the run.
 from core.compute import BusyError
 from core.train.batching import plan_batches
 from core.train.engine import ConfigError, Engine, ResumeError, get_engine
+from core.train.gpus import gpu_count, visible_gpus
 from core.train.jobs import StorageError, resumable_jobs, training_elsewhere
 from core.train.models import (
     MODEL_CHOICES,
@@ -17,10 +18,9 @@ from core.train.models import (
     needs_remote_code,
     remote_code_error,
     resolve_model,
-    start_warmup,
 )
 from core.train.worker import load_dataset
 
 __all__ = ["MODEL_CHOICES", "BusyError", "ConfigError", "Engine", "ModelError", "ResumeError", "StorageError",
-           "get_engine", "gpu_available", "load_dataset", "load_tokenizer", "needs_remote_code", "plan_batches",
-           "remote_code_error", "resolve_model", "resumable_jobs", "start_warmup", "training_elsewhere"]
+           "get_engine", "gpu_available", "gpu_count", "visible_gpus", "load_dataset", "load_tokenizer", "needs_remote_code", "plan_batches",
+           "remote_code_error", "resolve_model", "resumable_jobs", "training_elsewhere"]

@@ -28,8 +28,9 @@ class BatchPlan:
     per_device_batch: int  # rows per micro-batch (packed rows when packing)
     grad_accum: int
     micro_batch_tokens: int  # the budget (packing) or rows x mean row length (no packing)
-    pairs_per_step: float
+    pairs_per_step: float  # across all devices
     tokens_per_step: float
+    devices: int = 1
 
     def epochs(self, steps: int, rows: int) -> float:
         return steps * self.pairs_per_step / max(rows, 1)
@@ -38,12 +39,13 @@ class BatchPlan:
         return max(1, math.ceil(epochs * rows / max(self.pairs_per_step, 1e-9)))
 
     def describe(self) -> str:
+        gpus = f" x {self.devices} devices" if self.devices > 1 else ""
         if self.packing:
             return (f"pairs are packed into micro-batches of {self.micro_batch_tokens:,} tokens "
-                    f"({self.per_device_batch} x {self.max_length:,}-token rows) x accumulation {self.grad_accum}: "
-                    f"one step sees about {self.pairs_per_step:,.0f} pairs")
+                    f"({self.per_device_batch} x {self.max_length:,}-token rows) x accumulation {self.grad_accum}"
+                    f"{gpus}: one step sees about {self.pairs_per_step:,.0f} pairs")
         return (f"one step sees {self.pairs_per_step:.0f} pairs (batch {self.per_device_batch} x accumulation "
-                f"{self.grad_accum})")
+                f"{self.grad_accum}{gpus})")
 
 
 def auto_batch_tokens(total_tokens: int, grad_accum: int) -> int:
@@ -52,17 +54,20 @@ def auto_batch_tokens(total_tokens: int, grad_accum: int) -> int:
     return int(min(AUTO_MAX_TOKENS, max(AUTO_MIN_TOKENS, per_micro // 1024 * 1024)))
 
 
-def plan_batches(cfg, token_lengths: list[int], cuda: bool) -> BatchPlan:
-    """The batch plan for a TrainConfig on this machine, from the rows' token lengths."""
+def plan_batches(cfg, token_lengths: list[int], cuda: bool, devices: int = 1) -> BatchPlan:
+    """The batch plan for a TrainConfig on this machine, from the rows' token lengths. With several devices (DDP)
+    each takes the same micro-batch, so one step sees `devices` times the pairs."""
     mean = statistics.fmean(token_lengths) if token_lengths else DEFAULT_ROW_TOKENS
     packing = cuda and (cfg.packing if cfg.packing is not None else True)
+    devices = max(devices, 1)
     if not packing:
-        pairs = cfg.batch_size * cfg.grad_accum
+        pairs = cfg.batch_size * cfg.grad_accum * devices
         return BatchPlan(False, cfg.max_seq_length, cfg.batch_size, cfg.grad_accum,
-                         int(cfg.batch_size * mean), pairs, pairs * mean)
-    budget = cfg.batch_tokens or auto_batch_tokens(int(mean * len(token_lengths)), cfg.grad_accum)
+                         int(cfg.batch_size * mean), pairs, pairs * mean, devices)
+    # the budget spreads the dataset over ~MIN_STEPS_PER_EPOCH steps across all the devices
+    budget = cfg.batch_tokens or auto_batch_tokens(int(mean * len(token_lengths) / devices), cfg.grad_accum)
     # a packed row must hold the longest allowed pair; beyond PACKED_SEQ_LENGTH, add rows instead
     row_length = max(cfg.max_seq_length, min(PACKED_SEQ_LENGTH, budget))
     rows = max(1, budget // row_length)
-    tokens = rows * row_length * cfg.grad_accum
-    return BatchPlan(True, row_length, rows, cfg.grad_accum, rows * row_length, tokens / mean, tokens)
+    tokens = rows * row_length * cfg.grad_accum * devices
+    return BatchPlan(True, row_length, rows, cfg.grad_accum, rows * row_length, tokens / mean, tokens, devices)

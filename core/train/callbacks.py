@@ -31,6 +31,21 @@ def friendly_error(exc: BaseException, cfg: TrainConfig) -> str:
     return redact(text.splitlines()[0][:400] if text else type(exc).__name__)
 
 
+def _agreed(stop: bool) -> bool:
+    """Under DDP every rank must stop after the same step (or the others wait forever in the next all-reduce): a
+    stop seen by any rank is shared with all of them."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return stop
+    import torch
+
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    flag = torch.tensor([1 if stop else 0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 def make_progress_callback(state: RunState, stop_event, run):
     """A TrainerCallback that mirrors progress into `state`, logs metrics to `run`, and honours the stop request."""
     from transformers import TrainerCallback
@@ -47,7 +62,7 @@ def make_progress_callback(state: RunState, stop_event, run):
 
         def on_step_end(self, args, st, control, **kw):
             state.update(step=st.global_step, epoch=st.epoch or 0.0)
-            if stop_event.is_set():
+            if _agreed(stop_event.is_set()):
                 control.should_training_stop = True
                 state.update(status="stopping")
 

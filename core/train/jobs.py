@@ -4,7 +4,10 @@ whose process died (killed, crashed, machine restarted).
     outputs/<job>/job.json          config, owner process, status, last step (rewritten atomically)
     outputs/<job>/checkpoints/      transformers checkpoints every N steps (the last 2 kept)
     outputs/<job>/tracking.jsonl    what was sent, or is still to be sent, to MLflow (core.tracking.journal)
-    data/training.lock              held (flock) by the process that trains; the OS drops it when that dies
+    outputs/<job>/state.json, log.txt, stop.request, watched    the worker <-> studio channel (core.train.progress)
+    outputs/<job>/worker.log        the worker process's own output (tracebacks, library warnings)
+    outputs/<job>/watch.lock        held (flock) by the studio process watching the job
+    data/training.lock              held (flock) by the worker process that trains; the OS drops it when that ends
 """
 
 import fcntl
@@ -20,6 +23,7 @@ from core.paths import data_dir, outputs_dir
 
 JOB_FILE = "job.json"
 LIVE = ("starting", "running", "stopping", "evaluating")
+RESUMABLE = ("died", "failed", "killed")  # killed: what jobs interrupted before the worker process were marked
 DEFAULT_MIN_FREE_MB = 500  # checkpoints + adapter of a 7B LoRA run fit; raise it with STUDIO_MIN_FREE_MB
 
 
@@ -31,10 +35,8 @@ class LockHeld(RuntimeError):
     """Another process of this data folder is training."""
 
 
-def this_process() -> dict:
-    import psutil
-
-    return {"pid": os.getpid(), "pid_started": psutil.Process().create_time(), "host": socket.gethostname()}
+def this_host() -> str:
+    return socket.gethostname()
 
 
 def read_job(folder: Path) -> dict | None:
@@ -53,16 +55,48 @@ def write_job(folder: Path, **fields) -> dict:
     return job
 
 
-def owner_alive(job: dict) -> bool:
-    """Is the process that ran this job still running? (pid plus its start time: pids are reused)."""
+def worker_alive(job: dict) -> bool:
+    """Is the job's training process still running? (pid plus its start time: pids are reused). Jobs written before
+    training moved into a worker process name the studio's own pid instead."""
     import psutil
 
-    if job.get("host") != socket.gethostname():
+    if job.get("host") not in (None, this_host()):
         return True  # another machine's job: not ours to judge
+    pid, started = job.get("worker_pid", job.get("pid")), job.get("worker_started", job.get("pid_started"))
     try:
-        return abs(psutil.Process(int(job["pid"])).create_time() - float(job["pid_started"])) < 1.0
+        return abs(psutil.Process(int(pid)).create_time() - float(started)) < 1.0
     except (psutil.Error, KeyError, TypeError, ValueError):
         return False
+
+
+def watch_job(folder: Path):
+    """Claim the watching of a job (syncing its journal to MLflow, mirroring its progress): an open, locked handle,
+    or None when another studio process watches it already. The OS drops the claim when this process dies."""
+    handle = open(Path(folder) / "watch.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held while watching
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def record_end(folder: Path, status: str, message: str, step: int) -> int:
+    """Write an ending the worker could not write itself (it died, or failed before it could report) into job.json
+    and the job's MLflow journal. Returns the step of the checkpoint a Resume would start from (0: none)."""
+    from core.tracking.journal import Journal
+
+    journal = Journal(folder)
+    checkpoint = latest_checkpoint(folder)
+    checkpoint_step = checkpoint[1] if checkpoint else 0
+    if checkpoint_step:
+        message += f" It can resume from its checkpoint at step {checkpoint_step}."
+    if any(op["op"] == "open" for op in journal.ops) and not journal.ended():  # else it died before opening its run
+        journal.append("tags", values={"outcome": status, "studio.interrupted": message})
+        journal.append("end", status="KILLED" if status == "died" else "FAILED")
+    write_job(folder, status=status, message=message, error=message if status == "failed" else "", step=step,
+              checkpoint_step=checkpoint_step, finished=time.time())
+    return checkpoint_step
 
 
 def latest_checkpoint(folder: Path) -> tuple[Path, int] | None:
@@ -90,42 +124,49 @@ class Interrupted:
     message: str
 
 
-def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> list[Interrupted]:
-    """Mark jobs whose process died mid-run as killed, here and in MLflow (status KILLED, tag saying why).
-    Jobs of live processes (another studio or CLI still training) are left alone."""
-    from core.tracking import sync_journal, syncer_for
+def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> tuple[list[Interrupted], list[dict]]:
+    """At start-up: (jobs whose training process died mid-run, now marked died here and in MLflow; jobs whose
+    training process still runs, for the caller to re-attach to). Jobs that ended while MLflow was away send what
+    it still lacks."""
+    from core.tracking import sync_journal
 
-    found = []
+    found, live = [], []
     for folder in sorted(outputs_dir().iterdir()):
         job = read_job(folder) if folder.is_dir() else None
-        if not job or owner_alive(job):
+        if not job:
             continue
-        if job.get("status") not in LIVE:  # ended while MLflow was away: send what it still lacks
+        if job.get("status") not in LIVE:
+            if job.get("evaluation_pending"):  # the studio stopped between training and its evaluation
+                from core.tracking.journal import Journal
+
+                Journal(folder).append("end", status="FINISHED")
+                write_job(folder, evaluation_pending=False)
             sync_journal(folder, tracking_uri, wait_s=2.0)
             continue
-        journal = syncer_for(folder, tracking_uri).journal
-        step, total = journal.last_step(), int(job.get("total_steps") or 0)
-        checkpoint = latest_checkpoint(folder)
-        checkpoint_step = checkpoint[1] if checkpoint else 0
-        message = (f"The studio process stopped (killed or crashed) while job {job['job_id']} was training, at step "
-                   f"{step} of {total}. " + (f"It can resume from its checkpoint at step {checkpoint_step}."
-                                              if checkpoint else "It had no checkpoint yet: start it again."))
-        if any(op["op"] == "open" for op in journal.ops):  # else it died before its MLflow run was opened
-            journal.append("tags", values={"outcome": "killed", "studio.interrupted": message})
-            journal.append("end", status="KILLED")
-        write_job(folder, status="killed", message=message, step=step, checkpoint_step=checkpoint_step,
-                  finished=time.time())
+        if worker_alive(job):
+            live.append(job)
+            continue
+        from core.tracking.journal import Journal
+
+        step, total = Journal(folder).last_step(), int(job.get("total_steps") or 0)
+        message = (f"The training process of job {job['job_id']} stopped (killed, crashed, or the machine restarted) "
+                   f"at step {step} of {total}, while no studio was watching it.")
+        checkpoint_step = record_end(folder, "died", message, step)
+        if not checkpoint_step:
+            message += " It had no checkpoint yet: start it again."
         sync_journal(folder, tracking_uri, wait_s)
-        found.append(Interrupted(job["job_id"], journal.run_id, step, total, checkpoint_step, message))
-    return found
+        job = read_job(folder) or job
+        found.append(Interrupted(job["job_id"], Journal(folder).run_id, step, total, checkpoint_step,
+                                 job.get("message", message)))
+    return found, live
 
 
 def resumable_jobs() -> list[dict]:
-    """Killed jobs that have a checkpoint, newest first (for the Resume button and the CLI)."""
+    """Interrupted jobs that have a checkpoint, newest first (for the Resume button and the CLI)."""
     jobs = []
     for folder in outputs_dir().iterdir():
         job = read_job(folder) if folder.is_dir() else None
-        if job and job.get("status") == "killed" and latest_checkpoint(folder):
+        if job and job.get("status") in RESUMABLE and latest_checkpoint(folder):
             jobs.append(job)
     return sorted(jobs, key=lambda j: j.get("started", 0), reverse=True)
 
@@ -165,32 +206,22 @@ def training_elsewhere() -> str:
         return ""
 
 
-class TrainingLock:
-    """One training at a time per data folder, across processes (browser sessions share a process; the CLI
-    does not). flock: released by the OS when the holder exits, even by SIGKILL, so it never goes stale."""
-
-    def __init__(self):
-        self._file = None
-
-    def acquire(self, job_id: str) -> None:
-        path = data_dir() / "training.lock"
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise LockHeld(f"Another studio process is training ({holder}). One training runs at a time on this "
-                           "machine: wait for it or stop it first.") from None
+def lock_training(handle, holder: str) -> None:
+    """Lock the data folder's training lock through `handle` (an open training.lock), or raise LockHeld naming who
+    holds it. One training at a time per data folder, across processes (browser sessions share a studio process;
+    the CLI does not). flock belongs to the open file: the worker that inherits the handle holds it, and the OS
+    drops it when the last holder exits, even by SIGKILL, so it never goes stale."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
         handle.seek(0)
-        handle.truncate()
-        handle.write(f"job {job_id}, pid {os.getpid()}")
-        handle.flush()
-        self._file = handle
+        raise LockHeld(f"Another studio process is training ({handle.read().strip() or 'unknown'}). One training runs "
+                       "at a time on this machine: wait for it or stop it first.") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(holder)
+    handle.flush()
 
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+
+def unlock_training(handle) -> None:
+    fcntl.flock(handle, fcntl.LOCK_UN)

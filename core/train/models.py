@@ -8,14 +8,17 @@ or `ModelError` says what to do instead.
 
 import functools
 import importlib.util
+import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from core.config import BUNDLED_MODEL
-from core.paths import data_dir
+from core.paths import PROJECT_ROOT, data_dir
 
 HUB_CHOICES = ("unsloth/Qwen2.5-Coder-7B", "unsloth/Qwen2.5-Coder-1.5B-Instruct")
 MODEL_CHOICES = (BUNDLED_MODEL, *HUB_CHOICES)
@@ -58,27 +61,38 @@ def bundled_model_dir(progress: Callable[[str], None] = print) -> Path:
             return target
         gguf = bundled_gguf()
         progress(f"Converting the bundled model {gguf.name} to a safetensors cache (once, ~20 s) ...")
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        # The GGUF metadata makes <|im_start|> the end-of-sequence token; the instruct model ends its turns with
-        # <|im_end|> (as its config says), so generation would run past the answer. Restore the model's own.
-        tokenizer.eos_token = tokenizer.pad_token = "<|im_end|>"
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-        # Dequantised already, but flagged as quantized: unflag it so the Trainer accepts it.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / ".studio-conversion").write_text(CONVERSION_VERSION)
-        shutil.rmtree(target, ignore_errors=True)  # an older conversion
-        tmp.rename(target)  # atomic: a half-written folder is never taken for the model
+        # In a child process: the studio's own process never loads torch or a model (core.train.engine).
+        done = subprocess.run([sys.executable, "-m", "core.train.models", "convert-bundled", str(gguf), str(target)],
+                              cwd=PROJECT_ROOT, capture_output=True, text=True)
+        if done.returncode != 0 or not marker.exists():
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ModelError(f"Could not convert the bundled model ({last[0][:300]}). Run the set-up command again "
+                             "(`make venv`), or choose a local folder or a Hugging Face id.")
         progress(f"Bundled model ready in {target}")
     return target
+
+
+def _convert_bundled(gguf: Path, target: Path) -> None:
+    """GGUF -> safetensors folder (run as `python -m core.train.models convert-bundled GGUF TARGET`)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The GGUF metadata makes <|im_start|> the end-of-sequence token; the instruct model ends its turns with
+    # <|im_end|> (as its config says), so generation would run past the answer. Restore the model's own.
+    tokenizer.eos_token = tokenizer.pad_token = "<|im_end|>"
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # Dequantised already, but flagged as quantized: unflag it so the Trainer accepts it.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / ".studio-conversion").write_text(CONVERSION_VERSION)
+    shutil.rmtree(target, ignore_errors=True)  # an older conversion
+    tmp.rename(target)  # atomic: a half-written folder is never taken for the model
 
 
 def resolve_model(choice: str, progress: Callable[[str], None] = print) -> str:
@@ -104,26 +118,6 @@ def resolve_model(choice: str, progress: Callable[[str], None] = print) -> str:
     return choice  # online: from_pretrained downloads it
 
 
-_warmup_done = threading.Event()
-_warmup_done.set()
-
-
-def start_warmup() -> None:
-    """Import Unsloth in the background (it must come before transformers, which it patches, and takes ~15 s
-    on a CPU). Tokenizer loads wait for it instead of racing it for the same imports."""
-    _warmup_done.clear()
-
-    def run():
-        try:
-            import unsloth  # noqa: F401
-        except Exception as e:  # noqa: BLE001 - training reports it properly when started
-            print(f"note: Unsloth could not be imported yet ({type(e).__name__}: {e})", flush=True)
-        finally:
-            _warmup_done.set()
-
-    threading.Thread(target=run, name="warm-up-unsloth", daemon=True).start()
-
-
 def needs_remote_code(error: BaseException) -> bool:
     """transformers refuses a model that ships its own code unless trust_remote_code=True; this is that refusal."""
     return isinstance(error, ValueError) and "trust_remote_code" in str(error)
@@ -139,8 +133,11 @@ def remote_code_error(choice: str) -> ModelError:
 def load_tokenizer(choice: str, trust_remote_code: bool = False):
     """The chosen model's tokenizer (cached), for previews and token counts. Code shipped with the model runs only
     when `trust_remote_code` is True (an explicit opt-in for that model)."""
-    _warmup_done.wait(timeout=180)
     source = resolve_model(choice)
+    from core.train.tokenizer import FastTokenizer, can_load
+
+    if can_load(source) and not _ships_tokenizer_code(Path(source)):
+        return FastTokenizer(Path(source))  # no torch in the studio's process
     from transformers import AutoTokenizer
 
     try:
@@ -153,13 +150,28 @@ def load_tokenizer(choice: str, trust_remote_code: bool = False):
         raise
 
 
+def _ships_tokenizer_code(folder: Path) -> bool:
+    try:
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return "auto_map" in config
+
+
 def default_model() -> str:
     """The bundled model without a GPU; the recipe's Qwen2.5-Coder-7B with one."""
     return HUB_CHOICES[0] if gpu_available() else BUNDLED_MODEL
 
 
 def gpu_available() -> bool:
-    """A CUDA GPU is usable (decides 4-bit and packing defaults)."""
-    import torch
+    """A CUDA GPU is usable (decides 4-bit and packing defaults). Asked of the driver: no torch in the studio."""
+    from core.train.gpus import gpu_count
 
-    return torch.cuda.is_available()
+    return gpu_count() > 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "convert-bundled":
+        _convert_bundled(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        sys.exit("usage: python -m core.train.models convert-bundled GGUF TARGET")

@@ -1,11 +1,12 @@
-"""The training worker: one function, run in a background thread by the engine (core.train.engine).
+"""The training worker process: `python -m core.train.worker JOB_FOLDER` (under torchrun for several GPUs), started
+by the engine (core.train.engine) for each run, or `--standby`: import Unsloth, then wait for a job folder on stdin.
 
-pairs -> validated, formatted prompt/completion rows -> MLflow run (core.tracking.run: the job's journal plus a
-sync thread, so a slow or dead server never stalls training) -> Unsloth model + LoRA -> TRL SFTTrainer with a
-checkpoint every N steps (a killed job resumes from the last one) -> adapter saved (temp folder, then renamed)
-and logged as an artifact. Progress, metrics and the stop request travel through `ProgressCallback`
-(core.train.callbacks); errors end as status "failed" with a short message, never as an exception out of the
-thread.
+pairs -> validated, formatted prompt/completion rows -> MLflow run (core.tracking.run: the job's journal; the
+studio watching the job sends it, so a slow or dead server never stalls training) -> Unsloth model + LoRA -> TRL
+SFTTrainer with a checkpoint every N steps (an interrupted job resumes from the last one) -> adapter saved (temp
+folder, then renamed) and logged as an artifact. The config comes from the job folder's job.json; progress, log
+lines and the stop request travel through the folder (core.train.progress, core.train.callbacks). Errors end as
+status "failed" with a short message. Under DDP only rank 0 writes the journal, the job's files and the adapter.
 """
 
 import gc
@@ -13,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -34,9 +36,10 @@ from core.data import (
 )
 from core.prompt_record import PromptRecord
 from core.runstate import RunState
+from core.tracking import tracking_uri
 from core.train.batching import plan_batches
 from core.train.callbacks import friendly_error, make_progress_callback
-from core.train.jobs import write_job
+from core.train.jobs import read_job, write_job
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
 # a CPU); execution accuracy uses all of them.
@@ -101,29 +104,40 @@ def _release_unsloth_buffers() -> None:
         pass
 
 
-def _tracking_uri() -> str:
-    """The environment's URI first (ensure_server sets it), else MLflow's own default."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
+def _report_rank(output_dir: Path, rank: int, error: str) -> None:
+    """Every process writes rank-N.json: its peak GPU memory (for the memory estimates and the benchmarks) and its
+    error, so that a failure on any GPU of a DDP run is explained even when rank 0 only saw its peers vanish."""
+    peak = 0.0
     try:
-        import mlflow
+        import torch
+
+        if torch.cuda.is_available():
+            peak = torch.cuda.max_memory_allocated() / 2**30
+            torch.cuda.empty_cache()
     except ImportError:
-        return ""
-    return mlflow.get_tracking_uri()
+        pass
+    try:
+        (Path(output_dir) / f"rank-{rank}.json").write_text(json.dumps({"peak_gpu_gib": round(peak, 2),
+                                                                         "error": error}), encoding="utf-8")
+    except OSError:
+        pass
 
 
 def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path, callbacks: tuple = (),
-                 resume=None, after_training=None) -> None:
-    """Train one LoRA adapter. Runs in the engine's worker thread; never raises.
+                 resume=None, send: bool = True, keep_open: bool = False) -> None:
+    """Train one LoRA adapter; never raises (the ending is written to the state and job.json).
 
-    `callbacks` are extra TrainerCallbacks (benchmarks); `resume` is (checkpoint folder, step) to continue a killed
-    job: same output folder, same MLflow run. `after_training(cfg, output_dir, run, state)` (the evaluation, given
-    by whoever started the run) is called when training completed and `cfg.evaluate_after` asks for it, with the
-    held-out rows in the job's split.json, before the MLflow run is closed."""
+    `callbacks` are extra TrainerCallbacks (benchmarks); `resume` is (checkpoint folder, step) to continue an
+    interrupted job: same output folder, same MLflow run. `send=False` only journals the MLflow run (the worker
+    process: the studio sends it). `keep_open`: when training completes with held-out rows and `cfg.evaluate_after`,
+    leave the MLflow run open and job.json `evaluation_pending`, for the studio's evaluation to finish it."""
     from core.tracking import run as mlflow_run
 
+    rank = int(os.environ.get("RANK", "0"))
+    lead = rank == 0  # under DDP, rank 0 alone writes the job's files and the journal
     model = trainer = None
     run = mlflow_run.NullRun()
+    error = ""
     try:
         state.log("loading Unsloth (first time takes ~15 s on CPU)")
         import torch
@@ -154,13 +168,14 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
 
         train_rows, eval_rows = rows(train_pairs), rows(eval_pairs)
         length_of = dict(zip((p.row for p in pairs), report.token_lengths, strict=False))
-        plan = plan_batches(cfg, [length_of.get(p.row, 0) for p in train_pairs if p.row in length_of], cuda)
+        devices = int(os.environ.get("WORLD_SIZE", "1"))
+        plan = plan_batches(cfg, [length_of.get(p.row, 0) for p in train_pairs if p.row in length_of], cuda, devices)
         packing = plan.packing
         state.update(backend=backend, train_rows=len(train_rows), eval_rows=len(eval_rows), model=cfg.model)
         state.log(f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}; "
                   f"{plan.describe()}")
 
-        run = mlflow_run.TrackedRun(output_dir, state, _tracking_uri())
+        run = mlflow_run.TrackedRun(output_dir, state, tracking_uri(), send=send) if lead else mlflow_run.NullRun()
         if resume:
             run.reopen(resume[1])
         else:
@@ -176,7 +191,8 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
                    for p in train_pairs[:5]]
         run.log_text("\n\n".join(samples), "samples.txt")
         split = {"train_rows": [p.row for p in train_pairs], "eval_rows": [p.row for p in eval_pairs]}
-        (output_dir / SPLIT_FILE).write_text(json.dumps(split), encoding="utf-8")
+        if lead:
+            (output_dir / SPLIT_FILE).write_text(json.dumps(split), encoding="utf-8")
         run.log_dict(split, SPLIT_FILE)
 
         state.log(f"loading {cfg.model}")
@@ -206,6 +222,7 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             eval_strategy="steps" if eval_rows else "no",
             eval_steps=max(5, cfg.max_steps // 4) if eval_rows else None,  # eval loss costs time: about 4 points
             per_device_eval_batch_size=cfg.batch_size, disable_tqdm=True,
+            ddp_find_unused_parameters=False if devices > 1 else None,  # LoRA uses all its parameters: skip the search
         )
         trainer = SFTTrainer(
             model=model, processing_class=tokenizer, args=args,
@@ -215,32 +232,34 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         )
         run.log_dict(args.to_dict(), "training_args.json")
         state.update(status="running", started_at=state.started_at or time.time())
-        write_job(output_dir, status="running")
+        if lead:
+            write_job(output_dir, status="running")
         trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
 
         stopped = stop_event.is_set()
-        adapter = output_dir / "adapter"
-        record = PromptRecord(cfg.model, cfg.system_template, cfg.dialect, schema_text)
-        _save_adapter(model, tokenizer, adapter, record)
-        state.log(f"adapter saved to {adapter}")
-        run.log_artifacts(adapter, "adapter")
         outcome = "stopped" if stopped else "completed"
-        run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
-        if after_training is not None and cfg.evaluate_after and eval_pairs and not stopped:
-            del trainer, model  # free memory before loading the models for generation
-            trainer = model = None
-            gc.collect()
-            after_training(cfg, output_dir, run, state)
-        if not run.close("FINISHED"):
-            state.log("MLflow has not received everything yet: the rest is sent in the background when it answers")
-        shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)  # the adapter is saved: no resume needed
-        write_job(output_dir, status=outcome, step=state.step, finished=time.time())
-        state.update(status=outcome, adapter_path=str(adapter), finished_at=time.time(),
-                     message=(f"Stopped at step {state.step} of {state.total_steps}; the adapter is saved and usable."
-                              if stopped else f"Completed {state.step} steps."))
-        state.log(state.message)
+        message = f"Completed {state.step} steps."
+        if stopped:
+            why = getattr(stop_event, "reason", "")
+            why = f" ({why})" if why and why != "asked" else ""
+            message = f"Stopped at step {state.step} of {state.total_steps}{why}; the adapter is saved and usable."
+        adapter = output_dir / "adapter"
+        if lead:
+            record = PromptRecord(cfg.model, cfg.system_template, cfg.dialect, schema_text)
+            _save_adapter(model, tokenizer, adapter, record)
+            state.log(f"adapter saved to {adapter}")
+            run.log_artifacts(adapter, "adapter")
+            run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
+            evaluation_pending = keep_open and cfg.evaluate_after and bool(eval_pairs) and not stopped
+            if not evaluation_pending and not run.close("FINISHED"):
+                state.log("MLflow has not received everything yet: it is sent in the background when it answers")
+            shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)  # the adapter is saved: no resume needed
+            write_job(output_dir, status=outcome, step=state.step, finished=time.time(), message=message,
+                      evaluation_pending=evaluation_pending)
+        state.update(status=outcome, adapter_path=str(adapter), finished_at=time.time(), message=message)
+        state.log(message)
     except BaseException as exc:  # noqa: BLE001 - the thread must end with a status, whatever happened
-        message = friendly_error(exc, cfg)
+        message = error = friendly_error(exc, cfg)
         traceback.clear_frames(exc.__traceback__)  # the frames' locals hold the failed step's GPU tensors
         state.log("failed: " + message)
         if os.environ.get("STUDIO_DEBUG"):
@@ -248,7 +267,8 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         run.set_tags({"outcome": "failed", "error": message[:250]})
         run.close("FAILED", wait_s=5.0)
         try:
-            write_job(output_dir, status="failed", error=message, step=state.step, finished=time.time())
+            if lead:
+                write_job(output_dir, status="failed", error=message, step=state.step, finished=time.time())
         except OSError:
             pass  # the disk may be the problem; the state below still tells the user
         state.update(status="failed", error=message, finished_at=time.time(), message=f"Failed: {message}")
@@ -256,10 +276,50 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         del model, trainer  # the exception's frames are gone by now: nothing else holds the tensors
         gc.collect()
         _release_unsloth_buffers()
-        try:
-            import torch
+        _report_rank(output_dir, rank, error)
 
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:
-            pass
+
+def run_job(folder: Path) -> int:
+    """The worker process's job: the run described by the folder's job.json, reported through the folder."""
+    from core.train.progress import MirroredState, StopRequest
+
+    job = read_job(folder)
+    if not job or "config" not in job:
+        print(f"no job.json with a config in {folder}", file=sys.stderr)
+        return 2
+    cfg = TrainConfig.from_dict(job["config"])
+    state = MirroredState(status="starting", job_id=job["job_id"], started_at=job.get("started", time.time()),
+                          total_steps=cfg.max_steps, output_dir=str(folder), model=cfg.model)
+    if int(os.environ.get("RANK", "0")) == 0:
+        state.mirror_to(folder)
+        state.save()
+        if "worker_pid" not in job:  # started by hand (torchrun across machines): say who trains, for restarts
+            import psutil
+
+            from core.train.jobs import this_host
+
+            write_job(folder, worker_pid=os.getpid(), worker_started=psutil.Process().create_time(), host=this_host())
+    resume = (Path(job["resume"][0]), int(job["resume"][1])) if job.get("resume") else None
+    run_training(cfg, state, StopRequest(folder), Path(folder), resume=resume, send=False,
+                 keep_open=bool(job.get("evaluate_in_studio")))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--standby"]:
+        import unsloth  # noqa: F401 - the slow import (it patches transformers/trl/peft), done before the job arrives
+
+        print("standby worker ready", flush=True)
+        line = sys.stdin.readline().strip()
+        if not line:
+            return 0  # the studio closed without a job for us
+        argv = [line]
+    if len(argv) != 1:
+        print("usage: python -m core.train.worker JOB_FOLDER | --standby", file=sys.stderr)
+        return 2
+    return run_job(Path(argv[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

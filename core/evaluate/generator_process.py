@@ -1,0 +1,120 @@
+"""SQL generation in a child process, so the studio's own process never loads a model (like training's worker).
+
+    with GeneratorProcess(keep=1) as generator:   # `python -m core.evaluate.generator_process`, spawned
+        answers = generator.generate("bundled", None, False, prompts)              # the base model
+        answers = generator.generate("bundled", "data/outputs/JOB/adapter", False, prompts)
+
+The child keeps the last `keep` models loaded (the playground keeps base and adapter; an evaluation one at a time)
+and answers JSON lines on its stdout; everything the libraries print goes to stderr. A failure in the child (a
+model that cannot be loaded, out of memory) comes back as the same kind of error with its message; a child that
+dies is reported as a RuntimeError and a new one is started by the next GeneratorProcess.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+from core.paths import PROJECT_ROOT
+
+
+class GeneratorProcess:
+    def __init__(self, keep: int = 2):
+        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+        self._process = subprocess.Popen([sys.executable, "-m", "core.evaluate.generator_process", str(keep)],
+                                         cwd=PROJECT_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         text=True, start_new_session=True)
+        self._lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def generate(self, model: str, adapter: str | None, trust_remote_code: bool, prompts: list[list[dict]],
+                 max_new_tokens: int = 160, batch_size: int = 8, progress=None) -> list[str]:
+        """Raw answers of one model (with the adapter merged in, when given) for system/user message lists."""
+        request = {"model": model, "adapter": adapter, "trust": trust_remote_code, "prompts": prompts,
+                   "max_new_tokens": max_new_tokens, "batch_size": batch_size}
+        with self._lock:
+            try:
+                self._process.stdin.write(json.dumps(request) + "\n")
+                self._process.stdin.flush()
+            except (BrokenPipeError, OSError):
+                raise RuntimeError(self._death()) from None
+            while True:
+                line = self._process.stdout.readline()
+                if not line:
+                    raise RuntimeError(self._death())
+                reply = json.loads(line)
+                if "progress" in reply:
+                    if progress is not None:
+                        progress(reply["progress"])
+                    continue
+                if reply.get("ok"):
+                    return reply["answers"]
+                raise _error(reply.get("kind", ""), reply.get("error", "generation failed"))
+
+    def _death(self) -> str:
+        code = self._process.wait()
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        return f"The generation process ended unexpectedly ({how}); the studio is fine, try again."
+
+    def close(self) -> None:
+        try:
+            self._process.stdin.close()  # EOF: the child frees its models and exits
+            self._process.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _error(kind: str, message: str) -> Exception:
+    """The child's error as the kind callers would catch in-process."""
+    if kind == "ModelError":
+        from core.train.models import ModelError
+
+        return ModelError(message)
+    return {"ValueError": ValueError, "MemoryError": MemoryError}.get(kind, RuntimeError)(message)
+
+
+def serve(keep: int) -> None:
+    """The child: read requests on stdin, answer on the original stdout; library output goes to stderr."""
+    from core.evaluate.generate import SqlGenerator
+
+    answers_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # print() of any library now lands on stderr, never in the protocol
+    loaded: dict[tuple, SqlGenerator] = {}
+
+    def reply(data: dict) -> None:
+        answers_out.write(json.dumps(data) + "\n")
+        answers_out.flush()
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        key = (request["model"], request["adapter"], request["trust"])
+        try:
+            if key not in loaded:
+                while len(loaded) >= keep:
+                    loaded.pop(next(iter(loaded))).close()
+                reply({"progress": f"loading {request['model']}" + (" + adapter" if request["adapter"] else "")})
+                loaded[key] = SqlGenerator(*key)
+            answers = loaded[key].generate(request["prompts"], max_new_tokens=request["max_new_tokens"],
+                                           batch_size=request["batch_size"])
+            reply({"ok": True, "answers": answers})
+        except Exception as e:  # noqa: BLE001 - every failure goes back to the studio as a message
+            text = str(e).strip().splitlines()[0][:400] if str(e).strip() else ""
+            message = text if type(e).__name__ in ("ModelError", "ValueError") and text else \
+                f"{type(e).__name__}: {text}".rstrip(": ")
+            if "out of memory" in message.lower():
+                message += " Free memory (stop the training, close other programs) or use a smaller model."
+            reply({"ok": False, "kind": type(e).__name__, "error": message})
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 2)

@@ -1,0 +1,251 @@
+"""Training worker processes: start one, hand it its job, stop it, and explain how it ended.
+
+    process = launch(folder, gpus=1, lock=handle)   # `python -m core.train.worker FOLDER` (torchrun for gpus > 1)
+    process.exit_code(timeout)                     # None while it runs
+    process.terminate()                            # "Stop now": SIGTERM to its process group, SIGKILL after GRACE_S
+    status, message = explain_end(folder, code, stopped_now)
+
+Workers are spawned (never forked from the studio, whose threads and sockets must not be copied) in their own
+process group, so a Ctrl-C in the studio's terminal does not reach them and "Stop now" reaches every rank. The
+training lock's file descriptor is passed to the worker: the lock then lives exactly as long as the worker.
+
+A warm standby (`prewarm()`) is a worker process that has already imported Unsloth (~15 s of CPU; several seconds
+on a GPU host) and waits for its job folder on stdin, so Start reaches the first step as soon as an in-process
+trainer would. It is used only when the environment has not changed since it was spawned.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from core.paths import PROJECT_ROOT, data_dir
+from core.train.jobs import LockHeld, lock_training, read_job, unlock_training
+
+GRACE_S = 10.0  # Stop now: SIGTERM first, SIGKILL after this many seconds
+WORKER_LOG = "worker.log"  # the worker's own stdout and stderr (tracebacks, library warnings)
+FINAL = ("completed", "stopped", "failed")
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env.update(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def worker_command(folder: Path | None, gpus: int) -> list[str]:
+    """The command of one run's worker: python itself for one device, torchrun (DDP) for several."""
+    target = [str(folder)] if folder else ["--standby"]
+    if gpus > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
+                "-m", "core.train.worker", *target]
+    return [sys.executable, "-m", "core.train.worker", *target]
+
+
+class WorkerProcess:
+    """A worker this process started (exit code known), or one found running after a restart (pid only)."""
+
+    def __init__(self, pid: int, popen: subprocess.Popen | None = None, started: float | None = None):
+        self.pid, self.popen = pid, popen
+        self.started = started if started is not None else _create_time(pid)
+
+    def identity(self) -> dict:
+        return {"worker_pid": self.pid, "worker_started": self.started}
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        now = _create_time(self.pid)  # pid and start time: pids are reused
+        return self.started is not None and now is not None and abs(now - self.started) < 1.0
+
+    def exit_code(self, timeout: float = 0.0) -> int | None:
+        """The exit code once it ended (negative: the signal), None while it runs. For a worker found after a
+        restart the code is unknown: it ends as 0 with nothing more to say."""
+        if self.popen is not None:
+            try:
+                return self.popen.wait(timeout) if timeout else self.popen.poll()
+            except subprocess.TimeoutExpired:
+                return None
+        deadline = time.time() + timeout
+        while self.alive():
+            if time.time() >= deadline:
+                return None
+            time.sleep(min(0.5, timeout))
+        return 0
+
+    def terminate(self, grace_s: float = GRACE_S) -> None:
+        """End it at once: SIGTERM to the whole process group (every DDP rank), SIGKILL if it lingers."""
+        _signal_group(self.pid, signal.SIGTERM)
+
+        def finish():
+            deadline = time.time() + grace_s
+            while time.time() < deadline and self.alive():
+                time.sleep(0.2)
+            if self.alive():
+                _signal_group(self.pid, signal.SIGKILL)
+
+        threading.Thread(target=finish, name=f"kill-{self.pid}", daemon=True).start()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)  # the worker leads its own process group (start_new_session)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _create_time(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def _spawn(command: list[str], lock, log_path: Path, stdin=None) -> subprocess.Popen:
+    log = open(log_path, "ab")  # noqa: SIM115 - the child writes it; we close our copy right after the spawn
+    try:
+        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=_env(), stdin=stdin, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                pass_fds=(lock.fileno(),) if lock is not None else ())
+    finally:
+        log.close()
+
+
+class Standby:
+    """A worker process that has imported Unsloth and waits for a job folder on stdin."""
+
+    def __init__(self):
+        self.env = _env()
+        self.lock = open(data_dir() / "training.lock", "a+", encoding="utf-8")  # noqa: SIM115 - see launch()
+        self.log = data_dir() / f"standby-{os.getpid()}-{time.time_ns()}.log"
+        self.popen = _spawn(worker_command(None, 1), self.lock, self.log, stdin=subprocess.PIPE)
+
+    def usable(self) -> bool:
+        return self.popen.poll() is None and self.env == _env()
+
+    def close(self) -> None:
+        try:
+            self.popen.stdin.close()  # EOF: the standby exits on its own
+        except OSError:
+            pass
+        self.lock.close()
+        self.log.unlink(missing_ok=True)
+
+
+_standby: Standby | None = None
+_standby_lock = threading.Lock()
+_keep_warm = False
+
+
+def prewarm() -> None:
+    """Keep one warm worker ready from now on (the studio and the CLI call this once at start)."""
+    global _standby, _keep_warm
+    _keep_warm = True
+    with _standby_lock:
+        if _standby is None or not _standby.usable():
+            if _standby is not None:
+                _standby.close()
+            _standby = Standby()
+
+
+def _take_standby() -> Standby | None:
+    global _standby
+    with _standby_lock:
+        found, _standby = _standby, None
+    if found is not None and not found.usable():
+        found.close()
+        return None
+    return found
+
+
+def rewarm() -> None:
+    """After a run: a new standby, if the studio keeps one (never during training: it would take CPU/memory)."""
+    if _keep_warm:
+        threading.Thread(target=prewarm, name="prewarm-worker", daemon=True).start()
+
+
+def _put_back(standby: Standby) -> None:
+    global _standby
+    with _standby_lock:
+        if _standby is None:
+            _standby, standby = standby, None
+    if standby is not None:
+        standby.close()
+
+
+def launch(folder: Path, gpus: int, holder: str) -> WorkerProcess:
+    """Take the training lock (LockHeld when another process trains) and start the worker of a job whose folder
+    holds job.json. The worker inherits the locked file (a lock belongs to the open file, not the process) and our
+    copy is closed here, so the lock is released exactly when the worker ends, even if this process dies first."""
+    standby = _take_standby() if gpus <= 1 else None
+    lock = standby.lock if standby else open(data_dir() / "training.lock", "a+", encoding="utf-8")  # noqa: SIM115
+    try:
+        lock_training(lock, holder)
+    except LockHeld:
+        if standby is not None:
+            _put_back(standby)
+        else:
+            lock.close()
+        raise
+    try:
+        if standby is not None:
+            os.rename(standby.log, Path(folder) / WORKER_LOG)  # its output so far (import warnings) goes with the job
+            standby.popen.stdin.write(f"{folder}\n".encode())
+            standby.popen.stdin.flush()
+            popen = standby.popen
+        else:
+            popen = _spawn(worker_command(Path(folder), gpus), lock, Path(folder) / WORKER_LOG)
+    except OSError:
+        unlock_training(lock)
+        raise
+    finally:
+        lock.close()
+    return WorkerProcess(popen.pid, popen)
+
+
+def _traceback_line(log_path: Path) -> str:
+    """The last line of the last Python traceback in the worker's log ('' when there is none)."""
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")[-20000:]
+    except OSError:
+        return ""
+    if "Traceback (most recent call last)" not in text:
+        return ""
+    tail = text[text.rindex("Traceback (most recent call last)"):].strip().splitlines()
+    return next((line.strip() for line in reversed(tail) if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)),
+                tail[-1].strip() if tail else "")
+
+
+def explain_end(folder: Path, code: int | None, stopped_now: bool, step: int = 0) -> tuple[str, str]:
+    """(status, message) of a worker that has ended: its own final word when it wrote one, else what its exit
+    says. status is completed, stopped or failed (the worker said so) or died."""
+    job = read_job(folder) or {}
+    ranks = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(folder).glob("rank-*.json"))]
+    oom = next((r["error"] for r in ranks if "ran out of memory" in r.get("error", "")), "")
+    if oom and job.get("status") != "completed":  # one GPU ran out of memory: that, not its peers' reaction
+        return "failed", oom
+    if job.get("status") in FINAL:
+        return job["status"], job.get("error") or job.get("message", "")
+    if stopped_now:
+        return "died", f"Stopped at once (Stop now) at step {step}: the training process was ended."
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else "unknown"
+        hint = " (the system may have run out of memory, or someone ended it)" if -code == signal.SIGKILL else ""
+        return "died", f"The training process was killed (signal {-code}, {name}) at step {step}{hint}."
+    if code and (line := _traceback_line(Path(folder) / WORKER_LOG)):
+        return "failed", f"The training process failed before it could report: {line[:400]}"
+    if code is None:
+        return "died", (f"The training process ended at step {step} while no studio was watching it, without a "
+                        "final word.")
+    return "died", f"The training process ended without a word (exit code {code}) at step {step}."
