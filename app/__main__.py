@@ -7,6 +7,7 @@ Starts the embedded MLflow server unless MLFLOW_TRACKING_URI is set.
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -83,8 +84,18 @@ def main(argv=None) -> int:
     # A worker process imports Unsloth (~15 s of CPU) once the page is up, not before: on 2 cores it would double
     # the time to the first page. It then waits for Start, which reaches its first step without that wait.
     get_engine().prewarm()
+    # SIGTERM (what service managers and container runtimes send) ends the studio like Ctrl+C: the page closes, and
+    # exit handlers stop the embedded MLflow server (its own process group) instead of leaving it holding the port.
+    signal.signal(signal.SIGTERM, _interrupt)
     demo.block_thread()
+    if get_engine().stop():  # a deliberate shutdown: the run finishes its step and saves its adapter
+        print("The training run was asked to stop after its current step; its adapter is saved by the worker.",
+              flush=True)
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

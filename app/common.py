@@ -27,6 +27,16 @@ class Dataset:
     schema_ddl: str = ""  # as the user gave it
     schema_text: str = ""  # CREATE TABLEs only, as they go into the prompt
     dialect: str = "postgres"
+    database_name: str = ""  # how prompts that leave the schema out name the database
+    schema_mode: str = "full"  # what the prompt holds of the schema (the Train tab's choice), for token counts
+
+    @property
+    def prompt_format(self):
+        from core.config import TrainConfig
+
+        cfg = TrainConfig(data_path=self.path, schema_path="", dialect=self.dialect, schema_in_prompt=self.schema_mode,
+                          database_name=self.database_name)
+        return cfg.prompt_format(self.schema_text)
 
     @property
     def loaded(self) -> bool:

@@ -3,6 +3,7 @@
 import html
 import random
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -14,7 +15,6 @@ from core.data import (
     DIALECTS,
     SUMMARY_LABELS,
     Schema,
-    build_messages,
     count_tokens_fn,
     load_pairs,
     parse_schema,
@@ -92,17 +92,19 @@ def findings_rows(ds: Dataset) -> list[list]:
     return [[f.row, f.severity, f.field, f.problem, f.fix] for f in ds.report.findings]
 
 
-def validate_dataset(ds: Dataset, model: str, max_len: int, template: str) -> Dataset:
+def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, schema_mode: str = "full") -> Dataset:
     """Re-run validation (with token counts from the chosen model's tokenizer) on a loaded dataset."""
     schema = parse_schema(ds.schema_ddl, ds.dialect, name="schema") if ds.schema_ddl.strip() else Schema()
     ds.schema_text = schema_ddl_only(schema, ds.dialect)
-    counter = count_tokens_fn(load_tokenizer(model), template, ds.dialect, ds.schema_text)
+    ds.schema_mode = schema_mode or "full"
+    fmt = ds.prompt_format
+    counter = count_tokens_fn(load_tokenizer(model), fmt=replace(fmt, template=_template_for(template, fmt)))
     ds.report = validate_pairs(ds.pairs, schema, ds.dialect, counter, int(max_len))
     return ds
 
 
 def load_dataset(path: str | None, name: str, schema_ddl: str, dialect: str, model: str, max_len: int,
-                 template: str, current: Dataset | None):
+                 template: str, current: Dataset | None, schema_mode: str = "full"):
     """Load + validate. On a bad file: a clear message, and the previous dataset stays as it was."""
     current = current or Dataset()
     if not path:
@@ -110,7 +112,7 @@ def load_dataset(path: str | None, name: str, schema_ddl: str, dialect: str, mod
     try:
         pairs = load_pairs(path, name=name)
         ds = Dataset(path=str(path), name=name, pairs=pairs, schema_ddl=schema_ddl or "", dialect=dialect)
-        ds = validate_dataset(ds, model, max_len, template)
+        ds = validate_dataset(ds, model, max_len, template, schema_mode)
     except USER_ERRORS as e:
         return current, box(f"{e}{_kept(current)}", "error")
     except Exception as e:  # noqa: BLE001 - last resort: a bug must not cost the user the dataset they had
@@ -132,7 +134,7 @@ def outputs_for(ds: Dataset, message: str, exclude_errors: bool, max_len: int):
     return ds, message, summary_html(ds, exclude_errors), findings_rows(ds), token_histogram(lengths, int(max_len))
 
 
-def on_upload(file, schema_ddl, dialect, model, max_len, template, exclude_errors, current):
+def on_upload(file, schema_ddl, dialect, model, max_len, template, exclude_errors, current, schema_mode="full"):
     if file is None:
         return outputs_for(current or Dataset(), "", exclude_errors, max_len)
     original = Path(getattr(file, "orig_name", None) or file).name
@@ -141,23 +143,25 @@ def on_upload(file, schema_ddl, dialect, model, max_len, template, exclude_error
     except OSError as e:
         return outputs_for(current or Dataset(), box(f"{original}: could not store the upload ({e}).", "error"),
                            exclude_errors, max_len)
-    ds, message = load_dataset(str(stored), original, schema_ddl, dialect, model, max_len, template, current)
+    ds, message = load_dataset(str(stored), original, schema_ddl, dialect, model, max_len, template, current,
+                               schema_mode)
     return outputs_for(ds, message, exclude_errors, max_len)
 
 
-def on_sample(dialect, model, max_len, template, exclude_errors, current):
+def on_sample(dialect, model, max_len, template, exclude_errors, current, schema_mode="full"):
     ddl = SAMPLE_SCHEMA.read_text(encoding="utf-8")
-    ds, message = load_dataset(str(SAMPLE_PAIRS), SAMPLE_PAIRS.name, ddl, dialect, model, max_len, template, current)
+    ds, message = load_dataset(str(SAMPLE_PAIRS), SAMPLE_PAIRS.name, ddl, dialect, model, max_len, template, current,
+                               schema_mode)
     return (ddl, *outputs_for(ds, message, exclude_errors, max_len))
 
 
-def on_revalidate(schema_ddl, dialect, model, max_len, template, exclude_errors, current):
+def on_revalidate(schema_ddl, dialect, model, max_len, template, exclude_errors, current, schema_mode="full"):
     ds = current or Dataset()
     if not ds.loaded:
         return outputs_for(ds, "", exclude_errors, max_len)
-    candidate = Dataset(ds.path, ds.name, ds.pairs, None, schema_ddl or "", ds.schema_text, dialect)
+    candidate = Dataset(ds.path, ds.name, ds.pairs, None, schema_ddl or "", ds.schema_text, dialect, ds.database_name)
     try:
-        candidate = validate_dataset(candidate, model, max_len, template)
+        candidate = validate_dataset(candidate, model, max_len, template, schema_mode)
     except USER_ERRORS as e:
         return outputs_for(ds, box(str(e), "error"), exclude_errors, max_len)
     return outputs_for(candidate, box(f"Checked {ds.name} again: {len(candidate.report.error_rows)} rows with errors.",
@@ -173,14 +177,22 @@ def on_schema_file(file):
         return gr.skip(), box(f"{Path(file).name}: not a UTF-8 text file. Save it as UTF-8 and upload it again.", "error")
 
 
-def render_preview(ds: Dataset, row_number, template: str, model: str, max_len: int):
+def _template_for(template: str, fmt) -> str:
+    """The preview's template, unless it is the default one and the format brings its own (no schema: names the DB)."""
+    return fmt.template if template == DEFAULT_SYSTEM_TEMPLATE else template
+
+
+def render_preview(ds: Dataset, row_number, template: str, model: str, max_len: int, schema_mode: str | None = None):
     """(html of the training text with the trained part highlighted, info line)."""
     if not ds or not ds.loaded:
         return box("Load data in step 1 to see the preview.", "info"), ""
     index = min(max(int(row_number or 1), 1), len(ds.pairs)) - 1
     pair = ds.pairs[index]
     try:
-        messages = build_messages(pair, template, ds.dialect, ds.schema_text)
+        if schema_mode:
+            ds.schema_mode = schema_mode
+        fmt = ds.prompt_format
+        messages = replace(fmt, template=_template_for(template, fmt)).messages(pair)
         ex = render_example(messages, load_tokenizer(model))
     except USER_ERRORS as e:
         return box(str(e), "error"), ""

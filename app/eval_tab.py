@@ -7,7 +7,7 @@ import gradio as gr
 
 from app.charts import category_figure
 from app.common import USER_ERRORS, Dataset, box
-from core.data import Pair, build_messages
+from core.data import Pair
 from core.db import open_database
 from core.evaluate import (
     default_data_for,
@@ -15,6 +15,7 @@ from core.evaluate import (
     extract_sql,
     generating,
     load_run_inputs,
+    logged_evaluation,
     schema_ddl_for,
     training_busy_message,
 )
@@ -77,6 +78,18 @@ def build_eval_tab() -> dict:
             c["add_btn"] = gr.Button("Add the corrected pair to the dataset")
             c["dataset_file"] = gr.DownloadButton("Download the dataset (.jsonl)", visible=False)
     return c
+
+
+def show_logged(run_id):
+    """A run's evaluation as logged (when its training ended, or an earlier Evaluate): shown without running it
+    again. (message, headline, chart, table, report)."""
+    report = logged_evaluation(run_id) if run_id else None
+    if report is None or not report.summaries:
+        return ((box("This run has not been evaluated yet: press Evaluate.", "info") if run_id else ""),
+                "", None, [], None)
+    return (box(f"The evaluation logged to this run ({report.rows} held-out rows). Press Evaluate to run it again "
+                "(on another database, say).", "ok"), headline_html(report.summaries),
+            category_figure(report.summaries), table_rows(report, "all rows"), report)
 
 
 def finished_runs(experiment: str = "text2sql-finetune"):
@@ -188,7 +201,7 @@ def _ask(run_id, question, kind, db_file, pg_url):
         from core.data import parse_schema, schema_ddl_only
 
         schema_text = schema_ddl_only(parse_schema(ddl, cfg.dialect), cfg.dialect) if ddl.strip() else ""
-        prompt = build_messages(Pair(question.strip(), "", 0), cfg.system_template, cfg.dialect, schema_text)[:-1]
+        prompt = cfg.prompt_format(schema_text).prompt(question.strip())
         outputs = []
         for adapter_path in (None, adapter):
             [raw] = _generator().generate(cfg.model, adapter_path, cfg.trust_remote_code, [prompt], max_new_tokens=200)

@@ -2,30 +2,49 @@
 
 import html
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
 
 from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, fmt_duration
-from core.config import ALL_PROJECTIONS, TrainConfig, default_value, validate_config
+from core.config import (
+    ALL_PROJECTIONS,
+    RECIPE,
+    TrainConfig,
+    default_value,
+    recommended_settings,
+    validate_config,
+)
+from core.data import SCHEMA_MODES
 from core.evaluate import evaluate_after_training
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact
 from core.runstate import FINISHED
 from core.tracking import metric_history, run_url
-from core.train import MODEL_CHOICES, get_engine, gpu_count, plan_batches
+from core.train import (
+    MODEL_CHOICES,
+    estimate_run,
+    get_engine,
+    gpu_available,
+    gpu_count,
+    plan_batches,
+    resumable_jobs,
+    visible_gpus,
+)
 
 AUTO_ON_OFF = ["auto", "on", "off"]
 # UI field name -> config field; their order is the order of the Start button's inputs.
 FIELDS = ["model", "rank", "alpha", "max_steps", "learning_rate", "batch_size", "grad_accum", "warmup_steps",
           "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "batch_tokens", "seed",
           "eval_fraction", "answer_only_loss", "evaluate_after", "run_name", "checkpoint_every", "trust_remote_code",
-          "gpus"]
+          "gpus", "schema_in_prompt", "database_name"]
 MAX_SUGGESTED_STEPS = 300
 # The fields the plan line is computed from, in plan_html's argument order.
-PLAN_FIELDS = ["max_steps", "batch_size", "grad_accum", "packing", "batch_tokens", "max_seq_length", "gpus"]
+PLAN_FIELDS = ["max_steps", "batch_size", "grad_accum", "packing", "batch_tokens", "max_seq_length", "gpus", "model",
+               "evaluate_after", "load_in_4bit", "eval_fraction"]
 
 
 def _hint(name: str) -> str:
@@ -34,23 +53,35 @@ def _hint(name: str) -> str:
 
 def build_train_tab() -> dict:
     c = {}
+    model = MODEL_CHOICES[0]
+    start = recommended_settings(model, gpu_available())  # the defaults that fit this model on this machine
     with gr.Row():
-        c["model"] = gr.Dropdown(list(MODEL_CHOICES), value=MODEL_CHOICES[0], allow_custom_value=True, scale=3,
+        c["model"] = gr.Dropdown(list(MODEL_CHOICES), value=model, allow_custom_value=True, scale=3,
                                  label="Base model", info=_hint("model") + " Type a folder path or Hub id to use another.")
     with gr.Row():
-        c["rank"] = gr.Slider(4, 128, value=16, step=4, label="LoRA rank", info=_hint("rank"))
-        c["alpha"] = gr.Slider(4, 256, value=32, step=4, label="LoRA alpha", info=_hint("alpha"))
-        c["max_steps"] = gr.Number(60, label="Steps", precision=0, minimum=1, info=_hint("max_steps"), elem_id="steps")
+        c["rank"] = gr.Slider(4, 128, value=start["rank"], step=4, label="LoRA rank", info=_hint("rank"))
+        c["alpha"] = gr.Slider(4, 256, value=start["alpha"], step=4, label="LoRA alpha", info=_hint("alpha"))
+        c["max_steps"] = gr.Number(start["max_steps"], label="Steps", precision=0, minimum=1, info=_hint("max_steps"),
+                                   elem_id="steps")
+    c["schema_in_prompt"] = gr.Radio(list(SCHEMA_MODES), value=start["schema_in_prompt"], label="Schema in the prompt",
+                                     info=_hint("schema_in_prompt"), elem_id="schema-in-prompt")
     c["plan"] = gr.HTML(elem_id="plan")
-    c["suggest_btn"] = gr.Button("Use the suggested steps", size="sm")
+    with gr.Row():
+        c["suggest_btn"] = gr.Button("Use the suggested steps", size="sm")
+        c["recipe_btn"] = gr.Button("Use the recipe's settings", size="sm", elem_id="recipe")
+    c["defaults_note"] = gr.HTML(elem_id="defaults-note")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
-            c["learning_rate"] = gr.Number(2e-4, label="Learning rate", info=_hint("learning_rate"))
-            c["batch_size"] = gr.Number(2, label="Batch size", precision=0, minimum=1, info=_hint("batch_size"))
-            c["grad_accum"] = gr.Number(4, label="Gradient accumulation", precision=0, minimum=1, info=_hint("grad_accum"))
-            c["warmup_steps"] = gr.Number(5, label="Warm-up steps", precision=0, minimum=0, info=_hint("warmup_steps"))
+            c["learning_rate"] = gr.Number(start["learning_rate"], label="Learning rate", info=_hint("learning_rate"))
+            c["batch_size"] = gr.Number(start["batch_size"], label="Batch size", precision=0, minimum=1,
+                                        info=_hint("batch_size"))
+            c["grad_accum"] = gr.Number(start["grad_accum"], label="Gradient accumulation", precision=0, minimum=1,
+                                        info=_hint("grad_accum"))
+            c["warmup_steps"] = gr.Number(start["warmup_steps"], label="Warm-up steps", precision=0, minimum=0,
+                                          info=_hint("warmup_steps"))
         with gr.Row():
-            c["max_seq_length"] = gr.Number(2048, label="Max sequence length", precision=0, info=_hint("max_seq_length"))
+            c["max_seq_length"] = gr.Number(start["max_seq_length"], label="Max sequence length", precision=0,
+                                            info=_hint("max_seq_length"))
             c["dropout"] = gr.Number(0.0, label="LoRA dropout", info=_hint("dropout"))
             c["seed"] = gr.Number(3407, label="Seed", precision=0, info=_hint("seed"))
             c["eval_fraction"] = gr.Number(0.1, label="Eval split", info=_hint("eval_fraction"))
@@ -63,7 +94,8 @@ def build_train_tab() -> dict:
             c["load_in_4bit"] = gr.Radio(AUTO_ON_OFF, value="auto", label="4-bit loading", info=_hint("load_in_4bit"))
             c["packing"] = gr.Radio(AUTO_ON_OFF, value="auto", label="Packing", info=_hint("packing"))
             c["answer_only_loss"] = gr.Checkbox(True, label="Loss on the SQL answer only", info=_hint("answer_only_loss"))
-            c["evaluate_after"] = gr.Checkbox(False, label="Evaluate when training ends", info=_hint("evaluate_after"))
+            c["evaluate_after"] = gr.Checkbox(start["evaluate_after"], label="Evaluate when training ends",
+                                              info=_hint("evaluate_after"))
             c["run_name"] = gr.Textbox(label="Run name (optional)", info=_hint("run_name"))
         with gr.Row():
             c["checkpoint_every"] = gr.Number(50, label="Checkpoint every N steps", precision=0, minimum=0,
@@ -71,11 +103,12 @@ def build_train_tab() -> dict:
             c["trust_remote_code"] = gr.Checkbox(False, label="Run the model's own code (trust_remote_code)",
                                                  info=_hint("trust_remote_code"))
             c["gpus"] = gr.Number(1, label="GPUs", precision=0, minimum=0, info=_hint("gpus"))
+            c["database_name"] = gr.Textbox(label="Database name (in the prompt)", info=_hint("database_name"))
     c["problems"] = gr.HTML(elem_id="train-problems")
     with gr.Row():
         c["start_btn"] = gr.Button("Start training", variant="primary", elem_id="start")
         c["stop_btn"] = gr.Button("Stop", variant="stop", elem_id="stop")
-        c["resume_btn"] = gr.Button("Resume the interrupted run", elem_id="resume")
+        c["resume_btn"] = gr.Button("Resume the interrupted run", elem_id="resume", visible=False)
     c["status"] = gr.HTML(elem_id="train-status")
     c["progress"] = gr.HTML(elem_id="train-progress")
     with gr.Row():
@@ -84,7 +117,9 @@ def build_train_tab() -> dict:
     c["mlflow_link"] = gr.HTML(elem_id="mlflow-link")
     c["outcome"] = gr.HTML(elem_id="outcome")
     c["download"] = gr.DownloadButton("Download the adapter (.zip)", visible=False, elem_id="download")
-    c["log"] = gr.Textbox(label="Training log (last lines)", lines=8, max_lines=8, interactive=False, elem_id="log")
+    c["to_evaluate"] = gr.Button("Open the evaluation (step 5)", visible=False, size="sm", elem_id="to-evaluate")
+    c["log"] = gr.Textbox(label="Training log (newest at the bottom)", lines=8, max_lines=8, interactive=False,
+                          autoscroll=True, elem_id="log")
     c["timer"] = gr.Timer(1.0)
     c["last_view"] = gr.State("")
     return c
@@ -104,13 +139,40 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
         v[name] = int(v[name]) if v[name] is not None else default_value(name)
     for name in ("learning_rate", "dropout", "eval_fraction"):
         v[name] = float(v[name]) if v[name] is not None else default_value(name)
+    v["database_name"] = (v.get("database_name") or "").strip() or (ds.database_name if ds else "")
     return TrainConfig(data_path=ds.path if ds else "", schema_text=ds.schema_ddl if ds else "",
                        dialect=ds.dialect if ds else "postgres", system_template=template,
                        exclude_error_rows=bool(exclude_errors), run_name=(v.pop("run_name") or "").strip(), **v)
 
 
+# The fields the recommended settings and the recipe's settings fill in, in this order (the event outputs).
+SETTING_FIELDS = ["learning_rate", "batch_size", "grad_accum", "max_steps", "warmup_steps", "rank", "alpha",
+                  "schema_in_prompt", "max_seq_length", "evaluate_after"]
+
+
+def settings_for_model(model: str):
+    """When the model changes: the settings that fit it on this machine, and a note saying so."""
+    values = recommended_settings(model or MODEL_CHOICES[0], gpu_available())
+    small = values["schema_in_prompt"] == "none"
+    note = ("Settings for a small model on this CPU: a higher learning rate, one micro-batch of 4 per step and "
+            "prompts that name the database instead of pasting its schema." if small else
+            "The recipe's settings for a GPU.")
+    return (*[values[f] for f in SETTING_FIELDS], box(note + " 'Use the recipe's settings' restores the original "
+                                                      "recipe (r16, alpha 32, lr 2e-4, batch 2 x 4, 60 steps).", "info"))
+
+
+def recipe_settings(evaluate_after: bool):
+    """The original recipe: a 7B model's settings (on a small CPU model they learn much less; see the note)."""
+    values = {**RECIPE, "evaluate_after": evaluate_after}
+    return (*[values[f] for f in SETTING_FIELDS],
+            box("The recipe's settings: r16, alpha 32, lr 2e-4, batch 2 x accumulation 4, 60 steps, the full schema "
+                "in every prompt. They suit a 7B model on a GPU; the bundled model on a CPU learns far less with "
+                "them (5% execution accuracy on the sample data, against over 60% with its own defaults).", "info"))
+
+
 def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="auto", batch_tokens=0,
-              max_seq_length=2048, gpus=1) -> tuple[str, int]:
+              max_seq_length=2048, gpus=1, model=MODEL_CHOICES[0], evaluate_after=False, load_in_4bit="auto",
+              eval_fraction=0.1) -> tuple[str, int]:
     """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
     if not ds or not ds.loaded:
         return box("Load data first (step 1): the plan is computed from it.", "info"), 60
@@ -127,7 +189,17 @@ def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="a
     text = (f"{rows} rows will train. {where}{plan.describe()}, so {steps} steps make {plan.epochs(steps, rows):.2f} "
             f"epochs. About 2-3 epochs is usually right: suggested {suggested} steps. Start small: run 50-60 "
             "steps first and look at the loss.")
-    return box(text, "info"), suggested
+    held_out = round(rows * float(eval_fraction or 0))
+    cfg = replace(cfg, model=model or MODEL_CHOICES[0], max_steps=max(steps, 1), evaluate_after=bool(evaluate_after),
+                  load_in_4bit=_tri(load_in_4bit))
+    guess = estimate_run(cfg, plan, rows - held_out, found > 0, held_out)
+    gpu = visible_gpus()[0] if found else None
+    free = gpu.free_mib / 1024 if gpu else None
+    out = box(text, "info") + box(guess.describe(free), "info" if guess.fits(free) else "warn")
+    if not guess.fits(free):
+        out += box(f"This would not fit in the {free:.0f} GiB free on {gpu.name}: lower the tokens per micro-batch or the "
+                   "max sequence length, turn on 4-bit loading, or pick a smaller model.", "error")
+    return out, suggested
 
 
 def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
@@ -151,14 +223,44 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
                "you come back.", "ok"), box("Starting ...", "info")
 
 
+def _form_value(cfg: TrainConfig, name: str):
+    value = getattr(cfg, name)
+    if name in ("load_in_4bit", "packing"):
+        return "auto" if value is None else ("on" if value else "off")
+    return value
+
+
+def attach_form():
+    """On page load: when a job is training, the form shows its settings (not the defaults), the Data tab its file
+    and report, so a reload or a second browser tab sees the run whole."""
+    from app.data_tab import load_dataset, summary_html
+    from core.train.jobs import read_job
+
+    snap = get_engine().snapshot()
+    skip = (gr.skip(),) * (len(FIELDS) + 4)
+    if snap["status"] not in ("starting", "running", "stopping", "evaluating") or not snap["output_dir"]:
+        return skip
+    job = read_job(Path(snap["output_dir"])) or {}
+    if "config" not in job:
+        return skip
+    cfg = TrainConfig.from_dict(job["config"])
+    name = Path(cfg.data_path).name
+    ddl = Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
+    ds, _ = load_dataset(cfg.data_path, name, ddl, cfg.dialect, cfg.model, cfg.max_seq_length, cfg.system_template,
+                         None, cfg.schema_in_prompt)
+    ds.database_name = cfg.database_name
+    message = box(f"Job {snap['job_id']} is training on {name} ({len(ds.pairs)} rows): step 3 shows its settings.",
+                  "info")
+    return (*[_form_value(cfg, f) for f in FIELDS], cfg.system_template, ds, message,
+            summary_html(ds, cfg.exclude_error_rows))
+
+
 def _label(field_name: str) -> str:
     return field_name.replace("_", " ").capitalize()
 
 
 def resume_training():
     """Continue the newest interrupted job from its last checkpoint (same MLflow run). Never raises."""
-    from core.train import resumable_jobs
-
     jobs = resumable_jobs()
     if not jobs:
         return box("There is no interrupted run with a checkpoint to resume.", "info")
@@ -231,10 +333,20 @@ def progress_html(snap: dict) -> str:
             f'ETA {fmt_duration(snap["eta"])} · {tps} {("· " + loss) if loss else ""}</div>')
 
 
+def evaluation_line(snap: dict) -> str:
+    """'execution accuracy on N held-out questions: base X%, adapter Y%', when the run was evaluated as it ended."""
+    summaries = snap.get("evaluation") or {}
+    if "adapter" not in summaries:
+        return ""
+    base = f"base {summaries['base']['exec_accuracy']:.0%}, " if "base" in summaries else ""
+    return (f" Execution accuracy on {summaries['adapter']['n']} held-out questions: {base}adapter "
+            f"{summaries['adapter']['exec_accuracy']:.0%}. See every answer in step 5 (Evaluate).")
+
+
 def outcome_html(snap: dict) -> str:
     status = snap["status"]
     if status == "completed":
-        return box(f"Done: {snap['message']} The adapter is in {snap['adapter_path']}.", "ok")
+        return box(f"Done: {snap['message']}{evaluation_line(snap)} The adapter is in {snap['adapter_path']}.", "ok")
     if status == "stopped":
         return box(f"{snap['message']} It is in {snap['adapter_path']}.", "warn")
     if status == "failed":
@@ -264,7 +376,7 @@ def tick(last_view: str):
             f"{len(get_engine().interrupted)}|"
             f"{data['warning']}|{snap['mlflow_warning']}|{len(snap['log_lines'])}|{int(time.time()) // 5}")
     if view == last_view:
-        return (gr.skip(),) * 10
+        return (gr.skip(),) * 12
     link = ""
     if snap["mlflow_run_id"] and snap["tracking_uri"].startswith("http"):
         url = run_url(snap["tracking_uri"], snap["experiment_id"], snap["mlflow_run_id"])
@@ -274,6 +386,9 @@ def tick(last_view: str):
     download = gr.DownloadButton(value=zipped, visible=bool(zipped))
     recovered = interrupted_html() if snap["status"] in ("idle", *FINISHED) else ""
     stop = gr.Button("Stop now" if snap["status"] == "stopping" else "Stop")
+    resume = gr.Button(visible=snap["status"] not in ("starting", "running", "stopping", "evaluating")
+                       and bool(resumable_jobs()))
+    to_evaluate = gr.Button(visible=bool(evaluation_line(snap)) and snap["status"] == "completed")
     return (status_html(snap) + warning + recovered, progress_html(snap), loss_figure(data["loss"], data["eval_loss"]),
             lr_figure(data["learning_rate"]), link, outcome_html(snap), download,
-            "\n".join(snap["log_lines"][-12:]), stop, view)
+            "\n".join(snap["log_lines"][-12:]), stop, resume, to_evaluate, view)

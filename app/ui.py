@@ -21,19 +21,29 @@ def build_app() -> gr.Blocks:
                 p = data_tab.build_preview_tab()
             with gr.Tab("3. Train", id="train"):
                 t = train_tab.build_train_tab()
-            with gr.Tab("4. Runs", id="runs"):
+            with gr.Tab("4. Runs", id="runs") as runs_page:
                 r = runs_tab.build_runs_tab()
-            with gr.Tab("5. Evaluate", id="evaluate"):
+            with gr.Tab("5. Evaluate", id="evaluate") as eval_page:
                 e = eval_tab.build_eval_tab()
         wire_data(d, p, t, dataset)
         wire_train(d, p, t, dataset)
         wire_runs(r, t, p, tabs)
+        t["to_evaluate"].click(lambda: gr.Tabs(selected="evaluate"), None, tabs)
         wire_eval(e, dataset)
+        # Results come to the person: opening a tab shows what is there, without pressing Refresh.
+        runs_page.select(runs_tab.refresh_runs, r["experiment"], [r["message"], r["table"], r["compare"], r["open_run"]])
+        eval_page.select(eval_tab.finished_runs, None, [e["run"], e["message"]])
+        # A reload (or a second tab) shows the running job whole: its settings, its data, its plan.
+        form = [*[t[f] for f in train_tab.FIELDS], p["template"], dataset, d["message"], d["summary"]]
+        demo.load(train_tab.attach_form, None, form).then(
+            lambda *a: train_tab.plan_html(*a)[0], [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
+            t["plan"])
     return demo
 
 
 def wire_eval(e, dataset):
     e["refresh_btn"].click(eval_tab.finished_runs, None, [e["run"], e["message"]], api_name="finished_runs")
+    e["run"].change(eval_tab.show_logged, e["run"], [e["message"], e["headline"], e["chart"], e["table"], e["report"]])
     db = [e["db_kind"], e["db_file"], e["pg_url"]]
     e["eval_btn"].click(eval_tab.run_evaluation, [e["run"], *db, e["include_base"]],
                         [e["message"], e["headline"], e["chart"], e["table"], e["report"]], api_name="evaluate",
@@ -50,7 +60,8 @@ def wire_eval(e, dataset):
 def wire_data(d, p, t, dataset):
     settings = [d["dialect"], t["model"], t["max_seq_length"], p["template"], d["exclude"]]
     shown = [dataset, d["message"], d["summary"], d["findings"], d["histogram"]]
-    preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"]]
+    preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"], t["schema_in_prompt"]]
+    mode = t["schema_in_prompt"]
     preview_out = [p["rendered"], p["info"]]
     plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
 
@@ -60,15 +71,16 @@ def wire_data(d, p, t, dataset):
     def after_load(event):
         event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"])
 
-    after_load(d["data_file"].upload(data_tab.on_upload, [d["data_file"], d["schema_box"], *settings, dataset], shown,
-                                     api_name="upload"))
-    after_load(d["sample_btn"].click(data_tab.on_sample, [*settings, dataset], [d["schema_box"], *shown],
+    after_load(d["data_file"].upload(data_tab.on_upload, [d["data_file"], d["schema_box"], *settings, dataset, mode],
+                                     shown, api_name="upload"))
+    after_load(d["sample_btn"].click(data_tab.on_sample, [*settings, dataset, mode], [d["schema_box"], *shown],
                                      api_name="use_sample"))
-    after_load(d["validate_btn"].click(data_tab.on_revalidate, [d["schema_box"], *settings, dataset], shown,
+    after_load(d["validate_btn"].click(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, mode], shown,
                                        api_name="validate"))
-    after_load(d["dialect"].input(data_tab.on_revalidate, [d["schema_box"], *settings, dataset], shown))
+    after_load(d["dialect"].input(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, mode], shown))
+    after_load(mode.change(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, mode], shown))
     d["schema_file"].upload(data_tab.on_schema_file, d["schema_file"], [d["schema_box"], d["message"]]).then(
-        data_tab.on_revalidate, [d["schema_box"], *settings, dataset], shown)
+        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, mode], shown)
     d["exclude"].change(data_tab.summary_html, [dataset, d["exclude"]], d["summary"]).then(plan, plan_in, t["plan"])
 
     for event in (p["row"].submit, p["template"].input, t["model"].change):
@@ -83,6 +95,9 @@ def wire_data(d, p, t, dataset):
 
 
 def wire_train(d, p, t, dataset):
+    settings = [t[f] for f in train_tab.SETTING_FIELDS]
+    t["model"].input(train_tab.settings_for_model, t["model"], [*settings, t["defaults_note"]])
+    t["recipe_btn"].click(train_tab.recipe_settings, t["evaluate_after"], [*settings, t["defaults_note"]])
     t["suggest_btn"].click(lambda *a: train_tab.plan_html(*a)[1],
                            [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]], t["max_steps"])
     t["start_btn"].click(train_tab.start_training, [dataset, d["exclude"], p["template"], *[t[f] for f in train_tab.FIELDS]],
@@ -90,7 +105,7 @@ def wire_train(d, p, t, dataset):
     t["stop_btn"].click(train_tab.stop_training, None, t["problems"], api_name="stop", queue=False)
     t["resume_btn"].click(train_tab.resume_training, None, t["problems"], api_name="resume", concurrency_limit=1)
     live = [t["status"], t["progress"], t["loss_plot"], t["lr_plot"], t["mlflow_link"], t["outcome"], t["download"],
-            t["log"], t["stop_btn"], t["last_view"]]
+            t["log"], t["stop_btn"], t["resume_btn"], t["to_evaluate"], t["last_view"]]
     t["timer"].tick(train_tab.tick, t["last_view"], live, show_progress="hidden", api_visibility="private")
     # The API view of the same data the chart is drawn from (used by tests and scripts).
     api = gr.JSON(visible=False)

@@ -13,11 +13,14 @@ Bad input prints one line and exits 2; no tracebacks.
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import fields
 
 from core.config import TrainConfig, default_value
+from core.data import SCHEMA_MODES
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.redact import redact
 from core.runstate import FINISHED
@@ -37,34 +40,44 @@ def _user_errors():
 
 
 def _config(args) -> TrainConfig:
+    """The flags given, then the settings recommended for the model on this machine, then the defaults."""
+    from core.config import recommended_settings
+    from core.train import gpu_available
+
     values = {"data_path": args.data, "schema_path": args.schema or "", "dialect": args.dialect}
     for f in fields(TrainConfig):
         flag = next((k for k, v in FLAG_FIELDS.items() if v == f.name), f.name)
         value = getattr(args, flag, None)
         if value is not None and f.name not in values:
             values[f.name] = value
+    model = values.get("model") or default_value("model")
+    for name, value in recommended_settings(model, gpu_available()).items():
+        values.setdefault(name, value)
     return TrainConfig(**values)
 
 
 def cmd_validate(args) -> int:
+    from core.data import load_pairs
     from core.train import load_dataset, load_tokenizer
 
     cfg = _config(args)
-    pairs, schema, _, report = load_dataset(cfg, load_tokenizer(cfg.model, cfg.trust_remote_code))  # the tokenizer counts tokens
+    load_pairs(cfg.data_path)  # a broken file answers at once, before any model or tokenizer is loaded
+    pairs, schema, _, report = load_dataset(cfg, load_tokenizer(cfg.model, cfg.trust_remote_code))  # counts tokens
     print(f"{args.data}: {len(pairs)} rows" + (f", schema with {len(schema.tables)} tables" if schema else ""))
     print(report.as_text(limit=args.limit))
     return 1 if report.error_rows else 0
 
 
 def cmd_preview(args) -> int:
-    from core.data import build_messages, render_example
+    from core.data import render_example
     from core.train import load_dataset, load_tokenizer
 
     cfg = _config(args)
     tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
     pairs, _, schema_text, _ = load_dataset(cfg)
+    fmt = cfg.prompt_format(schema_text)
     for pair in pairs[: args.n]:
-        ex = render_example(build_messages(pair, cfg.system_template, cfg.dialect, schema_text), tokenizer)
+        ex = render_example(fmt.messages(pair), tokenizer)
         print(f"----- row {pair.row}: {len(ex.token_ids)} tokens, {sum(ex.trained)} trained (between >>> and <<<)")
         print(ex.prompt_text + ">>>" + ex.answer_text + "<<<")
     return 0
@@ -270,6 +283,11 @@ def cmd_versions(args) -> int:
     return 0
 
 
+def _help(field_name: str) -> str:
+    """A config field's help text for argparse, which formats help strings with % (so "10%" must be "10%%")."""
+    return TrainConfig.help(field_name).replace("%", "%%")
+
+
 def _gpus(text: str) -> int:
     if text.strip().lower() == "all":
         return 0
@@ -288,9 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="question/SQL pairs (JSON, JSONL or CSV)")
         p.add_argument("--schema", default=str(SAMPLE_SCHEMA) if data_default else None, help="DDL file")
         p.add_argument("--dialect", default="postgres")
-        p.add_argument("--model", default=None, help=TrainConfig.help("model"))
+        p.add_argument("--model", default=None, help=_help("model"))
         p.add_argument("--trust-remote-code", dest="trust_remote_code", action="store_true", default=None,
-                       help=TrainConfig.help("trust_remote_code"))
+                       help=_help("trust_remote_code"))
+        p.add_argument("--schema-in-prompt", dest="schema_in_prompt", choices=SCHEMA_MODES, default=None,
+                       help=_help("schema_in_prompt"))
 
     common(v := sub.add_parser("validate", help="check a data file and print the report"))
     v.add_argument("--limit", type=int, default=50, help="findings to print")
@@ -303,14 +323,15 @@ def build_parser() -> argparse.ArgumentParser:
                              ("eval_fraction", "eval_fraction"), ("experiment", "experiment"), ("run_name", "run_name"),
                              ("checkpoint_every", "checkpoint_every")):
         kind = type(default_value(field_name))
-        t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=TrainConfig.help(field_name))
-    t.add_argument("--gpus", type=_gpus, default=None, metavar="N|all", help=TrainConfig.help("gpus"))
+        t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=_help(field_name))
+    t.add_argument("--gpus", type=_gpus, default=None, metavar="N|all", help=_help("gpus"))
     t.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None)
     t.add_argument("--packing", dest="packing", action=argparse.BooleanOptionalAction, default=None)
     t.add_argument("--prepare", action="store_true",
                    help="only write the job folder and print how to start its workers with torchrun (several machines)")
-    t.add_argument("--evaluate", dest="evaluate_after", action="store_true",
-                   help="after training, evaluate base vs adapter on the held-out rows")
+    t.add_argument("--evaluate", dest="evaluate_after", action=argparse.BooleanOptionalAction, default=None,
+                   help="after training, evaluate base vs adapter on the held-out rows (default: on)")
+    t.add_argument("--database-name", dest="database_name", default=None, help=_help("database_name"))
 
     r = sub.add_parser("resume", help="continue a killed training job from its last checkpoint")
     r.add_argument("job", nargs="?", help="the job id (default: the newest interrupted job)")
@@ -323,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dialect", default="postgres")
     e.add_argument("--model", default=None, help="the base model the adapter was trained on")
     e.add_argument("--trust-remote-code", dest="trust_remote_code", action="store_true", default=None,
-                   help=TrainConfig.help("trust_remote_code"))
+                   help=_help("trust_remote_code"))
     e.add_argument("--db", default="duckdb", help="duckdb (built from the schema), postgresql://..., or a SQLite file")
     e.add_argument("--db-data", dest="db_data", help="rows for DuckDB: a SQL script, a CSV folder or a SQLite file")
     e.add_argument("--base", action=argparse.BooleanOptionalAction, default=True, help="also evaluate the base model")
@@ -349,9 +370,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM like Ctrl+C: a training run is asked to stop (its adapter is saved), exit handlers stop the
+        # embedded MLflow server.
+        signal.signal(signal.SIGTERM, _interrupt)
     handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train, "resume": cmd_resume,
                "evaluate": cmd_evaluate, "export": cmd_export, "register": cmd_register,
                "versions": cmd_versions}[args.command]
@@ -360,3 +389,6 @@ def main(argv=None) -> int:
     except _user_errors() as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

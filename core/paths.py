@@ -10,6 +10,7 @@ ASSETS = PROJECT_ROOT / "assets"
 SAMPLE_PAIRS = ASSETS / "sample_pairs.jsonl"
 SAMPLE_SCHEMA = ASSETS / "sample_schema.sql"
 SAMPLE_DATA = ASSETS / "sample_data.sql"
+SAMPLE_DATABASE = "company_sales"  # the sample database's name, as prompts that leave the schema out name it
 
 
 def data_dir() -> Path:

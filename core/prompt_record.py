@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.config import TrainConfig
-from core.data import DEFAULT_SYSTEM_TEMPLATE, Pair, build_messages, system_prompt
+from core.data import DEFAULT_SYSTEM_TEMPLATE, Pair, PromptFormat
 
 PROMPT_FILE = "studio_prompt.json"
 
@@ -22,11 +22,18 @@ class PromptRecord:
     base_model: str
     system_template: str = DEFAULT_SYSTEM_TEMPLATE
     dialect: str = "postgres"
-    schema_text: str = ""  # the CREATE TABLEs as they appear in the prompt (compact)
+    schema_text: str = ""  # the CREATE TABLEs of the whole database, compact
+    schema_mode: str = "full"  # what the prompt holds of them: full, relevant (per question) or none
+    database: str = ""  # the database's name, for templates with {database}
+
+    @property
+    def format(self) -> PromptFormat:
+        return PromptFormat(self.system_template, self.dialect, self.schema_text, self.schema_mode, self.database)
 
     @property
     def system_prompt(self) -> str:
-        return system_prompt(self.system_template, self.dialect, self.schema_text)
+        """The system turn (for "relevant", the one a question that names no table gets: the whole schema)."""
+        return self.format.system(Pair("", "", 0))
 
     @property
     def schema_hash(self) -> str:
@@ -34,8 +41,7 @@ class PromptRecord:
 
     def prompt_messages(self, question: str) -> list[dict]:
         """The system and user turns of a question, exactly as in training (the answer is left out)."""
-        pair = Pair(question, "", 0)
-        return build_messages(pair, self.system_template, self.dialect, self.schema_text)[:-1]
+        return self.format.prompt(question)
 
     def save(self, folder: Path) -> None:
         (Path(folder) / PROMPT_FILE).write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
@@ -57,4 +63,9 @@ class PromptRecord:
             schema = load_schema_file(cfg.schema_path, cfg.dialect)
         else:
             schema = parse_schema(cfg.schema_text, cfg.dialect)
-        return cls(cfg.model, cfg.system_template, cfg.dialect, schema_ddl_only(schema, cfg.dialect))
+        return cls.for_run(cfg, schema_ddl_only(schema, cfg.dialect))
+
+    @classmethod
+    def for_run(cls, cfg: TrainConfig, schema_text: str) -> "PromptRecord":
+        fmt = cfg.prompt_format(schema_text)
+        return cls(cfg.model, fmt.template, fmt.dialect, schema_text, fmt.mode, fmt.database)

@@ -9,7 +9,8 @@ pytestmark = pytest.mark.slow
 START_ARGS = dict(model="bundled:SmolLM2-135M-Instruct", rank=8, alpha=16, steps=5, lr=2e-4, batch=1, accum=1, warmup=1,
                   max_len=512, dropout=0.0, targets=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                                                      "down_proj"], four_bit="auto", packing="auto", batch_tokens=0, seed=7, eval=0.0,
-                  answer_only=True, evaluate_after=False, name="client-test", checkpoint_every=50, trust=False, gpus=1)
+                  answer_only=True, evaluate_after=False, name="client-test", checkpoint_every=50, trust=False, gpus=1,
+                  schema_in_prompt="full", database_name="")
 
 
 def test_sample_to_finished_run_with_chart_equal_to_mlflow(studio, mlflow_server):

@@ -122,7 +122,8 @@ def values(**kw):
     base = dict(model=BUNDLED_MODEL, rank=16, alpha=32, max_steps=60, learning_rate=2e-4, batch_size=2, grad_accum=4,
                 warmup_steps=5, max_seq_length=2048, dropout=0.0, target_modules=["q_proj"], load_in_4bit="auto",
                 packing="auto", batch_tokens=0, seed=1, eval_fraction=0.0, answer_only_loss=True, evaluate_after=False,
-                run_name="", checkpoint_every=50, trust_remote_code=False, gpus=1)
+                run_name="", checkpoint_every=50, trust_remote_code=False, gpus=1, schema_in_prompt="full",
+                database_name="")
     base.update(kw)
     return [base[f] for f in train_tab.FIELDS]
 
@@ -149,7 +150,7 @@ def test_tick_renders_the_engine_state_and_skips_when_nothing_changed():
     out = train_tab.tick("")
     status = train_tab.get_engine().snapshot()["status"]
     expected = {"idle": "No training yet", "completed": "Completed", "failed": "Failed", "stopped": "Stopped"}
-    assert len(out) == 10 and expected.get(status, "") in out[0]
+    assert len(out) == 12 and expected.get(status, "") in out[0]
     # Same view -> every output is a gr.skip(). A finished run's view can still change for a moment (its
     # MLflow records being sent in the background), so allow it to settle first.
     view = out[-1]

@@ -81,3 +81,30 @@ def test_cli_preview_marks_the_trained_part():
     result = run_cli("preview", str(ROOT / "assets/sample_pairs.jsonl"), "-n", "1")
     assert result.returncode == 0, result.stderr
     assert "<|im_start|>assistant\n>>>SELECT" in result.stdout and "<|im_end|>\n<<<" in result.stdout
+
+
+def test_every_command_answers_help(capsys):
+    """argparse formats help texts with %: a help such as "10%" used to crash `train --help` with a traceback."""
+    import pytest
+
+    from core.cli import build_parser, main
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001 - the subcommands argparse knows
+    for args in (["--help"], *([name, "--help"] for name in commands)):
+        with pytest.raises(SystemExit) as done:
+            main(args)
+        assert done.value.code == 0 and "usage:" in capsys.readouterr().out, args
+
+
+def test_a_broken_file_is_refused_before_any_model_is_loaded(tmp_path):
+    """In a fresh data folder `validate` of a truncated file answers without converting the bundled model first
+    (which took 38 s); the model cache stays empty."""
+    import os
+
+    truncated = tmp_path / "pairs.jsonl"
+    truncated.write_text('{"question": "How many sales?", "sql": "SELECT COUNT(*) FROM sa', encoding="utf-8")
+    fresh = tmp_path / "fresh-data"
+    result = subprocess.run([sys.executable, "-m", "core", "validate", str(truncated)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "STUDIO_DATA_DIR": str(fresh)})
+    assert result.returncode == 2 and "pairs.jsonl: line 1 is not valid JSON" in result.stderr, result.stderr
+    assert not (fresh / "models").exists()

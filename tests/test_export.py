@@ -121,7 +121,7 @@ def test_fresh_process_and_merged_model_give_the_same_sql_as_the_studio(source, 
     started = time.time()
     generator = SqlGenerator("bundled", str(source.adapter_dir))
     try:
-        in_app = generator.sql_for(pairs, record.system_template, record.dialect, record.schema_text,
+        in_app = generator.sql_for(pairs, record.format,
                                    max_new_tokens=MAX_NEW_TOKENS)
     finally:
         generator.close()

@@ -1,5 +1,6 @@
 """The embedded MLflow server can come up in the background while the studio's page is already served."""
 
+import os
 import time
 
 import pytest
@@ -24,3 +25,26 @@ def test_background_start_returns_at_once_and_runs_wait_for_the_server(monkeypat
         assert (tmp_path / "mlflow" / "mlflow.db").exists()
     finally:
         tracking.stop_server(tracking._server)  # noqa: SLF001
+
+
+@pytest.mark.slow
+def test_another_data_folders_mlflow_on_the_port_is_never_used(mlflow_server, tmp_path):
+    """Port P answers with an MLflow server that is not this data folder's (the test session's own): the studio
+    says so and starts its own on a free port instead of logging into the other store."""
+    import subprocess
+    import sys
+    from urllib.parse import urlparse
+
+    from tests.conftest import ROOT
+
+    taken = urlparse(mlflow_server).port
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update(STUDIO_DATA_DIR=str(tmp_path / "data"), STUDIO_MLFLOW_PORT=str(taken))
+    code = "from core.tracking import ensure_server; print('URI', ensure_server())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert f"Port {taken} answers, but not with this data folder's MLflow server" in result.stdout
+    uri = result.stdout.split("URI ")[-1].strip()
+    assert urlparse(uri).port != taken
+    assert (tmp_path / "data" / "mlflow" / "mlflow.db").exists()  # this folder's own store

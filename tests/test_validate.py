@@ -107,3 +107,22 @@ def test_split_keeps_paraphrases_and_same_sql_together():
         Pair(f"q{i} unique words {chr(97 + i % 26)}{i}", f"SELECT {i + 10}", i + 3) for i in range(40)]
     train, held = split_pairs(near, 0.25, seed=3)
     assert ({1, 2} <= {p.row for p in held}) or ({1, 2} <= {p.row for p in train})
+
+
+def test_token_statistics_of_a_tiny_file_are_computed_right():
+    pairs = [Pair("q1", "SELECT 1", 1), Pair("q2", "SELECT 2", 2)]
+    report = validate_pairs(pairs, count_tokens=lambda ps: [58, 48][: len(ps)])
+    # by hand: sorted 48, 58; median (48 + 58) / 2 = 53; 95th percentile 48 + 0.95 x 10 = 57.5
+    assert report.token_stats == {"min": 48, "mean": 53.0, "p50": 53.0, "p95": 57.5, "max": 58}
+    single = validate_pairs(pairs[:1], count_tokens=lambda ps: [40])
+    assert single.token_stats == {"min": 40, "mean": 40.0, "p50": 40, "p95": 40, "max": 40}
+    five = validate_pairs([Pair(f"q{i}", f"SELECT {i}", i) for i in range(1, 6)],
+                          count_tokens=lambda ps: [10, 20, 30, 40, 100])
+    assert five.token_stats["p50"] == 30 and five.token_stats["p95"] == 88.0  # 40 + 0.8 x 60
+
+
+def test_summary_tiles_count_rows_not_findings():
+    rows = [Pair(f"drop {i}", "DROP TABLE a; DROP TABLE b", i) for i in range(1, 5)]  # 3 findings per row
+    report = validate_pairs(rows)
+    assert len([f for f in report.findings if f.kind == "writes"]) == 12
+    assert report.summary["writes"] == 4 and report.summary["errors"] == 4 and report.summary["rows"] == 4

@@ -80,15 +80,17 @@ def _wait_http(port: int, timeout: float) -> None:
 
 
 @pytest.mark.slow
-def test_the_studio_process_never_loads_torch_for_a_run_started_from_the_ui(mlflow_server, tmp_path):
-    """The studio runs as its own process; after a 2-step run started through the page's API its memory maps
-    hold no torch, transformers' torch parts or Unsloth: the model lived in the worker."""
+def test_the_studio_never_loads_torch_and_stops_its_mlflow_server_on_sigterm(tmp_path):
+    """The studio runs as its own process with its embedded MLflow server; after a 2-step run started through the
+    page's API its memory maps hold no torch or Unsloth (the model lived in the worker), and SIGTERM (what service
+    managers send) ends it and its MLflow server, which no longer holds its port."""
     from gradio_client import Client
 
     from tests.test_app_client import START_ARGS
 
-    port = free_port()
-    env = {**os.environ, "STUDIO_PORT": str(port), "MLFLOW_TRACKING_URI": mlflow_server}
+    port, mlflow_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update(STUDIO_PORT=str(port), STUDIO_MLFLOW_PORT=str(mlflow_port))
     log = open(tmp_path / "studio.log", "wb")  # noqa: SIM115 - closed below
     studio = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -104,11 +106,15 @@ def test_the_studio_process_never_loads_torch_for_a_run_started_from_the_ui(mlfl
         maps = open(f"/proc/{studio.pid}/maps", encoding="utf-8").read()
         loaded = {name for name in ("libtorch", "libc10", "unsloth", "bitsandbytes") if name in maps}
         assert not loaded, f"the studio's process loaded {loaded}"
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", mlflow_port)) == 0  # its embedded MLflow server is up
+        studio.send_signal(signal.SIGTERM)
+        assert studio.wait(timeout=60) == 0
+        time.sleep(1)
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", mlflow_port)) != 0, "the MLflow server outlived the studio"
     finally:
-        studio.send_signal(signal.SIGINT)
-        try:
-            studio.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        if studio.poll() is None:
             studio.kill()
         log.close()
 

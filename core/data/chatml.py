@@ -21,26 +21,63 @@ CHATML_TEMPLATE = (
 )
 
 
+SCHEMA_MODES = ("full", "relevant", "none")
+
+
 class TemplateError(ValueError):
     """A system prompt template that cannot be filled."""
 
 
-def system_prompt(template: str, dialect: str, schema_text: str) -> str:
+def system_prompt(template: str, dialect: str, schema_text: str, database: str = "") -> str:
     try:
-        return template.format(dialect=dialect, schema=schema_text.strip() or "(no schema given)")
+        return template.format(dialect=dialect, schema=schema_text.strip() or "(no schema given)",
+                               database=database or "this")
     except (KeyError, IndexError, ValueError) as e:
         raise TemplateError(f"The system prompt template has an unknown placeholder or a stray brace ({e}). "
-                            "Use only {dialect} and {schema}; write {{ and }} for literal braces.") from None
+                            "Use only {dialect}, {schema} and {database}; write {{ and }} for literal braces.") from None
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """How a pair becomes the system and user turns: the template, the dialect, and what the prompt says about the
+    database: its whole compact schema ("full"), only the tables the question needs ("relevant"), or nothing but
+    its name ("none": the adapter learns the schema from the pairs). One object for training, validation, preview,
+    evaluation, the playground and exports, so they all build the same prompt."""
+
+    template: str = DEFAULT_SYSTEM_TEMPLATE
+    dialect: str = "postgres"
+    schema_text: str = ""  # the compact CREATE TABLEs of the whole database
+    mode: str = "full"
+    database: str = ""
+
+    def schema_for(self, question: str) -> str:
+        if self.mode == "none":
+            return ""
+        if self.mode == "relevant" and self.schema_text:
+            from core.data.schema import relevant_schema
+
+            return relevant_schema(question, self.schema_text, self.dialect)
+        return self.schema_text
+
+    def system(self, pair: Pair) -> str:
+        """The system turn of a pair. A per-row schema (a file's context column) wins over the database's."""
+        schema = pair.schema or self.schema_for(pair.question)
+        return system_prompt(self.template, self.dialect, schema, self.database)
+
+    def messages(self, pair: Pair) -> list[dict]:
+        """system/user/assistant messages for one pair (the assistant turn is the SQL answer)."""
+        return [{"role": "system", "content": self.system(pair)}, {"role": "user", "content": pair.question},
+                {"role": "assistant", "content": pair.sql}]
+
+    def prompt(self, question: str) -> list[dict]:
+        """The system and user turns for a question, as the model sees them when asked to answer it."""
+        return self.messages(Pair(question, "", 0))[:-1]
 
 
 def build_messages(pair: Pair, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect: str = "postgres",
                    schema_text: str = "") -> list[dict]:
-    """system/user/assistant messages for one pair. A per-row schema wins over the global one."""
-    return [
-        {"role": "system", "content": system_prompt(template, dialect, pair.schema or schema_text)},
-        {"role": "user", "content": pair.question},
-        {"role": "assistant", "content": pair.sql},
-    ]
+    """system/user/assistant messages for one pair, with the whole schema in the prompt."""
+    return PromptFormat(template, dialect, schema_text).messages(pair)
 
 
 def render_chatml(messages: list[dict], add_generation_prompt: bool = False) -> str:
@@ -95,31 +132,40 @@ FAST_COUNT_MIN_ROWS = 256
 FAST_COUNT_CHECKS = 32
 
 
-def count_tokens_fn(tokenizer, template: str, dialect: str, schema_text: str):
-    """A batch token counter for the validator: tokens of each pair's full training string.
+def count_tokens_fn(tokenizer, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect: str = "postgres",
+                    schema_text: str = "", fmt: PromptFormat | None = None):
+    """A batch token counter for the validator: tokens of each pair's full training string (`fmt`, or the whole
+    schema in a plain PromptFormat of template/dialect/schema_text).
 
     Rendering 100,000 chat templates (each with the schema) is most of a large dataset's validation time.
-    The template's frame (system prompt, role markers) is the same for every row with the same schema, and
+    The template's frame (system prompt, role markers) is the same for every row with the same system prompt, and
     the question and SQL sit between special tokens, so count = frame + question tokens + SQL tokens. That
     is checked against whole renderings on FAST_COUNT_CHECKS rows spread over the file; any difference
     (a template that edits the text, a tokenizer that merges across a boundary) falls back to the exact path.
     """
     ensure_chat_template(tokenizer)
+    fmt = fmt or PromptFormat(template, dialect, schema_text)
+
+    def render(messages: list[dict]) -> str:
+        return tokenizer.apply_chat_template(messages, tokenize=False)
 
     def exact(pairs: list[Pair]) -> list[int]:
-        texts = [tokenizer.apply_chat_template(build_messages(p, template, dialect, schema_text), tokenize=False)
-                 for p in pairs]
-        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+        return lengths([render(fmt.messages(p)) for p in pairs]) if pairs else []
 
     def lengths(texts: list[str]) -> list[int]:
         return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
+    def frame(system: str) -> int:
+        return lengths([render([{"role": "system", "content": system}, {"role": "user", "content": ""},
+                                {"role": "assistant", "content": ""}])])[0]
+
     def count(pairs: list[Pair]) -> list[int]:
         if len(pairs) < FAST_COUNT_MIN_ROWS:
             return exact(pairs)
-        frames = {schema: exact([Pair("", "", 0, schema)])[0] for schema in {p.schema for p in pairs}}
-        fast = [frames[p.schema] + q + s for p, q, s in
-                zip(pairs, lengths([p.question for p in pairs]), lengths([p.sql for p in pairs]), strict=True)]
+        systems = [fmt.system(p) for p in pairs]
+        frames = {system: frame(system) for system in set(systems)}
+        fast = [frames[system] + q + s for system, q, s in
+                zip(systems, lengths([p.question for p in pairs]), lengths([p.sql for p in pairs]), strict=True)]
         checks = sorted({i * (len(pairs) - 1) // (FAST_COUNT_CHECKS - 1) for i in range(FAST_COUNT_CHECKS)})
         if exact([pairs[i] for i in checks]) != [fast[i] for i in checks]:
             return exact(pairs)

@@ -4,6 +4,8 @@ Other statements in the text (INSERTs, comments, PRAGMAs) are ignored, so a sche
 Names are kept as written for display and matched case-insensitively.
 """
 
+import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,3 +90,48 @@ def schema_ddl_only(schema: Schema, dialect: str = "postgres") -> str:
             column.set("constraints", [])
         kept.append(statement.sql(dialect=dialect, comments=False))
     return ";\n".join(kept) + (";" if kept else "")
+
+
+@functools.lru_cache(maxsize=8)
+def _tables_of(schema_text: str, dialect: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """(table, its columns, its CREATE TABLE) for each table of a compact schema, parsed once."""
+    out = []
+    for statement in parse_sql(schema_text, dialect):
+        if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema):
+            target = statement.this
+            columns = tuple(c.name for c in target.expressions if isinstance(c, exp.ColumnDef))
+            out.append((target.this.name, columns, statement.sql(dialect=dialect, comments=False)))
+    return tuple(out)
+
+
+def _word_forms(name: str) -> set[str]:
+    """How a question may mention a table or column: 'sale_date' -> {'sale_date', 'sale date', 'sales date', ...}."""
+    spaced = name.lower().replace("_", " ").strip()
+    forms = {name.lower(), spaced}
+    last = spaced.split(" ")[-1]
+    if last.endswith("ies"):
+        forms.add(spaced[: -3] + "y")
+    elif last.endswith("s"):
+        forms.add(spaced[:-1])
+    else:
+        forms.add(spaced + "s")
+    return {f for f in forms if len(f) > 2}
+
+
+def relevant_schema(question: str, schema_text: str, dialect: str = "postgres") -> str:
+    """The CREATE TABLEs of the tables a question mentions (by name, or by one of their columns' names, singular or
+    plural, with spaces for underscores), or all of them when it mentions none. The same words at training and at
+    inference: the gold SQL is never looked at, so a deployed model gets the prompt it was trained on."""
+    try:
+        tables = _tables_of(schema_text, dialect)
+    except sqlglot.errors.SqlglotError:
+        return schema_text
+    text = " " + re.sub(r"[^a-z0-9_]+", " ", question.lower()) + " "
+    words = {w for w in text.split()}
+
+    def mentioned(name: str) -> bool:
+        return any((f" {form} " in text) if " " in form else form in words for form in _word_forms(name))
+
+    kept = [sql for table, columns, sql in tables
+            if mentioned(table) or any(mentioned(c) for c in columns if not c.lower().endswith("_id"))]
+    return ";\n".join(kept or [sql for _, _, sql in tables]) + ";"

@@ -6,7 +6,7 @@ unfit for training (the UI can exclude those rows); warnings are worth a look bu
 
 import re
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -193,21 +193,27 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
                 add(Finding(p.row, "row", WARNING,
                             f"{n} tokens, over the max sequence length of {max_seq_length}: the end will be cut",
                             "shorten the schema or question, or raise the max sequence length", "too_long"))
-        lengths = report.token_lengths
-        if lengths:
-            ordered = sorted(lengths)
-            report.token_stats = {"min": ordered[0], "mean": round(statistics.fmean(lengths), 1),
-                                  "p50": ordered[len(ordered) // 2], "p95": ordered[int(len(ordered) * 0.95) - 1 if len(ordered) > 1 else 0],
-                                  "max": ordered[-1]}
+        if report.token_lengths:
+            report.token_stats = token_stats(report.token_lengths)
 
     report.findings.sort(key=lambda f: (f.row, f.severity != ERROR))
     report.error_rows = {f.row for f in report.findings if f.severity == ERROR}
     warning_rows = {f.row for f in report.findings if f.severity == WARNING}
-    kinds = Counter(f.kind for f in report.findings)
+    rows_by_kind: dict[str, set[int]] = defaultdict(set)
+    for f in report.findings:
+        rows_by_kind[f.kind].add(f.row)
     report.summary = {"rows": len(pairs), "trainable": sum(p.row not in report.error_rows for p in pairs),
                       "errors": len(report.error_rows), "warnings": len(warning_rows)}
-    report.summary.update({k: kinds.get(k, 0) for k in list(SUMMARY_LABELS)[4:]})
+    # the tiles count rows (a row with two write statements is one row that writes), not findings
+    report.summary.update({k: len(rows_by_kind.get(k, ())) for k in list(SUMMARY_LABELS)[4:]})
     return report
+
+
+def token_stats(lengths: list[int]) -> dict[str, float]:
+    """min, mean, median, 95th percentile (interpolated between the rows around it) and max."""
+    p95 = statistics.quantiles(lengths, n=20, method="inclusive")[18] if len(lengths) > 1 else lengths[0]
+    return {"min": min(lengths), "mean": round(statistics.fmean(lengths), 1), "p50": statistics.median(lengths),
+            "p95": round(p95, 1), "max": max(lengths)}
 
 
 def trainable_pairs(pairs: list[Pair], report: Report) -> list[Pair]:

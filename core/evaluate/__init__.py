@@ -9,6 +9,7 @@ from core.evaluate.evaluate import (
     evaluate_after_training,
     evaluate_run,
     load_run_inputs,
+    logged_evaluation,
     rows_csv,
     schema_ddl_for,
 )
@@ -17,4 +18,4 @@ from core.evaluate.generator_process import GeneratorProcess
 from core.evaluate.metrics import extract_sql
 
 __all__ = ["GeneratorProcess", "SqlGenerator", "default_data_for", "extract_sql", "evaluate", "evaluate_after_training", "evaluate_run", "generating",
-           "load_run_inputs", "rows_csv", "schema_ddl_for", "training_busy_message"]
+           "load_run_inputs", "logged_evaluation", "rows_csv", "schema_ddl_for", "training_busy_message"]

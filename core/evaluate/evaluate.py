@@ -118,9 +118,7 @@ def _evaluate(pairs, db, cfg, schema_text, adapter_path, include_base, progress,
 
 
 def _prompt(pair: Pair, cfg: TrainConfig, schema_text: str) -> list[dict]:
-    from core.data import build_messages
-
-    return build_messages(pair, cfg.system_template, cfg.dialect, schema_text)[:-1]
+    return cfg.prompt_format(schema_text).messages(pair)[:-1]
 
 
 def rows_csv(report: EvalReport) -> str:
@@ -152,6 +150,19 @@ def evaluation_records(report: EvalReport) -> tuple[dict, dict, dict]:
              "evaluation/details.json": redact(json.dumps({"summaries": report.summaries, "rows": details},
                                                           default=str, indent=1))}
     return metrics, texts, {"evaluated_rows": str(report.rows)}
+
+
+def logged_evaluation(run_id: str) -> EvalReport | None:
+    """The evaluation logged to a run (at the end of its training, or from the Evaluate tab), or None."""
+    import mlflow.artifacts
+
+    try:
+        data = mlflow.artifacts.load_dict(f"runs:/{run_id}/evaluation/details.json")
+    except Exception:  # noqa: BLE001 - no evaluation yet, or an artifact store that does not answer
+        return None
+    results = {name: [EvalRow(**row) for row in rows] for name, rows in data.get("rows", {}).items()}
+    n = len(next(iter(results.values()), []))
+    return EvalReport(n, 0.0, data.get("summaries", {}), results)
 
 
 def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = None) -> None:

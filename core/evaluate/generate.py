@@ -5,7 +5,7 @@ model sees at evaluation what it saw while training.
 """
 
 from core.compute import GENERATION, TRAINING, generation_lock, holder, lease, training_refusal
-from core.data import Pair, build_messages, ensure_chat_template
+from core.data import Pair, PromptFormat, ensure_chat_template
 from core.evaluate.metrics import extract_sql
 
 
@@ -77,9 +77,9 @@ class SqlGenerator:
                 answers.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return answers
 
-    def sql_for(self, pairs: list[Pair], template: str, dialect: str, schema_text: str, **kw) -> list[tuple[str, str]]:
+    def sql_for(self, pairs: list[Pair], fmt: PromptFormat, **kw) -> list[tuple[str, str]]:
         """(raw answer, extracted SQL) per pair, prompted exactly as in training."""
-        prompts = [build_messages(p, template, dialect, schema_text)[:-1] for p in pairs]
+        prompts = [fmt.messages(p)[:-1] for p in pairs]
         raw = self.generate(prompts, **kw)
         return [(r, extract_sql(r)) for r in raw]
 

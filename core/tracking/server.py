@@ -69,6 +69,10 @@ def start_server(port: int, store: Path, wait_s: float = 90.0) -> subprocess.Pop
             raise TrackingError(f"The MLflow server exited at start (code {process.returncode}); "
                                 f"see {store / 'server.log'}.")
         if is_healthy(uri, timeout=1.0):
+            import psutil
+
+            owner = {"port": port, "pid": process.pid, "started": psutil.Process(process.pid).create_time()}
+            (store / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
             return process
         time.sleep(0.5)
     process.kill()
@@ -108,10 +112,13 @@ def ensure_server(port: int | None = None, wait: bool = True) -> str:
         return uri
     port = port or int(os.environ.get("STUDIO_MLFLOW_PORT", DEFAULT_PORT))
     uri = f"http://127.0.0.1:{port}"
-    if not is_healthy(uri):
-        if _port_open(port):
-            raise TrackingError(f"Port {port} is taken by something that is not an MLflow server. Free it, set "
-                                "STUDIO_MLFLOW_PORT to another port, or set MLFLOW_TRACKING_URI.")
+    if not (is_healthy(uri) and _ours(port)):
+        if _port_open(port):  # another data folder's MLflow, or another program: never log into it by mistake
+            taken, port = port, _free_port_after(port)
+            uri = f"http://127.0.0.1:{port}"
+            print(f"Port {taken} answers, but not with this data folder's MLflow server (another studio's, or another "
+                  f"program): starting this folder's own on port {port}. Set STUDIO_MLFLOW_PORT to choose one.",
+                  flush=True)
         print(f"Starting the MLflow server on {uri} (store: {data_dir() / 'mlflow'}) ...", flush=True)
         if wait:
             _start_embedded(port)
@@ -120,6 +127,29 @@ def ensure_server(port: int | None = None, wait: bool = True) -> str:
             threading.Thread(target=_start_embedded, args=(port, True), name="mlflow-start", daemon=True).start()
     os.environ["MLFLOW_TRACKING_URI"] = uri
     return uri
+
+
+OWNER_FILE = "server.json"  # beside the store: which port and process serve this data folder's MLflow
+
+
+def _ours(port: int) -> bool:
+    """Is the server on this port the one this data folder started (its owner file names the port and a live pid)?"""
+    import psutil
+
+    try:
+        owner = json.loads((data_dir() / "mlflow" / OWNER_FILE).read_text(encoding="utf-8"))
+        process = psutil.Process(int(owner["pid"]))
+        return owner["port"] == port and abs(process.create_time() - owner["started"]) < 1.0
+    except (OSError, ValueError, KeyError, TypeError, psutil.Error):
+        return False
+
+
+def _free_port_after(port: int) -> int:
+    for candidate in range(port + 1, port + 100):
+        if not _port_open(candidate):
+            return candidate
+    raise TrackingError(f"No free port near {port} for the MLflow server: set STUDIO_MLFLOW_PORT or "
+                        "MLFLOW_TRACKING_URI.")
 
 
 def _start_embedded(port: int, background: bool = False) -> None:

@@ -7,7 +7,9 @@ engine by whoever starts the run.
 
 from core.compute import BusyError
 from core.train.batching import plan_batches
+from core.train.dataset import load_dataset
 from core.train.engine import ConfigError, Engine, ResumeError, get_engine
+from core.train.estimate import estimate_run
 from core.train.gpus import gpu_count, visible_gpus
 from core.train.jobs import StorageError, resumable_jobs, training_elsewhere
 from core.train.models import (
@@ -19,8 +21,7 @@ from core.train.models import (
     remote_code_error,
     resolve_model,
 )
-from core.train.worker import load_dataset
 
 __all__ = ["MODEL_CHOICES", "BusyError", "ConfigError", "Engine", "ModelError", "ResumeError", "StorageError",
-           "get_engine", "gpu_available", "gpu_count", "visible_gpus", "load_dataset", "load_tokenizer", "needs_remote_code", "plan_batches",
+           "estimate_run", "get_engine", "gpu_available", "gpu_count", "visible_gpus", "load_dataset", "load_tokenizer", "needs_remote_code", "plan_batches",
            "remote_code_error", "resolve_model", "resumable_jobs", "training_elsewhere"]

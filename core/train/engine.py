@@ -30,6 +30,7 @@ from core.data import load_pairs
 from core.paths import outputs_dir
 from core.runstate import RunState
 from core.train import supervisor
+from core.train.estimate import record_run
 from core.train.jobs import (
     RESUMABLE,
     Interrupted,
@@ -220,9 +221,16 @@ class Engine:
         elif job.get("evaluation_pending"):  # the worker left the run open for the evaluation
             if after_training is not None:
                 state.update(status="evaluating")
+                began = time.time()
                 after_training(cfg, folder, run, state)
+                write_job(folder, evaluation_seconds=time.time() - began, finished=time.time())
             run.close("FINISHED", wait_s=0)
             write_job(folder, evaluation_pending=False)
+        if status in ("completed", "stopped") and (compared := record_run(folder)):
+            state.log(f"estimated {compared['estimated_s'] / 60:.1f} min, took {compared['actual_s'] / 60:.1f} min"
+                      + (f"; peak GPU memory estimated {compared['estimated_peak_gib']:.1f} GiB, used "
+                         f"{compared['actual_peak_gib']:.1f} GiB" if compared["actual_peak_gib"] and
+                         compared["estimated_peak_gib"] else ""))
         if news:
             state.log(message)
         if not run.flush(10.0):

@@ -21,43 +21,24 @@ from pathlib import Path
 
 from core.config import TrainConfig
 from core.data import (
-    Schema,
     as_prompt_completion,
-    build_messages,
-    count_tokens_fn,
-    load_pairs,
-    load_schema_file,
-    parse_schema,
     render_example,
-    schema_ddl_only,
     split_pairs,
     trainable_pairs,
-    validate_pairs,
 )
 from core.prompt_record import PromptRecord
 from core.runstate import RunState
 from core.tracking import tracking_uri
 from core.train.batching import plan_batches
 from core.train.callbacks import friendly_error, make_progress_callback
+from core.train.dataset import load_dataset
+from core.train.estimate import as_job_fields, estimate_run, run_key
 from core.train.jobs import read_job, write_job
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
 # a CPU); execution accuracy uses all of them.
 EVAL_LOSS_ROWS = 32
 SPLIT_FILE = "split.json"  # the rows trained on and held out, in the job folder and as an MLflow artifact
-
-
-def load_dataset(cfg: TrainConfig, tokenizer=None):
-    """(pairs, schema, schema_text, report) for a config. Raises DataError/SchemaError with clear messages."""
-    pairs = load_pairs(cfg.data_path)
-    if cfg.schema_path:
-        schema = load_schema_file(cfg.schema_path, cfg.dialect)
-    else:
-        schema = parse_schema(cfg.schema_text, cfg.dialect) if cfg.schema_text.strip() else Schema()
-    schema_text = schema_ddl_only(schema, cfg.dialect)
-    counter = count_tokens_fn(tokenizer, cfg.system_template, cfg.dialect, schema_text) if tokenizer else None
-    report = validate_pairs(pairs, schema, cfg.dialect, counter, cfg.max_seq_length)
-    return pairs, schema, schema_text, report
 
 
 def dataset_hash(rows: list[dict]) -> str:
@@ -163,8 +144,10 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
                              "report) and start again.")
         train_pairs, eval_pairs = split_pairs(usable, cfg.eval_fraction, cfg.seed) if cfg.eval_fraction else (usable, [])
 
+        fmt = cfg.prompt_format(schema_text)
+
         def rows(ps):
-            return [as_prompt_completion(build_messages(p, cfg.system_template, cfg.dialect, schema_text)) for p in ps]
+            return [as_prompt_completion(fmt.messages(p)) for p in ps]
 
         train_rows, eval_rows = rows(train_pairs), rows(eval_pairs)
         length_of = dict(zip((p.row for p in pairs), report.token_lengths, strict=False))
@@ -174,6 +157,11 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         state.update(backend=backend, train_rows=len(train_rows), eval_rows=len(eval_rows), model=cfg.model)
         state.log(f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}; "
                   f"{plan.describe()}")
+        if lead:
+            guess = estimate_run(cfg, plan, len(train_rows), cuda, len(eval_pairs) if keep_open else 0)
+            write_job(output_dir, eval_rows=len(eval_pairs),
+                      **as_job_fields(guess, run_key(cfg.model, cuda, four_bit)))
+            state.log(guess.describe())
 
         run = mlflow_run.TrackedRun(output_dir, state, tracking_uri(), send=send) if lead else mlflow_run.NullRun()
         if resume:
@@ -187,7 +175,7 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
                       "pairs_per_step": round(plan.pairs_per_step, 1), "job_id": state.job_id, **library_versions()})
         run.log_dict(cfg.to_dict(), "config.json")
         run.log_dict(report.to_dict(), "validation_report.json")
-        samples = [render_example(build_messages(p, cfg.system_template, cfg.dialect, schema_text), tokenizer).text
+        samples = [render_example(fmt.messages(p), tokenizer).text
                    for p in train_pairs[:5]]
         run.log_text("\n\n".join(samples), "samples.txt")
         split = {"train_rows": [p.row for p in train_pairs], "eval_rows": [p.row for p in eval_pairs]}
@@ -245,7 +233,7 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             message = f"Stopped at step {state.step} of {state.total_steps}{why}; the adapter is saved and usable."
         adapter = output_dir / "adapter"
         if lead:
-            record = PromptRecord(cfg.model, cfg.system_template, cfg.dialect, schema_text)
+            record = PromptRecord.for_run(cfg, schema_text)
             _save_adapter(model, tokenizer, adapter, record)
             state.log(f"adapter saved to {adapter}")
             run.log_artifacts(adapter, "adapter")

@@ -1,0 +1,164 @@
+"""How long a run will take on this machine and, on a GPU, how much memory it will need: estimated before Start,
+compared with what happened after each run, and learned from (the data folder's speed.json).
+
+    guess = estimate_run(cfg, plan, rows=380)      # seconds, peak GiB, and what the guess rests on
+    record_run(folder)                             # after a run: what it cost, next to what was estimated
+
+Time = start-up (loading) + steps x tokens per step / tokens per second (+ the evaluation, when asked for). The
+speed and the start-up come from the last runs of the same model and backend here; before the first, from the
+benchmarks' figures (docs/BENCHMARKS.md), marked as rough. Memory = weights (4-bit: half a byte a parameter, the
+embeddings in 16-bit) + activations (2 bytes x hidden size x layers per token of a micro-batch) + 1 GiB for CUDA's
+own, corrected by the ratio measured on earlier runs of the model.
+"""
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from core.paths import data_dir
+
+HISTORY_FILE = "speed.json"
+KEEP = 20  # runs remembered per model and backend
+# Before any run here: tokens/s of the bundled model on 2 CPU cores (docs/BENCHMARKS.md), and for a GPU the model's
+# training FLOPs at 30% of an H100/H200's bf16 peak (our 7B engine runs measured 44%).
+CPU_TOKENS_PER_S, GPU_FLOPS = 100.0, 0.3 * 989e12
+PRIOR_START_S = {"cpu": 90.0, "cuda": 60.0}
+PRIOR_EVAL_S_PER_ROW = {"cpu": 1.5, "cuda": 0.3}  # per row and per model (base, adapter), greedy, short answers
+
+
+@dataclass
+class Estimate:
+    seconds: float
+    start_s: float
+    tokens_per_s: float
+    peak_gib: float | None  # None without a GPU, or when the model's size is unknown
+    runs: int  # earlier runs the guess rests on (0: the benchmarks' figures)
+
+    def describe(self, free_gib: float | None = None) -> str:
+        basis = (f"from {self.runs} earlier run{'s' if self.runs > 1 else ''} of this model here" if self.runs else
+                 "rough: no run of this model on this machine yet")
+        text = f"Estimated time on this machine: about {_minutes(self.seconds)} ({basis})."
+        if self.peak_gib is not None:
+            text += f" Peak GPU memory about {self.peak_gib:.1f} GiB"
+            text += f" of {free_gib:.0f} GiB free." if free_gib is not None else "."
+        return text
+
+    def fits(self, free_gib: float | None) -> bool:
+        return self.peak_gib is None or free_gib is None or self.peak_gib <= free_gib * 0.95
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def run_key(model: str, cuda: bool, four_bit: bool) -> str:
+    return f"{model}|{'cuda' if cuda else 'cpu'}|{'4bit' if four_bit else '16bit'}"
+
+
+def _history() -> dict:
+    try:
+        return json.loads((data_dir() / HISTORY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _model_dims(model: str) -> dict | None:
+    """hidden size, layers, vocabulary, intermediate size, heads from the model's config.json (local only)."""
+    from core.train.models import ModelError, resolve_model
+
+    try:
+        folder = Path(resolve_model(model, progress=lambda _: None))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (ModelError, OSError, ValueError):
+        return None
+    try:
+        return {"hidden": int(config["hidden_size"]), "layers": int(config["num_hidden_layers"]),
+                "vocab": int(config["vocab_size"]), "inter": int(config.get("intermediate_size", 4 * config["hidden_size"])),
+                "kv_ratio": config.get("num_key_value_heads", 1) / config.get("num_attention_heads", 1),
+                "tied": bool(config.get("tie_word_embeddings", False))}
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _params(d: dict) -> tuple[float, float]:
+    """(parameters in the transformer's linear layers, parameters in the embeddings)."""
+    h = d["hidden"]
+    linear = d["layers"] * (2 * h * h + 2 * h * h * d["kv_ratio"] + 3 * h * d["inter"])
+    return linear, d["vocab"] * h * (1 if d["tied"] else 2)
+
+
+def memory_gib(d: dict, four_bit: bool, micro_batch_tokens: int) -> float:
+    linear, embeddings = _params(d)
+    weights = linear * (0.5 if four_bit else 2.0) + embeddings * 2.0
+    activations = micro_batch_tokens * 2.0 * d["hidden"] * d["layers"]
+    return (weights + activations) / 2**30 + 1.0
+
+
+def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estimate:
+    """The time (and on a GPU the peak memory) of a run of `cfg` with this batch plan on `rows` training rows."""
+    four_bit = bool(cfg.load_in_4bit if cfg.load_in_4bit is not None else cuda)
+    past = _history().get(run_key(cfg.model, cuda, four_bit), [])[-3:]
+    backend = "cuda" if cuda else "cpu"
+    dims = _model_dims(cfg.model)
+    if past:
+        tokens_per_s = statistics.median(r["tokens_per_s"] for r in past)
+        start_s = statistics.median(r["start_s"] for r in past)
+        eval_per_row = statistics.median(r.get("eval_s_per_row", PRIOR_EVAL_S_PER_ROW[backend]) for r in past)
+    else:
+        linear = _params(dims)[0] if dims else 1.5e9
+        tokens_per_s = GPU_FLOPS / (6 * linear) if cuda else CPU_TOKENS_PER_S
+        start_s, eval_per_row = PRIOR_START_S[backend], PRIOR_EVAL_S_PER_ROW[backend]
+    seconds = start_s + cfg.max_steps * plan.tokens_per_step / max(tokens_per_s, 1e-6)
+    if cfg.evaluate_after and eval_rows:
+        seconds += 2 * eval_rows * eval_per_row
+    peak = None
+    if cuda and dims:
+        peak = memory_gib(dims, four_bit, plan.micro_batch_tokens)
+        ratios = [r["peak_gib"] / r["peak_estimate_gib"] for r in past if r.get("peak_gib") and r.get("peak_estimate_gib")]
+        peak *= statistics.median(ratios) if ratios else 1.0
+    return Estimate(seconds, start_s, tokens_per_s, peak, len(past))
+
+
+def record_run(folder: Path) -> dict | None:
+    """After a run: its measured speed, start-up and peak memory, kept for the next estimates; returns
+    {"estimated": ..., "actual": ...} seconds (and GiB) for the log, or None when the run trained no steps."""
+    from core.tracking.journal import Journal
+
+    folder = Path(folder)
+    try:
+        job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    seen = [(op["t"] / 1000, op["step"], op["value"]) for op in Journal(folder).ops
+            if op["op"] == "metric" and op["key"] == "num_input_tokens_seen"]
+    guess = job.get("estimate") or {}
+    if len(seen) < 3 or not guess:
+        return None
+    (t0, _, n0), (t1, _, n1) = seen[1], seen[-1]  # from the 2nd step: the first carries compilation and warm-up
+    started, finished = float(job.get("started", seen[0][0])), float(job.get("finished") or time.time())
+    peak = None
+    try:
+        peak = json.loads((folder / "rank-0.json").read_text(encoding="utf-8")).get("peak_gpu_gib") or None
+    except (OSError, ValueError):
+        pass
+    evaluated = job.get("evaluation_seconds")
+    entry = {"when": time.time(), "tokens_per_s": (n1 - n0) / max(t1 - t0, 1e-6), "start_s": seen[0][0] - started,
+             "seconds": finished - started, "estimate_s": guess.get("seconds"), "peak_gib": peak,
+             "peak_estimate_gib": guess.get("peak_gib")}
+    if evaluated and job.get("eval_rows"):
+        entry["eval_s_per_row"] = evaluated / (2 * job["eval_rows"])
+    key = guess.get("key", "")
+    history = _history()
+    history[key] = (history.get(key, []) + [entry])[-KEEP:]
+    try:
+        (data_dir() / HISTORY_FILE).write_text(json.dumps(history, indent=1), encoding="utf-8")
+    except OSError:
+        pass
+    return {"estimated_s": guess.get("seconds"), "actual_s": entry["seconds"], "estimated_peak_gib": guess.get("peak_gib"),
+            "actual_peak_gib": peak}
+
+
+def as_job_fields(guess: Estimate, key: str) -> dict:
+    return {"estimate": {**asdict(guess), "key": key}}
