@@ -6,7 +6,6 @@ opens read-only; PostgreSQL runs each statement in a READ ONLY transaction with 
 SQL in another dialect is transpiled with sqlglot; a failure to transpile is reported as "not executed".
 """
 
-import csv
 import re
 import sqlite3
 import threading
@@ -152,15 +151,22 @@ class DuckDatabase(Database):
                     self.con.execute(statement.sql(dialect="duckdb", comments=False))
 
     def _load_csv(self, csv_file: Path) -> None:
-        with open(csv_file, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-        if len(rows) < 2:
+        """DuckDB's own CSV reader (a UTF-8 BOM is skipped, empty cells are NULL), matched to the table's columns by
+        the header's names. Every cell is read as text and cast to the table's column types, as an INSERT of the
+        values would: no type guessing (a zip code 007 stays 007 in a TEXT column). Runs before external access is
+        locked."""
+        import duckdb
+
+        if csv_file.stat().st_size == 0:
             return
-        header, body = rows[0], rows[1:]
-        placeholders = ", ".join("?" for _ in header)
-        columns = ", ".join(f'"{c}"' for c in header)
-        self.con.executemany(f'INSERT INTO "{csv_file.stem}" ({columns}) VALUES ({placeholders})',
-                             [[v if v != "" else None for v in row] for row in body])
+        table = exp.to_identifier(csv_file.stem, quoted=True).sql(dialect="duckdb")
+        try:
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_csv(?, header = true, all_varchar = true, "
+                             "delim = ',', quote = '\"', escape = '\"')", [str(csv_file)])
+        except duckdb.Error as e:
+            raise ValueError(f"{csv_file.name}: cannot be loaded into the table {csv_file.stem} "
+                             f"({str(e).splitlines()[0]}). Check that file: its name is a table of the schema, its "
+                             "header row names that table's columns, and its values fit their types.") from None
 
     def _run(self, sql: str) -> QueryResult:
         import duckdb
