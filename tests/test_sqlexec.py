@@ -1,6 +1,7 @@
 """Safe execution on DuckDB, SQLite and a real PostgreSQL server: writes never run, slow queries time out."""
 
 import datetime
+import re
 import sqlite3
 import time
 from decimal import Decimal
@@ -229,3 +230,20 @@ def test_csv_folder_loads_with_duckdbs_reader(tmp_path):
     (tmp_path / "notes.csv").write_text("note_id,colour\n1,red\n")
     with pytest.raises(ValueError, match=r"notes.csv: cannot be loaded into the table notes .*colour"):
         open_database("duckdb", CSV_DDL, tmp_path)
+
+
+def test_postgres_sends_begin_read_only_and_rolls_back_every_statement(postgres, tmp_path):
+    """What reaches the server for one query (libpq's protocol trace): BEGIN READ ONLY, the query, ROLLBACK, and
+    nothing else; a write that got past the SQL guard is refused by the server itself."""
+    db = open_database(postgres, timeout_s=2)
+    trace = tmp_path / "libpq.trace"
+    with open(trace, "w") as f:
+        db.con.pgconn.trace(f.fileno())
+        assert db.execute("SELECT COUNT(*) FROM regions").rows == [(8,)]
+        db.con.pgconn.untrace()
+    sent = re.findall(r'\tF\t\d+\tQuery\t "(.*)"$', trace.read_text(), re.M)
+    assert sent == ["BEGIN READ ONLY", "SELECT COUNT(*) FROM regions", "ROLLBACK"], sent
+    refused = db._run("INSERT INTO regions VALUES (99, 'x', 'y')")  # noqa: SLF001 - bypass the guard on purpose
+    assert not refused.ok and "read-only transaction" in refused.error
+    assert counts(db)[0] == 8
+    assert db.execute("SELECT current_setting('statement_timeout')").rows == [("2s",)]
