@@ -107,10 +107,14 @@ def wire_train(d, p, t, dataset):
     live = [t["status"], t["progress"], t["loss_plot"], t["lr_plot"], t["mlflow_link"], t["outcome"], t["download"],
             t["log"], t["stop_btn"], t["resume_btn"], t["to_evaluate"], t["last_view"]]
     t["timer"].tick(train_tab.tick, t["last_view"], live, show_progress="hidden", api_visibility="private")
-    # The API view of the same data the chart is drawn from (used by tests and scripts).
-    api = gr.JSON(visible=False)
-    gr.Button(visible=False).click(lambda: {**train_tab.chart_data(_snap()["mlflow_run_id"]), "snapshot": _public(_snap())},
-                                   None, api, api_name="live")
+    gr.api(live_view, api_name="live")
+
+
+def live_view() -> dict:
+    """The data the loss chart is drawn from (MLflow's metric history) and the training job's state: the API view
+    of the Train tab, for scripts and tests (`Client(url).predict(api_name="/live")`)."""
+    snap = _snap()
+    return {**train_tab.chart_data(snap["mlflow_run_id"]), "snapshot": _public(snap)}
 
 
 def _snap() -> dict:

@@ -51,7 +51,10 @@ class PromptRecord:
         path = Path(folder) / PROMPT_FILE
         if not path.exists():
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PromptRecord":
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     @classmethod

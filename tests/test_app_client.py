@@ -41,3 +41,15 @@ def test_sample_to_finished_run_with_chart_equal_to_mlflow(studio, mlflow_server
     message, rows, *_ = client.predict("text2sql-finetune", api_name="/runs")
     names = [r[0] for r in rows["data"]] if isinstance(rows, dict) else [r[0] for r in rows]
     assert "client-test" in names
+
+
+def test_live_is_a_gradio_api_endpoint(studio):
+    """`/live` answers through gradio_client from a gr.api endpoint (no hidden JSON and button in the page)."""
+    from gradio_client import Client
+
+    client = Client(studio, verbose=False)
+    live = client.predict(api_name="/live")
+    assert {"run_id", "loss", "eval_loss", "learning_rate", "warning", "snapshot"} <= set(live)
+    assert "status" in live["snapshot"] and "log_lines" not in live["snapshot"]
+    endpoint = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/live"]
+    assert endpoint["parameters"] == [] and endpoint["returns"][0]["component"] == "Api"

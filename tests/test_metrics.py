@@ -54,3 +54,21 @@ def test_exact_match_normalises_case_and_spacing():
     assert normalise_sql("select  A from T where b=1") == normalise_sql("SELECT a FROM t WHERE b = 1")
     assert normalise_sql("SELECT a AS total FROM t") != normalise_sql("SELECT a FROM t")
     assert parses("SELECT 1") and not parses("SELEC 1") and not parses("")
+
+
+def test_exact_match_keeps_the_case_of_literals():
+    # 'Paris' and 'PARIS' are different queries (different rows on a case-sensitive comparison)
+    assert normalise_sql("SELECT id FROM cities WHERE name = 'Paris'") != \
+        normalise_sql("SELECT id FROM cities WHERE name = 'PARIS'")
+    assert normalise_sql("SELECT Id FROM Cities WHERE Name = 'Paris'") == \
+        normalise_sql("select id from cities where name = 'Paris'")
+
+
+def test_exact_match_normalises_identifiers_as_the_dialect_does():
+    # postgres: a quoted name keeps its case ("Name" is another column than name); sqlite ignores case, quoted or not
+    assert normalise_sql('SELECT "Name" FROM t', "postgres") != normalise_sql("SELECT name FROM t", "postgres")
+    assert normalise_sql('SELECT "Name" FROM t', "sqlite") == normalise_sql("SELECT name FROM t", "sqlite")
+    assert normalise_sql("SELECT strftime('%Y', d) FROM T", "sqlite") == \
+        normalise_sql("SELECT STRFTIME('%Y', d) FROM t", "sqlite")
+    assert normalise_sql("SELECT strftime('%Y', d) FROM t", "sqlite") != \
+        normalise_sql("SELECT strftime('%y', d) FROM t", "sqlite")

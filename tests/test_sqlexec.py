@@ -1,7 +1,10 @@
 """Safe execution on DuckDB, SQLite and a real PostgreSQL server: writes never run, slow queries time out."""
 
+import datetime
+import re
 import sqlite3
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -198,3 +201,49 @@ def test_postgres_injection_payloads_have_no_effect(postgres, tmp_path):
                    "SELECT pg_sleep_for('30 seconds')"):
         assert db.execute(sleepy).category == TIMEOUT, sleepy
     assert time.time() - start < 15
+
+
+CSV_DDL = """CREATE TABLE sales (sale_id INTEGER PRIMARY KEY, sale_date DATE NOT NULL, customer_id INTEGER,
+                                 quantity INTEGER, amount NUMERIC(12, 2));
+CREATE TABLE notes (note_id INTEGER, label TEXT, code VARCHAR(10));"""
+
+
+def _csv_folder(folder: Path, rows: int) -> Path:
+    """A sales table as a CSV: BOM, columns in another order than the table's."""
+    lines = ["\ufeffamount,sale_id,sale_date,customer_id,quantity"]
+    lines += [f"{i % 997}.25,{i},2024-0{1 + i % 9}-1{i % 10},{1 + i % 50},{1 + i % 5}" for i in range(1, rows + 1)]
+    (folder / "sales.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_csv_folder_loads_with_duckdbs_reader(tmp_path):
+    (tmp_path / "notes.csv").write_text('\ufeffnote_id,label,code\n1,"North, upper","O""Neil\nland"\n2,,007\n')
+    start = time.perf_counter()
+    db = open_database("duckdb", CSV_DDL, _csv_folder(tmp_path, 50_000), timeout_s=5)
+    seconds = time.perf_counter() - start
+    assert seconds < 10, f"50,000 CSV rows took {seconds:.1f} s"  # csv.reader + executemany took ~38 s
+    assert db.execute("SELECT COUNT(*), SUM(quantity), MIN(sale_date), MAX(amount) FROM sales").rows == [
+        (50_000, sum(1 + i % 5 for i in range(1, 50_001)), datetime.date(2024, 1, 10), Decimal("996.25"))]
+    # BOM skipped, quoted comma, doubled quote and newline kept, empty cell NULL, text not guessed as a number
+    assert db.execute("SELECT * FROM notes ORDER BY note_id").rows == [(1, "North, upper", 'O"Neil\nland'),
+                                                                       (2, None, "007")]
+    (tmp_path / "notes.csv").write_text("note_id,colour\n1,red\n")
+    with pytest.raises(ValueError, match=r"notes.csv: cannot be loaded into the table notes .*colour"):
+        open_database("duckdb", CSV_DDL, tmp_path)
+
+
+def test_postgres_sends_begin_read_only_and_rolls_back_every_statement(postgres, tmp_path):
+    """What reaches the server for one query (libpq's protocol trace): BEGIN READ ONLY, the query, ROLLBACK, and
+    nothing else; a write that got past the SQL guard is refused by the server itself."""
+    db = open_database(postgres, timeout_s=2)
+    trace = tmp_path / "libpq.trace"
+    with open(trace, "w") as f:
+        db.con.pgconn.trace(f.fileno())
+        assert db.execute("SELECT COUNT(*) FROM regions").rows == [(8,)]
+        db.con.pgconn.untrace()
+    sent = re.findall(r'\tF\t\d+\tQuery\t "(.*)"$', trace.read_text(), re.M)
+    assert sent == ["BEGIN READ ONLY", "SELECT COUNT(*) FROM regions", "ROLLBACK"], sent
+    refused = db._run("INSERT INTO regions VALUES (99, 'x', 'y')")  # noqa: SLF001 - bypass the guard on purpose
+    assert not refused.ok and "read-only transaction" in refused.error
+    assert counts(db)[0] == 8
+    assert db.execute("SELECT current_setting('statement_timeout')").rows == [("2s",)]

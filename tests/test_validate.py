@@ -70,6 +70,65 @@ def test_aliases_ctes_and_subqueries_are_not_unknown_names():
     assert validate_pairs([Pair("q", sql, 1)], parse_schema(DDL)).findings == []
 
 
+SHOP = """
+CREATE TABLE products (product_id INT, name TEXT, price NUMERIC);
+CREATE TABLE customers (customer_id INT, name TEXT, segment TEXT);
+CREATE TABLE sales (sale_id INT, customer_id INT, product_id INT, amount NUMERIC);
+CREATE TABLE concert (concert_id INT, Type TEXT);
+"""
+
+
+def findings(sql, dialect="postgres", row=7):
+    return [(f.row, f.severity, f.problem) for f in
+            validate_pairs([Pair("q", sql, row)], parse_schema(SHOP), dialect).findings]
+
+
+def test_a_column_of_another_table_is_unknown_in_its_own_from():
+    # segment is a column of customers, not of products: the query fails on the database
+    assert findings("SELECT segment FROM products") == [
+        (7, "error", "unknown column 'segment' (not a column of products)")]
+    assert findings("SELECT p.segment FROM customers c JOIN products p ON p.product_id = c.customer_id") == [
+        (7, "error", "unknown column 'p.segment' (not a column of products)")]
+    assert findings("SELECT products.name FROM products p") == [
+        (7, "error", "unknown table or alias 'products' in 'products.name'")]
+    assert findings("SELECT c.segment FROM customers c") == []
+
+
+def test_an_alias_of_one_select_does_not_hide_a_wrong_column_in_another():
+    assert findings("SELECT name AS segment FROM customers UNION SELECT segment FROM products") == [
+        (7, "error", "unknown column 'segment' (not a column of products)")]
+    assert findings("SELECT name, (SELECT SUM(amount) AS total FROM sales) FROM products WHERE total > 1") == [
+        (7, "error", "unknown column 'total' (not a column of products)")]
+    assert findings("WITH t AS (SELECT customer_id, SUM(amount) AS total FROM sales GROUP BY customer_id) "
+                    "SELECT t.total, t.price FROM t") == [(7, "error", "unknown column 't.price' (not a column of t)")]
+
+
+def test_scopes_accept_what_sql_accepts():
+    ok = ["SELECT customer_id, SUM(amount) AS total FROM sales GROUP BY customer_id HAVING total > 10 ORDER BY total",
+          # a correlated subquery may name the enclosing query's columns, qualified or not
+          "SELECT name FROM customers c WHERE EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = c.customer_id "
+          "AND segment = 'retail')",
+          "SELECT d.total FROM (SELECT SUM(amount) AS total FROM sales) AS d",
+          "SELECT d.anything FROM (SELECT * FROM sales) AS d",
+          "SELECT s.amount FROM sales s JOIN products p USING (product_id) ORDER BY s.amount"]
+    for sql in ok:
+        assert findings(sql) == [], sql
+    assert findings("SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM sales "
+                    "GROUP BY customer_id HAVING SUM(price) > 10)") == [
+        (7, "error", "unknown column 'price' (not a column of sales or customers)")]
+
+
+def test_double_quoted_text_is_a_warning_in_sqlite_and_an_error_elsewhere():
+    sql = 'SELECT count(*) FROM concert WHERE Type != "Live final"'  # runs on SQLite: the quotes make a string
+    (row, severity, problem), = findings(sql, "sqlite")
+    assert (row, severity) == (7, "warning") and "SQLite reads it as the text 'Live final'" in problem
+    report = validate_pairs([Pair("q", sql, 7)], parse_schema(SHOP), "sqlite")
+    assert report.error_rows == set() and report.findings[0].fix == "write text in single quotes: 'Live final'"
+    assert findings(sql, "postgres") == [(7, "error", "unknown column 'Live final' (not a column of concert)")]
+    assert findings('SELECT count(*) FROM concert WHERE "Type" != \'x\'', "sqlite") == []  # a real column
+    assert findings("SELECT count(*) FROM concert WHERE Typo != 'x'", "sqlite")[0][1] == "error"
+
+
 def test_dialect_matters():
     pairs = [Pair("q", "SELECT TOP 5 name FROM regions", 1)]
     assert kinds(validate_pairs(pairs, dialect="postgres"), 1) == {"invalid_sql"}
@@ -126,3 +185,8 @@ def test_summary_tiles_count_rows_not_findings():
     report = validate_pairs(rows)
     assert len([f for f in report.findings if f.kind == "writes"]) == 12
     assert report.summary["writes"] == 4 and report.summary["errors"] == 4 and report.summary["rows"] == 4
+
+
+def test_a_bare_word_is_not_a_statement():
+    # sqlglot reads "SELEC" alone as a column name; without a schema nothing else would catch it
+    assert kinds(validate_pairs([Pair("q", "SELEC", 1)]), 1) == {"invalid_sql"}

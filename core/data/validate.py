@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from core.data.load import Pair
 from core.data.schema import Schema, parse_schema
-from core.data.sqlparse import parse_sql
+from core.data.sqlparse import _PARSER_CRASHES, parse_sql
 
 ERROR, WARNING = "error", "warning"
 
@@ -74,41 +75,118 @@ def _normalise_question(q: str) -> str:
     return re.sub(r"\s+", " ", q.strip().lower())
 
 
-def _names_in(tree: exp.Expression) -> tuple[set[str], list[exp.Column], set[str], dict[str, str]]:
-    """Tables used (minus CTEs), columns referenced, output aliases, and alias -> table, in one walk of the tree
-    (validation of 100,000 rows is mostly parsing and walking)."""
-    ctes, tables, columns, aliases, alias_of = set(), set(), [], set(), {}
-    for node in tree.walk():
-        if isinstance(node, exp.Column):
-            columns.append(node)
-        elif isinstance(node, exp.Table):
-            tables.add(node.name.lower())
-            alias_of[(node.alias or node.name).lower()] = node.name.lower()
-        elif isinstance(node, exp.CTE):
-            ctes.add(node.alias_or_name.lower())
-        elif isinstance(node, exp.Alias) and node.alias:
-            aliases.add(node.alias.lower())
-        elif isinstance(node, exp.Subquery) and node.alias:
-            aliases.add(node.alias_or_name.lower())
-    return {t for t in tables if t and t not in ctes}, columns, aliases | ctes, alias_of
+def _source_columns(source, known: dict[str, set[str]]) -> set[str] | None:
+    """Lower-cased column names a FROM/JOIN source offers; None when they cannot be known (a table missing from
+    the schema, which is reported on its own; a table function; a subquery that selects *)."""
+    if isinstance(source, exp.Table):
+        aliased = source.alias_column_names  # FROM t AS x(a, b)
+        if aliased:
+            return {c.lower() for c in aliased}
+        return known.get(source.name.lower()) if source.name else None
+    if source.outer_columns:  # (SELECT ...) AS d(a, b)
+        return {c.lower() for c in source.outer_columns}
+    query = source.expression
+    if not isinstance(query, exp.Query) or any(e.is_star for e in query.selects):
+        return None
+    return {name.lower() for name in query.named_selects}
 
 
-def check_names(tree: exp.Expression, known: dict[str, set[str]]) -> list[str]:
-    """Tables and columns the SQL uses that the schema does not have."""
-    tables, columns, aliases, alias_of = _names_in(tree)
-    problems = [f"unknown table '{t}'" for t in sorted(tables - known.keys())]
-    all_columns = set().union(*known.values()) if known else set()
-    for col in columns:
-        name, qualifier = col.name.lower(), col.table.lower()
-        if not name or name == "*" or name in aliases:
-            continue
-        table = alias_of.get(qualifier, qualifier)
-        if qualifier and table in known:
-            if name not in known[table]:
-                problems.append(f"unknown column '{col.table}.{col.name}'")
-        elif not qualifier and name not in all_columns:
-            problems.append(f"unknown column '{col.name}'")
+def _visible_scopes(scope: Scope):
+    """The scope, then the enclosing ones whose FROM it may refer to (a subquery may be correlated; a CTE or a
+    derived table may not)."""
+    yield scope
+    while scope.parent is not None and (scope.is_subquery or scope.is_set_operation or scope.is_udtf
+                                        or scope.can_be_correlated):
+        scope = scope.parent
+        yield scope
+
+
+def _scope_columns(scope: Scope) -> list[exp.Column]:
+    """The columns written in this scope itself (not in its subqueries). sqlglot's `columns` leaves out unqualified
+    names in HAVING (they may be output aliases); they are checked here too, aliases being allowed."""
+    mine = scope.column_index
+    # columns of correlated subqueries are listed in their enclosing scope too: keep them to their own scope
+    own = [c for c in scope.columns if id(c) in mine]
+    having = scope.expression.args.get("having") if isinstance(scope.expression, exp.Select) else None
+    if having is not None:
+        listed = {id(c) for c in own}
+        own += [c for c in having.find_all(exp.Column) if id(c) in mine and id(c) not in listed
+                and not isinstance(c.this, exp.Star)]
+    return own
+
+
+def _tables_text(names: list[str]) -> str:
+    return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+# One FROM/JOIN entry of a scope: its name there (alias or table, lower-cased), the name to show, its columns.
+_Source = tuple[str, str, set[str] | None]
+
+
+def check_names(tree: exp.Expression, known: dict[str, set[str]], dialect: str = "postgres") -> list[tuple[str, str, str]]:
+    """Tables and columns the SQL uses that the schema does not have, as (severity, problem, fix), checked per scope
+    (sqlglot's traverse_scope): an unqualified column must belong to a table of its own FROM/JOIN (or, in a
+    correlated subquery, of an enclosing one), or be an output alias of its SELECT; a qualified one to the table
+    its qualifier names."""
+    try:
+        scopes = traverse_scope(tree)
+    except (sqlglot.errors.SqlglotError, *_PARSER_CRASHES):
+        return []  # sqlglot cannot follow this query's scopes; it parsed, so nothing more to say
+    problems = []
+    entries = {id(scope): _entries(scope, known, problems) for scope in scopes}
+    for scope in scopes:
+        visible = [entries[id(outer)] for outer in _visible_scopes(scope) if id(outer) in entries]
+        for column in _scope_columns(scope):
+            problem = _column_problem(column, scope, visible, dialect)
+            if problem:
+                problems.append(problem)
     return list(dict.fromkeys(problems))
+
+
+def _entries(scope: Scope, known: dict[str, set[str]], problems: list) -> list[_Source]:
+    out = []
+    for name, _ in scope.references:
+        source = scope.sources.get(name)
+        is_table = isinstance(source, exp.Table) and bool(source.name)
+        if is_table and source.name.lower() not in known:
+            problems.append((ERROR, f"unknown table '{source.name}'", "fix the name, or add it to the schema"))
+        out.append((name.lower(), source.name if is_table else name, _source_columns(source, known)))
+    return out
+
+
+def _column_problem(column: exp.Column, scope: Scope, visible: list[list[_Source]], dialect: str):
+    name, qualifier = column.name.lower(), column.table.lower()
+    if not name:
+        return None
+    if qualifier:
+        for sources in visible:  # the nearest scope that has this alias wins, as in SQL
+            for alias, label, offered in sources:
+                if alias == qualifier:
+                    if offered is None or name in offered:
+                        return None
+                    return (ERROR, f"unknown column '{column.table}.{column.name}' (not a column of {label})",
+                            "fix the name, or add it to the schema")
+        if any(offered is None or qualifier in offered for sources in visible for _, _, offered in sources):
+            return None  # s.field where s is a column (a struct), or a table whose columns are unknown
+        return (ERROR, f"unknown table or alias '{column.table}' in '{column.table}.{column.name}'",
+                "name a table or alias of this query's FROM/JOIN")
+    if isinstance(scope.expression, exp.Select) and any(
+            isinstance(e, exp.Alias) and e.alias.lower() == name for e in scope.expression.selects):
+        return None  # an output alias of this SELECT (GROUP BY total, HAVING total > 1)
+    labels = []
+    for sources in visible:
+        for _, label, offered in sources:
+            if offered is None or name in offered:
+                return None
+            labels.append(label)
+    if not labels:
+        return None  # no FROM to check against (e.g. the ORDER BY of a UNION)
+    where = _tables_text(list(dict.fromkeys(labels)))
+    if dialect == "sqlite" and column.this.args.get("quoted"):
+        return (WARNING, f'"{column.name}" is no column of {where}, so SQLite reads it as the text '
+                f"'{column.name}' (other databases read it as a column name and fail)",
+                f"write text in single quotes: '{column.name}'")
+    return (ERROR, f"unknown column '{column.name}' (not a column of {where})", "fix the name, or add it to the schema")
 
 
 def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None) -> list[tuple[str, str, str, str]]:
@@ -129,9 +207,11 @@ def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None) 
         if isinstance(tree, WRITE_STATEMENTS) or tree.find(exp.Insert, exp.Update, exp.Delete, exp.Drop):
             out.append((ERROR, "writes", f"{tree.key.upper()} statement changes data or structure",
                         "use read-only SELECT queries as answers"))
+        elif isinstance(tree, exp.Condition):  # a bare word or expression, e.g. "SELEC" read as a column name
+            out.append((ERROR, "invalid_sql", "is not a SQL statement", "write a SELECT query that answers the question"))
         elif known:
-            out.extend((ERROR, "unknown_names", p, "fix the name, or add it to the schema")
-                       for p in check_names(tree, known))
+            out.extend((severity, "unknown_names", problem, fix)
+                       for severity, problem, fix in check_names(tree, known, dialect))
     return out
 
 

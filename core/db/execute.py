@@ -6,7 +6,6 @@ opens read-only; PostgreSQL runs each statement in a READ ONLY transaction with 
 SQL in another dialect is transpiled with sqlglot; a failure to transpile is reported as "not executed".
 """
 
-import csv
 import re
 import sqlite3
 import threading
@@ -152,15 +151,22 @@ class DuckDatabase(Database):
                     self.con.execute(statement.sql(dialect="duckdb", comments=False))
 
     def _load_csv(self, csv_file: Path) -> None:
-        with open(csv_file, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-        if len(rows) < 2:
+        """DuckDB's own CSV reader (a UTF-8 BOM is skipped, empty cells are NULL), matched to the table's columns by
+        the header's names. Every cell is read as text and cast to the table's column types, as an INSERT of the
+        values would: no type guessing (a zip code 007 stays 007 in a TEXT column). Runs before external access is
+        locked."""
+        import duckdb
+
+        if csv_file.stat().st_size == 0:
             return
-        header, body = rows[0], rows[1:]
-        placeholders = ", ".join("?" for _ in header)
-        columns = ", ".join(f'"{c}"' for c in header)
-        self.con.executemany(f'INSERT INTO "{csv_file.stem}" ({columns}) VALUES ({placeholders})',
-                             [[v if v != "" else None for v in row] for row in body])
+        table = exp.to_identifier(csv_file.stem, quoted=True).sql(dialect="duckdb")
+        try:
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_csv(?, header = true, all_varchar = true, "
+                             "delim = ',', quote = '\"', escape = '\"')", [str(csv_file)])
+        except duckdb.Error as e:
+            raise ValueError(f"{csv_file.name}: cannot be loaded into the table {csv_file.stem} "
+                             f"({str(e).splitlines()[0]}). Check that file: its name is a table of the schema, its "
+                             "header row names that table's columns, and its values fit their types.") from None
 
     def _run(self, sql: str) -> QueryResult:
         import duckdb
@@ -216,7 +222,8 @@ class SqliteDatabase(Database):
 
 
 class PostgresDatabase(Database):
-    """PostgreSQL through a connection URL; every statement in a READ ONLY transaction with a timeout."""
+    """PostgreSQL through a connection URL; every statement in its own READ ONLY transaction (psycopg's `read_only`),
+    rolled back when done, under a statement timeout set for the session when it connects."""
 
     dialect = "postgres"
     label = "PostgreSQL"
@@ -224,26 +231,27 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, **kw):
         super().__init__(**kw)
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
 
+        # The timeout goes in the connection's startup options (after any the URL gives): no SET statement, and
+        # the SQL guard refuses SET and set_config, so a query cannot lift it.
+        options = f"{conninfo_to_dict(url).get('options') or ''} -c statement_timeout={int(self.timeout_s * 1000)}"
         try:
-            self.con = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            self.con = psycopg.connect(url, autocommit=True, connect_timeout=10, options=options.strip())
         except psycopg.Error as e:
             raise ConnectionError(redact(f"Could not connect to PostgreSQL: {str(e).splitlines()[0]}")) from None
-        self.con.execute("SET default_transaction_read_only = on")
+        self.con.read_only = True  # each transaction() begins with BEGIN READ ONLY
 
     def _run(self, sql: str) -> QueryResult:
         import psycopg
         from psycopg import errors
 
         try:
-            with self.con.transaction(), self.con.cursor() as cursor:
-                cursor.execute("SET TRANSACTION READ ONLY")
-                cursor.execute(f"SET LOCAL statement_timeout = {int(self.timeout_s * 1000)}")
+            # rolled back even after a read: nothing a query does (a sequence, a lock) outlives it
+            with self.con.transaction(force_rollback=True), self.con.cursor() as cursor:
                 cursor.execute(sql)
                 rows, columns, truncated = self._fetch(cursor)
-                raise _Rollback(QueryResult(True, rows, columns, truncated=truncated))
-        except _Rollback as done:  # leave nothing behind, even for a read
-            return done.result
+            return QueryResult(True, rows, columns, truncated=truncated)
         except errors.QueryCanceled:
             return QueryResult(False, category=TIMEOUT, error=f"timeout: stopped after {self.timeout_s:g} s")
         except (errors.UndefinedTable, errors.UndefinedColumn, errors.UndefinedFunction) as e:
@@ -252,11 +260,6 @@ class PostgresDatabase(Database):
             return QueryResult(False, category=SYNTAX, error=str(e).splitlines()[0])
         except psycopg.Error as e:
             return QueryResult(False, category=RUNTIME, error=str(e).splitlines()[0])
-
-
-class _Rollback(Exception):
-    def __init__(self, result: QueryResult):
-        self.result = result
 
 
 def open_database(target: str = "duckdb", ddl: str = "", data: str | Path | None = None, dialect: str = "postgres",

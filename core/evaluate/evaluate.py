@@ -154,10 +154,10 @@ def evaluation_records(report: EvalReport) -> tuple[dict, dict, dict]:
 
 def logged_evaluation(run_id: str) -> EvalReport | None:
     """The evaluation logged to a run (at the end of its training, or from the Evaluate tab), or None."""
-    import mlflow.artifacts
+    from core.tracking import load_run_dict
 
     try:
-        data = mlflow.artifacts.load_dict(f"runs:/{run_id}/evaluation/details.json")
+        data = load_run_dict(run_id, "evaluation/details.json")
     except Exception:  # noqa: BLE001 - no evaluation yet, or an artifact store that does not answer
         return None
     results = {name: [EvalRow(**row) for row in rows] for name, rows in data.get("rows", {}).items()}
@@ -167,16 +167,17 @@ def logged_evaluation(run_id: str) -> EvalReport | None:
 
 def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = None) -> None:
     """Log an evaluation to its (finished) training run."""
+    from mlflow.entities import Metric, RunTag
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
     metrics, texts, tags = evaluation_records(report)
-    for key, value in metrics.items():
-        client.log_metric(run_id, key, value)
+    now = int(time.time() * 1000)
+    # metrics and tags in one request; each text artifact is an upload of its own
+    client.log_batch(run_id, metrics=[Metric(key, value, now, 0) for key, value in metrics.items()],
+                     tags=[RunTag(key, value) for key, value in tags.items()])
     for name, text in texts.items():
         client.log_text(run_id, text, name)
-    for key, value in tags.items():
-        client.set_tag(run_id, key, value)
 
 
 def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
@@ -230,24 +231,14 @@ def schema_ddl_for(cfg: TrainConfig) -> str:
 
 def load_run_inputs(run_id: str, tracking_uri: str | None = None) -> tuple[TrainConfig, list[Pair], str]:
     """(config, held-out pairs, adapter folder) of a finished training run, read from MLflow."""
-    import tempfile
-    from pathlib import Path
-
-    from mlflow.tracking import MlflowClient
-
     from core.data import load_pairs
+    from core.tracking import get_run, load_run_dict, run_adapter
 
-    client = MlflowClient(tracking_uri)
-    run = client.get_run(run_id)
-    tmp = Path(tempfile.mkdtemp(prefix="eval-"))
-    cfg = TrainConfig.from_dict(json.loads(Path(client.download_artifacts(run_id, "config.json", str(tmp))).read_text()))
-    split = json.loads(Path(client.download_artifacts(run_id, "split.json", str(tmp))).read_text())
-    wanted = set(split["eval_rows"])
+    get_run(run_id, tracking_uri)  # RunNotFound (a clear message) for an id MLflow does not know
+    cfg = TrainConfig.from_dict(load_run_dict(run_id, "config.json", tracking_uri))
+    wanted = set(load_run_dict(run_id, "split.json", tracking_uri)["eval_rows"])
     pairs = [p for p in load_pairs(cfg.data_path) if p.row in wanted]
-    adapter = run.data.tags.get("adapter_path", "")
-    if not adapter or not Path(adapter).is_dir():
-        adapter = client.download_artifacts(run_id, "adapter", str(tmp))
-    return cfg, pairs, adapter
+    return cfg, pairs, str(run_adapter(run_id, tracking_uri))  # the local copy, else downloaded
 
 
 def evaluate_run(run_id: str, db_target: str = "duckdb", data: str | None = None, include_base: bool = True,

@@ -11,6 +11,7 @@ from collections import Counter
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from core.data import parse_one_sql, parse_sql
 
@@ -76,12 +77,17 @@ def results_match(gold_rows, pred_rows, ordered: bool) -> bool:
 
 
 def normalise_sql(sql: str, dialect: str = "postgres") -> str:
-    """Canonical text for exact match: parsed and re-rendered by sqlglot, lower-cased."""
+    """Canonical text for exact match: parsed and re-rendered by sqlglot (keywords and function names in one
+    case, one spacing), identifiers normalised as the dialect resolves them (unquoted ones fold to its case;
+    quoted ones too where the dialect ignores case), and literals kept as written: 'Paris' is not 'PARIS'."""
     try:
         tree = parse_one_sql(sql, dialect)
-        return tree.sql(dialect=dialect, normalize=True, comments=False).lower() if tree else ""
-    except sqlglot.errors.SqlglotError:
-        return " ".join(sql.lower().replace(";", " ").split())
+        if tree is None:
+            return ""
+        # every identifier quoted: once folded, `"name"` and `name` are the same name, so render them alike
+        return normalize_identifiers(tree, dialect=dialect).sql(dialect=dialect, identify=True, comments=False)
+    except sqlglot.errors.SqlglotError:  # not SQL: compare the text with its spacing collapsed
+        return " ".join(sql.replace(";", " ").split())
 
 
 def parses(sql: str, dialect: str = "postgres") -> bool:

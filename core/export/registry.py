@@ -9,7 +9,6 @@ downloads the adapter folder. Base model, prompt template, dialect, schema hash 
 version tags and part of its description. Needs a database-backed tracking server (the studio's uses sqlite).
 """
 
-import tempfile
 from pathlib import Path
 
 from core.paths import safe_name
@@ -38,15 +37,13 @@ def _mlflow_message(e: Exception) -> str:
 
 def run_prompt_record(run, tracking_uri: str | None = None) -> PromptRecord | None:
     """The training prompt of a run: from its adapter (local copy or artifact), else its config.json."""
-    from core.tracking import run_config
+    from core.tracking import load_run_dict, run_config
 
     local = Path(run.data.tags.get("adapter_path", "") or "/nonexistent")
     if (record := PromptRecord.load(local)) is not None:
         return record
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = _client(tracking_uri).download_artifacts(run.info.run_id, f"adapter/{PROMPT_FILE}", tmp)
-            return PromptRecord.load(Path(path).parent)
+        return PromptRecord.from_dict(load_run_dict(run.info.run_id, f"adapter/{PROMPT_FILE}", tracking_uri))
     except Exception:  # noqa: BLE001 - adapters trained before the record existed
         pass
     cfg = run_config(run.info.run_id, tracking_uri)

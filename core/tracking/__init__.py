@@ -10,6 +10,8 @@ from core.tracking.runs import (
     config_from_params,
     get_run,
     list_runs,
+    load_run_dict,
+    load_run_text,
     run_adapter,
     run_config,
     run_details,
@@ -26,5 +28,5 @@ from core.tracking.server import (
 from core.tracking.sync import sync_journal, syncer_for
 
 __all__ = ["RUN_COLUMNS", "RunNotFound", "TrackingError", "config_from_params", "ensure_server", "get_run",
-           "is_healthy", "list_runs", "metric_history", "run_adapter", "run_config", "run_details", "run_url",
-           "sync_journal", "syncer_for", "tracking_uri", "wait_until_started"]
+           "is_healthy", "list_runs", "load_run_dict", "load_run_text", "metric_history", "run_adapter", "run_config",
+           "run_details", "run_url", "sync_journal", "syncer_for", "tracking_uri", "wait_until_started"]

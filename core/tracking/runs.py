@@ -1,5 +1,6 @@
 """Read an experiment's runs back from MLflow as plain rows, for the Runs tab and the CLI."""
 
+import json
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,29 @@ def _client(tracking_uri: str | None = None):
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri)
+
+
+def load_run_text(run_id: str, path: str, tracking_uri: str | None = None) -> str:
+    """A run's text artifact, read by MLflow (`mlflow.artifacts.load_text`: its own temporary copy, removed)."""
+    import mlflow
+
+    uri = f"runs:/{run_id}/{path}"
+    if tracking_uri and tracking_uri != mlflow.get_tracking_uri():
+        # load_text resolves runs:/ through the current tracking URI and takes no other; another server's
+        # artifact is fetched the same way, with that server's URI
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(uri, dst_path=tmp, tracking_uri=tracking_uri)
+            return Path(local).read_text(encoding="utf-8")
+    return mlflow.artifacts.load_text(uri)
+
+
+def load_run_dict(run_id: str, path: str, tracking_uri: str | None = None) -> dict:
+    """A run's JSON artifact (`mlflow.artifacts.load_dict`)."""
+    import mlflow
+
+    if tracking_uri and tracking_uri != mlflow.get_tracking_uri():
+        return json.loads(load_run_text(run_id, path, tracking_uri))
+    return mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}")
 
 
 def list_runs(experiment: str = "text2sql-finetune", tracking_uri: str | None = None, limit: int = 200) -> list[list]:
@@ -41,10 +65,8 @@ def run_details(run_id: str, tracking_uri: str | None = None) -> dict:
     """Params (ours, without the prefix), tags, metrics and the formatted samples of one run."""
     client = _client(tracking_uri)
     run = client.get_run(run_id)
-    samples = ""
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            samples = Path(client.download_artifacts(run_id, "samples.txt", tmp)).read_text(encoding="utf-8")
+        samples = load_run_text(run_id, "samples.txt", tracking_uri)
     except Exception:  # noqa: BLE001 - a run without samples (failed early) still shows its params
         samples = ""
     params = {k[4:]: v for k, v in run.data.params.items() if k.startswith("cfg.")}
@@ -113,11 +135,7 @@ def run_adapter(run_id: str, tracking_uri: str | None = None) -> Path:
 
 def run_config(run_id: str, tracking_uri: str | None = None) -> TrainConfig | None:
     """The run's config.json artifact as a TrainConfig (None when the run has none)."""
-    import json
-
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = _client(tracking_uri).download_artifacts(run_id, "config.json", tmp)
-            return TrainConfig.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return TrainConfig.from_dict(load_run_dict(run_id, "config.json", tracking_uri))
     except Exception:  # noqa: BLE001 - the artifact is missing or unreadable
         return None

@@ -36,7 +36,10 @@ def _alternatives() -> str:
 
 
 def is_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    """The Hub's own reading of HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE (1, ON, YES or TRUE, any case)."""
+    from huggingface_hub import is_offline_mode
+
+    return is_offline_mode()
 
 
 def bundled_gguf() -> Path:
@@ -105,16 +108,21 @@ def resolve_model(choice: str, progress: Callable[[str], None] = print) -> str:
         if not (path / "config.json").exists():
             raise ModelError(f"The folder {choice} has no config.json: it is not a saved model. {_alternatives()}")
         return str(path.resolve())
-    if choice.startswith(("/", ".", "~")) or choice.count("/") != 1:
-        raise ModelError(f"No model folder at {choice}, and it is not a Hugging Face id (owner/name). {_alternatives()}")
     from huggingface_hub import snapshot_download
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(choice)  # the Hub's rules: `name` or `owner/name` (gpt2, Qwen/Qwen2.5-Coder-7B)
+    except HFValidationError:
+        raise ModelError(f"No model folder at {choice}, and it is not a Hugging Face id (a name, or owner/name). "
+                         f"{_alternatives()}") from None
 
     try:
         return snapshot_download(choice, local_files_only=True)
     except Exception:  # not cached (the hub library raises several kinds here)
         if is_offline():
-            raise ModelError(f"{choice} is not in the local Hugging Face cache and this machine is offline "
-                             f"(HF_HUB_OFFLINE=1). {_alternatives()}") from None
+            raise ModelError(f"{choice} is not in the local Hugging Face cache and the Hugging Face Hub is in "
+                             f"offline mode (HF_HUB_OFFLINE). {_alternatives()}") from None
     return choice  # online: from_pretrained downloads it
 
 
