@@ -24,6 +24,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_worker():
+    """Keep a training worker with Unsloth imported ready, as the studio does: a run's start then skips that
+    import (~15 s of CPU). A test that changes the environment gets a fresh worker instead (core.train.supervisor)."""
+    from core.train import supervisor
+
+    supervisor.prewarm()
+    yield
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """A real `mlflow server` on a free port, with its own sqlite store; sets MLFLOW_TRACKING_URI."""

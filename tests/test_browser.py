@@ -16,6 +16,7 @@ from tests.conftest import ROOT, free_port
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "artifacts" / "e2e"
+README_SHOTS = ROOT / "docs" / "screenshots"  # the README's pictures, rewritten by every run of these tests
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -117,26 +118,39 @@ def test_upload_validate_preview_train_to_completion(page):
     assert trained.inner_text().startswith("SELECT")
     shot(page, "2-preview")
     fast_settings(page, 5)
+    assert page.locator("#schema-in-prompt input[value=none]").is_checked()  # the bundled model's CPU defaults
     page.locator("#start").click()
     page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('Completed')",
-                           timeout=600_000)
+                           timeout=900_000)
     page.wait_for_function("() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
                            " return p && p.data && p.data[0] && p.data[0].x.length >= 5; }", timeout=30_000)
     assert loss_points(page) >= 5
     assert page.locator("#mlflow-run-link").get_attribute("href").startswith("http://127.0.0.1")
     assert page.locator("#download").is_visible()
+    # evaluated as it ended (on by default): the result comes to the person, in the Train tab and the Evaluate tab
+    assert "Execution accuracy on 21 held-out questions: base" in page.locator("#outcome").inner_text()
     shot(page, "3-train-completed")
+    page.locator("#to-evaluate").click()
+    page.wait_for_selector("#eval-headline table.headline", timeout=60_000)  # the logged evaluation, not re-run
+    assert "logged to this run" in page.locator("#eval-message").inner_text()
+    shot(page, "3b-evaluate-logged")
+    page.screenshot(path=str(README_SHOTS / "evaluate-result.png"))
 
 
 def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
     load_sample_by_upload(page)
     fast_settings(page, 200)
     page.locator("#start").click()
-    page.wait_for_function("() => /step [1-9][0-9]*\\/200/.test(document.querySelector('#train-progress')?.innerText || '')",
-                           timeout=300_000)
+    page.wait_for_function("() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
+                           " return p && p.data && p.data[0] && p.data[0].x.length >= 12; }", timeout=600_000)
     shot(page, "4-train-running")
+    page.screenshot(path=str(README_SHOTS / "train-running.png"))  # the README's picture: mid-run, a real curve
     page.reload()
     open_tab(page, "3. Train")
+    # the form re-attaches whole: the running job's settings, not the defaults; the data tab names its file
+    assert page.locator("#steps input").first.input_value() == "200"
+    assert "is training on sample_pairs.jsonl" in page.locator("#data-message").inner_text()
+    assert not page.locator("#resume").is_visible()
     page.wait_for_function("() => /step [1-9][0-9]*\\/200/.test(document.querySelector('#train-progress')?.innerText || '')",
                            timeout=30_000)
     assert "Training" in page.locator("#train-status").inner_text()
@@ -151,9 +165,11 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
 
 
 def test_evaluate_tab_and_playground(page):
-    """Runs after the two above: evaluates the newest finished run (held-out rows: the default 10% split)."""
+    """Runs after the two above: opening the tab selects the newest finished run (no Refresh), then evaluates it."""
+    open_tab(page, "4. Runs")
+    page.wait_for_function("() => (document.querySelector('#runs-table')?.innerText || '').includes('FINISHED')",
+                           timeout=60_000)  # listed as the tab opens
     open_tab(page, "5. Evaluate")
-    page.get_by_role("button", name="Refresh").last.click()
     page.wait_for_function("() => (document.querySelector('#eval-run input')?.value || '').length > 0",
                            timeout=60_000)
     page.locator("#eval-base input").uncheck()  # adapter only here: base vs adapter is tested on CPU elsewhere

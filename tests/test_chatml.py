@@ -105,3 +105,32 @@ def test_fast_token_counts_fall_back_when_the_template_edits_the_text(tokenizer)
     exact = [len(odd(odd.apply_chat_template(build_messages(p), tokenize=False), add_special_tokens=False)["input_ids"])
              for p in pairs]
     assert count_tokens_fn(odd, DEFAULT_SYSTEM_TEMPLATE, "postgres", "")(pairs) == exact
+
+
+def test_schema_in_the_prompt_full_relevant_or_none():
+    from core.config import TrainConfig
+    from core.data import Pair, load_schema_file, schema_ddl_only
+    from core.paths import SAMPLE_SCHEMA
+
+    schema = schema_ddl_only(load_schema_file(SAMPLE_SCHEMA))
+    question = Pair("Which customers are based in the Ile-de-France region?", "SELECT 1", 1)
+    cfg = TrainConfig(data_path="x.jsonl", schema_path=str(SAMPLE_SCHEMA))
+    full = TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "full"}).prompt_format(schema).system(question)
+    assert all(f"CREATE TABLE {t}" in full for t in ("regions", "customers", "products", "sales"))
+    relevant = TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "relevant"}).prompt_format(schema).system(question)
+    assert "CREATE TABLE customers" in relevant and "CREATE TABLE regions" in relevant
+    assert "CREATE TABLE sales" not in relevant and "CREATE TABLE products" not in relevant
+    none = TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "none"}).prompt_format(schema).system(question)
+    assert none == "You are a postgres SQL expert for the company_sales database."
+    unmentioned = TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "relevant"}).prompt_format(schema)
+    assert unmentioned.system(Pair("What is the meaning of it all?", "", 2)) == full  # nothing named: all tables
+
+
+def test_defaults_fit_the_model_and_the_machine():
+    from core.config import BUNDLED_MODEL, RECIPE, recommended_settings
+
+    small = recommended_settings(BUNDLED_MODEL, gpu=False)
+    assert small["learning_rate"] == 1e-3 and small["batch_size"] == 4 and small["grad_accum"] == 1
+    assert small["schema_in_prompt"] == "none" and small["evaluate_after"] is True
+    for model, gpu in ((BUNDLED_MODEL, True), ("unsloth/Qwen2.5-Coder-7B", True), ("unsloth/Qwen2.5-Coder-7B", False)):
+        assert recommended_settings(model, gpu) == {**RECIPE, "evaluate_after": True}

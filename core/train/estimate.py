@@ -144,7 +144,9 @@ def record_run(folder: Path) -> dict | None:
     except (OSError, ValueError):
         pass
     evaluated = job.get("evaluation_seconds")
-    entry = {"when": time.time(), "tokens_per_s": (n1 - n0) / max(t1 - t0, 1e-6), "start_s": seen[0][0] - started,
+    tokens_per_s = (n1 - n0) / max(t1 - t0, 1e-6)
+    start_s = seen[0][0] - started - seen[0][2] / tokens_per_s  # loading, without the first step itself
+    entry = {"when": time.time(), "tokens_per_s": tokens_per_s, "start_s": max(start_s, 0.0),
              "seconds": finished - started, "estimate_s": guess.get("seconds"), "peak_gib": peak,
              "peak_estimate_gib": guess.get("peak_gib")}
     if evaluated and job.get("eval_rows"):

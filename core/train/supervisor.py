@@ -122,6 +122,11 @@ def _spawn(command: list[str], lock, log_path: Path, stdin=None) -> subprocess.P
         log.close()
 
 
+def _relevant(env: dict) -> dict:
+    """The environment a worker depends on (MLflow's settings are the studio's business: it sends the journal)."""
+    return {k: v for k, v in env.items() if not k.startswith("MLFLOW_")}
+
+
 class Standby:
     """A worker process that has imported Unsloth and waits for a job folder on stdin."""
 
@@ -132,7 +137,7 @@ class Standby:
         self.popen = _spawn(worker_command(None, 1), self.lock, self.log, stdin=subprocess.PIPE)
 
     def usable(self) -> bool:
-        return self.popen.poll() is None and self.env == _env()
+        return self.popen.poll() is None and _relevant(self.env) == _relevant(_env())
 
     def close(self) -> None:
         try:
