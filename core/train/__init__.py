@@ -8,7 +8,7 @@ engine by whoever starts the run.
 from core.compute import BusyError
 from core.train.batching import plan_batches
 from core.train.engine import ConfigError, Engine, ResumeError, get_engine
-from core.train.jobs import StorageError, resumable_jobs, training_elsewhere
+from core.train.jobs import StorageError, read_job, resumable_jobs, training_elsewhere
 from core.train.models import (
     MODEL_CHOICES,
     ModelError,
@@ -22,5 +22,5 @@ from core.train.models import (
 from core.train.worker import load_dataset
 
 __all__ = ["MODEL_CHOICES", "BusyError", "ConfigError", "Engine", "ModelError", "ResumeError", "StorageError",
-           "get_engine", "gpu_available", "load_dataset", "load_tokenizer", "needs_remote_code", "plan_batches",
+           "get_engine", "gpu_available", "load_dataset", "load_tokenizer", "needs_remote_code", "plan_batches", "read_job",
            "remote_code_error", "resolve_model", "resumable_jobs", "start_warmup", "training_elsewhere"]
