@@ -57,8 +57,8 @@ def build_adapter_panel() -> dict:
         c["export_btn"] = gr.Button("Export", size="sm", scale=1, elem_id="export")
     c["gguf_type"] = gr.Radio([(f"{key} ({text})", key) for key, text in GGUF_TYPES.items()], value="f16",
                               label="GGUF precision (GGUF file and Ollama bundle)",
-                              info=f"Merged and GGUF exports then answer {DEFAULT_QUESTIONS} held-out questions of the run, and "
-                              "so does the adapter: the status says how many answers are identical.")
+                              info=f"Merged and GGUF exports then answer {DEFAULT_QUESTIONS} held-out questions "
+                              "of the run, and so does the adapter: the status says how many answers are identical.")
     c["export_status"] = gr.HTML(elem_id="export-status")
     c["export_file"] = gr.File(label="Download the export", visible=False, interactive=False,
                                elem_id="export-file")

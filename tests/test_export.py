@@ -238,21 +238,37 @@ def test_a_truncated_gguf_is_reported_not_called_identical(bundle, exported, run
     assert "could not be loaded or run" in check.summary() and "identical" not in check.summary()
 
 
-def test_held_out_questions_of_a_bare_adapter_come_from_its_job_folder(tmp_path):
-    job = tmp_path / "job-1"
+def _job_folder(root, eval_rows: list[int], data_path=SAMPLE_PAIRS):
+    """What training leaves in data/outputs/JOB/: adapter/, split.json and job.json (with the config)."""
+    job = root / "job-1"
     shutil.copytree(random_adapter(), job / "adapter")
-    with pytest.raises(selfcheck.NoQuestions, match="no split.json beside the adapter folder"):
-        selfcheck.held_out_pairs(job / "adapter")
-    (job / "split.json").write_text(json.dumps({"train_rows": [1, 2], "eval_rows": [9, 4, 7]}))
-    cfg = TrainConfig(model=BUNDLED_MODEL, data_path=str(SAMPLE_PAIRS), schema_path=str(SCHEMA))
+    (job / "split.json").write_text(json.dumps({"train_rows": [1, 2], "eval_rows": eval_rows}))
+    cfg = TrainConfig(model=BUNDLED_MODEL, data_path=str(data_path), schema_path=str(SCHEMA))
     (job / "job.json").write_text(json.dumps({"job_id": "job-1", "config": cfg.to_dict()}))
+    return job
+
+
+def test_held_out_questions_of_a_bare_adapter_come_from_its_job_folder(tmp_path):
+    job = _job_folder(tmp_path, [9, 4, 7])
     pairs = selfcheck.held_out_pairs(job / "adapter", count=2)
     assert [p.row for p in pairs] == [4, 7]  # the first K held-out rows, in the data file's order
     assert pairs[0].question == load_pairs(SAMPLE_PAIRS)[3].question
-    (job / "job.json").write_text(json.dumps({"job_id": "job-1", "config": {**cfg.to_dict(),
-                                                                          "data_path": str(tmp_path / "gone.jsonl")}}))
-    with pytest.raises(selfcheck.NoQuestions, match="gone.jsonl cannot be read any more"):
+    (job / "split.json").unlink()
+    with pytest.raises(selfcheck.NoQuestions, match="no split.json beside the adapter folder"):
         selfcheck.held_out_pairs(job / "adapter")
+    moved = _job_folder(tmp_path / "moved", [4], data_path=tmp_path / "gone.jsonl")
+    with pytest.raises(selfcheck.NoQuestions, match="gone.jsonl cannot be read any more"):
+        selfcheck.held_out_pairs(moved / "adapter")
+
+
+def test_the_self_check_steps_aside_for_a_training_run(tmp_path):
+    from core.compute import TRAINING, lease
+
+    job = _job_folder(tmp_path, [4, 7])
+    with lease(TRAINING, "job-2, step 3/60"):  # no model is loaded next to the training
+        check = selfcheck.self_check(source_from_adapter(job / "adapter"), tmp_path / "not-loaded")
+    assert check.skipped == selfcheck.TRAINING_BUSY and not check.warning
+    assert check.summary().startswith("Self-check skipped: a training run is in progress")
 
 
 def test_bad_requests_are_clear_messages(source, tmp_path, capsys):

@@ -1,6 +1,6 @@
 """The Runs tab's export status: the stage the export is in (loading, merging, writing, converting, checking),
-how long that stage and the whole export have run, and the self-check's result as a warning when answers differ.
-No model is loaded here (the stages of a real export are checked in tests/test_export.py)."""
+how long that stage and the whole export have run, and the self-check's result as a warning when answers differ;
+the README's self-check section. No model is loaded here (a real export's stages and check: tests/test_export.py)."""
 
 import time
 from pathlib import Path
@@ -43,10 +43,27 @@ def _finished_export(check: SelfCheck):
 
 
 def test_a_self_check_that_found_differences_is_a_warning_not_a_success():
-    differ = SelfCheck(8, 7, [{"question": "q", "adapter": "SELECT 1", "export": "SELECT 2"}])
+    differ = SelfCheck(8, 7, [{"question": "q", "adapter_raw": "SELECT 1", "adapter_sql": "SELECT 1",
+                               "export_raw": "SELECT 2", "export_sql": "SELECT 2"}])
     status = _finished_export(differ)
     assert "msg-warn" in status and "7 of 8 answers identical" in status and "1 differ" in status
     status = _finished_export(SelfCheck(8, 8))
     assert "msg-ok" in status and "8 of 8 answers identical" in status
     status = _finished_export(SelfCheck(2, error="ValueError: cannot reshape array"))
     assert "msg-warn" in status and "could not be loaded" in status
+
+
+def test_the_readme_section_shows_both_answers_of_each_difference():
+    check = SelfCheck(3, 1, [
+        {"question": "Total per region?", "adapter_raw": "SELECT r, SUM(a) FROM s GROUP BY r",
+         "adapter_sql": "SELECT r, SUM(a) FROM s GROUP BY r", "export_raw": "SELECT SUM(a) FROM s",
+         "export_sql": "SELECT SUM(a) FROM s"},
+        {"question": "Highest price?", "adapter_raw": "SELECT MAX(p) FROM t\nThis finds it.",
+         "adapter_sql": "SELECT MAX(p) FROM t", "export_raw": "SELECT MAX(p) FROM t\nThe answer ```is```",
+         "export_sql": "SELECT MAX(p) FROM t"}])
+    text = check.markdown()
+    assert text.startswith("## Self-check\n\nSelf-check: 1 of 3 answers identical") and "2 differ" in text
+    assert "adapter:     SELECT r, SUM(a) FROM s GROUP BY r\nthis export: SELECT SUM(a) FROM s\n" in text
+    # the same SQL with other text around it: the whole answers, on one line, without a fence inside the block
+    assert "2. Highest price? (the same SQL; the text around it differs)" in text
+    assert "adapter:     SELECT MAX(p) FROM t This finds it.\n" in text and text.count("```") == 4

@@ -117,12 +117,13 @@ The Modelfile's `FROM {weights}` points at {"the GGUF file" if weights.endswith(
 
 def gguf_readme(name: str, file_name: str, gguf_type: str, base_model: str, record: PromptRecord | None,
                 check: str = "") -> str:
-    kind = "16-bit (f16): the merged model's weights" if gguf_type == "f16" else \
-        "8-bit (q8_0): half the size of f16; answers can differ slightly from the adapter's"
+    kind = "in 16-bit floats (f16): the merged model's own weights" if gguf_type == "f16" else \
+        "in 8-bit (q8_0): half the size of f16, and its answers can differ slightly from the adapter's"
     return f"""# {name}: {base_model} with a text-to-SQL LoRA adapter merged in, as one GGUF file
 
-`{file_name}` is {kind}, written by llama.cpp's `convert_hf_to_gguf.py`. The tokenizer and its chat
-template are in the file's metadata. Give it the system prompt of `system_prompt.txt` and generate greedily:
+`{file_name}` was written by llama.cpp's `convert_hf_to_gguf.py` from the merged model, {kind}.
+The tokenizer and its chat template are in the file's metadata. Give it the system prompt of
+`system_prompt.txt` and generate greedily:
 
 ```bash
 llama-cli -m {file_name} -sys "$(cat system_prompt.txt)" --temp 0

@@ -20,6 +20,8 @@ from core.config import TrainConfig
 DEFAULT_QUESTIONS = 8
 MAX_NEW_TOKENS = 96  # as in evaluation: room for the SQL of one question
 SPLIT_FILE = "split.json"
+TRAINING_BUSY = ("a training run is in progress, and the check would load two more models next to it. Export "
+                 "again when it has ended to get the check.")
 
 
 class NoQuestions(ValueError):
@@ -30,7 +32,7 @@ class NoQuestions(ValueError):
 class SelfCheck:
     total: int = 0  # questions asked
     identical: int = 0
-    differences: list[dict] = field(default_factory=list)  # question, adapter, export (the SQL each wrote)
+    differences: list[dict] = field(default_factory=list)  # question, {adapter,export}_{raw,sql}: what each wrote
     error: str = ""  # the export could not be loaded or run
     skipped: str = ""  # why no check ran
     seconds: float = 0.0
@@ -59,8 +61,11 @@ class SelfCheck:
         """The README section."""
         text = f"## Self-check\n\n{self.summary()}\n"
         for i, d in enumerate(self.differences, 1):
-            text += (f"\n{i}. {d['question']}\n\n```text\nadapter:     {_one_line(d['adapter'])}\n"
-                     f"this export: {_one_line(d['export'])}\n```\n")
+            same_sql = d["adapter_sql"] == d["export_sql"]
+            a, x = (d["adapter_raw"], d["export_raw"]) if same_sql else (d["adapter_sql"], d["export_sql"])
+            note = " (the same SQL; the text around it differs)" if same_sql else ""
+            text += (f"\n{i}. {d['question']}{note}\n\n```text\nadapter:     {_one_line(a)}\n"
+                     f"this export: {_one_line(x)}\n```\n")
         return text
 
     def tags(self, fmt: str) -> dict[str, str]:
@@ -162,8 +167,8 @@ def self_check(src, model_dir: Path, gguf_file: Path | None = None, questions: i
         pairs = held_out_pairs(src.adapter_dir, src.run_id, questions)
     except NoQuestions as e:
         return SelfCheck(skipped=str(e))
-    if busy := training_busy_message():
-        return SelfCheck(skipped=f"{busy} Export again when it ends to check.")
+    if training_busy_message():
+        return SelfCheck(skipped=TRAINING_BUSY)
     what = f"the GGUF file {Path(gguf_file).name}" if gguf_file else "the merged model"
     try:
         with generating("export self-check"):
@@ -181,10 +186,10 @@ def self_check(src, model_dir: Path, gguf_file: Path | None = None, questions: i
                                    src.record, max_new_tokens)
             except Exception as e:  # noqa: BLE001 - the export is fine as far as we know; say why there is no check
                 return SelfCheck(skipped=f"the adapter itself could not be run ({type(e).__name__}).")
-    except BusyError as e:
-        return SelfCheck(skipped=f"{e} Export again when it ends to check.")
-    differences = [{"question": p.question, "adapter": a[1] or a[0], "export": x[1] or x[0]}
-                   for p, a, x in zip(pairs, adapter, exported, strict=True) if a[0] != x[0]]
+    except BusyError:  # a training run started between the question and the lease
+        return SelfCheck(skipped=TRAINING_BUSY)
+    differences = [{"question": p.question, "adapter_raw": a[0], "adapter_sql": a[1], "export_raw": x[0],
+                    "export_sql": x[1]} for p, a, x in zip(pairs, adapter, exported, strict=True) if a[0] != x[0]]
     return SelfCheck(len(pairs), len(pairs) - len(differences), differences, seconds=time.time() - started)
 
 
