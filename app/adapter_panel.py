@@ -1,5 +1,6 @@
 """The Runs tab's "Use this adapter" panel: register the open run's adapter in the MLflow Model Registry, mark
-a version as champion, and export it (zip, merged model, Ollama bundle) in a background thread."""
+a version as champion, and export it (zip, merged model, GGUF file, Ollama bundle) in a background thread, with
+the stage it is in (loading, merging, writing, converting, checking), the elapsed time and the self-check."""
 
 import time
 import zipfile
@@ -10,19 +11,23 @@ import gradio as gr
 from app.common import USER_ERRORS, box, fmt_duration
 from core.background import current_job, start_job
 from core.export import (
+    DEFAULT_QUESTIONS,
     FORMATS,
+    GGUF_TYPES,
     VERSION_COLUMNS,
+    ConversionError,
     RegistryError,
     export,
     list_versions,
     register_run,
     set_champion,
     source_from_run,
+    stage_of,
 )
 from core.paths import UnsafeNameError, exports_dir, safe_name
 from core.tracking import RunNotFound, wait_until_started
 
-FIXABLE = (*USER_ERRORS, RegistryError, RunNotFound, UnsafeNameError)
+FIXABLE = (*USER_ERRORS, RegistryError, RunNotFound, UnsafeNameError, ConversionError)
 MAX_DOWNLOAD_BYTES = 4 * 1024**3  # bigger folders stay on the server: too big for a browser download
 
 
@@ -50,6 +55,10 @@ def build_adapter_panel() -> dict:
                                       "big models and shares the CPU with a CPU training run.")
         c["export_name"] = gr.Textbox(label="Export name (optional)", placeholder="the run's name", scale=2)
         c["export_btn"] = gr.Button("Export", size="sm", scale=1, elem_id="export")
+    c["gguf_type"] = gr.Radio([(f"{key} ({text})", key) for key, text in GGUF_TYPES.items()], value="f16",
+                              label="GGUF precision (GGUF file and Ollama bundle)",
+                              info=f"Merged and GGUF exports then answer {DEFAULT_QUESTIONS} held-out questions "
+                              "of the run, and so does the adapter: the status says how many answers are identical.")
     c["export_status"] = gr.HTML(elem_id="export-status")
     c["export_file"] = gr.File(label="Download the export", visible=False, interactive=False,
                                elem_id="export-file")
@@ -116,24 +125,26 @@ def _downloadable(path: Path, progress) -> Path | None:
     return target
 
 
-def _export_task(run_id: str, fmt: str, name: str):
+def _export_task(run_id: str, fmt: str, name: str, gguf_type: str):
     def task(progress):
         wait_until_started()  # the embedded MLflow server may still be coming up
         source = source_from_run(run_id)
         out_dir = exports_dir() / time.strftime("%Y%m%d-%H%M%S")  # a fresh folder: never overwrites an export
-        result = export(source, fmt, out_dir, name, progress)
+        result = export(source, fmt, out_dir, name, progress, gguf_type=gguf_type)
         return result, _downloadable(result.path, progress)
 
     return task
 
 
-def start_export(run_id: str, fmt: str, name: str):
+def start_export(run_id: str, fmt: str, name: str, gguf_type: str = "f16"):
     """Start the export in its own thread and return at once: (status, file, timer)."""
     if not run_id:
         return box("Open a run first (the 'Open a run' list above).", "error"), gr.skip(), gr.skip()
     try:
         name = safe_name(name) if (name or "").strip() else ""
-        job = start_job(f"{FORMATS.get(fmt, fmt)} of run {run_id[:8]}", _export_task(run_id, fmt, name))
+        if gguf_type not in GGUF_TYPES:
+            raise ValueError(f"Unknown GGUF precision {gguf_type!r}: pick {' or '.join(GGUF_TYPES)}.")
+        job = start_job(f"{FORMATS.get(fmt, fmt)} of run {run_id[:8]}", _export_task(run_id, fmt, name, gguf_type))
     except FIXABLE as e:
         return box(str(e), "error"), gr.skip(), gr.skip()
     status = box(f"Exporting: {job.label} ...", "info")
@@ -147,14 +158,28 @@ def export_tick():
         return "", gr.skip(), gr.Timer(active=False)
     snap = job.snapshot()
     if snap["status"] == "running":
-        last = snap["lines"][-1] if snap["lines"] else "starting ..."
-        status = box(f"Exporting {snap['label']} ({fmt_duration(snap['elapsed'])}): {last}", "info")
-        return status, gr.skip(), gr.skip()
+        return box(running_status(snap), "info"), gr.skip(), gr.skip()
     if snap["status"] == "failed":
         return box(f"Export failed: {snap['error']}", "error"), gr.skip(), gr.Timer(active=False)
     result, download = snap["result"]
-    text = result.summary + (f" Then run: {result.command}" if result.command else "")
+    text = result.summary + f" ({fmt_duration(snap['elapsed'])} in all.)"
+    text += f" Then run: {result.command}" if result.command else ""
     if download is None:
         text += " It is too big to download through the browser: copy it from the server."
-    return box(text, "ok"), gr.File(value=str(download) if download else None, visible=bool(download)), \
+    kind = "warn" if result.check is not None and result.check.warning else "ok"  # a mismatch warns, not fails
+    return box(text, kind), gr.File(value=str(download) if download else None, visible=bool(download)), \
         gr.Timer(active=False)
+
+
+def running_status(snap: dict) -> str:
+    """'Exporting X: converting (0:12 of 1:40) - last line': the stage the latest staged line started, how
+    long it has run, the whole export's elapsed time, and the latest line."""
+    lines, times = snap["lines"], snap.get("line_times", [])
+    last = lines[-1] if lines else "starting ..."
+    staged = [(stage_of(line), t) for line, t in zip(lines, times, strict=False) if stage_of(line)]
+    elapsed = fmt_duration(snap["elapsed"])
+    if not staged:
+        return f"Exporting {snap['label']} ({elapsed}): {last}"
+    stage, since = staged[-1]
+    return (f"Exporting {snap['label']}: {stage} ({fmt_duration(snap['elapsed'] - since)} in this stage, "
+            f"{elapsed} in all). {last}")

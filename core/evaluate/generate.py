@@ -23,7 +23,10 @@ def generating(label: str = "evaluation"):
 
 
 class SqlGenerator:
-    def __init__(self, model_choice: str, adapter_path: str | None = None, trust_remote_code: bool = False):
+    def __init__(self, model_choice: str, adapter_path: str | None = None, trust_remote_code: bool = False,
+                 gguf_file: str | None = None):
+        """gguf_file: load the weights from this GGUF file instead (an export's self-check); the tokenizer still
+        comes from the model_choice folder, because transformers' tokenizer rebuilt from a GGUF garbles text."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -45,7 +48,8 @@ class SqlGenerator:
         self.tokenizer.padding_side = "left"  # batched greedy generation needs left padding
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
         try:
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **remote).to(self.device)
+            weights = dict(gguf_file=str(gguf_file)) if gguf_file else {}
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **remote, **weights).to(self.device)
         except ValueError as e:
             if needs_remote_code(e):
                 raise remote_code_error(model_choice) from None

@@ -1,25 +1,32 @@
-"""Take an adapter out of the studio: a zip with a README, a merged 16-bit model, or an Ollama bundle.
+"""Take an adapter out of the studio: a zip with a README, a merged 16-bit model, a GGUF file, or an Ollama
+bundle.
 
     source = source_from_run(run_id)               # or source_from_adapter("data/outputs/JOB/adapter")
-    result = export(source, "zip", out_dir, "sales-sql", progress=print)   # "zip" | "merged" | "ollama"
+    result = export(source, "ollama", out_dir, "sales-sql", progress=print)   # zip | merged | gguf | ollama
+    result.check.summary()                         # merged and GGUF exports check themselves (core.export.selfcheck)
 
 Every output is written under a temporary name and renamed when complete, and an existing output is never
 overwritten. Merging runs on the CPU (it shares the CPU with a CPU training run, never the GPU's memory).
+Progress lines of the long steps start with a word of STAGES, which the Runs tab shows with the elapsed time.
 """
 
 import json
 import shutil
 import zipfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.config import BUNDLED_MODEL
-from core.export.readme import BUNDLED_NOTE, adapter_readme, merged_readme, ollama_readme
+from core.export.converter import GGUF_TYPES, INSTALL_HINT, convert_to_gguf, find_converter
+from core.export.readme import BUNDLED_NOTE, adapter_readme, gguf_readme, merged_readme, ollama_readme
+from core.export.selfcheck import DEFAULT_QUESTIONS, SelfCheck, self_check, tag_run
 from core.paths import safe_name
 from core.prompt_record import PROMPT_FILE, PromptRecord
 
 FORMATS = {"zip": "LoRA adapter (.zip with README)", "merged": "merged model, 16-bit safetensors",
-           "ollama": "Ollama bundle (Modelfile + weights)"}
+           "gguf": "GGUF file (llama.cpp, LM Studio, Ollama)", "ollama": "Ollama bundle (Modelfile + GGUF file)"}
+STAGES = ("loading", "merging", "writing", "converting", "checking")  # first words of the long steps' lines
 BUNDLED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model the bundled GGUF was made from
 
 
@@ -33,6 +40,7 @@ class ExportSource:
     base_model: str  # the studio's model choice: bundled, a Hub id or a local folder
     record: PromptRecord | None  # the training prompt, when known
     label: str  # for messages and default names
+    run_id: str = ""  # the MLflow training run, when exported from one (its split.json, its tags)
 
 
 @dataclass
@@ -40,6 +48,7 @@ class ExportResult:
     path: Path  # the zip file or the output folder
     summary: str
     command: str = ""  # the `ollama create` line for Ollama bundles
+    check: SelfCheck | None = None  # merged and GGUF exports: the exported model against the adapter
 
 
 def _check_adapter(folder: Path) -> Path:
@@ -76,13 +85,31 @@ def source_from_run(run_id: str, tracking_uri: str | None = None) -> ExportSourc
             record = PromptRecord.from_config(cfg)
         except (OSError, ValueError):  # the schema file has moved since training: export without the prompt
             record = None
-    return source_from_adapter(folder, None if record else run.data.params.get("cfg.model"), record,
-                               label=run.info.run_name or run_id)
+    source = source_from_adapter(folder, None if record else run.data.params.get("cfg.model"), record,
+                                 label=run.info.run_name or run_id)
+    source.run_id = run.info.run_id
+    return source
 
 
 def portable_base(base_model: str) -> str:
     """The base model as another machine can find it: a Hub id, or a local folder as the user named it."""
     return BUNDLED_HUB_ID if base_model in (BUNDLED_MODEL, "bundled") else base_model
+
+
+@contextmanager
+def _partial(target: Path, make: bool = True):
+    """The folder an export is written into (target.partial), renamed to target at the end. On failure it is
+    removed: a half-written 7B export is 15 GB of nothing."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    if make:
+        partial.mkdir()
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    partial.rename(target)
 
 
 def _new_target(out_dir: Path, file_name: str) -> Path:
@@ -132,8 +159,15 @@ def _tokenizer_source(src: ExportSource) -> str:
     return resolve_model(src.base_model)
 
 
+def stage_of(line: str) -> str:
+    """The stage a progress line starts (one of STAGES), or ""."""
+    first = str(line).split(" ", 1)[0].rstrip(":").lower()
+    return first if first in STAGES else ""
+
+
 def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress=print) -> None:
-    """Merge the adapter into the base weights (float32 on the CPU, then cast) and save a complete model."""
+    """Merge the adapter into the base weights (float32 on the CPU, then cast) and save a complete model.
+    Its progress lines start with "loading", "merging" and "writing" (STAGES: the Runs tab shows them)."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -145,7 +179,7 @@ def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress
     base = AutoModelForCausalLM.from_pretrained(resolve_model(src.base_model, progress), dtype=torch.float32)
     progress("merging the adapter into the weights ...")
     model = PeftModel.from_pretrained(base, str(src.adapter_dir)).merge_and_unload()
-    progress(f"saving the merged model ({dtype}) ...")
+    progress(f"writing the merged model ({dtype}) ...")
     model.to(getattr(torch, dtype)).save_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(_tokenizer_source(src))
     ensure_chat_template(tokenizer)
@@ -153,69 +187,121 @@ def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress
     del model, base
 
 
-def export_merged(src: ExportSource, out_dir: Path, name: str, dtype: str = "float16",
-                  progress=print) -> ExportResult:
+def _checked(src: ExportSource, fmt: str, model_dir: Path, gguf_file: Path | None, questions: int,
+             progress) -> SelfCheck:
+    check = self_check(src, model_dir, gguf_file, questions, progress)
+    progress(check.summary())
+    return check
+
+
+def _size_mb(path: Path) -> float:
+    files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+    return sum(f.stat().st_size for f in files) / 1e6
+
+
+def export_merged(src: ExportSource, out_dir: Path, name: str, dtype: str = "float16", progress=print,
+                  questions: int = DEFAULT_QUESTIONS) -> ExportResult:
     """<name>-merged-f16/: the adapter merged into the base model, 16-bit safetensors, tokenizer and README.
     float16 has 3 more mantissa bits than bfloat16: in our round-trip checks it kept the adapter's greedy
     answers where bfloat16 changed one of three. Pick bfloat16 for models whose weights need its range."""
     if dtype not in ("float16", "bfloat16"):
         raise ExportError(f"Unknown dtype {dtype!r}: use float16 or bfloat16.")
     target = _new_target(out_dir, f"{name}-merged-{'f16' if dtype == 'float16' else 'bf16'}")
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    merge_into(src, partial, dtype, progress)
-    _write_prompt_files(partial, src.record)
-    readme = merged_readme(target.name, portable_base(src.base_model), dtype, src.record)
-    (partial / "README.md").write_text(readme, encoding="utf-8")
-    partial.rename(target)
-    size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
-    return ExportResult(target, f"Merged model written: {target} ({size:.0f} MB, {dtype} safetensors).")
+    with _partial(target, make=False) as partial:
+        merge_into(src, partial, dtype, progress)
+        _write_prompt_files(partial, src.record)
+        check = _checked(src, "merged", partial, None, questions, progress)
+        readme = merged_readme(target.name, portable_base(src.base_model), dtype, src.record, check.markdown())
+        (partial / "README.md").write_text(readme, encoding="utf-8")
+    tag_run(src.run_id, "merged", check, progress)
+    summary = f"Merged model written: {target} ({_size_mb(target):.0f} MB, {dtype} safetensors). {check.summary()}"
+    return ExportResult(target, summary, check=check)
 
 
-def export_ollama(src: ExportSource, out_dir: Path, name: str, progress=print) -> ExportResult:
-    """<name>-ollama/: Modelfile + README + the merged weights (a GGUF file when llama.cpp's converter is
-    installed, else the merged safetensors folder, which `ollama create` imports)."""
+def _converter_or_refusal(required: bool) -> bool:
+    """Is a converter installed? Decided before minutes of merging; a required one that is missing, or a
+    LLAMA_CPP_CONVERTER naming no file, is refused with what to do."""
+    installed = find_converter() is not None  # ConversionError (a ValueError) for a bad LLAMA_CPP_CONVERTER
+    if required and not installed:
+        raise ExportError(INSTALL_HINT)
+    return installed
+
+
+def export_gguf(src: ExportSource, out_dir: Path, name: str, gguf_type: str = "f16", progress=print,
+                questions: int = DEFAULT_QUESTIONS) -> ExportResult:
+    """<name>-gguf/: <name>-<type>.gguf (llama.cpp's converter; the chat template travels in its metadata),
+    README with the prompt format and the self-check, system_prompt.txt."""
+    _converter_or_refusal(required=True)
+    target = _new_target(out_dir, f"{name}-gguf")
+    with _partial(target) as partial:
+        merge_into(src, partial / "merged", "float16", progress)
+        gguf = convert_to_gguf(partial / "merged", partial / f"{name}-{gguf_type}.gguf", gguf_type, progress)
+        if gguf is None:  # the converter went away since the start
+            raise ExportError(INSTALL_HINT)
+        check = _checked(src, "gguf", partial / "merged", gguf, questions, progress)
+        shutil.rmtree(partial / "merged")  # the GGUF file holds the same weights
+        _write_prompt_files(partial, src.record)
+        readme = gguf_readme(target.name, gguf.name, gguf_type, portable_base(src.base_model), src.record,
+                             check.markdown())
+        (partial / "README.md").write_text(readme, encoding="utf-8")
+    tag_run(src.run_id, "gguf", check, progress)
+    file = target / gguf.name
+    summary = f"GGUF file written: {file} ({_size_mb(file):.0f} MB, {gguf_type}). {check.summary()}"
+    return ExportResult(target, summary, check=check)
+
+
+def export_ollama(src: ExportSource, out_dir: Path, name: str, gguf_type: str = "f16", progress=print,
+                  questions: int = DEFAULT_QUESTIONS) -> ExportResult:
+    """<name>-ollama/: Modelfile + README + the weights: a GGUF file (f16 or q8_0) from llama.cpp's converter,
+    or, when it is not installed, the merged safetensors folder, which `ollama create` imports itself."""
     from transformers import AutoTokenizer
 
-    from core.export.ollama import check_chat_template, convert_to_gguf, modelfile, ollama_model_name
+    from core.export.ollama import check_chat_template, modelfile, ollama_model_name
 
     if src.record is None:
         raise ExportError("The training prompt of this adapter is unknown (no studio_prompt.json), so a "
                           "Modelfile cannot reproduce it. Export it from its training run, or on the command "
                           "line give --schema and --dialect.")
     # Before minutes of merging: refuse what the Modelfile cannot express (another chat format, a system
-    # prompt with triple quotes).
+    # prompt with triple quotes) and a converter configured where there is none.
     check_chat_template(AutoTokenizer.from_pretrained(_tokenizer_source(src)), src.record)
     modelfile(src.record, "./merged")
+    _converter_or_refusal(required=False)
     target = _new_target(out_dir, f"{name}-ollama")
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
-    merge_into(src, partial / "merged", "float16", progress)
-    gguf = convert_to_gguf(partial / "merged", partial / "model-f16.gguf", progress)
-    if gguf is not None:
-        shutil.rmtree(partial / "merged")  # the GGUF file has the same weights; keep the bundle half the size
-    weights = "./model-f16.gguf" if gguf else "./merged"
-    gguf_note = "" if gguf else ("No GGUF file: llama.cpp's converter was not installed at export time; "
-                                 "Ollama imports the safetensors folder itself.")
     model_name = ollama_model_name(name)
-    (partial / "Modelfile").write_text(modelfile(src.record, weights), encoding="utf-8")
-    _write_prompt_files(partial, src.record)
-    (partial / "README.md").write_text(ollama_readme(target.name, model_name, weights, src.record, gguf_note),
-                                       encoding="utf-8")
-    partial.rename(target)
+    with _partial(target) as partial:
+        merge_into(src, partial / "merged", "float16", progress)
+        gguf = convert_to_gguf(partial / "merged", partial / f"model-{gguf_type}.gguf", gguf_type, progress)
+        check = _checked(src, "ollama", partial / "merged", gguf, questions, progress)
+        if gguf is not None:
+            shutil.rmtree(partial / "merged")  # the GGUF file has the same weights; the bundle is half the size
+        weights = f"./{gguf.name}" if gguf else "./merged"
+        gguf_note = "" if gguf else ("No GGUF file: llama.cpp's converter was not installed at export time; "
+                                     "Ollama imports the safetensors folder itself.")
+        (partial / "Modelfile").write_text(modelfile(src.record, weights), encoding="utf-8")
+        _write_prompt_files(partial, src.record)
+        readme = ollama_readme(target.name, model_name, weights, src.record, gguf_note, check.markdown())
+        (partial / "README.md").write_text(readme, encoding="utf-8")
+    tag_run(src.run_id, "ollama", check, progress)
     command = f'cd "{target}" && ollama create {model_name} -f Modelfile'
-    summary = f"Ollama bundle written: {target} (FROM {weights}). {gguf_note}".strip()
-    return ExportResult(target, summary, command)
+    summary = f"Ollama bundle written: {target} (FROM {weights}, {_size_mb(target):.0f} MB). {gguf_note} " \
+              f"{check.summary()}"
+    return ExportResult(target, " ".join(summary.split()), command, check)
 
 
-def export(src: ExportSource, fmt: str, out_dir: Path, name: str = "", progress=print) -> ExportResult:
-    """One export in the given format; the name is sanitised (defaults to the source's label)."""
+def export(src: ExportSource, fmt: str, out_dir: Path, name: str = "", progress=print, gguf_type: str = "f16",
+           questions: int = DEFAULT_QUESTIONS) -> ExportResult:
+    """One export in the given format; the name is sanitised (defaults to the source's label). Merged and GGUF
+    exports then ask `questions` held-out questions of the export and of the adapter (0: no self-check)."""
     name = safe_name(name or src.label)
+    if gguf_type not in GGUF_TYPES:
+        raise ExportError(f"Unknown GGUF type {gguf_type!r}: use {' or '.join(GGUF_TYPES)}.")
     if fmt == "zip":
         return export_zip(src, out_dir, name, progress)
     if fmt == "merged":
-        return export_merged(src, out_dir, name, progress=progress)
+        return export_merged(src, out_dir, name, progress=progress, questions=questions)
+    if fmt == "gguf":
+        return export_gguf(src, out_dir, name, gguf_type, progress, questions)
     if fmt == "ollama":
-        return export_ollama(src, out_dir, name, progress)
+        return export_ollama(src, out_dir, name, gguf_type, progress, questions)
     raise ExportError(f"Unknown export format {fmt!r}: use one of {', '.join(FORMATS)}.")

@@ -1,17 +1,12 @@
-"""Serving an adapter through Ollama: a Modelfile whose TEMPLATE and SYSTEM reproduce the training prompt, and
-GGUF conversion when llama.cpp's converter is installed.
+"""Serving an adapter through Ollama: a Modelfile whose TEMPLATE and SYSTEM reproduce the training prompt (the
+weights it points at come from core.export.converter).
 
 The TEMPLATE is ChatML in Ollama's Go-template syntax, using only `{{ if .X }}...{{ end }}` and `{{ .X }}`.
 `render_template` interprets exactly those constructs, so the export can check (and the tests prove) that
 Ollama would build the same prompt string the model was trained on.
 """
 
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 from core.paths import safe_name
 from core.prompt_record import PromptRecord
@@ -21,20 +16,7 @@ CHATML_TEMPLATE = (
     "{{ if .Prompt }}<|im_start|>user\n{{ .Prompt }}<|im_end|>\n{{ end }}"
     "<|im_start|>assistant\n{{ .Response }}<|im_end|>\n"
 )
-CONVERTER_ENV = "LLAMA_CPP_CONVERTER"  # path to llama.cpp's convert_hf_to_gguf.py
-CONVERTER_NAMES = ("convert_hf_to_gguf.py", "convert_hf_to_gguf", "convert-hf-to-gguf.py")
-INSTALL_HINT = (
-    "GGUF conversion needs llama.cpp's converter, which was not found. To get a GGUF file: clone llama.cpp "
-    "(ggml-org/llama.cpp on GitHub), run "
-    "`pip install -r requirements/requirements-convert_hf_to_gguf.txt` there, "
-    f"then set {CONVERTER_ENV} to its convert_hf_to_gguf.py (or put that script on PATH) and export again. "
-    "Without it the bundle points Ollama at the merged safetensors folder, which Ollama imports itself."
-)
 _ACTION = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.S)
-
-
-class ConversionError(ValueError):
-    """llama.cpp's converter was found but failed."""
 
 
 class TemplateMismatch(ValueError):
@@ -110,32 +92,3 @@ def modelfile(record: PromptRecord, weights: str) -> str:
             'PARAMETER stop "<|im_end|>"\n'
             'PARAMETER stop "<|im_start|>"\n'
             "PARAMETER temperature 0\n")
-
-
-def find_converter() -> list[str] | None:
-    """The command that runs llama.cpp's HF-to-GGUF converter, or None when it is not installed."""
-    configured = os.environ.get(CONVERTER_ENV, "").strip()
-    candidates = [configured] if configured else [shutil.which(n) for n in CONVERTER_NAMES]
-    for found in candidates:
-        if found and Path(found).is_file():
-            return [sys.executable, found] if found.endswith(".py") else [found]
-    return None
-
-
-def convert_to_gguf(model_dir: Path, target: Path, progress=print) -> Path | None:
-    """Convert a merged safetensors folder to one 16-bit GGUF file; None (after saying why) when no converter
-    is installed. Nothing is downloaded."""
-    command = find_converter()
-    if command is None:
-        progress(INSTALL_HINT)
-        return None
-    progress(f"converting to GGUF with {Path(command[-1]).name} ...")
-    result = subprocess.run([*command, str(model_dir), "--outfile", str(target), "--outtype", "f16"],
-                            capture_output=True, text=True)
-    if result.returncode != 0 or not target.exists():
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ConversionError(f"The GGUF converter failed (exit {result.returncode}): {last[0][:300]}. "
-                              "Install its requirements (llama.cpp's requirements-convert_hf_to_gguf.txt), "
-                              f"or unset {CONVERTER_ENV} (or take the script off PATH) to export without a "
-                              "GGUF file.")
-    return target

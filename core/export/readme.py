@@ -81,7 +81,7 @@ the adapter into the base weights and writes a Modelfile with this prompt format
 """
 
 
-def merged_readme(name: str, base_model: str, dtype: str, record: PromptRecord | None) -> str:
+def merged_readme(name: str, base_model: str, dtype: str, record: PromptRecord | None, check: str = "") -> str:
     return f"""# {name}: {base_model} with a text-to-SQL LoRA adapter merged in ({dtype})
 
 A complete model in safetensors: load it like any Hugging Face model, no peft needed.
@@ -92,10 +92,12 @@ model = AutoModelForCausalLM.from_pretrained("{name}")
 tokenizer = AutoTokenizer.from_pretrained("{name}")
 ```
 
+{check}
 {_prompt_section(record)}"""
 
 
-def ollama_readme(name: str, model_name: str, weights: str, record: PromptRecord, gguf_note: str) -> str:
+def ollama_readme(name: str, model_name: str, weights: str, record: PromptRecord, gguf_note: str,
+                  check: str = "") -> str:
     return f"""# {name}: Ollama bundle
 
 ```bash
@@ -104,9 +106,31 @@ ollama create {model_name} -f Modelfile
 ollama run {model_name} "Total sales amount per region?"
 ```
 
-The Modelfile's `FROM {weights}` points at {"the 16-bit GGUF file" if weights.endswith(".gguf")
+The Modelfile's `FROM {weights}` points at {"the GGUF file" if weights.endswith(".gguf")
     else "the merged 16-bit safetensors folder (Ollama converts it on `ollama create`)"}. Its `TEMPLATE` and
 `SYSTEM` reproduce the training prompt exactly (ChatML, system prompt with the `{record.dialect}` schema);
 `temperature 0` gives the greedy answers the studio evaluated. {gguf_note}
 
+{check}
+{_prompt_section(record)}"""
+
+
+def gguf_readme(name: str, file_name: str, gguf_type: str, base_model: str, record: PromptRecord | None,
+                check: str = "") -> str:
+    kind = "in 16-bit floats (f16): the merged model's own weights" if gguf_type == "f16" else \
+        "in 8-bit (q8_0): half the size of f16, and its answers can differ slightly from the adapter's"
+    return f"""# {name}: {base_model} with a text-to-SQL LoRA adapter merged in, as one GGUF file
+
+`{file_name}` was written by llama.cpp's `convert_hf_to_gguf.py` from the merged model, {kind}.
+The tokenizer and its chat template are in the file's metadata. Give it the system prompt of
+`system_prompt.txt` and generate greedily:
+
+```bash
+llama-cli -m {file_name} -sys "$(cat system_prompt.txt)" --temp 0
+llama-server -m {file_name} --temp 0        # an OpenAI-compatible server; send the system prompt yourself
+```
+
+For Ollama, export the *Ollama bundle* instead: its Modelfile carries the prompt format and the system prompt.
+
+{check}
 {_prompt_section(record)}"""

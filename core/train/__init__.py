@@ -11,7 +11,7 @@ from core.train.dataset import load_dataset
 from core.train.engine import ConfigError, Engine, ResumeError, get_engine
 from core.train.estimate import estimate_run
 from core.train.gpus import gpu_count, visible_gpus
-from core.train.jobs import StorageError, resumable_jobs, training_elsewhere
+from core.train.jobs import StorageError, read_job, resumable_jobs, training_elsewhere
 from core.train.models import (
     MODEL_CHOICES,
     ModelError,
@@ -23,5 +23,6 @@ from core.train.models import (
 )
 
 __all__ = ["MODEL_CHOICES", "BusyError", "ConfigError", "Engine", "ModelError", "ResumeError", "StorageError",
-           "estimate_run", "get_engine", "gpu_available", "gpu_count", "visible_gpus", "load_dataset", "load_tokenizer", "needs_remote_code", "plan_batches",
-           "remote_code_error", "resolve_model", "resumable_jobs", "training_elsewhere"]
+           "estimate_run", "get_engine", "gpu_available", "gpu_count", "load_dataset", "load_tokenizer",
+           "needs_remote_code", "plan_batches", "read_job", "remote_code_error", "resolve_model", "resumable_jobs",
+           "training_elsewhere", "visible_gpus"]
