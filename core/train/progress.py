@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from core.runstate import RunState
+from core.runstate import FINISHED, RunState
 
 STATE_FILE, LOG_FILE, STOP_FILE, WATCH_FILE = "state.json", "log.txt", "stop.request", "watched"
 # Fields the watching studio owns (its sync thread fills them), never taken from the worker's file.
@@ -90,7 +90,9 @@ class JobFollower:
         self._state_mtime = mtime
         logged_at = {int(k): v for k, v in data.pop("logged_at", {}).items()}
         changes = {k: v for k, v in data.items() if k in self.state.__dataclass_fields__ and k not in STUDIO_FIELDS
-                   and k != "started_at"}
+                   and k not in ("started_at", "finished_at")}
+        if changes.get("status") in FINISHED:  # the studio says how the run ended, once it has done its part
+            changes.pop("status")
         self.state.update(**changes)
         self.state.logged_at.update(logged_at)
         return data
