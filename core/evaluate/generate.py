@@ -9,6 +9,11 @@ from core.data import Pair, PromptFormat, ensure_chat_template
 from core.evaluate.metrics import extract_sql
 
 
+# Where the SQL of an answer ends for extract_sql (the first ';' or blank line): generating past it only costs time
+# (a base model that answers in prose runs on to the token limit).
+STOP_STRINGS = (";", "\n\n")
+
+
 def training_busy_message() -> str:
     """"" when no training runs (here or in another process of this data folder), else why generation must wait."""
     from core.train import training_elsewhere
@@ -76,7 +81,8 @@ class SqlGenerator:
                 batch = self.tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True,
                                        add_special_tokens=False).to(self.device)
                 out = self.model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                          pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_ids)
+                                          pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_ids,
+                                          stop_strings=list(STOP_STRINGS), tokenizer=self.tokenizer)
                 new = out[:, batch["input_ids"].shape[1]:]
                 answers.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return answers
