@@ -53,7 +53,8 @@ def main(argv=None) -> int:
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The studio never forks (its children are spawned), so the tokenizer may count tokens on every core.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     from core.redact import redact
     from core.tracking import TrackingError, ensure_server
 

@@ -394,7 +394,7 @@ def _interrupt(signum, frame):
 
 
 def main(argv=None) -> int:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # no forks here either: count tokens on every core
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM like Ctrl+C: a training run is asked to stop (its adapter is saved), exit handlers stop the

@@ -215,6 +215,34 @@ def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None) 
     return out
 
 
+PARALLEL_MIN_SQL = 4000  # below this, starting processes costs more than it saves
+CHUNK = 2000
+
+
+def _check_chunk(job: tuple[list[str], str, dict]) -> list[list]:
+    sqls, dialect, known = job
+    return [check_sql(sql, dialect, known) for sql in sqls]
+
+
+def check_all(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict[str, list]:
+    """check_sql of every SQL string; in a process per core when there are many (parsing is most of the time of a
+    large file's validation, and sqlglot holds the GIL)."""
+    import os
+
+    workers = min(os.cpu_count() or 1, 8)
+    if len(sqls) < PARALLEL_MIN_SQL or workers < 2:
+        return {sql: check_sql(sql, dialect, known) for sql in sqls}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [sqls[i:i + CHUNK] for i in range(0, len(sqls), CHUNK)]
+    # spawned, never forked: the studio's threads and sockets must not be copied into the workers
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = pool.map(_check_chunk, [(chunk, dialect, known) for chunk in chunks])
+        return {sql: problems for chunk, found in zip(chunks, results, strict=True)
+                for sql, problems in zip(chunk, found, strict=True)}
+
+
 def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str = "postgres",
                    count_tokens: Callable[[list[Pair]], list[int]] | None = None,
                    max_seq_length: int = 2048) -> Report:
@@ -225,7 +253,11 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
     row_schema_cache: dict[str, dict[str, set[str]]] = {}
     seen_exact: dict[tuple[str, str], int] = {}
     sql_by_question: dict[str, dict[str, int]] = defaultdict(dict)
-    parse_cache: dict[str, list] = {}
+    parse_cache: dict[tuple, list] = {}
+    # The SQL checked against the global schema (nearly all of it): parsed in a process per core for big files.
+    distinct = {p.sql for p in pairs if p.question and p.sql and not (p.schema and not schema)}
+    parse_cache.update(((sql, id(global_known)), problems)
+                       for sql, problems in check_all(sorted(distinct), dialect, global_known).items())
 
     for p in pairs:
         for problem in p.problems:
