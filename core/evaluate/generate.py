@@ -8,7 +8,6 @@ from core.compute import GENERATION, TRAINING, generation_lock, holder, lease, t
 from core.data import Pair, PromptFormat, ensure_chat_template
 from core.evaluate.metrics import extract_sql
 
-
 # Where the SQL of an answer ends for extract_sql (the first ';' or blank line): generating past it only costs time
 # (a base model that answers in prose runs on to the token limit).
 STOP_STRINGS = (";", "\n\n")

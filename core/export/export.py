@@ -166,25 +166,33 @@ def stage_of(line: str) -> str:
 
 
 def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress=print) -> None:
-    """Merge the adapter into the base weights (float32 on the CPU, then cast) and save a complete model.
-    Its progress lines start with "loading", "merging" and "writing" (STAGES: the Runs tab shows them)."""
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Merge the adapter into the base weights and save a complete 16-bit model (core.export.merge: tensor by
+    tensor, so a 7B model never has to fit in host memory whole; a 4-bit base is dequantized first). Its progress
+    lines start with "loading", "merging" and "writing" (STAGES: the Runs tab shows them)."""
+    from transformers import AutoTokenizer
 
     from core.data import ensure_chat_template
-    from core.train import resolve_model
+    from core.export.merge import merge_files
 
-    progress(f"loading the base model {src.base_model} on the CPU ...")
-    base = AutoModelForCausalLM.from_pretrained(resolve_model(src.base_model, progress), dtype=torch.float32)
-    progress("merging the adapter into the weights ...")
-    model = PeftModel.from_pretrained(base, str(src.adapter_dir)).merge_and_unload()
-    progress(f"writing the merged model ({dtype}) ...")
-    model.to(getattr(torch, dtype)).save_pretrained(folder)
+    progress(f"loading the base model {src.base_model} ...")
+    merge_files(_base_folder(src.base_model, progress), src.adapter_dir, folder, dtype, progress)
+    progress(f"writing the tokenizer and the model's files ({dtype}) ...")
     tokenizer = AutoTokenizer.from_pretrained(_tokenizer_source(src))
     ensure_chat_template(tokenizer)
     tokenizer.save_pretrained(folder)
-    del model, base
+
+
+def _base_folder(model: str, progress) -> Path:
+    """The base model's files on disk (a Hub id is downloaded into the Hugging Face cache first, when online)."""
+    from core.train import resolve_model
+
+    source = resolve_model(model, progress)
+    if Path(source).is_dir():
+        return Path(source)
+    from huggingface_hub import snapshot_download
+
+    progress(f"loading: downloading {model} from the Hugging Face Hub ...")
+    return Path(snapshot_download(source))
 
 
 def _checked(src: ExportSource, fmt: str, model_dir: Path, gguf_file: Path | None, questions: int,
