@@ -85,7 +85,7 @@ def summarize(rows: list[EvalRow]) -> dict:
 
 
 def evaluate(pairs: list[Pair], db: Database, cfg: TrainConfig, schema_text: str, adapter_path: str | None = None,
-             include_base: bool = True, progress=print, batch_size: int = 8) -> EvalReport:
+             include_base: bool = True, progress=print, batch_size: int = 0) -> EvalReport:
     """Generate SQL greedily for each pair with the base model and/or the adapter (in a child process: the models
     never load into the studio's), execute, compare."""
     from core.evaluate.generate import generating

@@ -69,11 +69,29 @@ class SqlGenerator:
         stops = {self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("<|im_end|>")}
         self.stop_ids = sorted(i for i in stops if isinstance(i, int) and i != self.tokenizer.unk_token_id)
 
-    def generate(self, prompts: list[list[dict]], max_new_tokens: int = 160, batch_size: int = 8) -> list[str]:
-        """Raw answers (text after the prompt) for each prompt (a list of system/user messages)."""
+    def batch_size(self, longest_tokens: int) -> int:
+        """Prompts per batch: 8 on a CPU (more only queues up); on a GPU as many as half its free memory holds in
+        key/value cache, between 8 and 64 (measured at 7B on an H200: 64 rows in 34.8 s at 8, 10.1 s at 32)."""
+        import torch
+
+        if self.device != "cuda":
+            return 8
+        config = self.model.config
+        heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        per_sequence = 2 * config.num_hidden_layers * heads * head_dim * 2 * longest_tokens  # keys and values, 16-bit
+        free, _ = torch.cuda.mem_get_info()
+        return int(min(64, max(8, free * 0.5 // max(per_sequence, 1))))
+
+    def generate(self, prompts: list[list[dict]], max_new_tokens: int = 160, batch_size: int = 0) -> list[str]:
+        """Raw answers (text after the prompt) for each prompt (a list of system/user messages). batch_size 0: sized
+        from the free memory (see batch_size())."""
         import torch
 
         texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        if not batch_size:
+            longest = max((len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]), default=1)
+            batch_size = self.batch_size(longest + max_new_tokens)
         answers: list[str] = []
         with generation_lock, torch.inference_mode():
             for i in range(0, len(texts), batch_size):

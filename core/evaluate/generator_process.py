@@ -32,7 +32,7 @@ class GeneratorProcess:
         return self._process.poll() is None
 
     def generate(self, model: str, adapter: str | None, trust_remote_code: bool, prompts: list[list[dict]],
-                 max_new_tokens: int = 160, batch_size: int = 8, progress=None) -> list[str]:
+                 max_new_tokens: int = 160, batch_size: int = 0, progress=None) -> list[str]:
         """Raw answers of one model (with the adapter merged in, when given) for system/user message lists."""
         request = {"model": model, "adapter": adapter, "trust": trust_remote_code, "prompts": prompts,
                    "max_new_tokens": max_new_tokens, "batch_size": batch_size}
