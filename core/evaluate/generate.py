@@ -50,19 +50,27 @@ class SqlGenerator:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"  # batched greedy generation needs left padding
-        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        # On a GPU: the model's own 16-bit dtype, loaded straight onto the device (a 7B model never sits in host
+        # memory whole). On a CPU: float32.
+        placement = dict(dtype="auto", device_map={"": "cuda"}) if self.device == "cuda" else dict(dtype=torch.float32)
         try:
             weights = dict(gguf_file=str(gguf_file)) if gguf_file else {}
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **remote, **weights).to(self.device)
+            model = AutoModelForCausalLM.from_pretrained(source, **placement, **remote, **weights)
         except ValueError as e:
             if needs_remote_code(e):
                 raise remote_code_error(model_choice) from None
             raise
+        if self.device == "cuda" and model.dtype == torch.float32:
+            model = model.to(torch.bfloat16)
         if adapter_path:
             from peft import PeftModel
 
-            # merged into the weights: the same function, and generation runs at base-model speed
-            model = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
+            quantized = getattr(model, "hf_quantizer", None) is not None
+            model = PeftModel.from_pretrained(model, adapter_path)
+            # merged into the weights: the same function at base-model speed; a quantized base keeps the adapter
+            # beside its weights (merging into 4-bit weights would round the adapter away)
+            if not quantized:
+                model = model.merge_and_unload()
         self.model = model.eval()
         self.label = f"{model_choice} + adapter" if adapter_path else model_choice
         # Stop at the end of the assistant turn (ChatML's <|im_end|>) as well as at the tokenizer's EOS.
