@@ -40,11 +40,11 @@ def test_disk_full_while_saving_leaves_no_adapter_only_a_clear_error(tmp_path):
     """RLIMIT_FSIZE makes the kernel refuse writes past 1 KiB (EFBIG), the way a full disk refuses them."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from core.config import TrainConfig
     from core.prompt_record import PromptRecord
-    from core.train import load_tokenizer
+    from core.train import resolve_model
     from core.train.callbacks import friendly_error
     from core.train.worker import _save_adapter
 
@@ -52,7 +52,7 @@ def test_disk_full_while_saving_leaves_no_adapter_only_a_clear_error(tmp_path):
     base = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                                         num_attention_heads=2, num_key_value_heads=2))
     model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
-    tokenizer = load_tokenizer("bundled")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("bundled"))  # the trainer saves transformers' tokenizer
     record = PromptRecord("bundled", schema_text="CREATE TABLE t (a INT)")
     target = tmp_path / "adapter"
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
