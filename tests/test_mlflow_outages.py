@@ -12,7 +12,7 @@ from app.train_tab import chart_data, status_html
 from core.tracking import metric_history
 from core.tracking.server import start_server, stop_server
 from core.train import Engine
-from tests.conftest import free_port
+from tests.conftest import ROOT, free_port
 from tests.test_engine import tiny
 from tests.test_restart import small_pairs, wait_for
 
@@ -126,22 +126,11 @@ class SlowProxy:
         self.listener.close()
 
 
-def test_slow_server_does_not_slow_training_and_everything_arrives(tmp_path, tracking_uri, mlflow_server, monkeypatch):
-    from core.tracking.run import TrackedRun
+def test_slow_server_does_not_slow_training_and_everything_arrives(tmp_path, tracking_uri, mlflow_server):
+    """The training worker only appends to the job's journal (it never talks to MLflow); the studio's sync thread
+    sends it through a proxy that makes every request take 4 s or more, and everything arrives in order."""
+    from tests.test_restart import journal_losses
 
-    spent = []  # seconds the training thread spent in each logging call
-
-    def timed(method):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                spent.append(time.perf_counter() - start)
-        return wrapper
-
-    for name in ("open", "log_params", "set_tags", "log_metric", "log_text", "log_dict", "log_artifacts"):
-        monkeypatch.setattr(TrackedRun, name, timed(getattr(TrackedRun, name)))
     port = int(mlflow_server.rsplit(":", 1)[1])
     proxy = SlowProxy(port, delay=2.0)  # every request through it takes 4 s or more
     uri = tracking_uri(f"http://127.0.0.1:{proxy.port}")
@@ -153,8 +142,9 @@ def test_slow_server_does_not_slow_training_and_everything_arrives(tmp_path, tra
         # the live chart reads MLflow with a 3 s timeout: it says MLflow is not answering instead of hanging
         assert "not answering" in chart_data("0" * 32, uri)["warning"]
         wait_for(lambda: engine.snapshot()["step"] >= 4, 600, "all steps while MLflow is slow")
-        # dozens of logging calls, none of which waited for the 4 s round trip
-        assert len(spent) > 20 and max(spent) < 1.0, (len(spent), max(spent))
+        # every step is in the journal (the worker wrote it without waiting for the 4 s round trips)
+        folder = ROOT / engine.snapshot()["output_dir"]
+        wait_for(lambda: len(journal_losses(folder)) == 4, 30, "the four steps in the journal")
         # the training thread only appended to the journal; MLflow is still receiving. When the network
         # recovers, the rest follows at once.
         proxy.delay = 0.0
