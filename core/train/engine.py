@@ -80,6 +80,14 @@ def gpus_for(cfg: TrainConfig) -> int:
     return max(wanted, 1)
 
 
+def _compare_estimate(folder: Path) -> dict | None:
+    try:
+        return record_run(folder)
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError) as e:  # bookkeeping never fails a run
+        print(f"note: the run's speed could not be recorded for the next estimate ({type(e).__name__}: {e})")
+        return None
+
+
 class Engine:
     def __init__(self):
         self._lock = threading.Lock()
@@ -226,7 +234,7 @@ class Engine:
                 write_job(folder, evaluation_seconds=time.time() - began, finished=time.time())
             run.close("FINISHED", wait_s=0)
             write_job(folder, evaluation_pending=False)
-        if status in ("completed", "stopped") and (compared := record_run(folder)):
+        if status in ("completed", "stopped") and (compared := _compare_estimate(folder)):
             state.log(f"estimated {compared['estimated_s'] / 60:.1f} min, took {compared['actual_s'] / 60:.1f} min"
                       + (f"; peak GPU memory estimated {compared['estimated_peak_gib']:.1f} GiB, used "
                          f"{compared['actual_peak_gib']:.1f} GiB" if compared["actual_peak_gib"] and

@@ -131,10 +131,13 @@ def record_run(folder: Path) -> dict | None:
         job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    seen = [(op["t"] / 1000, op["step"], op["value"]) for op in Journal(folder).ops
-            if op["op"] == "metric" and op["key"] == "num_input_tokens_seen"]
+    first_of_step: dict[int, tuple] = {}
+    for op in Journal(folder).ops:  # one point a step (the trainer logs its summary at the last step again)
+        if op["op"] == "metric" and op["key"] == "num_input_tokens_seen":
+            first_of_step.setdefault(op["step"], (op["t"] / 1000, op["step"], op["value"]))
+    seen = sorted(first_of_step.values(), key=lambda m: m[1])
     guess = job.get("estimate") or {}
-    if len(seen) < 3 or not guess:
+    if len(seen) < 3 or not guess or seen[-1][2] <= seen[1][2] or seen[-1][0] <= seen[1][0]:
         return None
     (t0, _, n0), (t1, _, n1) = seen[1], seen[-1]  # from the 2nd step: the first carries compilation and warm-up
     started, finished = float(job.get("started", seen[0][0])), float(job.get("finished") or time.time())
