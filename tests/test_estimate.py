@@ -20,7 +20,7 @@ def fake_run(folder, tokens_per_s: float, start_s: float, steps: int, estimate: 
         journal.ops[-1]["t"] = int(t * 1000)  # as if logged then
     lines = [json.dumps(op) for op in journal.ops]
     (folder / "tracking.jsonl").write_text("\n".join(lines) + "\n")
-    (folder / "job.json").write_text(json.dumps({"started": started, "finished": started + start_s + steps * 400 /
+    (folder / "job.json").write_text(json.dumps({"status": "completed", "started": started, "finished": started + start_s + steps * 400 /
                                                  tokens_per_s, "estimate": estimate}))
 
 

@@ -66,7 +66,8 @@ def test_trained_adapter_beats_the_base_model_and_the_cli_reevaluates(mlflow_ser
     engine = Engine()
     engine.start(TrainConfig(data_path=str(SAMPLE_PAIRS), schema_path=str(SAMPLE_SCHEMA), max_steps=40, batch_size=4,
                              grad_accum=1, learning_rate=1e-3, warmup_steps=2, max_seq_length=512,
-                             eval_fraction=0.05, evaluate_after=True, experiment="tests", run_name="eval-e2e"),
+                             eval_fraction=0.05, evaluate_after=True, experiment="tests", run_name="eval-e2e",
+                             schema_in_prompt="none"),
                  after_training=evaluate_after_training)
     snap = engine.wait(timeout=1500)
     assert snap["status"] == "completed", snap["error"]

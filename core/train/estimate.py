@@ -161,6 +161,8 @@ def record_run(folder: Path) -> dict | None:
         (data_dir() / HISTORY_FILE).write_text(json.dumps(history, indent=1), encoding="utf-8")
     except OSError:
         pass
+    if job.get("status") != "completed":  # a stopped run says how fast, not how long a whole run takes
+        return None
     return {"estimated_s": guess.get("seconds"), "actual_s": entry["seconds"], "estimated_peak_gib": guess.get("peak_gib"),
             "actual_peak_gib": peak}
 
