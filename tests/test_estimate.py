@@ -26,7 +26,13 @@ def fake_run(folder, tokens_per_s: float, start_s: float, steps: int, estimate: 
 
 def test_the_estimate_learns_the_speed_of_this_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
-    cfg = TrainConfig(data_path="x.jsonl", max_steps=100, batch_size=4, grad_accum=1, evaluate_after=False)
+    model = tmp_path / "model"  # a model folder of the bundled model's shape (its config is all an estimate reads)
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"hidden_size": 576, "num_hidden_layers": 30, "vocab_size": 49152,
+                                                   "intermediate_size": 1536, "num_attention_heads": 9,
+                                                   "num_key_value_heads": 3, "tie_word_embeddings": True}))
+    cfg = TrainConfig(data_path="x.jsonl", model=str(model), max_steps=100, batch_size=4, grad_accum=1,
+                      evaluate_after=False)
     plan = plan_batches(cfg, [100] * 400, cuda=False)  # 400 tokens a step
     first = est.estimate_run(cfg, plan, rows=400, cuda=False)
     assert first.runs == 0 and "rough" in first.describe()
