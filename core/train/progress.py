@@ -93,6 +93,8 @@ class JobFollower:
                    and k not in ("started_at", "finished_at")}
         if changes.get("status") in FINISHED:  # the studio says how the run ended, once it has done its part
             changes.pop("status")
+        if self.state.status == "stopping" and changes.get("status") in ("starting", "running"):
+            changes.pop("status")  # the worker sees the stop request only at the end of its current step
         self.state.update(**changes)
         self.state.logged_at.update(logged_at)
         return data
