@@ -27,6 +27,9 @@ class TrainConfig:
     schema_path: str = _f("", "Optional DDL file (CREATE TABLE statements) put in every prompt.")
     schema_text: str = _f("", "The DDL as text (used when no schema file is given).")
     dialect: str = _f("postgres", "The SQL dialect your database speaks; the SQL is checked against it.")
+    database: str = _f("", "The connected database the pairs are checked on and the evaluation runs on: a SQLite or "
+                       "DuckDB file, a folder of CSV/Parquet files, a postgresql:// URL (its password is masked in "
+                       "every log and in MLflow), a .sql script, or 'sample'. Empty: the DuckDB built from the schema.")
     system_template: str = _f(DEFAULT_SYSTEM_TEMPLATE, "The system prompt. {dialect} and {schema} are filled in.")
     exclude_error_rows: bool = _f(True, "Leave out rows the validator marks as errors.")
     # Which model

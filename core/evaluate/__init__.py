@@ -4,15 +4,17 @@ It may use core.train (models, who is training), core.db, core.tracking and ever
 """
 
 from core.evaluate.evaluate import (
+    database_for,
     default_data_for,
     evaluate,
     evaluate_after_training,
     evaluate_run,
     load_run_inputs,
     rows_csv,
+    run_schema_text,
     schema_ddl_for,
 )
 from core.evaluate.generate import SqlGenerator, generating, training_busy_message
 
-__all__ = ["SqlGenerator", "default_data_for", "evaluate", "evaluate_after_training", "evaluate_run", "generating",
+__all__ = ["SqlGenerator", "database_for", "default_data_for", "run_schema_text", "evaluate", "evaluate_after_training", "evaluate_run", "generating",
            "load_run_inputs", "rows_csv", "schema_ddl_for", "training_busy_message"]

@@ -32,6 +32,7 @@ from core.data import (
     trainable_pairs,
     validate_pairs,
 )
+from core.db import connect, introspect, merge_preflight, preflight
 from core.prompt_record import PromptRecord
 from core.runstate import RunState
 from core.train.batching import plan_batches
@@ -47,13 +48,18 @@ SPLIT_FILE = "split.json"  # the rows trained on and held out, in the job folder
 def load_dataset(cfg: TrainConfig, tokenizer=None):
     """(pairs, schema, schema_text, report) for a config. Raises DataError/SchemaError with clear messages."""
     pairs = load_pairs(cfg.data_path)
+    db = connect(cfg.database, ddl_dialect=cfg.dialect) if cfg.database else None
     if cfg.schema_path:
         schema = load_schema_file(cfg.schema_path, cfg.dialect)
-    else:
-        schema = parse_schema(cfg.schema_text, cfg.dialect) if cfg.schema_text.strip() else Schema()
+    elif cfg.schema_text.strip():
+        schema = parse_schema(cfg.schema_text, cfg.dialect)
+    else:  # with a connected database, the schema comes from the database itself
+        schema = introspect(db).to_schema(cfg.dialect) if db is not None else Schema()
     schema_text = schema_ddl_only(schema, cfg.dialect)
     counter = count_tokens_fn(tokenizer, cfg.system_template, cfg.dialect, schema_text) if tokenizer else None
     report = validate_pairs(pairs, schema, cfg.dialect, counter, cfg.max_seq_length)
+    if db is not None:  # what runs on the database is never an error; what fails there is
+        report = merge_preflight(report, pairs, preflight(pairs, db, cfg.dialect))
     return pairs, schema, schema_text, report
 
 
