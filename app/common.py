@@ -27,6 +27,7 @@ class Dataset:
     schema_ddl: str = ""  # as the user gave it
     schema_text: str = ""  # CREATE TABLEs only, as they go into the prompt
     dialect: str = "postgres"
+    database: str = ""  # the connected database's source (app.db_panel): pairs are run on it, the run records it
 
     @property
     def loaded(self) -> bool:

@@ -103,7 +103,8 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
     for name in ("learning_rate", "dropout", "eval_fraction"):
         v[name] = float(v[name]) if v[name] is not None else default_value(name)
     return TrainConfig(data_path=ds.path if ds else "", schema_text=ds.schema_ddl if ds else "",
-                       dialect=ds.dialect if ds else "postgres", system_template=template,
+                       dialect=ds.dialect if ds else "postgres", database=ds.database if ds else "",
+                       system_template=template,
                        exclude_error_rows=bool(exclude_errors), run_name=(v.pop("run_name") or "").strip(), **v)
 
 

@@ -254,23 +254,24 @@ def _order(value) -> tuple:
     return (0, float(value), "") if isinstance(value, (int, float, decimal.Decimal)) else (1, 0.0, str(value))
 
 
-def _singular(word: str) -> str:
-    word = word.lower()
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+def _table_names_for(stem: str) -> set[str]:
+    """Table names a column stem may refer to: customer -> customer, customers; category -> categories;
+    shelf -> shelves; box -> boxes."""
+    stem = stem.lower().rstrip("_")
+    names = {stem, stem + "s", stem + "es"}
+    if stem.endswith("y"):
+        names.add(stem[:-1] + "ies")
+    if stem.endswith("f"):
+        names.add(stem[:-1] + "ves")
+    if stem.endswith("fe"):
+        names.add(stem[:-2] + "ves")
+    return names
 
 
 def infer_foreign_keys(tables: list[Table], declared: list[ForeignKey]) -> list[ForeignKey]:
     """Keys the names suggest (`customer_id` -> customers.customer_id or customers.id), marked inferred."""
     covered = {(k.table.lower(), c.lower()) for k in declared for c in k.columns}
-    by_stem: dict[str, Table] = {}
-    for table in tables:
-        by_stem.setdefault(_singular(table.name), table)
+    by_name = {t.name.lower(): t for t in tables}
     found = []
     for table in tables:
         for column in table.columns:
@@ -279,7 +280,7 @@ def infer_foreign_keys(tables: list[Table], declared: list[ForeignKey]) -> list[
                 continue
             if table.primary_key == [column.name]:
                 continue  # a table's own key
-            target = by_stem.get(_singular(match.group(1).rstrip("_")))
+            target = next((by_name[n] for n in sorted(_table_names_for(match.group(1))) if n in by_name), None)
             if target is None or target is table:
                 continue
             ref = target.column(column.name) or target.column("id")
