@@ -6,7 +6,14 @@ import time
 import pytest
 
 from core.db import SourceError, connect, describe_source, introspect
-from tests.db_samples import LIBRARY, library_duckdb, library_rows, library_sqlite, postgres_schema, sqlite_file
+from tests.db_samples import (
+    LIBRARY,
+    library_duckdb,
+    library_rows,
+    library_sqlite,
+    postgres_schema,
+    sqlite_file,
+)
 
 
 def keys(info, inferred=None):

@@ -11,7 +11,14 @@ from core.db import connect, generate_pairs, introspect, write_jsonl
 from core.db.execute import read_only_problem
 from core.db.pairgen import ALL_TEMPLATES
 from core.db.phrasing import humanise, table_nouns
-from tests.db_samples import LIBRARY, library_duckdb, library_rows, library_sqlite, postgres_schema, sample_sqlite
+from tests.db_samples import (
+    LIBRARY,
+    library_duckdb,
+    library_rows,
+    library_sqlite,
+    postgres_schema,
+    sample_sqlite,
+)
 
 KINDS = {t.__name__ for t in ALL_TEMPLATES} | {"except"}  # `intersect` also makes EXCEPT pairs
 
