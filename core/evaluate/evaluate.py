@@ -200,18 +200,19 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
 
 
 def database_for(cfg: TrainConfig, target: str | None = None, data: str | None = None):
-    """The database a run's SQL executes on: `target` when given (a postgresql:// URL, a SQLite file, or 'duckdb'
-    for the DuckDB built from the schema plus `data`), else the run's own connected database (cfg.database), else
-    the DuckDB built from the run's schema and rows (the sample data for the sample schema)."""
+    """The database a run's SQL executes on: `target` when given (any source core.db.connect opens, or 'duckdb' for
+    the DuckDB built from the schema plus `data`), else the run's own connected database (cfg.database), else the
+    DuckDB built from the run's schema and rows (the sample data for the sample schema)."""
     from core.db import connect, open_database
     from core.redact import MASK
 
-    if not target and cfg.database:
-        if MASK in cfg.database:
+    source = target or cfg.database
+    if source and source != "duckdb":
+        if MASK in source:
             raise ValueError("This run's database is a PostgreSQL URL whose password was not stored. Give the URL "
                              "again (the Evaluate tab's PostgreSQL field, or --db postgresql://...).")
-        return connect(cfg.database, ddl_dialect=cfg.dialect)
-    return open_database(target or "duckdb", schema_ddl_for(cfg), data or default_data_for(cfg), cfg.dialect)
+        return connect(source, ddl_dialect=cfg.dialect)
+    return open_database("duckdb", schema_ddl_for(cfg), data or default_data_for(cfg), cfg.dialect)
 
 
 def run_schema_text(cfg: TrainConfig, adapter: str | None = None) -> str:

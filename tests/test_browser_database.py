@@ -1,0 +1,50 @@
+"""In a real browser: connect the sample database, see its schema, generate 200 pairs from it, add them to the
+training set (each checked on the database), and train 5 steps on them. Screenshots go to artifacts/e2e/."""
+
+import time
+
+import pytest
+
+from tests.test_browser import app_url, fast_settings, open_tab, page, set_number, shot  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def text_of(page, selector: str) -> str:  # noqa: F811 - `page` is the fixture's object here
+    return page.locator(selector).inner_text()
+
+
+def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):  # noqa: F811
+    started = time.time()
+    page.locator("#db-sample").click()
+    page.wait_for_function("() => (document.querySelector('#schema-panel')?.innerText || '').includes('sales (600 rows')",
+                           timeout=120_000)
+    assert "4 tables" in text_of(page, "#db-message") and "duckdb" in text_of(page, "#db-message")
+    shot(page, "9-database-connected")
+
+    page.get_by_text("Generate pairs from my database").first.click()
+    set_number(page, "gen-n", 200)
+    page.locator("#gen-btn").click()
+    page.wait_for_function("() => (document.querySelector('#gen-message')?.innerText || '').includes('200 pairs')",
+                           timeout=120_000)
+    assert "count_all" in text_of(page, "#gen-table")
+    page.locator("#gen-add").click()
+    page.wait_for_function("() => (document.querySelector('#preflight')?.innerText || '').includes('200 of 200 run on')",
+                           timeout=300_000)  # the first check waits for the tokenizer
+    assert "200 of 200 rows will train" in text_of(page, "#train-count")
+    shot(page, "10-generated-added")
+
+    fast_settings(page, 5)
+    page.locator("#start").click()
+    page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('Completed')",
+                           timeout=600_000)
+    shot(page, "11-trained-on-generated")
+
+    from mlflow.tracking import MlflowClient
+
+    runs = MlflowClient(mlflow_server).search_runs(
+        [e.experiment_id for e in MlflowClient(mlflow_server).search_experiments()],
+        order_by=["attributes.start_time DESC"], max_results=1)
+    assert runs and runs[0].data.params["cfg.database"] == "sample"  # the run remembers its database
+    assert runs[0].data.tags["train_rows"] == "180"  # the 200 generated pairs, 5% (at least 20) held out
+    print(f"\nconnect, generate 200, add, train 5 steps: {time.time() - started:.0f} s")
