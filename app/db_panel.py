@@ -308,14 +308,21 @@ def on_pick(conn: Connection, rows: list[dict], number):
     return [list(r) for r in result.rows[:200]] if result.ok else [[result.error]]
 
 
-def on_fit(conn: Connection, ds: Dataset, only_used: bool, model: str, max_len):
-    """Outputs: the schema text for the prompt (schema box) and what to say about its length."""
+def on_fit(conn: Connection, ds: Dataset, only_used: bool, model: str, max_len, set_text: bool = False):
+    """Outputs: the schema text for the prompt (schema box) and what to say about its length. The box is only
+    rewritten when only the used tables go in, or when the user just switched that off (`set_text`): an edit
+    the user made to the box stays."""
     if not conn or not conn.connected or not conn.info:
         return gr.skip(), ""
     from core.train import load_tokenizer
 
     tokenizer = load_tokenizer(model)
-    return schema_fit(conn, ds, bool(only_used), lambda text: len(tokenizer(text)["input_ids"]), int(max_len or 2048))
+    text, message = schema_fit(conn, ds, bool(only_used), lambda t: len(tokenizer(t)["input_ids"]), int(max_len or 2048))
+    return (text if only_used or set_text else gr.skip()), message
+
+
+def on_only_used(conn: Connection, ds: Dataset, only_used: bool, model: str, max_len):
+    return on_fit(conn, ds, only_used, model, max_len, set_text=True)
 
 
 def on_add(ds: Dataset, rows: list[dict], conn: Connection):

@@ -62,8 +62,11 @@ def wire_data(d, p, t, dataset):
     def plan(*args):
         return train_tab.plan_html(*args)[0]
 
+    fit = [d["connection"], dataset, d["only_used"], t["model"], t["max_seq_length"]]
+
     def after_load(event):
-        event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"])
+        event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"]).then(
+            lambda *a: db_panel.on_fit(*a)[1], fit, d["schema_fit"])  # the offer depends on the tables the pairs use
 
     conn = d["connection"]
     connected = [conn, d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
@@ -109,7 +112,9 @@ def wire_database(d, p, t, dataset):
                                    api_name="connect"))
     recheck(d["sample_db_btn"].click(db_panel.on_sample_db, conn, connected, api_name="connect_sample"))
     d["inferred_keys"].input(db_panel.on_keys, [conn, d["inferred_keys"]], [conn, d["schema_panel"]])
-    recheck(d["only_used"].input(lambda: None, None, None))
+    d["only_used"].input(db_panel.on_only_used, fit, [d["schema_box"], d["schema_fit"]]).then(
+        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn], shown)
+
     generated = [d["generated"], d["gen_message"], d["gen_table"], d["gen_filter"], d["gen_download"]]
     d["gen_btn"].click(db_panel.on_generate, [conn, d["gen_n"], d["gen_seed"], d["dialect"]], generated,
                        api_name="generate", concurrency_limit=1)
