@@ -9,7 +9,7 @@ import gradio as gr
 
 from app.charts import token_histogram
 from app.common import USER_ERRORS, Dataset, box, store_upload
-from app.db_panel import database
+from app.db_panel import database, preflight_cache
 from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
     DIALECTS,
@@ -108,12 +108,10 @@ def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, progr
     if ds.database:
         db = database(ds.database)
         report = (lambda done, total: progress(done / total, desc=f"running pair {done} of {total}")) if progress else None
-        outcomes = preflight(ds.pairs, db, ds.dialect, report, _preflight_cache.setdefault(ds.database, {}))
+        outcomes = preflight(ds.pairs, db, ds.dialect, report, preflight_cache(ds.database))
         ds.report = merge_preflight(ds.report, ds.pairs, outcomes, db.label)
     return ds
 
-
-_preflight_cache: dict[str, dict] = {}  # source -> {(dialect, sql): outcome}: checking again runs only new SQL
 
 
 def load_dataset(path: str | None, name: str, schema_ddl: str, dialect: str, model: str, max_len: int,

@@ -35,6 +35,7 @@ DB_FILE_TYPES = [".sqlite", ".sqlite3", ".db", ".duckdb", ".csv", ".tsv", ".parq
 GENERATED_HEADERS = ["#", "template", "question", "sql", "rows"]
 SCHEMA_SHARE = 0.5  # a schema over half the max sequence length leaves little room for the question and answer
 _open: dict[str, Database] = {}
+_preflight: dict[str, dict] = {}
 _open_lock = threading.Lock()
 
 
@@ -58,14 +59,25 @@ class Connection:
         return self.info.without_keys(set(self.unticked)) if self.info else None
 
 
-def database(source: str) -> Database:
-    """The process's open connection for a source (opened on first use)."""
+def database(source: str, fresh: bool = False) -> Database:
+    """The process's open connection for a source (opened on first use; `fresh` opens it again, e.g. after the
+    CSV files or the database changed)."""
     with _open_lock:
+        if fresh:
+            _open.pop(source, None)
+            _preflight.pop(source, None)
         if source not in _open:
             if len(_open) >= 8:  # a long-lived studio: forget the oldest connection
+                _preflight.pop(next(iter(_open)), None)
                 _open.pop(next(iter(_open)))
             _open[source] = connect(source)
         return _open[source]
+
+
+def preflight_cache(source: str) -> dict:
+    """Outcomes of pairs already run on this source, by (dialect, SQL): checking again runs only new SQL."""
+    with _open_lock:
+        return _preflight.setdefault(source, {})
 
 
 def build_connect_box() -> dict:
@@ -143,7 +155,7 @@ def _stored_source(files) -> str:
 def connect_source(source: str) -> tuple[Connection, str]:
     """(connection, message). Never raises: a bad source gives an error message and an empty connection."""
     try:
-        db = database(source)
+        db = database(source, fresh=True)  # "Connect" again re-reads files that changed
         info = introspect(db)
     except (SourceError, ConnectionError, OSError, ValueError) as e:
         return Connection(), box(str(e), "error")
