@@ -76,6 +76,7 @@ def run_db(db_id: str, args, work: Path, results: dict, out: Path, only: tuple[s
     from core.evaluate import evaluate
 
     db_file = work / f"{db_id}.sqlite"
+    db_file.unlink(missing_ok=True)  # built afresh on every pass over the database
     con = sqlite3.connect(db_file)
     con.executescript((SPIDER / db_id / "schema.sql").read_text())
     con.close()
