@@ -1,7 +1,7 @@
 """Benchmark: pairs generated from the database (core.db.pairgen) - how fast, and do they teach the model?
 
     .venv/bin/python bench/generated_pairs.py speed                 # 1,000 pairs from the sample database
-    .venv/bin/python bench/generated_pairs.py spider [--dbs ...] [--n 600] [--steps 120] [--spider-steps 60]
+    .venv/bin/python bench/generated_pairs.py spider [--dbs ...] [--n 600] [--steps 80] [--spider-steps 40] [--generated-first] [--resume]
 
 `spider`: on each database of ../shared/data/spider_mini (built into a SQLite file), Spider's pairs are split 50/50
 by SQL string (seed 3407); three adapters of the bundled model are trained through the engine - (a) on generated
@@ -171,8 +171,8 @@ def main() -> int:
     parser.add_argument("what", choices=["speed", "spider"])
     parser.add_argument("--dbs", nargs="+", default=["concert_singer", "pets_1", "car_1", "dog_kennels"])
     parser.add_argument("--n", type=int, default=600, help="generated pairs per database")
-    parser.add_argument("--steps", type=int, default=120, help="steps for (a) and (c)")
-    parser.add_argument("--spider-steps", type=int, default=60, help="steps for (b): Spider's 20-46 training pairs")
+    parser.add_argument("--steps", type=int, default=80, help="steps for (a) and (c)")
+    parser.add_argument("--spider-steps", type=int, default=40, help="steps for (b): Spider's 20-46 training pairs")
     parser.add_argument("--resume", action="store_true", help="keep the finished adapters of data/bench/generated.json")
     parser.add_argument("--generated-first", action="store_true", help="train and score (a) on every database first")
     args = parser.parse_args()
