@@ -27,6 +27,7 @@ class Dataset:
     schema_ddl: str = ""  # as the user gave it
     schema_text: str = ""  # CREATE TABLEs only, as they go into the prompt
     dialect: str = "postgres"
+    database: str = ""  # the connected database's source (app.db_panel): pairs are run on it, the run records it
     database_name: str = ""  # how prompts that leave the schema out name the database
     schema_mode: str = "full"  # what the prompt holds of the schema (the Train tab's choice), for token counts
 

@@ -10,6 +10,7 @@ import gradio as gr
 
 from app.charts import token_histogram
 from app.common import USER_ERRORS, Dataset, box, store_upload
+from app.db_panel import database, preflight_cache
 from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
     DIALECTS,
@@ -22,6 +23,8 @@ from core.data import (
     schema_ddl_only,
     validate_pairs,
 )
+from core.data.validate import DATABASE_KINDS
+from core.db import SourceError, merge_preflight, preflight
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.train import load_tokenizer
 
@@ -29,8 +32,9 @@ FINDING_HEADERS = ["row", "severity", "field", "problem", "how to fix"]
 
 
 def build_data_tab() -> dict:
-    gr.Markdown("Upload your question/SQL pairs (JSON, JSONL or CSV with `question` and `sql` columns) and the "
-                "schema of your database, or start with the sample data.")
+    gr.Markdown("### 2. Your question/SQL pairs\nUpload them (JSON, JSONL or CSV with `question` and `sql` columns), "
+                "generate them from your database below, or start with the sample data. With a database connected, "
+                "its schema fills the box below and every pair is run on it.")
     with gr.Row():
         with gr.Column(scale=1):
             data_file = gr.File(label="Question/SQL pairs", file_types=[".json", ".jsonl", ".csv"], elem_id="data-file")
@@ -79,10 +83,12 @@ def summary_html(ds: Dataset, exclude_errors: bool) -> str:
     if not ds.report:
         return ""
     s = ds.report.summary
+    shown = {k: v for k, v in s.items() if k != "trainable" and (ds.report.preflight or k not in DATABASE_KINDS)}
     cells = "".join(f'<div class="stat{" bad" if v and k not in ("rows", "trainable") else ""}">'
-                    f'<b>{v}</b><span>{SUMMARY_LABELS[k]}</span></div>' for k, v in s.items() if k != "trainable")
+                    f'<b>{v}</b><span>{SUMMARY_LABELS[k]}</span></div>' for k, v in shown.items())
     train = ds.trainable_count(exclude_errors)
-    return (f'<div class="train-count" id="train-count">{train} of {s["rows"]} rows will train</div>'
+    ran = f'<div class="preflight" id="preflight">{html.escape(ds.report.preflight)}</div>' if ds.report.preflight else ""
+    return (f'<div class="train-count" id="train-count">{train} of {s["rows"]} rows will train</div>{ran}'
             f'<div class="stats">{cells}</div>')
 
 
@@ -92,28 +98,38 @@ def findings_rows(ds: Dataset) -> list[list]:
     return [[f.row, f.severity, f.field, f.problem, f.fix] for f in ds.report.findings]
 
 
-def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, schema_mode: str = "full") -> Dataset:
-    """Re-run validation (with token counts from the chosen model's tokenizer) on a loaded dataset."""
+def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, schema_mode: str = "full",
+                     progress=None) -> Dataset:
+    """Re-run validation (with token counts from the chosen model's tokenizer) on a loaded dataset; with a
+    connected database, every pair's SQL is also run on it (pre-flight, cached by SQL text)."""
     schema = parse_schema(ds.schema_ddl, ds.dialect, name="schema") if ds.schema_ddl.strip() else Schema()
     ds.schema_text = schema_ddl_only(schema, ds.dialect)
     ds.schema_mode = schema_mode or "full"
     fmt = ds.prompt_format
     counter = count_tokens_fn(load_tokenizer(model), fmt=replace(fmt, template=_template_for(template, fmt)))
     ds.report = validate_pairs(ds.pairs, schema, ds.dialect, counter, int(max_len))
+    if ds.database:
+        db = database(ds.database)
+        report = (lambda done, total: progress(done / total, desc=f"running pair {done} of {total}")) if progress else None
+        outcomes = preflight(ds.pairs, db, ds.dialect, report, preflight_cache(ds.database))
+        ds.report = merge_preflight(ds.report, ds.pairs, outcomes, db.label)
     return ds
 
 
+
 def load_dataset(path: str | None, name: str, schema_ddl: str, dialect: str, model: str, max_len: int,
-                 template: str, current: Dataset | None, schema_mode: str = "full"):
+                 template: str, current: Dataset | None, database_source: str = "", progress=None,
+                 schema_mode: str = "full"):
     """Load + validate. On a bad file: a clear message, and the previous dataset stays as it was."""
     current = current or Dataset()
     if not path:
         return current, box("Choose a file first.", "warn")
     try:
         pairs = load_pairs(path, name=name)
-        ds = Dataset(path=str(path), name=name, pairs=pairs, schema_ddl=schema_ddl or "", dialect=dialect)
-        ds = validate_dataset(ds, model, max_len, template, schema_mode)
-    except USER_ERRORS as e:
+        ds = Dataset(path=str(path), name=name, pairs=pairs, schema_ddl=schema_ddl or "", dialect=dialect,
+                     database=database_source)
+        ds = validate_dataset(ds, model, max_len, template, schema_mode, progress)
+    except (*USER_ERRORS, SourceError) as e:
         return current, box(f"{e}{_kept(current)}", "error")
     except Exception as e:  # noqa: BLE001 - last resort: a bug must not cost the user the dataset they had
         traceback.print_exc()
@@ -134,7 +150,12 @@ def outputs_for(ds: Dataset, message: str, exclude_errors: bool, max_len: int):
     return ds, message, summary_html(ds, exclude_errors), findings_rows(ds), token_histogram(lengths, int(max_len))
 
 
-def on_upload(file, schema_ddl, dialect, model, max_len, template, exclude_errors, current, schema_mode="full"):
+def _source(conn) -> str:
+    return conn.source if conn is not None and conn.connected else ""
+
+
+def on_upload(file, schema_ddl, dialect, model, max_len, template, exclude_errors, current, conn=None,
+              schema_mode="full", progress=gr.Progress()):  # noqa: B008 - gradio idiom
     if file is None:
         return outputs_for(current or Dataset(), "", exclude_errors, max_len)
     original = Path(getattr(file, "orig_name", None) or file).name
@@ -144,25 +165,30 @@ def on_upload(file, schema_ddl, dialect, model, max_len, template, exclude_error
         return outputs_for(current or Dataset(), box(f"{original}: could not store the upload ({e}).", "error"),
                            exclude_errors, max_len)
     ds, message = load_dataset(str(stored), original, schema_ddl, dialect, model, max_len, template, current,
-                               schema_mode)
+                               _source(conn), progress, schema_mode)
     return outputs_for(ds, message, exclude_errors, max_len)
 
 
-def on_sample(dialect, model, max_len, template, exclude_errors, current, schema_mode="full"):
-    ddl = SAMPLE_SCHEMA.read_text(encoding="utf-8")
+def on_sample(dialect, model, max_len, template, exclude_errors, current, conn=None, schema_mode="full"):
+    """The sample pairs; with the sample database connected (the sample button connects it first), its schema."""
+    connected = conn is not None and conn.connected and conn.info is not None
+    ddl = conn.schema().ddl(dialect) if connected else SAMPLE_SCHEMA.read_text(encoding="utf-8")
     ds, message = load_dataset(str(SAMPLE_PAIRS), SAMPLE_PAIRS.name, ddl, dialect, model, max_len, template, current,
-                               schema_mode)
+                               _source(conn), schema_mode=schema_mode)
     return (ddl, *outputs_for(ds, message, exclude_errors, max_len))
 
 
-def on_revalidate(schema_ddl, dialect, model, max_len, template, exclude_errors, current, schema_mode="full"):
+def on_revalidate(schema_ddl, dialect, model, max_len, template, exclude_errors, current, conn=None,
+                  schema_mode="full", progress=gr.Progress()):  # noqa: B008 - gradio idiom
     ds = current or Dataset()
     if not ds.loaded:
         return outputs_for(ds, "", exclude_errors, max_len)
-    candidate = Dataset(ds.path, ds.name, ds.pairs, None, schema_ddl or "", ds.schema_text, dialect, ds.database_name)
+    database_source = _source(conn) if conn is not None else ds.database
+    candidate = Dataset(ds.path, ds.name, ds.pairs, None, schema_ddl or "", ds.schema_text, dialect,
+                        database=database_source, database_name=ds.database_name)
     try:
-        candidate = validate_dataset(candidate, model, max_len, template, schema_mode)
-    except USER_ERRORS as e:
+        candidate = validate_dataset(candidate, model, max_len, template, schema_mode, progress)
+    except (*USER_ERRORS, SourceError) as e:
         return outputs_for(ds, box(str(e), "error"), exclude_errors, max_len)
     return outputs_for(candidate, box(f"Checked {ds.name} again: {len(candidate.report.error_rows)} rows with errors.",
                                       "warn" if candidate.report.error_rows else "ok"), exclude_errors, max_len)

@@ -8,21 +8,21 @@ import gradio as gr
 from app.charts import category_figure
 from app.common import USER_ERRORS, Dataset, box
 from core.data import Pair
-from core.db import open_database
 from core.evaluate import (
-    default_data_for,
+    database_for,
     evaluate_run,
     extract_sql,
     generating,
     load_run_inputs,
     logged_evaluation,
-    schema_ddl_for,
+    run_schema_text,
     training_busy_message,
 )
 from core.paths import data_dir
 from core.redact import redact
 from core.tracking import list_runs
 
+RUN_DATABASE = "The run's database"
 FILTERS = ["all rows", "fixed by fine-tuning", "broken by fine-tuning", "still wrong", "both correct"]
 ROW_HEADERS = ["row", "question", "gold SQL", "base SQL", "adapter SQL", "base", "adapter", "change"]
 _generators: list = []  # the playground's GeneratorProcess, kept between questions (at most one)
@@ -38,9 +38,10 @@ def build_eval_tab() -> dict:
                                elem_id="eval-run")
         c["refresh_btn"] = gr.Button("Refresh", size="sm", scale=1)
     with gr.Row():
-        c["db_kind"] = gr.Radio(["Embedded DuckDB", "PostgreSQL", "SQLite file"], value="Embedded DuckDB",
-                                label="Database", info="DuckDB is built from the run's schema plus data (the sample "
-                                "data for the sample schema, or a file you give).")
+        c["db_kind"] = gr.Radio([RUN_DATABASE, "Embedded DuckDB", "PostgreSQL", "SQLite file"], value=RUN_DATABASE,
+                                label="Database", info="The run's database: the one connected in step 1 when it "
+                                "trained (else DuckDB built from its schema). DuckDB is built from the run's schema plus "
+                                "data (the sample data for the sample schema, or a file you give).")
         c["db_file"] = gr.File(label="Data (SQL script of INSERTs, or a SQLite file)", file_types=[".sql", ".sqlite", ".db"])
         c["pg_url"] = gr.Textbox(label="PostgreSQL URL", type="password", placeholder="postgresql://user:pass@localhost/db",
                                  info="Used read-only; never logged, stored or shown.")
@@ -102,7 +103,9 @@ def finished_runs(experiment: str = "text2sql-finetune"):
         ("" if choices else box("No finished runs yet: train one in step 3.", "info"))
 
 
-def _db_target(kind: str, db_file, pg_url: str) -> tuple[str, str | None]:
+def _db_target(kind: str, db_file, pg_url: str) -> tuple[str | None, str | None]:
+    if kind == RUN_DATABASE:
+        return None, None
     if kind == "PostgreSQL":
         if not (pg_url or "").startswith(("postgresql://", "postgres://")):
             raise ValueError("Enter a PostgreSQL URL (postgresql://user:password@host/db).")
@@ -195,12 +198,9 @@ def ask(run_id, question, kind, db_file, pg_url):
 def _ask(run_id, question, kind, db_file, pg_url):
     try:
         cfg, _, adapter = load_run_inputs(run_id)
-        ddl = schema_ddl_for(cfg)
         target, data = _db_target(kind, db_file, pg_url)
-        db = open_database(target, ddl, data or default_data_for(cfg), cfg.dialect)
-        from core.data import parse_schema, schema_ddl_only
-
-        schema_text = schema_ddl_only(parse_schema(ddl, cfg.dialect), cfg.dialect) if ddl.strip() else ""
+        db = database_for(cfg, target, data)
+        schema_text = run_schema_text(cfg, adapter)
         prompt = cfg.prompt_format(schema_text).prompt(question.strip())
         outputs = []
         for adapter_path in (None, adapter):

@@ -141,7 +141,8 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
         v[name] = float(v[name]) if v[name] is not None else default_value(name)
     v["database_name"] = (v.get("database_name") or "").strip() or (ds.database_name if ds else "")
     return TrainConfig(data_path=ds.path if ds else "", schema_text=ds.schema_ddl if ds else "",
-                       dialect=ds.dialect if ds else "postgres", system_template=template,
+                       dialect=ds.dialect if ds else "postgres", database=ds.database if ds else "",
+                       system_template=template,
                        exclude_error_rows=bool(exclude_errors), run_name=(v.pop("run_name") or "").strip(), **v)
 
 
@@ -247,7 +248,7 @@ def attach_form():
     name = Path(cfg.data_path).name
     ddl = Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
     ds, _ = load_dataset(cfg.data_path, name, ddl, cfg.dialect, cfg.model, cfg.max_seq_length, cfg.system_template,
-                         None, cfg.schema_in_prompt)
+                         None, database_source=cfg.database, schema_mode=cfg.schema_in_prompt)
     ds.database_name = cfg.database_name
     message = box(f"Job {snap['job_id']} is training on {name} ({len(ds.pairs)} rows): step 3 shows its settings.",
                   "info")

@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from app import adapter_panel, data_tab, eval_tab, runs_tab, train_tab
+from app import adapter_panel, data_tab, db_panel, eval_tab, runs_tab, train_tab
 from app.common import Dataset
 
 HEADER = """<div class="studio-header"><h1>SQL Tune Studio</h1>
@@ -16,7 +16,11 @@ def build_app() -> gr.Blocks:
         dataset = gr.State(Dataset())
         with gr.Tabs() as tabs:
             with gr.Tab("1. Data", id="data"):
+                c = db_panel.build_connect_box()
                 d = data_tab.build_data_tab()
+                g = db_panel.build_generate_box()
+            d.update(c)
+            d.update(g)
             with gr.Tab("2. Preview", id="preview"):
                 p = data_tab.build_preview_tab()
             with gr.Tab("3. Train", id="train"):
@@ -26,6 +30,7 @@ def build_app() -> gr.Blocks:
             with gr.Tab("5. Evaluate", id="evaluate") as eval_page:
                 e = eval_tab.build_eval_tab()
         wire_data(d, p, t, dataset)
+        wire_database(d, p, t, dataset)
         wire_train(d, p, t, dataset)
         wire_runs(r, t, p, tabs)
         t["to_evaluate"].click(lambda: gr.Tabs(selected="evaluate"), None, tabs)
@@ -68,19 +73,24 @@ def wire_data(d, p, t, dataset):
     def plan(*args):
         return train_tab.plan_html(*args)[0]
 
-    def after_load(event):
-        event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"])
+    fit = [d["connection"], dataset, d["only_used"], t["model"], t["max_seq_length"]]
 
-    after_load(d["data_file"].upload(data_tab.on_upload, [d["data_file"], d["schema_box"], *settings, dataset, mode],
-                                     shown, api_name="upload"))
-    after_load(d["sample_btn"].click(data_tab.on_sample, [*settings, dataset, mode], [d["schema_box"], *shown],
-                                     api_name="use_sample"))
-    after_load(d["validate_btn"].click(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, mode], shown,
+    def after_load(event):
+        event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"]).then(
+            lambda *a: db_panel.on_fit(*a)[1], fit, d["schema_fit"])  # the offer depends on the tables the pairs use
+
+    conn = d["connection"]
+    connected = [conn, d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
+    after_load(d["data_file"].upload(data_tab.on_upload, [d["data_file"], d["schema_box"], *settings, dataset, conn,
+                                                          mode], shown, api_name="upload"))
+    after_load(d["sample_btn"].click(db_panel.on_sample_db, conn, connected).then(
+        data_tab.on_sample, [*settings, dataset, conn, mode], [d["schema_box"], *shown], api_name="use_sample"))
+    after_load(d["validate_btn"].click(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown,
                                        api_name="validate"))
-    after_load(d["dialect"].input(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, mode], shown))
-    after_load(mode.change(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, mode], shown))
+    after_load(d["dialect"].input(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown))
+    after_load(mode.change(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown))
     d["schema_file"].upload(data_tab.on_schema_file, d["schema_file"], [d["schema_box"], d["message"]]).then(
-        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, mode], shown)
+        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown)
     d["exclude"].change(data_tab.summary_html, [dataset, d["exclude"]], d["summary"]).then(plan, plan_in, t["plan"])
 
     for event in (p["row"].submit, p["template"].input, t["model"].change):
@@ -92,6 +102,40 @@ def wire_data(d, p, t, dataset):
     p["random_btn"].click(data_tab.random_row, dataset, p["row"]).then(data_tab.render_preview, preview_in, preview_out)
     for field in train_tab.PLAN_FIELDS:
         t[field].change(plan, plan_in, t["plan"])
+
+
+def wire_database(d, p, t, dataset):
+    """Connect, the schema panel, and the pairs generated from the database."""
+    settings = [d["dialect"], t["model"], t["max_seq_length"], p["template"], d["exclude"]]
+    shown = [dataset, d["message"], d["summary"], d["findings"], d["histogram"]]
+    conn = d["connection"]
+    connected = [conn, d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
+    fit = [conn, dataset, d["only_used"], t["model"], t["max_seq_length"]]
+    preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"]]
+    plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
+
+    def recheck(event):
+        return event.then(db_panel.on_fit, fit, [d["schema_box"], d["schema_fit"]]).then(
+            data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn], shown).then(
+            data_tab.render_preview, preview_in, [p["rendered"], p["info"]]).then(
+            lambda *a: train_tab.plan_html(*a)[0], plan_in, t["plan"])
+
+    recheck(d["connect_btn"].click(db_panel.on_connect, [d["db_files"], d["db_url"], conn], connected,
+                                   api_name="connect"))
+    recheck(d["sample_db_btn"].click(db_panel.on_sample_db, conn, connected, api_name="connect_sample"))
+    d["inferred_keys"].input(db_panel.on_keys, [conn, d["inferred_keys"]], [conn, d["schema_panel"]])
+    d["only_used"].input(db_panel.on_only_used, fit, [d["schema_box"], d["schema_fit"]]).then(
+        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn], shown)
+
+    generated = [d["generated"], d["gen_message"], d["gen_table"], d["gen_filter"], d["gen_download"]]
+    d["gen_btn"].click(db_panel.on_generate, [conn, d["gen_n"], d["gen_seed"], d["dialect"]], generated,
+                       api_name="generate", concurrency_limit=1)
+    d["gen_filter"].change(db_panel.table_rows, [d["generated"], d["gen_filter"]], d["gen_table"])
+    d["gen_remove_btn"].click(db_panel.on_remove, [d["generated"], d["gen_remove"], d["gen_filter"]],
+                              [d["generated"], d["gen_message"], d["gen_table"], d["gen_download"], d["gen_remove"]])
+    d["gen_pick"].change(db_panel.on_pick, [conn, d["generated"], d["gen_pick"]], d["gen_result"])
+    recheck(d["gen_add_btn"].click(db_panel.on_add, [dataset, d["generated"], conn], [dataset, d["gen_message"]],
+                                   api_name="add_generated"))
 
 
 def wire_train(d, p, t, dataset):

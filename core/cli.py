@@ -1,8 +1,10 @@
 """Command line over the core library.
 
-    python -m core validate DATA [--schema F] [--dialect D]        report; exit 1 when rows have errors
+    python -m core validate DATA [--db SOURCE] [--schema F] [--dialect D]   report; exit 1 when rows have errors
+    python -m core generate --db SOURCE [--n 500] [--seed 7] [--out pairs.jsonl]   pairs made from the database
     python -m core preview DATA [--model M] [-n 3]                  rendered samples, trained part marked
-    python -m core train DATA [--schema F] [--model M] [--rank 16 --alpha 32 --steps 60 ...]
+    python -m core train DATA [--db SOURCE] [--schema F] [--model M] [--rank 16 --alpha 32 --steps 60 ...]
+    python -m core evaluate --run RUN_ID [--db SOURCE]               base vs adapter on the run's (or that) database
     python -m core export --run RUN_ID|--adapter PATH --format zip|merged|gguf|ollama [--out DIR] [--name NAME]
                           [--gguf-type f16|q8_0] [--check 8]      merged/GGUF exports check themselves
     python -m core register --run RUN_ID --name NAME [--champion]       a version in the MLflow Model Registry
@@ -29,7 +31,10 @@ from core.runstate import FINISHED
 from core.train import BusyError, ConfigError
 
 # CLI flag -> config field, for the flags whose name differs from the field
-FLAG_FIELDS = {"steps": "max_steps", "lr": "learning_rate", "model": "model", "schema": "schema_path"}
+FLAG_FIELDS = {"steps": "max_steps", "lr": "learning_rate", "model": "model", "schema": "schema_path",
+               "database": "database"}
+DB_HELP = ("the database to check the pairs on, take the schema from and evaluate on: a SQLite or DuckDB file, a folder "
+           "of CSV/Parquet files, a postgresql:// URL, a .sql script, or 'sample'")
 
 
 def _user_errors():
@@ -46,7 +51,10 @@ def _config(args) -> TrainConfig:
     from core.config import recommended_settings
     from core.train import gpu_available
 
-    values = {"data_path": args.data, "schema_path": args.schema or "", "dialect": args.dialect}
+    database = getattr(args, "database", None) or ""
+    schema = args.schema or ("" if database else getattr(args, "default_schema", ""))
+    values = {"data_path": args.data, "schema_path": schema, "dialect": args.dialect or _dialect_of(database),
+              "database": database}
     for f in fields(TrainConfig):
         flag = next((k for k, v in FLAG_FIELDS.items() if v == f.name), f.name)
         value = getattr(args, flag, None)
@@ -56,6 +64,31 @@ def _config(args) -> TrainConfig:
     for name, value in recommended_settings(model, gpu_available()).items():
         values.setdefault(name, value)
     return TrainConfig(**values)
+
+
+def _dialect_of(database: str) -> str:
+    """The connected database's own dialect (the default when --dialect is not given), else postgres."""
+    if not database:
+        return "postgres"
+    from core.db import connect
+
+    return connect(database).dialect
+
+
+def cmd_generate(args) -> int:
+    """Question/SQL pairs made from the database's schema and values, each executed; written as JSONL."""
+    from core.db import connect, describe_source, generate_pairs, template_counts, write_jsonl
+
+    start = time.time()
+    db = connect(args.database)
+    pairs = generate_pairs(db, n=args.n, seed=args.seed, dialect=args.dialect or db.dialect)
+    write_jsonl(pairs, args.out)
+    counts = template_counts(pairs)
+    print(f"{len(pairs)} pairs from {describe_source(args.database)} in {time.time() - start:.1f} s "
+          f"({len(counts)} templates: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f") -> {args.out}")
+    if len(pairs) < args.n:
+        print(f"note: {args.n} asked; this database offers {len(pairs)} distinct queries that return rows")
+    return 0
 
 
 def cmd_validate(args) -> int:
@@ -188,15 +221,7 @@ def cmd_evaluate(args) -> int:
     """Base vs adapter execution accuracy; prints the summary and writes the per-row CSV."""
     from pathlib import Path
 
-    from core.db import open_database
-    from core.evaluate import (
-        default_data_for,
-        evaluate,
-        evaluate_run,
-        rows_csv,
-        schema_ddl_for,
-        training_busy_message,
-    )
+    from core.evaluate import database_for, evaluate, evaluate_run, rows_csv, training_busy_message
     from core.tracking import ensure_server
 
     if bool(args.run) == bool(args.adapter):
@@ -206,7 +231,7 @@ def cmd_evaluate(args) -> int:
     db_data = args.db_data
     if args.run:
         ensure_server()
-        report = evaluate_run(args.run, args.db, db_data, include_base=args.base)
+        report = evaluate_run(args.run, args.database, db_data, include_base=args.base)
     else:
         if not args.data:
             raise ConfigError({"data": "--adapter needs --data: the question/SQL pairs to evaluate on"})
@@ -214,12 +239,14 @@ def cmd_evaluate(args) -> int:
             raise FileNotFoundError(f"No LoRA adapter (adapter_config.json) in {args.adapter}")
         from core.train import load_dataset
 
+        built = args.database in (None, "duckdb")  # the DuckDB built from the schema (and --db-data rows)
+        if built:
+            args.database = None
         cfg = _config(args)
         pairs, _, schema_text, _ = load_dataset(cfg)
-        ddl = schema_ddl_for(cfg)
-        db = open_database(args.db, ddl, db_data or default_data_for(cfg), cfg.dialect)
+        db = database_for(cfg, "duckdb" if built else None, db_data)
         report = evaluate(pairs, db, cfg, schema_text, args.adapter, include_base=args.base)
-    print(f"{report.rows} rows evaluated in {report.seconds:.0f} s on {redact(args.db)}")
+    print(f"{report.rows} rows evaluated in {report.seconds:.0f} s on {redact(args.database or 'the run database')}")
     for name, summary in report.summaries.items():
         cats = ", ".join(f"{k}: {v}" for k, v in summary["categories"].items() if v)
         print(f"{name:8s} execution accuracy {summary['exec_accuracy']:.1%}  valid SQL {summary['valid_sql_rate']:.1%}  "
@@ -315,8 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p, data_default=None):
         p.add_argument("data", nargs="?" if data_default else None, default=data_default,
                        help="question/SQL pairs (JSON, JSONL or CSV)")
-        p.add_argument("--schema", default=str(SAMPLE_SCHEMA) if data_default else None, help="DDL file")
-        p.add_argument("--dialect", default="postgres")
+        p.add_argument("--db", dest="database", default=None, help=DB_HELP)
+        p.add_argument("--schema", default=None, help="DDL file (default with --db: the database's own tables)")
+        p.set_defaults(default_schema=str(SAMPLE_SCHEMA) if data_default else "")
+        p.add_argument("--dialect", default=None, help="SQL dialect (default: the database's own, else postgres)")
         p.add_argument("--model", default=None, help=_help("model"))
         p.add_argument("--trust-remote-code", dest="trust_remote_code", action="store_true", default=None,
                        help=_help("trust_remote_code"))
@@ -344,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after training, evaluate base vs adapter on the held-out rows (default: on)")
     t.add_argument("--database-name", dest="database_name", default=None, help=_help("database_name"))
 
+    g = sub.add_parser("generate", help="generate question/SQL pairs from a database (each one executed)")
+    g.add_argument("--db", dest="database", required=True, help=DB_HELP)
+    g.add_argument("--n", type=int, default=500, help="how many pairs (fewer when the database offers fewer)")
+    g.add_argument("--seed", type=int, default=7, help="the same seed gives the same pairs")
+    g.add_argument("--dialect", default=None, help="dialect of the SQL (default: the database's own)")
+    g.add_argument("--out", default="generated_pairs.jsonl", help="the JSONL file to write")
+
     r = sub.add_parser("resume", help="continue a killed training job from its last checkpoint")
     r.add_argument("job", nargs="?", help="the job id (default: the newest interrupted job)")
 
@@ -352,11 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--adapter", help="an adapter folder (with --data)")
     e.add_argument("--data", help="question/SQL pairs to evaluate on (with --adapter)")
     e.add_argument("--schema", help="DDL file")
-    e.add_argument("--dialect", default="postgres")
+    e.add_argument("--dialect", default=None)
     e.add_argument("--model", default=None, help="the base model the adapter was trained on")
     e.add_argument("--trust-remote-code", dest="trust_remote_code", action="store_true", default=None,
                    help=_help("trust_remote_code"))
-    e.add_argument("--db", default="duckdb", help="duckdb (built from the schema), postgresql://..., or a SQLite file")
+    e.add_argument("--db", dest="database", default=None,
+                   help="where the SQL runs: default the run's own database (else DuckDB built from the schema); "
+                        "duckdb, a postgresql:// URL, a SQLite/DuckDB file, CSV/Parquet files or 'sample'")
     e.add_argument("--db-data", dest="db_data", help="rows for DuckDB: a SQL script, a CSV folder or a SQLite file")
     e.add_argument("--base", action=argparse.BooleanOptionalAction, default=True, help="also evaluate the base model")
     e.add_argument("--out", default="evaluation.csv", help="where to write the per-row table")
@@ -400,7 +438,8 @@ def main(argv=None) -> int:
         # SIGTERM like Ctrl+C: a training run is asked to stop (its adapter is saved), exit handlers stop the
         # embedded MLflow server.
         signal.signal(signal.SIGTERM, _interrupt)
-    handler = {"validate": cmd_validate, "preview": cmd_preview, "train": cmd_train, "resume": cmd_resume,
+    handler = {"validate": cmd_validate, "generate": cmd_generate, "preview": cmd_preview, "train": cmd_train,
+               "resume": cmd_resume,
                "evaluate": cmd_evaluate, "export": cmd_export, "register": cmd_register,
                "versions": cmd_versions, "install-converter": cmd_install_converter}[args.command]
     try:

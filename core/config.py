@@ -36,6 +36,9 @@ class TrainConfig:
     schema_path: str = _f("", "Optional DDL file (CREATE TABLE statements) put in every prompt.")
     schema_text: str = _f("", "The DDL as text (used when no schema file is given).")
     dialect: str = _f("postgres", "The SQL dialect your database speaks; the SQL is checked against it.")
+    database: str = _f("", "The connected database the pairs are checked on and the evaluation runs on: a SQLite or "
+                       "DuckDB file, a folder of CSV/Parquet files, a postgresql:// URL (its password is masked in "
+                       "every log and in MLflow), a .sql script, or 'sample'. Empty: the DuckDB built from the schema.")
     system_template: str = _f(DEFAULT_SYSTEM_TEMPLATE, "The system prompt. {dialect}, {schema} and {database} are "
                               "filled in.")
     schema_in_prompt: str = _f("full", "What each prompt says about your database. full: every table's CREATE TABLE "

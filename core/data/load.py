@@ -33,6 +33,12 @@ class Pair:
     row: int  # 1-based position in the file (line for JSONL, record for JSON/CSV)
     schema: str = ""  # per-row schema/context, when the file has one
     problems: list[str] = field(default_factory=list)  # field-type problems found while loading
+    source: str = ""  # "generated" for pairs made from the database (core.db.pairgen); "" or "user" for the user's
+    template: str = ""  # the generator's template id, for generated pairs
+
+    @property
+    def generated(self) -> bool:
+        return self.source == "generated"
 
 
 def _as_text(value, name: str, problems: list[str]) -> str:
@@ -81,7 +87,9 @@ def pair_from_record(record, row: int) -> Pair | None:
     question = _as_text(record.get(q_key), "question", problems) if q_key else ""
     sql = _as_text(record.get(s_key), "sql", problems) if s_key else ""
     schema = _as_text(record.get(c_key), "schema", problems) if c_key else ""
-    return Pair(question, sql, row, schema, problems)
+    origin = {str(k).strip().lower(): v for k, v in record.items() if str(k).strip().lower() in ("source", "template")}
+    source, template = (str(origin.get(k) or "").strip() for k in ("source", "template"))
+    return Pair(question, sql, row, schema, problems, source, template)
 
 
 def _records(text: str, suffix: str, name: str):

@@ -43,17 +43,28 @@ def _groups(pairs: list[Pair]) -> list[list[int]]:
 def split_pairs(pairs: list[Pair], fraction: float = 0.1, seed: int = 3407,
                 min_eval: int = 20) -> tuple[list[Pair], list[Pair]]:
     """(train, eval). Eval holds about `fraction` of the rows, at least `min_eval` when the data allows
-    (never more than half)."""
-    if fraction <= 0 or len(pairs) < 2:
+    (never more than half).
+
+    When the user's own pairs sit beside generated ones (Pair.source == "generated"), the eval rows are drawn
+    from the user's pairs only, so the score is measured on real questions: `fraction` then applies to those. A
+    generated pair that shares a question or SQL with an eval row is left out of training (it would give the
+    answer away)."""
+    own = [i for i, p in enumerate(pairs) if not p.generated]
+    mixed = 0 < len(own) < len(pairs)
+    candidates = len(own) if mixed else len(pairs)
+    if fraction <= 0 or candidates < 2:
         return list(pairs), []
-    target = max(round(len(pairs) * fraction), min(min_eval, len(pairs) // 2))
+    target = max(round(candidates * fraction), min(min_eval, candidates // 2))
     groups = _groups(pairs)
     random.Random(seed).shuffle(groups)
     eval_idx: set[int] = set()
+    left_out: set[int] = set()
     for group in groups:
         if len(eval_idx) >= target:
             break
-        if len(eval_idx) + len(group) <= max(target, len(pairs) // 2):
-            eval_idx.update(group)
-    train = [p for i, p in enumerate(pairs) if i not in eval_idx]
+        chosen = [i for i in group if not pairs[i].generated] if mixed else group
+        if chosen and len(eval_idx) + len(chosen) <= max(target, candidates // 2):
+            eval_idx.update(chosen)
+            left_out.update(i for i in group if i not in eval_idx)
+    train = [p for i, p in enumerate(pairs) if i not in eval_idx and i not in left_out]
     return train, [p for i, p in enumerate(pairs) if i in eval_idx]

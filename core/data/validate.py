@@ -31,7 +31,10 @@ SUMMARY_LABELS = {
     "warnings": "rows with warnings", "empty": "missing or empty fields", "duplicates": "exact duplicates",
     "conflicts": "same question, different SQL", "invalid_sql": "invalid SQL", "writes": "statements that write",
     "unknown_names": "unknown tables/columns", "too_long": "too long",
+    # filled by the pre-flight on a connected database (core.db.preflight)
+    "db_errors": "fail on the database", "db_empty": "empty results", "db_timeouts": "time outs",
 }
+DATABASE_KINDS = ("db_errors", "db_empty", "db_timeouts")
 
 
 @dataclass
@@ -51,13 +54,17 @@ class Report:
     token_lengths: list[int] = field(default_factory=list)  # per row, same order as the pairs
     token_stats: dict[str, float] = field(default_factory=dict)
     error_rows: set[int] = field(default_factory=set)
+    preflight: str = ""  # "N of M run on your database", when the pairs were run on a connected database
 
     @property
     def ok(self) -> bool:
         return not self.error_rows
 
     def as_text(self, limit: int = 50) -> str:
-        lines = [", ".join(f"{SUMMARY_LABELS[k]}: {v}" for k, v in self.summary.items())]
+        lines = [", ".join(f"{SUMMARY_LABELS[k]}: {v}" for k, v in self.summary.items()
+                           if self.preflight or k not in DATABASE_KINDS)]
+        if self.preflight:
+            lines.append(self.preflight)
         if self.token_stats:
             lines.append("tokens per row: " + ", ".join(f"{k} {v:g}" for k, v in self.token_stats.items()))
         for f in self.findings[:limit]:
@@ -67,7 +74,7 @@ class Report:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        return {"summary": self.summary, "token_stats": self.token_stats,
+        return {"summary": self.summary, "token_stats": self.token_stats, "preflight": self.preflight,
                 "findings": [f.__dict__ for f in self.findings]}
 
 

@@ -1,9 +1,12 @@
-"""Databases: execute SQL read-only (embedded DuckDB, a SQLite file, PostgreSQL) with a timeout and a row cap.
+"""Databases: connect once (a SQLite or DuckDB file, CSV/Parquet files, PostgreSQL, DDL + rows, the sample), look
+inside (tables, keys, example values), execute SQL read-only with a timeout and a row cap, run every pair's SQL
+before training (pre-flight) and generate question/SQL pairs from the database's own values.
 
 Model-written and user-given SQL runs here and nowhere else. It may use core.data (SQL parsing, the write-statement
-guard), core.config/core.runstate and the bottom modules (paths, redact, compute).
+guard, the validation report), core.config/core.runstate and the bottom modules (paths, redact, compute).
 """
 
+from core.db.connect import SAMPLE, SourceError, connect, describe_source, is_postgres_url
 from core.db.execute import (
     CORRECT,
     NOT_EXECUTED,
@@ -12,5 +15,11 @@ from core.db.execute import (
     QueryResult,
     open_database,
 )
+from core.db.introspect import ForeignKey, SchemaInfo, introspect
+from core.db.pairgen import GeneratedPair, generate_pairs, template_counts, write_jsonl
+from core.db.preflight import Outcome, merge_preflight, preflight, preflight_summary
 
-__all__ = ["CORRECT", "NOT_EXECUTED", "WRONG", "Database", "QueryResult", "open_database"]
+__all__ = ["CORRECT", "NOT_EXECUTED", "SAMPLE", "WRONG", "Database", "ForeignKey", "GeneratedPair", "Outcome",
+           "QueryResult", "SchemaInfo", "SourceError", "connect", "describe_source", "generate_pairs", "introspect",
+           "is_postgres_url", "merge_preflight", "open_database", "preflight", "preflight_summary", "template_counts",
+           "write_jsonl"]

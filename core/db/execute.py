@@ -84,10 +84,17 @@ class Database:
 
     dialect = "duckdb"
     label = "database"
+    source = ""  # what core.db.connect opened it from (may hold a password: show it through redact only)
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, row_cap: int = DEFAULT_ROW_CAP):
         self.timeout_s, self.row_cap = timeout_s, row_cap
         self._lock = threading.Lock()  # one statement at a time per connection
+
+    def catalog(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Rows of one of the studio's own catalog queries (core.db.introspect), never user SQL: it skips the
+        read-only check, not the connection's lock."""
+        with self._lock:
+            return [tuple(r) for r in self.con.execute(sql, params).fetchall()]
 
     def execute(self, sql: str, source_dialect: str = "postgres") -> QueryResult:
         problem = read_only_problem(sql, source_dialect)

@@ -4,6 +4,7 @@ It may use core.train (models, who is training), core.db, core.tracking and ever
 """
 
 from core.evaluate.evaluate import (
+    database_for,
     default_data_for,
     evaluate,
     evaluate_after_training,
@@ -11,11 +12,13 @@ from core.evaluate.evaluate import (
     load_run_inputs,
     logged_evaluation,
     rows_csv,
+    run_schema_text,
     schema_ddl_for,
 )
 from core.evaluate.generate import SqlGenerator, generating, training_busy_message
 from core.evaluate.generator_process import GeneratorProcess
 from core.evaluate.metrics import extract_sql
 
-__all__ = ["GeneratorProcess", "SqlGenerator", "default_data_for", "extract_sql", "evaluate", "evaluate_after_training", "evaluate_run", "generating",
-           "load_run_inputs", "logged_evaluation", "rows_csv", "schema_ddl_for", "training_busy_message"]
+__all__ = ["GeneratorProcess", "SqlGenerator", "database_for", "default_data_for", "evaluate", "evaluate_after_training",
+           "evaluate_run", "extract_sql", "generating", "load_run_inputs", "logged_evaluation", "rows_csv",
+           "run_schema_text", "schema_ddl_for", "training_busy_message"]

@@ -186,7 +186,6 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
     from pathlib import Path
 
     from core.data import load_pairs
-    from core.db import open_database
     from core.prompt_record import PromptRecord
 
     state.update(status="evaluating")
@@ -196,7 +195,7 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
         pairs = [p for p in load_pairs(cfg.data_path) if p.row in wanted]
         record = PromptRecord.load(adapter)
         schema_text = record.schema_text if record else ""
-        db = open_database("duckdb", schema_ddl_for(cfg), default_data_for(cfg), cfg.dialect)
+        db = database_for(cfg)
         report = evaluate(pairs, db, cfg, schema_text, str(adapter), progress=state.log)
         metrics, texts, tags = evaluation_records(report)
         for key, value in metrics.items():
@@ -209,6 +208,36 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
         state.log(f"execution accuracy on {report.rows} held-out rows: base {b:.0%}, adapter {a:.0%}")
     except Exception as e:  # noqa: BLE001 - the adapter is saved; a failed evaluation must not fail the run
         state.log(f"evaluation failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+
+
+def database_for(cfg: TrainConfig, target: str | None = None, data: str | None = None):
+    """The database a run's SQL executes on: `target` when given (any source core.db.connect opens, or 'duckdb' for
+    the DuckDB built from the schema plus `data`), else the run's own connected database (cfg.database), else the
+    DuckDB built from the run's schema and rows (the sample data for the sample schema)."""
+    from core.db import connect, open_database
+    from core.redact import MASK
+
+    source = target or cfg.database
+    if source and source != "duckdb":
+        if MASK in source:
+            raise ValueError("This run's database is a PostgreSQL URL whose password was not stored. Give the URL "
+                             "again (the Evaluate tab's PostgreSQL field, or --db postgresql://...).")
+        return connect(source, ddl_dialect=cfg.dialect)
+    return open_database("duckdb", schema_ddl_for(cfg), data or default_data_for(cfg), cfg.dialect)
+
+
+def run_schema_text(cfg: TrainConfig, adapter: str | None = None) -> str:
+    """The schema text a run's prompts had: its adapter's prompt record, else rebuilt from its schema."""
+    from pathlib import Path
+
+    from core.data import parse_schema, schema_ddl_only
+    from core.prompt_record import PromptRecord
+
+    record = PromptRecord.load(Path(adapter)) if adapter and Path(adapter).is_dir() else None
+    if record is not None:
+        return record.schema_text
+    ddl = schema_ddl_for(cfg)
+    return schema_ddl_only(parse_schema(ddl, cfg.dialect), cfg.dialect) if ddl.strip() else ""
 
 
 def default_data_for(cfg: TrainConfig) -> str | None:
@@ -241,19 +270,16 @@ def load_run_inputs(run_id: str, tracking_uri: str | None = None) -> tuple[Train
     return cfg, pairs, str(run_adapter(run_id, tracking_uri))  # the local copy, else downloaded
 
 
-def evaluate_run(run_id: str, db_target: str = "duckdb", data: str | None = None, include_base: bool = True,
+def evaluate_run(run_id: str, db_target: str | None = None, data: str | None = None, include_base: bool = True,
                  progress=print, tracking_uri: str | None = None) -> EvalReport:
-    """Evaluate a finished run's adapter (and the base model) on its held-out rows; log to the run."""
-    from core.data import parse_schema, schema_ddl_only
-    from core.db import open_database
-
+    """Evaluate a finished run's adapter (and the base model) on its held-out rows; log to the run. Without
+    `db_target` the SQL runs on the run's own database (see `database_for`)."""
     cfg, pairs, adapter = load_run_inputs(run_id, tracking_uri)
     if not pairs:
         raise ValueError("This run held out no rows (eval split 0), so there is nothing unseen to evaluate on. "
                          "Train with an eval split (e.g. 0.1), or evaluate an adapter on another data file.")
-    ddl = schema_ddl_for(cfg)
-    db = open_database(db_target, ddl, data or default_data_for(cfg), cfg.dialect)
-    schema_text = schema_ddl_only(parse_schema(ddl, cfg.dialect), cfg.dialect) if ddl.strip() else ""
+    db = database_for(cfg, db_target, data)
+    schema_text = run_schema_text(cfg, adapter)
     report = evaluate(pairs, db, cfg, schema_text, adapter, include_base, progress)
     log_to_mlflow(run_id, report, tracking_uri)
     return report

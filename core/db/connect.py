@@ -1,0 +1,157 @@
+"""Connect a database once, from one source string, for validation, generation, evaluation and the playground.
+
+    db = connect("shop.sqlite")                    # a SQLite file, opened read-only
+    db = connect("warehouse.duckdb")               # a DuckDB file, opened read-only
+    db = connect("exports/")                       # a folder of CSV/Parquet files: one table per file
+    db = connect("orders.csv")                     # one CSV or Parquet file: one table
+    db = connect("postgresql://user:pw@localhost/shop")   # read-only transactions, statement timeout
+    db = connect("schema.sql")                     # DDL (+ INSERTs) in an embedded DuckDB
+    db = connect("sample")                         # the sample database (assets/sample_schema.sql + sample_data.sql)
+
+The source string is what a training run records (TrainConfig.database), so the evaluation after training, the
+Evaluate tab and `python -m core evaluate --run` reconnect to the same database; `describe_source` is the form
+that may be shown or logged (the password masked). Files are told apart by their first bytes, not their names.
+"""
+
+import re
+from pathlib import Path
+
+from sqlglot import exp
+
+from core.db.execute import Database, DuckDatabase, PostgresDatabase, SqliteDatabase
+from core.redact import redact
+
+SAMPLE = "sample"
+PREFLIGHT_TIMEOUT_S = 2.0  # per query: a connected database answers the studio's own checks quickly or not at all
+TABLE_FILES = (".csv", ".tsv", ".parquet", ".pq")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+DUCKDB_MAGIC = b"DUCK"  # at byte 8 of a DuckDB file
+
+
+class SourceError(ValueError):
+    """A database source that cannot be opened. The message is meant for the user, as is."""
+
+
+def is_postgres_url(source: str) -> bool:
+    return source.startswith(("postgresql://", "postgres://"))
+
+
+def describe_source(source: str) -> str:
+    """The source as it may be shown, logged or stored: passwords masked."""
+    return redact(source or "")
+
+
+def connect(source: str, timeout_s: float = PREFLIGHT_TIMEOUT_S, ddl_dialect: str = "postgres") -> Database:
+    """Open a database from a source string (see the module doc). Raises SourceError with a clear message."""
+    source = (source or "").strip()
+    if not source:
+        raise SourceError("No database given. Pick the sample database, a SQLite/DuckDB file, CSV/Parquet files or "
+                          "a postgresql:// URL.")
+    kw = {"timeout_s": timeout_s}
+    if source == SAMPLE:
+        from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
+
+        db = DuckDatabase(SAMPLE_SCHEMA.read_text(encoding="utf-8"), SAMPLE_DATA, ddl_dialect="postgres", **kw)
+        db.label = "the sample database (embedded DuckDB)"
+    elif is_postgres_url(source):
+        try:
+            db = PostgresDatabase(source, **kw)
+        except ConnectionError as e:
+            raise SourceError(f"{e}. Check the host, port, database name, user and password.") from None
+    else:
+        db = _open_path(Path(source).expanduser(), ddl_dialect, kw)
+    db.source = source
+    return db
+
+
+def _open_path(path: Path, ddl_dialect: str, kw: dict) -> Database:
+    shown = path.name or str(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in TABLE_FILES)
+        if not files:
+            raise SourceError(f"{shown}: the folder has no CSV or Parquet files. Put one file per table in it.")
+        return FileTablesDatabase(files, **kw)
+    if not path.is_file():
+        raise SourceError(f"{shown}: no such file or folder.")
+    if path.suffix.lower() in TABLE_FILES:
+        return FileTablesDatabase([path], **kw)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise SourceError(f"{shown}: cannot be opened ({e.strerror or type(e).__name__}).") from None
+    if head.startswith(SQLITE_MAGIC):
+        db = SqliteDatabase(path, **kw)
+        db.label = f"SQLite file {shown}"
+        return db
+    if head[8:12] == DUCKDB_MAGIC:
+        return DuckFileDatabase(path, **kw)
+    try:
+        script = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError(f"{shown}: neither a SQLite or DuckDB database nor a UTF-8 SQL script.") from None
+    if not re.search(r"(?i)\bcreate\s+table\b", script):
+        raise SourceError(f"{shown}: not a database file, and as a SQL script it has no CREATE TABLE statement.")
+    try:
+        db = DuckDatabase(script, None, ddl_dialect=ddl_dialect, **kw)
+    except Exception as e:  # noqa: BLE001 - DDL of any dialect: its own message says what is wrong
+        raise SourceError(f"{shown}: the SQL script could not be loaded ({str(e).splitlines()[0][:200]}). "
+                          "Check the statement named, or pick the dialect it is written in.") from None
+    db.label = f"SQL script {shown} (embedded DuckDB)"
+    return db
+
+
+class DuckFileDatabase(DuckDatabase):
+    """A DuckDB database file, opened read-only, with file access and configuration locked."""
+
+    label = "DuckDB file"
+
+    def __init__(self, path: Path, **kw):
+        Database.__init__(self, **kw)
+        import duckdb
+
+        try:
+            self.con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as e:
+            raise SourceError(f"{path.name}: the DuckDB file cannot be opened ({str(e).splitlines()[0]}).") from None
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+        self.label = f"DuckDB file {path.name}"
+
+
+def table_name_for(path: Path) -> str:
+    """The table a CSV/Parquet file becomes: its name without the extension, as a plain identifier."""
+    name = re.sub(r"\W+", "_", path.stem.strip()).strip("_").lower() or "table"
+    return f"t_{name}" if name[0].isdigit() else name
+
+
+class FileTablesDatabase(DuckDatabase):
+    """CSV/Parquet files, each loaded as one table (named after the file) into an embedded DuckDB."""
+
+    def __init__(self, files: list[Path], **kw):
+        Database.__init__(self, **kw)
+        import duckdb
+
+        self.con = duckdb.connect(":memory:")
+        seen: dict[str, Path] = {}
+        for path in files:
+            name = table_name_for(path)
+            if name in seen:
+                raise SourceError(f"{path.name} and {seen[name].name} would both become the table '{name}'. "
+                                  "Rename one of them.")
+            seen[name] = path
+            try:
+                reader = self.con.read_parquet if path.suffix.lower() in (".parquet", ".pq") else self.con.read_csv
+                relation = reader(str(path))
+                view = f"file_{len(seen)}"
+                self.con.register(view, relation)
+                create = exp.Create(this=exp.to_table(name, quoted=True), kind="TABLE",
+                                    expression=exp.select("*").from_(view))
+                self.con.execute(create.sql(dialect="duckdb"))
+                self.con.unregister(view)
+            except duckdb.Error as e:
+                raise SourceError(f"{path.name}: cannot be read as a table ({str(e).splitlines()[0][:200]}). "
+                                  "Save it as comma-separated UTF-8 CSV with a header row, or as Parquet.") from None
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+        self.label = f"{len(files)} file{'s' if len(files) != 1 else ''} in an embedded DuckDB"

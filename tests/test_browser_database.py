@@ -1,0 +1,78 @@
+"""In a real browser: connect the sample database, see its schema, generate 200 pairs from it, add them to the
+training set (each checked on the database), and train 5 steps on them. Screenshots go to artifacts/e2e/."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+from tests.test_browser import CHROMIUM, fast_settings, page, set_number, shot  # noqa: F401 - `page` is a fixture
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def app_url(mlflow_server, tmp_path_factory):
+    """`python -m app` for this module (the page-load time is test_browser.py's to check)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("app-db") / "app.log", "w")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT,
+                               env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_server}, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url, started = f"http://127.0.0.1:{port}/", time.time()
+    while time.time() - started < 120:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def text_of(page, selector: str) -> str:  # noqa: F811 - `page` is the fixture's object here
+    return page.locator(selector).inner_text()
+
+
+def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):  # noqa: F811
+    started = time.time()
+    page.locator("#db-sample").click()
+    page.wait_for_function("() => (document.querySelector('#schema-panel')?.innerText || '').includes('sales (600 rows')",
+                           timeout=120_000)
+    assert "4 tables" in text_of(page, "#db-message") and "duckdb" in text_of(page, "#db-message")
+    shot(page, "9-database-connected")
+
+    page.get_by_text("Generate pairs from my database").first.click()
+    set_number(page, "gen-n", 200)
+    page.locator("#gen-btn").click()
+    page.wait_for_function("() => (document.querySelector('#gen-message')?.innerText || '').includes('200 pairs from')",
+                           timeout=120_000)
+    assert "count_all" in text_of(page, "#gen-table")
+    page.locator("#gen-add").click()
+    page.wait_for_function("() => (document.querySelector('#preflight')?.innerText || '').includes('200 of 200 run on')",
+                           timeout=300_000)  # the first check waits for the tokenizer
+    assert "200 of 200 rows will train" in text_of(page, "#train-count")
+    shot(page, "10-generated-added")
+
+    fast_settings(page, 5)
+    page.locator("#start").click()
+    page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('Completed')",
+                           timeout=600_000)
+    shot(page, "11-trained-on-generated")
+
+    from mlflow.tracking import MlflowClient
+
+    runs = MlflowClient(mlflow_server).search_runs(
+        [e.experiment_id for e in MlflowClient(mlflow_server).search_experiments()],
+        order_by=["attributes.start_time DESC"], max_results=1)
+    assert runs and runs[0].data.params["cfg.database"] == "sample"  # the run remembers its database
+    assert runs[0].data.tags["train_rows"] == "180"  # the 200 generated pairs, 5% (at least 20) held out
+    print(f"\nconnect, generate 200, add, train 5 steps: {time.time() - started:.0f} s")
