@@ -194,7 +194,7 @@ def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="a
     cfg = replace(cfg, model=model or MODEL_CHOICES[0], max_steps=max(steps, 1), evaluate_after=bool(evaluate_after),
                   load_in_4bit=_tri(load_in_4bit))
     guess = estimate_run(cfg, plan, rows - held_out, found > 0, held_out)
-    gpu = visible_gpus()[0] if found else None
+    gpu = next(iter(visible_gpus()), None) if found else None
     free = gpu.free_mib / 1024 if gpu else None
     out = box(text, "info") + box(guess.describe(free), "info" if guess.fits(free) else "warn")
     if not guess.fits(free):
