@@ -241,13 +241,17 @@ def check_all(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict
         return {sql: check_sql(sql, dialect, known) for sql in sqls}
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     chunks = [sqls[i:i + CHUNK] for i in range(0, len(sqls), CHUNK)]
-    # spawned, never forked: the studio's threads and sockets must not be copied into the workers
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = pool.map(_check_chunk, [(chunk, dialect, known) for chunk in chunks])
-        return {sql: problems for chunk, found in zip(chunks, results, strict=True)
-                for sql, problems in zip(chunk, found, strict=True)}
+    try:
+        # spawned, never forked: the studio's threads and sockets must not be copied into the workers
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_check_chunk, [(chunk, dialect, known) for chunk in chunks]))
+    except (BrokenProcessPool, RuntimeError, OSError):  # e.g. a caller's script that cannot be re-imported safely
+        return {sql: check_sql(sql, dialect, known) for sql in sqls}
+    return {sql: problems for chunk, found in zip(chunks, results, strict=True)
+            for sql, problems in zip(chunk, found, strict=True)}
 
 
 def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str = "postgres",
