@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -21,9 +22,16 @@ def app_url(mlflow_server, tmp_path_factory):
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
     port = free_port()
-    log = open(tmp_path_factory.mktemp("app-db") / "app.log", "w")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT,
-                               env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_server}, stdout=log,
+    folder = tmp_path_factory.mktemp("app-db")
+    log = open(folder / "app.log", "w")  # noqa: SIM115
+    # its own data folder: a run another module's studio left behind must not re-attach to this page
+    # (the bundled model's converted copy is shared: converting it again costs ~20 s)
+    (folder / "data").mkdir()
+    shared_models = Path(os.environ["STUDIO_DATA_DIR"]) / "models"
+    shared_models.mkdir(parents=True, exist_ok=True)
+    (folder / "data" / "models").symlink_to(shared_models, target_is_directory=True)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "STUDIO_DATA_DIR": str(folder / "data")}
+    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     url, started = f"http://127.0.0.1:{port}/", time.time()
     while time.time() - started < 120:
@@ -57,8 +65,9 @@ def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):
                            timeout=120_000)
     assert "count_all" in text_of(page, "#gen-table")
     page.locator("#gen-add").click()
-    page.wait_for_function("() => (document.querySelector('#preflight')?.innerText || '').includes('200 of 200 run on')",
+    page.wait_for_function("() => (document.querySelector('#preflight')?.innerText || '').includes(' of 200 run on')",
                            timeout=300_000)  # the first check waits for the tokenizer
+    assert text_of(page, "#preflight").startswith("200 of 200 run on"), text_of(page, "#preflight")
     assert "200 of 200 rows will train" in text_of(page, "#train-count")
     shot(page, "10-generated-added")
 
