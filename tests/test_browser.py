@@ -21,26 +21,31 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def app_url(mlflow_server, tmp_path_factory):
-    """`python -m app` as a subprocess; records how long the first page took after start."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
+def start_studio(env: dict, log_path: Path, wait_s: float) -> tuple[subprocess.Popen, str, float]:
+    """`python -m app` on a free port, its output in `log_path`; (process, url, seconds until the first page)."""
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server}
-    log = open(tmp_path_factory.mktemp("app") / "app.log", "w")  # noqa: SIM115
+    log = open(log_path, "w")  # noqa: SIM115 - the process writes to it until the module ends
     started = time.time()
     process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    while time.time() - started < 60:
+    while time.time() - started < wait_s:
         try:
             with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
                     break
         except OSError:
             time.sleep(0.1)
-    first_page = time.time() - started
+    return process, url, time.time() - started
+
+
+@pytest.fixture(scope="module")
+def app_url(mlflow_server, tmp_path_factory):
+    """`python -m app` as a subprocess; records how long the first page took after start."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server}
+    process, url, first_page = start_studio(env, tmp_path_factory.mktemp("app") / "app.log", wait_s=60)
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "startup.txt").write_text(f"first page after {first_page:.2f} s\n")
     print(f"\nfirst page answered {first_page:.2f} s after `python -m app` started")

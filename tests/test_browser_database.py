@@ -2,16 +2,12 @@
 training set (each checked on the database), and train 5 steps on them. Screenshots go to artifacts/e2e/."""
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port
-from tests.test_browser import CHROMIUM, fast_settings, page, set_number, shot  # noqa: F401 - `page` is a fixture
+from tests.test_browser import CHROMIUM, fast_settings, page, set_number, shot, start_studio  # noqa: F401 - `page` is a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,9 +17,7 @@ def app_url(mlflow_server, tmp_path_factory):
     """`python -m app` for this module (the page-load time is test_browser.py's to check)."""
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
-    port = free_port()
     folder = tmp_path_factory.mktemp("app-db")
-    log = open(folder / "app.log", "w")  # noqa: SIM115
     # its own data folder: a run another module's studio left behind must not re-attach to this page
     # (the bundled model's converted copy is shared: converting it again costs ~20 s)
     (folder / "data").mkdir()
@@ -31,16 +25,7 @@ def app_url(mlflow_server, tmp_path_factory):
     shared_models.mkdir(parents=True, exist_ok=True)
     (folder / "data" / "models").symlink_to(shared_models, target_is_directory=True)
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "STUDIO_DATA_DIR": str(folder / "data")}
-    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url, started = f"http://127.0.0.1:{port}/", time.time()
-    while time.time() - started < 120:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.2)
+    process, url, _ = start_studio(env, folder / "app.log", wait_s=120)
     yield url
     process.terminate()
     process.wait(timeout=30)

@@ -13,23 +13,22 @@ from sqlglot.errors import ParseError, SqlglotError
 _PARSER_CRASHES = (TypeError, ValueError, AttributeError, IndexError, KeyError, RecursionError, AssertionError)
 
 
-def parse_sql(text: str, dialect: str) -> list[exp.Expression | None]:
-    """sqlglot.parse; raises ParseError (a SqlglotError) for anything the parser cannot handle."""
+def _guarded(parse, text: str, dialect: str):
     try:
-        return sqlglot.parse(text, read=dialect)
+        return parse(text, read=dialect)
     except SqlglotError:
         raise
     except _PARSER_CRASHES as e:
         raise ParseError(f"the SQL parser cannot read this text ({type(e).__name__})") from None
+
+
+def parse_sql(text: str, dialect: str) -> list[exp.Expression | None]:
+    """sqlglot.parse; raises ParseError (a SqlglotError) for anything the parser cannot handle."""
+    return _guarded(sqlglot.parse, text, dialect)
 
 
 def parse_one_sql(text: str, dialect: str) -> exp.Expression:
-    try:
-        return sqlglot.parse_one(text, read=dialect)
-    except SqlglotError:
-        raise
-    except _PARSER_CRASHES as e:
-        raise ParseError(f"the SQL parser cannot read this text ({type(e).__name__})") from None
+    return _guarded(sqlglot.parse_one, text, dialect)
 
 
 def transpile_sql(text: str, source: str, target: str) -> str:

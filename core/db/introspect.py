@@ -161,13 +161,19 @@ def _sqlite_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
     return tables, [k for k in keys if all(k.ref_columns) and len(k.ref_columns) == len(k.columns)]
 
 
+def _tables_from(rows) -> dict[str, Table]:
+    """(table, column, declared type) rows, in order, as tables."""
+    tables: dict[str, Table] = {}
+    for table, column, declared in rows:
+        tables.setdefault(table, Table(table, [])).columns.append(Column(column, declared or ""))
+    return tables
+
+
 def _duckdb_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
     rows = db.catalog("SELECT table_name, column_name, data_type FROM information_schema.columns "
                       "WHERE table_catalog = current_database() AND table_schema = current_schema() "
                       "ORDER BY table_name, ordinal_position")
-    tables: dict[str, Table] = {}
-    for table, column, declared in rows:
-        tables.setdefault(table, Table(table, [])).columns.append(Column(column, declared or ""))
+    tables = _tables_from(rows)
     keys = []
     for table, kind, columns, ref_table, ref_columns in db.catalog(
             "SELECT table_name, constraint_type, constraint_column_names, referenced_table, referenced_column_names "
@@ -203,9 +209,7 @@ def _postgres_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
                       "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
                       "AND t.table_name = c.table_name WHERE c.table_schema = current_schema() "
                       "ORDER BY c.table_name, c.ordinal_position")
-    tables: dict[str, Table] = {}
-    for table, column, declared in rows:
-        tables.setdefault(table, Table(table, [])).columns.append(Column(column, declared or ""))
+    tables = _tables_from(rows)
     keys = []
     for kind, table, columns, ref_table, ref_columns in db.catalog(_PG_KEYS):
         if table not in tables:
