@@ -140,7 +140,8 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
     for name in ("learning_rate", "dropout", "eval_fraction"):
         v[name] = float(v[name]) if v[name] is not None else default_value(name)
     v["database_name"] = (v.get("database_name") or "").strip() or (ds.database_name if ds else "")
-    return TrainConfig(data_path=ds.path if ds else "", schema_text=ds.schema_ddl if ds else "",
+    return TrainConfig(data_path=ds.path if ds else "", data_name=ds.name if ds else "",
+                       schema_text=ds.schema_ddl if ds else "",
                        dialect=ds.dialect if ds else "postgres", database=ds.database if ds else "",
                        system_template=template,
                        exclude_error_rows=bool(exclude_errors), run_name=(v.pop("run_name") or "").strip(), **v)
@@ -245,7 +246,7 @@ def attach_form():
     if "config" not in job:
         return skip
     cfg = TrainConfig.from_dict(job["config"])
-    name = Path(cfg.data_path).name
+    name = cfg.data_name or Path(cfg.data_path).name
     ddl = Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
     ds, _ = load_dataset(cfg.data_path, name, ddl, cfg.dialect, cfg.model, cfg.max_seq_length, cfg.system_template,
                          None, database_source=cfg.database, schema_mode=cfg.schema_in_prompt)

@@ -33,6 +33,8 @@ def _f(default, help: str, **kw):
 class TrainConfig:
     # What to train on
     data_path: str = _f("", "The question/SQL pairs file (JSON, JSONL or CSV).")
+    data_name: str = _f("", "The pairs file's name as the user knows it (an upload is stored under a generated "
+                        "name); what the studio shows. Empty: the stored file's name.")
     schema_path: str = _f("", "Optional DDL file (CREATE TABLE statements) put in every prompt.")
     schema_text: str = _f("", "The DDL as text (used when no schema file is given).")
     dialect: str = _f("postgres", "The SQL dialect your database speaks; the SQL is checked against it.")

@@ -190,3 +190,23 @@ def test_summary_tiles_count_rows_not_findings():
 def test_a_bare_word_is_not_a_statement():
     # sqlglot reads "SELEC" alone as a column name; without a schema nothing else would catch it
     assert kinds(validate_pairs([Pair("q", "SELEC", 1)]), 1) == {"invalid_sql"}
+
+
+def test_checking_the_same_sql_against_the_same_schema_again_does_not_parse_it_again(monkeypatch):
+    """A template, model or max-length change re-validates the file: its SQL findings come from the cache."""
+    import core.data.validate as validate
+
+    parsed = []
+    check = validate.check_sql
+    monkeypatch.setattr(validate, "check_sql", lambda sql, *a: parsed.append(sql) or check(sql, *a))
+    pairs = [Pair("Total per region?", "SELECT region_id, SUM(amount) FROM sales GROUP BY region_id -- cache", 1),
+             Pair("Bad column?", "SELECT colour FROM sales -- cache", 2)]
+    schema = parse_schema(DDL)
+    first = validate_pairs(pairs, schema, "postgres", count_tokens=lambda ps: [10] * len(ps), max_seq_length=5)
+    assert len(parsed) == 2
+    again = validate_pairs(pairs, schema, "postgres", count_tokens=lambda ps: [3] * len(ps), max_seq_length=5)
+    assert len(parsed) == 2  # nothing parsed again
+    assert kinds(again, 2) == {"unknown_names"} and "too_long" in kinds(first, 1) and not kinds(again, 1)
+    validate_pairs(pairs, schema, "sqlite")  # another dialect, or another schema, is checked afresh
+    validate_pairs(pairs, parse_schema("CREATE TABLE sales (colour TEXT);"), "postgres")
+    assert len(parsed) == 6
