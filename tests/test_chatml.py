@@ -134,3 +134,31 @@ def test_defaults_fit_the_model_and_the_machine():
     assert small["schema_in_prompt"] == "none" and small["evaluate_after"] is True
     for model, gpu in ((BUNDLED_MODEL, True), ("unsloth/Qwen2.5-Coder-7B", True), ("unsloth/Qwen2.5-Coder-7B", False)):
         assert recommended_settings(model, gpu) == {**RECIPE, "evaluate_after": True}
+
+
+def test_a_template_change_counts_only_the_new_frame_not_every_question_and_sql_again(tokenizer):
+    """Re-validation after editing the system prompt: question and SQL token counts come from the cache."""
+
+    class Counting:  # the tokenizer, counting the texts it is asked to tokenize
+        def __init__(self, inner):
+            self.inner, self.texts = inner, 0
+
+        def __call__(self, text, **kw):
+            self.texts += 1 if isinstance(text, str) else len(text)
+            return self.inner(text, **kw)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    counting = Counting(tokenizer)
+    pairs = [Pair(f"How many orders in week {i}?", f"SELECT COUNT(*) FROM orders WHERE week = {i}", i + 1)
+             for i in range(400)]
+    count_tokens_fn(counting, DEFAULT_SYSTEM_TEMPLATE, "postgres", SCHEMA)(pairs)
+    assert counting.texts >= 800
+    counting.texts = 0
+    other = "You write {dialect} SQL. Schema:\n{schema}"
+    counts = count_tokens_fn(counting, other, "postgres", SCHEMA)(pairs)
+    assert counting.texts < 100  # the frame and the spot checks only
+    exact = [len(tokenizer(tokenizer.apply_chat_template(build_messages(p, other, "postgres", SCHEMA), tokenize=False),
+                           add_special_tokens=False)["input_ids"]) for p in pairs]
+    assert counts == exact
