@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.record import record  # noqa: E402
+
+SCRATCH = Path(tempfile.gettempdir())  # the random-weight models and exports: large, thrown away
 
 RESULTS: list[dict] = []
 
@@ -58,7 +61,7 @@ def measured(name: str, command: list[str], timeout: int) -> dict:
 
 
 def make_models(shape: str) -> tuple[Path, Path]:
-    sixteen, four = Path(f"/tmp/gpu-path-{shape}"), Path(f"/tmp/gpu-path-{shape}-bnb-4bit")
+    sixteen, four = SCRATCH / f"gpu-path-{shape}", SCRATCH / f"gpu-path-{shape}-bnb-4bit"
     if not (sixteen / "config.json").exists():
         measured("make 16-bit", [sys.executable, "bench/train_throughput.py", "make-model", "--shape", shape,
                                  "--model", str(sixteen)], 900)
@@ -102,7 +105,8 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--stages", default="make,train16,merge16,eval16,train4,merge4")
     a = p.parse_args()
-    os.environ.setdefault("MLFLOW_TRACKING_URI", "file:///tmp/gpu-path-mlruns")
+    # MLflow 3 refuses a plain folder store; a SQLite file needs no server
+    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{SCRATCH / 'gpu-path-mlflow.db'}")
     stages = a.stages.split(",")
     sixteen, four = make_models(a.shape)
     jobs = {}
@@ -112,19 +116,19 @@ def main() -> int:
         if f"merge{bits}" in stages and bits in jobs:
             out = measured(f"export merged ({bits}-bit base)", [sys.executable, "-m", "core", "export", "--adapter",
                            str(jobs[bits] / "adapter"), "--format", "merged", "--check", "4", "--out",
-                           f"/tmp/gpu-path-exports-{bits}", "--name", f"merged-{bits}"], 900)
+                           str(SCRATCH / f"gpu-path-exports-{bits}"), "--name", f"merged-{bits}"], 900)
             check = next((line for line in out["output"].splitlines() if "identical" in line), "")
             RESULTS[-1]["self_check"] = check.strip()
         if f"eval{bits}" in stages and bits in jobs:
             held = [json.loads(line) for line in Path(ROOT / "assets/sample_pairs.jsonl").read_text().splitlines()]
             split = json.loads((jobs[bits] / "split.json").read_text())
             rows = [held[r - 1] for r in split["eval_rows"]]
-            data = Path(f"/tmp/gpu-path-held-out-{bits}.jsonl")
+            data = SCRATCH / f"gpu-path-held-out-{bits}.jsonl"
             data.write_text("".join(json.dumps(r) + "\n" for r in rows))
             out = measured(f"evaluate base vs adapter ({bits}-bit base, {len(rows)} rows)",
                            [sys.executable, "-m", "core", "evaluate", "--adapter", str(jobs[bits] / "adapter"),
                             "--data", str(data), "--schema", "assets/sample_schema.sql", "--model", str(sixteen if
-                            bits == "16" else four), "--out", f"/tmp/gpu-path-eval-{bits}.csv"], 900)
+                            bits == "16" else four), "--out", str(SCRATCH / f"gpu-path-eval-{bits}.csv")], 900)
             RESULTS[-1]["rows_per_s"] = round(2 * len(rows) / out["seconds"], 2)
     lines = ["| stage | wall s | peak host GiB | first step s | tokens/s | peak GPU GiB | notes |", "|---|---|---|---|---|---|---|"]
     for r in RESULTS:

@@ -31,20 +31,21 @@ def bases(tmp_path_factory):
     return make_models(SHAPE)
 
 
-def cli(*args, timeout=1800) -> str:
+def cli(*args, tracking_uri: str, timeout=1800) -> str:
     done = subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "MLFLOW_TRACKING_URI": "file:///tmp/gpu-path-mlruns"})
+                          timeout=timeout, env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri})
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     return done.stdout
 
 
 @pytest.mark.parametrize("kind", ["16-bit", "4-bit"])
-def test_train_evaluate_and_merge_through_the_cli(bases, kind, tmp_path):
+def test_train_evaluate_and_merge_through_the_cli(bases, kind, tmp_path, mlflow_server):
     from bench.gpu_path import measured
 
     model = bases[0] if kind == "16-bit" else bases[1]
     out = cli("train", "assets/sample_pairs.jsonl", "--schema", "assets/sample_schema.sql", "--model", str(model),
-              "--steps", "10", "--eval-fraction", "0.05", "--checkpoint-every", "0", "--run-name", f"gpu-path-{kind}")
+              "--steps", "10", "--eval-fraction", "0.05", "--checkpoint-every", "0", "--run-name", f"gpu-path-{kind}",
+              tracking_uri=mlflow_server)
     assert "status: completed" in out and "execution accuracy on" in out, out[-2000:]
     job = Path(out.split("adapter: ")[-1].split()[0]).parent
     assert json.loads((job / "rank-0.json").read_text())["peak_gpu_gib"] > 0
