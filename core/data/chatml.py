@@ -143,7 +143,10 @@ _piece_lock = threading.Lock()
 
 def _cached_lengths(tokenizer, texts: list[str], count: Callable[[list[str]], list[int]]) -> list[int]:
     with _piece_lock:
-        cache = _piece_lengths.setdefault(tokenizer, {})
+        try:
+            cache = _piece_lengths.setdefault(tokenizer, {})
+        except TypeError:  # a tokenizer that cannot be weakly referenced or hashed: count without the cache
+            return count(texts)
         known = {t: cache[t] for t in set(texts) if t in cache}
     missing = [t for t in set(texts) if t not in known]
     found = dict(zip(missing, count(missing), strict=True)) if missing else {}
