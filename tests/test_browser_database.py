@@ -57,10 +57,12 @@ def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):
     shot(page, "10-generated-added")
 
     fast_settings(page, 5)
+    page.get_by_label("Evaluate when training ends").uncheck()  # test_browser.py covers that; this is about the data
     page.locator("#start").click()
-    page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('Completed')",
-                           timeout=600_000)
+    page.wait_for_function("() => /Completed|Stopped|Failed|Died/.test(document.querySelector('#train-status')?.innerText"
+                           " || '') || !!document.querySelector('#train-problems .msg-error')", timeout=600_000)
     shot(page, "11-trained-on-generated")
+    assert "Completed" in text_of(page, "#train-status"), text_of(page, "#train-status")
 
     from mlflow.tracking import MlflowClient
 
