@@ -76,6 +76,7 @@ def test_train_evaluate_ask_and_export_through_the_studio(models, kind, studio, 
     trained = time.time() - started
 
     run_id = live["run_id"]
+    client.predict(api_name="/finished_runs")  # the Evaluate tab lists the finished runs (this session's choices)
     message, *_ = client.predict(run_id, "The run's database", None, "", True, api_name="/evaluate")
     evaluated = re.search(r"Evaluated (\d+) held-out rows in (\d+) s", message)
     assert evaluated, message
@@ -85,6 +86,7 @@ def test_train_evaluate_ask_and_export_through_the_studio(models, kind, studio, 
                                                                 "The run's database", None, "", api_name="/ask")
     assert base_sql.strip() and adapter_sql.strip(), pg_message
 
+    client.predict("text2sql-finetune", api_name="/runs")  # the Runs tab lists them too, for its exports
     status, *_ = client.predict(run_id, "merged", f"studio-path-{kind}", "f16", api_name="/export")
     assert "Exporting" in status, status
     exported = time.time()
