@@ -41,7 +41,7 @@ def build_app() -> gr.Blocks:
         # A reload (or a second tab) shows the running job whole: its settings, its data, its plan.
         form = [*[t[f] for f in train_tab.FIELDS], p["template"], dataset, d["message"], d["summary"]]
         demo.load(train_tab.attach_form, None, form).then(
-            _plan, [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
+            lambda *a: train_tab.plan_html(*a)[0], [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
             t["plan"])
     return demo
 
@@ -62,48 +62,36 @@ def wire_eval(e, dataset):
                        [dataset, e["pg_message"], e["dataset_file"]], api_name="add_pair")
 
 
-def _plan(*args):
-    return train_tab.plan_html(*args)[0]
-
-
-def _data_io(d, p, t, dataset) -> dict:
-    """The component lists the Data tab's and the database box's events share: what a (re)validation reads and
-    shows, what the preview and the plan line read (the Train tab's schema mode included, so a check after
-    connecting counts tokens and renders the preview the way training will)."""
-    conn, mode = d["connection"], t["schema_in_prompt"]
-    settings = [d["dialect"], t["model"], t["max_seq_length"], p["template"], d["exclude"]]
-    return {
-        "settings": settings, "conn": conn, "mode": mode,
-        "revalidate_in": [d["schema_box"], *settings, dataset, conn, mode],
-        "shown": [dataset, d["message"], d["summary"], d["findings"], d["histogram"]],
-        "preview_in": [dataset, p["row"], p["template"], t["model"], t["max_seq_length"], mode],
-        "preview_out": [p["rendered"], p["info"]],
-        "plan_in": [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
-        "fit": [conn, dataset, d["only_used"], t["model"], t["max_seq_length"]],
-        "connected": [conn, d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]],
-    }
-
-
 def wire_data(d, p, t, dataset):
-    io = _data_io(d, p, t, dataset)
-    settings, conn, mode, shown = io["settings"], io["conn"], io["mode"], io["shown"]
-    preview_in, preview_out = io["preview_in"], io["preview_out"]
-    plan_in, revalidate_in = io["plan_in"], io["revalidate_in"]
+    settings = [d["dialect"], t["model"], t["max_seq_length"], p["template"], d["exclude"]]
+    shown = [dataset, d["message"], d["summary"], d["findings"], d["histogram"]]
+    preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"], t["schema_in_prompt"]]
+    mode = t["schema_in_prompt"]
+    preview_out = [p["rendered"], p["info"]]
+    plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
+
+    def plan(*args):
+        return train_tab.plan_html(*args)[0]
+
+    fit = [d["connection"], dataset, d["only_used"], t["model"], t["max_seq_length"]]
 
     def after_load(event):
-        event.then(data_tab.render_preview, preview_in, preview_out).then(_plan, plan_in, t["plan"]).then(
-            lambda *a: db_panel.on_fit(*a)[1], io["fit"], d["schema_fit"])  # the offer depends on the pairs' tables
+        event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"]).then(
+            lambda *a: db_panel.on_fit(*a)[1], fit, d["schema_fit"])  # the offer depends on the tables the pairs use
 
+    conn = d["connection"]
+    connected = [conn, d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
     after_load(d["data_file"].upload(data_tab.on_upload, [d["data_file"], d["schema_box"], *settings, dataset, conn,
                                                           mode], shown, api_name="upload"))
-    after_load(d["sample_btn"].click(db_panel.on_sample_db, conn, io["connected"]).then(
+    after_load(d["sample_btn"].click(db_panel.on_sample_db, conn, connected).then(
         data_tab.on_sample, [*settings, dataset, conn, mode], [d["schema_box"], *shown], api_name="use_sample"))
-    after_load(d["validate_btn"].click(data_tab.on_revalidate, revalidate_in, shown, api_name="validate"))
-    after_load(d["dialect"].input(data_tab.on_revalidate, revalidate_in, shown))
-    after_load(mode.change(data_tab.on_revalidate, revalidate_in, shown))
+    after_load(d["validate_btn"].click(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown,
+                                       api_name="validate"))
+    after_load(d["dialect"].input(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown))
+    after_load(mode.change(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown))
     d["schema_file"].upload(data_tab.on_schema_file, d["schema_file"], [d["schema_box"], d["message"]]).then(
-        data_tab.on_revalidate, revalidate_in, shown)
-    d["exclude"].change(data_tab.summary_html, [dataset, d["exclude"]], d["summary"]).then(_plan, plan_in, t["plan"])
+        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown)
+    d["exclude"].change(data_tab.summary_html, [dataset, d["exclude"]], d["summary"]).then(plan, plan_in, t["plan"])
 
     for event in (p["row"].submit, p["template"].input, t["model"].change):
         event(data_tab.render_preview, preview_in, preview_out)
@@ -113,25 +101,31 @@ def wire_data(d, p, t, dataset):
         data_tab.render_preview, preview_in, preview_out)
     p["random_btn"].click(data_tab.random_row, dataset, p["row"]).then(data_tab.render_preview, preview_in, preview_out)
     for field in train_tab.PLAN_FIELDS:
-        t[field].change(_plan, plan_in, t["plan"])
+        t[field].change(plan, plan_in, t["plan"])
 
 
 def wire_database(d, p, t, dataset):
     """Connect, the schema panel, and the pairs generated from the database."""
-    io = _data_io(d, p, t, dataset)
-    conn, fit, shown, revalidate_in = io["conn"], io["fit"], io["shown"], io["revalidate_in"]
+    settings = [d["dialect"], t["model"], t["max_seq_length"], p["template"], d["exclude"]]
+    shown = [dataset, d["message"], d["summary"], d["findings"], d["histogram"]]
+    conn = d["connection"]
+    connected = [conn, d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
+    fit = [conn, dataset, d["only_used"], t["model"], t["max_seq_length"]]
+    preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"]]
+    plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
 
     def recheck(event):
         return event.then(db_panel.on_fit, fit, [d["schema_box"], d["schema_fit"]]).then(
-            data_tab.on_revalidate, revalidate_in, shown).then(
-            data_tab.render_preview, io["preview_in"], io["preview_out"]).then(_plan, io["plan_in"], t["plan"])
+            data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn], shown).then(
+            data_tab.render_preview, preview_in, [p["rendered"], p["info"]]).then(
+            lambda *a: train_tab.plan_html(*a)[0], plan_in, t["plan"])
 
-    recheck(d["connect_btn"].click(db_panel.on_connect, [d["db_files"], d["db_url"], conn], io["connected"],
+    recheck(d["connect_btn"].click(db_panel.on_connect, [d["db_files"], d["db_url"], conn], connected,
                                    api_name="connect"))
-    recheck(d["sample_db_btn"].click(db_panel.on_sample_db, conn, io["connected"], api_name="connect_sample"))
+    recheck(d["sample_db_btn"].click(db_panel.on_sample_db, conn, connected, api_name="connect_sample"))
     d["inferred_keys"].input(db_panel.on_keys, [conn, d["inferred_keys"]], [conn, d["schema_panel"]])
     d["only_used"].input(db_panel.on_only_used, fit, [d["schema_box"], d["schema_fit"]]).then(
-        data_tab.on_revalidate, revalidate_in, shown)
+        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn], shown)
 
     generated = [d["generated"], d["gen_message"], d["gen_table"], d["gen_filter"], d["gen_download"]]
     d["gen_btn"].click(db_panel.on_generate, [conn, d["gen_n"], d["gen_seed"], d["dialect"]], generated,
