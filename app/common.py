@@ -1,6 +1,7 @@
 """Shared bits of the studio's shell: the session's dataset, message boxes, and the errors users can fix."""
 
 import html
+import json
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -61,6 +62,21 @@ def store_upload(path: str, original_name: str) -> Path:
     target = data_dir() / "uploads" / f"{uuid.uuid4().hex}{suffix}"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, target)
+    return target
+
+
+def write_pairs(pairs: list[Pair]) -> Path:
+    """The session's dataset as a new JSONL file under the data folder (what training reads): question and SQL,
+    plus where a generated pair came from, so the split still tells the user's pairs from the generated ones."""
+    target = data_dir() / "uploads" / f"dataset-{uuid.uuid4().hex[:8]}.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for pair in pairs:
+        record = {"question": pair.question, "sql": pair.sql}
+        if pair.source:
+            record.update(source=pair.source, template=pair.template)
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    target.write_text("".join(lines), encoding="utf-8")
     return target
 
 

@@ -116,7 +116,6 @@ def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, schem
     return ds
 
 
-
 def load_dataset(path: str | None, name: str, schema_ddl: str, dialect: str, model: str, max_len: int,
                  template: str, current: Dataset | None, database_source: str = "", progress=None,
                  schema_mode: str = "full"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 from sqlglot import exp
 
-from app.common import Dataset, box
+from app.common import Dataset, box, write_pairs
 from core.data import Pair, parse_sql
 from core.data.split import normalise_question
 from core.db import (
@@ -358,15 +358,7 @@ def merge_generated(ds: Dataset, rows: list[dict]) -> tuple[Dataset, str]:
     new = [Pair(r["question"], r["sql"], start + i, source="generated", template=r["template"])
            for i, r in enumerate(added, start=1)]
     pairs = [*ds.pairs, *new]
-    target = data_dir() / "uploads" / f"dataset-{uuid.uuid4().hex[:8]}.jsonl"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for p in pairs:
-        record = {"question": p.question, "sql": p.sql}
-        if p.source:
-            record.update(source=p.source, template=p.template)
-        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-    target.write_text("".join(lines), encoding="utf-8")
+    target = write_pairs(pairs)
     merged = Dataset(str(target), target.name if not ds.loaded else f"{ds.name} + generated", pairs, None,
                      ds.schema_ddl, ds.schema_text, ds.dialect, ds.database, database_name=ds.database_name,
                      schema_mode=ds.schema_mode)

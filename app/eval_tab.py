@@ -1,12 +1,10 @@
 """Tab 5: does the adapter write better SQL? Execution accuracy, base vs fine-tuned, and a playground."""
 
-import json
-import uuid
 
 import gradio as gr
 
 from app.charts import category_figure
-from app.common import USER_ERRORS, Dataset, box
+from app.common import USER_ERRORS, Dataset, box, write_pairs
 from core.data import Pair
 from core.evaluate import (
     database_for,
@@ -18,7 +16,6 @@ from core.evaluate import (
     run_schema_text,
     training_busy_message,
 )
-from core.paths import data_dir
 from core.redact import redact
 from core.tracking import list_runs
 
@@ -223,10 +220,7 @@ def add_pair(ds: Dataset, question: str, sql: str):
     ds = ds or Dataset()
     next_row = max((p.row for p in ds.pairs), default=0) + 1
     ds.pairs = [*ds.pairs, Pair(question.strip(), sql.strip(), next_row)]
-    target = data_dir() / "uploads" / f"dataset-{uuid.uuid4().hex[:8]}.jsonl"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(json.dumps({"question": p.question, "sql": p.sql}) + "\n" for p in ds.pairs),
-                      encoding="utf-8")
+    target = write_pairs(ds.pairs)
     ds.path = str(target)
     return ds, box(f"Added as row {next_row}; the dataset now has {len(ds.pairs)} rows. Check it again in step 1 "
                    "before training.", "ok"), gr.DownloadButton(value=str(target), visible=True)

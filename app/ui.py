@@ -111,12 +111,15 @@ def wire_database(d, p, t, dataset):
     conn = d["connection"]
     connected = [conn, d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
     fit = [conn, dataset, d["only_used"], t["model"], t["max_seq_length"]]
-    preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"]]
+    # The Train tab's schema mode too: after connecting, token counts and the preview follow it, as training will.
+    mode = t["schema_in_prompt"]
+    revalidate_in = [d["schema_box"], *settings, dataset, conn, mode]
+    preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"], mode]
     plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
 
     def recheck(event):
         return event.then(db_panel.on_fit, fit, [d["schema_box"], d["schema_fit"]]).then(
-            data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn], shown).then(
+            data_tab.on_revalidate, revalidate_in, shown).then(
             data_tab.render_preview, preview_in, [p["rendered"], p["info"]]).then(
             lambda *a: train_tab.plan_html(*a)[0], plan_in, t["plan"])
 
@@ -125,7 +128,7 @@ def wire_database(d, p, t, dataset):
     recheck(d["sample_db_btn"].click(db_panel.on_sample_db, conn, connected, api_name="connect_sample"))
     d["inferred_keys"].input(db_panel.on_keys, [conn, d["inferred_keys"]], [conn, d["schema_panel"]])
     d["only_used"].input(db_panel.on_only_used, fit, [d["schema_box"], d["schema_fit"]]).then(
-        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn], shown)
+        data_tab.on_revalidate, revalidate_in, shown)
 
     generated = [d["generated"], d["gen_message"], d["gen_table"], d["gen_filter"], d["gen_download"]]
     d["gen_btn"].click(db_panel.on_generate, [conn, d["gen_n"], d["gen_seed"], d["dialect"]], generated,

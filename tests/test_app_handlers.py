@@ -162,3 +162,34 @@ def test_tick_renders_the_engine_state_and_skips_when_nothing_changed():
         time.sleep(0.5)
     else:
         pytest.fail(f"the tick re-rendered an unchanged view: {view[:200]}")
+
+
+def test_every_check_and_preview_reads_the_schema_mode():
+    """Token counts and the preview depend on the Train tab's "Schema in the prompt"; an event that leaves it out
+    (as connecting a database once did) silently counts and shows the full schema."""
+    from app.ui import build_app
+
+    demo = build_app()
+    mode = next(c for c in demo.blocks.values() if getattr(c, "elem_id", None) == "schema-in-prompt")
+    readers = (data_tab.on_upload, data_tab.on_sample, data_tab.on_revalidate, data_tab.render_preview)
+    events = [f for f in demo.fns.values() if f.fn in readers]
+    assert len(events) > 10
+    for event in events:
+        assert any(c is mode for c in event.inputs), f"{event.fn.__name__} ({event.api_name}) misses the schema mode"
+
+
+def test_a_pair_added_in_the_playground_keeps_the_generated_pairs_generated():
+    """The split keeps generated pairs out of the held-out rows; rewriting the file must not turn them into the
+    user's own."""
+    from app.eval_tab import add_pair
+    from core.data import Pair
+    from core.data.load import load_pairs
+
+    ds = Dataset("x.jsonl", "x.jsonl", [Pair("How many dogs?", "SELECT COUNT(*) FROM dogs", 1),
+                                        Pair("How many owners?", "SELECT COUNT(*) FROM owners", 2,
+                                             source="generated", template="count")])
+    ds, message, _ = add_pair(ds, "How many breeds?", "SELECT COUNT(*) FROM breeds")
+    assert "row 3" in message
+    pairs = load_pairs(ds.path)
+    assert [(p.question, p.generated, p.template) for p in pairs] == [
+        ("How many dogs?", False, ""), ("How many owners?", True, "count"), ("How many breeds?", False, "")]
