@@ -137,7 +137,7 @@ def run_evaluation(run_id, kind, db_file, pg_url, include_base, progress=gr.Prog
     except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError) as e:
         return box(redact(str(e)), "error"), gr.skip(), gr.skip(), gr.skip(), None
     summaries = report.summaries
-    msg = box(f"Evaluated {report.rows} held-out rows in {report.seconds:.0f} s; logged to the run in MLflow."
+    msg = box(f"Evaluated {report.rows} held-out rows {report.timing()}; logged to the run in MLflow."
               + (f" {report.gold_failures} gold queries did not run on this database and were left out."
                  if report.gold_failures else ""), "ok")
     return msg, headline_html(summaries), category_figure(summaries), table_rows(report, "all rows"), report

@@ -246,7 +246,7 @@ def cmd_evaluate(args) -> int:
         pairs, _, schema_text, _ = load_dataset(cfg)
         db = database_for(cfg, "duckdb" if built else None, db_data)
         report = evaluate(pairs, db, cfg, schema_text, args.adapter, include_base=args.base)
-    print(f"{report.rows} rows evaluated in {report.seconds:.0f} s on {redact(args.database or 'the run database')}")
+    print(f"{report.rows} rows evaluated {report.timing()} on {redact(args.database or 'the run database')}")
     for name, summary in report.summaries.items():
         cats = ", ".join(f"{k}: {v}" for k, v in summary["categories"].items() if v)
         print(f"{name:8s} execution accuracy {summary['exec_accuracy']:.1%}  valid SQL {summary['valid_sql_rate']:.1%}  "
