@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.record import record  # noqa: E402 - after the path is set
+from bench.spider_eval import SPIDER, train_adapter  # noqa: E402
 
-SPIDER = ROOT.parent / "shared" / "data" / "spider_mini"
 SETS = ("a_generated", "b_spider", "c_both")
 TEMPLATE = "You are a {dialect} SQL expert. Write one SQL query that answers the question on the {db} database."
 
@@ -53,18 +53,6 @@ def speed(runs: int = 3) -> None:
 def _write(pairs: list[dict], path: Path) -> Path:
     path.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
     return path
-
-
-def _train(cfg, label: str) -> tuple[str, float]:
-    from core.train import Engine
-
-    engine = Engine()
-    start = time.time()
-    engine.start(cfg)
-    snap = engine.wait()
-    if snap["status"] != "completed":
-        raise RuntimeError(f"{label}: training {snap['status']}: {snap['error']}")
-    return snap["adapter_path"], time.time() - start
 
 
 def run_db(db_id: str, args, work: Path, results: dict, out: Path, only: tuple[str, ...] = SETS) -> None:
@@ -100,7 +88,7 @@ def run_db(db_id: str, args, work: Path, results: dict, out: Path, only: tuple[s
                           system_template=template, max_steps=steps, batch_size=4, grad_accum=1, learning_rate=1e-3,
                           warmup_steps=5, max_seq_length=256, eval_fraction=0.0, checkpoint_every=0,
                           experiment="bench-generated-pairs", run_name=f"{db_id}-{name}")
-        adapter, train_s = _train(cfg, f"{db_id} {name}")
+        adapter, train_s = train_adapter(cfg, f"{db_id} {name}")
         base = "base" not in row
         report = evaluate(held, db, cfg, "", adapter, include_base=base, progress=lambda m: print(m, flush=True))
         if base:

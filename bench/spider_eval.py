@@ -23,12 +23,24 @@ from bench.record import record  # noqa: E402 - after the path is set
 SPIDER = ROOT.parent / "shared" / "data" / "spider_mini"
 
 
+def train_adapter(cfg, label: str) -> tuple[str, float]:
+    """Train through the studio's engine; (adapter folder, seconds). Raises when the run does not complete."""
+    from core.train import Engine
+
+    engine = Engine()
+    start = time.time()
+    engine.start(cfg)
+    snap = engine.wait()
+    if snap["status"] != "completed":
+        raise RuntimeError(f"{label}: training {snap['status']}: {snap['error']}")
+    return snap["adapter_path"], time.time() - start
+
+
 def run_db(db_id: str, steps: int, work: Path) -> dict:
     from core.config import TrainConfig
     from core.data import load_pairs, load_schema_file, schema_ddl_only, split_pairs
     from core.db import open_database
     from core.evaluate import evaluate
-    from core.train import Engine
 
     pairs = load_pairs(SPIDER / db_id / "pairs.jsonl")
     train, held = split_pairs(pairs, fraction=0.2, seed=3407, min_eval=0)
@@ -43,14 +55,8 @@ def run_db(db_id: str, steps: int, work: Path) -> dict:
     cfg = TrainConfig(data_path=str(train_file), schema_text=ddl, dialect="sqlite", max_steps=steps, batch_size=4,
                       grad_accum=1, learning_rate=1e-3, warmup_steps=2, max_seq_length=1024, eval_fraction=0.0,
                       experiment="bench-spider", run_name=f"spider-{db_id}-{steps}")
-    engine = Engine()
-    start = time.time()
-    engine.start(cfg)
-    snap = engine.wait()
-    if snap["status"] != "completed":
-        raise RuntimeError(f"{db_id}: training {snap['status']}: {snap['error']}")
-    train_s = time.time() - start
-    report = evaluate(held, open_database(str(db_file)), cfg, schema_text, snap["adapter_path"])
+    adapter, train_s = train_adapter(cfg, db_id)
+    report = evaluate(held, open_database(str(db_file)), cfg, schema_text, adapter)
     b, a = report.summaries["base"], report.summaries["adapter"]
     return {"db": db_id, "train": len(train), "held_out": report.rows, "steps": steps, "train_s": train_s,
             "eval_s": report.seconds, "base": b["exec_accuracy"], "adapter": a["exec_accuracy"],

@@ -439,8 +439,7 @@ def main(argv=None) -> int:
         # embedded MLflow server.
         signal.signal(signal.SIGTERM, _interrupt)
     handler = {"validate": cmd_validate, "generate": cmd_generate, "preview": cmd_preview, "train": cmd_train,
-               "resume": cmd_resume,
-               "evaluate": cmd_evaluate, "export": cmd_export, "register": cmd_register,
+               "resume": cmd_resume, "evaluate": cmd_evaluate, "export": cmd_export, "register": cmd_register,
                "versions": cmd_versions, "install-converter": cmd_install_converter}[args.command]
     try:
         return handler(args)

@@ -114,8 +114,7 @@ class DuckFileDatabase(DuckDatabase):
             self.con = duckdb.connect(str(path), read_only=True)
         except duckdb.Error as e:
             raise SourceError(f"{path.name}: the DuckDB file cannot be opened ({str(e).splitlines()[0]}).") from None
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
+        self._lock_down()
         self.label = f"DuckDB file {path.name}"
 
 
@@ -152,6 +151,5 @@ class FileTablesDatabase(DuckDatabase):
             except duckdb.Error as e:
                 raise SourceError(f"{path.name}: cannot be read as a table ({str(e).splitlines()[0][:200]}). "
                                   "Save it as comma-separated UTF-8 CSV with a header row, or as Parquet.") from None
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
+        self._lock_down()
         self.label = f"{len(files)} file{'s' if len(files) != 1 else ''} in an embedded DuckDB"

@@ -137,7 +137,10 @@ class DuckDatabase(Database):
                 self.con.execute(statement.sql(dialect="duckdb", comments=False))
         if data:
             self._load(data, ddl_dialect)
-        # From here on queries cannot read or write files, attach databases or install extensions.
+        self._lock_down()
+
+    def _lock_down(self) -> None:
+        """From here on queries cannot read or write files, attach databases or install extensions."""
         self.con.execute("SET enable_external_access = false")
         self.con.execute("SET lock_configuration = true")
 

@@ -12,6 +12,7 @@ SAMPLE_ROWS rows of each table (one query per table, so a 200-table schema takes
 import datetime
 import decimal
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -242,9 +243,7 @@ def _sample(db: Database, table: Table) -> None:
     for i, column in enumerate(table.columns):
         values = [r[i] for r in rows]
         present = [v for v in values if v is not None]
-        counts: dict = {}
-        for v in present:
-            counts[v] = counts.get(v, 0) + 1
+        counts = Counter(present)
         ranked = sorted(counts, key=lambda v: (-counts[v], _order(v)))
         column.kind = _kind(column.type, present[:200])
         column.distinct = min(len(counts), LOW_CARDINALITY + 1)

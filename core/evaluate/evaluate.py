@@ -195,15 +195,13 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
     from pathlib import Path
 
     from core.data import load_pairs
-    from core.prompt_record import PromptRecord
 
     state.update(status="evaluating")
     try:
         adapter = Path(output_dir) / "adapter"
         wanted = set(json.loads((Path(output_dir) / "split.json").read_text(encoding="utf-8"))["eval_rows"])
         pairs = [p for p in load_pairs(cfg.data_path) if p.row in wanted]
-        record = PromptRecord.load(adapter)
-        schema_text = record.schema_text if record else ""
+        schema_text = run_schema_text(cfg, str(adapter))
         db = database_for(cfg)
         report = evaluate(pairs, db, cfg, schema_text, str(adapter), progress=state.log)
         metrics, texts, tags = evaluation_records(report)
