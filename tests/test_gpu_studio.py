@@ -60,8 +60,9 @@ def test_train_evaluate_ask_and_export_through_the_studio(models, kind, studio, 
     from core.background import current_job
 
     client = Client(studio, verbose=False)
-    ddl, _, summary, *_ = client.predict(api_name="/use_sample")  # (the dataset itself is session state)
-    assert "424 of 424 rows will train" in summary
+    # the model first, as a user would (the default on a GPU is a Hub model, which an offline host cannot load)
+    ddl, message, summary, *_ = client.predict(model=models[kind], api_name="/use_sample")
+    assert "424 of 424 rows will train" in summary, message  # (the dataset itself is session state)
 
     started = time.time()
     problems, _ = client.predict(True, DEFAULT_SYSTEM_TEMPLATE, *start_values(models[kind], kind), api_name="/start")
