@@ -9,6 +9,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -58,13 +59,14 @@ def main(argv=None) -> int:
     from core.redact import redact
     from core.tracking import TrackingError, ensure_server
 
+    page_up = threading.Event()
     try:
-        uri = ensure_server(wait=False)  # the page is served while MLflow comes up
+        # The page is served while MLflow comes up; its processes start once the page is up (on 2 cores, starting
+        # them beside the studio's own imports made the first page a second or two later).
+        uri = ensure_server(wait=False, start_after=page_up)
     except TrackingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    import threading
-
     from app.ui import build_app
     from core.paths import ASSETS
     from core.train import get_engine
@@ -82,6 +84,7 @@ def main(argv=None) -> int:
     demo.queue(default_concurrency_limit=8)
     demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=(ASSETS / "studio.css").read_text(),
                 footer_links=["api", "settings"], show_error=False, prevent_thread_lock=True)
+    page_up.set()
     # A worker process imports Unsloth (~15 s of CPU) once the page is up, not before: on 2 cores it would double
     # the time to the first page. It then waits for Start, which reaches its first step without that wait.
     get_engine().prewarm()

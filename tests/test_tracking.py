@@ -48,3 +48,20 @@ def test_another_data_folders_mlflow_on_the_port_is_never_used(mlflow_server, tm
     uri = result.stdout.split("URI ")[-1].strip()
     assert urlparse(uri).port != taken
     assert (tmp_path / "data" / "mlflow" / "mlflow.db").exists()  # this folder's own store
+
+
+def test_the_background_start_waits_until_the_page_is_up(monkeypatch):
+    """On 2 cores the server's processes would slow the studio's own start: they start once the page is up, and
+    whoever needs MLflow meanwhile waits for them (the URI is set at once, so nothing logs elsewhere)."""
+    import threading
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    started = []
+    monkeypatch.setattr(tracking, "start_server", lambda port, store: started.append(port))
+    port, page_up = free_port(), threading.Event()
+    uri = tracking.ensure_server(port=port, wait=False, start_after=page_up)
+    assert uri == os.environ["MLFLOW_TRACKING_URI"] == f"http://127.0.0.1:{port}"
+    time.sleep(0.5)
+    assert started == [] and not tracking.wait_until_started(timeout=0.1)
+    page_up.set()
+    assert tracking.wait_until_started(timeout=5) and started == [port]

@@ -102,11 +102,13 @@ def stop_server(process: subprocess.Popen | None, hard: bool = False) -> None:
         pass
 
 
-def ensure_server(port: int | None = None, wait: bool = True) -> str:
+def ensure_server(port: int | None = None, wait: bool = True, start_after: threading.Event | None = None) -> str:
     """The tracking URI to use, starting the embedded server when needed. Sets MLFLOW_TRACKING_URI.
 
     With wait=False the server comes up in the background (it takes ~9 s on 2 cores) so the studio's page
-    is served meanwhile; `wait_until_started` blocks whoever needs it (a training run opening its run)."""
+    is served meanwhile; `wait_until_started` blocks whoever needs it (a training run opening its run).
+    `start_after`: the background start waits for this event (at most 30 s) before starting the server's
+    processes, so that on a small machine they do not slow the studio's own start (its page comes first)."""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "")
     if uri:
         return uri
@@ -124,7 +126,8 @@ def ensure_server(port: int | None = None, wait: bool = True) -> str:
             _start_embedded(port)
         else:
             _started.clear()
-            threading.Thread(target=_start_embedded, args=(port, True), name="mlflow-start", daemon=True).start()
+            threading.Thread(target=_start_embedded, args=(port, True, start_after), name="mlflow-start",
+                             daemon=True).start()
     os.environ["MLFLOW_TRACKING_URI"] = uri
     return uri
 
@@ -152,9 +155,11 @@ def _free_port_after(port: int) -> int:
                         "MLFLOW_TRACKING_URI.")
 
 
-def _start_embedded(port: int, background: bool = False) -> None:
+def _start_embedded(port: int, background: bool = False, start_after: threading.Event | None = None) -> None:
     global _server
     try:
+        if start_after is not None:
+            start_after.wait(30)
         _server = start_server(port, data_dir() / "mlflow")
         atexit.register(stop_server, _server)
     except TrackingError as e:

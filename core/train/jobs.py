@@ -47,10 +47,16 @@ def read_job(folder: Path) -> dict | None:
 
 
 def write_job(folder: Path, **fields) -> dict:
-    """Merge fields into job.json (write to a temp file, then rename: a kill never leaves it half-written)."""
+    """Merge fields into job.json (write to a temp file, then rename: a kill never leaves it half-written).
+
+    Readable by its owner only, like ~/.pgpass: the run's settings hold the database URL the worker and a Resume
+    connect with, password included (logs and MLflow get it masked)."""
     job = {**(read_job(folder) or {}), **fields}
     tmp = Path(folder) / (JOB_FILE + ".tmp")
-    tmp.write_text(json.dumps(job, indent=1, default=str), encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when a killed write left the temp file behind with another mode
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(job, indent=1, default=str))
     os.replace(tmp, Path(folder) / JOB_FILE)
     return job
 
