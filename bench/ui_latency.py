@@ -2,6 +2,7 @@
 validate + preview 10,000 and 100,000 pairs, and app start-up time to first page. Appends to docs/BENCHMARKS.md.
 
     .venv/bin/python bench/ui_latency.py
+    .venv/bin/python bench/ui_latency.py first-page [--against OTHER_CHECKOUT]   (fresh starts, alternating)
 """
 
 import json
@@ -71,13 +72,21 @@ def validate_preview(n: int) -> tuple[float, float]:
     return first, time.perf_counter() - start
 
 
-def startup() -> float:
+def startup(root: Path = ROOT, fresh: bool = False) -> float:
+    """Seconds from `python -m app` (of the checkout `root`, with its own .venv when it has one) to the first 200
+    from `/`. `fresh`: a new data folder and a free MLflow port, so the studio starts its own MLflow server as on a
+    first `make run`; otherwise it reuses the one this process started."""
     from tests.conftest import free_port
 
-    port = free_port()
+    port, env = free_port(), dict(os.environ)
+    if fresh:
+        env.pop("MLFLOW_TRACKING_URI", None)
+        env.update(STUDIO_DATA_DIR=tempfile.mkdtemp(prefix="first-page-"), STUDIO_MLFLOW_PORT=str(free_port()))
+    python = root / ".venv" / "bin" / "python"
     start = time.time()
-    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([str(python) if python.exists() else sys.executable, "-m", "app", "--port", str(port)],
+                               cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     try:
         while time.time() - start < 120:
             try:
@@ -90,9 +99,38 @@ def startup() -> float:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if fresh:  # its MLflow server and standby worker, so the next run starts on an idle machine
+            subprocess.run(["pkill", "-f", "--", env["STUDIO_DATA_DIR"]], check=False)
+            subprocess.run(["pkill", "-f", "core.train.worker --standby"], check=False)
+            time.sleep(6)
 
 
-def main() -> int:
+def first_page(against: Path | None, runs: int = 5) -> None:
+    """First page after a fresh start, this checkout alternating with another one (e.g. a clone of an earlier
+    commit), so both see the same machine."""
+    roots = {"this checkout": ROOT, **({f"`{against.name}`": against} if against else {})}
+    times: dict[str, list[float]] = {label: [] for label in roots}
+    for _ in range(runs):
+        for label, root in roots.items():
+            times[label].append(startup(root, fresh=True))
+            print(label, f"{times[label][-1]:.2f} s", flush=True)
+    rows = "".join(f"| {label} | {', '.join(f'{t:.2f}' for t in ts)} | {statistics.median(ts):.2f} s |\n"
+                   for label, ts in times.items())
+    record(f"\n### First page after a fresh start ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+           f"{os.cpu_count()} cores)\n\nCommand: `.venv/bin/python bench/ui_latency.py first-page"
+           f"{' --against CHECKOUT' if against else ''}`\n\n| version | runs (s) | median |\n|---|---|---|\n{rows}")
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "first-page"])
+    parser.add_argument("--against", type=Path, help="first-page: another checkout to alternate with")
+    args = parser.parse_args(argv)
+    if args.what == "first-page":
+        first_page(args.against)
+        return 0
     from core.tracking import ensure_server
 
     ensure_server()
