@@ -128,3 +128,32 @@ def test_restarted_studio_reattaches_to_the_running_worker(mlflow_server, tmp_pa
                    "the run's end in MLflow")
     history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss"))
     assert history == journal_losses(folder)  # every step reached MLflow, through both studios
+
+
+def test_the_studio_and_the_worker_can_write_the_job_file_at_the_same_time(tmp_path):
+    """Both rewrite job.json (the worker its pid as it starts, the studio the status): once, the worker's rename found
+    its temp file taken by the studio's, and a run failed before its first step. No write may fail or lose a field."""
+    import threading
+
+    from core.train.jobs import write_job
+
+    code = ("import sys; from core.train.jobs import write_job\n"
+            "for i in range(150): write_job(sys.argv[1], **{f'worker_{i}': i})")
+    worker = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT)
+    errors = []
+
+    def studio(name):
+        try:
+            for i in range(150):
+                write_job(tmp_path, **{f"{name}_{i}": i})
+        except OSError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=studio, args=(name,)) for name in ("engine", "watcher")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert worker.wait(timeout=120) == 0 and not errors
+    job = read_job(tmp_path)
+    assert {f"{who}_{i}" for who in ("worker", "engine", "watcher") for i in range(150)} <= set(job)

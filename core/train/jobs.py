@@ -7,6 +7,7 @@ whose process died (killed, crashed, machine restarted).
     outputs/<job>/state.json, log.txt, stop.request, watched    the worker <-> studio channel (core.train.progress)
     outputs/<job>/worker.log        the worker process's own output (tracebacks, library warnings)
     outputs/<job>/watch.lock        held (flock) by the studio process watching the job
+    outputs/<job>/job.lock          held (flock) while job.json is rewritten (the studio and the worker both do)
     data/training.lock              held (flock) by the worker process that trains; the OS drops it when that ends
 """
 
@@ -15,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from pathlib import Path
 from core.paths import data_dir, outputs_dir
 
 JOB_FILE = "job.json"
+JOB_LOCK = "job.lock"
 LIVE = ("starting", "running", "stopping", "evaluating")
 RESUMABLE = ("died", "failed", "killed")  # killed: what jobs interrupted before the worker process were marked
 DEFAULT_MIN_FREE_MB = 500  # checkpoints + adapter of a 7B LoRA run fit; raise it with STUDIO_MIN_FREE_MB
@@ -51,13 +54,17 @@ def write_job(folder: Path, **fields) -> dict:
 
     Readable by its owner only, like ~/.pgpass: the run's settings hold the database URL the worker and a Resume
     connect with, password included (logs and MLflow get it masked)."""
-    job = {**(read_job(folder) or {}), **fields}
-    tmp = Path(folder) / (JOB_FILE + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # also when a killed write left the temp file behind with another mode
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(json.dumps(job, indent=1, default=str))
-    os.replace(tmp, Path(folder) / JOB_FILE)
+    # The studio and the worker both write it: one at a time (else one's fields are lost, or its temp file is
+    # renamed away under it), each through a temp file of its own.
+    with open(Path(folder) / JOB_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        job = {**(read_job(folder) or {}), **fields}
+        tmp = Path(folder) / f"{JOB_FILE}.{os.getpid()}-{threading.get_ident()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when a killed write left the temp file behind with another mode
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(job, indent=1, default=str))
+        os.replace(tmp, Path(folder) / JOB_FILE)
     return job
 
 
