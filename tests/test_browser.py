@@ -105,6 +105,21 @@ def fast_settings(page, steps: int):
         field.press("Tab")
 
 
+def wait_for_run(page, until_js: str, timeout_ms: int) -> str:
+    """Wait until `until_js` (a JS expression) is true, or the run ended otherwise (failed, died, stopped) or Start
+    was refused: then return at once rather than wait out the timeout. Returns the Train tab's status line."""
+    page.wait_for_function(f"() => ({until_js}) || /Failed|Died|Stopped/.test(document.querySelector('#train-status')"
+                           "?.innerText || '') || !!document.querySelector('#train-problems .msg-error')",
+                           timeout=timeout_ms)
+    problems = page.locator("#train-problems").inner_text()
+    return page.locator("#train-status").inner_text() + (f" / {problems}" if problems.strip() else "")
+
+
+def completed(page, timeout_ms: int) -> None:
+    status = wait_for_run(page, "document.querySelector('#train-status')?.innerText.includes('Completed')", timeout_ms)
+    assert "Completed" in status, status
+
+
 def loss_points(page) -> int:
     return page.evaluate("""() => {
         const plot = document.querySelector('#loss-plot .js-plotly-plot');
@@ -125,8 +140,7 @@ def test_upload_validate_preview_train_to_completion(page):
     fast_settings(page, 5)
     assert page.locator("#schema-in-prompt input[value=none]").is_checked()  # the bundled model's CPU defaults
     page.locator("#start").click()
-    page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('Completed')",
-                           timeout=900_000)
+    completed(page, 900_000)
     page.wait_for_function("() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
                            " return p && p.data && p.data[0] && p.data[0].x.length >= 5; }", timeout=30_000)
     assert loss_points(page) >= 5
@@ -146,8 +160,9 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
     load_sample_by_upload(page)
     fast_settings(page, 200)
     page.locator("#start").click()
-    page.wait_for_function("() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
-                           " return p && p.data && p.data[0] && p.data[0].x.length >= 12; }", timeout=600_000)
+    status = wait_for_run(page, "(document.querySelector('#loss-plot .js-plotly-plot')?.data?.[0]?.x?.length || 0) >= 12",
+                          600_000)
+    assert loss_points(page) >= 12, status
     shot(page, "4-train-running")
     page.screenshot(path=str(README_SHOTS / "train-running.png"))  # the README's picture: mid-run, a real curve
     page.reload()

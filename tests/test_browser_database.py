@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CHROMIUM, fast_settings, page, set_number, shot, start_studio  # noqa: F401 - `page` is a fixture
+from tests.test_browser import CHROMIUM, fast_settings, page, set_number, shot, start_studio, wait_for_run  # noqa: F401 - `page` is a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -59,10 +59,9 @@ def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):
     fast_settings(page, 5)
     page.get_by_label("Evaluate when training ends").uncheck()  # test_browser.py covers that; this is about the data
     page.locator("#start").click()
-    page.wait_for_function("() => /Completed|Stopped|Failed|Died/.test(document.querySelector('#train-status')?.innerText"
-                           " || '') || !!document.querySelector('#train-problems .msg-error')", timeout=600_000)
+    status = wait_for_run(page, "document.querySelector('#train-status')?.innerText.includes('Completed')", 600_000)
     shot(page, "11-trained-on-generated")
-    assert "Completed" in text_of(page, "#train-status"), text_of(page, "#train-status")
+    assert "Completed" in status, status
 
     from mlflow.tracking import MlflowClient
 
