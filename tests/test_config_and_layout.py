@@ -108,3 +108,17 @@ def test_a_broken_file_is_refused_before_any_model_is_loaded(tmp_path):
                             text=True, timeout=120, env={**os.environ, "STUDIO_DATA_DIR": str(fresh)})
     assert result.returncode == 2 and "pairs.jsonl: line 1 is not valid JSON" in result.stderr, result.stderr
     assert not (fresh / "models").exists()
+
+
+def test_the_studio_imports_gradio_without_rewriting_its_type_stubs():
+    """Half of `import gradio` is re-parsing every component's source to rewrite its .pyi stubs; the studio skips
+    it (app/gradio_import.py) and gradio still builds pages."""
+    import subprocess
+    import sys
+
+    code = ("import app, gradio as gr, gradio.component_meta as m\n"
+            "assert m.create_or_modify_pyi.__name__ == '_no_stubs', m.create_or_modify_pyi\n"
+            "with gr.Blocks() as demo:\n    gr.Textbox(label='x')\n"
+            "print(type(demo).__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "Blocks", done.stderr[-2000:]
