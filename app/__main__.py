@@ -70,6 +70,7 @@ def main(argv=None) -> int:
     from app.ui import build_app
     from core.paths import ASSETS
     from core.train import get_engine
+    from core.train.tokenizer import import_renderer
 
     def recover():  # re-attach to a worker still training; runs whose worker died are marked and shown
         from core.evaluate import evaluate_after_training
@@ -88,6 +89,7 @@ def main(argv=None) -> int:
     # A worker process imports Unsloth (~15 s of CPU) once the page is up, not before: on 2 cores it would double
     # the time to the first page. It then waits for Start, which reaches its first step without that wait.
     get_engine().prewarm()
+    threading.Thread(target=import_renderer, name="import-renderer", daemon=True).start()
     # SIGTERM (what service managers and container runtimes send) ends the studio like Ctrl+C: the page closes, and
     # exit handlers stop the embedded MLflow server (its own process group) instead of leaving it holding the port.
     signal.signal(signal.SIGTERM, _interrupt)

@@ -3,6 +3,7 @@ validate + preview 10,000 and 100,000 pairs, and app start-up time to first page
 
     .venv/bin/python bench/ui_latency.py
     .venv/bin/python bench/ui_latency.py first-page [--against OTHER_CHECKOUT]   (fresh starts, alternating)
+    .venv/bin/python bench/ui_latency.py validate [--runs 3]   (100,000 pairs of three kinds, 10,000 pairs)
 """
 
 import json
@@ -44,16 +45,26 @@ def chart_lag(steps: int = 12) -> list[float]:
     return [seen[s] - logged[s] for s in sorted(logged) if s in seen]
 
 
-def validate_preview(n: int) -> tuple[float, float]:
+# How the 100,000 SQL strings differ (all distinct, so the findings cache by SQL text cannot help):
+VARIANTS = {
+    # only by a trailing comment: one shape per sample query (the benchmark as first written)
+    "comment": lambda sql, i: f"{sql} -- variant {i}",
+    # by a value, as generated pairs do: still one shape per sample query
+    "value": lambda sql, i: f"SELECT * FROM ({sql}) AS q LIMIT {i + 1}",
+    # by a name: every query its own shape, so every one is parsed (the worst case)
+    "name": lambda sql, i: f"SELECT q.*, {i} AS v{i} FROM ({sql}) AS q",
+}
+
+
+def validate_preview(n: int, variant: str = "comment") -> tuple[float, float]:
     """(seconds to load, validate and preview n pairs; seconds to validate them again after a template change)."""
     from app.common import Dataset
     from app.data_tab import outputs_for, render_preview, validate_dataset
     from core.data import load_pairs
 
     base = [json.loads(line) for line in (ROOT / "assets/sample_pairs.jsonl").read_text().splitlines()]
-    # every SQL string distinct (a trailing comment), so the validator's parse cache cannot help: worst case
     rows = [{"question": f"{base[i % len(base)]['question']} (variant {i})",
-             "sql": f"{base[i % len(base)]['sql']} -- variant {i}"} for i in range(n)]
+             "sql": VARIANTS[variant](base[i % len(base)]["sql"], i)} for i in range(n)]
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         f.write("".join(json.dumps(r) + "\n" for r in rows))
     ddl = (ROOT / "assets/sample_schema.sql").read_text()
@@ -69,7 +80,41 @@ def validate_preview(n: int) -> tuple[float, float]:
     ds = validate_dataset(ds, "bundled", 2048, other)  # what the Data tab does when the template is edited
     outputs_for(ds, "", True, 2048)
     render_preview(ds, n // 2, other, "bundled", 2048)
+    os.unlink(f.name)
     return first, time.perf_counter() - start
+
+
+def warm_studio() -> None:
+    """What a running studio has done before the user's file arrives: the bundled tokenizer converted and loaded,
+    the chat-template renderer imported (app/__main__.py imports it once the page is up)."""
+    from core.train import load_tokenizer
+    from core.train.tokenizer import import_renderer
+
+    load_tokenizer("bundled")
+    import_renderer()
+
+
+def validation(runs: int) -> None:
+    """Validate + preview, each kind of 100,000 pairs `runs` times (fresh caches each time), then 10,000 pairs."""
+    from core.data import chatml, validate
+
+    warm_studio()
+    rows = []
+    for n, variant in [(100_000, v) for v in VARIANTS] + [(10_000, "comment")]:
+        firsts, agains = [], []
+        for _ in range(runs):
+            validate._FINDINGS.clear()  # noqa: SLF001 - each run starts as a first validation
+            chatml._piece_lengths.clear()  # noqa: SLF001
+            first, again = validate_preview(n, variant)
+            firsts.append(first)
+            agains.append(again)
+            print(n, variant, f"{first:.2f} s, again {again:.2f} s", flush=True)
+        rows.append(f"| {n:,} | {variant} | {', '.join(f'{t:.1f}' for t in firsts)} | "
+                    f"**{statistics.median(firsts):.1f} s** | {statistics.median(agains):.1f} s |\n")
+    record(f"\n### Validate + preview ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
+           f"Command: `.venv/bin/python bench/ui_latency.py validate --runs {runs}`\n\n"
+           "| pairs | SQL strings differ by | first validation, each run (s) | median | again after a template change |\n"
+           "|---|---|---|---|---|\n" + "".join(rows))
 
 
 def startup(root: Path = ROOT, fresh: bool = False) -> float:
@@ -125,18 +170,20 @@ def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", nargs="?", default="all", choices=["all", "first-page"])
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "first-page", "validate"])
     parser.add_argument("--against", type=Path, help="first-page: another checkout to alternate with")
+    parser.add_argument("--runs", type=int, default=3, help="validate: runs of each kind")
     args = parser.parse_args(argv)
     if args.what == "first-page":
         first_page(args.against)
         return 0
+    if args.what == "validate":
+        validation(args.runs)
+        return 0
     from core.tracking import ensure_server
 
     ensure_server()
-    from core.train import load_tokenizer
-
-    load_tokenizer("bundled")  # warm: the figures are for a running app, not for the first-ever conversion
+    warm_studio()  # the figures are for a running app, not for the first-ever conversion
     starts = [startup() for _ in range(3)]
     lags = chart_lag()
     sizes = {n: validate_preview(n) for n in (10_000, 100_000)}

@@ -147,6 +147,10 @@ def test_a_template_change_counts_only_the_new_frame_not_every_question_and_sql_
             self.texts += 1 if isinstance(text, str) else len(text)
             return self.inner(text, **kw)
 
+        def count_tokens(self, texts):
+            self.texts += len(texts)
+            return self.inner.count_tokens(texts)
+
         def __getattr__(self, name):
             return getattr(self.inner, name)
 
@@ -154,7 +158,7 @@ def test_a_template_change_counts_only_the_new_frame_not_every_question_and_sql_
     pairs = [Pair(f"How many orders in week {i}?", f"SELECT COUNT(*) FROM orders WHERE week = {i}", i + 1)
              for i in range(400)]
     count_tokens_fn(counting, DEFAULT_SYSTEM_TEMPLATE, "postgres", SCHEMA)(pairs)
-    assert counting.texts >= 800
+    assert counting.texts >= 400  # at least each distinct week number (texts are counted by their distinct words)
     counting.texts = 0
     other = "You write {dialect} SQL. Schema:\n{schema}"
     counts = count_tokens_fn(counting, other, "postgres", SCHEMA)(pairs)
@@ -162,3 +166,22 @@ def test_a_template_change_counts_only_the_new_frame_not_every_question_and_sql_
     exact = [len(tokenizer(tokenizer.apply_chat_template(build_messages(p, other, "postgres", SCHEMA), tokenize=False),
                            add_special_tokens=False)["input_ids"]) for p in pairs]
     assert counts == exact
+
+
+def test_counts_from_distinct_words_equal_whole_counts_and_tokenize_much_less(tokenizer):
+    """A big file's questions and SQL are counted from their distinct words (the tokenizer's regex is most of the
+    time); texts where a space follows other whitespace are counted whole."""
+    from core.data.word_counts import count_by_words
+
+    tricky = ["a  b", " lead", "trail ", "x\n y", "tab\t z", "", "héllo wörld 12345", "a\u00a0 b", "emoji 🙂 ok",
+              "SELECT 'it''s' , \"Col A\"  FROM t\n\nWHERE x = 1", "<|im_end|> after", "it's  them,they're"]
+    texts = [f"How many orders in week {i % 7}, region {i % 5}?" for i in range(400)] + tricky
+    asked = []
+
+    def count(some):
+        asked.extend(some)
+        return tokenizer.count_tokens(some)
+
+    assert count_by_words(texts, count) == tokenizer.count_tokens(texts)
+    assert count_by_words(texts[:400], count) == tokenizer.count_tokens(texts[:400])  # none counted whole
+    assert sum(map(len, asked)) < sum(map(len, texts)) / 20

@@ -210,3 +210,34 @@ def test_checking_the_same_sql_against_the_same_schema_again_does_not_parse_it_a
     validate_pairs(pairs, schema, "sqlite")  # another dialect, or another schema, is checked afresh
     validate_pairs(pairs, parse_schema("CREATE TABLE sales (colour TEXT);"), "postgres")
     assert len(parsed) == 6
+
+
+def test_queries_of_one_shape_are_parsed_once_and_keep_their_own_findings(monkeypatch):
+    """SQL that differs only in its values and comments has the same findings, so it is parsed once per shape (a
+    file of generated pairs repeats a few hundred shapes). Another name is another shape; parse errors, whose
+    message names a column, are never shared."""
+    import core.data.validate as validate
+
+    parsed = []
+    parse = validate.parse_tokens
+    monkeypatch.setattr(validate, "parse_tokens", lambda tokens, sql, d: parsed.append(sql) or parse(tokens, sql, d))
+    same = [f"SELECT SUM(amount) FROM sales WHERE region_id = {i} AND name = 'r{i}' -- row {i}" for i in range(40)]
+    names = ["SELECT SUM(amount) FROM sales WHERE region_id = 1", "SELECT SUM(price) FROM sales WHERE region_id = 1"]
+    broken = ["SELECT 'a' amount FROM sales WHERE", "SELECT 'abcdef' amount FROM sales WHERE"]
+    found = validate._check_here(same + names + broken, "postgres", parse_schema(DDL).lookup())
+    assert len(parsed) == 1 + 2 + 2
+    for sql in same + names + broken:  # the same findings as a check of that query alone
+        assert found[sql] == validate.check_sql(sql, "postgres", parse_schema(DDL).lookup())
+    assert {problem for _, _, problem, _ in found[same[0]]} == {"unknown column 'name' (not a column of sales)"}
+    assert not found[names[0]] and found[names[1]]
+    assert found[broken[0]] != found[broken[1]]  # each names its own column
+    aliased = ["SELECT amount 'total' FROM sales ORDER BY total", "SELECT amount 'totl' FROM sales ORDER BY total"]
+    found = validate._check_here(aliased, "sqlite", parse_schema(DDL).lookup())  # a string alias is a name
+    assert not found[aliased[0]] and found[aliased[1]]
+
+
+def test_duplicates_ignore_case_and_runs_of_whitespace_in_questions():
+    pairs = [Pair("Total sales\tper  region?", "SELECT 1", 1), Pair(" total SALES per\nregion? ", "SELECT 1", 2),
+             Pair("Total sales per regions?", "SELECT 1", 3)]
+    report = validate_pairs(pairs)
+    assert kinds(report, 2) == {"duplicates"} and not kinds(report, 3)

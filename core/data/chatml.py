@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.data.load import Pair
+from core.data.word_counts import count_by_words
 
 DEFAULT_SYSTEM_TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
 
@@ -179,7 +180,12 @@ def count_tokens_fn(tokenizer, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect:
         return lengths([render(fmt.messages(p)) for p in pairs]) if pairs else []
 
     def lengths(texts: list[str]) -> list[int]:
+        if hasattr(tokenizer, "count_tokens"):  # core.train.tokenizer.FastTokenizer
+            return tokenizer.count_tokens(texts)
         return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    def word_lengths(texts: list[str]) -> list[int]:
+        return count_by_words(texts, lengths)
 
     def frame(system: str) -> int:
         return lengths([render([{"role": "system", "content": system}, {"role": "user", "content": ""},
@@ -190,8 +196,8 @@ def count_tokens_fn(tokenizer, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect:
             return exact(pairs)
         systems = [fmt.system(p) for p in pairs]
         frames = {system: frame(system) for system in set(systems)}
-        questions = _cached_lengths(tokenizer, [p.question for p in pairs], lengths)
-        sqls = _cached_lengths(tokenizer, [p.sql for p in pairs], lengths)
+        questions = _cached_lengths(tokenizer, [p.question for p in pairs], word_lengths)
+        sqls = _cached_lengths(tokenizer, [p.sql for p in pairs], word_lengths)
         fast = [frames[system] + q + s for system, q, s in zip(systems, questions, sqls, strict=True)]
         checks = sorted({i * (len(pairs) - 1) // (FAST_COUNT_CHECKS - 1) for i in range(FAST_COUNT_CHECKS)})
         if exact([pairs[i] for i in checks]) != [fast[i] for i in checks]:

@@ -6,6 +6,7 @@ odd field is still loaded (with its 1-based row number) so that the validation r
 """
 
 import csv
+import functools
 import io
 import json
 import os
@@ -50,12 +51,25 @@ def _as_text(value, name: str, problems: list[str]) -> str:
     return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
-def _pick(record: dict, names: tuple[str, ...], taken: set[str]) -> str | None:
-    lowered = {str(k).strip().lower(): k for k in record}
+def _pick(lowered: dict, names: tuple[str, ...], taken: set[str]) -> str | None:
     for name in names:
         if name in lowered and lowered[name] not in taken:
             return lowered[name]
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _field_keys(keys: tuple) -> tuple:
+    """A record's keys for question, SQL, schema, source and template (None where absent). Every row of a file
+    usually has the same keys, so this runs once per file, not once per row."""
+    lowered = {str(k).strip().lower(): k for k in keys}
+    taken: set[str] = set()
+    q_key = _pick(lowered, QUESTION_FIELDS, taken)
+    taken.add(q_key)
+    s_key = _pick(lowered, SQL_FIELDS, taken)
+    taken.add(s_key)
+    c_key = _pick(lowered, SCHEMA_FIELDS, taken) or _pick(lowered, ("input",), taken)
+    return q_key, s_key, c_key, lowered.get("source"), lowered.get("template")
 
 
 def _from_messages(messages, row: int) -> Pair:
@@ -75,20 +89,14 @@ def pair_from_record(record, row: int) -> Pair | None:
         return Pair("", "", row, problems=[f"row is a {type(record).__name__}, expected an object"])
     if "messages" in record:
         return _from_messages(record["messages"], row)
-    taken: set[str] = set()
-    q_key = _pick(record, QUESTION_FIELDS, taken)
-    taken.add(q_key)
-    s_key = _pick(record, SQL_FIELDS, taken)
-    taken.add(s_key)
-    c_key = _pick(record, SCHEMA_FIELDS, taken) or _pick(record, ("input",), taken)
+    q_key, s_key, c_key, source_key, template_key = _field_keys(tuple(record))
     if q_key is None and s_key is None:
         return None
     problems: list[str] = []
     question = _as_text(record.get(q_key), "question", problems) if q_key else ""
     sql = _as_text(record.get(s_key), "sql", problems) if s_key else ""
     schema = _as_text(record.get(c_key), "schema", problems) if c_key else ""
-    origin = {str(k).strip().lower(): v for k, v in record.items() if str(k).strip().lower() in ("source", "template")}
-    source, template = (str(origin.get(k) or "").strip() for k in ("source", "template"))
+    source, template = (str(record.get(k) or "").strip() if k is not None else "" for k in (source_key, template_key))
     return Pair(question, sql, row, schema, problems, source, template)
 
 

@@ -4,20 +4,21 @@ Each finding names the row, the field, the problem in plain words and how to fix
 unfit for training (the UI can exclude those rows); warnings are worth a look but do not block.
 """
 
-import re
 import statistics
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.tokens import Token, TokenType
 
 from core.data.load import Pair
 from core.data.schema import Schema, parse_schema
-from core.data.sqlparse import _PARSER_CRASHES, parse_sql
+from core.data.sqlparse import _PARSER_CRASHES, parse_tokens, tokenize_sql
 
 ERROR, WARNING = "error", "warning"
 
@@ -80,7 +81,7 @@ class Report:
 
 
 def _normalise_question(q: str) -> str:
-    return re.sub(r"\s+", " ", q.strip().lower())
+    return " ".join(q.lower().split())  # runs of whitespace as one space (str.split's whitespace is re's \s)
 
 
 def _source_columns(source, known: dict[str, set[str]]) -> set[str] | None:
@@ -197,14 +198,50 @@ def _column_problem(column: exp.Column, scope: Scope, visible: list[list[_Source
     return (ERROR, f"unknown column '{column.name}' (not a column of {where})", "fix the name, or add it to the schema")
 
 
-def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None) -> list[tuple[str, str, str, str]]:
-    """Problems of one SQL string as (severity, kind, problem, fix). Empty list when it is fine."""
+# Names, keywords and structure make a finding; the value of a number or of a string in a value's place does not
+# (nor do comments, which sqlglot keeps beside the tokens). A string elsewhere may be a name: `amount 'total'` and
+# `AS 'total'` are aliases in MySQL, SQL Server and SQLite.
+_VALUE_PLACES = frozenset({
+    TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenType.GT, TokenType.GTE, TokenType.L_PAREN,
+    TokenType.COMMA, TokenType.LIKE, TokenType.ILIKE, TokenType.IN, TokenType.BETWEEN, TokenType.AND, TokenType.OR,
+    TokenType.THEN, TokenType.ELSE, TokenType.WHEN, TokenType.PLUS, TokenType.DASH, TokenType.DPIPE, TokenType.NOT,
+    TokenType.IS, TokenType.INTERVAL, TokenType.SELECT})
+_NUMBER, _STRING = TokenType.NUMBER, TokenType.STRING
+SHAPES_MAX = 20_000
+
+
+def sql_shape(tokens: list[Token]) -> tuple:
+    """The SQL with its literal values and comments left out: queries of one shape have the same findings."""
+    kinds = [t.token_type for t in tokens]
+    return tuple([(kind, "" if kind is _NUMBER or (kind is _STRING and before in _VALUE_PLACES) else t.text)
+                  for t, kind, before in zip(tokens, kinds, [None, *kinds], strict=False)])
+
+
+def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None,
+              shapes: dict[tuple, list] | None = None) -> list[tuple[str, str, str, str]]:
+    """Problems of one SQL string as (severity, kind, problem, fix). Empty list when it is fine.
+
+    `shapes` (for one dialect and schema) keeps the findings by sql_shape: a file of generated pairs repeats a few
+    hundred shapes with other values, and tokenizing is a fifth of parsing and checking."""
     try:
-        trees = [t for t in parse_sql(sql, dialect) if t is not None]
-    except sqlglot.errors.SqlglotError as e:
+        tokens = tokenize_sql(sql, dialect)
+        shape = sql_shape(tokens) if shapes is not None else None
+        if shape is not None and shape in shapes:
+            return shapes[shape]
+        trees = [t for t in parse_tokens(tokens, sql, dialect) if t is not None]
+    except sqlglot.errors.SqlglotError as e:  # not kept by shape: the message names a line and column
         reason = str(e).splitlines()[0][:160]
         return [(ERROR, "invalid_sql", f"does not parse as {dialect} SQL: {reason}",
                  "correct the SQL, or pick the dialect it is written in")]
+    out = _tree_problems(trees, dialect, known)
+    if shape is not None:
+        if len(shapes) >= SHAPES_MAX:
+            shapes.clear()
+        shapes[shape] = out
+    return out
+
+
+def _tree_problems(trees: list[exp.Expression], dialect: str, known: dict[str, set[str]] | None) -> list[tuple]:
     if not trees:
         return [(ERROR, "empty", "SQL is empty", "write the SQL that answers the question")]
     out = []
@@ -227,9 +264,16 @@ PARALLEL_MIN_SQL = 4000  # below this, starting processes costs more than it sav
 CHUNK = 2000
 
 
+_worker_shapes: dict[tuple, dict[tuple, list]] = {}  # in each checking process, by schema: kept across chunks
+
+
 def _check_chunk(job: tuple[list[str], str, dict]) -> list[list]:
     sqls, dialect, known = job
-    return [check_sql(sql, dialect, known) for sql in sqls]
+    key = _schema_key(dialect, known)
+    if key not in _worker_shapes:
+        _worker_shapes.clear()
+    shapes = _worker_shapes.setdefault(key, {})
+    return [check_sql(sql, dialect, known, shapes) for sql in sqls]
 
 
 # The SQL findings of the last few schemas, kept between validations: changing only the template, the model or
@@ -263,12 +307,17 @@ def check_all(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict
     return {sql: found[sql] if sql in found else cached[sql] for sql in sqls}
 
 
+def _check_here(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict[str, list]:
+    shapes: dict[tuple, list] = {}
+    return {sql: check_sql(sql, dialect, known, shapes) for sql in sqls}
+
+
 def _check_uncached(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict[str, list]:
     import os
 
     workers = min(os.cpu_count() or 1, 8)
     if len(sqls) < PARALLEL_MIN_SQL or workers < 2:
-        return {sql: check_sql(sql, dialect, known) for sql in sqls}
+        return _check_here(sqls, dialect, known)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -279,7 +328,7 @@ def _check_uncached(sqls: list[str], dialect: str, known: dict[str, set[str]]) -
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(_check_chunk, [(chunk, dialect, known) for chunk in chunks]))
     except (BrokenProcessPool, RuntimeError, OSError):  # e.g. a caller's script that cannot be re-imported safely
-        return {sql: check_sql(sql, dialect, known) for sql in sqls}
+        return _check_here(sqls, dialect, known)
     return {sql: problems for chunk, found in zip(chunks, results, strict=True)
             for sql, problems in zip(chunk, found, strict=True)}
 
@@ -295,10 +344,13 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
     seen_exact: dict[tuple[str, str], int] = {}
     sql_by_question: dict[str, dict[str, int]] = defaultdict(dict)
     parse_cache: dict[tuple, list] = {}
-    # The SQL checked against the global schema (nearly all of it): parsed in a process per core for big files.
+    # The SQL checked against the global schema (nearly all of it): parsed in a process per core for big files,
+    # while this thread counts tokens (its Python half leaves a core free for them).
     distinct = {p.sql for p in pairs if p.question and p.sql and not (p.schema and not schema)}
-    parse_cache.update(((sql, id(global_known)), problems)
-                       for sql, problems in check_all(sorted(distinct), dialect, global_known).items())
+    with ThreadPoolExecutor(1, thread_name_prefix="check-sql") as background:
+        checked = background.submit(check_all, sorted(distinct), dialect, global_known)
+        token_lengths = list(count_tokens(pairs)) if count_tokens is not None else []
+        parse_cache.update(((sql, id(global_known)), problems) for sql, problems in checked.result().items())
 
     for p in pairs:
         for problem in p.problems:
@@ -340,7 +392,7 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
                             "keep the correct SQL, or make the questions differ", "conflicts"))
 
     if count_tokens is not None:
-        report.token_lengths = list(count_tokens(pairs))
+        report.token_lengths = token_lengths
         for p, n in zip(pairs, report.token_lengths, strict=True):
             if n > max_seq_length:
                 add(Finding(p.row, "row", WARNING,
