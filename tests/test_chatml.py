@@ -185,3 +185,30 @@ def test_counts_from_distinct_words_equal_whole_counts_and_tokenize_much_less(to
     assert count_by_words(texts, count) == tokenizer.count_tokens(texts)
     assert count_by_words(texts[:400], count) == tokenizer.count_tokens(texts[:400])  # none counted whole
     assert sum(map(len, asked)) < sum(map(len, texts)) / 20
+
+
+def test_a_tokenizer_whose_counts_are_not_sums_of_its_words_is_counted_whole():
+    """SentencePiece-style tokenizers mark each word start ('▁'): "a b" is not "a" plus " b" there."""
+    from core.data.word_counts import words_add_up
+
+    def marked(texts):  # each word gets a start marker; a leading space is one more piece
+        return [len(text.split()) + text.startswith(" ") for text in texts]
+
+    assert not words_add_up(marked)
+    pairs = [Pair(f"how many rows in table {i}?", f"select count(*) from t{i}", i + 1) for i in range(300)]
+
+    class Marked:
+        chat_template = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+        renders = 0
+
+        def apply_chat_template(self, messages, tokenize=False, **kw):
+            self.renders += 1
+            return "".join(m["content"] + "\n" for m in messages)
+
+        def __call__(self, texts, add_special_tokens=False):
+            return {"input_ids": [[0] * n for n in marked(texts)]}
+
+    tokenizer = Marked()
+    counts = count_tokens_fn(tokenizer, "{schema}", "postgres", "")(pairs)
+    assert counts == [marked([f"(no schema given)\n{p.question}\n{p.sql}\n"])[0] for p in pairs]
+    assert tokenizer.renders < 50  # whole questions and SQL added up: only the frame and the spot checks rendered

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.data.load import Pair
-from core.data.word_counts import count_by_words
+from core.data.word_counts import count_by_words, words_add_up
 
 DEFAULT_SYSTEM_TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
 
@@ -185,7 +185,7 @@ def count_tokens_fn(tokenizer, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect:
         return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
     def word_lengths(texts: list[str]) -> list[int]:
-        return count_by_words(texts, lengths)
+        return count_by_words(texts, lengths) if words_add_up(lengths) else lengths(texts)
 
     def frame(system: str) -> int:
         return lengths([render([{"role": "system", "content": system}, {"role": "user", "content": ""},

@@ -6,8 +6,8 @@ new piece. A text's count is then the sum of the counts of its words cut before 
 and queries share most of their words (tokenizing them whole takes ~8 s on 2 cores, nearly all of it in that regex).
 
 Texts with a space after other whitespace are counted whole. Other kinds of tokenizer (SentencePiece's leading
-'▁', for one) break the rule: the caller compares the sums with whole counts on sample rows and counts whole when
-they differ (core.data.chatml.count_tokens_fn).
+'▁', for one) break the rule: `words_add_up` finds that out on a few probe texts, and the caller then counts whole
+texts (core.data.chatml.count_tokens_fn, which also compares its sums with whole renderings on sample rows).
 """
 
 import re
@@ -16,6 +16,13 @@ from collections.abc import Callable
 import numpy as np
 
 _SPACE_AFTER_WHITESPACE = re.compile(r"\s ")
+PROBES = ["How many orders did each customer place in 2024?", "a b c", "SELECT c.name, SUM(o.amount) AS total FROM "
+          "orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = 'paid' GROUP BY c.name", "x  y\n z"]
+
+
+def words_add_up(count: Callable[[list[str]], list[int]]) -> bool:
+    """Whether this tokenizer's counts are the sums of its words' counts, on a few probe texts."""
+    return count_by_words(PROBES, count) == count(PROBES)
 
 
 def count_by_words(texts: list[str], count: Callable[[list[str]], list[int]]) -> list[int]:
