@@ -107,10 +107,14 @@ def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, schem
     ds.schema_mode = schema_mode or "full"
     fmt = ds.prompt_format
     counter = count_tokens_fn(load_tokenizer(model), fmt=replace(fmt, template=_template_for(template, fmt)))
-    ds.report = validate_pairs(ds.pairs, schema, ds.dialect, counter, int(max_len))
+    # `is not None`: a gr.Progress is falsy (its len() is 0 until it wraps an iterable)
+    checking = (lambda done, total: progress(done / total, desc=f"checking SQL: {done:,} of {total:,} queries")) \
+        if progress is not None else None
+    ds.report = validate_pairs(ds.pairs, schema, ds.dialect, counter, int(max_len), checking)
     if ds.database:
         db = database(ds.database)
-        report = (lambda done, total: progress(done / total, desc=f"running pair {done} of {total}")) if progress else None
+        report = (lambda done, total: progress(done / total, desc=f"running pair {done} of {total}")) \
+            if progress is not None else None
         outcomes = preflight(ds.pairs, db, ds.dialect, report, preflight_cache(ds.database))
         ds.report = merge_preflight(ds.report, ds.pairs, outcomes, db.label)
     return ds

@@ -193,3 +193,28 @@ def test_a_pair_added_in_the_playground_keeps_the_generated_pairs_generated():
     pairs = load_pairs(ds.path)
     assert [(p.question, p.generated, p.template) for p in pairs] == [
         ("How many dogs?", False, ""), ("How many owners?", True, "count"), ("How many breeds?", False, "")]
+
+
+def test_an_upload_shows_its_sql_checks_progress(tmp_path, monkeypatch):
+    """The upload handler's gr.Progress is falsy (its len() is 0), and a truthiness test once dropped it: a big
+    file showed only 'processing' for half a minute, and the database pre-flight never showed its progress."""
+    import gradio as gr
+
+    import core.data.validate as validate
+
+    class Heard(gr.Progress):
+        def __init__(self):
+            super().__init__()
+            self.heard = []
+
+        def __call__(self, progress, desc=None, **kwargs):
+            self.heard.append(desc)
+
+    monkeypatch.setattr(validate, "CHUNK", 100)
+    validate._FINDINGS.clear()
+    path = write(tmp_path / "big.csv", "question,sql\n" + "".join(
+        f"Sales of sale {i}?,SELECT amount FROM sales WHERE sale_id = {i} -- progress\n" for i in range(250)))
+    progress = Heard()
+    assert not progress  # what the handler once tested
+    data_tab.on_upload(Upload(path, "big.csv"), SAMPLE_SCHEMA.read_text(), *SETTINGS, Dataset(), progress=progress)
+    assert progress.heard == [f"checking SQL: {n} of 250 queries" for n in (100, 200, 250)]

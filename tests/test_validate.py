@@ -231,9 +231,35 @@ def test_queries_of_one_shape_are_parsed_once_and_keep_their_own_findings(monkey
     assert {problem for _, _, problem, _ in found[same[0]]} == {"unknown column 'name' (not a column of sales)"}
     assert not found[names[0]] and found[names[1]]
     assert found[broken[0]] != found[broken[1]]  # each names its own column
-    aliased = ["SELECT amount 'total' FROM sales ORDER BY total", "SELECT amount 'totl' FROM sales ORDER BY total"]
-    found = validate._check_here(aliased, "sqlite", parse_schema(DDL).lookup())  # a string alias is a name
-    assert not found[aliased[0]] and found[aliased[1]]
+    assert validate.sql_shape(validate.tokenize_sql("SELECT 1 FROM sales WHERE name IN ('a', 'b') AND x = 2",
+                                                    "postgres")) == \
+        validate.sql_shape(validate.tokenize_sql("SELECT 7 FROM sales WHERE name IN ('c', 'd') AND x = 9", "postgres"))
+
+
+# Queries alike but for a number or a string that is a name there, or that changes how the query parses (found by
+# a review): each must keep its own findings.
+NOT_VALUES = [
+    ("sqlite", "SELECT amount 'total' FROM sales ORDER BY total", "SELECT amount 'totl' FROM sales ORDER BY total"),
+    ("mysql", "SELECT amount AS 'total' FROM sales ORDER BY total", "SELECT amount AS 'totl' FROM sales ORDER BY total"),
+    ("sqlite", "SELECT amount FROM sales, 'regions'", "SELECT amount FROM sales, 'nope'"),
+    ("duckdb", "SELECT * FROM ('sales')", "SELECT * FROM ('nope')"),
+    ("duckdb", "SELECT * FROM (SELECT 1 FROM sales WHERE x IN ('a')) AS s, 'sales'",
+     "SELECT * FROM (SELECT 1 FROM sales WHERE x IN ('a')) AS s, 'nope'"),
+    ("postgres", "SELECT amount FROM sales WHERE sale_id > INTERVAL '1' bogus",
+     "SELECT amount FROM sales WHERE sale_id > INTERVAL '2 day' bogus"),
+    ("postgres", "SELECT a.1 FROM sales a", "SELECT a.2 FROM sales a"),
+    ("bigquery", "SELECT amount FROM sales-2023", "SELECT amount FROM sales-2024"),
+]
+
+
+@pytest.mark.parametrize(("dialect", "first", "second"), NOT_VALUES)
+def test_a_number_or_string_in_a_names_place_keeps_its_own_findings(dialect, first, second):
+    import core.data.validate as validate
+
+    known = parse_schema(DDL).lookup()
+    found = validate._check_here([first, second], dialect, known)
+    assert found == {sql: validate.check_sql(sql, dialect, known) for sql in (first, second)}
+    assert found[first] != found[second]
 
 
 def test_duplicates_ignore_case_and_runs_of_whitespace_in_questions():
@@ -241,3 +267,24 @@ def test_duplicates_ignore_case_and_runs_of_whitespace_in_questions():
              Pair("Total sales per regions?", "SELECT 1", 3)]
     report = validate_pairs(pairs)
     assert kinds(report, 2) == {"duplicates"} and not kinds(report, 3)
+
+
+def test_sql_checks_report_their_progress_in_the_callers_context(monkeypatch):
+    """A 100,000-query file takes seconds: the Data tab shows "checking SQL: N of M". Gradio finds the page to
+    update through context variables, so the checking thread must see the caller's."""
+    import contextvars
+
+    import core.data.validate as validate
+
+    monkeypatch.setattr(validate, "CHUNK", 10)
+    validate._FINDINGS.clear()
+    page = contextvars.ContextVar("page", default=None)
+    heard = []
+
+    def validate_on_the_page():
+        page.set("data tab")
+        pairs = [Pair(f"q{i}", f"SELECT {i} AS n FROM sales -- progress", i + 1) for i in range(35)]
+        validate_pairs(pairs, parse_schema(DDL), progress=lambda done, total: heard.append((page.get(), done, total)))
+
+    contextvars.copy_context().run(validate_on_the_page)
+    assert heard == [("data tab", 10, 35), ("data tab", 20, 35), ("data tab", 30, 35), ("data tab", 35, 35)]

@@ -4,6 +4,7 @@ Each finding names the row, the field, the problem in plain words and how to fix
 unfit for training (the UI can exclude those rows); warnings are worth a look but do not block.
 """
 
+import contextvars
 import statistics
 import threading
 from collections import OrderedDict, defaultdict
@@ -198,23 +199,55 @@ def _column_problem(column: exp.Column, scope: Scope, visible: list[list[_Source
     return (ERROR, f"unknown column '{column.name}' (not a column of {where})", "fix the name, or add it to the schema")
 
 
-# Names, keywords and structure make a finding; the value of a number or of a string in a value's place does not
-# (nor do comments, which sqlglot keeps beside the tokens). A string elsewhere may be a name: `amount 'total'` and
-# `AS 'total'` are aliases in MySQL, SQL Server and SQLite.
+# Names, keywords and structure make a finding; a value does not, nor do comments (sqlglot keeps them beside the
+# tokens). So a number or a string is left out of a query's shape where it can only be a value: after a comparison,
+# an operator or a clause word below, and after a comma or "(" outside FROM/JOIN. Elsewhere it may be a name or
+# change how the query parses: `amount 'total'` and `AS 'total'` are aliases (MySQL, SQL Server, SQLite),
+# `FROM orders, 'customers'` names a table, `a.1` and BigQuery's `orders-2024` are names, and an INTERVAL's string
+# decides whether the next word is its unit.
 _VALUE_PLACES = frozenset({
-    TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenType.GT, TokenType.GTE, TokenType.L_PAREN,
-    TokenType.COMMA, TokenType.LIKE, TokenType.ILIKE, TokenType.IN, TokenType.BETWEEN, TokenType.AND, TokenType.OR,
-    TokenType.THEN, TokenType.ELSE, TokenType.WHEN, TokenType.PLUS, TokenType.DASH, TokenType.DPIPE, TokenType.NOT,
-    TokenType.IS, TokenType.INTERVAL, TokenType.SELECT})
-_NUMBER, _STRING = TokenType.NUMBER, TokenType.STRING
+    TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenType.GT, TokenType.GTE, TokenType.LIKE,
+    TokenType.ILIKE, TokenType.IN, TokenType.BETWEEN, TokenType.AND, TokenType.OR, TokenType.THEN, TokenType.ELSE,
+    TokenType.WHEN, TokenType.PLUS, TokenType.STAR, TokenType.SLASH, TokenType.DPIPE, TokenType.NOT, TokenType.IS,
+    TokenType.SELECT, TokenType.LIMIT, TokenType.OFFSET, TokenType.TOP})
+_LIST_PLACES = frozenset({TokenType.COMMA, TokenType.L_PAREN})  # value places outside FROM/JOIN only
+_FROM_WORDS = frozenset({TokenType.FROM, TokenType.JOIN})
+_OTHER_CLAUSES = frozenset({TokenType.SELECT, TokenType.WHERE, TokenType.ON, TokenType.USING, TokenType.GROUP_BY,
+                            TokenType.HAVING, TokenType.ORDER_BY, TokenType.QUALIFY, TokenType.LIMIT, TokenType.OFFSET})
+_VALUE_KINDS = frozenset({TokenType.NUMBER, TokenType.STRING})
 SHAPES_MAX = 20_000
 
 
 def sql_shape(tokens: list[Token]) -> tuple:
-    """The SQL with its literal values and comments left out: queries of one shape have the same findings."""
-    kinds = [t.token_type for t in tokens]
-    return tuple([(kind, "" if kind is _NUMBER or (kind is _STRING and before in _VALUE_PLACES) else t.text)
-                  for t, kind, before in zip(tokens, kinds, [None, *kinds], strict=False)])
+    """The SQL with its values and comments left out: queries of one shape have the same findings."""
+    kinds = [token.token_type for token in tokens]
+    texts = [token.text for token in tokens]
+    in_from = None
+    for i in [i for i, kind in enumerate(kinds) if kind in _VALUE_KINDS]:
+        before = kinds[i - 1] if i else None
+        if before in _VALUE_PLACES:
+            texts[i] = ""
+        elif before in _LIST_PLACES:
+            in_from = in_from or _in_from_clause(kinds)
+            if not in_from[i]:
+                texts[i] = ""
+    return tuple(kinds), tuple(texts)
+
+
+def _in_from_clause(kinds: list[TokenType]) -> list[bool]:
+    """For each token, whether it sits in a FROM/JOIN clause (a parenthesis starts in the clause around it)."""
+    out, outer, in_from = [], [], False
+    for kind in kinds:
+        out.append(in_from)
+        if kind in _FROM_WORDS:
+            in_from = True
+        elif kind in _OTHER_CLAUSES:
+            in_from = False
+        elif kind is TokenType.L_PAREN:
+            outer.append(in_from)
+        elif kind is TokenType.R_PAREN and outer:
+            in_from = outer.pop()
+    return out
 
 
 def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None,
@@ -288,14 +321,18 @@ def _schema_key(dialect: str, known: dict[str, set[str]]) -> tuple:
     return dialect, tuple(sorted((table, tuple(sorted(columns))) for table, columns in known.items()))
 
 
-def check_all(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict[str, list]:
+Progress = Callable[[int, int], None]  # (queries checked, queries to check)
+
+
+def check_all(sqls: list[str], dialect: str, known: dict[str, set[str]],
+              progress: Progress | None = None) -> dict[str, list]:
     """check_sql of every SQL string, from the findings cache where it was checked against the same schema
     before; the rest in a process per core when there are many (sqlglot holds the GIL)."""
     key = _schema_key(dialect, known)
     with _findings_lock:
         cached = _FINDINGS.get(key, {})
         todo = [sql for sql in sqls if sql not in cached]
-    found = _check_uncached(todo, dialect, known)
+    found = _check_uncached(todo, dialect, known, progress or _no_progress)
     with _findings_lock:
         entry = _FINDINGS.pop(key, {})
         if len(entry) + len(found) > _FINDINGS_MAX_SQL:
@@ -307,17 +344,26 @@ def check_all(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict
     return {sql: found[sql] if sql in found else cached[sql] for sql in sqls}
 
 
-def _check_here(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict[str, list]:
+def _no_progress(done: int, total: int) -> None:
+    return None
+
+
+def _check_here(sqls: list[str], dialect: str, known: dict[str, set[str]],
+                progress: Progress = _no_progress) -> dict[str, list]:
     shapes: dict[tuple, list] = {}
-    return {sql: check_sql(sql, dialect, known, shapes) for sql in sqls}
+    found = {}
+    for i in range(0, len(sqls), CHUNK):
+        found.update((sql, check_sql(sql, dialect, known, shapes)) for sql in sqls[i:i + CHUNK])
+        progress(len(found), len(sqls))
+    return found
 
 
-def _check_uncached(sqls: list[str], dialect: str, known: dict[str, set[str]]) -> dict[str, list]:
+def _check_uncached(sqls: list[str], dialect: str, known: dict[str, set[str]], progress: Progress) -> dict[str, list]:
     import os
 
     workers = min(os.cpu_count() or 1, 8)
     if len(sqls) < PARALLEL_MIN_SQL or workers < 2:
-        return _check_here(sqls, dialect, known)
+        return _check_here(sqls, dialect, known, progress)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -326,17 +372,21 @@ def _check_uncached(sqls: list[str], dialect: str, known: dict[str, set[str]]) -
     try:
         # spawned, never forked: the studio's threads and sockets must not be copied into the workers
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_check_chunk, [(chunk, dialect, known) for chunk in chunks]))
+            results = []
+            for found in pool.map(_check_chunk, [(chunk, dialect, known) for chunk in chunks]):
+                results.append(found)
+                progress(min(len(results) * CHUNK, len(sqls)), len(sqls))
     except (BrokenProcessPool, RuntimeError, OSError):  # e.g. a caller's script that cannot be re-imported safely
-        return _check_here(sqls, dialect, known)
+        return _check_here(sqls, dialect, known, progress)
     return {sql: problems for chunk, found in zip(chunks, results, strict=True)
             for sql, problems in zip(chunk, found, strict=True)}
 
 
 def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str = "postgres",
                    count_tokens: Callable[[list[Pair]], list[int]] | None = None,
-                   max_seq_length: int = 2048) -> Report:
-    """Check every row; `count_tokens` (from the chosen model's tokenizer) enables the length checks."""
+                   max_seq_length: int = 2048, progress: Progress | None = None) -> Report:
+    """Check every row; `count_tokens` (from the chosen model's tokenizer) enables the length checks; `progress`
+    hears how many distinct queries are checked, from another thread that sees the caller's context variables."""
     report = Report()
     add = report.findings.append
     global_known = schema.lookup() if schema else {}
@@ -348,7 +398,9 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
     # while this thread counts tokens (its Python half leaves a core free for them).
     distinct = {p.sql for p in pairs if p.question and p.sql and not (p.schema and not schema)}
     with ThreadPoolExecutor(1, thread_name_prefix="check-sql") as background:
-        checked = background.submit(check_all, sorted(distinct), dialect, global_known)
+        # the caller's context goes along: a UI's progress reporter may find its page through a context variable
+        checked = background.submit(contextvars.copy_context().run, check_all, sorted(distinct), dialect,
+                                    global_known, progress)
         token_lengths = list(count_tokens(pairs)) if count_tokens is not None else []
         parse_cache.update(((sql, id(global_known)), problems) for sql, problems in checked.result().items())
 
