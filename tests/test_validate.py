@@ -288,3 +288,25 @@ def test_sql_checks_report_their_progress_in_the_callers_context(monkeypatch):
 
     contextvars.copy_context().run(validate_on_the_page)
     assert heard == [("data tab", 10, 35), ("data tab", 20, 35), ("data tab", 30, 35), ("data tab", 35, 35)]
+
+
+def test_a_failing_token_count_is_reported_without_waiting_for_the_sql_checks(monkeypatch):
+    import threading
+    import time
+
+    import core.data.validate as validate
+
+    release = threading.Event()
+    check_all = validate.check_all
+    monkeypatch.setattr(validate, "check_all", lambda *a: release.wait(30) and check_all(*a))
+
+    def bad_template(pairs):
+        raise ValueError("The system prompt template has a stray brace")
+
+    start = time.monotonic()
+    try:
+        with pytest.raises(ValueError, match="stray brace"):
+            validate_pairs([Pair("q", "SELECT 1 -- slow check", 1)], count_tokens=bad_template)
+        assert time.monotonic() - start < 10  # the checks are held for 30 s
+    finally:
+        release.set()

@@ -397,12 +397,15 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
     # The SQL checked against the global schema (nearly all of it): parsed in a process per core for big files,
     # while this thread counts tokens (its Python half leaves a core free for them).
     distinct = {p.sql for p in pairs if p.question and p.sql and not (p.schema and not schema)}
-    with ThreadPoolExecutor(1, thread_name_prefix="check-sql") as background:
+    background = ThreadPoolExecutor(1, thread_name_prefix="check-sql")
+    try:
         # the caller's context goes along: a UI's progress reporter may find its page through a context variable
         checked = background.submit(contextvars.copy_context().run, check_all, sorted(distinct), dialect,
                                     global_known, progress)
         token_lengths = list(count_tokens(pairs)) if count_tokens is not None else []
         parse_cache.update(((sql, id(global_known)), problems) for sql, problems in checked.result().items())
+    finally:  # a failed count (e.g. a bad template) is reported at once; the checks finish into the findings cache
+        background.shutdown(wait=False)
 
     for p in pairs:
         for problem in p.problems:
