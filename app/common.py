@@ -50,6 +50,14 @@ class Dataset:
         return self.report.summary["trainable"] if exclude_errors else len(self.pairs)
 
 
+def progress_reporter(progress, describe):
+    """A (done, total) callback for core that moves a gr.Progress bar with describe(done, total) as its text; None
+    without one. `is not None`: a gr.Progress is falsy (its len() is 0 until it wraps an iterable)."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(done / total, desc=describe(done, total))
+
+
 def box(text: str, kind: str = "info") -> str:
     """A message box: kind is info, ok, warn or error. Text is escaped; **bold** is not interpreted."""
     return f'<div class="msg msg-{kind}">{html.escape(text)}</div>'

@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from app.charts import token_histogram
-from app.common import USER_ERRORS, Dataset, box, store_upload
+from app.common import USER_ERRORS, Dataset, box, progress_reporter, store_upload
 from app.db_panel import database, preflight_cache
 from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
@@ -107,14 +107,11 @@ def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, schem
     ds.schema_mode = schema_mode or "full"
     fmt = ds.prompt_format
     counter = count_tokens_fn(load_tokenizer(model), fmt=replace(fmt, template=_template_for(template, fmt)))
-    # `is not None`: a gr.Progress is falsy (its len() is 0 until it wraps an iterable)
-    checking = (lambda done, total: progress(done / total, desc=f"checking SQL: {done:,} of {total:,} queries")) \
-        if progress is not None else None
+    checking = progress_reporter(progress, lambda done, total: f"checking SQL: {done:,} of {total:,} queries")
     ds.report = validate_pairs(ds.pairs, schema, ds.dialect, counter, int(max_len), checking)
     if ds.database:
         db = database(ds.database)
-        report = (lambda done, total: progress(done / total, desc=f"running pair {done} of {total}")) \
-            if progress is not None else None
+        report = progress_reporter(progress, lambda done, total: f"running pair {done} of {total}")
         outcomes = preflight(ds.pairs, db, ds.dialect, report, preflight_cache(ds.database))
         ds.report = merge_preflight(ds.report, ds.pairs, outcomes, db.label)
     return ds

@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 from sqlglot import exp
 
-from app.common import Dataset, box, write_pairs
+from app.common import Dataset, box, progress_reporter, write_pairs
 from core.data import Pair, parse_sql
 from core.data.split import normalise_question
 from core.db import (
@@ -262,7 +262,7 @@ def on_generate(conn: Connection, n, seed, dialect: str, progress=gr.Progress())
         db = database(conn.source)
         pairs = generate_pairs(db, n=int(n or 200), seed=int(seed or 0), info=conn.schema(),
                                dialect=dialect or conn.dialect,
-                               progress=lambda done, total: progress(done / total, desc=f"{done} of {total} pairs"))
+                               progress=progress_reporter(progress, lambda done, total: f"{done} of {total} pairs"))
     except (ValueError, SourceError) as e:
         return [], box(str(e), "error"), [], gr.skip(), gr.skip()
     rows = [{**p.record(), "rows": p.rows} for p in pairs]

@@ -2,6 +2,7 @@
 
 import pytest
 
+import core.data.validate as validate
 from core.data import Pair, SchemaError, parse_schema, split_pairs, trainable_pairs, validate_pairs
 
 DDL = """
@@ -194,8 +195,6 @@ def test_a_bare_word_is_not_a_statement():
 
 def test_checking_the_same_sql_against_the_same_schema_again_does_not_parse_it_again(monkeypatch):
     """A template, model or max-length change re-validates the file: its SQL findings come from the cache."""
-    import core.data.validate as validate
-
     parsed = []
     check = validate.check_sql
     monkeypatch.setattr(validate, "check_sql", lambda sql, *a: parsed.append(sql) or check(sql, *a))
@@ -216,8 +215,6 @@ def test_queries_of_one_shape_are_parsed_once_and_keep_their_own_findings(monkey
     """SQL that differs only in its values and comments has the same findings, so it is parsed once per shape (a
     file of generated pairs repeats a few hundred shapes). Another name is another shape; parse errors, whose
     message names a column, are never shared."""
-    import core.data.validate as validate
-
     parsed = []
     parse = validate.parse_tokens
     monkeypatch.setattr(validate, "parse_tokens", lambda tokens, sql, d: parsed.append(sql) or parse(tokens, sql, d))
@@ -254,8 +251,6 @@ NOT_VALUES = [
 
 @pytest.mark.parametrize(("dialect", "first", "second"), NOT_VALUES)
 def test_a_number_or_string_in_a_names_place_keeps_its_own_findings(dialect, first, second):
-    import core.data.validate as validate
-
     known = parse_schema(DDL).lookup()
     found = validate._check_here([first, second], dialect, known)
     assert found == {sql: validate.check_sql(sql, dialect, known) for sql in (first, second)}
@@ -274,8 +269,6 @@ def test_sql_checks_report_their_progress_in_the_callers_context(monkeypatch):
     update through context variables, so the checking thread must see the caller's."""
     import contextvars
 
-    import core.data.validate as validate
-
     monkeypatch.setattr(validate, "CHUNK", 10)
     validate._FINDINGS.clear()
     page = contextvars.ContextVar("page", default=None)
@@ -293,8 +286,6 @@ def test_sql_checks_report_their_progress_in_the_callers_context(monkeypatch):
 def test_a_failing_token_count_is_reported_without_waiting_for_the_sql_checks(monkeypatch):
     import threading
     import time
-
-    import core.data.validate as validate
 
     release = threading.Event()
     check_all = validate.check_all

@@ -27,8 +27,9 @@ def _guarded(call):
 
 
 def parse_sql(text: str, dialect: str) -> list[exp.Expression | None]:
-    """sqlglot.parse; raises ParseError (a SqlglotError) for anything the parser cannot handle."""
-    return _guarded(lambda: sqlglot.parse(text, read=dialect))
+    """sqlglot.parse, with this thread's tokenizer and parser; raises ParseError (a SqlglotError) for anything the
+    parser cannot handle."""
+    return parse_tokens(tokenize_sql(text, dialect), text, dialect)
 
 
 def parse_one_sql(text: str, dialect: str) -> exp.Expression:
@@ -49,7 +50,7 @@ def _tokenizer_and_parser(dialect: str):
 
 
 def tokenize_sql(text: str, dialect: str) -> list[Token]:
-    """The dialect's tokens of `text` (what parse_sql does first); raises a SqlglotError as parse_sql does."""
+    """The dialect's tokens of `text`; raises a SqlglotError as parse_sql does."""
     return _guarded(lambda: _tokenizer_and_parser(dialect)[0].tokenize(text))
 
 
