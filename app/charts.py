@@ -73,9 +73,10 @@ def token_histogram(lengths: list[int], max_seq_length: int) -> go.Figure:
 def category_figure(summaries: dict[str, dict]) -> go.Figure:
     """Grouped bars: how many rows fell in each outcome category, per model."""
     fig = go.Figure()
-    colours = {"base": "#9aa5b1", "adapter": "#1f4e9c"}
+    colours = {"base": "#9aa5b1", "base_prompt": "#c8ced6", "adapter": "#1f4e9c"}
+    names = {"base": "base with schema", "base_prompt": "base with the adapter's prompt", "adapter": "fine-tuned"}
     for name, summary in summaries.items():
         cats = summary["categories"]
-        fig.add_bar(x=list(cats), y=list(cats.values()), name=name, marker_color=colours.get(name))
+        fig.add_bar(x=list(cats), y=list(cats.values()), name=names.get(name, name), marker_color=colours.get(name))
     fig.update_layout(title="Outcome per held-out question", barmode="group", yaxis_title="rows", height=320, **CALM)
     return fig

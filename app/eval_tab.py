@@ -7,13 +7,16 @@ from app.charts import category_figure
 from app.common import USER_ERRORS, Dataset, box, write_pairs
 from core.data import Pair
 from core.evaluate import (
+    SIDE_LABELS,
+    SchemaCheck,
+    check_names,
     database_for,
     evaluate_run,
     extract_sql,
     generating,
     load_run_inputs,
     logged_evaluation,
-    run_schema_text,
+    schema_tables,
     training_busy_message,
 )
 from core.redact import redact
@@ -62,6 +65,10 @@ def build_eval_tab() -> dict:
         c["question"] = gr.Textbox(label="Question", scale=4, elem_id="pg-question",
                                    placeholder="e.g. Total sales amount per region?")
         c["ask_btn"] = gr.Button("Ask both models", variant="primary", scale=1, elem_id="ask")
+    c["schema_check"] = gr.Checkbox(True, label="Schema check", elem_id="pg-schema-check",
+                                    info="Repair a table or column name the database does not have to the nearest "
+                                    "one it has, when only one is near (applied to both models; the change is shown "
+                                    "as a comment above the SQL).")
     with gr.Row():
         with gr.Column():
             c["base_sql"] = gr.Code(label="Base model SQL", language="sql", elem_id="pg-base-sql")
@@ -115,15 +122,22 @@ def _db_target(kind: str, db_file, pg_url: str) -> tuple[str | None, str | None]
 
 
 def headline_html(summaries: dict) -> str:
-    def pct(name, key):
-        return f"{summaries[name][key]:.0%}" if name in summaries else "-"
+    """Accuracies side by side: the base model with the schema in its prompt (the fair baseline), the base model
+    with the adapter's prompt where that differs, and the fine-tuned model; as generated and with the schema check."""
+    names = [n for n in SIDE_LABELS if n in summaries]
 
-    rows = "".join(f"<tr><td>{label}</td><td>{pct('base', key)}</td><td><b>{pct('adapter', key)}</b></td></tr>"
-                   for label, key in (("Execution accuracy", "exec_accuracy"), ("Valid SQL", "valid_sql_rate"),
-                                      ("Executes", "executable_rate"), ("Exact match", "exact_match")))
+    def cells(key, bold):
+        return "".join(f"<td>{'<b>' if bold and n == 'adapter' else ''}{summaries[n].get(key, 0):.0%}"
+                       f"{'</b>' if bold and n == 'adapter' else ''}</td>" for n in names)
+
+    rows = "".join(f"<tr><td>{label}</td>{cells(key, key.startswith('exec'))}</tr>"
+                   for label, key in (("Execution accuracy", "exec_accuracy"),
+                                      ("... with the schema check", "exec_accuracy_checked"),
+                                      ("Valid SQL", "valid_sql_rate"), ("Executes", "executable_rate"),
+                                      ("Exact match", "exact_match")))
     n = next(iter(summaries.values()))["n"] if summaries else 0
-    return (f'<table class="headline"><tr><th>{n} held-out questions</th><th>base model</th><th>fine-tuned</th></tr>'
-            f"{rows}</table>")
+    head = "".join(f"<th>{SIDE_LABELS[name]}</th>" for name in names)
+    return f'<table class="headline"><tr><th>{n} held-out questions</th>{head}</tr>{rows}</table>'
 
 
 def run_evaluation(run_id, kind, db_file, pg_url, include_base, progress=gr.Progress()):  # noqa: B008 - gradio idiom
@@ -182,35 +196,43 @@ def _generator():
     return _generators[0]
 
 
-def ask(run_id, question, kind, db_file, pg_url):
-    """Base and adapter SQL for one question, each executed read-only. (8 outputs)"""
+def ask(run_id, question, kind, db_file, pg_url, schema_check=True):
+    """Base and adapter SQL for one question, each executed read-only. (6 outputs)"""
     if not run_id or not (question or "").strip():
         return "", [], "", [], box("Pick a run and type a question.", "warn"), ""
     if busy := training_busy_message():
         return "", [], "", [], box(busy, "warn"), ""
     with generating():
-        return _ask(run_id, question, kind, db_file, pg_url)
+        return _ask(run_id, question, kind, db_file, pg_url, schema_check)
 
 
-def _ask(run_id, question, kind, db_file, pg_url):
+def _answer(sql: str, check: SchemaCheck) -> str:
+    """The SQL shown: the repaired query under a comment that names what the schema check changed."""
+    return f"-- schema check: {check.describe()}\n{check.sql}" if check.changed else sql
+
+
+def _ask(run_id, question, kind, db_file, pg_url, schema_check):
     try:
-        cfg, _, adapter = load_run_inputs(run_id)
+        cfg, _, adapter, record = load_run_inputs(run_id)
         target, data = _db_target(kind, db_file, pg_url)
         db = database_for(cfg, target, data)
-        schema_text = run_schema_text(cfg, adapter)
-        prompt = cfg.prompt_format(schema_text).prompt(question.strip())
+        tables = schema_tables(record) if schema_check else {}
         outputs = []
-        for adapter_path in (None, adapter):
-            [raw] = _generator().generate(cfg.model, adapter_path, cfg.trust_remote_code, [prompt], max_new_tokens=200)
+        # the base model at its best (the schema in its prompt), the adapter with the prompt it trained on
+        for side, adapter_path in ((record.baseline(), None), (record, adapter)):
+            prompt = side.prompt_messages(question.strip())
+            [raw] = _generator().generate(record.base_model, adapter_path, cfg.trust_remote_code, [prompt],
+                                          max_new_tokens=200)
             sql = extract_sql(raw)
-            result = db.execute(sql, cfg.dialect) if sql else None
+            check = check_names(sql, tables, record.dialect) if sql and tables else SchemaCheck(sql)
+            result = db.execute(check.sql, record.dialect) if sql else None
             rows = [list(r) for r in result.rows[:200]] if result and result.ok else \
                 [[result.error if result else "no SQL in the answer"]]
-            outputs.append((sql or raw, rows))
+            outputs.append((_answer(sql, check) if sql else raw, rows, check.sql))
     except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError, RuntimeError) as e:
         return "", [], "", [], box(redact(str(e)), "error"), ""
-    (base_sql, base_rows), (tuned_sql, tuned_rows) = outputs
-    return base_sql, base_rows, tuned_sql, tuned_rows, "", tuned_sql
+    (base_sql, base_rows, _), (tuned_sql, tuned_rows, tuned_run) = outputs
+    return base_sql, base_rows, tuned_sql, tuned_rows, "", tuned_run
 
 
 def add_pair(ds: Dataset, question: str, sql: str):

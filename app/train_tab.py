@@ -18,7 +18,7 @@ from core.config import (
     validate_config,
 )
 from core.data import SCHEMA_MODES
-from core.evaluate import evaluate_after_training
+from core.evaluate import SIDE_LABELS, evaluate_after_training
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact
@@ -336,13 +336,14 @@ def progress_html(snap: dict) -> str:
 
 
 def evaluation_line(snap: dict) -> str:
-    """'execution accuracy on N held-out questions: base X%, adapter Y%', when the run was evaluated as it ended."""
+    """'Execution accuracy on N held-out questions: base with schema X%, fine-tuned Y%', when the run was evaluated
+    as it ended."""
     summaries = snap.get("evaluation") or {}
     if "adapter" not in summaries:
         return ""
-    base = f"base {summaries['base']['exec_accuracy']:.0%}, " if "base" in summaries else ""
-    return (f" Execution accuracy on {summaries['adapter']['n']} held-out questions: {base}adapter "
-            f"{summaries['adapter']['exec_accuracy']:.0%}. See every answer in step 5 (Evaluate).")
+    sides = ", ".join(f"{SIDE_LABELS.get(name, name)} {s['exec_accuracy']:.0%}" for name, s in summaries.items())
+    return (f" Execution accuracy on {summaries['adapter']['n']} held-out questions: {sides}. See every answer in "
+            "step 5 (Evaluate).")
 
 
 def outcome_html(snap: dict) -> str:

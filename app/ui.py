@@ -55,7 +55,7 @@ def wire_eval(e, dataset):
                         concurrency_limit=1, concurrency_id="generate")
     e["filter"].change(eval_tab.table_rows, [e["report"], e["filter"]], e["table"])
     e["pick"].change(eval_tab.inspect_row, [e["report"], e["pick"]], [e["gold_rows"], e["base_rows"], e["adapter_rows"]])
-    e["ask_btn"].click(eval_tab.ask, [e["run"], e["question"], *db],
+    e["ask_btn"].click(eval_tab.ask, [e["run"], e["question"], *db, e["schema_check"]],
                        [e["base_sql"], e["base_result"], e["adapter_sql"], e["adapter_result"], e["pg_message"],
                         e["corrected"]], api_name="ask", concurrency_limit=1, concurrency_id="generate")
     e["add_btn"].click(eval_tab.add_pair, [dataset, e["question"], e["corrected"]],

@@ -61,6 +61,8 @@ def _config(args) -> TrainConfig:
         if value is not None and f.name not in values:
             values[f.name] = value
     model = values.get("model") or default_value("model")
+    if values.get("evaluate_after") is False and getattr(args, "eval_fraction", None) is None:
+        values["eval_fraction"] = 0.0  # --no-evaluate: nothing will be scored, so every pair trains
     for name, value in recommended_settings(model, gpu_available()).items():
         values.setdefault(name, value)
     return TrainConfig(**values)
@@ -218,10 +220,20 @@ def _follow(engine, uri: str) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    """Base vs adapter execution accuracy; prints the summary and writes the per-row CSV."""
+    """Base vs adapter execution accuracy; prints the summary and writes the per-row CSV. Prompts come from the
+    adapter's prompt record (the one training rendered)."""
     from pathlib import Path
 
-    from core.evaluate import database_for, evaluate, evaluate_run, rows_csv, training_busy_message
+    from core.data import load_pairs
+    from core.evaluate import (
+        SIDE_LABELS,
+        database_for,
+        evaluate,
+        evaluate_run,
+        rows_csv,
+        training_busy_message,
+    )
+    from core.prompt_record import PromptRecord
     from core.tracking import ensure_server
 
     if bool(args.run) == bool(args.adapter):
@@ -231,25 +243,32 @@ def cmd_evaluate(args) -> int:
     db_data = args.db_data
     if args.run:
         ensure_server()
-        report = evaluate_run(args.run, args.database, db_data, include_base=args.base)
+        report = evaluate_run(args.run, args.database, db_data, include_base=args.base, pairs_file=args.data)
     else:
         if not args.data:
             raise ConfigError({"data": "--adapter needs --data: the question/SQL pairs to evaluate on"})
         if not Path(args.adapter, "adapter_config.json").exists():
             raise FileNotFoundError(f"No LoRA adapter (adapter_config.json) in {args.adapter}")
-        from core.train import load_dataset
-
         built = args.database in (None, "duckdb")  # the DuckDB built from the schema (and --db-data rows)
         if built:
             args.database = None
         cfg = _config(args)
-        pairs, _, schema_text, _ = load_dataset(cfg)
+        record = PromptRecord.load(Path(args.adapter))
+        if record is None:  # an adapter saved before prompt records: its prompt is rebuilt from the flags
+            from core.train import load_dataset
+
+            record = PromptRecord.for_run(cfg, load_dataset(cfg)[2])
+            print("note: this adapter has no prompt record (studio_prompt.json); its prompt is rebuilt from --db, "
+                  "--schema and --dialect, which must be the ones it trained with")
+        pairs = load_pairs(args.data)
         db = database_for(cfg, "duckdb" if built else None, db_data)
-        report = evaluate(pairs, db, cfg, schema_text, args.adapter, include_base=args.base)
+        report = evaluate(pairs, db, record, args.adapter, include_base=args.base,
+                          trust_remote_code=cfg.trust_remote_code)
     print(f"{report.rows} rows evaluated {report.timing()} on {redact(args.database or 'the run database')}")
     for name, summary in report.summaries.items():
         cats = ", ".join(f"{k}: {v}" for k, v in summary["categories"].items() if v)
-        print(f"{name:8s} execution accuracy {summary['exec_accuracy']:.1%}  valid SQL {summary['valid_sql_rate']:.1%}  "
+        print(f"{SIDE_LABELS.get(name, name):30s} execution accuracy {summary['exec_accuracy']:.1%}  "
+              f"with the schema check {summary['exec_accuracy_checked']:.1%}  valid SQL {summary['valid_sql_rate']:.1%}  "
               f"executes {summary['executable_rate']:.1%}  exact match {summary['exact_match']:.1%}  ({cats})")
     Path(args.out).write_text(rows_csv(report), encoding="utf-8")
     print(f"per-row table: {args.out}")
@@ -386,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="execution accuracy of an adapter (and the base model)")
     e.add_argument("--run", help="MLflow run id of a training run (uses its held-out rows)")
     e.add_argument("--adapter", help="an adapter folder (with --data)")
-    e.add_argument("--data", help="question/SQL pairs to evaluate on (with --adapter)")
+    e.add_argument("--data", help="question/SQL pairs to evaluate on (with --adapter; with --run: score this file "
+                   "instead of the run's held-out rows, without logging it to the run)")
     e.add_argument("--schema", help="DDL file")
     e.add_argument("--dialect", default=None)
     e.add_argument("--model", default=None, help="the base model the adapter was trained on")

@@ -6,6 +6,8 @@ CLI and the UI can show them next to the fields before anything starts.
 
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
@@ -15,12 +17,24 @@ from core.data import (
     TemplateError,
     system_prompt,
 )
-from core.paths import check_name
+from core.paths import SAMPLE_DATABASE, SAMPLE_PAIRS, SAMPLE_SCHEMA, check_name
 
 ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 BUNDLED_MODEL = "bundled:SmolLM2-135M-Instruct"
 # The default prompt when the schema stays out of it: it names the database, as the original recipe's prompt does.
 NO_SCHEMA_TEMPLATE = "You are a {dialect} SQL expert for the {database} database."
+
+
+def database_name_of(source: str) -> str:
+    """A connected database's own name, from its source string alone (no connection): the sample's name, a
+    PostgreSQL URL's database, a file's stem (a DuckDB file's catalog is its stem too), a folder's name."""
+    source = (source or "").strip()
+    if source == "sample":
+        return SAMPLE_DATABASE
+    if source.startswith(("postgresql://", "postgres://")):
+        return unquote(urlsplit(source).path.lstrip("/")) or "postgres"
+    path = Path(source.rstrip("/\\"))
+    return (path.stem if path.suffix else path.name) or "database"
 
 
 def _f(default, help: str, **kw):
@@ -109,13 +123,12 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2)
 
     def database_label(self) -> str:
-        """The database's name in the prompt: the setting, else the schema (or data) file's name."""
-        from pathlib import Path
-
-        from core.paths import SAMPLE_DATABASE, SAMPLE_PAIRS, SAMPLE_SCHEMA
-
+        """The database's name in the prompt: the setting, else the connected database's own name (file stem,
+        DuckDB catalog, PostgreSQL database), else the schema (or data) file's name."""
         if self.database_name.strip():
             return self.database_name.strip()
+        if self.database.strip():
+            return database_name_of(self.database)
         samples = (SAMPLE_SCHEMA.name, SAMPLE_PAIRS.name)
         if Path(self.schema_path or self.data_path).name in samples:
             return SAMPLE_DATABASE

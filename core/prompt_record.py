@@ -8,13 +8,16 @@ trained before the record existed, it is rebuilt from the run's config.json.
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.config import TrainConfig
 from core.data import DEFAULT_SYSTEM_TEMPLATE, Pair, PromptFormat
 
 PROMPT_FILE = "studio_prompt.json"
+# Above this many characters of CREATE TABLEs (about 3,000 tokens) the baseline prompt holds only the tables a
+# question mentions: the whole schema would crowd out the question in a small model's context.
+BASELINE_FULL_SCHEMA_CHARS = 12_000
 
 
 @dataclass
@@ -38,6 +41,12 @@ class PromptRecord:
     @property
     def schema_hash(self) -> str:
         return hashlib.sha256(self.schema_text.encode()).hexdigest()[:16]
+
+    def baseline(self) -> "PromptRecord":
+        """The base model at its best, as a person without fine-tuning would prompt it: the default template with
+        the schema in the prompt (every table, or the tables the question mentions when the schema is long)."""
+        mode = "full" if len(self.schema_text) <= BASELINE_FULL_SCHEMA_CHARS else "relevant"
+        return replace(self, system_template=DEFAULT_SYSTEM_TEMPLATE, schema_mode=mode)
 
     def prompt_messages(self, question: str) -> list[dict]:
         """The system and user turns of a question, exactly as in training (the answer is left out)."""

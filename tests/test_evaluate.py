@@ -11,6 +11,7 @@ from core.db import open_database
 from core.evaluate import rows_csv
 from core.evaluate.evaluate import CATEGORIES, EvalRow, change, score, summarize
 from core.paths import SAMPLE_DATA, SAMPLE_PAIRS, SAMPLE_SCHEMA
+from core.prompt_record import PromptRecord
 from tests.conftest import ROOT
 
 
@@ -86,7 +87,7 @@ def test_trained_adapter_beats_the_base_model_and_the_cli_reevaluates(mlflow_ser
     result = subprocess.run([sys.executable, "-m", "core", "evaluate", "--run", run.info.run_id, "--no-base",
                              "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"adapter  execution accuracy {tuned['exec_accuracy']:.1%}" in result.stdout  # same split, same answers
+    assert f"execution accuracy {tuned['exec_accuracy']:.1%}" in result.stdout  # same split, same answers
     assert out.read_text().startswith("row,question,gold_sql")
 
 
@@ -95,7 +96,7 @@ def test_rows_csv_without_base():
 
     row = EvalRow(1, "q", "SELECT 1", "SELECT 1", "SELECT 1", "correct")
     text = rows_csv(EvalReport(1, 0.0, {"adapter": summarize([row])}, {"adapter": [row]}))
-    assert text.splitlines()[0] == "row,question,gold_sql,adapter_sql,adapter,error"
+    assert text.splitlines()[0] == "row,set,question,gold_sql,adapter_sql,adapter,error"
 
 
 def test_a_database_without_the_tables_is_a_clear_error():
@@ -103,4 +104,4 @@ def test_a_database_without_the_tables_is_a_clear_error():
 
     empty = open_database("duckdb", "")
     with pytest.raises(ValueError, match="None of the 1 gold SQL queries ran"):
-        evaluate([GOLD], empty, TrainConfig(data_path="x"), "", adapter_path=None)
+        evaluate([GOLD], empty, PromptRecord("bundled"), adapter_path=None)

@@ -12,7 +12,8 @@ import pytest
 
 from core.config import TrainConfig
 from core.db import CORRECT, WRONG
-from core.evaluate.evaluate import EvalReport, EvalRow, load_run_inputs, log_to_mlflow, summarize
+from core.evaluate.evaluate import EvalReport, EvalRow, summarize
+from core.evaluate.of_run import load_run_inputs, log_to_mlflow
 from core.export.registry import run_prompt_record
 from core.prompt_record import PROMPT_FILE
 from core.tracking import get_run, run_config, run_details
@@ -90,7 +91,7 @@ def test_an_evaluation_is_logged_in_one_request(client):
     assert uploads == ["details.json", "rows.csv"]
     run = client.get_run(run_id)
     assert run.data.metrics["eval_exec_accuracy"] == 0.5 and run.data.metrics["base_exec_accuracy"] == 0.0
-    assert len([k for k in run.data.metrics if k.startswith(("eval_", "base_"))]) == 8
+    assert len([k for k in run.data.metrics if k.startswith(("eval_", "base_"))]) == 10
     assert run.data.tags["evaluated_rows"] == "2"
 
 
@@ -111,7 +112,8 @@ def test_run_artifacts_are_read_without_leaving_temporary_folders(client, tmp_pa
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    cfg, held_out, adapter_folder = load_run_inputs(run_id)
+    cfg, held_out, adapter_folder, loaded = load_run_inputs(run_id)
+    assert (loaded.base_model, loaded.dialect) == ("m", "duckdb")
     assert cfg.dialect == "sqlite" and [p.question for p in held_out] == ["b"] and adapter_folder == str(adapter)
     assert run_details(run_id)["samples"] == "sample answers"
     assert run_config(run_id).data_path == str(pairs)

@@ -3,22 +3,23 @@
 It may use core.train (models, who is training), core.db, core.tracking and everything below.
 """
 
-from core.evaluate.evaluate import (
-    database_for,
-    default_data_for,
-    evaluate,
-    evaluate_after_training,
-    evaluate_run,
-    load_run_inputs,
-    logged_evaluation,
-    rows_csv,
-    run_schema_text,
-    schema_ddl_for,
-)
+from core.evaluate.evaluate import SIDE_LABELS, EvalReport, EvalRow, evaluate, rows_csv, schema_tables
 from core.evaluate.generate import SqlGenerator, generating, training_busy_message
 from core.evaluate.generator_process import GeneratorProcess
 from core.evaluate.metrics import extract_sql
+from core.evaluate.of_run import (
+    database_for,
+    default_data_for,
+    evaluate_after_training,
+    evaluate_run,
+    held_out_pairs,
+    load_run_inputs,
+    logged_evaluation,
+    schema_ddl_for,
+)
+from core.evaluate.schema_check import SchemaCheck, check_names
 
-__all__ = ["GeneratorProcess", "SqlGenerator", "database_for", "default_data_for", "evaluate", "evaluate_after_training",
-           "evaluate_run", "extract_sql", "generating", "load_run_inputs", "logged_evaluation", "rows_csv",
-           "run_schema_text", "schema_ddl_for", "training_busy_message"]
+__all__ = ["SIDE_LABELS", "EvalReport", "EvalRow", "GeneratorProcess", "SchemaCheck", "SqlGenerator", "check_names",
+           "database_for", "default_data_for", "evaluate", "evaluate_after_training", "evaluate_run", "extract_sql",
+           "generating", "held_out_pairs", "load_run_inputs", "logged_evaluation", "rows_csv",
+           "schema_ddl_for", "schema_tables", "training_busy_message"]

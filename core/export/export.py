@@ -75,16 +75,11 @@ def source_from_adapter(path: str | Path, model: str | None = None, record: Prom
 
 def source_from_run(run_id: str, tracking_uri: str | None = None) -> ExportSource:
     """A training run's adapter; its prompt comes from the adapter folder, else from the run's config.json."""
-    from core.tracking import get_run, run_adapter, run_config
+    from core.tracking import get_run, run_adapter, run_prompt_record
 
     run = get_run(run_id, tracking_uri)
     folder = run_adapter(run_id, tracking_uri)
-    record = PromptRecord.load(folder)
-    if record is None and (cfg := run_config(run_id, tracking_uri)) is not None:
-        try:
-            record = PromptRecord.from_config(cfg)
-        except (OSError, ValueError):  # the schema file has moved since training: export without the prompt
-            record = None
+    record = run_prompt_record(run_id, tracking_uri, folder)
     source = source_from_adapter(folder, None if record else run.data.params.get("cfg.model"), record,
                                  label=run.info.run_name or run_id)
     source.run_id = run.info.run_id

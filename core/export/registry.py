@@ -12,7 +12,7 @@ version tags and part of its description. Needs a database-backed tracking serve
 from pathlib import Path
 
 from core.paths import safe_name
-from core.prompt_record import PROMPT_FILE, PromptRecord
+from core.prompt_record import PromptRecord
 
 CHAMPION = "champion"
 ACCURACY_TAGS = ("eval_exec_accuracy", "base_exec_accuracy")  # adapter, base model
@@ -36,21 +36,11 @@ def _mlflow_message(e: Exception) -> str:
 
 
 def run_prompt_record(run, tracking_uri: str | None = None) -> PromptRecord | None:
-    """The training prompt of a run: from its adapter (local copy or artifact), else its config.json."""
-    from core.tracking import load_run_dict, run_config
+    """The training prompt of a run (core.tracking.run_prompt_record), its local adapter copy looked at first."""
+    from core.tracking import run_prompt_record as recorded
 
     local = Path(run.data.tags.get("adapter_path", "") or "/nonexistent")
-    if (record := PromptRecord.load(local)) is not None:
-        return record
-    try:
-        return PromptRecord.from_dict(load_run_dict(run.info.run_id, f"adapter/{PROMPT_FILE}", tracking_uri))
-    except Exception:  # noqa: BLE001 - adapters trained before the record existed
-        pass
-    cfg = run_config(run.info.run_id, tracking_uri)
-    try:
-        return PromptRecord.from_config(cfg) if cfg else None
-    except (OSError, ValueError):  # the schema file moved since training
-        return None
+    return recorded(run.info.run_id, tracking_uri, local)
 
 
 def _version_tags(run, record: PromptRecord | None) -> dict[str, str]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.config import TrainConfig
+from core.prompt_record import PROMPT_FILE, PromptRecord
 
 RUN_COLUMNS = ["name", "status", "outcome", "model", "rank", "alpha", "steps", "final loss", "exec acc base",
                "exec acc adapter", "duration", "started", "run id"]
@@ -138,4 +139,22 @@ def run_config(run_id: str, tracking_uri: str | None = None) -> TrainConfig | No
     try:
         return TrainConfig.from_dict(load_run_dict(run_id, "config.json", tracking_uri))
     except Exception:  # noqa: BLE001 - the artifact is missing or unreadable
+        return None
+
+
+def run_prompt_record(run_id: str, tracking_uri: str | None = None, adapter: Path | None = None) -> PromptRecord | None:
+    """The prompt a run trained with, which every consumer renders its prompts from: the adapter folder's record,
+    else the run's own (logged when training started), else the adapter artifact's, else rebuilt from the run's
+    config.json (runs from before the record existed). None when none of them can be read."""
+    if adapter is not None and (record := PromptRecord.load(Path(adapter))) is not None:
+        return record
+    for path in (PROMPT_FILE, f"adapter/{PROMPT_FILE}"):
+        try:
+            return PromptRecord.from_dict(load_run_dict(run_id, path, tracking_uri))
+        except Exception:  # noqa: BLE001 - not logged by this run: try the next place
+            pass
+    cfg = run_config(run_id, tracking_uri)
+    try:
+        return PromptRecord.from_config(cfg) if cfg else None
+    except (OSError, ValueError):  # the schema file moved since training
         return None

@@ -1,17 +1,26 @@
 """A run's data as the trainer sees it: the pairs, the schema and its compact prompt text, and the validation report
-(token counts with the model's tokenizer when one is given; with a connected database, every pair's SQL run on it)."""
+(token counts with the model's tokenizer when one is given; with a connected database, every pair's SQL run on it);
+then the rows that train, the rows held out, and the prompt record every prompt of the run is rendered from."""
+
+from dataclasses import dataclass
 
 from core.config import TrainConfig
 from core.data import (
+    Pair,
+    Report,
     Schema,
+    as_prompt_completion,
     count_tokens_fn,
     load_pairs,
     load_schema_file,
     parse_schema,
     schema_ddl_only,
+    split_pairs,
+    trainable_pairs,
     validate_pairs,
 )
 from core.db import connect, introspect, merge_preflight, preflight
+from core.prompt_record import PromptRecord
 
 
 def load_dataset(cfg: TrainConfig, tokenizer=None):
@@ -30,3 +39,29 @@ def load_dataset(cfg: TrainConfig, tokenizer=None):
     if db is not None:  # what runs on the database is never an error; what fails there is
         report = merge_preflight(report, pairs, preflight(pairs, db, cfg.dialect))
     return pairs, schema, schema_text, report
+
+
+@dataclass
+class RunData:
+    pairs: list[Pair]  # every row of the file
+    report: Report
+    train: list[Pair]
+    held_out: list[Pair]
+    record: PromptRecord  # the one prompt of the run: training renders it, evaluation and exports read it back
+
+    def rows(self, pairs: list[Pair]) -> list[dict]:
+        """prompt/completion rows, as TRL trains on them."""
+        fmt = self.record.format
+        return [as_prompt_completion(fmt.messages(p)) for p in pairs]
+
+
+def prepare_run_data(cfg: TrainConfig, tokenizer=None) -> RunData:
+    """Load and validate the pairs, drop the error rows (unless the config keeps them), split, and fix the prompt.
+    Raises DataError/SchemaError, or ValueError when no row can train."""
+    pairs, _, schema_text, report = load_dataset(cfg, tokenizer)
+    usable = trainable_pairs(pairs, report) if cfg.exclude_error_rows else pairs
+    if not usable:
+        raise ValueError(f"No trainable rows: all {len(pairs)} rows have errors. Fix them (see the validation "
+                         "report) and start again.")
+    train, held_out = split_pairs(usable, cfg.eval_fraction, cfg.seed) if cfg.eval_fraction else (usable, [])
+    return RunData(pairs, report, train, held_out, PromptRecord.for_run(cfg, schema_text))

@@ -17,21 +17,19 @@ import shutil
 import sys
 import time
 import traceback
+from dataclasses import asdict
 from pathlib import Path
 
 from core.config import TrainConfig
 from core.data import (
-    as_prompt_completion,
     render_example,
-    split_pairs,
-    trainable_pairs,
 )
-from core.prompt_record import PromptRecord
+from core.prompt_record import PROMPT_FILE, PromptRecord
 from core.runstate import RunState
 from core.tracking import tracking_uri
 from core.train.batching import plan_batches
 from core.train.callbacks import friendly_error, make_progress_callback
-from core.train.dataset import load_dataset
+from core.train.dataset import prepare_run_data
 from core.train.estimate import as_job_fields, estimate_run, run_key
 from core.train.jobs import read_job, write_job
 
@@ -137,19 +135,10 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             four_bit = False
         source = resolve_model(cfg.model, progress=state.log)
         tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
-        pairs, schema, schema_text, report = load_dataset(cfg, tokenizer)
-        usable = trainable_pairs(pairs, report) if cfg.exclude_error_rows else pairs
-        if not usable:
-            raise ValueError(f"No trainable rows: all {len(pairs)} rows have errors. Fix them (see the validation "
-                             "report) and start again.")
-        train_pairs, eval_pairs = split_pairs(usable, cfg.eval_fraction, cfg.seed) if cfg.eval_fraction else (usable, [])
-
-        fmt = cfg.prompt_format(schema_text)
-
-        def rows(ps):
-            return [as_prompt_completion(fmt.messages(p)) for p in ps]
-
-        train_rows, eval_rows = rows(train_pairs), rows(eval_pairs)
+        data = prepare_run_data(cfg, tokenizer)
+        pairs, report, train_pairs, eval_pairs, record = data.pairs, data.report, data.train, data.held_out, data.record
+        fmt = record.format
+        train_rows, eval_rows = data.rows(train_pairs), data.rows(eval_pairs)
         length_of = dict(zip((p.row for p in pairs), report.token_lengths, strict=False))
         devices = int(os.environ.get("WORLD_SIZE", "1"))
         plan = plan_batches(cfg, [length_of.get(p.row, 0) for p in train_pairs if p.row in length_of], cuda, devices)
@@ -157,6 +146,9 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         state.update(backend=backend, train_rows=len(train_rows), eval_rows=len(eval_rows), model=cfg.model)
         state.log(f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}; "
                   f"{plan.describe()}")
+        if eval_pairs and not cfg.evaluate_after:
+            state.log(f"{len(eval_pairs)} rows held out (eval split {cfg.eval_fraction:g}) for the eval loss only: "
+                      "this run does not evaluate when it ends (set the eval split to 0 to train on them)")
         if lead:
             guess = estimate_run(cfg, plan, len(train_rows), cuda, len(eval_pairs) if keep_open else 0)
             write_job(output_dir, eval_rows=len(eval_pairs),
@@ -174,6 +166,9 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
                       "packing": packing, "micro_batch_tokens": plan.micro_batch_tokens,
                       "pairs_per_step": round(plan.pairs_per_step, 1), "job_id": state.job_id, **library_versions()})
         run.log_dict(cfg.to_dict(), "config.json")
+        run.log_dict(asdict(record), PROMPT_FILE)
+        if lead:
+            record.save(output_dir)
         run.log_dict(report.to_dict(), "validation_report.json")
         samples = [render_example(fmt.messages(p), tokenizer).text
                    for p in train_pairs[:5]]
@@ -233,7 +228,6 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             message = f"Stopped at step {state.step} of {state.total_steps}{why}; the adapter is saved and usable."
         adapter = output_dir / "adapter"
         if lead:
-            record = PromptRecord.for_run(cfg, schema_text)
             _save_adapter(model, tokenizer, adapter, record)
             state.log(f"adapter saved to {adapter}")
             run.log_artifacts(adapter, "adapter")
