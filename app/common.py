@@ -82,7 +82,7 @@ def write_pairs(pairs: list[Pair]) -> Path:
     for pair in pairs:
         record = {"question": pair.question, "sql": pair.sql}
         if pair.source:
-            record.update(source=pair.source, template=pair.template)
+            record.update(source=pair.source, template=pair.template, phrasing=pair.phrasing)
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     target.write_text("".join(lines), encoding="utf-8")
     return target

@@ -26,7 +26,7 @@ from core.db import (
     SourceError,
     connect,
     describe_source,
-    generate_pairs,
+    generate,
     introspect,
 )
 from core.paths import data_dir
@@ -260,15 +260,15 @@ def on_generate(conn: Connection, n, seed, dialect: str, progress=gr.Progress())
         return [], box("Connect a database first (or use the sample database).", "warn"), [], gr.skip(), gr.skip()
     try:
         db = database(conn.source)
-        pairs = generate_pairs(db, n=int(n or 200), seed=int(seed or 0), info=conn.schema(),
-                               dialect=dialect or conn.dialect,
-                               progress=progress_reporter(progress, lambda done, total: f"{done} of {total} pairs"))
+        result = generate(db, n=int(n or 200), seed=int(seed or 0), info=conn.schema(), dialect=dialect or conn.dialect,
+                          progress=progress_reporter(progress, lambda done, total: f"{done} of {total} pairs"))
     except (ValueError, SourceError) as e:
         return [], box(str(e), "error"), [], gr.skip(), gr.skip()
-    rows = [{**p.record(), "rows": p.rows} for p in pairs]
+    rows = [{**p.record(), "rows": p.rows} for p in result.pairs]
     kinds = sorted({r["template"] for r in rows})
-    message = box(f"{len(rows)} pairs from {len(kinds)} templates, each run on {conn.label} with rows in its result."
-                  + (f" ({int(n)} asked: the database offers fewer distinct queries.)" if len(rows) < int(n) else ""), "ok")
+    notes = "; ".join(result.stats.notes(int(n or 200), len(rows)))
+    message = box(f"{len(rows)} pairs ({result.stats.queries} distinct queries, two or three wordings each) from "
+                  f"{len(kinds)} templates, each run on {conn.label} with rows in its result. {notes}.", "ok")
     return rows, message, table_rows(rows, "all templates"), \
         gr.Dropdown(choices=["all templates", *kinds], value="all templates"), _download(rows)
 
@@ -283,7 +283,7 @@ def _download(rows: list[dict]):
         return gr.DownloadButton(visible=False)
     target = data_dir() / "uploads" / f"generated-{uuid.uuid4().hex[:8]}.jsonl"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(json.dumps({k: r[k] for k in ("question", "sql", "source", "template")},
+    target.write_text("".join(json.dumps({k: r[k] for k in ("question", "sql", "source", "template", "phrasing")},
                                          ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return gr.DownloadButton(value=str(target), visible=True)
 
@@ -355,7 +355,8 @@ def merge_generated(ds: Dataset, rows: list[dict]) -> tuple[Dataset, str]:
     asked = {normalise_question(p.question) for p in ds.pairs}
     added = [r for r in rows if normalise_question(r["question"]) not in asked]
     start = max((p.row for p in ds.pairs), default=0)
-    new = [Pair(r["question"], r["sql"], start + i, source="generated", template=r["template"])
+    new = [Pair(r["question"], r["sql"], start + i, source="generated", template=r["template"],
+                phrasing=r.get("phrasing", ""))
            for i, r in enumerate(added, start=1)]
     pairs = [*ds.pairs, *new]
     target = write_pairs(pairs)

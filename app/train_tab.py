@@ -31,7 +31,9 @@ from core.train import (
     gpu_available,
     gpu_count,
     plan_batches,
+    planned_split,
     resumable_jobs,
+    suggested_steps,
     visible_gpus,
 )
 
@@ -41,7 +43,6 @@ FIELDS = ["model", "rank", "alpha", "max_steps", "learning_rate", "batch_size", 
           "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "batch_tokens", "seed",
           "eval_fraction", "answer_only_loss", "evaluate_after", "run_name", "checkpoint_every", "trust_remote_code",
           "gpus", "schema_in_prompt", "database_name"]
-MAX_SUGGESTED_STEPS = 300
 # The fields the plan line is computed from, in plan_html's argument order.
 PLAN_FIELDS = ["max_steps", "batch_size", "grad_accum", "packing", "batch_tokens", "max_seq_length", "gpus", "model",
                "evaluate_after", "load_in_4bit", "eval_fraction"]
@@ -61,7 +62,7 @@ def build_train_tab() -> dict:
     with gr.Row():
         c["rank"] = gr.Slider(4, 128, value=start["rank"], step=4, label="LoRA rank", info=_hint("rank"))
         c["alpha"] = gr.Slider(4, 256, value=start["alpha"], step=4, label="LoRA alpha", info=_hint("alpha"))
-        c["max_steps"] = gr.Number(start["max_steps"], label="Steps", precision=0, minimum=1, info=_hint("max_steps"),
+        c["max_steps"] = gr.Number(start["max_steps"], label="Steps (0 = suggested)", precision=0, minimum=0, info=_hint("max_steps"),
                                    elem_id="steps")
     c["schema_in_prompt"] = gr.Radio(list(SCHEMA_MODES), value=start["schema_in_prompt"], label="Schema in the prompt",
                                      info=_hint("schema_in_prompt"), elem_id="schema-in-prompt")
@@ -177,24 +178,26 @@ def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="a
               eval_fraction=0.1) -> tuple[str, int]:
     """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
     if not ds or not ds.loaded:
-        return box("Load data first (step 1): the plan is computed from it.", "info"), 60
-    rows = max(ds.trainable_count(exclude_errors), 1)
+        return box("Load data first (step 1): the plan is computed from it.", "info"), 0
     cfg = TrainConfig(batch_size=max(int(batch or 1), 1), grad_accum=max(int(accum or 1), 1), packing=_tri(packing),
                       batch_tokens=max(int(batch_tokens or 0), 0), max_seq_length=int(max_seq_length or 2048))
     lengths = ds.report.token_lengths if ds.report else []
     found = gpu_count()
     devices = min(found if int(gpus or 0) == 0 else int(gpus), found) if found else 1
     plan = plan_batches(cfg, lengths, found > 0, devices)
-    steps = int(steps or 0)
-    suggested = min(MAX_SUGGESTED_STEPS, max(10, plan.steps_for_epochs(2.5, rows)))
-    where = "On this GPU, " if plan.packing else ""
-    text = (f"{rows} rows will train. {where}{plan.describe()}, so {steps} steps make {plan.epochs(steps, rows):.2f} "
-            f"epochs. About 2-3 epochs is usually right: suggested {suggested} steps. Start small: run 50-60 "
-            "steps first and look at the loss.")
-    held_out = round(rows * float(eval_fraction or 0))
-    cfg = replace(cfg, model=model or MODEL_CHOICES[0], max_steps=max(steps, 1), evaluate_after=bool(evaluate_after),
+    train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), float(eval_fraction or 0))
+    training, held_out = max(len(train), 1), len(held)
+    cfg = replace(cfg, model=model or MODEL_CHOICES[0], evaluate_after=bool(evaluate_after),
                   load_in_4bit=_tri(load_in_4bit))
-    guess = estimate_run(cfg, plan, rows - held_out, found > 0, held_out)
+    suggested, why = suggested_steps(cfg, plan, training, found > 0)
+    steps = int(steps or 0)
+    chosen = f"{steps} steps make" if steps else f"the suggested {suggested} steps ({why}) make"
+    where = "On this GPU, " if plan.packing else ""
+    text = (f"{training} rows will train, {held_out} are held out to score the adapter. {where}{plan.describe()}, so "
+            f"{chosen} {plan.epochs(steps or suggested, training):.2f} epochs."
+            + ("" if not steps else f" Suggested: {suggested} steps ({why}); 0 uses the suggestion."))
+    cfg = replace(cfg, max_steps=steps or suggested)
+    guess = estimate_run(cfg, plan, training, found > 0, held_out)
     gpu = next(iter(visible_gpus()), None) if found else None
     free = gpu.free_mib / 1024 if gpu else None
     out = box(text, "info") + box(guess.describe(free), "info" if guess.fits(free) else "warn")

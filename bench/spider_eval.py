@@ -41,6 +41,7 @@ def run_db(db_id: str, steps: int, work: Path) -> dict:
     from core.data import load_pairs, load_schema_file, schema_ddl_only, split_pairs
     from core.db import open_database
     from core.evaluate import evaluate
+    from core.prompt_record import PromptRecord
 
     pairs = load_pairs(SPIDER / db_id / "pairs.jsonl")
     train, held = split_pairs(pairs, fraction=0.2, seed=3407, min_eval=0)
@@ -51,12 +52,12 @@ def run_db(db_id: str, steps: int, work: Path) -> dict:
     con = sqlite3.connect(db_file)
     con.executescript(script)
     con.close()
-    schema_text = ddl = schema_ddl_only(load_schema_file(SPIDER / db_id / "schema.sql", "sqlite"), "sqlite")
+    ddl = schema_ddl_only(load_schema_file(SPIDER / db_id / "schema.sql", "sqlite"), "sqlite")
     cfg = TrainConfig(data_path=str(train_file), schema_text=ddl, dialect="sqlite", max_steps=steps, batch_size=4,
                       grad_accum=1, learning_rate=1e-3, warmup_steps=2, max_seq_length=1024, eval_fraction=0.0,
                       experiment="bench-spider", run_name=f"spider-{db_id}-{steps}")
     adapter, train_s = train_adapter(cfg, db_id)
-    report = evaluate(held, open_database(str(db_file)), cfg, schema_text, adapter)
+    report = evaluate(held, open_database(str(db_file)), PromptRecord.load(Path(adapter)), adapter)
     b, a = report.summaries["base"], report.summaries["adapter"]
     return {"db": db_id, "train": len(train), "held_out": report.rows, "steps": steps, "train_s": train_s,
             "eval_s": report.seconds, "base": b["exec_accuracy"], "adapter": a["exec_accuracy"],

@@ -79,17 +79,18 @@ def _dialect_of(database: str) -> str:
 
 def cmd_generate(args) -> int:
     """Question/SQL pairs made from the database's schema and values, each executed; written as JSONL."""
-    from core.db import connect, describe_source, generate_pairs, template_counts, write_jsonl
+    from core.db import connect, describe_source, generate, template_counts, write_jsonl
 
     start = time.time()
     db = connect(args.database)
-    pairs = generate_pairs(db, n=args.n, seed=args.seed, dialect=args.dialect or db.dialect)
-    write_jsonl(pairs, args.out)
-    counts = template_counts(pairs)
-    print(f"{len(pairs)} pairs from {describe_source(args.database)} in {time.time() - start:.1f} s "
-          f"({len(counts)} templates: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f") -> {args.out}")
-    if len(pairs) < args.n:
-        print(f"note: {args.n} asked; this database offers {len(pairs)} distinct queries that return rows")
+    result = generate(db, n=args.n, seed=args.seed, dialect=args.dialect or db.dialect)
+    write_jsonl(result.pairs, args.out)
+    counts = template_counts(result.pairs)
+    print(f"{len(result.pairs)} pairs ({result.stats.queries} distinct queries) from {describe_source(args.database)} "
+          f"in {time.time() - start:.1f} s ({len(counts)} kinds: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+          + f") -> {args.out}")
+    for note in result.stats.notes(args.n, len(result.pairs)):
+        print(f"note: {note}")
     return 0
 
 

@@ -82,8 +82,8 @@ class TrainConfig:
     target_modules: list = _f(list(ALL_PROJECTIONS), "Which layers get an adapter. All 7 projections is "
                               "the recommended default.")
     # Schedule
-    max_steps: int = _f(60, "Optimizer steps. Start small: run 50-60 steps first, then more if the loss still falls.",
-                        min=1, max=100000)
+    max_steps: int = _f(0, "Optimizer steps. 0 = the suggested number: about 2.5 epochs of your pairs, capped on a CPU "
+                        "at about 10 minutes of training (the plan line says how many).", min=0, max=100000)
     learning_rate: float = _f(2e-4, "Step size. 1e-4 to 3e-4 is safe for LoRA; lower it if the loss jumps around.",
                               min=1e-7, max=1e-2)
     batch_size: int = _f(2, "Pairs per micro-batch. Higher is faster on a GPU if memory allows.", min=1, max=1024)
@@ -153,7 +153,7 @@ RECIPE = {"learning_rate": 2e-4, "batch_size": 2, "grad_accum": 4, "max_steps": 
           "alpha": 32, "schema_in_prompt": "full", "max_seq_length": 2048}
 # A small model on a CPU learns from short prompts at a higher learning rate, one micro-batch per step: measured on
 # the sample data (2-core CPU), 0% -> over 60% execution accuracy in minutes, where the recipe's settings gave 5%.
-SMALL_ON_CPU = {"learning_rate": 1e-3, "batch_size": 4, "grad_accum": 1, "max_steps": 150, "warmup_steps": 5,
+SMALL_ON_CPU = {"learning_rate": 1e-3, "batch_size": 4, "grad_accum": 1, "max_steps": 0, "warmup_steps": 5,
                 "rank": 16, "alpha": 32, "schema_in_prompt": "none", "max_seq_length": 512}
 
 

@@ -2,14 +2,16 @@
 on SQLite, DuckDB and PostgreSQL, no write statements, every template kind appears, varied wording."""
 
 import json
+import re
 from collections import Counter
 
 import pytest
 
 from core import cli
 from core.db import connect, generate_pairs, introspect, write_jsonl
+from core.db.coverage import MIN_MENTIONS
 from core.db.execute import read_only_problem
-from core.db.pairgen import ALL_TEMPLATES
+from core.db.pairgen import MAX_ROWS, WEIGHTS, generate, question_key
 from core.db.phrasing import humanise, table_nouns
 from tests.db_samples import (
     LIBRARY,
@@ -20,15 +22,13 @@ from tests.db_samples import (
     sample_sqlite,
 )
 
-KINDS = {t.__name__ for t in ALL_TEMPLATES} | {"except"}  # `intersect` also makes EXCEPT pairs
-
 
 def check_all_run(pairs, db, dialect):
     assert pairs
     for pair in pairs:
         assert read_only_problem(pair.sql, dialect) is None, pair.sql  # parses, one read statement
         result = db.execute(pair.sql, dialect)
-        assert result.ok and result.rows, (pair.sql, result.error)
+        assert result.ok and result.rows and len(result.rows) <= MAX_ROWS, (pair.sql, result.error)
         assert pair.question.strip() and pair.question[0].isupper()
 
 
@@ -40,23 +40,111 @@ def test_same_seed_same_file_and_another_seed_differs(tmp_path):
     other = write_jsonl(generate_pairs(db, n=100, seed=8, info=info), tmp_path / "c.jsonl").read_text()
     assert first == again and first != other
     records = [json.loads(line) for line in first.splitlines()]
-    assert len(records) == 100 and all(r["source"] == "generated" and r["template"] for r in records)
-    assert len({r["sql"] for r in records}) == 100 and len({r["question"].lower() for r in records}) == 100
+    assert len(records) == 100 and all(r["source"] == "generated" and r["template"] and r["phrasing"] for r in records)
+    assert len({r["question"].lower() for r in records}) == 100
+    wordings = Counter(r["sql"] for r in records)
+    assert max(wordings.values()) <= 3 and sum(c >= 2 for c in wordings.values()) >= 0.6 * len(wordings)  # as Spider
     with pytest.raises(ValueError, match="between 1 and"):
         generate_pairs(db, n=0, info=info)
 
 
-def test_every_template_appears_and_no_kind_dominates(tmp_path):
-    db = connect(str(library_sqlite(tmp_path)))
-    pairs = generate_pairs(db, n=400, seed=7)
+def test_every_weighted_kind_appears_on_the_sample_database():
+    pairs = generate_pairs(connect("sample"), n=1000, seed=7)
     kinds = Counter(p.template for p in pairs)
-    assert set(kinds) == KINDS, KINDS - set(kinds)
-    assert max(kinds.values()) <= 0.12 * len(pairs)  # 31 kinds: none far above its share
-    check_all_run(pairs, db, "sqlite")
-    by_kind: dict[str, set] = {}
-    for p in pairs:  # the question's first words vary within a kind (several phrasings per template)
-        by_kind.setdefault(p.template, set()).add(" ".join(p.question.split()[:2]))
-    assert sum(len(v) >= 3 for v in by_kind.values()) >= 0.7 * len(by_kind)
+    # each template function of WEIGHTS yields at least one of its kinds (some have two: count / count_distinct)
+    made = {"list_rows": {"list"}, "child_with_parent": {"child_with_parent"}, "count_rows": {"count", "count_distinct"},
+            "most_common": {"most_common"}, "parent_top": {"parent_top"}, "group_count": {"group_count", "group_aggregate"},
+            "parent_count": {"parent_count", "parent_aggregate"}, "sorted_rows": {"order", "superlative", "top_n"},
+            "aggregate": {"aggregate"}, "having": {"having"}, "parent_having": {"parent_having"},
+            "above_average": {"above_average", "above_average_count"}, "set_operation": {"intersect", "except", "union"},
+            "parent_of_children": {"both", "parent_filter"}, "through_link": {"both", "list"},
+            "without": {"without", "without_count"}, "in_subquery": {"in_subquery"},
+            "across_tables": {"union", "intersect", "except"}}
+    assert set(made) == set(WEIGHTS)
+    assert all(made[name] & set(kinds) for name in WEIGHTS), {n: made[n] for n in WEIGHTS if not made[n] & set(kinds)}
+    # the mix follows people's: lists, counts and "the most" lead; no kind is more than a third of the pairs
+    assert max(kinds.values()) <= len(pairs) / 3 and kinds["list"] >= kinds["having"]
+
+
+def test_parent_attribute_joins_appear_wherever_there_is_a_foreign_key(tmp_path):
+    """'the names of the players': the answer's column lives in the parent table, the rows are the child's."""
+    for source in ("sample", str(library_sqlite(tmp_path))):
+        db = connect(source)
+        pairs = generate_pairs(db, n=400, seed=7)
+        joined = [p for p in pairs if p.template == "child_with_parent"]
+        assert joined, source
+        assert all(re.search(r"SELECT T2\.\w+.* FROM \w+ AS T1 JOIN \w+ AS T2", p.sql) for p in joined)
+
+
+def test_no_nulls_last_on_a_column_without_nulls(tmp_path):
+    db = connect(str(sample_sqlite(tmp_path)))  # no NULLs anywhere in the sample
+    pairs = generate_pairs(db, n=600, seed=7)
+    ordered = [p for p in pairs if "ORDER BY" in p.sql]
+    assert ordered and not [p.sql for p in ordered if "NULLS" in p.sql]
+    pg = [p.sql for p in generate_pairs(connect("sample"), n=600, seed=7, dialect="postgres") if "ORDER BY" in p.sql]
+    assert pg and not [sql for sql in pg if "NULLS" in sql]  # sqlglot writes NULLS LAST for postgres unless told
+
+
+def test_a_value_in_the_question_is_the_value_in_the_sql():
+    for pair in generate_pairs(connect("sample"), n=600, seed=7):
+        for number in re.findall(r"(?:than|above|below|over|under|least|most|between|and) (-?[0-9][0-9.]*)",
+                                 pair.question):
+            assert number.rstrip(".") in pair.sql, (pair.question, pair.sql)
+
+
+def test_irregular_plurals_come_from_an_english_library():
+    assert table_nouns("people") == ("person", "people") and table_nouns("person") == ("person", "people")
+    assert table_nouns("high_schooler") == ("high schooler", "high schoolers")
+    assert table_nouns("cities") == ("city", "cities") and table_nouns("status") == ("status", "statuses")
+    assert table_nouns("cars_data") == ("cars data record", "cars data records")
+
+
+def test_every_table_and_column_is_named_at_least_k_times(tmp_path):
+    db = connect(str(library_sqlite(tmp_path)))
+    result = generate(db, n=300, seed=7)
+    named = {name: count for name, count in result.stats.mentions.items() if name != "archive.note"}
+    assert min(named.values()) >= MIN_MENTIONS, sorted(named.items(), key=lambda kv: kv[1])[:5]
+    assert any("named in at least" in note for note in result.stats.notes(300, len(result.pairs)))
+
+
+def test_questions_that_read_alike_never_carry_different_results():
+    pairs = generate_pairs(connect("sample"), n=600, seed=7)
+    db = connect("sample")
+    seen = {}
+    for pair in pairs:
+        key = question_key(pair.question)
+        rows = sorted(map(repr, db.execute(pair.sql, "duckdb").rows))
+        assert seen.setdefault(key, rows) == rows, pair.question
+
+
+def test_group_by_the_key_when_names_can_repeat(tmp_path):
+    """Two customers share a name: 'which customers have at least 2 orders' groups by the customer's key."""
+    from tests.db_samples import sqlite_file
+
+    path = sqlite_file(tmp_path / "shop.sqlite", "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT);"
+                       "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers "
+                       "(customer_id), total INTEGER);"
+                       "INSERT INTO customers VALUES (1, 'Ann'), (2, 'Ann'), (3, 'Bob');"
+                       "INSERT INTO orders VALUES (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 3, 7), (5, 3, 9), (6, 2, 1);")
+    pairs = generate_pairs(connect(str(path)), n=200, seed=3)
+    grouped = [p.sql for p in pairs if "GROUP BY" in p.sql and "JOIN" in p.sql]
+    assert grouped and all("GROUP BY T2.customer_id" in sql for sql in grouped), grouped
+
+
+def test_a_big_table_is_asked_about_in_answers_a_person_reads(tmp_path):
+    from tests.db_samples import sqlite_file
+
+    rows = ",".join(f"({i}, {i % 50}, '{['click', 'view', 'buy'][i % 3]}', {(i * 37) % 1000 / 7:.3f})"
+                    for i in range(1, 20001))
+    path = sqlite_file(tmp_path / "events.sqlite", "CREATE TABLE users (user_id INTEGER PRIMARY KEY, name TEXT);"
+                       "CREATE TABLE events (event_id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (user_id),"
+                       " kind TEXT, amount REAL);"
+                       + "".join(f"INSERT INTO users VALUES ({i}, 'User {i}');" for i in range(50))
+                       + f"INSERT INTO events VALUES {rows};")
+    db = connect(str(path))
+    result = generate(db, n=200, seed=7)
+    check_all_run(result.pairs, db, "sqlite")  # every answer has at most MAX_ROWS rows
+    assert result.stats.too_long >= 0
 
 
 def test_sqlite_and_duckdb_files(tmp_path):
@@ -88,6 +176,7 @@ def test_names_read_as_english():
     assert humanise("signup_date") == "sign-up date" and humanise("FullName") == "full name"
     assert table_nouns("singer") == ("singer", "singers") and table_nouns("categories") == ("category", "categories")
     assert table_nouns("singer_in_concert") == ("singer in concert", "singers in concert")
+    assert humanise("Song_release_year") == "song release year"
 
 
 def test_cli_generate_writes_the_same_file_twice(tmp_path, capsys):
@@ -95,6 +184,6 @@ def test_cli_generate_writes_the_same_file_twice(tmp_path, capsys):
     assert cli.main(["generate", "--db", "sample", "--n", "40", "--seed", "7", "--out", str(out_a)]) == 0
     assert cli.main(["generate", "--db", "sample", "--n", "40", "--seed", "7", "--out", str(out_b)]) == 0
     assert out_a.read_text() == out_b.read_text() and len(out_a.read_text().splitlines()) == 40
-    assert "40 pairs from sample" in capsys.readouterr().out
+    assert re.match(r"40 pairs \(\d+ distinct queries\) from sample", capsys.readouterr().out)
     assert cli.main(["generate", "--db", str(tmp_path / "nope.db"), "--out", str(out_a)]) == 2
     assert "no such file" in capsys.readouterr().err

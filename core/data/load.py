@@ -36,6 +36,12 @@ class Pair:
     problems: list[str] = field(default_factory=list)  # field-type problems found while loading
     source: str = ""  # "generated" for pairs made from the database (core.db.pairgen); "" or "user" for the user's
     template: str = ""  # the generator's template id, for generated pairs
+    phrasing: str = ""  # which of the template's wordings the question is (a generated pair's wording family)
+
+    @property
+    def family(self) -> str:
+        """A generated question's template and wording: the held-out split keeps each family on one side."""
+        return f"{self.template}:{self.phrasing}"
 
     @property
     def generated(self) -> bool:
@@ -60,7 +66,7 @@ def _pick(lowered: dict, names: tuple[str, ...], taken: set[str]) -> str | None:
 
 @functools.lru_cache(maxsize=64)
 def _field_keys(keys: tuple) -> tuple:
-    """A record's keys for question, SQL, schema, source and template (None where absent). Every row of a file
+    """A record's keys for question, SQL, schema, source, template and phrasing (None where absent). Every row of a file
     usually has the same keys, so this runs once per file, not once per row."""
     lowered = {str(k).strip().lower(): k for k in keys}
     taken: set[str] = set()
@@ -69,7 +75,7 @@ def _field_keys(keys: tuple) -> tuple:
     s_key = _pick(lowered, SQL_FIELDS, taken)
     taken.add(s_key)
     c_key = _pick(lowered, SCHEMA_FIELDS, taken) or _pick(lowered, ("input",), taken)
-    return q_key, s_key, c_key, lowered.get("source"), lowered.get("template")
+    return q_key, s_key, c_key, lowered.get("source"), lowered.get("template"), lowered.get("phrasing")
 
 
 def _from_messages(messages, row: int) -> Pair:
@@ -89,15 +95,16 @@ def pair_from_record(record, row: int) -> Pair | None:
         return Pair("", "", row, problems=[f"row is a {type(record).__name__}, expected an object"])
     if "messages" in record:
         return _from_messages(record["messages"], row)
-    q_key, s_key, c_key, source_key, template_key = _field_keys(tuple(record))
+    q_key, s_key, c_key, source_key, template_key, phrasing_key = _field_keys(tuple(record))
     if q_key is None and s_key is None:
         return None
     problems: list[str] = []
     question = _as_text(record.get(q_key), "question", problems) if q_key else ""
     sql = _as_text(record.get(s_key), "sql", problems) if s_key else ""
     schema = _as_text(record.get(c_key), "schema", problems) if c_key else ""
-    source, template = (str(record.get(k) or "").strip() if k is not None else "" for k in (source_key, template_key))
-    return Pair(question, sql, row, schema, problems, source, template)
+    source, template, phrasing = (str(record.get(k) or "").strip() if k is not None else ""
+                                  for k in (source_key, template_key, phrasing_key))
+    return Pair(question, sql, row, schema, problems, source, template, phrasing)
 
 
 def _records(text: str, suffix: str, name: str):

@@ -48,8 +48,14 @@ def split_pairs(pairs: list[Pair], fraction: float = 0.1, seed: int = 3407,
     When the user's own pairs sit beside generated ones (Pair.source == "generated"), the eval rows are drawn
     from the user's pairs only, so the score is measured on real questions: `fraction` then applies to those. A
     generated pair that shares a question or SQL with an eval row is left out of training (it would give the
-    answer away)."""
+    answer away).
+
+    Generated pairs alone are held out by template and wording family (`Pair.family`): no held-out question shares
+    its template and wording with a training question, and no training pair shares a held-out pair's SQL or
+    question, so a score on them is a score on wordings the adapter never saw."""
     own = [i for i, p in enumerate(pairs) if not p.generated]
+    if not own and fraction > 0 and all(p.phrasing for p in pairs):
+        return _split_by_family(pairs, fraction, seed, min_eval)
     mixed = 0 < len(own) < len(pairs)
     candidates = len(own) if mixed else len(pairs)
     if fraction <= 0 or candidates < 2:
@@ -68,3 +74,21 @@ def split_pairs(pairs: list[Pair], fraction: float = 0.1, seed: int = 3407,
             left_out.update(i for i in group if i not in eval_idx)
     train = [p for i, p in enumerate(pairs) if i not in eval_idx and i not in left_out]
     return train, [p for i, p in enumerate(pairs) if i in eval_idx]
+
+
+def _split_by_family(pairs: list[Pair], fraction: float, seed: int, min_eval: int) -> tuple[list[Pair], list[Pair]]:
+    families: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        families.setdefault(p.family, []).append(i)
+    names = sorted(families)
+    random.Random(seed).shuffle(names)
+    target = max(round(len(pairs) * fraction), min(min_eval, len(pairs) // 2))
+    held: set[int] = set()
+    for name in names:
+        if len(held) >= target or len(held) + len(families[name]) > len(pairs) // 2:
+            continue
+        held.update(families[name])
+    given = {" ".join(pairs[i].sql.split()).lower() for i in held} | {normalise_question(pairs[i].question) for i in held}
+    train = [p for i, p in enumerate(pairs) if i not in held and " ".join(p.sql.split()).lower() not in given
+             and normalise_question(p.question) not in given]
+    return train, [p for i, p in enumerate(pairs) if i in held]

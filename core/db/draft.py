@@ -1,41 +1,81 @@
-"""What pair templates draw from: the introspected schema seen as roles (labels, categories, numbers, dates, joins),
-SQL pieces as sqlglot expressions, and seeded choices of wording and values.
+"""What pair templates draw from: the introspected schema seen as roles (labels, categories, numbers, dates, keys),
+the foreign-key graph as join paths (a Scope: one table, or tables joined along keys), conditions with their words,
+and seeded choices of wording and values.
 
-A template (core.db.templates, core.db.join_templates) is a function `(Drafter) -> Draft | None`; it picks tables,
-columns and real values with the drafter's random generator, builds the SQL as a sqlglot expression (never by
-gluing strings) and words the question with one of at least three phrasings.
+A template (core.db.templates, core.db.join_templates) is a function `(Drafter) -> Draft | None`; it picks a scope,
+columns and real values with the drafter's random generator, builds the SQL as a sqlglot expression (never by gluing
+strings) and words the question with several phrasings at once (a Draft carries two or three, as Spider does).
 """
 
 import datetime
 import decimal
+import functools
 import random
 import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from core.db.introspect import LOW_CARDINALITY, Column, SchemaInfo, Table
-from core.db.phrasing import column_plural, humanise, spoken_value, table_nouns
+from core.db.introspect import Column, SchemaInfo, Table
+from core.db.phrasing import column_plural, humanise, join_words, spoken_value, table_nouns
 from core.db.sqlnames import column_ref, table_ref
 
 _KEY_NAME = re.compile(r"(?i)(^id$|_id$|[a-z]Id$|ID$|_code$|_key$)")
+BIG_TABLE = 1000  # rows: a question about such a table must filter or rank, or its answer is too long to read
+MAX_ROWS = 1000  # a generated query answers with at most this many rows: a question a person reads the answer of
 
 
 @dataclass
 class Draft:
     template: str
-    question: str
+    questions: list[tuple[str, str]]  # (phrasing id, question): the wordings of the same SQL
     sql: exp.Expression
 
+    @property
+    def question(self) -> str:
+        return self.questions[0][1]
 
-@dataclass
-class Join:
-    """One foreign-key hop: child.child_col -> parent.parent_col."""
+
+@dataclass(frozen=True)
+class Hop:
+    """One foreign-key step: child.child_col -> parent.parent_col. `shared`: the child refers to the parent through
+    more than one column (follower/followed), so words must name the column, not only the tables."""
 
     child: Table
     child_col: str
     parent: Table
     parent_col: str
+    shared: bool = False
+
+    def via(self) -> str:
+        """How the child reaches the parent, in words: '' for the only key, 'as follower' for one of two."""
+        return f" as {humanise(self.child_col).removesuffix(' id')}" if self.shared else ""
+
+
+@dataclass
+class Scope:
+    """The FROM part of a query: one table, or tables joined along foreign keys (T1, T2, ... as Spider writes)."""
+
+    tables: list[Table]
+    hops: list[Hop] = field(default_factory=list)  # hops[i] joins tables[i] and tables[i + 1]
+
+    @property
+    def joined(self) -> bool:
+        return len(self.tables) > 1
+
+    def alias(self, i: int) -> str | None:
+        return f"T{i + 1}" if self.joined else None
+
+    def index(self, table: Table) -> int:
+        return next(i for i, t in enumerate(self.tables) if t is table)
+
+
+@dataclass
+class Condition:
+    expr: exp.Expression
+    table: Table
+    column: Column
+    words: str  # "whose age is above 30", relative to the condition's own table
 
 
 @dataclass
@@ -44,20 +84,22 @@ class Drafter:
     dialect: str
     rng: random.Random
     tables: list[Table] = field(init=False)
-    joins: list[Join] = field(init=False)
+    hops: list[Hop] = field(init=False)
     _keys: set = field(init=False)
+    _path_cache: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self):
         self.tables = [t for t in self.info.tables if t.rows > 0 and t.columns]
         present = {t.name for t in self.tables}
         self._keys = {(k.table, c) for k in self.info.foreign_keys for c in k.columns} | \
             {(k.ref_table, c) for k in self.info.foreign_keys for c in k.ref_columns}
-        self.joins = []
-        for key in self.info.foreign_keys:
-            if len(key.columns) == 1 and key.table in present and key.ref_table in present \
-                    and key.table != key.ref_table:
-                self.joins.append(Join(self.info.table(key.table), key.columns[0], self.info.table(key.ref_table),
-                                       key.ref_columns[0]))
+        usable = [k for k in self.info.foreign_keys if len(k.columns) == 1 and k.table in present
+                  and k.ref_table in present and k.table != k.ref_table]
+        per_pair = {}
+        for k in usable:
+            per_pair[(k.table, k.ref_table)] = per_pair.get((k.table, k.ref_table), 0) + 1
+        self.hops = [Hop(self.info.table(k.table), k.columns[0], self.info.table(k.ref_table), k.ref_columns[0],
+                         per_pair[(k.table, k.ref_table)] > 1) for k in usable]
 
     # ---- roles of columns ----
     def is_key(self, table: Table, column: Column) -> bool:
@@ -74,11 +116,23 @@ class Drafter:
             return named[0]
         return max(texts, key=lambda c: c.distinct) if texts else None
 
+    def key(self, table: Table) -> Column | None:
+        """The column that tells rows apart (what GROUP BY uses when names can repeat): the primary key, else the
+        column a foreign key points at, else the label."""
+        if len(table.primary_key) == 1:
+            return table.column(table.primary_key[0])
+        referenced = [h.parent_col for h in self.hops if h.parent is table]
+        return table.column(referenced[0]) if referenced else self.label(table)
+
     def categories(self, table: Table) -> list[Column]:
-        """Columns whose values repeat (what GROUP BY and "for each" make sense on)."""
+        """Columns whose values repeat (what GROUP BY and "for each" make sense on): few distinct values, or a
+        reference to another row that many rows share (a bike id, a zip code)."""
         sampled = min(table.rows, 2000)
-        return [c for c in self.plain(table, ("text", "bool")) if 2 <= c.distinct <= LOW_CARDINALITY
-                and c.distinct <= max(2, 0.6 * sampled)]
+        few = [c for c in self.plain(table, ("text", "bool", "number")) if 2 <= c.distinct <= MAX_ROWS
+               and c.distinct <= max(2, 0.7 * sampled) and (c.kind != "number" or _whole(c))]
+        shared = [c for c in table.columns if self.is_key(table, c) and not c.primary_key and c.examples
+                  and 2 <= c.distinct <= max(2, 0.6 * sampled)]
+        return few + shared
 
     def texts(self, table: Table) -> list[Column]:
         return [c for c in self.plain(table, ("text",)) if c.distinct >= 2]
@@ -89,22 +143,157 @@ class Drafter:
     def dates(self, table: Table) -> list[Column]:
         return [c for c in self.plain(table, ("date",)) if c.distinct >= 2]
 
+    def shown(self, table: Table) -> list[Column]:
+        """Columns a person asks to see: the label first, then the other plain columns; now and then the ids too
+        (people ask for "the ids and names of ...")."""
+        label = self.label(table)
+        rest = [c for c in self.plain(table, ("text", "number", "date", "bool")) if c is not label]
+        keys = [c for c in table.columns if c.examples and self.is_key(table, c)] if self.rng.random() < 0.15 else []
+        return ([label] if label else []) + rest + keys
+
+    def sortable(self, table: Table) -> list[Column]:
+        """What a list is sorted by: numbers and dates mostly, the label (alphabetical) or an id sometimes."""
+        label = self.label(table)
+        extra = ([label] if label else []) + [c for c in table.columns if c.primary_key and c.kind == "number"]
+        return self.numbers(table) * 3 + self.dates(table) * 3 + extra
+
+    def big(self, table: Table) -> bool:
+        return table.rows > BIG_TABLE
+
     # ---- random choices ----
     def pick(self, items):
         return self.rng.choice(items) if items else None
 
-    def say(self, phrasings: list[str], **slots) -> str:
-        text = self.rng.choice(phrasings).format(**slots)
-        return text[0].upper() + text[1:]
+    def weighted(self, choices: dict):
+        keys = list(choices)
+        return self.rng.choices(keys, weights=[choices[k] for k in keys])[0]
+
+    def say(self, phrasings: list[str], **slots) -> list[tuple[str, str]]:
+        """Every distinct wording, in a random order, each as (phrasing id, text); the id names the wording's family
+        (its position in the template's list), which the held-out split keeps on one side. The generator keeps two
+        or three of them per SQL, as Spider does, and the rest as spares."""
+        out, seen = [], set()
+        for i in self.rng.sample(range(len(phrasings)), len(phrasings)):
+            text = " ".join(phrasings[i].format(**slots).split())
+            text = text[0].upper() + text[1:]
+            if text.lower() not in seen:
+                seen.add(text.lower())
+                out.append((str(i), text))
+        return out
 
     def tables_with(self, role) -> list[tuple[Table, list[Column]]]:
         return [(t, cols) for t in self.tables if (cols := role(t))]
 
-    def number_threshold(self, column: Column):
-        value = self.rng.choice(column.examples)
-        if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool) and self.rng.random() < .5:
-            value = _round_2(value)
-        return value
+    # ---- scopes: one table or a path along foreign keys ----
+    def single(self, table: Table | None = None) -> Scope | None:
+        table = table or self.pick(self.tables)
+        return Scope([table]) if table else None
+
+    def path(self, length: int, many_to_one: bool = False) -> Scope | None:
+        """One of the foreign-key paths of `length` hops that visit no table twice, drawn evenly. `many_to_one`: only
+        from a child to its parent, so each row of the first table meets one row of each joined table (sums and
+        averages stay true); else in either direction."""
+        paths = self._paths(length, many_to_one)
+        tables, hops = self.pick(paths) or (None, None)
+        return Scope(list(tables), list(hops)) if tables else None
+
+    def _paths(self, length: int, many_to_one: bool) -> list[tuple[tuple, tuple]]:
+        if (length, many_to_one) in self._path_cache:
+            return self._path_cache[(length, many_to_one)]
+        steps = [(h.child, h.parent, h) for h in self.hops]
+        if not many_to_one:
+            steps += [(h.parent, h.child, h) for h in self.hops]
+        paths = [((a, b), (h,)) for a, b, h in steps]
+        for _ in range(length - 1):
+            paths = [(tables + (b,), hops + (h,)) for tables, hops in paths for a, b, h in steps
+                     if a is tables[-1] and b not in tables][:5000]
+        self._path_cache[(length, many_to_one)] = paths
+        return paths
+
+    def scope(self, joins: dict[int, float], many_to_one: bool = False) -> Scope | None:
+        length = self.weighted(joins)
+        return self.single() if length == 0 else self.path(length, many_to_one)
+
+    def from_(self, scope: Scope, *columns) -> exp.Select:
+        """SELECT columns FROM the scope's tables, joined on their keys."""
+        query = exp.select(*columns).from_(self.tab(scope.tables[0], scope.alias(0)))
+        for i, hop in enumerate(scope.hops):
+            left, right = scope.tables[i], scope.tables[i + 1]
+            a, b = scope.alias(i), scope.alias(i + 1)
+            on_left = hop.child_col if left is hop.child else hop.parent_col
+            on_right = hop.parent_col if left is hop.child else hop.child_col
+            query = query.join(self.tab(right, b), on=exp.EQ(this=self.col(on_left, a), expression=self.col(on_right, b)))
+        return query
+
+    # ---- conditions (WHERE) with their words ----
+    def condition(self, table: Table, alias: str | None = None, kinds: tuple[str, ...] = ("eq", "cmp", "like"),
+                  avoid: tuple = (), row: tuple | None = None) -> Condition | None:
+        """A condition on a real value of one of the table's columns: equality on a category or a name (people ask
+        that most), a comparison with a rounded number, or a word the text contains. With `row` (one of the table's
+        sample rows), an equality takes that row's value, so two conditions from one row find it."""
+        options = []
+        if "eq" in kinds:
+            options += [("eq", c) for c in self.texts(table) + [c for c in self.numbers(table) if _whole(c)]] * 3
+            options += [("eq", c) for c in table.columns if self.is_key(table, c) and c.examples
+                        and not c.primary_key]
+        if "cmp" in kinds:
+            options += [("cmp", c) for c in self.numbers(table) + self.dates(table)]
+        if "like" in kinds:
+            options += [("like", c) for c in self.texts(table) if c.distinct >= 3]
+        options = [(k, c) for k, c in options if c not in avoid or k == "like"]  # "names that contain ..."
+        kind, column = self.pick(options) or (None, None)
+        if column is None:
+            return None
+        ref = self.col(column, alias)
+        words = self.words(column)
+        if kind == "eq":
+            value = self.pick(column.examples)
+            if row is not None and row[table.columns.index(column)] is not None:
+                value = row[table.columns.index(column)]
+            negate = row is None and self.rng.random() < 0.1
+            expr = (exp.NEQ if negate else exp.EQ)(this=ref, expression=literal(value))
+            v = spoken_value(value)
+            text = self.rng.choice([f"whose {words} is {'not ' if negate else ''}{v}",
+                                    f"with {words} {'other than ' if negate else ''}{v}"])
+            return Condition(expr, table, column, text)
+        if kind == "like":
+            found = [w for v in column.examples if isinstance(v, str) for w in v.split() if len(w) >= 3 and w.isalpha()]
+            word = self.pick(found)
+            if word is None:
+                return None
+            return Condition(exp.Like(this=ref, expression=literal(f"%{word}%")), table, column,
+                             self.rng.choice([f"whose {words} contains '{word}'", f"with '{word}' in their {words}"]))
+        value = self.threshold(column)
+        if value is None:
+            return None
+        op = self.weighted({"gt": 12, "lt": 5, "between": 3.5, "gte": 1.3, "lte": 0.6})
+        v = spoken_value(value)
+        if op == "between":
+            high = self.threshold(column)
+            if high is None or high == value:
+                return None
+            low, high = sorted([value, high])
+            expr = exp.Between(this=ref, low=literal(low), high=literal(high))
+            return Condition(expr, table, column, f"whose {words} is between {spoken_value(low)} and {spoken_value(high)}")
+        cls, said = {"gt": (exp.GT, ["greater than", "more than", "above", "over", "higher than"]),
+                     "lt": (exp.LT, ["less than", "below", "under", "lower than"]),
+                     "gte": (exp.GTE, ["at least"]), "lte": (exp.LTE, ["at most"])}[op]
+        if column.kind == "date":
+            said = {"gt": ["after"], "lt": ["before"], "gte": ["on or after"], "lte": ["on or before"]}[op]
+        return Condition(cls(this=ref, expression=literal(value)), table, column,
+                         f"whose {words} is {self.rng.choice(said)} {v}")
+
+    def threshold(self, column: Column):
+        """A value to compare with: a real one, rounded as people type thresholds (1719.96 -> 1700)."""
+        value = self.pick(column.examples)
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, (int, float, decimal.Decimal)):
+            return round_2(value)
+        if isinstance(value, (datetime.date, datetime.datetime)) or column.kind == "date":
+            day = as_date(value)
+            return day.isoformat() if day else None
+        return None
 
     # ---- SQL pieces ----
     def col(self, column: Column | str, alias: str | None = None) -> exp.Column:
@@ -113,14 +302,14 @@ class Drafter:
     def tab(self, table: Table, alias: str | None = None) -> exp.Expression:
         return table_ref(table.name, self.dialect, alias)
 
-    def select(self, *columns, table: Table, alias: str | None = None) -> exp.Select:
-        return exp.select(*columns).from_(self.tab(table, alias))
-
-    def join(self, query: exp.Select, hop: Join, child_alias: str, parent_alias: str, add: str) -> exp.Select:
-        """Join the `add` side ("parent" or "child") of a hop onto a query that has the other side."""
-        on = exp.EQ(this=self.col(hop.child_col, child_alias), expression=self.col(hop.parent_col, parent_alias))
-        table = self.tab(hop.parent, parent_alias) if add == "parent" else self.tab(hop.child, child_alias)
-        return query.join(table, on=on)
+    def ordered(self, expression: exp.Expression, desc: bool, column: Column | None = None) -> exp.Ordered:
+        """ORDER BY as a person writes it in this dialect: no NULLS FIRST/LAST unless the column has NULLs (then
+        the NULLs go last, so "the highest" and "the lowest" are real values); ASC written out half of the time."""
+        if column is not None and column.nulls:
+            return exp.Ordered(this=expression, desc=desc, nulls_first=False)
+        plain = _plain_nulls(self.dialect, desc)
+        return exp.Ordered(this=expression, desc=desc or (False if self.rng.random() < 0.5 else None),
+                           nulls_first=plain)
 
     # ---- words ----
     @staticmethod
@@ -135,9 +324,34 @@ class Drafter:
     def words_plural(column: Column) -> str:
         return column_plural(column.name)
 
-    @staticmethod
-    def spoken(value) -> str:
-        return spoken_value(value)
+    def columns_words(self, columns: list[Column], plural: bool = False) -> str:
+        return join_words([self.words_plural(c) if plural and len(columns) == 1 else self.words(c) for c in columns])
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_nulls(dialect: str, desc: bool):
+    """The nulls_first value with which sqlglot writes no NULLS FIRST/LAST for this dialect and direction."""
+    for value in (None, True, False):
+        text = exp.select("a").from_("t").order_by(exp.Ordered(this=exp.column("a"), desc=desc, nulls_first=value))
+        if "NULLS" not in text.sql(dialect=dialect):
+            return value
+    return None
+
+
+def _whole(column: Column) -> bool:
+    return all(isinstance(v, int) or (isinstance(v, (float, decimal.Decimal)) and float(v).is_integer())
+               for v in column.examples)
+
+
+def as_date(value) -> datetime.date | None:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    try:  # SQLite keeps dates as text
+        return datetime.datetime.fromisoformat(str(value)).date()
+    except ValueError:
+        return None
 
 
 def literal(value) -> exp.Expression:
@@ -145,7 +359,7 @@ def literal(value) -> exp.Expression:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, (int, float)):
-        return exp.Literal.number(value)
+        return exp.Literal.number(spoken_value(value))
     if isinstance(value, decimal.Decimal):
         return exp.Literal.number(format(value.normalize(), "f"))
     if isinstance(value, datetime.datetime):
@@ -155,14 +369,23 @@ def literal(value) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def _round_2(value):
-    """Two significant digits, as people type thresholds (1719.96 -> 1700)."""
+def round_2(value):
+    """Two significant digits, as people type thresholds (1719.96 -> 1700, 0.018186 -> 0.018); whole numbers under
+    100 are kept as they are."""
     number = float(value)
-    if number == 0:
-        return value
-    digits = len(str(int(abs(number)))) - 2
-    rounded = round(number, -digits) if digits > 0 else round(number, 1 - digits if abs(number) < 10 else 0)
-    return int(rounded) if float(rounded).is_integer() else rounded
+    if number == 0 or (number.is_integer() and abs(number) < 100):
+        return int(number)
+    rounded = float(f"{number:.2g}")
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def count_condition(d: Drafter) -> tuple[exp.Expression, str]:
+    """HAVING on the number of rows, as people ask it: at least / more than / exactly / fewer than N."""
+    count = exp.Count(this=exp.Star())
+    n, how = d.rng.choice([2, 2, 3]), d.weighted({"gte": 44, "gt": 58, "eq": 9, "lt": 5, "lte": 4})
+    cls, words = {"gte": (exp.GTE, f"at least {n}"), "gt": (exp.GT, f"more than {n - 1}"), "eq": (exp.EQ, f"exactly {n}"),
+                  "lt": (exp.LT, f"fewer than {n}"), "lte": (exp.LTE, f"at most {n}")}[how]
+    return cls(this=count, expression=literal(n - 1 if how == "gt" else n)), words
 
 
 AGGREGATES = {  # function, words for the question

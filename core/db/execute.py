@@ -88,6 +88,7 @@ class Database:
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, row_cap: int = DEFAULT_ROW_CAP):
         self.timeout_s, self.row_cap = timeout_s, row_cap
+        self._cap = row_cap  # the row cap of the statement running now (set under the lock)
         self._lock = threading.Lock()  # one statement at a time per connection
 
     def catalog(self, sql: str, params: tuple | list = ()) -> list[tuple]:
@@ -96,7 +97,9 @@ class Database:
         with self._lock:
             return [tuple(r) for r in self.con.execute(sql, params).fetchall()]
 
-    def execute(self, sql: str, source_dialect: str = "postgres") -> QueryResult:
+    def execute(self, sql: str, source_dialect: str = "postgres", row_cap: int | None = None) -> QueryResult:
+        """Run one read statement; at most `row_cap` rows come back (default: the database's), `truncated` says
+        whether there were more."""
         problem = read_only_problem(sql, source_dialect)
         if problem:
             return QueryResult(False, category=problem[0], error=problem[1])
@@ -107,6 +110,7 @@ class Database:
                                error=f"not executed: could not translate {source_dialect} to {self.dialect} ({e})")
         start = time.perf_counter()
         with self._lock:
+            self._cap = row_cap or self.row_cap
             result = self._run(native)
         result.seconds = time.perf_counter() - start
         result.error = redact(result.error)
@@ -116,9 +120,9 @@ class Database:
         raise NotImplementedError
 
     def _fetch(self, cursor) -> tuple[list[tuple], list[str], bool]:
-        rows = cursor.fetchmany(self.row_cap + 1)
+        rows = cursor.fetchmany(self._cap + 1)
         columns = [d[0] for d in cursor.description or []]
-        return [tuple(r) for r in rows[: self.row_cap]], columns, len(rows) > self.row_cap
+        return [tuple(r) for r in rows[: self._cap]], columns, len(rows) > self._cap
 
 
 class DuckDatabase(Database):

@@ -24,6 +24,7 @@ from core.db.sqlnames import ident, table_ref
 SAMPLE_ROWS = 2000
 LOW_CARDINALITY = 20  # a text column with at most this many distinct values lists them all
 EXAMPLES = 20  # values kept per column: what generated questions filter on (the schema panel shows a few)
+EXAMPLE_ROWS = 30  # whole rows kept per table: two conditions from one row ("first name X and last name Y") match
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Column:
     kind: str = "other"  # number | text | date | bool | other (what filters make sense on it)
     primary_key: bool = False
     examples: list = field(default_factory=list)  # distinct non-null values, most frequent first
-    distinct: int = 0  # distinct non-null values among the sampled rows (LOW_CARDINALITY + 1 means "many")
+    distinct: int = 0  # distinct non-null values among the sampled rows
     nulls: int = 0  # null values among the sampled rows
 
 
@@ -57,6 +58,7 @@ class Table:
     columns: list[Column]
     rows: int = 0
     primary_key: list[str] = field(default_factory=list)
+    sample: list[tuple] = field(default_factory=list)  # a few whole rows, values in the order of `columns`
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name.lower() == name.lower()), None)
@@ -240,13 +242,14 @@ def _sample(db: Database, table: Table) -> None:
     query = exp.select(*columns).from_(table_ref(table.name, dialect)).limit(SAMPLE_ROWS).sql(dialect=dialect)
     result = db.execute(query, dialect)
     rows = result.rows if result.ok else []
+    table.sample = rows[:: max(1, len(rows) // EXAMPLE_ROWS)][:EXAMPLE_ROWS]
     for i, column in enumerate(table.columns):
         values = [r[i] for r in rows]
         present = [v for v in values if v is not None]
         counts = Counter(present)
         ranked = sorted(counts, key=lambda v: (-counts[v], _order(v)))
         column.kind = _kind(column.type, present[:200])
-        column.distinct = min(len(counts), LOW_CARDINALITY + 1)
+        column.distinct = len(counts)
         column.nulls = len(values) - len(present)
         low = column.kind == "text" and len(counts) <= LOW_CARDINALITY
         # many distinct values: a spread of them (every k-th by frequency), not just the smallest ones

@@ -1,13 +1,19 @@
 """Plain-English names for tables, columns and values, for generated questions.
 
-`signup_date` -> "sign-up date", `FullName` -> "full name", table `singer` -> "singer" / "singers",
-`Student` -> "student" / "students", `cars_data` -> "cars data record" / "cars data records". Values are written
-the way a person would type them: text as is, numbers without trailing zeros, dates as 2024-03-01 or "March 2024".
+`signup_date` -> "sign-up date", `FullName` -> "full name", table `singer` -> "singer" / "singers", `people` ->
+"person" / "people", `high_schooler` -> "high schooler" / "high schoolers". Nouns are inflected with `inflect`, a
+library made for English plurals, not with rules of our own. Values are written the way a person types them, and
+exactly as the SQL holds them (a threshold is rounded before both are built, so "greater than 0.02" means `> 0.02`).
 """
 
 import datetime
 import decimal
+import functools
 import re
+
+import inflect
+
+_ENGLISH = inflect.engine()
 
 # Short forms common in column names, spelled out.
 ABBREVIATIONS = {
@@ -18,7 +24,9 @@ ABBREVIATIONS = {
     "tel": "telephone", "govt": "government", "cust": "customer", "prod": "product", "acct": "account",
     "ref": "reference", "info": "information", "stat": "status", "loc": "location", "sz": "size",
 }
-UNCOUNTABLE = {"data", "information", "info", "history", "staff", "equipment", "inventory", "music", "software"}
+# Nouns that do not take a plural here: a table named after one gets "record(s)" ("cars data records").
+UNCOUNTABLE = {"data", "information", "info", "history", "staff", "equipment", "inventory", "music", "software",
+               "news", "feedback", "media", "personnel"}
 LINK_WORDS = {"in", "of", "for", "to", "has", "with", "by", "at", "on"}
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
@@ -40,41 +48,32 @@ def humanise(name: str) -> str:
     return " ".join(words_of(name)) or name
 
 
-def plural_word(word: str) -> str:
-    if word in UNCOUNTABLE or word.endswith("ss") is False and word.endswith("s"):
-        return word
-    if re.search(r"[^aeiou]y$", word):
-        return word[:-1] + "ies"
-    if word.endswith(("s", "x", "z", "ch", "sh")):
-        return word + "es"
-    return word + "s"
-
-
+@functools.lru_cache(maxsize=4096)
 def singular_word(word: str) -> str:
-    if word in UNCOUNTABLE or word.endswith("ss"):
+    """'people' -> 'person', 'cities' -> 'city'; a word that is already singular (or cannot be) is kept."""
+    if word in UNCOUNTABLE or not word.isalpha() or word.endswith(("ss", "sis", "us")):
         return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "sses")):
-        return word[:-2]
-    if word.endswith("s") and len(word) > 3:
-        return word[:-1]
-    return word
+    return _ENGLISH.singular_noun(word) or word
+
+
+@functools.lru_cache(maxsize=4096)
+def plural_word(word: str) -> str:
+    """'person' -> 'people', 'city' -> 'cities'; an uncountable word is kept."""
+    if word in UNCOUNTABLE or not word.isalpha():
+        return word
+    return _ENGLISH.plural_noun(singular_word(word))
 
 
 def table_nouns(name: str) -> tuple[str, str]:
-    """(singular, plural) for a table: `singer` -> ("singer", "singers"), `sales` -> ("sale", "sales"),
+    """(singular, plural) for a table: `singer` -> ("singer", "singers"), `people` -> ("person", "people"),
     `singer_in_concert` -> ("singer in concert", "singers in concert"), `cars_data` -> ("cars data record", ...)."""
     words = words_of(name) or [name.lower()]
-    if words[-1] in UNCOUNTABLE:
+    if words[-1] in UNCOUNTABLE or words[0] in LINK_WORDS:  # has_pet reads better as "has pet record"
         base = " ".join(words)
         return base + " record", base + " records"
     head = next((i for i, w in enumerate(words) if w in LINK_WORDS and i > 0), len(words)) - 1
-    if words[0] in LINK_WORDS:  # has_pet -> "pet ownership" reads worse than "has pet record"
-        base = " ".join(words)
-        return base + " record", base + " records"
     single = [*words[:head], singular_word(words[head]), *words[head + 1:]]
-    many = [*words[:head], plural_word(singular_word(words[head])), *words[head + 1:]]
+    many = [*words[:head], plural_word(words[head]), *words[head + 1:]]
     return " ".join(single), " ".join(many)
 
 
@@ -84,13 +83,22 @@ def column_plural(name: str) -> str:
     return " ".join([*words[:-1], plural_word(words[-1])])
 
 
+def number_text(value) -> str:
+    """A number exactly as the SQL literal holds it, without trailing zeros: 1700, 0.02, 12.5."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    text = format(decimal.Decimal(str(value)).normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def spoken_value(value) -> str:
-    """A value as a person would type it in a question."""
+    """A value as a person would type it in a question (numbers as the SQL literal has them)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) or isinstance(value, decimal.Decimal):
-        text = f"{float(value):.2f}".rstrip("0").rstrip(".")
-        return text
+    if isinstance(value, (int, float, decimal.Decimal)):
+        return number_text(value)
     if isinstance(value, datetime.datetime):
         return value.date().isoformat()
     if isinstance(value, datetime.date):
@@ -103,4 +111,9 @@ def month_name(date: datetime.date) -> str:
 
 
 def article(noun: str) -> str:
-    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+    return _ENGLISH.a(noun)
+
+
+def join_words(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

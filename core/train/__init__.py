@@ -7,9 +7,9 @@ engine by whoever starts the run.
 
 from core.compute import BusyError
 from core.train.batching import plan_batches
-from core.train.dataset import load_dataset
+from core.train.dataset import load_dataset, planned_split, prepare_run_data
 from core.train.engine import ConfigError, Engine, ResumeError, get_engine
-from core.train.estimate import estimate_run
+from core.train.estimate import estimate_run, suggested_steps
 from core.train.gpus import gpu_count, visible_gpus
 from core.train.jobs import StorageError, read_job, resumable_jobs, training_elsewhere
 from core.train.models import (
@@ -24,5 +24,5 @@ from core.train.models import (
 
 __all__ = ["MODEL_CHOICES", "BusyError", "ConfigError", "Engine", "ModelError", "ResumeError", "StorageError",
            "estimate_run", "get_engine", "gpu_available", "gpu_count", "load_dataset", "load_tokenizer",
-           "needs_remote_code", "plan_batches", "read_job", "remote_code_error", "resolve_model", "resumable_jobs",
-           "training_elsewhere", "visible_gpus"]
+           "needs_remote_code", "plan_batches", "planned_split", "prepare_run_data", "read_job", "remote_code_error", "resolve_model", "resumable_jobs",
+           "suggested_steps", "training_elsewhere", "visible_gpus"]

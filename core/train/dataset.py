@@ -55,13 +55,19 @@ class RunData:
         return [as_prompt_completion(fmt.messages(p)) for p in pairs]
 
 
+def planned_split(pairs: list[Pair], report: Report | None, exclude_errors: bool, fraction: float,
+                  seed: int = 3407) -> tuple[list[Pair], list[Pair]]:
+    """(train, held out): exactly the rows a run of these pairs will train on and score, for the plan line."""
+    usable = trainable_pairs(pairs, report) if exclude_errors and report else pairs
+    return split_pairs(usable, fraction, seed) if fraction else (list(usable), [])
+
+
 def prepare_run_data(cfg: TrainConfig, tokenizer=None) -> RunData:
     """Load and validate the pairs, drop the error rows (unless the config keeps them), split, and fix the prompt.
     Raises DataError/SchemaError, or ValueError when no row can train."""
     pairs, _, schema_text, report = load_dataset(cfg, tokenizer)
-    usable = trainable_pairs(pairs, report) if cfg.exclude_error_rows else pairs
-    if not usable:
+    train, held_out = planned_split(pairs, report, cfg.exclude_error_rows, cfg.eval_fraction, cfg.seed)
+    if not train and not held_out:
         raise ValueError(f"No trainable rows: all {len(pairs)} rows have errors. Fix them (see the validation "
                          "report) and start again.")
-    train, held_out = split_pairs(usable, cfg.eval_fraction, cfg.seed) if cfg.eval_fraction else (usable, [])
     return RunData(pairs, report, train, held_out, PromptRecord.for_run(cfg, schema_text))

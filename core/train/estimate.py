@@ -26,6 +26,10 @@ KEEP = 20  # runs remembered per model and backend
 CPU_TOKENS_PER_S, GPU_FLOPS = 100.0, 0.3 * 989e12
 PRIOR_START_S = {"cpu": 90.0, "cuda": 60.0}
 PRIOR_EVAL_S_PER_ROW = {"cpu": 1.5, "cuda": 0.3}  # per row and per model (base, adapter), greedy, short answers
+# The suggested steps: this many epochs of the training pairs, on a CPU no more than CPU_BUDGET_S of training.
+EPOCHS_TARGET = 2.5
+CPU_BUDGET_S = 10 * 60
+MIN_STEPS, MAX_STEPS = 20, 3000
 
 
 @dataclass
@@ -119,6 +123,21 @@ def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estima
         ratios = [r["peak_gib"] / r["peak_estimate_gib"] for r in past if r.get("peak_gib") and r.get("peak_estimate_gib")]
         peak *= statistics.median(ratios) if ratios else 1.0
     return Estimate(seconds, start_s, tokens_per_s, peak, len(past))
+
+
+def suggested_steps(cfg, plan, rows: int, cuda: bool) -> tuple[int, str]:
+    """(steps, why): EPOCHS_TARGET epochs of `rows` pairs, capped on a CPU by CPU_BUDGET_S of training at this
+    machine's speed for the model (its last runs here, else the prior)."""
+    steps = plan.steps_for_epochs(EPOCHS_TARGET, rows)
+    why = f"{EPOCHS_TARGET:g} epochs of {rows} pairs"
+    if not cuda:
+        speed = estimate_run(cfg, plan, rows, cuda).tokens_per_s
+        budget = int(CPU_BUDGET_S * speed / max(plan.tokens_per_step, 1.0))
+        if budget < steps:
+            steps, why = budget, f"{plan.epochs(budget, rows):.1f} epochs: capped at about {CPU_BUDGET_S // 60} min " \
+                                 f"of training on this CPU"
+    steps = min(max(steps, MIN_STEPS), MAX_STEPS)
+    return steps, why
 
 
 def record_run(folder: Path) -> dict | None:

@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from core.config import TrainConfig
@@ -30,7 +30,7 @@ from core.tracking import tracking_uri
 from core.train.batching import plan_batches
 from core.train.callbacks import friendly_error, make_progress_callback
 from core.train.dataset import prepare_run_data
-from core.train.estimate import as_job_fields, estimate_run, run_key
+from core.train.estimate import as_job_fields, estimate_run, run_key, suggested_steps
 from core.train.jobs import read_job, write_job
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
@@ -143,6 +143,13 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         devices = int(os.environ.get("WORLD_SIZE", "1"))
         plan = plan_batches(cfg, [length_of.get(p.row, 0) for p in train_pairs if p.row in length_of], cuda, devices)
         packing = plan.packing
+        if not cfg.max_steps:  # 0: the suggested number, decided here where the pairs and their lengths are known
+            steps, why = suggested_steps(cfg, plan, len(train_pairs), cuda)
+            cfg = replace(cfg, max_steps=steps)
+            state.update(total_steps=steps)
+            state.log(f"steps: {steps} ({why})")
+            if lead:  # a resumed run keeps the number
+                write_job(output_dir, config=cfg.to_dict(), total_steps=steps)
         state.update(backend=backend, train_rows=len(train_rows), eval_rows=len(eval_rows), model=cfg.model)
         state.log(f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}; "
                   f"{plan.describe()}")
