@@ -58,6 +58,24 @@ def progress_reporter(progress, describe):
     return lambda done, total: progress(done / total, desc=describe(done, total))
 
 
+RUN_DATABASE = "The run's database"
+
+
+def db_target(kind: str, db_file, pg_url: str) -> tuple[str | None, str | None]:
+    """(target, data) for core.evaluate.database_for from the Evaluate tab's database choice (None: the run's own)."""
+    if kind == RUN_DATABASE:
+        return None, None
+    if kind == "PostgreSQL":
+        if not (pg_url or "").startswith(("postgresql://", "postgres://")):
+            raise ValueError("Enter a PostgreSQL URL (postgresql://user:password@host/db).")
+        return pg_url, None
+    if kind == "SQLite file":
+        if not db_file:
+            raise ValueError("Upload the SQLite file first.")
+        return str(db_file), None
+    return "duckdb", (str(db_file) if db_file else None)
+
+
 def box(text: str, kind: str = "info") -> str:
     """A message box: kind is info, ok, warn or error. Text is escaped; **bold** is not interpreted."""
     return f'<div class="msg msg-{kind}">{html.escape(text)}</div>'

@@ -9,6 +9,7 @@ import gradio as gr
 
 from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, fmt_duration
+from app.playground import close_generators
 from core.config import (
     ALL_PROJECTIONS,
     RECIPE,
@@ -217,7 +218,6 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
         items = "".join(f"<li><b>{_label(k)}</b>: {v}</li>"
                         for k, v in problems.items())
         return f'<div class="msg msg-error">Fix these settings first:<ul>{items}</ul></div>', gr.skip()
-    from app.eval_tab import close_generators
 
     close_generators()  # the playground's models would take memory from the training
     try:
@@ -339,14 +339,14 @@ def progress_html(snap: dict) -> str:
 
 
 def evaluation_line(snap: dict) -> str:
-    """'Execution accuracy on N held-out questions: base with schema X%, fine-tuned Y%', when the run was evaluated
-    as it ended."""
+    """The evaluation run as the job ended, in words: which sets were scored, each side's accuracy (the base model
+    with the schema in its prompt first), and whether fine-tuning beat it."""
     summaries = snap.get("evaluation") or {}
     if "adapter" not in summaries:
         return ""
-    sides = ", ".join(f"{SIDE_LABELS.get(name, name)} {s['exec_accuracy']:.0%}" for name, s in summaries.items())
-    return (f" Execution accuracy on {summaries['adapter']['n']} held-out questions: {sides}. See every answer in "
-            "step 5 (Evaluate).")
+    text = snap.get("evaluation_text") or ", ".join(
+        f"{SIDE_LABELS.get(name, name)} {s['exec_accuracy']:.0%}" for name, s in summaries.items())
+    return f" {text[0].upper()}{text[1:]} See every answer in step 5 (Evaluate)."
 
 
 def outcome_html(snap: dict) -> str:

@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from app import adapter_panel, data_tab, db_panel, eval_tab, runs_tab, train_tab
+from app import adapter_panel, data_tab, db_panel, eval_tab, playground, runs_tab, train_tab
 from app.common import Dataset
 
 HEADER = """<div class="studio-header"><h1>SQL Tune Studio</h1>
@@ -29,6 +29,7 @@ def build_app() -> gr.Blocks:
                 r = runs_tab.build_runs_tab()
             with gr.Tab("5. Evaluate", id="evaluate") as eval_page:
                 e = eval_tab.build_eval_tab()
+                e.update(playground.build_playground())
         wire_data(d, p, t, dataset)
         wire_database(d, p, t, dataset)
         wire_train(d, p, t, dataset)
@@ -55,10 +56,12 @@ def wire_eval(e, dataset):
                         concurrency_limit=1, concurrency_id="generate")
     e["filter"].change(eval_tab.table_rows, [e["report"], e["filter"]], e["table"])
     e["pick"].change(eval_tab.inspect_row, [e["report"], e["pick"]], [e["gold_rows"], e["base_rows"], e["adapter_rows"]])
-    e["ask_btn"].click(eval_tab.ask, [e["run"], e["question"], *db, e["schema_check"]],
+    e["ask_btn"].click(playground.ask, [e["run"], e["question"], *db, e["schema_check"]],
                        [e["base_sql"], e["base_result"], e["adapter_sql"], e["adapter_result"], e["pg_message"],
                         e["corrected"]], api_name="ask", concurrency_limit=1, concurrency_id="generate")
-    e["add_btn"].click(eval_tab.add_pair, [dataset, e["question"], e["corrected"]],
+    e["keep_btn"].click(playground.keep_question, [e["run"], e["question"], e["corrected"]], e["pg_message"],
+                        api_name="keep_question")
+    e["add_btn"].click(playground.add_pair, [dataset, e["question"], e["corrected"]],
                        [dataset, e["pg_message"], e["dataset_file"]], api_name="add_pair")
 
 

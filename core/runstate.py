@@ -44,6 +44,7 @@ class RunState:
     mlflow_warning: str = ""
     logged_at: dict = field(default_factory=dict)  # step -> time the trainer logged its loss (chart-lag benchmark)
     evaluation: dict = field(default_factory=dict)  # "base"/"adapter" -> summary, when evaluated after training
+    evaluation_text: str = ""  # the evaluation in a sentence: which sets, each side's accuracy, the verdict
     log_lines: deque = field(default_factory=lambda: deque(maxlen=200))
     log_count: int = 0  # lines logged in all (the deque keeps the last 200): followers print what is new
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

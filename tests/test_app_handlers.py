@@ -105,15 +105,19 @@ def test_preview_highlights_the_trained_sql_and_follows_the_template():
 def test_plan_says_pairs_per_step_and_epochs():
     ds = sample()
     text, suggested = train_tab.plan_html(ds, True, 60, 2, 4)
-    assert "one step sees 8 pairs (batch 2 x accumulation 4)" in text and "60 steps make 1.13 epochs" in text
-    assert suggested == 133 and "Start small" in text
+    # the counts the run will use: the split is made as the trainer makes it
+    assert "382 rows will train, 42 are held out" in text
+    assert "one step sees 8 pairs (batch 2 x accumulation 4)" in text and "60 steps make 1.26 epochs" in text
+    assert f"Suggested: {suggested} steps" in text and 20 <= suggested <= 120  # 2.5 epochs at most, capped on a CPU
+    auto, same = train_tab.plan_html(ds, True, 0, 2, 4)  # 0: the suggestion is what the run will use
+    assert same == suggested and f"the suggested {suggested} steps" in auto
 
 
 def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
     monkeypatch.setattr(train_tab, "gpu_count", lambda: 1)
     text, suggested = train_tab.plan_html(sample(), True, 60, 2, 4, "auto", 0, 2048)
     assert "On this GPU, pairs are packed into micro-batches of 4,096 tokens" in text  # small data: smallest budget
-    assert "x accumulation 4" in text and suggested < 133  # more pairs per step, fewer steps for 2-3 epochs
+    assert "x accumulation 4" in text and suggested < 120  # more pairs per step, fewer steps for 2-3 epochs
     off, _ = train_tab.plan_html(sample(), True, 60, 2, 4, "off", 0, 2048)
     assert "one step sees 8 pairs" in off
 

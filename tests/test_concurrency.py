@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app import eval_tab
+from app import eval_tab, playground
 from bench.page_load import measure
 from tests.conftest import ROOT
 from tests.test_app_client import START_ARGS
@@ -46,7 +46,7 @@ def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlf
         # (the handlers are called as the page calls them; the run dropdown only offers finished runs)
         message, *_ = eval_tab.run_evaluation("some-run-id", "Embedded DuckDB", None, "", True)
         assert "training run is in progress" in message and "try again when it ends" in message
-        outputs = eval_tab.ask("some-run-id", "How many sales?", "Embedded DuckDB", None, "")
+        outputs = playground.ask("some-run-id", "How many sales?", "Embedded DuckDB", None, "")
         assert "training run is in progress" in outputs[4]
 
         # 20 browsers at once while it trains

@@ -22,16 +22,24 @@ def _hop(d: Drafter, need=lambda h: True, per_parent: bool = False) -> Hop | Non
 KEY_DECIDES = {"sqlite": "any", "mysql": "any", "postgres": "primary key"}
 
 
-def _grouped(d: Drafter, hop: Hop, *outputs) -> exp.Select:
+def _grouped(d: Drafter, hop: Hop, *outputs, scope: Scope | None = None, alias: str = "T2") -> exp.Select:
     """SELECT outputs FROM child AS T1 JOIN parent AS T2 ... GROUP BY the parent's key (never by a name two rows
-    can share), plus the shown columns where the dialect wants them."""
-    scope = Scope([hop.child, hop.parent], [hop])
+    can share), plus the shown columns where the dialect wants them. `scope`/`alias`: another join that holds the
+    parent under that alias (through a link table)."""
+    scope = scope or Scope([hop.child, hop.parent], [hop])
     key = d.key(hop.parent)
     rule = KEY_DECIDES.get(d.dialect)
-    by = [d.col(key, "T2")]
+    by = [d.col(key, alias)]
     if rule is None or (rule == "primary key" and not key.primary_key):
         by += [o.copy() for o in outputs if isinstance(o, exp.Column) and o.name != key.name]
     return d.from_(scope, *outputs).group_by(*by)
+
+
+def _through(d: Drafter, hop: Hop) -> Scope | None:
+    """parent <- link -> other, when the child is a link table (T1 the parent, T2 the link, T3 the other): the
+    way people count "the concerts of each singer" with all three tables joined."""
+    via = [h for h in d.hops if h.child is hop.child and h.parent is not hop.parent]
+    return Scope([hop.parent, hop.child, via[0].parent], [hop, via[0]]) if len(via) == 1 else None
 
 
 def _outputs(d: Drafter, table) -> list:
@@ -77,8 +85,10 @@ def parent_count(d: Drafter) -> Draft | None:
             f=d.rng.choice(words), n=d.words(number), c=c, p=p, l=lw), query)
     outputs = _outputs(d, hop.parent)
     lw = d.columns_words(outputs)
-    parts = [*[d.col(c, "T2") for c in outputs], exp.Count(this=exp.Star())]
-    query = _grouped(d, hop, *(parts if d.rng.random() < 0.8 else parts[::-1]))
+    through = _through(d, hop) if d.rng.random() < 0.4 else None
+    alias = "T1" if through is not None else "T2"
+    parts = [*[d.col(c, alias) for c in outputs], exp.Count(this=exp.Star())]
+    query = _grouped(d, hop, *(parts if d.rng.random() < 0.8 else parts[::-1]), scope=through, alias=alias)
     return Draft("parent_count", d.say([
         "Show each {p}'s {l} and the number of {c} it has.", "How many {c} does each {p} have? Show the {p} {l}.",
         "List the {l} of every {p} and how many {c} it has.", "For each {p}, give its {l} and the number of {c}.",
@@ -94,6 +104,15 @@ def parent_top(d: Drafter) -> Draft | None:
     most = d.rng.random() < 0.85
     outputs = _outputs(d, hop.parent)
     count = exp.Count(this=exp.Star())
+    through = _through(d, hop) if d.rng.random() < 0.4 else None
+    if through is not None:  # the link table and what it links to, all joined
+        query = _grouped(d, hop, *[d.col(c, "T1") for c in outputs], scope=through, alias="T1")
+        query = query.order_by(d.ordered(count, most)).limit(1)
+        return Draft("parent_top", d.say([
+            "Which {p} has the {m} {c}? Give its {o}.", "What is the {o} of the {p} with the {m} {c}?",
+            "Find the {o} of the {p} linked to the {m} {c}."],
+            p=d.nouns(hop.parent)[0], m="most" if most else "fewest", c=d.nouns(through.tables[2])[1],
+            o=d.columns_words(outputs)), query)
     query = _grouped(d, hop, *[d.col(c, "T2") for c in outputs])
     numbers = d.numbers(hop.child)
     if numbers and d.rng.random() < 0.2:  # "the customer with the highest total of payments"

@@ -274,15 +274,19 @@ def group_count(d: Drafter) -> Draft | None:
     many, c = d.nouns(table)[1], d.words(column)
     numbers = [n for n in d.numbers(table) if n is not column]
     if numbers and d.rng.random() < 0.3:
-        number, name = d.pick(numbers), d.weighted({"avg": 24, "sum": 16, "max": 6, "min": 4})
-        func, fwords = AGGREGATES[name]
-        value = func(this=d.col(number))
-        parts = [d.col(column), value] if d.rng.random() < 0.6 else [value, d.col(column)]
+        number = d.pick(numbers)
+        names = d.weighted({("avg",): 24, ("sum",): 16, ("max",): 6, ("min",): 4, ("max", "min"): 5,
+                            ("avg", "min"): 2, ("avg", "max", "min"): 2})
+        values = [AGGREGATES[n][0](this=d.col(number)) for n in d.rng.sample(names, len(names))]
+        if len(names) == 1 and d.rng.random() < 0.1:
+            values = [exp.Count(this=exp.Star()), *values]  # "the number and the total of ..."
+        parts = [d.col(column), *values] if d.rng.random() < 0.6 else [*values, d.col(column)]
         query = where(d.from_(scope, *parts), conds, joiner).group_by(d.col(column))
+        f = join_words([d.rng.choice(AGGREGATES[n][1]) for n in names])
         return Draft("group_aggregate", d.say([
             "What is the {f} {n} of {s} for each {c}?", "Show each {c} and the {f} {n} of {s} with it.",
             "For each {c}, what is the {f} {n} of {s}?", "Find the {f} {n} of {s} for each {c}.",
-            "List the {f} {n} of {s} per {c}."], f=d.rng.choice(fwords), n=d.words(number), s=many + said, c=c), query)
+            "List the {f} {n} of {s} per {c}."], f=f, n=d.words(number), s=many + said, c=c), query)
     counted = exp.Star()
     others = [c for c in d.shown(table) if c is not column and 1 < c.distinct]
     if others and d.rng.random() < 0.08:  # "the number of different products of each category"
@@ -350,6 +354,20 @@ def having(d: Drafter) -> Draft | None:
     column = d.pick(categories)
     cond, n = count_condition(d)
     scope = Scope([table])
+    numbers = [x for x in d.numbers(table) if x is not column]
+    if numbers and d.rng.random() < 0.2:  # "the zip codes whose average temperature is above 60"
+        number, name = d.pick(numbers), d.weighted({"avg": 5, "sum": 3, "max": 1, "min": 1})
+        func, fwords = AGGREGATES[name]
+        value, above = d.threshold(number), d.rng.random() < 0.7
+        if value is None:
+            return None
+        query = d.from_(scope, d.col(column)).group_by(d.col(column)).having(
+            (exp.GT if above else exp.LT)(this=func(this=d.col(number)), expression=literal(value)))
+        return Draft("having", d.say([
+            "Which {cs} have {fa} {nb} of {s} {ab} {v}?", "List the {cs} whose {s} have {fa} {nb} {ab} {v}.",
+            "Show the {cs} for which the {f} {nb} of {s} is {ab} {v}."],
+            cs=d.words_plural(column), f=(f := d.rng.choice(fwords)), fa=article(f), nb=d.words(number), s=d.nouns(table)[1],
+            ab="above" if above else "below", v=spoken_value(value)), query)
     conds, said, joiner = conditions(d, scope, d.weighted({0: 80, 1: 20}), avoid=[column])
     query = where(d.from_(scope, d.col(column)), conds, joiner).group_by(d.col(column)).having(cond)
     return Draft("having", d.say([
@@ -427,12 +445,21 @@ def set_operation(d: Drafter) -> Draft | None:
     if first is None or second is None or first.words == second.words:
         return None
     kind = d.weighted({"intersect": 48, "except": 41, "union": 11})
-    left = d.from_(scope, d.col(column)).where(first.expr)
+    left = d.from_(scope, d.col(column))
+    if kind == "except" and d.rng.random() < 0.4:  # "all the names except those of shops in Paris"
+        first = Condition(None, table, column, "")
+    else:
+        left = left.where(first.expr)
     right = d.from_(scope, d.col(column)).where(second.expr)
     op = {"intersect": exp.intersect, "except": exp.except_, "union": exp.union}[kind]
     query = op(left, right, distinct=True)
     cs, s = d.words_plural(column), d.nouns(table)[1]
     a, b = first.words, second.words
+    if not a:
+        return Draft(kind, d.say(["Which {cs} do {s} have, except those of {s} {b}?",
+                                  "List the {cs} of all {s} except the {s} {b}.",
+                                  "Show the {cs} of {s} that no {s1} {b} has."],
+                                 cs=cs, s=s, s1=d.nouns(table)[0], b=b), query)
     phrasing = {
         "intersect": ["Which {cs} have both {s} {a} and {s} {b}?", "Show the {cs} shared by {s} {a} and {s} {b}.",
                       "Find the {cs} of {s} {a} that also belong to {s} {b}."],

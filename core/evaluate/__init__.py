@@ -3,7 +3,15 @@
 It may use core.train (models, who is training), core.db, core.tracking and everything below.
 """
 
-from core.evaluate.evaluate import SIDE_LABELS, EvalReport, EvalRow, evaluate, rows_csv, schema_tables
+from core.evaluate.evaluate import (
+    SIDE_LABELS,
+    EvalReport,
+    EvalRow,
+    evaluate,
+    rows_csv,
+    schema_tables,
+    verdict,
+)
 from core.evaluate.generate import SqlGenerator, generating, training_busy_message
 from core.evaluate.generator_process import GeneratorProcess
 from core.evaluate.metrics import extract_sql
@@ -22,4 +30,4 @@ from core.evaluate.schema_check import SchemaCheck, check_names
 __all__ = ["SIDE_LABELS", "EvalReport", "EvalRow", "GeneratorProcess", "SchemaCheck", "SqlGenerator", "check_names",
            "database_for", "default_data_for", "evaluate", "evaluate_after_training", "evaluate_run", "extract_sql",
            "generating", "held_out_pairs", "load_run_inputs", "logged_evaluation", "rows_csv",
-           "schema_ddl_for", "schema_tables", "training_busy_message"]
+           "schema_ddl_for", "schema_tables", "training_busy_message", "verdict"]

@@ -61,6 +61,7 @@ class EvalReport:
     gold_failures: int = 0  # gold queries that did not run on this database (left out of the scores)
     side_seconds: dict[str, float] = field(default_factory=dict)  # side -> load, generate, score
     set_summaries: dict[str, dict[str, dict]] = field(default_factory=dict)  # other set -> side -> summary
+    held_out: str = "held-out rows"  # what the held-out rows are, in words ("generated questions, ...")
 
     def timing(self) -> str:
         """'in 61 s (base 24 s, adapter 37 s)': where an evaluation's time went."""
@@ -82,11 +83,29 @@ class EvalReport:
         def sides(summaries: dict) -> str:
             return ", ".join(f"{SIDE_LABELS.get(n, n)} {s['exec_accuracy']:.0%}" for n, s in summaries.items())
 
-        text = f"execution accuracy on {self.rows} held-out rows: {sides(self.summaries)}"
+        text = f"execution accuracy on {self.rows} {self.held_out}: {sides(self.summaries)}"
         for name, summaries in self.set_summaries.items():
             n = next(iter(summaries.values()))["n"] if summaries else 0
             text += f"; on {n} of {name}: {sides(summaries)}"
-        return text
+        return text + ". " + verdict(self.summaries)
+
+
+def verdict(summaries: dict) -> str:
+    """Did fine-tuning beat the base model at its best? One sentence that can say no. A difference of one question
+    or less is no difference."""
+    base, tuned = summaries.get("base"), summaries.get("adapter")
+    if not base or not tuned or not tuned["n"]:
+        return ""
+    gap = tuned["exec_accuracy"] - base["exec_accuracy"]
+    one = 1 / tuned["n"] + 1e-9
+    if gap > one:
+        return (f"Fine-tuning beat the base model with the schema in its prompt by {gap * 100:.0f} points "
+                f"({base['exec_accuracy']:.0%} -> {tuned['exec_accuracy']:.0%}).")
+    if gap >= -one:
+        return (f"Fine-tuning did not beat a good prompt: the base model with the schema in its prompt scores "
+                f"{base['exec_accuracy']:.0%}, the adapter {tuned['exec_accuracy']:.0%} (one question or less apart).")
+    return (f"No: the base model with the schema in its prompt did better ({base['exec_accuracy']:.0%} against the "
+            f"adapter's {tuned['exec_accuracy']:.0%}); a good prompt beats this adapter.")
 
 
 def change(base: EvalRow, tuned: EvalRow) -> str:
@@ -202,7 +221,14 @@ def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code,
               for set_name, _ in sets[1:] if any(s == set_name for s, _, _ in usable)}
     return EvalReport(len(held[sides[0][0]]) if sides else 0, time.time() - start,
                       {name: summarize(rows) for name, rows in held.items()}, results, len(golds) - len(usable),
-                      side_seconds, others)
+                      side_seconds, others, describe_held_out(pairs))
+
+
+def describe_held_out(pairs: list[Pair]) -> str:
+    """What the held-out rows are, as a score on them should be read."""
+    if pairs and all(p.generated for p in pairs):
+        return "held-out generated questions (template wordings never trained on)"
+    return "held-out rows of your pairs"
 
 
 def rows_csv(report: EvalReport) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from core.config import TrainConfig
 from core.data import Pair, load_pairs
 from core.db import connect, open_database
+from core.db.your_questions import SET_NAME, database_of, your_questions
 from core.evaluate.evaluate import METRIC_PREFIXES, EvalReport, EvalRow, evaluate, rows_csv
 from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 from core.prompt_record import PromptRecord
@@ -38,7 +39,8 @@ def evaluation_records(report: EvalReport) -> tuple[dict, dict, dict]:
     details = {name: [asdict(r) for r in rows] for name, rows in report.results.items()}
     texts = {"evaluation/rows.csv": redact(rows_csv(report)),
              "evaluation/details.json": redact(json.dumps({"summaries": report.summaries, "rows": details,
-                                                           "set_summaries": report.set_summaries},
+                                                           "set_summaries": report.set_summaries,
+                                                           "held_out": report.held_out},
                                                           default=str, indent=1))}
     return metrics, texts, {"evaluated_rows": str(report.rows), "baseline": "base model with the schema in the prompt"}
 
@@ -54,7 +56,8 @@ def logged_evaluation(run_id: str) -> EvalReport | None:
                for name, rows in data.get("rows", {}).items()}
     summaries = data.get("summaries", {})
     n = next(iter(summaries.values()), {}).get("n", len(next(iter(results.values()), [])))
-    return EvalReport(n, 0.0, summaries, results, set_summaries=data.get("set_summaries", {}))
+    return EvalReport(n, 0.0, summaries, results, set_summaries=data.get("set_summaries", {}),
+                      held_out=data.get("held_out", "held-out rows"))
 
 
 def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = None) -> None:
@@ -70,6 +73,12 @@ def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = No
                      tags=[RunTag(key, value) for key, value in tags.items()])
     for name, text in texts.items():
         client.log_text(run_id, text, name)
+
+
+def other_sets_for(cfg: TrainConfig) -> dict[str, list[Pair]]:
+    """The sets scored beside a run's held-out rows: the person's own questions about the run's database."""
+    own = your_questions(database_of(cfg))
+    return {SET_NAME: own} if own else {}
 
 
 def held_out_pairs(cfg: TrainConfig, split_file: Path | dict) -> list[Pair]:
@@ -88,14 +97,14 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
         pairs = held_out_pairs(cfg, Path(output_dir) / "split.json")
         record = PromptRecord.load(adapter) or PromptRecord.from_config(cfg)
         report = evaluate(pairs, database_for(cfg), record, str(adapter), progress=state.log,
-                          trust_remote_code=cfg.trust_remote_code)
+                          trust_remote_code=cfg.trust_remote_code, other_sets=other_sets_for(cfg))
         metrics, texts, tags = evaluation_records(report)
         for key, value in metrics.items():
             run.log_metric(key, value, state.step)
         for name, text in texts.items():
             run.log_text(text, name)
         run.set_tags(tags)
-        state.update(evaluation=dict(report.summaries))
+        state.update(evaluation=dict(report.summaries), evaluation_text=report.headline())
         state.log(report.headline())
     except Exception as e:  # noqa: BLE001 - the adapter is saved; a failed evaluation must not fail the run
         state.log(f"evaluation failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
@@ -153,7 +162,8 @@ def evaluate_run(run_id: str, db_target: str | None = None, data: str | None = N
         raise ValueError("This run held out no rows (eval split 0), so there is nothing unseen to evaluate on. "
                          "Train with an eval split (e.g. 0.1), or score another pairs file (--data FILE).")
     db = database_for(cfg, db_target, data)
-    report = evaluate(pairs, db, record, adapter, include_base, progress, trust_remote_code=cfg.trust_remote_code)
+    report = evaluate(pairs, db, record, adapter, include_base, progress, trust_remote_code=cfg.trust_remote_code,
+                      other_sets={} if pairs_file else other_sets_for(cfg))
     if not pairs_file:
         log_to_mlflow(run_id, report, tracking_uri)
     return report

@@ -20,6 +20,7 @@ from core.data import (
     validate_pairs,
 )
 from core.db import connect, introspect, merge_preflight, preflight
+from core.db.your_questions import database_of, leave_out
 from core.prompt_record import PromptRecord
 
 
@@ -67,6 +68,7 @@ def prepare_run_data(cfg: TrainConfig, tokenizer=None) -> RunData:
     Raises DataError/SchemaError, or ValueError when no row can train."""
     pairs, _, schema_text, report = load_dataset(cfg, tokenizer)
     train, held_out = planned_split(pairs, report, cfg.exclude_error_rows, cfg.eval_fraction, cfg.seed)
+    train, _ = leave_out(train, database_of(cfg))  # the person's own evaluation questions are never trained on
     if not train and not held_out:
         raise ValueError(f"No trainable rows: all {len(pairs)} rows have errors. Fix them (see the validation "
                          "report) and start again.")

@@ -1,0 +1,159 @@
+"""The playground (step 5, under the evaluation): ask both models a question in your own words, run their SQL, and
+keep the question with its checked SQL as one of your questions (an evaluation set of your own, never trained on)
+or as a new training pair."""
+
+import gradio as gr
+import pandas as pd
+
+from app.common import USER_ERRORS, Dataset, box, db_target, write_pairs
+from core.data import Pair
+from core.db.your_questions import ENOUGH, add_question, database_of
+from core.evaluate import (
+    GeneratorProcess,
+    SchemaCheck,
+    check_names,
+    database_for,
+    extract_sql,
+    generating,
+    load_run_inputs,
+    schema_tables,
+    training_busy_message,
+)
+from core.redact import redact
+
+_generators: list = []  # the playground's GeneratorProcess, kept between questions (at most one)
+
+
+def build_playground() -> dict:
+    c = {}
+    gr.Markdown("### Playground\nAsk a question in your own words; both models answer (the base model with the schema "
+                "in its prompt, the adapter with the prompt it trained on), and their SQL runs read-only on the "
+                "database. Keep a question whose answer you checked as **one of your questions**: they are scored "
+                "beside the held-out rows at every evaluation and never trained on.")
+    with gr.Row():
+        c["question"] = gr.Textbox(label="Question", scale=4, elem_id="pg-question",
+                                   placeholder="e.g. Which customers bought nothing in March?")
+        c["ask_btn"] = gr.Button("Ask both models", variant="primary", scale=1, elem_id="ask")
+    c["schema_check"] = gr.Checkbox(True, label="Schema check", elem_id="pg-schema-check",
+                                    info="Repair a table or column name the database does not have to the nearest "
+                                    "one it has, when only one is near (applied to both models; the change is shown "
+                                    "as a comment above the SQL).")
+    with gr.Row():
+        with gr.Column():
+            c["base_sql"] = gr.Code(label="Base model SQL (schema in its prompt)", language="sql",
+                                    elem_id="pg-base-sql", lines=4, wrap_lines=True)
+            c["base_result"] = gr.Dataframe(label="Base model rows", interactive=False, max_height=240)
+        with gr.Column():
+            c["adapter_sql"] = gr.Code(label="Adapter SQL", language="sql", elem_id="pg-adapter-sql", lines=4,
+                                       wrap_lines=True)
+            c["adapter_result"] = gr.Dataframe(label="Adapter rows", interactive=False, max_height=240)
+    c["pg_message"] = gr.HTML(elem_id="pg-message")
+    with gr.Row():
+        c["corrected"] = gr.Code(label="The right SQL (the adapter's answer; correct it if it is wrong)",
+                                 language="sql", interactive=True, elem_id="pg-corrected", lines=4, wrap_lines=True)
+        with gr.Column():
+            c["keep_btn"] = gr.Button("Keep as one of my questions (evaluation only)", variant="primary",
+                                      elem_id="pg-keep")
+            c["add_btn"] = gr.Button("Add to the training data instead")
+            c["dataset_file"] = gr.DownloadButton("Download the dataset (.jsonl)", visible=False)
+    return c
+
+
+def close_generators() -> None:
+    """Free the playground's models (training is about to need the memory): its generation process ends."""
+    while _generators:
+        _generators.pop().close()
+
+
+def _generator() -> GeneratorProcess:
+    """The playground's generation process (base and adapter stay loaded in it between questions)."""
+    if _generators and not _generators[0].alive():
+        close_generators()
+    if not _generators:
+        _generators.append(GeneratorProcess(keep=2))
+    return _generators[0]
+
+
+def ask(run_id, question, kind, db_file, pg_url, schema_check=True):
+    """Base and adapter SQL for one question, each executed read-only. (6 outputs)"""
+    if not run_id or not (question or "").strip():
+        return "", [], "", [], box("Pick a run and type a question.", "warn"), ""
+    if busy := training_busy_message():
+        return "", [], "", [], box(busy, "warn"), ""
+    with generating():
+        return _ask(run_id, question, kind, db_file, pg_url, schema_check)
+
+
+def _shown(sql: str, check: SchemaCheck) -> str:
+    """The SQL shown: the repaired query under a comment that names what the schema check changed."""
+    return f"-- schema check: {check.describe()}\n{check.sql}" if check.changed else sql
+
+
+def _ask(run_id, question, kind, db_file, pg_url, schema_check):
+    try:
+        cfg, _, adapter, record = load_run_inputs(run_id)
+        target, data = db_target(kind, db_file, pg_url)
+        db = database_for(cfg, target, data)
+        tables = schema_tables(record) if schema_check else {}
+        outputs = []
+        # the base model at its best (the schema in its prompt), the adapter with the prompt it trained on
+        for side, adapter_path in ((record.baseline(), None), (record, adapter)):
+            prompt = side.prompt_messages(question.strip())
+            [raw] = _generator().generate(record.base_model, adapter_path, cfg.trust_remote_code, [prompt],
+                                          max_new_tokens=200)
+            sql = extract_sql(raw)
+            check = check_names(sql, tables, record.dialect) if sql and tables else SchemaCheck(sql)
+            result = db.execute(check.sql, record.dialect) if sql else None
+            outputs.append((_shown(sql, check) if sql else raw, _rows(result), check.sql))
+    except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError, RuntimeError) as e:
+        return "", [], "", [], box(redact(str(e)), "error"), ""
+    (base_sql, base_rows, _), (tuned_sql, tuned_rows, tuned_run) = outputs
+    return base_sql, base_rows, tuned_sql, tuned_rows, "", tuned_run
+
+
+def _rows(result):
+    """A result grid with the query's own column names (a message in one cell when it did not run)."""
+    if result is None:
+        return [["no SQL in the answer"]]
+    if not result.ok:
+        return [[result.error]]
+    return pd.DataFrame([list(r) for r in result.rows[:200]], columns=_unique(result.columns))
+
+
+def _unique(columns: list[str]) -> list[str]:
+    """Column names a grid can show: a repeated name gets a number ("name", "name 2")."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in columns:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} {seen[name]}")
+    return out
+
+
+def keep_question(run_id, question: str, sql: str):
+    """Keep the question with its checked SQL among the run's database's own questions."""
+    if not run_id or not (question or "").strip() or not (sql or "").strip():
+        return box("Ask a question first; the SQL box must hold the right SQL.", "warn")
+    sql = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--")).strip()
+    try:
+        cfg, _, _, _ = load_run_inputs(run_id)
+        count, new = add_question(database_of(cfg), question, sql)
+    except (*USER_ERRORS, ValueError, OSError) as e:
+        return box(redact(str(e)), "error")
+    more = f" Add {ENOUGH - count} more for a score worth reading." if count < ENOUGH else ""
+    return box(f"{'Kept' if new else 'Updated'}: you have {count} question{'s' if count != 1 else ''} of your own for "
+               f"this database. The next evaluation scores them as their own line; training leaves them out.{more}",
+               "ok")
+
+
+def add_pair(ds: Dataset, question: str, sql: str):
+    """Append a corrected pair to the session's dataset and offer the dataset as a download."""
+    if not (question or "").strip() or not (sql or "").strip():
+        return ds, box("Type a question and the corrected SQL first.", "warn"), gr.skip()
+    ds = ds or Dataset()
+    next_row = max((p.row for p in ds.pairs), default=0) + 1
+    ds.pairs = [*ds.pairs, Pair(question.strip(), sql.strip(), next_row)]
+    target = write_pairs(ds.pairs)
+    ds.path = str(target)
+    return ds, box(f"Added as row {next_row}; the dataset now has {len(ds.pairs)} rows. Check it again in step 1 "
+                   "before training.", "ok"), gr.DownloadButton(value=str(target), visible=True)
