@@ -245,3 +245,14 @@ def step_row(ds: Dataset, row_number, delta: int):
 
 def random_row(ds: Dataset):
     return random.randint(1, len(ds.pairs)) if ds and ds.loaded else 1
+
+
+def restore(cfg, job_id: str):
+    """A reload while a job trains: its data as the Data tab shows it (dataset, message, summary)."""
+    name = cfg.data_name or Path(cfg.data_path).name
+    ddl = Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
+    ds, _ = load_dataset(cfg.data_path, name, ddl, cfg.dialect, cfg.model, cfg.max_seq_length, cfg.system_template,
+                         None, database_source=cfg.database, schema_mode=cfg.schema_in_prompt)
+    ds.database_name = cfg.database_name
+    message = box(f"Job {job_id} is training on {name} ({len(ds.pairs)} rows): step 3 shows its settings.", "info")
+    return ds, message, summary_html(ds, cfg.exclude_error_rows)

@@ -46,6 +46,7 @@ class Connection:
     label: str = ""
     info: SchemaInfo | None = None
     unticked: list[str] = field(default_factory=list)  # inferred foreign keys the user said are wrong
+    uploads: list[str] = field(default_factory=list)  # the uploaded files it came from (a new upload replaces them)
 
     @property
     def connected(self) -> bool:
@@ -86,14 +87,15 @@ def build_connect_box() -> dict:
         gr.Markdown("### 1. Connect your database\nEverything below uses it: the schema for the prompt, checking "
                     "every pair by running it, generating pairs, and the evaluation. It is opened read-only.")
         with gr.Row():
-            c["db_files"] = gr.File(label="A SQLite or DuckDB file, or CSV/Parquet files (one table each)",
+            c["db_files"] = gr.File(label="A SQLite or DuckDB file, or CSV/Parquet files (one table each): choosing it "
+                                    "connects it",
                                     file_count="multiple", file_types=DB_FILE_TYPES, elem_id="db-files", scale=2)
             with gr.Column(scale=2):
                 c["db_url"] = gr.Textbox(label="... or a PostgreSQL URL or a path on this machine", type="password",
                                          placeholder="postgresql://user:password@localhost/shop", elem_id="db-url",
                                          info="The password is never shown, logged or stored in MLflow.")
                 with gr.Row():
-                    c["connect_btn"] = gr.Button("Connect", variant="primary", elem_id="db-connect")
+                    c["connect_btn"] = gr.Button("Connect to this URL or path", variant="primary", elem_id="db-connect")
                     c["sample_db_btn"] = gr.Button("Use the sample database", elem_id="db-sample")
         c["db_message"] = gr.HTML(elem_id="db-message")
         with gr.Accordion("Schema of the connected database", open=True, elem_id="schema-accordion"):
@@ -137,11 +139,17 @@ def build_generate_box() -> dict:
 # ---- handlers ----
 
 def _stored_source(files) -> str:
-    """Uploaded files as one source: a database file as is, table files copied together into one folder."""
+    """Uploaded files as one source, kept under the data folder (Gradio's upload cache is cleaned up, and a run must
+    find its database again to evaluate or resume): a database file under its own name, table files together in one
+    folder."""
     paths = [Path(getattr(f, "name", f)) for f in (files or [])]
     names = [Path(getattr(f, "orig_name", None) or p).name for f, p in zip(files, paths, strict=True)]
     if len(paths) == 1 and Path(names[0]).suffix.lower() not in (".csv", ".tsv", ".parquet", ".pq"):
-        return str(paths[0])
+        folder = data_dir() / "databases" / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        target = folder / (re.sub(r"[^\w.-]+", "_", Path(names[0]).stem) + Path(names[0]).suffix.lower())
+        shutil.copyfile(paths[0], target)
+        return str(target)
     folder = data_dir() / "uploads" / f"tables-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     for path, name in zip(paths, names, strict=True):
@@ -166,8 +174,8 @@ def connect_source(source: str) -> tuple[Connection, str]:
 
 
 def on_connect(files, url, current: Connection):
-    """Connect from the upload or the URL/path box. Outputs: connection, message, panel, inferred keys, schema
-    text, dialect."""
+    """Connect from the URL/path box (or, without one, the uploaded files). Outputs: connection, message, panel,
+    inferred keys, schema text, dialect."""
     url = (url or "").strip()
     if not files and not url:
         return current, box("Upload a database file (or CSV/Parquet files), or type a PostgreSQL URL or a path.", "warn"), \
@@ -177,6 +185,31 @@ def on_connect(files, url, current: Connection):
     except (SourceError, OSError) as e:
         return current, box(str(e), "error"), gr.skip(), gr.skip(), gr.skip(), gr.skip()
     return _connected(*connect_source(source), current)
+
+
+def restore(source: str):
+    """A reload while a run trains: the Data tab shows the run's database (connection, message, panel, inferred
+    keys, schema text, dialect), or skips them when the run has none."""
+    if not source:
+        return (gr.skip(),) * 6
+    conn, message = connect_source(source)
+    return _connected(conn, message.replace("Connected to", "The running job uses"), Connection())
+
+
+def on_db_upload(files, current: Connection):
+    """Choosing a file connects it at once. Files added next to earlier ones replace them: the new upload alone is
+    connected, and the file box shows only it. Outputs: those of on_connect, then the file box."""
+    earlier = set(current.uploads) if current else set()
+    new = [f for f in (files or []) if str(getattr(f, "name", f)) not in earlier] or list(files or [])
+    if not new:
+        return (current, "", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+    try:
+        source = _stored_source(new)
+    except (SourceError, OSError) as e:
+        return (current, box(str(e), "error"), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+    conn, message = connect_source(source)
+    conn.uploads = [str(getattr(f, "name", f)) for f in new]
+    return (*_connected(conn, message, current), [getattr(f, "name", f) for f in new])
 
 
 def on_sample_db(current: Connection):

@@ -23,7 +23,7 @@ from core.evaluate import SIDE_LABELS, evaluate_after_training
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact
-from core.runstate import FINISHED
+from core.runstate import ACTIVE, FINISHED
 from core.tracking import metric_history, run_url
 from core.train import (
     MODEL_CHOICES,
@@ -37,6 +37,7 @@ from core.train import (
     suggested_steps,
     visible_gpus,
 )
+from core.train.jobs import read_job
 
 AUTO_ON_OFF = ["auto", "on", "off"]
 # UI field name -> config field; their order is the order of the Start button's inputs.
@@ -235,29 +236,18 @@ def _form_value(cfg: TrainConfig, name: str):
     return value
 
 
-def attach_form():
-    """On page load: when a job is training, the form shows its settings (not the defaults), the Data tab its file
-    and report, so a reload or a second browser tab sees the run whole."""
-    from app.data_tab import load_dataset, summary_html
-    from core.train.jobs import read_job
-
+def running_job() -> tuple[TrainConfig | None, str]:
+    """(config, job id) of the job training now, or (None, "")."""
     snap = get_engine().snapshot()
-    skip = (gr.skip(),) * (len(FIELDS) + 4)
-    if snap["status"] not in ("starting", "running", "stopping", "evaluating") or not snap["output_dir"]:
-        return skip
+    if snap["status"] not in ACTIVE or not snap["output_dir"]:
+        return None, ""
     job = read_job(Path(snap["output_dir"])) or {}
-    if "config" not in job:
-        return skip
-    cfg = TrainConfig.from_dict(job["config"])
-    name = cfg.data_name or Path(cfg.data_path).name
-    ddl = Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
-    ds, _ = load_dataset(cfg.data_path, name, ddl, cfg.dialect, cfg.model, cfg.max_seq_length, cfg.system_template,
-                         None, database_source=cfg.database, schema_mode=cfg.schema_in_prompt)
-    ds.database_name = cfg.database_name
-    message = box(f"Job {snap['job_id']} is training on {name} ({len(ds.pairs)} rows): step 3 shows its settings.",
-                  "info")
-    return (*[_form_value(cfg, f) for f in FIELDS], cfg.system_template, ds, message,
-            summary_html(ds, cfg.exclude_error_rows))
+    return (TrainConfig.from_dict(job["config"]), snap["job_id"]) if "config" in job else (None, "")
+
+
+def form_values(cfg: TrainConfig) -> tuple:
+    """The form's fields (FIELDS, then the template) showing a config's settings."""
+    return (*[_form_value(cfg, f) for f in FIELDS], cfg.system_template)
 
 
 def _label(field_name: str) -> str:

@@ -39,12 +39,21 @@ def build_app() -> gr.Blocks:
         # Results come to the person: opening a tab shows what is there, without pressing Refresh.
         runs_page.select(runs_tab.refresh_runs, r["experiment"], [r["message"], r["table"], r["compare"], r["open_run"]])
         eval_page.select(eval_tab.finished_runs, None, [e["run"], e["message"]])
-        # A reload (or a second tab) shows the running job whole: its settings, its data, its plan.
-        form = [*[t[f] for f in train_tab.FIELDS], p["template"], dataset, d["message"], d["summary"]]
-        demo.load(train_tab.attach_form, None, form).then(
+        # A reload (or a second tab) shows the running job whole: its settings, its data and database, its plan.
+        form = [*[t[f] for f in train_tab.FIELDS], p["template"], dataset, d["message"], d["summary"],
+                d["connection"], d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
+        demo.load(show_running_job, None, form).then(
             lambda *a: train_tab.plan_html(*a)[0], [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
             t["plan"])
     return demo
+
+
+def show_running_job():
+    """On page load: when a job is training, every tab shows it (not the defaults)."""
+    cfg, job_id = train_tab.running_job()
+    if cfg is None:
+        return (gr.skip(),) * (len(train_tab.FIELDS) + 10)
+    return (*train_tab.form_values(cfg), *data_tab.restore(cfg, job_id), *db_panel.restore(cfg.database))
 
 
 def wire_eval(e, dataset):
@@ -128,6 +137,8 @@ def wire_database(d, p, t, dataset):
 
     recheck(d["connect_btn"].click(db_panel.on_connect, [d["db_files"], d["db_url"], conn], connected,
                                    api_name="connect"))
+    recheck(d["db_files"].upload(db_panel.on_db_upload, [d["db_files"], conn], [*connected, d["db_files"]],
+                                 api_name="connect_upload"))
     recheck(d["sample_db_btn"].click(db_panel.on_sample_db, conn, connected, api_name="connect_sample"))
     d["inferred_keys"].input(db_panel.on_keys, [conn, d["inferred_keys"]], [conn, d["schema_panel"]])
     d["only_used"].input(db_panel.on_only_used, fit, [d["schema_box"], d["schema_fit"]]).then(

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -25,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.generator_coverage import spider_sql  # noqa: E402
 from bench.record import record  # noqa: E402 - after the path is set
 from bench.spider_eval import SPIDER, train_adapter  # noqa: E402
 
@@ -90,9 +92,12 @@ def run_db(db_id: str, args, work: Path) -> dict:
 
     db_file = work / f"{db_id}.sqlite"
     db_file.unlink(missing_ok=True)
-    con = sqlite3.connect(db_file)
-    con.executescript((SPIDER / db_id / "schema.sql").read_text())
-    con.close()
+    if args.train:  # Spider's train split: a database and its questions to calibrate on
+        shutil.copyfile(Path(args.train) / "database" / db_id / f"{db_id}.sqlite", db_file)
+    else:
+        con = sqlite3.connect(db_file)
+        con.executescript((SPIDER / db_id / "schema.sql").read_text())
+        con.close()
     db = connect(str(db_file), timeout_s=5.0)
     start = time.time()
     result = generate(db, n=args.n, seed=7)
@@ -105,7 +110,13 @@ def run_db(db_id: str, args, work: Path) -> dict:
     from core.train import read_job
 
     steps = (read_job(Path(adapter).parent) or {}).get("total_steps")
-    human = load_pairs(SPIDER / db_id / "pairs.jsonl")
+    if args.train:
+        train = json.loads((Path(args.train) / "train_spider.json").read_text())
+        human_file = _write([{"question": p["question"], "sql": spider_sql(p["query"])} for p in train
+                             if p["db_id"] == db_id], work / f"{db_id}-human.jsonl")
+        human = load_pairs(human_file)
+    else:
+        human = load_pairs(SPIDER / db_id / "pairs.jsonl")
     report = evaluate(human, db, PromptRecord.load(Path(adapter)), adapter, progress=lambda m: print(m, flush=True))
     row = {"pairs": len(result.pairs), "queries": result.stats.queries, "generation_s": round(gen_s, 1),
            "steps": steps, "train_min": round(train_s / 60, 1), "eval_min": round(report.seconds / 60, 1),
@@ -147,7 +158,7 @@ def table(results: dict, args) -> str:
 
 
 def spider(args) -> int:
-    if not SPIDER.exists():
+    if not SPIDER.exists() and not args.train:
         print(f"no Spider data at {SPIDER}")
         return 2
     os.environ.setdefault("STUDIO_DATA_DIR", str(ROOT / "data" / "bench"))
@@ -156,7 +167,7 @@ def spider(args) -> int:
     from core.tracking import ensure_server
 
     ensure_server()
-    out = data_dir() / "generated.json"
+    out = data_dir() / ("calibration.json" if args.train else "generated.json")
     results = json.loads(out.read_text()) if out.exists() and args.resume else {}
     with tempfile.TemporaryDirectory() as tmp:
         for db_id in args.dbs:
@@ -165,7 +176,10 @@ def spider(args) -> int:
             results[db_id] = run_db(db_id, args, Path(tmp))
             out.write_text(json.dumps(results, indent=1))
             print(db_id, json.dumps(results[db_id]), flush=True)
-    record(table(results, args))
+    if args.train:
+        print(table(results, args))  # calibration: printed, not recorded as a measurement
+    else:
+        record(table(results, args))
     return 0
 
 
@@ -175,6 +189,8 @@ def main() -> int:
     parser.add_argument("--dbs", nargs="+", default=DATABASES)
     parser.add_argument("--n", type=int, default=500, help="generated pairs per database (the CLI's default)")
     parser.add_argument("--resume", action="store_true", help="keep the finished databases of data/bench/generated.json")
+    parser.add_argument("--train", help="calibrate instead: Spider's train split (a folder with train_spider.json and "
+                        "database/); --dbs then names train databases, scored on their train questions")
     args = parser.parse_args()
     if args.what == "speed":
         speed()

@@ -185,7 +185,7 @@ def test_every_check_and_preview_reads_the_schema_mode():
 def test_a_pair_added_in_the_playground_keeps_the_generated_pairs_generated():
     """The split keeps generated pairs out of the held-out rows; rewriting the file must not turn them into the
     user's own."""
-    from app.eval_tab import add_pair
+    from app.playground import add_pair
     from core.data import Pair
     from core.data.load import load_pairs
 

@@ -201,7 +201,8 @@ def test_a_database_password_never_reaches_mlflow_logs_or_messages(postgres, mlf
     a failing one (both with passwords): no password appears in MLflow, in the messages, or in anything printed."""
     from mlflow.tracking import MlflowClient
 
-    from app.eval_tab import ask, run_evaluation
+    from app.eval_tab import run_evaluation
+    from app.playground import ask
     from core.train import Engine
     from tests.test_engine import tiny
     from tests.test_restart import small_pairs
@@ -215,7 +216,7 @@ def test_a_database_password_never_reaches_mlflow_logs_or_messages(postgres, mlf
     run_id = snap["mlflow_run_id"]
 
     message, *_ = run_evaluation(run_id, "PostgreSQL", None, postgres, False)
-    assert re.search(r"Evaluated 2 held-out rows in \d+ s \(adapter \d+ s\)", message), message  # time per side
+    assert re.search(r"Evaluated 2 held-out rows in \d+ s \(fine-tuned \d+ s\)", message), message  # time per side
     bad = postgres.replace(password, wrong).replace("/shop", "/no_such_db")  # the test server trusts any password
     refused, *_ = run_evaluation(run_id, "PostgreSQL", None, bad, False)
     assert "Could not connect to PostgreSQL" in refused

@@ -74,9 +74,19 @@ def load_schema_file(path, dialect: str = "postgres") -> Schema:
     return parse_schema(text, dialect, name=path.name)
 
 
+KEY_CONSTRAINTS = (exp.PrimaryKeyColumnConstraint, exp.Reference)
+
+
+def _is_key(node: exp.Expression) -> bool:
+    """A table constraint that says how rows are told apart or joined: PRIMARY KEY, FOREIGN KEY ... REFERENCES."""
+    return isinstance(node, (exp.PrimaryKey, exp.ForeignKey)) or (
+        isinstance(node, exp.Constraint) and any(isinstance(e, (exp.PrimaryKey, exp.ForeignKey)) for e in node.expressions))
+
+
 def schema_ddl_only(schema: Schema, dialect: str = "postgres") -> str:
-    """The CREATE TABLE statements alone, compact, to put in a prompt: column names and types, no INSERTs,
-    comments or constraints. Every prompt token costs training time, and the schema is most of the prompt."""
+    """The CREATE TABLE statements alone, compact, to put in a prompt: column names and types and the keys (primary
+    keys and the foreign keys that say how tables join), no INSERTs, comments or other constraints. Every prompt
+    token costs training time, and the schema is most of the prompt."""
     if not schema.ddl:
         return ""
     kept = []
@@ -85,9 +95,11 @@ def schema_ddl_only(schema: Schema, dialect: str = "postgres") -> str:
             continue
         statement = statement.copy()
         target = statement.this
-        target.set("expressions", [c for c in target.expressions if isinstance(c, exp.ColumnDef)])
+        target.set("expressions", [c for c in target.expressions if isinstance(c, exp.ColumnDef) or _is_key(c)])
         for column in target.expressions:
-            column.set("constraints", [])
+            if isinstance(column, exp.ColumnDef):
+                column.set("constraints", [c for c in column.args.get("constraints") or []
+                                           if isinstance(c.args.get("kind"), KEY_CONSTRAINTS)])
         kept.append(statement.sql(dialect=dialect, comments=False))
     return ";\n".join(kept) + (";" if kept else "")
 

@@ -82,14 +82,39 @@ class SchemaInfo:
         dialect = dialect or self.dialect
         wanted = {t.lower() for t in tables} if tables is not None else None
         out = []
-        for table in self.tables:
+        for table in self._referenced_first():
             if wanted is not None and table.name.lower() not in wanted:
                 continue
             columns = [exp.ColumnDef(this=ident(c.name, dialect), kind=_data_type(c.type, self.dialect))
                        for c in table.columns]
-            create = exp.Create(kind="TABLE", this=exp.Schema(this=table_ref(table.name, dialect), expressions=columns))
+            keys = self._keys_of(table, dialect)
+            create = exp.Create(kind="TABLE", this=exp.Schema(this=table_ref(table.name, dialect),
+                                                              expressions=columns + keys))
             out.append(create.sql(dialect=dialect) + ";")
         return "\n".join(out)
+
+    def _referenced_first(self) -> list["Table"]:
+        """The tables in an order a database can create them in: a table after those its foreign keys refer to."""
+        done: list[Table] = []
+        waiting = list(self.tables)
+        while waiting:
+            ready = [t for t in waiting if all(k.ref_table in {d.name for d in done} or k.ref_table == t.name
+                                               for k in self.foreign_keys if k.table == t.name)] or waiting[:1]
+            done.append(ready[0])
+            waiting.remove(ready[0])
+        return done
+
+    def _keys_of(self, table: "Table", dialect: str) -> list[exp.Expression]:
+        """PRIMARY KEY (...) and FOREIGN KEY (...) REFERENCES ... (...) of a table: how its rows join others."""
+        keys: list[exp.Expression] = []
+        if table.primary_key:
+            keys.append(exp.PrimaryKey(expressions=[ident(c, dialect) for c in table.primary_key]))
+        for key in self.foreign_keys:
+            if key.table == table.name:
+                reference = exp.Reference(this=exp.Schema(this=table_ref(key.ref_table, dialect),
+                                                          expressions=[ident(c, dialect) for c in key.ref_columns]))
+                keys.append(exp.ForeignKey(expressions=[ident(c, dialect) for c in key.columns], reference=reference))
+        return keys
 
     def to_schema(self, dialect: str | None = None) -> Schema:
         """The core.data Schema (table -> columns, plus the DDL) that static validation checks names against."""
