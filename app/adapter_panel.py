@@ -17,13 +17,12 @@ from core.export import (
     VERSION_COLUMNS,
     ConversionError,
     RegistryError,
-    export,
     list_versions,
     register_run,
     set_champion,
-    source_from_run,
     stage_of,
 )
+from core.export.child import export_in_child
 from core.paths import UnsafeNameError, exports_dir, safe_name
 from core.tracking import RunNotFound, wait_until_started
 
@@ -128,9 +127,9 @@ def _downloadable(path: Path, progress) -> Path | None:
 def _export_task(run_id: str, fmt: str, name: str, gguf_type: str):
     def task(progress):
         wait_until_started()  # the embedded MLflow server may still be coming up
-        source = source_from_run(run_id)
         out_dir = exports_dir() / time.strftime("%Y%m%d-%H%M%S")  # a fresh folder: never overwrites an export
-        result = export(source, fmt, out_dir, name, progress, gguf_type=gguf_type)
+        # a child process: merging and the self-check load models, which never load into the studio's process
+        result = export_in_child(run_id, fmt, out_dir, name, progress, gguf_type=gguf_type)
         return result, _downloadable(result.path, progress)
 
     return task

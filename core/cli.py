@@ -302,6 +302,10 @@ def cmd_export(args) -> int:
     out = Path(args.out) if args.out else exports_dir()
     result = export(source, args.format, out, args.name or "", progress=lambda line: print(line, flush=True),
                     gguf_type=args.gguf_type, questions=args.check)
+    if args.result_json:  # the studio runs exports in a child process and reads the result from here
+        from core.export.child import result_json
+
+        Path(args.result_json).write_text(result_json(result), encoding="utf-8")
     print(result.summary)
     if result.command:
         print(f"then: {result.command}")
@@ -438,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after a merged/GGUF/Ollama export, ask the export and the adapter the first K held-out "
                    "questions of the training run (its split.json; for --adapter, the job folder's) and record "
                    "how many answers are identical; 0 turns it off")
+    x.add_argument("--result-json", dest="result_json", help=argparse.SUPPRESS)  # for the studio's child process
     r = sub.add_parser("register", help="register a run's adapter in the MLflow Model Registry")
     r.add_argument("--run", required=True, help="MLflow run id of a training run")
     r.add_argument("--name", required=True, help="registered model name (letters, digits, . - _)")

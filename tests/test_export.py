@@ -228,6 +228,24 @@ def test_cli_ollama_export_from_a_run_has_a_gguf_file_and_a_self_check(bundle, r
     assert (tags["export_check.ollama.identical"], tags["export_check.ollama.total"]) == ("8", "8")
 
 
+def test_the_studios_merged_export_runs_in_a_child_process(run_id, tmp_path):
+    """The Runs tab exports through a child process: the model and the self-check never load into the studio."""
+    import psutil
+
+    from core.export.child import export_in_child
+
+    me = psutil.Process()
+    before = me.memory_info().rss
+    lines = []
+    result = export_in_child(run_id, "merged", tmp_path, "child", progress=lines.append, questions=2)
+    grown_mib = (me.memory_info().rss - before) / 2**20
+    assert (result.path / "config.json").exists() and result.check is not None and result.check.total == 2
+    assert any(line.startswith("merging") for line in lines)  # the child's progress reached us line by line
+    assert grown_mib < 100, grown_mib  # the bundled model alone is ~270 MB in 16-bit
+    with pytest.raises(ExportError, match="No MLflow run"):
+        export_in_child("no-such-run", "merged", tmp_path, progress=lines.append)
+
+
 def test_a_truncated_gguf_is_reported_not_called_identical(bundle, exported, run_id, tmp_path):
     truncated = tmp_path / "truncated.gguf"
     data = bundle["gguf"].read_bytes()

@@ -17,11 +17,12 @@ import sys
 import threading
 
 from core.paths import PROJECT_ROOT
+from core.train.threads import WAIT_POLICY
 
 
 class GeneratorProcess:
     def __init__(self, keep: int = 2):
-        env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+        env = dict(WAIT_POLICY, **os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         self._process = subprocess.Popen([sys.executable, "-m", "core.evaluate.generator_process", str(keep)],
                                          cwd=PROJECT_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from core.paths import PROJECT_ROOT, data_dir
 from core.train.jobs import LockHeld, lock_training, read_job, unlock_training
+from core.train.threads import WAIT_POLICY, policy_on
 
 GRACE_S = 10.0  # Stop now: SIGTERM first, SIGKILL after this many seconds
 WORKER_LOG = "worker.log"  # the worker's own stdout and stderr (tracebacks, library warnings)
@@ -35,6 +36,8 @@ FINAL = ("completed", "stopped", "failed")
 def _env() -> dict:
     env = dict(os.environ)
     env.update(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+    for key, value in WAIT_POLICY.items() if policy_on() else ():  # before torch loads: no spinning threads
+        env.setdefault(key, value)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     return env
 

@@ -32,6 +32,7 @@ from core.train.callbacks import friendly_error, make_progress_callback
 from core.train.dataset import prepare_run_data
 from core.train.estimate import as_job_fields, estimate_run, run_key, suggested_steps
 from core.train.jobs import read_job, write_job
+from core.train.threads import apply_threads
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
 # a CPU); execution accuracy uses all of them.
@@ -129,6 +130,8 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
 
         cuda = torch.cuda.is_available()
         backend = "unsloth-cuda" if cuda else "unsloth-cpu"
+        if not cuda:
+            state.log(apply_threads())
         four_bit = cfg.load_in_4bit if cfg.load_in_4bit is not None else cuda
         if four_bit and not cuda:
             state.log("4-bit loading needs a CUDA GPU: loading in full precision on CPU instead")
