@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from core.data import DataError, Pair, Report, SchemaError, TemplateError
 from core.paths import data_dir
 from core.tracking import TrackingError
@@ -74,6 +76,26 @@ def db_target(kind: str, db_file, pg_url: str) -> tuple[str | None, str | None]:
             raise ValueError("Upload the SQLite file first.")
         return str(db_file), None
     return "duckdb", (str(db_file) if db_file else None)
+
+
+def result_frame(result, rows: list | None = None, columns: list[str] | None = None):
+    """A query's result for a grid, under the query's own column names (a repeated name gets a number: "name",
+    "name 2"); the error in one cell when it did not run, or a note when there was no SQL. `rows`/`columns`: a result
+    kept in a report instead of a QueryResult."""
+    if result is not None:
+        if not result.ok:
+            return pd.DataFrame([[result.error]], columns=["error"])
+        rows, columns = result.rows, result.columns
+    if rows is None:
+        return pd.DataFrame([["no SQL in the answer"]], columns=["note"])
+    width = len(rows[0]) if rows else len(columns or [])
+    names = list(columns or [])[:width] or [f"column {i + 1}" for i in range(width)]
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} {seen[name]}")
+    return pd.DataFrame([list(r) for r in rows[:200]], columns=unique)
 
 
 def box(text: str, kind: str = "info") -> str:

@@ -11,6 +11,7 @@ import gradio as gr
 from app.charts import token_histogram
 from app.common import USER_ERRORS, Dataset, box, progress_reporter, store_upload
 from app.db_panel import database, preflight_cache
+from core.config import default_template_for
 from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
     DIALECTS,
@@ -204,14 +205,16 @@ def on_schema_file(file):
 
 
 def _template_for(template: str, fmt) -> str:
-    """The preview's template, unless it is the default one and the format brings its own (no schema: names the DB)."""
-    return fmt.template if template == DEFAULT_SYSTEM_TEMPLATE else template
+    """The template the run will use: a default one follows the schema mode (without the schema it names the
+    database), one the person wrote is kept."""
+    return default_template_for(fmt.mode, template)
 
 
 def render_preview(ds: Dataset, row_number, template: str, model: str, max_len: int, schema_mode: str | None = None):
-    """(html of the training text with the trained part highlighted, info line)."""
+    """(html of the training text with the trained part highlighted, info line, the template box: the template
+    actually used)."""
     if not ds or not ds.loaded:
-        return box("Load data in step 1 to see the preview.", "info"), ""
+        return box("Load data in step 1 to see the preview.", "info"), "", gr.skip()
     index = min(max(int(row_number or 1), 1), len(ds.pairs)) - 1
     pair = ds.pairs[index]
     try:
@@ -221,7 +224,7 @@ def render_preview(ds: Dataset, row_number, template: str, model: str, max_len: 
         messages = replace(fmt, template=_template_for(template, fmt)).messages(pair)
         ex = render_example(messages, load_tokenizer(model))
     except USER_ERRORS as e:
-        return box(str(e), "error"), ""
+        return box(str(e), "error"), "", gr.skip()
     body = (f'<pre class="chatml"><span class="ctx">{html.escape(ex.prompt_text)}</span>'
             f'<mark class="trained" title="trained: the model learns to write this">{html.escape(ex.answer_text)}</mark></pre>')
     n, trained = len(ex.token_ids), sum(ex.trained)
@@ -234,7 +237,8 @@ def render_preview(ds: Dataset, row_number, template: str, model: str, max_len: 
     if problems:
         info += " Validation: " + "; ".join(problems) + "."
         kind = "warn"
-    return body, box(info, kind)
+    used = _template_for(template, fmt)
+    return body, box(info, kind), (used if used != template else gr.skip())
 
 
 def step_row(ds: Dataset, row_number, delta: int):

@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 from sqlglot import exp
 
-from app.common import Dataset, box, progress_reporter, write_pairs
+from app.common import Dataset, box, progress_reporter, result_frame, write_pairs
 from core.data import Pair, parse_sql
 from core.data.split import normalise_question
 from core.db import (
@@ -349,8 +349,7 @@ def on_pick(conn: Connection, rows: list[dict], number):
     if not rows or not number or not 1 <= int(number) <= len(rows) or not conn or not conn.connected:
         return []
     row = rows[int(number) - 1]
-    result = database(conn.source).execute(row["sql"], conn.dialect)
-    return [list(r) for r in result.rows[:200]] if result.ok else [[result.error]]
+    return result_frame(database(conn.source).execute(row["sql"], conn.dialect))
 
 
 def on_fit(conn: Connection, ds: Dataset, only_used: bool, model: str, max_len, set_text: bool = False):

@@ -6,7 +6,7 @@ import html
 import gradio as gr
 
 from app.charts import category_figure
-from app.common import RUN_DATABASE, USER_ERRORS, box, db_target
+from app.common import RUN_DATABASE, USER_ERRORS, box, db_target, result_frame
 from core.db.your_questions import ENOUGH, SET_NAME
 from core.evaluate import SIDE_LABELS, evaluate_run, logged_evaluation, training_busy_message, verdict
 from core.redact import redact
@@ -39,7 +39,7 @@ def build_eval_tab() -> dict:
         c["eval_btn"] = gr.Button("Evaluate", variant="primary", elem_id="evaluate")
     c["message"] = gr.HTML(elem_id="eval-message")
     c["headline"] = gr.HTML(elem_id="eval-headline")
-    c["chart"] = gr.Plot(label="Outcomes")
+    c["chart"] = gr.Plot(label="Outcomes", visible=False)
     c["filter"] = gr.Dropdown(FILTERS, value="all rows", label="Show")
     c["table"] = gr.Dataframe(headers=ROW_HEADERS, interactive=False, wrap=True, max_height=420, elem_id="eval-table")
     c["pick"] = gr.Number(label="Row to inspect", precision=0)
@@ -58,10 +58,10 @@ def show_logged(run_id):
     report = logged_evaluation(run_id) if run_id else None
     if report is None or not report.summaries:
         return ((box("This run has not been evaluated yet: press Evaluate.", "info") if run_id else ""),
-                "", None, [], None)
+                "", gr.Plot(visible=False), [], None)
     return (box(f"The evaluation logged to this run ({report.rows} held-out rows). Press Evaluate to run it again "
                 "(on another database, say).", "ok"), headline_html(report),
-            category_figure(report.summaries), table_rows(report, "all rows"), report)
+            gr.Plot(category_figure(report.summaries), visible=True), table_rows(report, "all rows"), report)
 
 
 def finished_runs(experiment: str = "text2sql-finetune"):
@@ -121,7 +121,8 @@ def run_evaluation(run_id, kind, db_file, pg_url, include_base, progress=gr.Prog
     msg = box(f"Evaluated {report.rows} held-out rows {report.timing()}; logged to the run in MLflow."
               + (f" {report.gold_failures} gold queries did not run on this database and were left out."
                  if report.gold_failures else ""), "ok")
-    return msg, headline_html(report), category_figure(summaries), table_rows(report, "all rows"), report
+    return msg, headline_html(report), gr.Plot(category_figure(summaries), visible=True), \
+        table_rows(report, "all rows"), report
 
 
 def table_rows(report, which: str) -> list[list]:
@@ -135,14 +136,11 @@ def table_rows(report, which: str) -> list[list]:
 
 
 def inspect_row(report, row_number):
+    """The gold result and each model's, under their own column names."""
     if report is None or row_number is None:
         return [], [], []
-    out = []
-    for name in ("base", "adapter"):
-        match = next((r for r in report.results.get(name, []) if r.row == int(row_number)), None)
-        out.append(match)
+    out = [next((r for r in report.results.get(name, []) if r.row == int(row_number)), None)
+           for name in ("base", "adapter")]
     first = next((m for m in out if m), None)
-    gold = [list(r) for r in first.gold_rows] if first else []
-    return gold, *([list(r) for r in m.pred_rows] if m else [] for m in out)
-
-
+    gold = result_frame(None, first.gold_rows, first.gold_columns) if first else []
+    return gold, *(result_frame(None, m.pred_rows, m.pred_columns) if m else [] for m in out)

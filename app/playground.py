@@ -3,9 +3,8 @@ keep the question with its checked SQL as one of your questions (an evaluation s
 or as a new training pair."""
 
 import gradio as gr
-import pandas as pd
 
-from app.common import USER_ERRORS, Dataset, box, db_target, write_pairs
+from app.common import USER_ERRORS, Dataset, box, db_target, result_frame, write_pairs
 from core.data import Pair
 from core.db.your_questions import ENOUGH, add_question, database_of
 from core.evaluate import (
@@ -104,30 +103,11 @@ def _ask(run_id, question, kind, db_file, pg_url, schema_check):
             sql = extract_sql(raw)
             check = check_names(sql, tables, record.dialect) if sql and tables else SchemaCheck(sql)
             result = db.execute(check.sql, record.dialect) if sql else None
-            outputs.append((_shown(sql, check) if sql else raw, _rows(result), check.sql))
+            outputs.append((_shown(sql, check) if sql else raw, result_frame(result), check.sql))
     except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError, RuntimeError) as e:
         return "", [], "", [], box(redact(str(e)), "error"), ""
     (base_sql, base_rows, _), (tuned_sql, tuned_rows, tuned_run) = outputs
     return base_sql, base_rows, tuned_sql, tuned_rows, "", tuned_run
-
-
-def _rows(result):
-    """A result grid with the query's own column names (a message in one cell when it did not run)."""
-    if result is None:
-        return [["no SQL in the answer"]]
-    if not result.ok:
-        return [[result.error]]
-    return pd.DataFrame([list(r) for r in result.rows[:200]], columns=_unique(result.columns))
-
-
-def _unique(columns: list[str]) -> list[str]:
-    """Column names a grid can show: a repeated name gets a number ("name", "name 2")."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in columns:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name} {seen[name]}")
-    return out
 
 
 def keep_question(run_id, question: str, sql: str):

@@ -18,12 +18,12 @@ def build_runs_tab() -> dict:
         c["refresh_btn"] = gr.Button("Refresh", size="sm", elem_id="runs-refresh")
         c["experiment"] = gr.Textbox("text2sql-finetune", label="Experiment", scale=2)
     c["message"] = gr.HTML()
-    c["table"] = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, show_search="filter", wrap=True,
+    c["table"] = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, show_search="filter", wrap=False,
                               max_height=360, label="Runs (click a column to sort, use the filter to search)",
                               elem_id="runs-table")
     c["compare"] = gr.Dropdown([], multiselect=True, label="Runs to compare", info="Pick several runs to overlay "
                                "their loss curves.")
-    c["overlay"] = gr.Plot(label="Loss curves")
+    c["overlay"] = gr.Plot(label="Loss curves", visible=False)
     with gr.Row():
         c["open_run"] = gr.Dropdown([], label="Open a run", scale=3)
         c["clone_btn"] = gr.Button("Clone its settings into the Train tab", size="sm", scale=1)
@@ -50,10 +50,13 @@ def refresh_runs(experiment: str):
             gr.skip(), gr.skip(), gr.skip()
     message = "" if rows else box(f"No runs yet in experiment '{experiment}'. Train one in step 3.", "info")
     choices = _choices(rows)
-    return message, rows, gr.Dropdown(choices=choices), gr.Dropdown(choices=choices)
+    newest = [choices[0][1]] if choices else []  # the chart and the details show the newest run without a pick
+    return (message, rows, gr.Dropdown(choices=choices, value=newest),
+            gr.Dropdown(choices=choices, value=newest[0] if newest else None))
 
 
 def overlay_runs(run_ids: list[str]):
+    """The picked runs' loss curves; no chart before there is one."""
     curves = {}
     for run_id in run_ids or []:
         try:
@@ -61,7 +64,9 @@ def overlay_runs(run_ids: list[str]):
             curves[f"{name} ({run_id[:6]})"] = metric_history(run_id, "loss")
         except Exception:  # noqa: BLE001
             continue
-    return overlay_figure(curves)
+    if not any(curves.values()):
+        return gr.Plot(visible=False)
+    return gr.Plot(overlay_figure(curves), visible=True)
 
 
 def open_run(run_id: str):

@@ -110,13 +110,13 @@ def build_train_tab() -> dict:
     c["problems"] = gr.HTML(elem_id="train-problems")
     with gr.Row():
         c["start_btn"] = gr.Button("Start training", variant="primary", elem_id="start")
-        c["stop_btn"] = gr.Button("Stop", variant="stop", elem_id="stop")
+        c["stop_btn"] = gr.Button("Stop", variant="stop", elem_id="stop", interactive=False)
         c["resume_btn"] = gr.Button("Resume the interrupted run", elem_id="resume", visible=False)
     c["status"] = gr.HTML(elem_id="train-status")
     c["progress"] = gr.HTML(elem_id="train-progress")
     with gr.Row():
-        c["loss_plot"] = gr.Plot(label="Loss", scale=3, elem_id="loss-plot")
-        c["lr_plot"] = gr.Plot(label="Learning rate", scale=2)
+        c["loss_plot"] = gr.Plot(label="Loss", scale=3, elem_id="loss-plot", visible=False)
+        c["lr_plot"] = gr.Plot(label="Learning rate", scale=2, visible=False)
     c["mlflow_link"] = gr.HTML(elem_id="mlflow-link")
     c["outcome"] = gr.HTML(elem_id="outcome")
     c["download"] = gr.DownloadButton("Download the adapter (.zip)", visible=False, elem_id="download")
@@ -381,10 +381,13 @@ def tick(last_view: str):
     zipped = adapter_zip(snap) if snap["status"] in ("completed", "stopped") else None
     download = gr.DownloadButton(value=zipped, visible=bool(zipped))
     recovered = interrupted_html() if snap["status"] in ("idle", *FINISHED) else ""
-    stop = gr.Button("Stop now" if snap["status"] == "stopping" else "Stop")
+    active = snap["status"] in ACTIVE
+    stop = gr.Button("Stop now" if snap["status"] == "stopping" else "Stop", interactive=active)  # looks off when idle
     resume = gr.Button(visible=snap["status"] not in ("starting", "running", "stopping", "evaluating")
                        and bool(resumable_jobs()))
     to_evaluate = gr.Button(visible=bool(evaluation_line(snap)) and snap["status"] == "completed")
-    return (status_html(snap) + warning + recovered, progress_html(snap), loss_figure(data["loss"], data["eval_loss"]),
-            lr_figure(data["learning_rate"]), link, outcome_html(snap), download,
+    # no empty chart: a plot shows once MLflow has a point for it
+    loss = gr.Plot(loss_figure(data["loss"], data["eval_loss"]), visible=True) if data["loss"] else gr.Plot(visible=False)
+    rate = gr.Plot(lr_figure(data["learning_rate"]), visible=True) if data["learning_rate"] else gr.Plot(visible=False)
+    return (status_html(snap) + warning + recovered, progress_html(snap), loss, rate, link, outcome_html(snap), download,
             "\n".join(snap["log_lines"][-12:]), stop, resume, to_evaluate, view)

@@ -79,7 +79,7 @@ def wire_data(d, p, t, dataset):
     shown = [dataset, d["message"], d["summary"], d["findings"], d["histogram"]]
     preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"], t["schema_in_prompt"]]
     mode = t["schema_in_prompt"]
-    preview_out = [p["rendered"], p["info"]]
+    preview_out = [p["rendered"], p["info"], p["template"]]
     plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
 
     def plan(*args):
@@ -132,7 +132,7 @@ def wire_database(d, p, t, dataset):
     def recheck(event):
         return event.then(db_panel.on_fit, fit, [d["schema_box"], d["schema_fit"]]).then(
             data_tab.on_revalidate, revalidate_in, shown).then(
-            data_tab.render_preview, preview_in, [p["rendered"], p["info"]]).then(
+            data_tab.render_preview, preview_in, [p["rendered"], p["info"], p["template"]]).then(
             lambda *a: train_tab.plan_html(*a)[0], plan_in, t["plan"])
 
     recheck(d["connect_btn"].click(db_panel.on_connect, [d["db_files"], d["db_url"], conn], connected,

@@ -37,6 +37,14 @@ def database_name_of(source: str) -> str:
     return (path.stem if path.suffix else path.name) or "database"
 
 
+def default_template_for(schema_in_prompt: str, template: str) -> str:
+    """A template left at a default follows the schema mode (the prompt without the schema names the database);
+    one the person wrote is kept."""
+    if template in (DEFAULT_SYSTEM_TEMPLATE, NO_SCHEMA_TEMPLATE):
+        return NO_SCHEMA_TEMPLATE if schema_in_prompt == "none" else DEFAULT_SYSTEM_TEMPLATE
+    return template
+
+
 def _f(default, help: str, **kw):
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
@@ -137,9 +145,7 @@ class TrainConfig:
 
     def prompt_format(self, schema_text: str) -> PromptFormat:
         """How this run's pairs become prompts (schema_text: the compact CREATE TABLEs of the whole database)."""
-        template = self.system_template
-        if self.schema_in_prompt == "none" and template == DEFAULT_SYSTEM_TEMPLATE:
-            template = NO_SCHEMA_TEMPLATE
+        template = default_template_for(self.schema_in_prompt, self.system_template)
         return PromptFormat(template, self.dialect, schema_text, self.schema_in_prompt, self.database_label())
 
     @classmethod

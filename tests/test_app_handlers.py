@@ -91,15 +91,26 @@ def test_bad_schema_is_a_message_not_a_crash():
 
 def test_preview_highlights_the_trained_sql_and_follows_the_template():
     ds = sample()
-    body, info = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 2048)
+    body, info, _ = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 2048)
     assert '<mark class="trained"' in body and ds.pairs[0].sql.split()[0] in body.split('<mark')[1]
     assert "tokens" in info and "trained" in info
-    body2, _ = data_tab.render_preview(ds, 1, "Answer in {dialect} only.", BUNDLED_MODEL, 2048)
+    body2, _, _ = data_tab.render_preview(ds, 1, "Answer in {dialect} only.", BUNDLED_MODEL, 2048)
     assert "Answer in postgres only." in body2
-    _, short = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 64)
+    _, short, _ = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 64)
     assert "will be cut" in short
-    bad, _ = data_tab.render_preview(ds, 1, "{nope}", BUNDLED_MODEL, 2048)
+    bad, _, _ = data_tab.render_preview(ds, 1, "{nope}", BUNDLED_MODEL, 2048)
     assert "msg-error" in bad
+
+
+def test_the_template_box_shows_the_template_actually_used():
+    from core.config import NO_SCHEMA_TEMPLATE
+    from core.data import DEFAULT_SYSTEM_TEMPLATE
+
+    ds = sample()
+    body, _, shown = data_tab.render_preview(ds, 1, DEFAULT_SYSTEM_TEMPLATE, BUNDLED_MODEL, 2048, "none")
+    assert shown == NO_SCHEMA_TEMPLATE and "CREATE TABLE" not in body  # the prompt names the database instead
+    body, _, shown = data_tab.render_preview(ds, 1, NO_SCHEMA_TEMPLATE, BUNDLED_MODEL, 2048, "full")
+    assert shown == DEFAULT_SYSTEM_TEMPLATE and "CREATE TABLE" in body  # back to the schema when it is asked for
 
 
 def test_plan_says_pairs_per_step_and_epochs():

@@ -42,6 +42,8 @@ class EvalRow:
     exact: bool = False
     gold_rows: list = field(default_factory=list)
     pred_rows: list = field(default_factory=list)
+    gold_columns: list = field(default_factory=list)  # the result's column names, for the grids that show it
+    pred_columns: list = field(default_factory=list)
     checked_sql: str = ""  # the SQL after the schema check, when it repaired a name ("" when it changed nothing)
     checked_category: str = ""  # the outcome with the schema check (the same as `category` when nothing changed)
     repairs: str = ""  # what the check changed: "singers -> singer"
@@ -130,9 +132,9 @@ def score(pair: Pair, raw: str, gold: QueryResult, db: Database, dialect: str,
     sql = extract_sql(raw)
     row = EvalRow(pair.row, pair.question, pair.sql, raw, sql, category="", valid=parses(sql, dialect),
                   exact=bool(sql) and normalise_sql(sql, dialect) == normalise_sql(pair.sql, dialect),
-                  gold_rows=gold.rows[:50])
+                  gold_rows=gold.rows[:50], gold_columns=list(gold.columns))
     row.category, row.error, result = _outcome(pair, sql, gold, db, dialect)
-    row.executed, row.pred_rows = result.ok, result.rows[:50]
+    row.executed, row.pred_rows, row.pred_columns = result.ok, result.rows[:50], list(result.columns)
     row.checked_category = row.category
     if sql and tables:
         check = check_names(sql, tables, dialect)
