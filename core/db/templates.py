@@ -106,9 +106,9 @@ def list_rows(d: Drafter) -> Draft | None:
                                     "List everything about {s}.", "Give me all the details of {s}."],
                                    s=d.nouns(table)[1] + said), query)
     far = scope.tables[-1]
-    if scope.joined and not fans_out(scope) and d.shown(far) and d.rng.random() < 0.3 and not d.big(table):
+    theirs = d.shown(far)[: d.weighted({1: 70, 2: 30})]
+    if scope.joined and not fans_out(scope) and theirs and d.rng.random() < 0.3 and not d.big(table):
         # "the name of each employee and the name of their department": the columns of both ends, no condition
-        theirs = d.shown(far)[: d.weighted({1: 70, 2: 30})]
         query = d.from_(scope, *[d.col(c, scope.alias(0)) for c in outputs],
                         *[d.col(c, scope.alias(len(scope.tables) - 1)) for c in theirs])
         return Draft("list", d.say(["Show the {c} of each {s1} and the {f} of its {o}.",
