@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from core.data import WRITE_STATEMENTS, parse_sql, transpile_sql
+from core.data import WRITE_STATEMENTS, parse_problem, parse_sql, transpile_sql
 from core.redact import redact
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -31,6 +31,8 @@ DENIED_FUNCTIONS = {"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat
                     "pg_try_advisory_lock_shared", "pg_advisory_xact_lock", "pg_notify", "pg_logical_emit_message",
                     "dblink_connect", "dblink_send_query", "pg_file_write", "lo_create", "lo_unlink", "lo_from_bytea"}
 READ_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+# How the refusals that static validation also reports begin (the pre-flight reports them once, not twice).
+UNPARSED, SEVERAL = "does not parse", "not executed: several statements"
 
 # Categories of one executed query (and of a prediction compared with the gold result).
 CORRECT, WRONG, RUNTIME, UNKNOWN, SYNTAX, TIMEOUT, NOT_EXECUTED = (
@@ -53,11 +55,11 @@ def read_only_problem(sql: str, dialect: str) -> tuple[str, str] | None:
     try:
         trees = [t for t in parse_sql(sql, dialect) if t is not None]
     except sqlglot.errors.SqlglotError as e:
-        return SYNTAX, f"does not parse: {str(e).splitlines()[0][:200]}"
+        return SYNTAX, f"{UNPARSED}: {parse_problem(e)[0][:200]}"
     if not trees:
         return SYNTAX, "empty SQL"
     if len(trees) > 1:
-        return NOT_EXECUTED, f"not executed: {len(trees)} statements (only one SELECT runs)"
+        return NOT_EXECUTED, f"{SEVERAL} ({len(trees)}; only one SELECT runs)"
     tree = trees[0]
     if isinstance(tree, WRITE_STATEMENTS) or not isinstance(tree, READ_ROOTS):
         return NOT_EXECUTED, f"not executed: writes or is not a query ({tree.key.upper()})"
@@ -129,8 +131,8 @@ class Database:
         try:
             native = transpile(sql, source_dialect, self.dialect)
         except sqlglot.errors.SqlglotError as e:
-            return QueryResult(False, category=NOT_EXECUTED,
-                               error=f"not executed: could not translate {source_dialect} to {self.dialect} ({e})")
+            return QueryResult(False, category=NOT_EXECUTED, error=f"not executed: could not translate "
+                               f"{source_dialect} to {self.dialect} ({parse_problem(e)[0]})")
         start = time.perf_counter()
         with self._lock:
             self._cap = row_cap or self.row_cap
