@@ -88,3 +88,16 @@ def test_the_sql_guard_and_the_schema_say_it_the_same_way():
     with pytest.raises(SchemaError) as bad:
         parse_schema("CREATE TABLE t (a INT,\n  b TEXT", "postgres")
     assert "unbalanced parentheses" in str(bad.value) and "line 2" in str(bad.value) and plain(str(bad.value))
+
+
+def test_the_how_to_fix_column_has_its_share_of_the_findings_table():
+    """Without set widths the problem column took the whole table and pushed "how to fix" out of sight (seen in
+    Chromium at 1280 px: the column began 200 px right of the table's edge)."""
+    import gradio as gr
+
+    from app import data_tab
+
+    with gr.Blocks():
+        findings = data_tab.build_data_tab()["findings"]
+    widths = dict(zip(data_tab.FINDING_HEADERS, findings.column_widths, strict=True))
+    assert sum(float(w.rstrip("%")) for w in widths.values()) == 100 and float(widths["how to fix"][:-1]) >= 25
