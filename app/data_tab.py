@@ -30,6 +30,9 @@ from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.train import load_tokenizer
 
 FINDING_HEADERS = ["row", "severity", "field", "problem", "how to fix"]
+# Without set widths the problem column took the table's whole width and pushed "how to fix" out of sight (a
+# horizontal scroll nobody finds); the short columns get what their header needs, the two texts share the rest.
+FINDING_WIDTHS = ["7%", "13%", "9%", "40%", "31%"]
 
 
 def build_data_tab() -> dict:
@@ -54,7 +57,8 @@ def build_data_tab() -> dict:
                           info="One click keeps only the rows without errors; the file itself is not changed.")
     with gr.Row():
         findings = gr.Dataframe(headers=FINDING_HEADERS, label="Validation report", wrap=True, max_height=360,
-                                show_search="filter", interactive=False, elem_id="findings", scale=3)
+                                column_widths=FINDING_WIDTHS, show_search="filter", interactive=False,
+                                elem_id="findings", scale=3)
         histogram = gr.Plot(label="Token lengths", scale=2, elem_id="token-hist")
     return dict(data_file=data_file, sample_btn=sample_btn, schema_box=schema_box, schema_file=schema_file,
                 dialect=dialect, validate_btn=validate_btn, message=message, summary=summary, exclude=exclude,

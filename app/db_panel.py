@@ -170,7 +170,10 @@ def connect_source(source: str) -> tuple[Connection, str]:
     conn = Connection(source, db.dialect, db.label, info)
     empty = [t.name for t in info.tables if not t.rows]
     note = f" Empty tables: {', '.join(empty[:5])}." if empty else ""
-    return conn, box(f"Connected to {db.label}: {info.summary()}. The SQL dialect is now {db.dialect}.{note}", "ok")
+    # tables that could not be read in time (locked, slow views) are named: their rows are missing from the panel
+    unread = " Not read in full: " + "; ".join(info.problems[:3]) + "." if info.problems else ""
+    return conn, box(f"Connected to {db.label}: {info.summary()}. The SQL dialect is now {db.dialect}.{note}{unread}",
+                     "warn" if unread else "ok")
 
 
 def on_connect(files, url, current: Connection):

@@ -79,17 +79,18 @@ def _dialect_of(database: str) -> str:
 
 def cmd_generate(args) -> int:
     """Question/SQL pairs made from the database's schema and values, each executed; written as JSONL."""
-    from core.db import connect, describe_source, generate, template_counts, write_jsonl
+    from core.db import connect, describe_source, generate, introspect, template_counts, write_jsonl
 
     start = time.time()
     db = connect(args.database)
-    result = generate(db, n=args.n, seed=args.seed, dialect=args.dialect or db.dialect)
+    info = introspect(db)
+    result = generate(db, n=args.n, seed=args.seed, info=info, dialect=args.dialect or db.dialect)
     write_jsonl(result.pairs, args.out)
     counts = template_counts(result.pairs)
     print(f"{len(result.pairs)} pairs ({result.stats.queries} distinct queries) from {describe_source(args.database)} "
           f"in {time.time() - start:.1f} s ({len(counts)} kinds: " + ", ".join(f"{k} {v}" for k, v in counts.items())
           + f") -> {args.out}")
-    for note in result.stats.notes(args.n, len(result.pairs)):
+    for note in [*info.problems, *result.stats.notes(args.n, len(result.pairs))]:
         print(f"note: {note}")
     return 0
 

@@ -109,6 +109,9 @@ def postgres():
     port = free_port()
     subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
                    check=True, capture_output=True)
+    # Passwords are checked as on a real server (a wrong one is refused); the admin connection below stays trusted.
+    (data / "pg_hba.conf").write_text("local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
+                                      "host all all 127.0.0.1/32 scram-sha-256\n")
     subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
                     f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
     import psycopg

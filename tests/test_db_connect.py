@@ -81,7 +81,7 @@ def test_postgres_is_introspected_read_only_and_the_password_is_masked(postgres)
     assert "pw-not-logged" not in describe_source(url) and "***" in describe_source(url)
     assert not db.execute("SELECT 1 FROM books; DROP TABLE books", "postgres").ok
     with pytest.raises(SourceError) as bad:
-        connect(postgres.replace("/shop", "/no_such_db"))  # the test server trusts any password: a wrong database
+        connect(postgres.replace("/shop", "/no_such_db"))  # the right password, a wrong database
     assert "no_such_db" in str(bad.value) and "pw-not-logged" not in str(bad.value)
 
 

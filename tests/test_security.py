@@ -217,7 +217,7 @@ def test_a_database_password_never_reaches_mlflow_logs_or_messages(postgres, mlf
 
     message, *_ = run_evaluation(run_id, "PostgreSQL", None, postgres, False)
     assert re.search(r"Evaluated 2 held-out rows in \d+ s \(fine-tuned \d+ s\)", message), message  # time per side
-    bad = postgres.replace(password, wrong).replace("/shop", "/no_such_db")  # the test server trusts any password
+    bad = postgres.replace(password, wrong).replace("/shop", "/no_such_db")  # refused: the wrong password
     refused, *_ = run_evaluation(run_id, "PostgreSQL", None, bad, False)
     assert "Could not connect to PostgreSQL" in refused
     asked = ask(run_id, "How many sales?", "PostgreSQL", None, bad)

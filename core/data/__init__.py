@@ -19,11 +19,11 @@ from core.data.chatml import (
 from core.data.load import DataError, Pair, load_pairs
 from core.data.schema import DIALECTS, Schema, SchemaError, load_schema_file, parse_schema, schema_ddl_only
 from core.data.split import split_pairs
-from core.data.sqlparse import parse_one_sql, parse_sql, transpile_sql
+from core.data.sqlparse import parse_one_sql, parse_problem, parse_sql, transpile_sql
 from core.data.validate import SUMMARY_LABELS, WRITE_STATEMENTS, Report, trainable_pairs, validate_pairs
 
 __all__ = ["DEFAULT_SYSTEM_TEMPLATE", "DIALECTS", "SCHEMA_MODES", "PromptFormat", "SUMMARY_LABELS", "WRITE_STATEMENTS", "DataError", "Pair",
            "Report", "Schema", "SchemaError", "TemplateError", "as_prompt_completion", "build_messages",
-           "count_tokens_fn", "ensure_chat_template", "load_pairs", "load_schema_file", "parse_one_sql", "parse_schema",
+           "count_tokens_fn", "ensure_chat_template", "load_pairs", "load_schema_file", "parse_one_sql", "parse_problem", "parse_schema",
            "parse_sql", "render_example", "schema_ddl_only", "split_pairs", "system_prompt", "trainable_pairs",
            "transpile_sql", "validate_pairs"]

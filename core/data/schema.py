@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from core.data.sqlparse import parse_sql
+from core.data.sqlparse import parse_problem, parse_sql
 
 DIALECTS = ("postgres", "duckdb", "sqlite", "mysql", "tsql", "bigquery", "snowflake", "spark", "oracle", "trino")
 
@@ -40,13 +40,9 @@ def parse_schema(ddl: str, dialect: str = "postgres", name: str = "schema") -> S
         return Schema()
     try:
         statements = parse_sql(ddl, dialect)
-    except sqlglot.errors.ParseError as e:
-        first = e.errors[0] if e.errors else {}
-        where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
-        raise SchemaError(f"{name}: the DDL does not parse as {dialect} SQL{where}. "
-                          "Check the statement there, or pick the dialect it is written in.") from None
     except sqlglot.errors.SqlglotError as e:
-        raise SchemaError(f"{name}: the DDL cannot be read ({e}).") from None
+        raise SchemaError(f"{name}: the DDL does not parse as {dialect} SQL ({parse_problem(e)[0]}). "
+                          "Check the statement there, or pick the dialect it is written in.") from None
     tables: dict[str, list[str]] = {}
     for statement in statements:
         if not isinstance(statement, exp.Create) or (statement.args.get("kind") or "").upper() != "TABLE":

@@ -19,7 +19,7 @@ from sqlglot.tokens import Token, TokenType
 
 from core.data.load import Pair
 from core.data.schema import Schema, parse_schema
-from core.data.sqlparse import _PARSER_CRASHES, parse_tokens, tokenize_sql
+from core.data.sqlparse import _PARSER_CRASHES, parse_problem, parse_tokens, tokenize_sql
 
 ERROR, WARNING = "error", "warning"
 
@@ -263,10 +263,9 @@ def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None,
             return shapes[shape]
         trees = [t for t in parse_tokens(tokens, sql, dialect) if t is not None]
     except sqlglot.errors.SqlglotError as e:  # not kept by shape: the message names a line and column
-        reason = str(e).splitlines()[0][:160]
-        return [(ERROR, "invalid_sql", f"does not parse as {dialect} SQL: {reason}",
-                 "correct the SQL, or pick the dialect it is written in")]
-    out = _tree_problems(trees, dialect, known)
+        problem, fix = parse_problem(e)
+        return [(ERROR, "invalid_sql", f"does not parse as {dialect} SQL: {problem[:200]}", fix)]
+    out = list(dict.fromkeys(_tree_problems(trees, dialect, known)))  # one finding per problem (two DROPs: one)
     if shape is not None:
         if len(shapes) >= SHAPES_MAX:
             shapes.clear()

@@ -11,9 +11,17 @@
 The source string is what a training run records (TrainConfig.database), so the evaluation after training, the
 Evaluate tab and `python -m core evaluate --run` reconnect to the same database; `describe_source` is the form
 that may be shown or logged (the password masked). Files are told apart by their first bytes, not their names.
+
+Whatever a hostile source does (an empty, truncated or damaged file, a file of another program, a DuckDB file of
+another version, a database locked by a writer, a wrong password, an unreachable host, a catalog query past the
+timeout), the user gets one SourceError sentence that names the source and says what to do: `connect` reads the
+database once right away (`Database.probe`), and `reading` turns the library's own exceptions (sqlite3, duckdb,
+psycopg) of the studio's reads into that sentence (introspection reads through it too). Nothing is ever written.
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlglot import exp
@@ -26,6 +34,7 @@ PREFLIGHT_TIMEOUT_S = 2.0  # per query: a connected database answers the studio'
 TABLE_FILES = (".csv", ".tsv", ".parquet", ".pq")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DUCKDB_MAGIC = b"DUCK"  # at byte 8 of a DuckDB file
+DATABASE_FILES = (".sqlite", ".sqlite3", ".db", ".db3", ".s3db", ".sl3", ".duckdb", ".ddb")
 
 
 class SourceError(ValueError):
@@ -41,8 +50,25 @@ def describe_source(source: str) -> str:
     return redact(source or "")
 
 
+def source_name(db: Database) -> str:
+    """How a message names a connected database: the file it came from, or the PostgreSQL URL with the password
+    masked."""
+    return f"PostgreSQL {describe_source(db.source)}" if is_postgres_url(db.source) else db.label
+
+
+@contextmanager
+def reading(db: Database, doing: str) -> Iterator[None]:
+    """The studio's own reads of a database (opening it, its catalog): the library's exceptions become one
+    SourceError sentence that names the database, says what went wrong and what to do."""
+    try:
+        yield
+    except db.errors as e:
+        raise SourceError(f"{source_name(db)}: {db.explain(e, doing)}.") from None
+
+
 def connect(source: str, timeout_s: float = PREFLIGHT_TIMEOUT_S, ddl_dialect: str = "postgres") -> Database:
-    """Open a database from a source string (see the module doc). Raises SourceError with a clear message."""
+    """Open a database from a source string (see the module doc) and read it once. Raises SourceError with a clear
+    message."""
     source = (source or "").strip()
     if not source:
         raise SourceError("No database given. Pick the sample database, a SQLite/DuckDB file, CSV/Parquet files or "
@@ -56,11 +82,13 @@ def connect(source: str, timeout_s: float = PREFLIGHT_TIMEOUT_S, ddl_dialect: st
     elif is_postgres_url(source):
         try:
             db = PostgresDatabase(source, **kw)
-        except ConnectionError as e:
-            raise SourceError(f"{e}. Check the host, port, database name, user and password.") from None
+        except ConnectionError as e:  # its message names the URL (password masked) and what to check
+            raise SourceError(f"{e}.") from None
     else:
         db = _open_path(Path(source).expanduser(), ddl_dialect, kw)
     db.source = source
+    with reading(db, "opening it"):
+        db.probe()
     return db
 
 
@@ -86,12 +114,15 @@ def _open_path(path: Path, ddl_dialect: str, kw: dict) -> Database:
         return db
     if head[8:12] == DUCKDB_MAGIC:
         return DuckFileDatabase(path, **kw)
+    if not head:
+        raise SourceError(f"{shown}: the file is empty (0 bytes). Pick the database file itself: a copy or upload "
+                          "may have failed.")
     try:
         script = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise SourceError(f"{shown}: neither a SQLite or DuckDB database nor a UTF-8 SQL script.") from None
-    if not re.search(r"(?i)\bcreate\s+table\b", script):
-        raise SourceError(f"{shown}: not a database file, and as a SQL script it has no CREATE TABLE statement.")
+        script = None
+    if script is None or not re.search(r"(?i)\bcreate\s+table\b", script):
+        raise SourceError(_not_a_database(shown, path.suffix.lower(), script is None))
     try:
         db = DuckDatabase(script, None, ddl_dialect=ddl_dialect, **kw)
     except Exception as e:  # noqa: BLE001 - DDL of any dialect: its own message says what is wrong
@@ -99,6 +130,17 @@ def _open_path(path: Path, ddl_dialect: str, kw: dict) -> Database:
                           "Check the statement named, or pick the dialect it is written in.") from None
     db.label = f"SQL script {shown} (embedded DuckDB)"
     return db
+
+
+def _not_a_database(shown: str, suffix: str, binary: bool) -> str:
+    if suffix in DATABASE_FILES:  # named like a database: say what its first bytes are not
+        return (f"{shown}: not a SQLite or DuckDB database (the file does not start with either's header). Pick "
+                "the database file itself: this may be a file of another program, or a copy that was damaged.")
+    if binary:
+        return (f"{shown}: neither a SQLite or DuckDB database nor a UTF-8 SQL script. Pick a SQLite or DuckDB "
+                "file, CSV/Parquet files or a .sql script.")
+    return (f"{shown}: not a database file, and as a SQL script it has no CREATE TABLE statement. Pick a SQLite or "
+            "DuckDB file, CSV/Parquet files or a .sql script with the CREATE TABLE statements.")
 
 
 class DuckFileDatabase(DuckDatabase):
@@ -110,12 +152,10 @@ class DuckFileDatabase(DuckDatabase):
         Database.__init__(self, **kw)
         import duckdb
 
-        try:
-            self.con = duckdb.connect(str(path), read_only=True)
-        except duckdb.Error as e:
-            raise SourceError(f"{path.name}: the DuckDB file cannot be opened ({str(e).splitlines()[0]}).") from None
-        self._lock_down()
         self.label = f"DuckDB file {path.name}"
+        with reading(self, "opening it"):
+            self.con = duckdb.connect(str(path), read_only=True)
+        self._lock_down()
 
 
 def table_name_for(path: Path) -> str:

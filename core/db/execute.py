@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from core.data import WRITE_STATEMENTS, parse_sql, transpile_sql
+from core.data import WRITE_STATEMENTS, parse_problem, parse_sql, transpile_sql
 from core.redact import redact
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -31,6 +31,8 @@ DENIED_FUNCTIONS = {"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat
                     "pg_try_advisory_lock_shared", "pg_advisory_xact_lock", "pg_notify", "pg_logical_emit_message",
                     "dblink_connect", "dblink_send_query", "pg_file_write", "lo_create", "lo_unlink", "lo_from_bytea"}
 READ_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+# How the refusals that static validation also reports begin (the pre-flight reports them once, not twice).
+UNPARSED, SEVERAL = "does not parse", "not executed: several statements"
 
 # Categories of one executed query (and of a prediction compared with the gold result).
 CORRECT, WRONG, RUNTIME, UNKNOWN, SYNTAX, TIMEOUT, NOT_EXECUTED = (
@@ -53,11 +55,11 @@ def read_only_problem(sql: str, dialect: str) -> tuple[str, str] | None:
     try:
         trees = [t for t in parse_sql(sql, dialect) if t is not None]
     except sqlglot.errors.SqlglotError as e:
-        return SYNTAX, f"does not parse: {str(e).splitlines()[0][:200]}"
+        return SYNTAX, f"{UNPARSED}: {parse_problem(e)[0][:200]}"
     if not trees:
         return SYNTAX, "empty SQL"
     if len(trees) > 1:
-        return NOT_EXECUTED, f"not executed: {len(trees)} statements (only one SELECT runs)"
+        return NOT_EXECUTED, f"{SEVERAL} ({len(trees)}; only one SELECT runs)"
     tree = trees[0]
     if isinstance(tree, WRITE_STATEMENTS) or not isinstance(tree, READ_ROOTS):
         return NOT_EXECUTED, f"not executed: writes or is not a query ({tree.key.upper()})"
@@ -71,6 +73,12 @@ def read_only_problem(sql: str, dialect: str) -> tuple[str, str] | None:
         if isinstance(table.this, exp.Literal):
             return NOT_EXECUTED, "not executed: reading files is not allowed"
     return None
+
+
+def first_line(error: Exception, limit: int = 200) -> str:
+    """An exception's message as it may go into a one-line sentence: its first line, cut to `limit` characters."""
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:limit].rstrip(".")
 
 
 def transpile(sql: str, source: str, target: str) -> str:
@@ -91,6 +99,23 @@ class Database:
         self._cap = row_cap  # the row cap of the statement running now (set under the lock)
         self._lock = threading.Lock()  # one statement at a time per connection
 
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        """The library's own exceptions, which its catalog reads raise (core.db.connect makes them one sentence)."""
+        return ()
+
+    def probe(self) -> None:
+        """One cheap read right after opening: a file that is no database, is damaged or is locked by a writer
+        fails here, when it is connected, rather than in the middle of a later step."""
+
+    def explain(self, error: Exception, doing: str) -> str:
+        """What went wrong and what to do, as the end of a sentence that core.db.connect starts with the database's
+        name. `doing` says what the studio was doing ("reading its tables")."""
+        return f"{doing} failed ({first_line(error)}). Check that the database can be read, then connect again"
+
+    def _took_too_long(self, doing: str) -> str:
+        return f"{doing} took longer than {self.timeout_s:g} s and was stopped"
+
     def catalog(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         """Rows of one of the studio's own catalog queries (core.db.introspect), never user SQL: it skips the
         read-only check, not the connection's lock."""
@@ -106,8 +131,8 @@ class Database:
         try:
             native = transpile(sql, source_dialect, self.dialect)
         except sqlglot.errors.SqlglotError as e:
-            return QueryResult(False, category=NOT_EXECUTED,
-                               error=f"not executed: could not translate {source_dialect} to {self.dialect} ({e})")
+            return QueryResult(False, category=NOT_EXECUTED, error=f"not executed: could not translate "
+                               f"{source_dialect} to {self.dialect} ({parse_problem(e)[0]})")
         start = time.perf_counter()
         with self._lock:
             self._cap = row_cap or self.row_cap
@@ -142,6 +167,32 @@ class DuckDatabase(Database):
         if data:
             self._load(data, ddl_dialect)
         self._lock_down()
+
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        import duckdb
+
+        return (duckdb.Error,)
+
+    def explain(self, error: Exception, doing: str) -> str:
+        import duckdb
+
+        line, version = first_line(error), duckdb.__version__
+        if isinstance(error, duckdb.InterruptException):
+            return f"{self._took_too_long(doing)}. Try again when the machine is less busy"
+        if re.search(r"(?i)storage version|newer version|older version|version number", line):
+            # the folder an export writes (CSV or Parquet files) is a source the studio connects as it is
+            return (f"it was written by a DuckDB version that the installed DuckDB {version} cannot read ({line}). "
+                    "Open it with the DuckDB that wrote it, run EXPORT DATABASE 'folder' (FORMAT parquet) and connect "
+                    "that folder, or install that DuckDB version")
+        if re.search(r"(?i)could not set lock|conflicting lock|different configuration", line):
+            return (f"another program has it open for writing ({line}). Close that program or its connection to "
+                    "the file, then connect again")
+        if re.search(r"(?i)corrupt|checksum|could not read enough bytes|not a valid duckdb", line):
+            return (f"the file is damaged or incomplete ({line}). Copy or upload it again from the original: a "
+                    "copy or upload may have stopped early")
+        return (f"the installed DuckDB {version} cannot read it ({line}). Check that it is a DuckDB database file "
+                "written by a compatible DuckDB version")
 
     def _lock_down(self) -> None:
         """From here on queries cannot read or write files, attach databases or install extensions."""
@@ -212,9 +263,38 @@ class SqliteDatabase(Database):
     dialect = "sqlite"
     label = "SQLite file"
 
+    errors = (sqlite3.Error,)
+
     def __init__(self, path: str | Path, **kw):
         super().__init__(**kw)
-        self.con = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+        # as_uri() percent-encodes the path: a '#', '?' or '%' in a file name stays part of the name. A writer's lock
+        # is waited for as long as a statement may run, then reported (SQLITE_BUSY), never waited for forever.
+        self.con = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False,
+                                   timeout=self.timeout_s)
+
+    def probe(self) -> None:
+        # the first page: SQLite checks the header (and the file's length against it) before it answers
+        self.con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+
+    def explain(self, error: Exception, doing: str) -> str:
+        said = f"SQLite says: {first_line(error)}"
+        code = getattr(error, "sqlite_errorname", "")
+        if code.startswith("SQLITE_CORRUPT"):
+            return (f"the file is damaged or incomplete ({said}). Copy or upload it again from the original: a copy "
+                    "or upload may have stopped early")
+        if code.startswith("SQLITE_NOTADB"):
+            return (f"it is not a SQLite database, or it is encrypted ({said}). Pick the database file itself (an "
+                    "encrypted one must be decrypted first)")
+        if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return (f"another program is writing to it and holds its lock ({said}, after waiting "
+                    f"{self.timeout_s:g} s). Wait until that program has finished writing, or close it, then "
+                    "connect again")
+        if code.startswith("SQLITE_INTERRUPT"):
+            return f"{self._took_too_long(doing)}. Try again when the machine is less busy"
+        if code.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM", "SQLITE_AUTH")):
+            return f"the file cannot be read ({said}). Check that it exists and that this user may read it"
+        return (f"{doing} failed ({said}). Check the file with the sqlite3 tool (PRAGMA integrity_check), or copy it "
+                "again from the original")
 
     def _run(self, sql: str) -> QueryResult:
         deadline = time.monotonic() + self.timeout_s
@@ -227,6 +307,10 @@ class SqliteDatabase(Database):
             text = str(e)
             if "interrupted" in text:
                 return QueryResult(False, category=TIMEOUT, error=f"timeout: stopped after {self.timeout_s:g} s")
+            if getattr(e, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                # another program's write lock: a wait that ran out, not a fault of the query
+                return QueryResult(False, category=TIMEOUT, error=f"timeout: another program held the database's "
+                                   f"write lock for over {self.timeout_s:g} s")
             category = UNKNOWN if "no such" in text else SYNTAX if "syntax" in text else RUNTIME
             return QueryResult(False, category=category, error=text)
         except sqlite3.Error as e:
@@ -253,8 +337,27 @@ class PostgresDatabase(Database):
         try:
             self.con = psycopg.connect(url, autocommit=True, connect_timeout=10, options=options.strip())
         except psycopg.Error as e:
-            raise ConnectionError(redact(f"Could not connect to PostgreSQL: {str(e).splitlines()[0]}")) from None
+            raise ConnectionError(redact(f"Could not connect to PostgreSQL {url}: {_connect_problem(e)}")) from None
         self.con.read_only = True  # each transaction() begins with BEGIN READ ONLY
+
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        import psycopg
+
+        return (psycopg.Error,)
+
+    def explain(self, error: Exception, doing: str) -> str:
+        from psycopg import OperationalError, errors
+
+        said = redact(first_line(error))
+        if isinstance(error, errors.QueryCanceled):
+            return (f"{self._took_too_long(doing)} (the studio's statement timeout). The server may be busy, or "
+                    "another session holds a lock on the tables: try again later")
+        if isinstance(error, errors.InsufficientPrivilege):
+            return f"the user may not read it ({said}). Connect as a user who may read the schema's tables"
+        if isinstance(error, OperationalError):
+            return f"the connection was lost ({said}). Check that the server is running, then connect again"
+        return f"{doing} failed ({said}). Check that the user may read the schema, then connect again"
 
     def _run(self, sql: str) -> QueryResult:
         import psycopg
@@ -274,6 +377,27 @@ class PostgresDatabase(Database):
             return QueryResult(False, category=SYNTAX, error=str(e).splitlines()[0])
         except psycopg.Error as e:
             return QueryResult(False, category=RUNTIME, error=str(e).splitlines()[0])
+
+
+# What to check for each way a connection fails (psycopg gives them all as OperationalError, without an SQLSTATE).
+_CONNECT_HINTS = (
+    (r"password|authentication", "Check the user name and password"),
+    (r'role "[^"]*" does not exist', "Check the user name"),
+    (r'database "[^"]*" does not exist', "Check the database name (the part of the URL after the last /)"),
+    (r"pg_hba\.conf", "The server does not let this user connect from this machine: ask its administrator"),
+    (r"(?i)refused|timeout|timed out|resolve|translate host|no route|unreachable|no such file",
+     "Check the host and port, and that the server is running and accepts connections from this machine"),
+)
+
+
+def _connect_problem(error: Exception) -> str:
+    """psycopg's reason for a failed connection, without libpq's framing, and what to check."""
+    text = first_line(error, 300)
+    text = re.sub(r'^connection failed: |connection to server (?:at|on socket) "[^"]*"(?: \([^)]*\))?'
+                  r"(?:, port \d+)? failed: |FATAL:\s+", "", text).strip()
+    hint = next((h for pattern, h in _CONNECT_HINTS if re.search(pattern, text)),
+                "Check the host, port, database name, user and password")
+    return f"{text}. {hint}"
 
 
 def open_database(target: str = "duckdb", ddl: str = "", data: str | Path | None = None, dialect: str = "postgres",

@@ -7,24 +7,32 @@
 Declared foreign keys come from the catalog; others are inferred from names (`customer_id` -> `customers.customer_id`
 or `customers.id`) and marked `inferred`, so the user can untick a wrong one. Example values come from the first
 SAMPLE_ROWS rows of each table (one query per table, so a 200-table schema takes a moment, not minutes).
+
+A catalog query that fails (a damaged file, a lost connection, the statement timeout) is one SourceError sentence
+(core.db.connect.reading). A table that cannot be counted or sampled in time (locked by another session, a slow
+view) keeps what could be read and is named in `SchemaInfo.problems`; when the first tables cannot be read at all,
+the database is locked or unreadable as a whole, and that is a SourceError too.
 """
 
 import datetime
 import decimal
 import re
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
 from core.data import Schema
-from core.db.execute import Database
+from core.db.connect import SourceError, reading, source_name
+from core.db.execute import TIMEOUT, Database
 from core.db.sqlnames import ident, table_ref
 
 SAMPLE_ROWS = 2000
 LOW_CARDINALITY = 20  # a text column with at most this many distinct values lists them all
 EXAMPLES = 20  # values kept per column: what generated questions filter on (the schema panel shows a few)
 EXAMPLE_ROWS = 30  # whole rows kept per table: two conditions from one row ("first name X and last name Y") match
+UNREADABLE_TO_STOP = 3  # the first tables all unreadable: the database is locked or unreadable as a whole, stop
 
 
 @dataclass
@@ -69,13 +77,15 @@ class SchemaInfo:
     dialect: str
     tables: list[Table]
     foreign_keys: list[ForeignKey] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # tables that could not be counted or sampled, and why
 
     def table(self, name: str) -> Table | None:
         return next((t for t in self.tables if t.name.lower() == name.lower()), None)
 
     def without_keys(self, labels: set[str]) -> "SchemaInfo":
         """A copy without the foreign keys whose label the user unticked."""
-        return SchemaInfo(self.dialect, self.tables, [k for k in self.foreign_keys if k.label not in labels])
+        return SchemaInfo(self.dialect, self.tables, [k for k in self.foreign_keys if k.label not in labels],
+                          self.problems)
 
     def ddl(self, dialect: str | None = None, tables: set[str] | None = None) -> str:
         """Compact CREATE TABLE statements (names and types only), as they go into the prompt."""
@@ -155,22 +165,45 @@ def _kind(declared: str, values: list) -> str:
 
 
 def introspect(db: Database) -> SchemaInfo:
-    """Tables, columns, keys, row counts and example values of a connected database."""
+    """Tables, columns, keys, row counts and example values of a connected database. Raises SourceError when the
+    catalog cannot be read, or no table can."""
     reader = {"sqlite": _sqlite_catalog, "postgres": _postgres_catalog}.get(db.dialect, _duckdb_catalog)
-    tables, keys = reader(db)
+    with reading(db, "reading its list of tables"):
+        tables, keys, problems = reader(db)
+    readable, unread = 0, []
     for table in tables:
-        _sample(db, table)
+        ok, problem = _sample(db, table)
+        if problem:
+            problems.append(f"table {table.name}: {problem}")
+        readable += ok
+        unread += [] if ok else [problems[-1]]
+        if unread and not readable and len(unread) >= min(UNREADABLE_TO_STOP, len(tables)):
+            raise SourceError(_none_readable(db, unread, len(tables)))
     keys = list({k.label: k for k in keys}.values())  # a key declared twice is one key
     keys += infer_foreign_keys(tables, keys)
-    return SchemaInfo(db.dialect, tables, keys)
+    return SchemaInfo(db.dialect, tables, keys, problems)
 
 
-def _sqlite_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
+def _none_readable(db: Database, unread: list[str], tables: int) -> str:
+    return (f"{source_name(db)}: none of the tables tried could be read ({len(unread)} of {tables}; {unread[0]}). "
+            "Check that no other program or session is writing to them (it may hold a lock) and that this user may "
+            "read them, then connect again.")
+
+
+# Each catalog reader returns (tables, keys, what it left out and why).
+Catalog = tuple[list[Table], list[ForeignKey], list[str]]
+
+
+def _sqlite_catalog(db: Database) -> Catalog:
     names = [r[0] for r in db.catalog("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    tables, keys = [], []
+    tables, keys, left_out = [], [], []
     for name in names:
-        info = db.catalog('SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid', (name,))
+        try:
+            info = db.catalog('SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid', (name,))
+        except sqlite3.OperationalError as e:  # a view over a table that is gone: that view only is left out
+            left_out.append(f"view {name}: left out, SQLite cannot read its columns ({e})")
+            continue
         pk = [r[0] for r in sorted((r for r in info if r[2]), key=lambda r: r[2])]
         tables.append(Table(name, [Column(r[0], r[1] or "", primary_key=r[0] in pk) for r in info], primary_key=pk))
         by_id: dict[int, ForeignKey] = {}
@@ -186,7 +219,7 @@ def _sqlite_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
             key.ref_columns = list(target.primary_key[: len(key.columns)])
         if target:
             key.ref_table = target.name
-    return tables, [k for k in keys if all(k.ref_columns) and len(k.ref_columns) == len(k.columns)]
+    return tables, [k for k in keys if all(k.ref_columns) and len(k.ref_columns) == len(k.columns)], left_out
 
 
 def _tables_from(rows) -> dict[str, Table]:
@@ -197,7 +230,7 @@ def _tables_from(rows) -> dict[str, Table]:
     return tables
 
 
-def _duckdb_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
+def _duckdb_catalog(db: Database) -> Catalog:
     rows = db.catalog("SELECT table_name, column_name, data_type FROM information_schema.columns "
                       "WHERE table_catalog = current_database() AND table_schema = current_schema() "
                       "ORDER BY table_name, ordinal_position")
@@ -213,7 +246,7 @@ def _duckdb_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
             _set_primary_key(tables[table], list(columns))
         elif ref_table:
             keys.append(ForeignKey(table, list(columns), ref_table, list(ref_columns)))
-    return list(tables.values()), keys
+    return list(tables.values()), keys, []
 
 
 _PG_KEYS = """
@@ -232,7 +265,7 @@ ORDER BY cl.relname, c.conname
 """
 
 
-def _postgres_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
+def _postgres_catalog(db: Database) -> Catalog:
     rows = db.catalog("SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
                       "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
                       "AND t.table_name = c.table_name WHERE c.table_schema = current_schema() "
@@ -246,7 +279,7 @@ def _postgres_catalog(db: Database) -> tuple[list[Table], list[ForeignKey]]:
             _set_primary_key(tables[table], list(columns))
         else:
             keys.append(ForeignKey(table, list(columns), ref_table, list(ref_columns)))
-    return list(tables.values()), keys
+    return list(tables.values()), keys, []
 
 
 def _set_primary_key(table: Table, columns: list[str]) -> None:
@@ -255,18 +288,38 @@ def _set_primary_key(table: Table, columns: list[str]) -> None:
         column.primary_key = column.name in columns
 
 
-def _sample(db: Database, table: Table) -> None:
-    """Row count, then example values and kinds from the first SAMPLE_ROWS rows (built with sqlglot, run read-only)."""
+def _sample(db: Database, table: Table) -> tuple[bool, str]:
+    """Row count, then example values and kinds from the first SAMPLE_ROWS rows (built with sqlglot, run read-only
+    with the database's timeout). Returns (whether the table could be read, what went wrong or "")."""
     dialect = db.dialect
     count = exp.select(exp.Count(this=exp.Star())).from_(table_ref(table.name, dialect)).sql(dialect=dialect)
-    result = db.execute(count, dialect)
-    table.rows = int(result.rows[0][0]) if result.ok and result.rows else 0
+    counted = db.execute(count, dialect)
+    table.rows = int(counted.rows[0][0]) if counted.ok and counted.rows else 0
     columns = [exp.column(ident(c.name, dialect)) for c in table.columns]
     if not columns:
-        return
+        return counted.ok, _failed(counted, "counting its rows")
     query = exp.select(*columns).from_(table_ref(table.name, dialect)).limit(SAMPLE_ROWS).sql(dialect=dialect)
     result = db.execute(query, dialect)
     rows = result.rows if result.ok else []
+    _describe_columns(table, rows)
+    if not result.ok:
+        return False, _failed(result, "reading its first rows")
+    if not counted.ok:  # e.g. a count of a huge table past the timeout, while its first rows came at once
+        table.rows = len(rows)
+        return True, f"{_failed(counted, 'counting its rows')}; it has at least {len(rows):,} rows"
+    return True, ""
+
+
+def _failed(result, doing: str) -> str:
+    if result.ok:
+        return ""
+    if result.category == TIMEOUT:
+        return f"{doing} took too long ({result.error})"
+    return f"{doing} failed ({result.error})"
+
+
+def _describe_columns(table: Table, rows: list[tuple]) -> None:
+    """Example rows, values, kinds and counts of the sampled rows."""
     table.sample = rows[:: max(1, len(rows) // EXAMPLE_ROWS)][:EXAMPLE_ROWS]
     for i, column in enumerate(table.columns):
         values = [r[i] for r in rows]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from core.data import SUMMARY_LABELS, Pair, Report
 from core.data.validate import ERROR, WARNING, Finding
-from core.db.execute import NOT_EXECUTED, TIMEOUT, Database
+from core.db.execute import NOT_EXECUTED, SEVERAL, TIMEOUT, UNPARSED, Database
 
 RUNS, FAILS, EMPTY, TIMED_OUT, SKIPPED = "runs", "error", "empty result", "timeout", "not run"
 
@@ -55,9 +55,17 @@ def _run(sql: str, db: Database, dialect: str) -> Outcome:
         return Outcome(0, RUNS if result.rows else EMPTY, len(result.rows), seconds=result.seconds)
     if result.category == TIMEOUT:
         return Outcome(0, TIMED_OUT, message=result.error, seconds=result.seconds)
-    if result.category == NOT_EXECUTED and "writes" in result.error:
-        return Outcome(0, SKIPPED, message=result.error)  # the static check already reports writes as errors
+    if _reported_statically(result):
+        return Outcome(0, SKIPPED, message=result.error)
     return Outcome(0, FAILS, message=result.error, seconds=result.seconds)
+
+
+def _reported_statically(result) -> bool:
+    """Refused before execution for what the static check already reports as an error (it does not parse, holds
+    several statements, or writes): each error is said once, not again as "fails on your database"."""
+    if result.error.startswith((UNPARSED, SEVERAL)):
+        return True
+    return result.category == NOT_EXECUTED and "writes" in result.error
 
 
 def ran_count(outcomes: list[Outcome]) -> int:
