@@ -52,7 +52,8 @@ def test_generate_filter_remove_pick_and_add(tmp_path):
     kept, message, table, _, _ = db_panel.on_remove(rows, "1, 3-4", "all templates")
     assert len(kept) == 57 and kept[0] == rows[1]
     assert "not a row number" in db_panel.on_remove(rows, "two", "all templates")[1]
-    assert db_panel.on_pick(conn, kept, 1)  # the result of a row, run on the database
+    picked = db_panel.on_pick(conn, kept, 1)  # the result of a row, run on the database, under its column names
+    assert len(picked) and "error" not in picked.columns
     user = tmp_path / "mine.jsonl"
     user.write_text(json.dumps({"question": kept[0]["question"], "sql": "SELECT 1"}) + "\n"
                     + json.dumps({"question": "How many books?", "sql": "SELECT COUNT(*) FROM books"}) + "\n")

@@ -22,7 +22,7 @@ from core.train.threads import WAIT_POLICY
 
 class GeneratorProcess:
     def __init__(self, keep: int = 2):
-        env = dict(WAIT_POLICY, **os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+        env = {**WAIT_POLICY, **os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         self._process = subprocess.Popen([sys.executable, "-m", "core.evaluate.generator_process", str(keep)],
                                          cwd=PROJECT_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
