@@ -10,6 +10,7 @@ from app.common import RUN_DATABASE, USER_ERRORS, box, db_target, result_frame
 from core.db.your_questions import ENOUGH, SET_NAME
 from core.evaluate import SIDE_LABELS, evaluate_run, logged_evaluation, training_busy_message, verdict
 from core.redact import redact
+from core.runstate import WITH_ADAPTER
 from core.tracking import list_runs
 
 FILTERS = ["all rows", "fixed by fine-tuning", "broken by fine-tuning", "still wrong", "both correct"]
@@ -66,7 +67,7 @@ def show_logged(run_id):
 
 def finished_runs(experiment: str = "text2sql-finetune"):
     try:
-        rows = [r for r in list_runs(experiment) if r[2] in ("completed", "stopped")]
+        rows = [r for r in list_runs(experiment) if r[2] in WITH_ADAPTER]
     except Exception as e:  # noqa: BLE001
         return gr.Dropdown(choices=[]), box(f"MLflow is not answering ({type(e).__name__}).", "warn")
     choices = [(f"{r[0]} ({r[11]}, {r[3]})", r[-1]) for r in rows]

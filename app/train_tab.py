@@ -23,7 +23,7 @@ from core.evaluate import SIDE_LABELS, evaluate_after_training
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact
-from core.runstate import ACTIVE, FINISHED
+from core.runstate import ACTIVE, FINISHED, WITH_ADAPTER, Status
 from core.tracking import metric_history, run_url
 from core.train import (
     MODEL_CHOICES,
@@ -378,12 +378,12 @@ def tick(last_view: str):
         url = run_url(snap["tracking_uri"], snap["experiment_id"], snap["mlflow_run_id"])
         link = f'<a href="{html.escape(redact(url))}" target="_blank" id="mlflow-run-link">Open this run in MLflow ↗</a>'
     warning = box(data["warning"], "warn") if data["warning"] else ""
-    zipped = adapter_zip(snap) if snap["status"] in ("completed", "stopped") else None
+    zipped = adapter_zip(snap) if snap["status"] in WITH_ADAPTER else None
     download = gr.DownloadButton(value=zipped, visible=bool(zipped))
-    recovered = interrupted_html() if snap["status"] in ("idle", *FINISHED) else ""
+    recovered = interrupted_html() if snap["status"] == Status.IDLE or snap["status"] in FINISHED else ""
     active = snap["status"] in ACTIVE
     stop = gr.Button("Stop now" if snap["status"] == "stopping" else "Stop", interactive=active)  # looks off when idle
-    resume = gr.Button(visible=snap["status"] not in ("starting", "running", "stopping", "evaluating")
+    resume = gr.Button(visible=snap["status"] not in ACTIVE
                        and bool(resumable_jobs()))
     to_evaluate = gr.Button(visible=bool(evaluation_line(snap)) and snap["status"] == "completed")
     # no empty chart: a plot shows once MLflow has a point for it

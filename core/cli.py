@@ -27,7 +27,7 @@ from core.config import TrainConfig, default_value
 from core.data import SCHEMA_MODES
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.redact import redact
-from core.runstate import FINISHED
+from core.runstate import ENDED_BADLY, FINISHED
 from core.train import BusyError, ConfigError
 
 # CLI flag -> config field, for the flags whose name differs from the field
@@ -215,7 +215,7 @@ def _follow(engine, uri: str) -> int:
         print(snap["mlflow_warning"])
     if snap["adapter_path"]:
         print(f"adapter: {snap['adapter_path']}")
-    if snap["status"] in ("failed", "died"):
+    if snap["status"] in ENDED_BADLY:
         print(f"error: {snap['error']}")
         return 1
     return 0

@@ -8,19 +8,42 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from core.redact import redact
 
-ACTIVE = ("starting", "running", "stopping", "evaluating")
-# died: the training process ended without saying how (killed by a signal, "Stop now", a crash in native code)
-FINISHED = ("completed", "stopped", "failed", "died")
+
+class Status(StrEnum):
+    """Where a run is (docs/ARCHITECTURE.md draws it): queued -> starting -> running -> [stopping] -> [evaluating]
+    -> completed | stopped | failed | died. Members are strings, so job files and snapshots keep plain text."""
+
+    IDLE = "idle"  # no run yet in this process
+    QUEUED = "queued"  # waiting in a queue for the device
+    PREPARED = "prepared"  # a job folder written for workers started by hand (several machines)
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"  # asked to stop after the current step
+    EVALUATING = "evaluating"  # trained; base and adapter answer the held-out questions
+    COMPLETED = "completed"
+    STOPPED = "stopped"  # stopped early on request; the adapter is saved
+    FAILED = "failed"  # the worker said why
+    DIED = "died"  # the training process ended without saying how (a signal, "Stop now", a crash in native code)
+    KILLED = "killed"  # how jobs interrupted before the worker process existed were marked
+
+
+ACTIVE = frozenset({Status.STARTING, Status.RUNNING, Status.STOPPING, Status.EVALUATING})
+FINISHED = frozenset({Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.DIED})
+WITH_ADAPTER = frozenset({Status.COMPLETED, Status.STOPPED})  # endings that leave a usable adapter
+ENDED_BADLY = frozenset({Status.FAILED, Status.DIED})
+WORKER_ENDINGS = frozenset({Status.COMPLETED, Status.STOPPED, Status.FAILED})  # the ones the worker writes itself
+RESUMABLE = frozenset({Status.DIED, Status.FAILED, Status.KILLED})  # with a checkpoint, these can continue
 # Text fields the UI and CLI show as they are: secrets are masked on the way in.
 _SHOWN_TEXT = ("error", "message", "mlflow_warning")
 
 
 @dataclass
 class RunState:
-    status: str = "idle"  # idle | starting | running | stopping | evaluating | completed | stopped | failed | died
+    status: str = Status.IDLE
     job_id: str = ""
     mlflow_run_id: str = ""
     tracking_uri: str = ""

@@ -28,11 +28,10 @@ from core.compute import BusyError
 from core.config import BUNDLED_MODEL, TrainConfig, validate_config
 from core.data import load_pairs
 from core.paths import outputs_dir
-from core.runstate import RunState
+from core.runstate import ENDED_BADLY, RESUMABLE, WITH_ADAPTER, WORKER_ENDINGS, RunState
 from core.train import supervisor
 from core.train.estimate import record_run
 from core.train.jobs import (
-    RESUMABLE,
     Interrupted,
     LockHeld,
     StorageError,
@@ -222,8 +221,8 @@ class Engine:
     def _finish(self, state: RunState, folder: Path, cfg: TrainConfig, code, after_training, run) -> None:
         status, message = supervisor.explain_end(folder, code, self._stopped_now, state.step)
         job = read_job(folder) or {}
-        news = job.get("status") not in supervisor.FINAL  # else the worker logged its own ending already
-        if job.get("status") not in supervisor.FINAL:  # the worker could not write its own ending
+        news = job.get("status") not in WORKER_ENDINGS  # else the worker logged its own ending already
+        if job.get("status") not in WORKER_ENDINGS:  # the worker could not write its own ending
             record_end(folder, status, message, state.step)
             message = (read_job(folder) or {}).get("message", message)
         elif job.get("evaluation_pending"):  # the worker left the run open for the evaluation
@@ -234,7 +233,7 @@ class Engine:
                 write_job(folder, evaluation_seconds=time.time() - began, finished=time.time())
             run.close("FINISHED", wait_s=0)
             write_job(folder, evaluation_pending=False)
-        if status in ("completed", "stopped") and (compared := _compare_estimate(folder)):
+        if status in WITH_ADAPTER and (compared := _compare_estimate(folder)):
             state.log(f"estimated {compared['estimated_s'] / 60:.1f} min, took {compared['actual_s'] / 60:.1f} min"
                       + (f"; peak GPU memory estimated {compared['estimated_peak_gib']:.1f} GiB, used "
                          f"{compared['actual_peak_gib']:.1f} GiB" if compared["actual_peak_gib"] and
@@ -245,7 +244,7 @@ class Engine:
             state.log("MLflow has not received everything yet: the rest is sent in the background when it answers")
         adapter = folder / "adapter"
         state.update(status=status, finished_at=time.time(), message=message,
-                     error=message if status in ("failed", "died") else "",
+                     error=message if status in ENDED_BADLY else "",
                      adapter_path=str(adapter) if (adapter / "adapter_config.json").exists() else "")
 
     def recover(self, tracking_uri: str | None = None, after_training=None) -> list[Interrupted]:

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.paths import data_dir, outputs_dir
+from core.runstate import ACTIVE, RESUMABLE
 
 JOB_FILE = "job.json"
 JOB_LOCK = "job.lock"
-LIVE = ("starting", "running", "stopping", "evaluating")
-RESUMABLE = ("died", "failed", "killed")  # killed: what jobs interrupted before the worker process were marked
 DEFAULT_MIN_FREE_MB = 500  # checkpoints + adapter of a 7B LoRA run fit; raise it with STUDIO_MIN_FREE_MB
 
 
@@ -146,7 +145,7 @@ def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> tuple[list[Inter
         job = read_job(folder) if folder.is_dir() else None
         if not job:
             continue
-        if job.get("status") not in LIVE:
+        if job.get("status") not in ACTIVE:
             if job.get("evaluation_pending"):  # the studio stopped between training and its evaluation
                 from core.tracking.journal import Journal
 

@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from core.runstate import FINISHED, RunState
+from core.runstate import FINISHED, RunState, Status
 
 STATE_FILE, LOG_FILE, STOP_FILE, WATCH_FILE = "state.json", "log.txt", "stop.request", "watched"
 # Fields the watching studio owns (its sync thread fills them), never taken from the worker's file.
@@ -93,7 +93,7 @@ class JobFollower:
                    and k not in ("started_at", "finished_at")}
         if changes.get("status") in FINISHED:  # the studio says how the run ended, once it has done its part
             changes.pop("status")
-        if self.state.status == "stopping" and changes.get("status") in ("starting", "running"):
+        if self.state.status == Status.STOPPING and changes.get("status") in (Status.STARTING, Status.RUNNING):
             changes.pop("status")  # the worker sees the stop request only at the end of its current step
         self.state.update(**changes)
         self.state.logged_at.update(logged_at)

@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 
 from core.paths import PROJECT_ROOT, data_dir
+from core.runstate import WORKER_ENDINGS
 from core.train.jobs import LockHeld, lock_training, read_job, unlock_training
 from core.train.threads import WAIT_POLICY, policy_on
 
 GRACE_S = 10.0  # Stop now: SIGTERM first, SIGKILL after this many seconds
 WORKER_LOG = "worker.log"  # the worker's own stdout and stderr (tracebacks, library warnings)
-FINAL = ("completed", "stopped", "failed")
 
 
 def _env() -> dict:
@@ -243,7 +243,7 @@ def explain_end(folder: Path, code: int | None, stopped_now: bool, step: int = 0
     oom = next((r["error"] for r in ranks if "ran out of memory" in r.get("error", "")), "")
     if oom and job.get("status") != "completed":  # one GPU ran out of memory: that, not its peers' reaction
         return "failed", oom
-    if job.get("status") in FINAL:
+    if job.get("status") in WORKER_ENDINGS:
         return job["status"], job.get("error") or job.get("message", "")
     if stopped_now:
         return "died", f"Stopped at once (Stop now) at step {step}: the training process was ended."
