@@ -73,11 +73,10 @@ def main(argv=None) -> int:
     from core.train.tokenizer import import_renderer
 
     def recover():  # re-attach to a worker still training; runs whose worker died are marked and shown
-        from core.evaluate import evaluate_after_training
         from core.tracking import wait_until_started
 
         wait_until_started()
-        get_engine().recover(uri, after_training=evaluate_after_training)
+        get_engine().recover(uri)
 
     threading.Thread(target=recover, name="recover-jobs", daemon=True).start()  # MLflow may be slow or away
     print(f"MLflow: {redact(uri)}", flush=True)

@@ -19,7 +19,7 @@ from core.config import (
     validate_config,
 )
 from core.data import SCHEMA_MODES
-from core.evaluate import SIDE_LABELS, evaluate_after_training
+from core.evaluate import SIDE_LABELS
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact
@@ -222,7 +222,7 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
 
     close_generators()  # the playground's models would take memory from the training
     try:
-        job = get_engine().start(cfg, after_training=evaluate_after_training)
+        job = get_engine().start(cfg)
     except USER_ERRORS as e:
         return box(str(e), "error"), gr.skip()
     return box(f"Started job {job}. You can close this tab: training goes on, and the page re-attaches when "
@@ -260,7 +260,7 @@ def resume_training():
     if not jobs:
         return box("There is no interrupted run with a checkpoint to resume.", "info")
     try:
-        job = get_engine().resume(jobs[0]["job_id"], after_training=evaluate_after_training)
+        job = get_engine().resume(jobs[0]["job_id"])
     except USER_ERRORS as e:
         return box(str(e), "error")
     return box(f"Resuming job {job} from step {jobs[0].get('checkpoint_step', '?')}; the loss chart continues in "

@@ -142,7 +142,7 @@ def run_thread(model: str, bits: int, steps: int, data: Path, settings: dict) ->
 
     from core.paths import outputs_dir
     from core.runstate import RunState
-    from core.train.worker import run_training
+    from core.train.trainer import run_training
 
     timer = step_timer()
     folder = outputs_dir() / f"bench-thread-{time.time_ns()}"
@@ -254,7 +254,7 @@ def resolved_plan(model: str, data: Path, bits: int, settings: dict) -> dict:
 
 
 def versions() -> str:
-    from core.train.worker import library_versions
+    from core.train.trainer import library_versions
 
     v = library_versions()
     return ", ".join(f"{k.split('.', 1)[1]} {v[k]}" for k in ("version.unsloth", "version.torch", "version.transformers",

@@ -146,7 +146,7 @@ def startup(root: Path = ROOT, fresh: bool = False) -> float:
         process.wait(timeout=30)
         if fresh:  # its MLflow server and standby worker, so the next run starts on an idle machine
             subprocess.run(["pkill", "-f", "--", env["STUDIO_DATA_DIR"]], check=False)
-            subprocess.run(["pkill", "-f", "core.train.worker --standby"], check=False)
+            subprocess.run(["pkill", "-f", "core.job.worker --standby"], check=False)
             time.sleep(6)
 
 

@@ -125,7 +125,6 @@ def cmd_preview(args) -> int:
 def cmd_train(args) -> int:
     from core.config import validate_config
     from core.data import load_pairs
-    from core.evaluate import evaluate_after_training
     from core.tracking import ensure_server
 
     cfg = _config(args)
@@ -139,11 +138,11 @@ def cmd_train(args) -> int:
         folder = get_engine().prepare(cfg)
         print(f"job folder: {folder}\nstart its workers on every machine with: torchrun --nnodes=N "
               f"--nproc_per_node=GPUS --node_rank=RANK --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 "
-              f"-m core.train.worker {folder}")
+              f"-m core.job.worker {folder}")
         return 0
     uri = ensure_server()
     engine = _recovered_engine(uri)
-    job = engine.start(cfg, after_training=evaluate_after_training)
+    job = engine.start(cfg)
     print(f"job {job}: training {cfg.model} on {cfg.data_path} for {cfg.max_steps} steps (MLflow: {redact(uri)})",
           flush=True)
     return _follow(engine, uri)
@@ -151,18 +150,16 @@ def cmd_train(args) -> int:
 
 def _recovered_engine(uri: str):
     """The engine, after marking the jobs of dead workers as died (the CLI is a 'next start' too)."""
-    from core.evaluate import evaluate_after_training
     from core.train import get_engine
 
     engine = get_engine()
-    for interrupted in engine.recover(uri, after_training=evaluate_after_training):
+    for interrupted in engine.recover(uri):
         print(f"note: {interrupted.message}", flush=True)
     return engine
 
 
 def cmd_resume(args) -> int:
     """Continue a killed job from its last checkpoint, in the same MLflow run."""
-    from core.evaluate import evaluate_after_training
     from core.tracking import ensure_server
     from core.train import resumable_jobs
 
@@ -171,7 +168,7 @@ def cmd_resume(args) -> int:
     job_id = args.job or next((j["job_id"] for j in resumable_jobs()), None)
     if not job_id:
         raise ConfigError({"job": "no interrupted job with a checkpoint to resume"})
-    engine.resume(job_id, after_training=evaluate_after_training)
+    engine.resume(job_id)
     print(f"job {job_id}: resuming (MLflow: {redact(uri)})", flush=True)
     return _follow(engine, uri)
 

@@ -36,14 +36,14 @@ def test_a_broken_layer_contract_fails_the_import_linter(tmp_path):
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     load = tmp_path / "core" / "data" / "load.py"
     load.write_text(load.read_text() + "\nimport gradio  # noqa\n")
-    worker = tmp_path / "core" / "train" / "worker.py"
+    worker = tmp_path / "core" / "train" / "trainer.py"
     worker.write_text(worker.read_text() + "\nfrom core.evaluate import evaluate  # noqa\n")
     linter = Path(sys.executable).parent / "lint-imports"
     clean = subprocess.run([str(linter), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout[-2000:]
     broken = subprocess.run([str(linter), "--no-cache"], cwd=tmp_path, capture_output=True, text=True)
     assert broken.returncode != 0
-    assert "core.data.load -> gradio" in broken.stdout and "core.train.worker -> core.evaluate" in broken.stdout
+    assert "core.data.load -> gradio" in broken.stdout and "core.train.trainer -> core.evaluate" in broken.stdout
 
 
 def test_core_imports_fast_without_heavy_libraries():

@@ -61,15 +61,13 @@ def test_trained_adapter_beats_the_base_model_and_the_cli_reevaluates(mlflow_ser
     Measured while writing it: base 0% (it answers in prose), adapter 24% (5 of 21)."""
     from mlflow.tracking import MlflowClient
 
-    from core.evaluate import evaluate_after_training
     from core.train import Engine
 
     engine = Engine()
     engine.start(TrainConfig(data_path=str(SAMPLE_PAIRS), schema_path=str(SAMPLE_SCHEMA), max_steps=40, batch_size=4,
                              grad_accum=1, learning_rate=1e-3, warmup_steps=2, max_seq_length=512,
                              eval_fraction=0.05, evaluate_after=True, experiment="tests", run_name="eval-e2e",
-                             schema_in_prompt="none"),
-                 after_training=evaluate_after_training)
+                             schema_in_prompt="none"))
     snap = engine.wait(timeout=1500)
     assert snap["status"] == "completed", snap["error"]
     base, tuned = snap["evaluation"]["base"], snap["evaluation"]["adapter"]

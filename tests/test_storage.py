@@ -46,7 +46,7 @@ def test_disk_full_while_saving_leaves_no_adapter_only_a_clear_error(tmp_path):
     from core.prompt_record import PromptRecord
     from core.train import resolve_model
     from core.train.callbacks import friendly_error
-    from core.train.worker import _save_adapter
+    from core.train.trainer import _save_adapter
 
     torch.manual_seed(0)
     base = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,

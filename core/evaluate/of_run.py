@@ -90,7 +90,8 @@ def held_out_pairs(cfg: TrainConfig, split_file: Path | dict) -> list[Pair]:
 
 def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
     """Base vs adapter execution accuracy on a finished job's held-out rows (its split.json), logged to its run.
-    Called by the training run's thread (the engine's `after_training`); failures only warn: the adapter is saved."""
+    Called by the worker process (core.job.worker) when a job that asks for it has trained; failures only warn: the
+    adapter is saved."""
     state.update(status="evaluating")
     try:
         adapter = Path(output_dir) / "adapter"

@@ -8,13 +8,13 @@
     engine.recover()   # at start-up: re-attach to a worker still training, mark dead ones as died
     engine.resume(job_id)  # an interrupted job continues from its last checkpoint, in the same MLflow run
 
-A background thread of this process ("the run's thread") starts the worker (`python -m core.train.worker FOLDER`,
+A background thread of this process ("the run's thread") starts the worker (`python -m core.job.worker FOLDER`,
 core.train.supervisor), mirrors its progress from the job folder into the RunState the UI and the CLI read, keeps
 sending its MLflow journal, touches the job's `watched` file, and explains its ending. The model never lives in this
 process: a crash, an out-of-memory failure or a kill of the worker leaves the studio serving and its memory free.
 
-Evaluation after training is not imported here: whoever starts the run passes it as `after_training`
-(core.evaluate.evaluate_after_training), and the run's thread calls it when the worker completed.
+The job itself says whether it evaluates when it ends (TrainConfig.evaluate_after): the worker process
+(core.job.worker) trains, then evaluates, then writes the job's ending; this thread only mirrors it.
 """
 
 import os
@@ -101,9 +101,9 @@ class Engine:
         """Keep a worker process with Unsloth imported ready, so Start reaches its first step quickly."""
         supervisor.prewarm()
 
-    def start(self, cfg: TrainConfig, after_training=None) -> str:
-        """Validate, then launch the worker. Returns the job id at once. `after_training(cfg, output_dir, run,
-        state)` runs in the run's thread when the worker completed and `cfg.evaluate_after` asks for it.
+    def start(self, cfg: TrainConfig) -> str:
+        """Validate, then launch the worker (it evaluates when it ends if `cfg.evaluate_after` asks for it).
+        Returns the job id at once.
 
         Raises ConfigError (bad settings, more GPUs than there are), DataError (unreadable data file),
         StorageError (output folder not writable, disk nearly full) or BusyError (a run is active here or in
@@ -115,7 +115,7 @@ class Engine:
         if cfg.model != BUNDLED_MODEL:
             resolve_model(cfg.model)  # fast for folders and Hub ids; offline and uncached -> ModelError now
         job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        return self._launch(cfg, job_id, None, after_training)
+        return self._launch(cfg, job_id, None)
 
     def prepare(self, cfg: TrainConfig) -> Path:
         """Write a job folder without starting it: for a run across several machines, whose workers the user starts
@@ -132,7 +132,7 @@ class Engine:
                   started=time.time(), host=this_host())
         return folder
 
-    def resume(self, job_id: str, after_training=None) -> str:
+    def resume(self, job_id: str) -> str:
         """Continue an interrupted job from its last checkpoint, logging into the same MLflow run."""
         folder = outputs_dir() / job_id
         job = read_job(folder)
@@ -143,9 +143,9 @@ class Engine:
             raise ResumeError(f"Job {job_id} is {job.get('status')}; only an interrupted run can be resumed.")
         cfg = TrainConfig.from_dict(job["config"])
         load_pairs(cfg.data_path)  # the data must still be there (uploads are kept under the data folder)
-        return self._launch(cfg, job_id, checkpoint, after_training)
+        return self._launch(cfg, job_id, checkpoint)
 
-    def _launch(self, cfg: TrainConfig, job_id: str, resume, after_training) -> str:
+    def _launch(self, cfg: TrainConfig, job_id: str, resume) -> str:
         gpus = gpus_for(cfg)
         try:
             folder = outputs_dir() / job_id
@@ -166,8 +166,7 @@ class Engine:
                 for stale in ("stop.request", "state.json", *(p.name for p in folder.glob("rank-*.json"))):
                     (folder / stale).unlink(missing_ok=True)  # a resumed job starts with a clean channel
                 write_job(folder, job_id=job_id, config=cfg.to_dict(), status="starting", total_steps=cfg.max_steps,
-                          started=state.started_at, host=this_host(), gpus=gpus, evaluation_pending=False,
-                          evaluate_in_studio=bool(after_training and cfg.evaluate_after),
+                          started=state.started_at, host=this_host(), gpus=gpus,
                           resume=[str(resume[0]), resume[1]] if resume else None)
                 watch = watch_job(folder)
                 process = supervisor.launch(folder, gpus, holder=f"job {job_id}, studio pid {os.getpid()}")
@@ -180,14 +179,14 @@ class Engine:
                 raise StorageError(f"Cannot start the job in {folder}: {e.strerror or e}.") from None
             state.log(f"job {job_id} " + (f"resuming from step {resume[1]}" if resume else "starting") +
                       f" in worker process {process.pid}" + (f" on {gpus} GPUs" if gpus > 1 else ""))
-            self._watch(state, process, folder, cfg, after_training, lease, watch)
+            self._watch(state, process, folder, cfg, lease, watch)
         self.interrupted = [i for i in self.interrupted if i.job_id != job_id]
         return job_id
 
-    def _watch(self, state, process, folder, cfg, after_training, lease, watch) -> None:
+    def _watch(self, state, process, folder, cfg, lease, watch) -> None:
         self._state, self._process, self._folder, self._stopped_now = state, process, folder, False
         self._thread = threading.Thread(target=self._follow, name=f"train-{state.job_id}", daemon=True,
-                                        args=(state, process, folder, cfg, after_training, lease, watch))
+                                        args=(state, process, folder, cfg, lease, watch))
         self._thread.start()
 
     @staticmethod
@@ -196,7 +195,7 @@ class Engine:
         if watch is not None:
             watch.close()
 
-    def _follow(self, state: RunState, process, folder: Path, cfg: TrainConfig, after_training, lease, watch):
+    def _follow(self, state: RunState, process, folder: Path, cfg: TrainConfig, lease, watch):
         """The run's thread: mirror the worker until it ends, then explain the ending and finish the run."""
         from core.tracking import tracking_uri
         from core.tracking.run import TrackedRun
@@ -211,28 +210,20 @@ class Engine:
                 follower.poll()
                 code = process.exit_code(timeout=POLL_S)
             follower.poll()
-            self._finish(state, folder, cfg, code if process.popen else None, after_training, run)
+            self._finish(state, folder, cfg, code if process.popen else None, run)
         except Exception as e:  # noqa: BLE001 - the thread must end with a status, whatever happened
             state.update(status="failed", error=f"{type(e).__name__}: {e}", finished_at=time.time())
         finally:
             self._release(lease, watch)
             supervisor.rewarm()
 
-    def _finish(self, state: RunState, folder: Path, cfg: TrainConfig, code, after_training, run) -> None:
+    def _finish(self, state: RunState, folder: Path, cfg: TrainConfig, code, run) -> None:
         status, message = supervisor.explain_end(folder, code, self._stopped_now, state.step)
         job = read_job(folder) or {}
         news = job.get("status") not in WORKER_ENDINGS  # else the worker logged its own ending already
         if job.get("status") not in WORKER_ENDINGS:  # the worker could not write its own ending
             record_end(folder, status, message, state.step)
             message = (read_job(folder) or {}).get("message", message)
-        elif job.get("evaluation_pending"):  # the worker left the run open for the evaluation
-            if after_training is not None:
-                state.update(status="evaluating")
-                began = time.time()
-                after_training(cfg, folder, run, state)
-                write_job(folder, evaluation_seconds=time.time() - began, finished=time.time())
-            run.close("FINISHED", wait_s=0)
-            write_job(folder, evaluation_pending=False)
         if status in WITH_ADAPTER and (compared := _compare_estimate(folder)):
             state.log(f"estimated {compared['estimated_s'] / 60:.1f} min, took {compared['actual_s'] / 60:.1f} min"
                       + (f"; peak GPU memory estimated {compared['estimated_peak_gib']:.1f} GiB, used "
@@ -247,7 +238,7 @@ class Engine:
                      error=message if status in ENDED_BADLY else "",
                      adapter_path=str(adapter) if (adapter / "adapter_config.json").exists() else "")
 
-    def recover(self, tracking_uri: str | None = None, after_training=None) -> list[Interrupted]:
+    def recover(self, tracking_uri: str | None = None) -> list[Interrupted]:
         """At start-up: mark jobs whose worker died as died (job.json and MLflow) and remember them for the UI;
         re-attach to a worker still training (progress, chart, Stop), unless another studio watches it."""
         from core.train.jobs import recover_orphans
@@ -255,10 +246,10 @@ class Engine:
         found, live = recover_orphans(tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", ""))
         self.interrupted = found + [i for i in self.interrupted if i.job_id not in {f.job_id for f in found}]
         for job in live:
-            self._attach(job, after_training)
+            self._attach(job)
         return found
 
-    def _attach(self, job: dict, after_training) -> bool:
+    def _attach(self, job: dict) -> bool:
         folder = outputs_dir() / job["job_id"]
         cfg = TrainConfig.from_dict(job["config"])
         with self._lock:
@@ -277,8 +268,7 @@ class Engine:
                 return False
             process = supervisor.WorkerProcess(int(job["worker_pid"]), None, job.get("worker_started"))
             state.log(f"re-attached to job {job['job_id']} (worker process {process.pid}, still training)")
-            self._watch(state, process, folder, cfg, after_training if job.get("evaluate_in_studio") else None,
-                        lease, watch)
+            self._watch(state, process, folder, cfg, lease, watch)
         return True
 
     def stop(self) -> bool:

@@ -103,7 +103,7 @@ def record_end(folder: Path, status: str, message: str, step: int) -> int:
         message += f" It can resume from its checkpoint at step {checkpoint_step}."
     if any(op["op"] == "open" for op in journal.ops) and not journal.ended():  # else it died before opening its run
         journal.append("tags", values={"outcome": status, "studio.interrupted": message})
-        journal.append("end", status="KILLED" if status == "died" else "FAILED")
+        journal.append("end", status={"died": "KILLED", "completed": "FINISHED"}.get(status, "FAILED"))
     write_job(folder, status=status, message=message, error=message if status == "failed" else "", step=step,
               checkpoint_step=checkpoint_step, finished=time.time())
     return checkpoint_step
@@ -146,11 +146,6 @@ def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> tuple[list[Inter
         if not job:
             continue
         if job.get("status") not in ACTIVE:
-            if job.get("evaluation_pending"):  # the studio stopped between training and its evaluation
-                from core.tracking.journal import Journal
-
-                Journal(folder).append("end", status="FINISHED")
-                write_job(folder, evaluation_pending=False)
             sync_journal(folder, tracking_uri, wait_s=2.0)
             continue
         if worker_alive(job):

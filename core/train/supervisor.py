@@ -1,6 +1,6 @@
 """Training worker processes: start one, hand it its job, stop it, and explain how it ended.
 
-    process = launch(folder, gpus=1, lock=handle)   # `python -m core.train.worker FOLDER` (torchrun for gpus > 1)
+    process = launch(folder, gpus=1, lock=handle)   # `python -m core.job.worker FOLDER` (torchrun for gpus > 1)
     process.exit_code(timeout)                     # None while it runs
     process.terminate()                            # "Stop now": SIGTERM to its process group, SIGKILL after GRACE_S
     status, message = explain_end(folder, code, stopped_now)
@@ -25,12 +25,17 @@ import time
 from pathlib import Path
 
 from core.paths import PROJECT_ROOT, data_dir
-from core.runstate import WORKER_ENDINGS
+from core.runstate import WORKER_ENDINGS, Status
 from core.train.jobs import LockHeld, lock_training, read_job, unlock_training
 from core.train.threads import WAIT_POLICY, policy_on
 
 GRACE_S = 10.0  # Stop now: SIGTERM first, SIGKILL after this many seconds
 WORKER_LOG = "worker.log"  # the worker's own stdout and stderr (tracebacks, library warnings)
+
+
+# The worker process's module: above core.evaluate in the layers (it evaluates after training), so it is started
+# by name, never imported from here.
+WORKER_MODULE = "core.job.worker"
 
 
 def _env() -> dict:
@@ -47,8 +52,8 @@ def worker_command(folder: Path | None, gpus: int) -> list[str]:
     target = [str(folder)] if folder else ["--standby"]
     if gpus > 1:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
-                "-m", "core.train.worker", *target]
-    return [sys.executable, "-m", "core.train.worker", *target]
+                "-m", WORKER_MODULE, *target]
+    return [sys.executable, "-m", WORKER_MODULE, *target]
 
 
 class WorkerProcess:
@@ -245,6 +250,9 @@ def explain_end(folder: Path, code: int | None, stopped_now: bool, step: int = 0
         return "failed", oom
     if job.get("status") in WORKER_ENDINGS:
         return job["status"], job.get("error") or job.get("message", "")
+    if job.get("status") == Status.EVALUATING:  # trained and saved: only the evaluation was cut short
+        return Status.COMPLETED, (f"{job.get('message') or 'Completed.'} The evaluation did not finish: the process "
+                                  f"ended (exit {code}); evaluate the run in step 5.")
     if stopped_now:
         return "died", f"Stopped at once (Stop now) at step {step}: the training process was ended."
     if code is not None and code < 0:

@@ -1,5 +1,5 @@
-"""The training worker process: `python -m core.train.worker JOB_FOLDER` (under torchrun for several GPUs), started
-by the engine (core.train.engine) for each run, or `--standby`: import Unsloth, then wait for a job folder on stdin.
+"""Training one LoRA adapter: `run_training`, which the worker process (core.job.worker, started by the engine for
+each run) calls first.
 
 pairs -> validated, formatted prompt/completion rows -> MLflow run (core.tracking.run: the job's journal; the
 studio watching the job sends it, so a slow or dead server never stalls training) -> Unsloth model + LoRA -> TRL
@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 import traceback
 from dataclasses import asdict, replace
@@ -25,13 +24,13 @@ from core.data import (
     render_example,
 )
 from core.prompt_record import PROMPT_FILE, PromptRecord
-from core.runstate import RunState
+from core.runstate import RunState, Status
 from core.tracking import tracking_uri
 from core.train.batching import plan_batches
 from core.train.callbacks import friendly_error, make_progress_callback
 from core.train.dataset import prepare_run_data
 from core.train.estimate import as_job_fields, estimate_run, run_key, suggested_steps
-from core.train.jobs import read_job, write_job
+from core.train.jobs import write_job
 from core.train.threads import apply_threads
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
@@ -104,13 +103,14 @@ def _report_rank(output_dir: Path, rank: int, error: str) -> None:
 
 
 def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path, callbacks: tuple = (),
-                 resume=None, send: bool = True, keep_open: bool = False) -> None:
+                 resume=None, send: bool = True, keep_open: bool = False):
     """Train one LoRA adapter; never raises (the ending is written to the state and job.json).
 
     `callbacks` are extra TrainerCallbacks (benchmarks); `resume` is (checkpoint folder, step) to continue an
     interrupted job: same output folder, same MLflow run. `send=False` only journals the MLflow run (the worker
     process: the studio sends it). `keep_open`: when training completes with held-out rows and `cfg.evaluate_after`,
-    leave the MLflow run open and job.json `evaluation_pending`, for the studio's evaluation to finish it."""
+    the MLflow run is left open and returned (status "evaluating"): the caller evaluates, then ends the run with
+    `end_run`. Otherwise returns None."""
     from core.tracking import run as mlflow_run
 
     rank = int(os.environ.get("RANK", "0"))
@@ -242,14 +242,14 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             state.log(f"adapter saved to {adapter}")
             run.log_artifacts(adapter, "adapter")
             run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
-            evaluation_pending = keep_open and cfg.evaluate_after and bool(eval_pairs) and not stopped
-            if not evaluation_pending and not run.close("FINISHED"):
-                state.log("MLflow has not received everything yet: it is sent in the background when it answers")
             shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)  # the adapter is saved: no resume needed
-            write_job(output_dir, status=outcome, step=state.step, finished=time.time(), message=message,
-                      evaluation_pending=evaluation_pending)
+            state.log(message)
+            if keep_open and cfg.evaluate_after and eval_pairs and not stopped:
+                state.update(status=Status.EVALUATING, adapter_path=str(adapter), message=message)
+                write_job(output_dir, status=Status.EVALUATING, step=state.step, message=message)
+                return run
+            end_run(run, state, output_dir, outcome, message)
         state.update(status=outcome, adapter_path=str(adapter), finished_at=time.time(), message=message)
-        state.log(message)
     except BaseException as exc:  # noqa: BLE001 - the thread must end with a status, whatever happened
         message = error = friendly_error(exc, cfg)
         traceback.clear_frames(exc.__traceback__)  # the frames' locals hold the failed step's GPU tensors
@@ -271,47 +271,9 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         _report_rank(output_dir, rank, error)
 
 
-def run_job(folder: Path) -> int:
-    """The worker process's job: the run described by the folder's job.json, reported through the folder."""
-    from core.train.progress import MirroredState, StopRequest
-
-    job = read_job(folder)
-    if not job or "config" not in job:
-        print(f"no job.json with a config in {folder}", file=sys.stderr)
-        return 2
-    cfg = TrainConfig.from_dict(job["config"])
-    state = MirroredState(status="starting", job_id=job["job_id"], started_at=job.get("started", time.time()),
-                          total_steps=cfg.max_steps, output_dir=str(folder), model=cfg.model)
-    if int(os.environ.get("RANK", "0")) == 0:
-        state.mirror_to(folder)
-        state.save()
-        if "worker_pid" not in job:  # started by hand (torchrun across machines): say who trains, for restarts
-            import psutil
-
-            from core.train.jobs import this_host
-
-            write_job(folder, worker_pid=os.getpid(), worker_started=psutil.Process().create_time(), host=this_host())
-    resume = (Path(job["resume"][0]), int(job["resume"][1])) if job.get("resume") else None
-    run_training(cfg, state, StopRequest(folder), Path(folder), resume=resume, send=False,
-                 keep_open=bool(job.get("evaluate_in_studio")))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv == ["--standby"]:
-        import unsloth  # noqa: F401 - the slow import (it patches transformers/trl/peft), done before the job arrives
-
-        print("standby worker ready", flush=True)
-        line = sys.stdin.readline().strip()
-        if not line:
-            return 0  # the studio closed without a job for us
-        argv = [line]
-    if len(argv) != 1:
-        print("usage: python -m core.train.worker JOB_FOLDER | --standby", file=sys.stderr)
-        return 2
-    return run_job(Path(argv[0]))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def end_run(run, state: RunState, output_dir: Path, outcome: str, message: str) -> None:
+    """Close the MLflow run and write the job's ending (after its evaluation, when it had one)."""
+    if not run.close("FINISHED"):
+        state.log("MLflow has not received everything yet: it is sent in the background when it answers")
+    write_job(output_dir, status=outcome, step=state.step, finished=time.time(), message=message)
+    state.update(status=outcome, finished_at=time.time(), message=message)
