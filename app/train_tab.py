@@ -11,14 +11,13 @@ from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, fmt_duration
 from app.playground import close_generators
 from core.config import (
-    ALL_PROJECTIONS,
+    GROUPS,
     RECIPE,
+    ConfigError,
     TrainConfig,
     default_value,
     recommended_settings,
-    validate_config,
 )
-from core.data import SCHEMA_MODES
 from core.evaluate import SIDE_LABELS
 from core.export import export, source_from_adapter
 from core.paths import safe_name
@@ -40,73 +39,67 @@ from core.train import (
 from core.train.jobs import read_job
 
 AUTO_ON_OFF = ["auto", "on", "off"]
-# UI field name -> config field; their order is the order of the Start button's inputs.
-FIELDS = ["model", "rank", "alpha", "max_steps", "learning_rate", "batch_size", "grad_accum", "warmup_steps",
-          "max_seq_length", "dropout", "target_modules", "load_in_4bit", "packing", "batch_tokens", "seed",
-          "eval_fraction", "answer_only_loss", "evaluate_after", "run_name", "checkpoint_every", "trust_remote_code",
-          "gpus", "schema_in_prompt", "database_name"]
-# The fields the plan line is computed from, in plan_html's argument order.
-PLAN_FIELDS = ["max_steps", "batch_size", "grad_accum", "packing", "batch_tokens", "max_seq_length", "gpus", "model",
-               "evaluate_after", "load_in_4bit", "eval_fraction"]
+# The form is built from the config's own fields (TrainConfig.form_fields: label, help, bounds, widget); their order
+# is the order of the Start button's inputs. The plan line reads those marked `plan`; the recommended and the
+# recipe's settings fill in RECIPE's fields.
+FORM = TrainConfig.form_fields()
+FIELDS = [f.name for f in FORM]
+PLAN_FIELDS = [f.name for f in FORM if f.metadata.get("plan")]
+SETTING_FIELDS = [*RECIPE, "evaluate_after"]
+ELEM_IDS = {"max_steps": "steps", "schema_in_prompt": "schema-in-prompt"}  # what the browser tests find them by
 
 
 def _hint(name: str) -> str:
     return TrainConfig.help(name)
 
 
+def setting_component(f, value):
+    """The form component of one config field, from its metadata: label, help, bounds, choices, widget."""
+    meta, kw = f.metadata, {"label": f.metadata["label"], "info": f.metadata["help"],
+                            "elem_id": ELEM_IDS.get(f.name, f"cfg-{f.name.replace('_', '-')}")}
+    widget, kind = meta.get("widget"), str(f.type)
+    if widget == "model":
+        return gr.Dropdown(list(MODEL_CHOICES), value=value, allow_custom_value=True, scale=3, **{
+            **kw, "info": kw["info"] + " Type a folder path or Hub id to use another."})
+    if widget == "slider":
+        return gr.Slider(meta.get("step", 1), meta.get("ui_max", meta["max"]), value=value, step=meta.get("step", 1), **kw)
+    if "None" in kind:  # an optional switch: decided by the machine unless set
+        return gr.Radio(AUTO_ON_OFF, value=_form_value_of(value), **kw)
+    if meta.get("choices") and f.type is list:
+        return gr.CheckboxGroup(list(meta["choices"]), value=list(value), **kw)
+    if meta.get("choices"):
+        return gr.Radio(list(meta["choices"]), value=value, **kw)
+    if f.type is bool:
+        return gr.Checkbox(value, **kw)
+    if f.type in (int, float):
+        bounds = {"minimum": meta["min"]} if meta.get("min") is not None else {}
+        return gr.Number(value, precision=0 if f.type is int else None, **bounds, **kw)
+    return gr.Textbox(value, **kw)
+
+
 def build_train_tab() -> dict:
     c = {}
     model = MODEL_CHOICES[0]
-    start = recommended_settings(model, gpu_available())  # the defaults that fit this model on this machine
-    with gr.Row():
-        c["model"] = gr.Dropdown(list(MODEL_CHOICES), value=model, allow_custom_value=True, scale=3,
-                                 label="Base model", info=_hint("model") + " Type a folder path or Hub id to use another.")
-    with gr.Row():
-        c["rank"] = gr.Slider(4, 128, value=start["rank"], step=4, label="LoRA rank", info=_hint("rank"))
-        c["alpha"] = gr.Slider(4, 256, value=start["alpha"], step=4, label="LoRA alpha", info=_hint("alpha"))
-        c["max_steps"] = gr.Number(start["max_steps"], label="Steps (0 = suggested)", precision=0, minimum=0, info=_hint("max_steps"),
-                                   elem_id="steps")
-    c["schema_in_prompt"] = gr.Radio(list(SCHEMA_MODES), value=start["schema_in_prompt"], label="Schema in the prompt",
-                                     info=_hint("schema_in_prompt"), elem_id="schema-in-prompt")
+    start = {**{f.name: default_value(f.name) for f in FORM}, **recommended_settings(model, gpu_available())}
+    main = [f for f in FORM if not f.metadata.get("advanced")]
+    for row in _rows(main):
+        with gr.Row():
+            for f in row:
+                c[f.name] = setting_component(f, start[f.name])
     c["plan"] = gr.HTML(elem_id="plan")
     with gr.Row():
         c["suggest_btn"] = gr.Button("Use the suggested steps", size="sm")
         c["recipe_btn"] = gr.Button("Use the recipe's settings", size="sm", elem_id="recipe")
     c["defaults_note"] = gr.HTML(elem_id="defaults-note")
     with gr.Accordion("Advanced", open=False):
-        with gr.Row():
-            c["learning_rate"] = gr.Number(start["learning_rate"], label="Learning rate", info=_hint("learning_rate"))
-            c["batch_size"] = gr.Number(start["batch_size"], label="Batch size", precision=0, minimum=1,
-                                        info=_hint("batch_size"))
-            c["grad_accum"] = gr.Number(start["grad_accum"], label="Gradient accumulation", precision=0, minimum=1,
-                                        info=_hint("grad_accum"))
-            c["warmup_steps"] = gr.Number(start["warmup_steps"], label="Warm-up steps", precision=0, minimum=0,
-                                          info=_hint("warmup_steps"))
-        with gr.Row():
-            c["max_seq_length"] = gr.Number(start["max_seq_length"], label="Max sequence length", precision=0,
-                                            info=_hint("max_seq_length"))
-            c["dropout"] = gr.Number(0.0, label="LoRA dropout", info=_hint("dropout"))
-            c["seed"] = gr.Number(3407, label="Seed", precision=0, info=_hint("seed"))
-            c["eval_fraction"] = gr.Number(0.1, label="Eval split", info=_hint("eval_fraction"))
-            c["batch_tokens"] = gr.Number(0, label="Tokens per micro-batch (GPU, packing)", precision=0, minimum=0,
-                                          info=_hint("batch_tokens"))
-        with gr.Row():
-            c["target_modules"] = gr.CheckboxGroup(list(ALL_PROJECTIONS), value=list(ALL_PROJECTIONS),
-                                                   label="Target modules", info=_hint("target_modules"))
-        with gr.Row():
-            c["load_in_4bit"] = gr.Radio(AUTO_ON_OFF, value="auto", label="4-bit loading", info=_hint("load_in_4bit"))
-            c["packing"] = gr.Radio(AUTO_ON_OFF, value="auto", label="Packing", info=_hint("packing"))
-            c["answer_only_loss"] = gr.Checkbox(True, label="Loss on the SQL answer only", info=_hint("answer_only_loss"))
-            c["evaluate_after"] = gr.Checkbox(start["evaluate_after"], label="Evaluate when training ends",
-                                              info=_hint("evaluate_after"))
-            c["run_name"] = gr.Textbox(label="Run name (optional)", info=_hint("run_name"))
-        with gr.Row():
-            c["checkpoint_every"] = gr.Number(50, label="Checkpoint every N steps", precision=0, minimum=0,
-                                              info=_hint("checkpoint_every"))
-            c["trust_remote_code"] = gr.Checkbox(False, label="Run the model's own code (trust_remote_code)",
-                                                 info=_hint("trust_remote_code"))
-            c["gpus"] = gr.Number(1, label="GPUs", precision=0, minimum=0, info=_hint("gpus"))
-            c["database_name"] = gr.Textbox(label="Database name (in the prompt)", info=_hint("database_name"))
+        for group, title in GROUPS.items():
+            shown = [f for f in FORM if f.metadata.get("advanced") and f.metadata["group"] == group]
+            if shown:
+                gr.Markdown(f"**{title}**")
+            for row in _rows(shown):
+                with gr.Row():
+                    for f in row:
+                        c[f.name] = setting_component(f, start[f.name])
     c["problems"] = gr.HTML(elem_id="train-problems")
     with gr.Row():
         c["start_btn"] = gr.Button("Start training", variant="primary", elem_id="start")
@@ -128,31 +121,32 @@ def build_train_tab() -> dict:
     return c
 
 
+def _rows(form: list, width: int = 4) -> list[list]:
+    """Form fields in rows: a wide one (the model, a radio) alone, the others `width` to a row."""
+    rows, row = [], []
+    for f in form:
+        if f.metadata.get("widget") in ("model", "radio") or (f.metadata.get("choices") and f.type is list):
+            rows += [row, [f]] if row else [[f]]
+            row = []
+            continue
+        row.append(f)
+        if len(row) == width:
+            rows.append(row)
+            row = []
+    return [r for r in [*rows, row] if r]
+
+
 # ---- handlers ----
 
-def _tri(value: str):
-    return None if value == "auto" else value == "on"
-
-
 def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) -> TrainConfig:
-    v = dict(values)
-    v["load_in_4bit"], v["packing"] = _tri(v["load_in_4bit"]), _tri(v["packing"])
-    for name in ("rank", "alpha", "max_steps", "batch_size", "grad_accum", "warmup_steps", "max_seq_length", "seed",
-                 "batch_tokens", "checkpoint_every", "gpus"):
-        v[name] = int(v[name]) if v[name] is not None else default_value(name)
-    for name in ("learning_rate", "dropout", "eval_fraction"):
-        v[name] = float(v[name]) if v[name] is not None else default_value(name)
-    v["database_name"] = (v.get("database_name") or "").strip() or (ds.database_name if ds else "")
+    """The run's config from the session's data and the form's values (each converted to its field's type).
+    Raises ConfigError for a value out of its bounds."""
+    v = {name: TrainConfig.coerce(name, value) for name, value in values.items()}
+    v["database_name"] = v.get("database_name") or (ds.database_name if ds else "")
     return TrainConfig(data_path=ds.path if ds else "", data_name=ds.name if ds else "",
                        schema_text=ds.schema_ddl if ds else "",
                        dialect=ds.dialect if ds else "postgres", database=ds.database if ds else "",
-                       system_template=template,
-                       exclude_error_rows=bool(exclude_errors), run_name=(v.pop("run_name") or "").strip(), **v)
-
-
-# The fields the recommended settings and the recipe's settings fill in, in this order (the event outputs).
-SETTING_FIELDS = ["learning_rate", "batch_size", "grad_accum", "max_steps", "warmup_steps", "rank", "alpha",
-                  "schema_in_prompt", "max_seq_length", "evaluate_after"]
+                       system_template=template, exclude_error_rows=bool(exclude_errors), **v)
 
 
 def settings_for_model(model: str):
@@ -175,13 +169,19 @@ def recipe_settings(evaluate_after: bool):
                 "them (5% execution accuracy on the sample data, against over 60% with its own defaults).", "info"))
 
 
-def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="auto", batch_tokens=0,
-              max_seq_length=2048, gpus=1, model=MODEL_CHOICES[0], evaluate_after=False, load_in_4bit="auto",
-              eval_fraction=0.1) -> tuple[str, int]:
+def plan_for(ds: Dataset, exclude_errors: bool, *values) -> tuple[str, int]:
+    """plan_html from the form's PLAN_FIELDS values, in their order (the event's inputs)."""
+    return plan_html(ds, exclude_errors, **dict(zip(PLAN_FIELDS, values, strict=True)))
+
+
+def plan_html(ds: Dataset, exclude_errors: bool, max_steps=0, batch_size=2, grad_accum=4, packing="auto",
+              batch_tokens=0, max_seq_length=2048, gpus=1, model=MODEL_CHOICES[0], evaluate_after=False,
+              load_in_4bit="auto", eval_fraction=0.1) -> tuple[str, int]:
     """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
+    steps, batch, accum = max_steps, batch_size, grad_accum
     if not ds or not ds.loaded:
         return box("Load data first (step 1): the plan is computed from it.", "info"), 0
-    cfg = TrainConfig(batch_size=max(int(batch or 1), 1), grad_accum=max(int(accum or 1), 1), packing=_tri(packing),
+    cfg = TrainConfig(batch_size=max(int(batch or 1), 1), grad_accum=max(int(accum or 1), 1), packing=TrainConfig.coerce("packing", packing),
                       batch_tokens=max(int(batch_tokens or 0), 0), max_seq_length=int(max_seq_length or 2048))
     lengths = ds.report.token_lengths if ds.report else []
     found = gpu_count()
@@ -190,7 +190,7 @@ def plan_html(ds: Dataset, exclude_errors: bool, steps, batch, accum, packing="a
     train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), float(eval_fraction or 0))
     training, held_out = max(len(train), 1), len(held)
     cfg = replace(cfg, model=model or MODEL_CHOICES[0], evaluate_after=bool(evaluate_after),
-                  load_in_4bit=_tri(load_in_4bit))
+                  load_in_4bit=TrainConfig.coerce("load_in_4bit", load_in_4bit))
     suggested, why = suggested_steps(cfg, plan, training, found > 0)
     steps = int(steps or 0)
     chosen = f"{steps} steps make" if steps else f"the suggested {suggested} steps ({why}) make"
@@ -213,8 +213,11 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
     """Start a run; returns (problems html, status html). Never raises."""
     if not ds or not ds.loaded:
         return box("Load data first (step 1: Data).", "error"), gr.skip()
-    cfg = make_config(ds, exclude_errors, template, dict(zip(FIELDS, values, strict=True)))
-    problems = validate_config(cfg)
+    try:
+        cfg = make_config(ds, exclude_errors, template, dict(zip(FIELDS, values, strict=True)))
+        problems = cfg.problems()
+    except (ConfigError, ValueError, TypeError) as e:  # out of bounds, or not a number at all
+        problems = getattr(e, "problems", None) or {"settings": str(e)}
     if problems:
         items = "".join(f"<li><b>{_label(k)}</b>: {v}</li>"
                         for k, v in problems.items())
@@ -229,11 +232,14 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
                "you come back.", "ok"), box("Starting ...", "info")
 
 
+def _form_value_of(value):
+    """An optional switch as the form shows it."""
+    return "auto" if value is None else ("on" if value else "off")
+
+
 def _form_value(cfg: TrainConfig, name: str):
     value = getattr(cfg, name)
-    if name in ("load_in_4bit", "packing"):
-        return "auto" if value is None else ("on" if value else "off")
-    return value
+    return _form_value_of(value) if "None" in str(TrainConfig.__dataclass_fields__[name].type) else value
 
 
 def running_job() -> tuple[TrainConfig | None, str]:

@@ -43,7 +43,7 @@ def build_app() -> gr.Blocks:
         form = [*[t[f] for f in train_tab.FIELDS], p["template"], dataset, d["message"], d["summary"],
                 d["connection"], d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
         demo.load(show_running_job, None, form).then(
-            lambda *a: train_tab.plan_html(*a)[0], [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
+            lambda *a: train_tab.plan_for(*a)[0], [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
             t["plan"])
     return demo
 
@@ -83,7 +83,7 @@ def wire_data(d, p, t, dataset):
     plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
 
     def plan(*args):
-        return train_tab.plan_html(*args)[0]
+        return train_tab.plan_for(*args)[0]
 
     fit = [d["connection"], dataset, d["only_used"], t["model"], t["max_seq_length"]]
 
@@ -133,7 +133,7 @@ def wire_database(d, p, t, dataset):
         return event.then(db_panel.on_fit, fit, [d["schema_box"], d["schema_fit"]]).then(
             data_tab.on_revalidate, revalidate_in, shown).then(
             data_tab.render_preview, preview_in, [p["rendered"], p["info"], p["template"]]).then(
-            lambda *a: train_tab.plan_html(*a)[0], plan_in, t["plan"])
+            lambda *a: train_tab.plan_for(*a)[0], plan_in, t["plan"])
 
     recheck(d["connect_btn"].click(db_panel.on_connect, [d["db_files"], d["db_url"], conn], connected,
                                    api_name="connect"))
@@ -159,7 +159,7 @@ def wire_train(d, p, t, dataset):
     settings = [t[f] for f in train_tab.SETTING_FIELDS]
     t["model"].input(train_tab.settings_for_model, t["model"], [*settings, t["defaults_note"]])
     t["recipe_btn"].click(train_tab.recipe_settings, t["evaluate_after"], [*settings, t["defaults_note"]])
-    t["suggest_btn"].click(lambda *a: train_tab.plan_html(*a)[1],
+    t["suggest_btn"].click(lambda *a: train_tab.plan_for(*a)[1],
                            [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]], t["max_steps"])
     t["start_btn"].click(train_tab.start_training, [dataset, d["exclude"], p["template"], *[t[f] for f in train_tab.FIELDS]],
                          [t["problems"], t["status"]], api_name="start", concurrency_limit=1)

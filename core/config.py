@@ -45,80 +45,193 @@ def default_template_for(schema_in_prompt: str, template: str) -> str:
     return template
 
 
-def _f(default, help: str, **kw):
+class ConfigError(ValueError):
+    """The config has problems; `problems` maps field names to messages in plain words."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+
+
+# The documented groups of the settings, in the order the Train tab shows them.
+GROUPS = {"model": "Which model", "lora": "LoRA", "schedule": "Schedule", "data": "What to train on",
+          "evaluation": "Evaluation", "tracking": "Where it is recorded"}
+
+
+def _f(default, help: str, group: str, label: str = "", **kw):
+    """A documented setting: its help (the UI's hint and the CLI's help), its group, and, for the Train tab's form,
+    its label (no label: not in the form), its bounds (min, max, choices) and how it is shown (`advanced`, `widget`)."""
+    meta = {"help": help, "group": group, "label": label, **kw}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
-    return field(default=default, metadata={"help": help, **kw})
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class TrainConfig:
-    # What to train on
-    data_path: str = _f("", "The question/SQL pairs file (JSON, JSONL or CSV).")
+    """One training run's settings, in documented groups; an instance with a value out of its bounds cannot be made
+    (ConfigError names every problem). What a start needs beyond that (a data file, a model) is `problems()`."""
+
+    # ---- data: what to train on ----
+    data_path: str = _f("", "The question/SQL pairs file (JSON, JSONL or CSV).", "data")
     data_name: str = _f("", "The pairs file's name as the user knows it (an upload is stored under a generated "
-                        "name); what the studio shows. Empty: the stored file's name.")
-    schema_path: str = _f("", "Optional DDL file (CREATE TABLE statements) put in every prompt.")
-    schema_text: str = _f("", "The DDL as text (used when no schema file is given).")
-    dialect: str = _f("postgres", "The SQL dialect your database speaks; the SQL is checked against it.")
+                        "name); what the studio shows. Empty: the stored file's name.", "data")
+    schema_path: str = _f("", "Optional DDL file (CREATE TABLE statements) put in every prompt.", "data")
+    schema_text: str = _f("", "The DDL as text (used when no schema file is given).", "data")
+    dialect: str = _f("postgres", "The SQL dialect your database speaks; the SQL is checked against it.", "data",
+                      choices=DIALECTS)
     database: str = _f("", "The connected database the pairs are checked on and the evaluation runs on: a SQLite or "
                        "DuckDB file, a folder of CSV/Parquet files, a postgresql:// URL (its password is masked in "
-                       "every log and in MLflow), a .sql script, or 'sample'. Empty: the DuckDB built from the schema.")
+                       "every log and in MLflow), a .sql script, or 'sample'. Empty: the DuckDB built from the schema.",
+                       "data")
     system_template: str = _f(DEFAULT_SYSTEM_TEMPLATE, "The system prompt. {dialect}, {schema} and {database} are "
-                              "filled in.")
+                              "filled in.", "data")
     schema_in_prompt: str = _f("full", "What each prompt says about your database. full: every table's CREATE TABLE "
                                "(fits small schemas and a model that must read the schema). relevant: only the "
                                "tables the question mentions (shorter prompts for big schemas). none: only the "
                                "database's name; the adapter learns the schema from the pairs (fastest; fits "
-                               "hundreds of pairs about one database, and small models).", choices=SCHEMA_MODES)
-    database_name: str = _f("", "How the prompt names your database ({database}); default: the schema or data "
-                            "file's name.")
-    exclude_error_rows: bool = _f(True, "Leave out rows the validator marks as errors.")
-    # Which model
+                               "hundreds of pairs about one database, and small models).", "data",
+                               "Schema in the prompt", choices=SCHEMA_MODES, widget="radio")
+    database_name: str = _f("", "How the prompt names your database ({database}); default: the connected database's "
+                            "own name, else the schema or data file's name.", "data", "Database name (in the prompt)",
+                            advanced=True)
+    exclude_error_rows: bool = _f(True, "Leave out rows the validator marks as errors.", "data")
+    # ---- model: which base model, loaded how ----
     model: str = _f(BUNDLED_MODEL, "The base model: the bundled SmolLM2-135M (works offline, CPU-friendly), a "
-                    "Hugging Face id such as unsloth/Qwen2.5-Coder-7B, or a local folder.")
+                    "Hugging Face id such as unsloth/Qwen2.5-Coder-7B, or a local folder.", "model", "Base model",
+                    widget="model", plan=True)
     trust_remote_code: bool = _f(False, "Run Python code that ships with the model (its auto_map classes). Off: "
-                                 "such models are refused. Turn it on only for a model whose code you trust.")
+                                 "such models are refused. Turn it on only for a model whose code you trust.", "model",
+                                 "Run the model's own code (trust_remote_code)", advanced=True)
     gpus: int = _f(1, "How many GPUs this run trains on (data parallel: each GPU takes its own share of every step). "
-                   "0 = all the GPUs of this machine.", min=0, max=64)
+                   "0 = all the GPUs of this machine.", "model", "GPUs", min=0, max=64, advanced=True, plan=True)
     load_in_4bit: bool | None = _f(None, "Load the base model in 4-bit to save GPU memory (QLoRA). Default: on "
-                                   "with a GPU, off on CPU (4-bit needs CUDA).")
-    # LoRA
-    rank: int = _f(16, "LoRA rank: how much the adapter can learn. 8-64 is typical; 16 is a good start.", min=1, max=512)
-    alpha: int = _f(32, "LoRA alpha: scales the adapter's effect. Usually 1-2x the rank.", min=1, max=1024)
-    dropout: float = _f(0.0, "LoRA dropout: 0 is fastest with Unsloth; 0.05-0.1 can help on tiny datasets.",
-                        min=0.0, max=0.5)
+                                   "with a GPU, off on CPU (4-bit needs CUDA).", "model", "4-bit loading",
+                                   advanced=True, plan=True)
+    # ---- lora: the adapter ----
+    rank: int = _f(16, "LoRA rank: how much the adapter can learn. 8-64 is typical; 16 is a good start.", "lora",
+                   "LoRA rank", min=1, max=512, widget="slider", step=4, ui_max=128)
+    alpha: int = _f(32, "LoRA alpha: scales the adapter's effect. Usually 1-2x the rank.", "lora", "LoRA alpha",
+                    min=1, max=1024, widget="slider", step=4, ui_max=256)
+    dropout: float = _f(0.0, "LoRA dropout: 0 is fastest with Unsloth; 0.05-0.1 can help on tiny datasets.", "lora",
+                        "LoRA dropout", min=0.0, max=0.5, advanced=True)
     target_modules: list = _f(list(ALL_PROJECTIONS), "Which layers get an adapter. All 7 projections is "
-                              "the recommended default.")
-    # Schedule
+                              "the recommended default.", "lora", "Target modules", choices=ALL_PROJECTIONS,
+                              advanced=True)
+    # ---- schedule: how long and how fast ----
     max_steps: int = _f(0, "Optimizer steps. 0 = the suggested number: about 2.5 epochs of your pairs, capped on a CPU "
-                        "at about 10 minutes of training (the plan line says how many).", min=0, max=100000)
+                        "at about 10 minutes of training (the plan line says how many).", "schedule",
+                        "Steps (0 = suggested)", min=0, max=100000, plan=True)
     learning_rate: float = _f(2e-4, "Step size. 1e-4 to 3e-4 is safe for LoRA; lower it if the loss jumps around.",
-                              min=1e-7, max=1e-2)
-    batch_size: int = _f(2, "Pairs per micro-batch. Higher is faster on a GPU if memory allows.", min=1, max=1024)
-    grad_accum: int = _f(4, "Micro-batches per optimizer step. Pairs per step = batch size x this.", min=1, max=1024)
+                              "schedule", "Learning rate", min=1e-7, max=1e-2, advanced=True)
+    batch_size: int = _f(2, "Pairs per micro-batch. Higher is faster on a GPU if memory allows.", "schedule",
+                         "Batch size", min=1, max=1024, advanced=True, plan=True)
+    grad_accum: int = _f(4, "Micro-batches per optimizer step. Pairs per step = batch size x this.", "schedule",
+                         "Gradient accumulation", min=1, max=1024, advanced=True, plan=True)
     warmup_steps: int = _f(5, "Steps at the start with a ramping learning rate. 5-10% of the steps (capped below the "
-                            "number of steps).", min=0)
+                            "number of steps).", "schedule", "Warm-up steps", min=0, max=100000, advanced=True)
     max_seq_length: int = _f(2048, "Longest prompt+answer in tokens; longer rows are cut. 512-4096 typical.",
-                             min=32, max=131072)
+                             "schedule", "Max sequence length", min=32, max=131072, advanced=True, plan=True)
     packing: bool | None = _f(None, "Pack several short pairs into one sequence: much faster on a GPU, no "
-                              "effect on what is learned. Default: on with a GPU, off on CPU.")
+                              "effect on what is learned. Default: on with a GPU, off on CPU.", "schedule", "Packing",
+                              advanced=True, plan=True)
     batch_tokens: int = _f(0, "With packing on a GPU: tokens per micro-batch (pairs packed end to end); replaces "
                            "the batch size there. 0 = auto: 4,096-16,384 chosen from the data so an epoch has about "
-                           "20 steps. Lower it if the GPU runs out of memory.", min=0, max=1048576)
-    answer_only_loss: bool = _f(True, "Train on the SQL answer only, not on the prompt (recommended).")
-    seed: int = _f(3407, "Random seed, for repeatable runs.")
-    eval_fraction: float = _f(0.1, "Share of pairs held out (never trained on) to measure eval loss and SQL "
-                              "execution accuracy. 0.1 = 10%; 0 = train on everything.", min=0.0, max=0.5)
-    evaluate_after: bool = _f(False, "When training ends, run the held-out questions through the base model and "
-                              "the adapter, execute their SQL and log the accuracies to the run.")
-    eval_data_path: str = _f("", "Rows to execute the evaluation on: a SQL script of INSERTs, a folder with one CSV "
-                             "per table, or a SQLite file. Default: the sample data with the sample schema.")
-    logging_steps: int = _f(1, "Log loss every N steps.", min=1)
+                           "20 steps. Lower it if the GPU runs out of memory.", "schedule",
+                           "Tokens per micro-batch (GPU, packing)", min=0, max=1048576, advanced=True, plan=True)
+    answer_only_loss: bool = _f(True, "Train on the SQL answer only, not on the prompt (recommended).", "schedule",
+                                "Loss on the SQL answer only", advanced=True)
+    seed: int = _f(3407, "Random seed, for repeatable runs (also the seed of the held-out split).", "schedule", "Seed",
+                   min=0, max=2**31 - 1, advanced=True)
     checkpoint_every: int = _f(50, "Save a checkpoint every N steps (the last 2 are kept), so a run killed by a crash "
-                               "or a restart can resume from there. 0 = no checkpoints.", min=0, max=100000)
-    # Where
-    experiment: str = _f("text2sql-finetune", "The MLflow experiment the run goes to.")
-    run_name: str = _f("", "A name for the run (optional).")
+                               "or a restart can resume from there. 0 = no checkpoints.", "schedule",
+                               "Checkpoint every N steps", min=0, max=100000, advanced=True)
+    logging_steps: int = _f(1, "Log loss every N steps.", "schedule", min=1, max=100000)
+    # ---- evaluation: the held-out questions and what is scored on them ----
+    eval_fraction: float = _f(0.1, "Share of pairs held out (never trained on) to measure eval loss and SQL "
+                              "execution accuracy. 0.1 = 10%; 0 = train on everything.", "evaluation", "Eval split",
+                              min=0.0, max=0.5, advanced=True, plan=True)
+    evaluate_after: bool = _f(False, "When training ends, run the held-out questions through the base model and "
+                              "the adapter, execute their SQL and log the accuracies to the run.", "evaluation",
+                              "Evaluate when training ends", advanced=True, plan=True)
+    eval_data_path: str = _f("", "Rows to execute the evaluation on: a SQL script of INSERTs, a folder with one CSV "
+                             "per table, or a SQLite file. Default: the sample data with the sample schema.",
+                             "evaluation")
+    # ---- tracking: where the run is recorded ----
+    experiment: str = _f("text2sql-finetune", "The MLflow experiment the run goes to.", "tracking")
+    run_name: str = _f("", "A name for the run (optional).", "tracking", "Run name (optional)", advanced=True)
+
+    def __post_init__(self):
+        problems = self.bound_problems()
+        if problems:
+            raise ConfigError(problems)
+
+    def bound_problems(self) -> dict[str, str]:
+        """Values out of their field's bounds or choices, per field name, in plain words."""
+        problems: dict[str, str] = {}
+        for f in fields(self):
+            value, lo, hi, choices = (getattr(self, f.name), f.metadata.get("min"), f.metadata.get("max"),
+                                      f.metadata.get("choices"))
+            if lo is not None or hi is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    problems[f.name] = f"must be a number, got {value!r}"
+                elif (lo is not None and value < lo) or (hi is not None and value > hi):
+                    problems[f.name] = f"must be between {lo:g} and {hi:g}, got {value:g}"
+            elif choices and isinstance(value, list):
+                if not value:
+                    problems[f.name] = "pick at least one (all of them is the default)"
+                elif extra := sorted(set(value) - set(choices)):
+                    problems[f.name] = f"unknown choice(s) {', '.join(map(str, extra))}; use {', '.join(choices)}"
+            elif choices and value not in choices:
+                problems[f.name] = f"unknown choice {value!r}; pick one of {', '.join(choices)}"
+        return problems
+
+    def problems(self) -> dict[str, str]:
+        """What keeps this config from starting a run (beyond its bounds, checked when it was made)."""
+        problems: dict[str, str] = {}
+        if not self.model.strip():
+            problems["model"] = "choose a model"
+        if not self.data_path.strip():
+            problems["data_path"] = "choose a file of question/SQL pairs"
+        try:
+            system_prompt(self.system_template, self.dialect, "")
+        except TemplateError as e:
+            problems["system_template"] = str(e)
+        for name in ("run_name", "experiment"):  # they become MLflow names and, on export, file names
+            value = getattr(self, name)
+            if value or name == "experiment":
+                try:
+                    check_name(value)
+                except ValueError as e:
+                    problems[name] = str(e)
+        return problems
+
+    @classmethod
+    def form_fields(cls) -> list:
+        """The fields the Train tab's form shows, group by group (GROUPS' order), in this class's order within one
+        (the order of the Start button's inputs)."""
+        order = list(GROUPS)
+        return sorted((f for f in fields(cls) if f.metadata.get("label")), key=lambda f: order.index(f.metadata["group"]))
+
+    @classmethod
+    def coerce(cls, name: str, value):
+        """A form's value as the field's type (numbers from text boxes, "auto/on/off" for optional booleans); None
+        gives the field's default."""
+        f = next(f for f in fields(cls) if f.name == name)
+        if value is None:
+            return default_value(name)
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        if kind in ("bool | None", "Optional[bool]") or "None" in str(f.type):
+            return None if value == "auto" else value in (True, "on")
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            return bool(value)
+        if kind == "list":
+            return list(value)
+        return str(value).strip()
 
     @classmethod
     def help(cls, name: str) -> str:
@@ -176,39 +289,6 @@ def default_value(name: str):
 
 
 def validate_config(cfg: TrainConfig) -> dict[str, str]:
-    """Problems per field name, in plain words. Empty when the config can start."""
-    problems: dict[str, str] = {}
-    for f in fields(TrainConfig):
-        value, lo, hi = getattr(cfg, f.name), f.metadata.get("min"), f.metadata.get("max")
-        if lo is None and hi is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems[f.name] = f"must be a number, got {value!r}"
-        elif (lo is not None and value < lo) or (hi is not None and value > hi):
-            problems[f.name] = f"must be between {lo:g} and {hi:g}, got {value:g}" if hi is not None \
-                else f"must be at least {lo:g}, got {value:g}"
-    if cfg.schema_in_prompt not in SCHEMA_MODES:
-        problems["schema_in_prompt"] = f"unknown choice {cfg.schema_in_prompt!r}; pick one of {', '.join(SCHEMA_MODES)}"
-    if cfg.dialect not in DIALECTS:
-        problems["dialect"] = f"unknown dialect {cfg.dialect!r}; pick one of {', '.join(DIALECTS)}"
-    if not cfg.target_modules:
-        problems["target_modules"] = "pick at least one layer type (all 7 projections is the default)"
-    elif not set(cfg.target_modules) <= set(ALL_PROJECTIONS):
-        extra = sorted(set(cfg.target_modules) - set(ALL_PROJECTIONS))
-        problems["target_modules"] = f"unknown layer type(s) {', '.join(extra)}; use {', '.join(ALL_PROJECTIONS)}"
-    if not cfg.model.strip():
-        problems["model"] = "choose a model"
-    if not cfg.data_path.strip():
-        problems["data_path"] = "choose a file of question/SQL pairs"
-    try:
-        system_prompt(cfg.system_template, cfg.dialect, "")
-    except TemplateError as e:
-        problems["system_template"] = str(e)
-    for name in ("run_name", "experiment"):  # they become MLflow names and, on export, file names
-        value = getattr(cfg, name)
-        if value or name == "experiment":
-            try:
-                check_name(value)
-            except ValueError as e:
-                problems[name] = str(e)
-    return problems
+    """Problems per field name, in plain words: the bounds (checked when the config was made; checked again for a
+    config changed since) and what a start needs. Empty when the config can start."""
+    return {**cfg.bound_problems(), **cfg.problems()}

@@ -4,7 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.config import TrainConfig, validate_config
+import pytest
+
+from core.config import ConfigError, TrainConfig, validate_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,13 +18,30 @@ def test_default_config_is_valid_and_documented():
     assert all(f.metadata.get("help") for f in fields(TrainConfig))
 
 
-def test_config_problems_are_per_field():
-    cfg = TrainConfig(data_path="", rank=0, alpha=-1, learning_rate=1.0, dialect="klingon",
-                      target_modules=["q_proj", "wings"], system_template="{oops}", max_steps="ten")
-    problems = validate_config(cfg)
-    assert set(problems) == {"data_path", "rank", "alpha", "learning_rate", "dialect", "target_modules",
-                             "system_template", "max_steps"}
+def test_an_invalid_config_cannot_be_made_and_its_problems_are_per_field():
+    with pytest.raises(ConfigError) as refused:
+        TrainConfig(data_path="", rank=0, alpha=-1, learning_rate=1.0, dialect="klingon",
+                    target_modules=["q_proj", "wings"], max_steps="ten")
+    problems = refused.value.problems
+    assert set(problems) == {"rank", "alpha", "learning_rate", "dialect", "target_modules", "max_steps"}
     assert "between 1 and 512" in problems["rank"] and "wings" in problems["target_modules"]
+    # what a start needs beyond the bounds: a data file, a template that can be filled
+    assert set(TrainConfig(data_path="", system_template="{oops}").problems()) == {"data_path", "system_template"}
+
+
+def test_the_train_form_is_built_from_the_configs_fields():
+    from dataclasses import fields
+
+    from app import train_tab
+    from core.config import GROUPS
+
+    shown = {f.name for f in fields(TrainConfig) if f.metadata.get("label")}
+    assert set(train_tab.FIELDS) == shown and {"rank", "max_steps", "model"} <= shown
+    assert all(f.metadata["group"] in GROUPS for f in fields(TrainConfig))
+    assert set(train_tab.PLAN_FIELDS) <= shown and set(train_tab.SETTING_FIELDS) <= shown
+    slider = train_tab.setting_component(TrainConfig.__dataclass_fields__["rank"], 16)
+    assert slider.label == "LoRA rank" and slider.info == TrainConfig.help("rank")  # label and help in one place
+    assert TrainConfig.coerce("load_in_4bit", "auto") is None and TrainConfig.coerce("max_steps", "12") == 12
 
 
 def test_a_broken_layer_contract_fails_the_import_linter(tmp_path):

@@ -6,9 +6,10 @@ engine by whoever starts the run.
 """
 
 from core.compute import BusyError
+from core.config import ConfigError
 from core.train.batching import plan_batches
 from core.train.dataset import load_dataset, planned_split, prepare_run_data
-from core.train.engine import ConfigError, Engine, ResumeError, get_engine
+from core.train.engine import Engine, ResumeError, get_engine
 from core.train.estimate import estimate_run, suggested_steps
 from core.train.gpus import gpu_count, visible_gpus
 from core.train.jobs import StorageError, read_job, resumable_jobs, training_elsewhere

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from core import compute
 from core.compute import BusyError
-from core.config import BUNDLED_MODEL, TrainConfig, validate_config
+from core.config import BUNDLED_MODEL, ConfigError, TrainConfig, validate_config
 from core.data import load_pairs
 from core.paths import outputs_dir
 from core.runstate import ENDED_BADLY, RESUMABLE, WITH_ADAPTER, WORKER_ENDINGS, RunState
@@ -51,14 +51,6 @@ POLL_S = 0.5  # how often the run's thread reads the worker's progress
 
 class ResumeError(ValueError):
     """The job cannot be resumed; the message says why and what to do instead."""
-
-
-class ConfigError(ValueError):
-    """The config has problems; `problems` maps field names to messages."""
-
-    def __init__(self, problems: dict[str, str]):
-        self.problems = problems
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
 
 
 def gpus_for(cfg: TrainConfig) -> int:
