@@ -10,24 +10,18 @@ import gradio as gr
 
 from app.charts import token_histogram
 from app.common import USER_ERRORS, Dataset, box, progress_reporter, store_upload
-from app.db_panel import database, preflight_cache
-from core.config import default_template_for
+from core.config import TrainConfig, default_template_for
 from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
     DIALECTS,
     SUMMARY_LABELS,
-    Schema,
-    count_tokens_fn,
     load_pairs,
-    parse_schema,
     render_example,
-    schema_ddl_only,
-    validate_pairs,
 )
 from core.data.validate import DATABASE_KINDS
-from core.db import SourceError, merge_preflight, preflight
+from core.db import SourceError
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
-from core.train import load_tokenizer
+from core.train import build_dataset, load_tokenizer
 
 FINDING_HEADERS = ["row", "severity", "field", "problem", "how to fix"]
 # Without set widths the problem column took the table's whole width and pushed "how to fix" out of sight (a
@@ -105,20 +99,17 @@ def findings_rows(ds: Dataset) -> list[list]:
 
 def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, schema_mode: str = "full",
                      progress=None) -> Dataset:
-    """Re-run validation (with token counts from the chosen model's tokenizer) on a loaded dataset; with a
-    connected database, every pair's SQL is also run on it (pre-flight, cached by SQL text)."""
-    schema = parse_schema(ds.schema_ddl, ds.dialect, name="schema") if ds.schema_ddl.strip() else Schema()
-    ds.schema_text = schema_ddl_only(schema, ds.dialect)
+    """Validate a loaded dataset the way a run will (core.train.dataset.build_dataset: token counts from the chosen
+    model's tokenizer; with a connected database, every pair's SQL run on it, cached by SQL text)."""
     ds.schema_mode = schema_mode or "full"
-    fmt = ds.prompt_format
-    counter = count_tokens_fn(load_tokenizer(model), fmt=replace(fmt, template=_template_for(template, fmt)))
-    checking = progress_reporter(progress, lambda done, total: f"checking SQL: {done:,} of {total:,} queries")
-    ds.report = validate_pairs(ds.pairs, schema, ds.dialect, counter, int(max_len), checking)
-    if ds.database:
-        db = database(ds.database)
-        report = progress_reporter(progress, lambda done, total: f"running pair {done} of {total}")
-        outcomes = preflight(ds.pairs, db, ds.dialect, report, preflight_cache(ds.database))
-        ds.report = merge_preflight(ds.report, ds.pairs, outcomes, db.label)
+    cfg = TrainConfig(data_path=ds.path, data_name=ds.name, schema_text=ds.schema_ddl, dialect=ds.dialect,
+                      database=ds.database, system_template=template, schema_in_prompt=ds.schema_mode,
+                      database_name=ds.database_name, max_seq_length=int(max_len), model=model)
+    built = build_dataset(cfg, load_tokenizer(model), pairs=ds.pairs,
+                          checking=progress_reporter(progress, lambda done, total: f"checking SQL: {done:,} of "
+                                                                                   f"{total:,} queries"),
+                          running=progress_reporter(progress, lambda done, total: f"running pair {done} of {total}"))
+    ds.schema_text, ds.report = built.schema_text, built.report
     return ds
 
 

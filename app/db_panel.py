@@ -1,14 +1,14 @@
 """The Data tab's first box: connect your database, see its schema, and generate pairs from it.
 
-One connection per source string is kept open in this process (`database`); the page keeps only a `Connection`
-(source, dialect, introspected schema) in its state, so sessions stay small and the password stays out of the page.
+The connections live in core's database session (core.db.session: one per source string, with the pre-flight's
+cache); the page keeps only the user's choice, a `Connection` (source, dialect, introspected schema), so sessions stay
+small and the password stays out of the page.
 """
 
 import html
 import json
 import re
 import shutil
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,22 +21,18 @@ from core.data import Pair, parse_sql
 from core.data.split import normalise_question
 from core.db import (
     SAMPLE,
-    Database,
     SchemaInfo,
     SourceError,
-    connect,
     describe_source,
     generate,
     introspect,
 )
+from core.db.session import database
 from core.paths import data_dir
 
 DB_FILE_TYPES = [".sqlite", ".sqlite3", ".db", ".duckdb", ".csv", ".tsv", ".parquet", ".pq", ".sql"]
 GENERATED_HEADERS = ["#", "template", "question", "sql", "rows"]
 SCHEMA_SHARE = 0.5  # a schema over half the max sequence length leaves little room for the question and answer
-_open: dict[str, Database] = {}
-_preflight: dict[str, dict] = {}
-_open_lock = threading.Lock()
 
 
 @dataclass
@@ -58,27 +54,6 @@ class Connection:
 
     def schema(self) -> SchemaInfo | None:
         return self.info.without_keys(set(self.unticked)) if self.info else None
-
-
-def database(source: str, fresh: bool = False) -> Database:
-    """The process's open connection for a source (opened on first use; `fresh` opens it again, e.g. after the
-    CSV files or the database changed)."""
-    with _open_lock:
-        if fresh:
-            _open.pop(source, None)
-            _preflight.pop(source, None)
-        if source not in _open:
-            if len(_open) >= 8:  # a long-lived studio: forget the oldest connection
-                _preflight.pop(next(iter(_open)), None)
-                _open.pop(next(iter(_open)))
-            _open[source] = connect(source)
-        return _open[source]
-
-
-def preflight_cache(source: str) -> dict:
-    """Outcomes of pairs already run on this source, by (dialect, SQL): checking again runs only new SQL."""
-    with _open_lock:
-        return _preflight.setdefault(source, {})
 
 
 def build_connect_box() -> dict:

@@ -225,7 +225,7 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
 
     close_generators()  # the playground's models would take memory from the training
     try:
-        job = get_engine().start(cfg)
+        job = get_engine().start(cfg, report=ds.report)  # validated once: the worker trusts it
     except USER_ERRORS as e:
         return box(str(e), "error"), gr.skip()
     return box(f"Started job {job}. You can close this tab: training goes on, and the page re-attaches when "

@@ -97,14 +97,15 @@ def cmd_generate(args) -> int:
 
 def cmd_validate(args) -> int:
     from core.data import load_pairs
-    from core.train import load_dataset, load_tokenizer
+    from core.train import build_dataset, load_tokenizer
 
     cfg = _config(args)
-    load_pairs(cfg.data_path)  # a broken file answers at once, before any model or tokenizer is loaded
-    pairs, schema, _, report = load_dataset(cfg, load_tokenizer(cfg.model, cfg.trust_remote_code))  # counts tokens
+    pairs = load_pairs(cfg.data_path)  # a broken file answers at once, before any model or tokenizer is loaded
+    built = build_dataset(cfg, load_tokenizer(cfg.model, cfg.trust_remote_code), pairs=pairs)  # counts tokens
+    schema = built.schema
     print(f"{args.data}: {len(pairs)} rows" + (f", schema with {len(schema.tables)} tables" if schema else ""))
-    print(report.as_text(limit=args.limit))
-    return 1 if report.error_rows else 0
+    print(built.report.as_text(limit=args.limit))
+    return 1 if built.report.error_rows else 0
 
 
 def cmd_preview(args) -> int:

@@ -76,9 +76,18 @@ class Report:
             lines.append(f"... and {len(self.findings) - limit} more findings")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict:
-        return {"summary": self.summary, "token_stats": self.token_stats, "preflight": self.preflight,
+    def to_dict(self, whole: bool = False) -> dict:
+        """The report as JSON data (MLflow's artifact); `whole` adds what `from_dict` needs to rebuild it."""
+        data = {"summary": self.summary, "token_stats": self.token_stats, "preflight": self.preflight,
                 "findings": [f.__dict__ for f in self.findings]}
+        if whole:
+            data.update(token_lengths=self.token_lengths, error_rows=sorted(self.error_rows))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        return cls([Finding(**f) for f in data["findings"]], data["summary"], data["token_lengths"],
+                   data["token_stats"], set(data["error_rows"]), data.get("preflight", ""))
 
 
 def _normalise_question(q: str) -> str:

@@ -195,9 +195,15 @@ class DuckDatabase(Database):
                 "written by a compatible DuckDB version")
 
     def _lock_down(self) -> None:
-        """From here on queries cannot read or write files, attach databases or install extensions."""
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
+        """From here on queries cannot read or write files, attach databases or install extensions. DuckDB shares
+        one database instance between the connections of a process to the same file: a second connection finds
+        it locked down already, and that is checked rather than set again."""
+        locked = self.con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]
+        if not locked:
+            self.con.execute("SET enable_external_access = false")
+            self.con.execute("SET lock_configuration = true")
+        elif self.con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
+            raise RuntimeError("a DuckDB database is open in this process with file access allowed")
 
     def _load(self, data, ddl_dialect: str) -> None:
         path = Path(data) if not (isinstance(data, str) and "\n" in data) else None

@@ -8,7 +8,7 @@ engine by whoever starts the run.
 from core.compute import BusyError
 from core.config import ConfigError
 from core.train.batching import plan_batches
-from core.train.dataset import load_dataset, planned_split, prepare_run_data
+from core.train.dataset import build_dataset, load_dataset, planned_split, prepare_run_data
 from core.train.engine import Engine, ResumeError, get_engine
 from core.train.estimate import estimate_run, suggested_steps
 from core.train.gpus import gpu_count, visible_gpus
@@ -23,7 +23,7 @@ from core.train.models import (
     resolve_model,
 )
 
-__all__ = ["MODEL_CHOICES", "BusyError", "ConfigError", "Engine", "ModelError", "ResumeError", "StorageError",
+__all__ = ["MODEL_CHOICES", "BusyError", "ConfigError", "Engine", "ModelError", "ResumeError", "StorageError", "build_dataset",
            "estimate_run", "get_engine", "gpu_available", "gpu_count", "load_dataset", "load_tokenizer",
            "needs_remote_code", "plan_batches", "planned_split", "prepare_run_data", "read_job", "remote_code_error", "resolve_model", "resumable_jobs",
            "suggested_steps", "training_elsewhere", "visible_gpus"]

@@ -30,6 +30,7 @@ from core.data import load_pairs
 from core.paths import outputs_dir
 from core.runstate import ENDED_BADLY, RESUMABLE, WITH_ADAPTER, WORKER_ENDINGS, RunState
 from core.train import supervisor
+from core.train.dataset import save_validation
 from core.train.estimate import record_run
 from core.train.jobs import (
     Interrupted,
@@ -93,9 +94,11 @@ class Engine:
         """Keep a worker process with Unsloth imported ready, so Start reaches its first step quickly."""
         supervisor.prewarm()
 
-    def start(self, cfg: TrainConfig) -> str:
+    def start(self, cfg: TrainConfig, report=None) -> str:
         """Validate, then launch the worker (it evaluates when it ends if `cfg.evaluate_after` asks for it).
-        Returns the job id at once.
+        `report`: the validation the studio already made of this data, handed to the worker (which uses it when
+        the data and the settings are those it was made with, instead of validating again). Returns the job id at
+        once.
 
         Raises ConfigError (bad settings, more GPUs than there are), DataError (unreadable data file),
         StorageError (output folder not writable, disk nearly full) or BusyError (a run is active here or in
@@ -107,7 +110,7 @@ class Engine:
         if cfg.model != BUNDLED_MODEL:
             resolve_model(cfg.model)  # fast for folders and Hub ids; offline and uncached -> ModelError now
         job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        return self._launch(cfg, job_id, None)
+        return self._launch(cfg, job_id, None, report)
 
     def prepare(self, cfg: TrainConfig) -> Path:
         """Write a job folder without starting it: for a run across several machines, whose workers the user starts
@@ -137,7 +140,7 @@ class Engine:
         load_pairs(cfg.data_path)  # the data must still be there (uploads are kept under the data folder)
         return self._launch(cfg, job_id, checkpoint)
 
-    def _launch(self, cfg: TrainConfig, job_id: str, resume) -> str:
+    def _launch(self, cfg: TrainConfig, job_id: str, resume, report=None) -> str:
         gpus = gpus_for(cfg)
         try:
             folder = outputs_dir() / job_id
@@ -160,6 +163,8 @@ class Engine:
                 write_job(folder, job_id=job_id, config=cfg.to_dict(), status="starting", total_steps=cfg.max_steps,
                           started=state.started_at, host=this_host(), gpus=gpus,
                           resume=[str(resume[0]), resume[1]] if resume else None)
+                if report is not None:
+                    save_validation(folder, cfg, report)
                 watch = watch_job(folder)
                 process = supervisor.launch(folder, gpus, holder=f"job {job_id}, studio pid {os.getpid()}")
                 write_job(folder, **process.identity())

@@ -138,7 +138,7 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             four_bit = False
         source = resolve_model(cfg.model, progress=state.log)
         tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
-        data = prepare_run_data(cfg, tokenizer)
+        data = prepare_run_data(cfg, tokenizer, output_dir)  # the studio's validation, when it left one
         pairs, report, train_pairs, eval_pairs, record = data.pairs, data.report, data.train, data.held_out, data.record
         fmt = record.format
         train_rows, eval_rows = data.rows(train_pairs), data.rows(eval_pairs)
