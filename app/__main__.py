@@ -12,6 +12,13 @@ import sys
 import threading
 from pathlib import Path
 
+from app.ui import build_app
+from core.paths import ASSETS
+from core.redact import redact
+from core.tracking import TrackingError, ensure_server, wait_until_started
+from core.train import get_engine
+from core.train.tokenizer import import_renderer
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -56,8 +63,6 @@ def main(argv=None) -> int:
         return 2
     # The studio never forks (its children are spawned), so the tokenizer may count tokens on every core.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
-    from core.redact import redact
-    from core.tracking import TrackingError, ensure_server
 
     page_up = threading.Event()
     try:
@@ -67,13 +72,8 @@ def main(argv=None) -> int:
     except TrackingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from app.ui import build_app
-    from core.paths import ASSETS
-    from core.train import get_engine
-    from core.train.tokenizer import import_renderer
 
     def recover():  # re-attach to a worker still training; runs whose worker died are marked and shown
-        from core.tracking import wait_until_started
 
         wait_until_started()
         get_engine().recover(uri)

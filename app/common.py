@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.config import TrainConfig
 from core.data import DataError, Pair, Report, SchemaError, TemplateError
+from core.evaluate import GeneratorProcess
 from core.paths import data_dir
 from core.tracking import TrackingError
 from core.train import BusyError, ConfigError, ModelError, ResumeError, StorageError
@@ -36,7 +38,6 @@ class Dataset:
 
     @property
     def prompt_format(self):
-        from core.config import TrainConfig
 
         cfg = TrainConfig(data_path=self.path, schema_path="", dialect=self.dialect, schema_in_prompt=self.schema_mode,
                           database_name=self.database_name)
@@ -135,3 +136,22 @@ def fmt_duration(seconds: float | None) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+# The playground's generation process (base and adapter stay loaded in it between questions): one per studio, and
+# the Train tab closes it before a run starts (training needs the memory).
+_generators: list = []
+
+
+def close_generators() -> None:
+    """Free the playground's models: its generation process ends."""
+    while _generators:
+        _generators.pop().close()
+
+
+def playground_generator() -> GeneratorProcess:
+    if _generators and not _generators[0].alive():
+        close_generators()
+    if not _generators:
+        _generators.append(GeneratorProcess(keep=2))
+    return _generators[0]

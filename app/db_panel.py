@@ -29,6 +29,7 @@ from core.db import (
 )
 from core.db.session import database
 from core.paths import data_dir
+from core.train import load_tokenizer
 
 DB_FILE_TYPES = [".sqlite", ".sqlite3", ".db", ".duckdb", ".csv", ".tsv", ".parquet", ".pq", ".sql"]
 GENERATED_HEADERS = ["#", "template", "question", "sql", "rows"]
@@ -336,7 +337,6 @@ def on_fit(conn: Connection, ds: Dataset, only_used: bool, model: str, max_len, 
     the user made to the box stays."""
     if not conn or not conn.connected or not conn.info:
         return gr.skip(), ""
-    from core.train import load_tokenizer
 
     tokenizer = load_tokenizer(model)
     text, message = schema_fit(conn, ds, bool(only_used), lambda t: len(tokenizer(t)["input_ids"]), int(max_len or 2048))

@@ -15,7 +15,6 @@ from core.tracking import list_runs
 
 FILTERS = ["all rows", "fixed by fine-tuning", "broken by fine-tuning", "still wrong", "both correct"]
 ROW_HEADERS = ["row", "question", "gold SQL", "base SQL", "adapter SQL", "base", "adapter", "change"]
-_generators: list = []  # the playground's GeneratorProcess, kept between questions (at most one)
 
 
 def build_eval_tab() -> dict:

@@ -4,11 +4,10 @@ or as a new training pair."""
 
 import gradio as gr
 
-from app.common import USER_ERRORS, Dataset, box, db_target, result_frame, write_pairs
+from app.common import USER_ERRORS, Dataset, box, db_target, playground_generator, result_frame, write_pairs
 from core.data import Pair
 from core.db.your_questions import ENOUGH, add_question, database_of
 from core.evaluate import (
-    GeneratorProcess,
     SchemaCheck,
     check_names,
     database_for,
@@ -19,8 +18,6 @@ from core.evaluate import (
     training_busy_message,
 )
 from core.redact import redact
-
-_generators: list = []  # the playground's GeneratorProcess, kept between questions (at most one)
 
 
 def build_playground() -> dict:
@@ -58,21 +55,6 @@ def build_playground() -> dict:
     return c
 
 
-def close_generators() -> None:
-    """Free the playground's models (training is about to need the memory): its generation process ends."""
-    while _generators:
-        _generators.pop().close()
-
-
-def _generator() -> GeneratorProcess:
-    """The playground's generation process (base and adapter stay loaded in it between questions)."""
-    if _generators and not _generators[0].alive():
-        close_generators()
-    if not _generators:
-        _generators.append(GeneratorProcess(keep=2))
-    return _generators[0]
-
-
 def ask(run_id, question, kind, db_file, pg_url, schema_check=True):
     """Base and adapter SQL for one question, each executed read-only. (6 outputs)"""
     if not run_id or not (question or "").strip():
@@ -98,7 +80,7 @@ def _ask(run_id, question, kind, db_file, pg_url, schema_check):
         # the base model at its best (the schema in its prompt), the adapter with the prompt it trained on
         for side, adapter_path in ((record.baseline(), None), (record, adapter)):
             prompt = side.prompt_messages(question.strip())
-            [raw] = _generator().generate(record.base_model, adapter_path, cfg.trust_remote_code, [prompt],
+            [raw] = playground_generator().generate(record.base_model, adapter_path, cfg.trust_remote_code, [prompt],
                                           max_new_tokens=200)
             sql = extract_sql(raw)
             check = check_names(sql, tables, record.dialect) if sql and tables else SchemaCheck(sql)

@@ -1,11 +1,10 @@
-"""Tab 4: the experiment's MLflow runs: table, overlaid loss curves, one run's details, clone settings, and
-the open run's adapter: register, export (app/adapter_panel.py)."""
+"""Tab 4: the experiment's MLflow runs: table, overlaid loss curves, one run's details, clone settings. Below them
+(assembled by app/ui.py) the open run's adapter: register, export (app/adapter_panel.py)."""
 
 import os
 
 import gradio as gr
 
-from app.adapter_panel import build_adapter_panel
 from app.charts import overlay_figure
 from app.common import box
 from core.tracking import RUN_COLUMNS, config_from_params, is_healthy, list_runs, metric_history, run_details
@@ -30,7 +29,6 @@ def build_runs_tab() -> dict:
     with gr.Row():
         c["params"] = gr.Dataframe(headers=["setting", "value"], interactive=False, label="Settings", max_height=400)
         c["samples"] = gr.Textbox(label="Formatted samples (what the model was trained on)", lines=16, max_lines=16)
-    c.update(build_adapter_panel())
     return c
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from app.charts import loss_figure, lr_figure
-from app.common import USER_ERRORS, Dataset, box, fmt_duration
-from app.playground import close_generators
+from app.common import USER_ERRORS, Dataset, box, close_generators, fmt_duration
 from core.config import (
     GROUPS,
     RECIPE,

@@ -27,6 +27,7 @@ def build_app() -> gr.Blocks:
                 t = train_tab.build_train_tab()
             with gr.Tab("4. Runs", id="runs") as runs_page:
                 r = runs_tab.build_runs_tab()
+                r.update(adapter_panel.build_adapter_panel())
             with gr.Tab("5. Evaluate", id="evaluate") as eval_page:
                 e = eval_tab.build_eval_tab()
                 e.update(playground.build_playground())

@@ -22,13 +22,43 @@ import sys
 import threading
 import time
 from dataclasses import fields
+from pathlib import Path
 
-from core.config import TrainConfig, default_value
-from core.data import SCHEMA_MODES
-from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
+from core.config import TrainConfig, default_value, recommended_settings, validate_config
+from core.data import SCHEMA_MODES, DataError, SchemaError, TemplateError, load_pairs, render_example
+from core.db import connect, describe_source, generate, introspect, template_counts, write_jsonl
+from core.evaluate import SIDE_LABELS, database_for, evaluate, evaluate_run, rows_csv, training_busy_message
+from core.export import (
+    DEFAULT_QUESTIONS,
+    FORMATS,
+    GGUF_TYPES,
+    VERSION_COLUMNS,
+    export,
+    list_versions,
+    register_run,
+    source_from_adapter,
+    source_from_run,
+)
+from core.export.child import result_json
+from core.export.converter import install
+from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA, exports_dir
+from core.prompt_record import PromptRecord
 from core.redact import redact
 from core.runstate import ENDED_BADLY, FINISHED
-from core.train import BusyError, ConfigError
+from core.tracking import TrackingError, ensure_server, run_url
+from core.train import (
+    BusyError,
+    ConfigError,
+    ModelError,
+    ResumeError,
+    StorageError,
+    build_dataset,
+    get_engine,
+    gpu_available,
+    load_dataset,
+    load_tokenizer,
+    resumable_jobs,
+)
 
 # CLI flag -> config field, for the flags whose name differs from the field
 FLAG_FIELDS = {"steps": "max_steps", "lr": "learning_rate", "model": "model", "schema": "schema_path",
@@ -38,9 +68,6 @@ DB_HELP = ("the database to check the pairs on, take the schema from and evaluat
 
 
 def _user_errors():
-    from core.data import DataError, SchemaError, TemplateError
-    from core.tracking import TrackingError
-    from core.train import BusyError, ConfigError, ModelError, ResumeError, StorageError
 
     return (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError, ResumeError,
             StorageError, FileNotFoundError, ConnectionError, ValueError)
@@ -48,8 +75,6 @@ def _user_errors():
 
 def _config(args) -> TrainConfig:
     """The flags given, then the settings recommended for the model on this machine, then the defaults."""
-    from core.config import recommended_settings
-    from core.train import gpu_available
 
     database = getattr(args, "database", None) or ""
     schema = args.schema or ("" if database else getattr(args, "default_schema", ""))
@@ -72,14 +97,12 @@ def _dialect_of(database: str) -> str:
     """The connected database's own dialect (the default when --dialect is not given), else postgres."""
     if not database:
         return "postgres"
-    from core.db import connect
 
     return connect(database).dialect
 
 
 def cmd_generate(args) -> int:
     """Question/SQL pairs made from the database's schema and values, each executed; written as JSONL."""
-    from core.db import connect, describe_source, generate, introspect, template_counts, write_jsonl
 
     start = time.time()
     db = connect(args.database)
@@ -96,8 +119,6 @@ def cmd_generate(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from core.data import load_pairs
-    from core.train import build_dataset, load_tokenizer
 
     cfg = _config(args)
     pairs = load_pairs(cfg.data_path)  # a broken file answers at once, before any model or tokenizer is loaded
@@ -109,8 +130,6 @@ def cmd_validate(args) -> int:
 
 
 def cmd_preview(args) -> int:
-    from core.data import render_example
-    from core.train import load_dataset, load_tokenizer
 
     cfg = _config(args)
     tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
@@ -124,9 +143,6 @@ def cmd_preview(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from core.config import validate_config
-    from core.data import load_pairs
-    from core.tracking import ensure_server
 
     cfg = _config(args)
     problems = validate_config(cfg)
@@ -134,7 +150,6 @@ def cmd_train(args) -> int:
         raise ConfigError(problems)
     load_pairs(cfg.data_path)  # a broken file is refused before the tracking server is started
     if args.prepare:
-        from core.train import get_engine
 
         folder = get_engine().prepare(cfg)
         print(f"job folder: {folder}\nstart its workers on every machine with: torchrun --nnodes=N "
@@ -151,7 +166,6 @@ def cmd_train(args) -> int:
 
 def _recovered_engine(uri: str):
     """The engine, after marking the jobs of dead workers as died (the CLI is a 'next start' too)."""
-    from core.train import get_engine
 
     engine = get_engine()
     for interrupted in engine.recover(uri):
@@ -161,8 +175,6 @@ def _recovered_engine(uri: str):
 
 def cmd_resume(args) -> int:
     """Continue a killed job from its last checkpoint, in the same MLflow run."""
-    from core.tracking import ensure_server
-    from core.train import resumable_jobs
 
     uri = ensure_server()
     engine = _recovered_engine(uri)
@@ -181,7 +193,6 @@ def _print_new(snap: dict, printed: int) -> None:
 
 
 def _follow(engine, uri: str) -> int:
-    from core.tracking import run_url
 
     printed = 0
     try:
@@ -222,19 +233,7 @@ def _follow(engine, uri: str) -> int:
 def cmd_evaluate(args) -> int:
     """Base vs adapter execution accuracy; prints the summary and writes the per-row CSV. Prompts come from the
     adapter's prompt record (the one training rendered)."""
-    from pathlib import Path
 
-    from core.data import load_pairs
-    from core.evaluate import (
-        SIDE_LABELS,
-        database_for,
-        evaluate,
-        evaluate_run,
-        rows_csv,
-        training_busy_message,
-    )
-    from core.prompt_record import PromptRecord
-    from core.tracking import ensure_server
 
     if bool(args.run) == bool(args.adapter):
         raise ConfigError({"evaluate": "give either --run RUN_ID or --adapter PATH (with --data)"})
@@ -255,7 +254,6 @@ def cmd_evaluate(args) -> int:
         cfg = _config(args)
         record = PromptRecord.load(Path(args.adapter))
         if record is None:  # an adapter saved before prompt records: its prompt is rebuilt from the flags
-            from core.train import load_dataset
 
             record = PromptRecord.for_run(cfg, load_dataset(cfg)[2])
             print("note: this adapter has no prompt record (studio_prompt.json); its prompt is rebuilt from --db, "
@@ -278,16 +276,11 @@ def cmd_evaluate(args) -> int:
 def cmd_export(args) -> int:
     """An adapter zip, a merged 16-bit model, a GGUF file or an Ollama bundle, from a run or an adapter folder;
     merged and GGUF exports then check themselves on the run's held-out questions."""
-    from pathlib import Path
 
-    from core.export import export, source_from_adapter, source_from_run
-    from core.paths import exports_dir
-    from core.prompt_record import PromptRecord
 
     if bool(args.run) == bool(args.adapter):
         raise ConfigError({"export": "give either --run RUN_ID or --adapter PATH"})
     if args.run:
-        from core.tracking import ensure_server
 
         ensure_server()
         source = source_from_run(args.run)
@@ -302,7 +295,6 @@ def cmd_export(args) -> int:
     result = export(source, args.format, out, args.name or "", progress=lambda line: print(line, flush=True),
                     gguf_type=args.gguf_type, questions=args.check)
     if args.result_json:  # the studio runs exports in a child process and reads the result from here
-        from core.export.child import result_json
 
         Path(args.result_json).write_text(result_json(result), encoding="utf-8")
     print(result.summary)
@@ -312,8 +304,6 @@ def cmd_export(args) -> int:
 
 
 def cmd_register(args) -> int:
-    from core.export import register_run
-    from core.tracking import ensure_server
 
     ensure_server()
     version = register_run(args.run, args.name, champion=args.champion)
@@ -324,8 +314,6 @@ def cmd_register(args) -> int:
 
 
 def cmd_versions(args) -> int:
-    from core.export import VERSION_COLUMNS, list_versions
-    from core.tracking import ensure_server
 
     ensure_server()
     rows = list_versions()
@@ -352,7 +340,6 @@ def _gpus(text: str) -> int:
 
 
 def cmd_install_converter(args) -> int:
-    from core.export.converter import install
 
     install()
     return 0
@@ -423,7 +410,6 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--base", action=argparse.BooleanOptionalAction, default=True, help="also evaluate the base model")
     e.add_argument("--out", default="evaluation.csv", help="where to write the per-row table")
 
-    from core.export import DEFAULT_QUESTIONS, FORMATS, GGUF_TYPES
 
     x = sub.add_parser("export", help="export an adapter: zip with README, merged model, GGUF file or Ollama bundle")
     x.add_argument("--run", help="MLflow run id of a training run")

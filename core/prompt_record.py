@@ -12,7 +12,14 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.config import TrainConfig
-from core.data import DEFAULT_SYSTEM_TEMPLATE, Pair, PromptFormat
+from core.data import (
+    DEFAULT_SYSTEM_TEMPLATE,
+    Pair,
+    PromptFormat,
+    load_schema_file,
+    parse_schema,
+    schema_ddl_only,
+)
 
 PROMPT_FILE = "studio_prompt.json"
 # Above this many characters of CREATE TABLEs (about 3,000 tokens) the baseline prompt holds only the tables a
@@ -69,7 +76,6 @@ class PromptRecord:
     @classmethod
     def from_config(cls, cfg: TrainConfig) -> "PromptRecord":
         """Rebuilt from a training config, the way the trainer builds the prompt's schema."""
-        from core.data import load_schema_file, parse_schema, schema_ddl_only
 
         if cfg.schema_path:
             schema = load_schema_file(cfg.schema_path, cfg.dialect)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.data.load import Pair
+from core.data.schema import relevant_schema
 from core.data.word_counts import count_by_words, words_add_up
 
 DEFAULT_SYSTEM_TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
@@ -58,7 +59,6 @@ class PromptFormat:
         if self.mode == "none":
             return ""
         if self.mode == "relevant" and self.schema_text:
-            from core.data.schema import relevant_schema
 
             return relevant_schema(question, self.schema_text, self.dialect)
         return self.schema_text

@@ -5,11 +5,13 @@ unfit for training (the UI can exclude those rows); warnings are worth a look bu
 """
 
 import contextvars
+import os
 import statistics
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -367,14 +369,11 @@ def _check_here(sqls: list[str], dialect: str, known: dict[str, set[str]],
 
 
 def _check_uncached(sqls: list[str], dialect: str, known: dict[str, set[str]], progress: Progress) -> dict[str, list]:
-    import os
 
     workers = min(os.cpu_count() or 1, 8)
     if len(sqls) < PARALLEL_MIN_SQL or workers < 2:
         return _check_here(sqls, dialect, known, progress)
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     chunks = [sqls[i:i + CHUNK] for i in range(0, len(sqls), CHUNK)]
     try:

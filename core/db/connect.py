@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from core.db.execute import Database, DuckDatabase, PostgresDatabase, SqliteDatabase
+from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 from core.redact import redact
 
 SAMPLE = "sample"
@@ -75,7 +76,6 @@ def connect(source: str, timeout_s: float = PREFLIGHT_TIMEOUT_S, ddl_dialect: st
                           "a postgresql:// URL.")
     kw = {"timeout_s": timeout_s}
     if source == SAMPLE:
-        from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 
         db = DuckDatabase(SAMPLE_SCHEMA.read_text(encoding="utf-8"), SAMPLE_DATA, ddl_dialect="postgres", **kw)
         db.label = "the sample database (embedded DuckDB)"

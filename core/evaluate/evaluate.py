@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from core.data import Pair, parse_schema
 from core.db import CORRECT, NOT_EXECUTED, WRONG, Database, QueryResult
+from core.evaluate.generate import generating
+from core.evaluate.generator_process import GeneratorProcess
 from core.evaluate.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
 from core.evaluate.schema_check import check_names
 from core.prompt_record import PromptRecord
@@ -182,8 +184,6 @@ def evaluate(pairs: list[Pair], db: Database, record: PromptRecord, adapter_path
     """Generate SQL greedily for each pair with the base model and/or the adapter (in a child process: the models
     never load into the studio's), execute, compare. `other_sets` (name -> pairs, e.g. the person's own questions)
     are scored beside the held-out rows and summarised on their own."""
-    from core.evaluate.generate import generating
-    from core.evaluate.generator_process import GeneratorProcess
 
     with generating(), GeneratorProcess(keep=1) as generator:
         return _evaluate(pairs, db, record, sides_for(record, adapter_path, include_base, base_prompt), progress,

@@ -4,9 +4,12 @@ Prompts are built exactly as in training (system + user turns, then the assistan
 model sees at evaluation what it saw while training.
 """
 
+import gc
+
 from core.compute import GENERATION, TRAINING, generation_lock, holder, lease, training_refusal
 from core.data import Pair, PromptFormat, ensure_chat_template
 from core.evaluate.metrics import extract_sql
+from core.train import needs_remote_code, remote_code_error, resolve_model, training_elsewhere
 
 # Where the SQL of an answer ends for extract_sql (the first ';' or blank line): generating past it only costs time
 # (a base model that answers in prose runs on to the token limit).
@@ -15,7 +18,6 @@ STOP_STRINGS = (";", "\n\n")
 
 def training_busy_message() -> str:
     """"" when no training runs (here or in another process of this data folder), else why generation must wait."""
-    from core.train import training_elsewhere
 
     busy = holder(TRAINING) or training_elsewhere()
     return training_refusal(busy) if busy else ""
@@ -34,7 +36,6 @@ class SqlGenerator:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from core.train import needs_remote_code, remote_code_error, resolve_model
 
         source = resolve_model(model_choice)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -119,7 +120,6 @@ class SqlGenerator:
         return [(r, extract_sql(r)) for r in raw]
 
     def close(self) -> None:
-        import gc
 
         del self.model
         gc.collect()

@@ -16,7 +16,9 @@ import subprocess
 import sys
 import threading
 
+from core.evaluate.generate import SqlGenerator
 from core.paths import PROJECT_ROOT
+from core.train.models import ModelError
 from core.train.threads import WAIT_POLICY
 
 
@@ -78,7 +80,6 @@ class GeneratorProcess:
 def _error(kind: str, message: str) -> Exception:
     """The child's error as the kind callers would catch in-process."""
     if kind == "ModelError":
-        from core.train.models import ModelError
 
         return ModelError(message)
     return {"ValueError": ValueError, "MemoryError": MemoryError}.get(kind, RuntimeError)(message)
@@ -86,7 +87,6 @@ def _error(kind: str, message: str) -> Exception:
 
 def serve(keep: int) -> None:
     """The child: read requests on stdin, answer on the original stdout; library output goes to stderr."""
-    from core.evaluate.generate import SqlGenerator
 
     answers_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # print() of any library now lands on stderr, never in the protocol

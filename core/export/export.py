@@ -18,11 +18,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.config import BUNDLED_MODEL
+from core.data import ensure_chat_template
 from core.export.converter import GGUF_TYPES, INSTALL_HINT, convert_to_gguf, find_converter
+from core.export.merge import merge_files
+from core.export.ollama import check_chat_template, modelfile, ollama_model_name
 from core.export.readme import BUNDLED_NOTE, adapter_readme, gguf_readme, merged_readme, ollama_readme
 from core.export.selfcheck import DEFAULT_QUESTIONS, SelfCheck, self_check, tag_run
 from core.paths import safe_name
 from core.prompt_record import PROMPT_FILE, PromptRecord
+from core.tracking import get_run, run_adapter, run_prompt_record
+from core.train import resolve_model
 
 FORMATS = {"zip": "LoRA adapter (.zip with README)", "merged": "merged model, 16-bit safetensors",
            "gguf": "GGUF file (llama.cpp, LM Studio, Ollama)", "ollama": "Ollama bundle (Modelfile + GGUF file)"}
@@ -75,7 +80,6 @@ def source_from_adapter(path: str | Path, model: str | None = None, record: Prom
 
 def source_from_run(run_id: str, tracking_uri: str | None = None) -> ExportSource:
     """A training run's adapter; its prompt comes from the adapter folder, else from the run's config.json."""
-    from core.tracking import get_run, run_adapter, run_prompt_record
 
     run = get_run(run_id, tracking_uri)
     folder = run_adapter(run_id, tracking_uri)
@@ -147,7 +151,6 @@ def export_zip(src: ExportSource, out_dir: Path, name: str, progress=print) -> E
 
 def _tokenizer_source(src: ExportSource) -> str:
     """The tokenizer training saved next to the adapter (with its chat template), else the base model's."""
-    from core.train import resolve_model
 
     if (src.adapter_dir / "tokenizer_config.json").exists():
         return str(src.adapter_dir)
@@ -166,8 +169,6 @@ def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress
     lines start with "loading", "merging" and "writing" (STAGES: the Runs tab shows them)."""
     from transformers import AutoTokenizer
 
-    from core.data import ensure_chat_template
-    from core.export.merge import merge_files
 
     progress(f"loading the base model {src.base_model} ...")
     merge_files(_base_folder(src.base_model, progress), src.adapter_dir, folder, dtype, progress)
@@ -179,7 +180,6 @@ def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress
 
 def _base_folder(model: str, progress) -> Path:
     """The base model's files on disk (a Hub id is downloaded into the Hugging Face cache first, when online)."""
-    from core.train import resolve_model
 
     source = resolve_model(model, progress)
     if Path(source).is_dir():
@@ -259,7 +259,6 @@ def export_ollama(src: ExportSource, out_dir: Path, name: str, gguf_type: str = 
     or, when it is not installed, the merged safetensors folder, which `ollama create` imports itself."""
     from transformers import AutoTokenizer
 
-    from core.export.ollama import check_chat_template, modelfile, ollama_model_name
 
     if src.record is None:
         raise ExportError("The training prompt of this adapter is unknown (no studio_prompt.json), so a "

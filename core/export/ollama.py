@@ -8,6 +8,7 @@ Ollama would build the same prompt string the model was trained on.
 
 import re
 
+from core.data import ensure_chat_template
 from core.paths import safe_name
 from core.prompt_record import PromptRecord
 
@@ -61,7 +62,6 @@ def ollama_prompt(record: PromptRecord, question: str) -> str:
 def check_chat_template(tokenizer, record: PromptRecord, question: str = "How many rows are there?") -> None:
     """Raise TemplateMismatch unless the tokenizer's chat template (what training used) renders the same
     prompt as the Modelfile's TEMPLATE."""
-    from core.data import ensure_chat_template
 
     ensure_chat_template(tokenizer)
     trained = tokenizer.apply_chat_template(record.prompt_messages(question), tokenize=False,

@@ -9,10 +9,13 @@ downloads the adapter folder. Base model, prompt template, dialect, schema hash 
 version tags and part of its description. Needs a database-backed tracking server (the studio's uses sqlite).
 """
 
+from datetime import datetime
 from pathlib import Path
 
 from core.paths import safe_name
 from core.prompt_record import PromptRecord
+from core.tracking import RunNotFound, get_run
+from core.tracking import run_prompt_record as recorded
 
 CHAMPION = "champion"
 ACCURACY_TAGS = ("eval_exec_accuracy", "base_exec_accuracy")  # adapter, base model
@@ -37,7 +40,6 @@ def _mlflow_message(e: Exception) -> str:
 
 def run_prompt_record(run, tracking_uri: str | None = None) -> PromptRecord | None:
     """The training prompt of a run (core.tracking.run_prompt_record), its local adapter copy looked at first."""
-    from core.tracking import run_prompt_record as recorded
 
     local = Path(run.data.tags.get("adapter_path", "") or "/nonexistent")
     return recorded(run.info.run_id, tracking_uri, local)
@@ -74,7 +76,6 @@ def register_run(run_id: str, name: str, champion: bool = False, tracking_uri: s
     """Register the run's adapter as a new version of `name` (created when new). Returns the ModelVersion."""
     from mlflow.exceptions import MlflowException
 
-    from core.tracking import RunNotFound, get_run
 
     name = safe_name(name)
     run = get_run(run_id, tracking_uri)
@@ -115,7 +116,6 @@ def set_champion(name: str, version: int | str, tracking_uri: str | None = None)
 
 def list_versions(tracking_uri: str | None = None, limit: int = 200) -> list[list]:
     """One row per version of the studio's registered models (VERSION_COLUMNS), newest model first."""
-    from datetime import datetime
 
     client = _client(tracking_uri)
     rows = []

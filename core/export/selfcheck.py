@@ -12,10 +12,16 @@ a greedy choice between two almost equal tokens, and q8_0 changes the weights on
 
 import json
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.compute import BusyError
 from core.config import TrainConfig
+from core.data import DataError, load_pairs
+from core.evaluate import SqlGenerator, generating, training_busy_message
+from core.tracking import run_config
+from core.train import read_job
 
 DEFAULT_QUESTIONS = 8
 MAX_NEW_TOKENS = 96  # as in evaluation: room for the SQL of one question
@@ -90,7 +96,6 @@ def _config_from(data: dict | None, where: str) -> TrainConfig:
 def _run_split(run_id: str, tracking_uri: str | None) -> tuple[TrainConfig, list[int]]:
     from mlflow.tracking import MlflowClient
 
-    from core.tracking import run_config
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -106,7 +111,6 @@ def _run_split(run_id: str, tracking_uri: str | None) -> tuple[TrainConfig, list
 
 def _job_split(adapter_dir: Path) -> tuple[TrainConfig, list[int]]:
     """The job folder training left: <job>/adapter beside <job>/split.json and <job>/job.json."""
-    from core.train import read_job
 
     job_dir = adapter_dir.parent
     if not (job_dir / SPLIT_FILE).exists():
@@ -120,7 +124,6 @@ def _job_split(adapter_dir: Path) -> tuple[TrainConfig, list[int]]:
 def held_out_pairs(adapter_dir: Path, run_id: str = "", count: int = DEFAULT_QUESTIONS,
                    tracking_uri: str | None = None) -> list:
     """The first `count` held-out pairs of the adapter's training run (never trained on). Raises NoQuestions."""
-    from core.data import DataError, load_pairs
 
     cfg, rows = _run_split(run_id, tracking_uri) if run_id else _job_split(Path(adapter_dir))
     if not rows:
@@ -137,7 +140,6 @@ def held_out_pairs(adapter_dir: Path, run_id: str = "", count: int = DEFAULT_QUE
 
 
 def _answers(generator_args: dict, pairs: list, record, max_new_tokens: int) -> list[tuple[str, str]]:
-    from core.evaluate import SqlGenerator
 
     generator = SqlGenerator(**generator_args)
     try:
@@ -151,10 +153,7 @@ def self_check(src, model_dir: Path, gguf_file: Path | None = None, questions: i
     """Ask the export (a merged folder, or a GGUF file with the merged folder's tokenizer) and the adapter the
     same held-out questions (answers of up to max_new_tokens, default MAX_NEW_TOKENS). Never raises for a bad
     export: that is what it reports."""
-    import time
 
-    from core.compute import BusyError
-    from core.evaluate import generating, training_busy_message
 
     started = time.time()
     max_new_tokens = max_new_tokens or MAX_NEW_TOKENS

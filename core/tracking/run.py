@@ -9,6 +9,7 @@ When the run ends with MLflow still away, the records stay in the journal and `c
 them later (the thread keeps trying while the process lives; the app and the CLI also try at their next start).
 """
 
+import json
 from pathlib import Path
 
 from core.redact import redact, redact_values
@@ -75,7 +76,6 @@ class TrackedRun:
         self._wake()
 
     def log_dict(self, data: dict, name: str) -> None:
-        import json
 
         self.log_text(json.dumps(data, indent=1, default=str), name)
 

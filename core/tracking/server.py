@@ -18,6 +18,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 from core.paths import data_dir
 
 DEFAULT_PORT = 5000
@@ -69,7 +71,6 @@ def start_server(port: int, store: Path, wait_s: float = 90.0) -> subprocess.Pop
             raise TrackingError(f"The MLflow server exited at start (code {process.returncode}); "
                                 f"see {store / 'server.log'}.")
         if is_healthy(uri, timeout=1.0):
-            import psutil
 
             owner = {"port": port, "pid": process.pid, "started": psutil.Process(process.pid).create_time()}
             (store / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
@@ -137,7 +138,6 @@ OWNER_FILE = "server.json"  # beside the store: which port and process serve thi
 
 def _ours(port: int) -> bool:
     """Is the server on this port the one this data folder started (its owner file names the port and a live pid)?"""
-    import psutil
 
     try:
         owner = json.loads((data_dir() / "mlflow" / OWNER_FILE).read_text(encoding="utf-8"))

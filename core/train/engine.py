@@ -29,9 +29,12 @@ from core.config import BUNDLED_MODEL, ConfigError, TrainConfig, validate_config
 from core.data import load_pairs
 from core.paths import outputs_dir
 from core.runstate import ENDED_BADLY, RESUMABLE, WITH_ADAPTER, WORKER_ENDINGS, RunState
+from core.tracking import tracking_uri
+from core.tracking.run import TrackedRun
 from core.train import supervisor
 from core.train.dataset import save_validation
 from core.train.estimate import record_run
+from core.train.gpus import gpu_count
 from core.train.jobs import (
     Interrupted,
     LockHeld,
@@ -40,6 +43,7 @@ from core.train.jobs import (
     latest_checkpoint,
     read_job,
     record_end,
+    recover_orphans,
     this_host,
     watch_job,
     write_job,
@@ -58,7 +62,6 @@ def gpus_for(cfg: TrainConfig) -> int:
     """How many devices the run uses: its GPUs setting (0 = all), checked against what the machine has. Without a
     GPU, STUDIO_CPU_DDP=1 lets N > 1 run N CPU processes (DDP over gloo): slower than one, but the same code path
     as several GPUs, so the tests exercise it on a laptop."""
-    from core.train.gpus import gpu_count
 
     found = gpu_count()
     wanted = found if cfg.gpus == 0 else cfg.gpus
@@ -194,8 +197,6 @@ class Engine:
 
     def _follow(self, state: RunState, process, folder: Path, cfg: TrainConfig, lease, watch):
         """The run's thread: mirror the worker until it ends, then explain the ending and finish the run."""
-        from core.tracking import tracking_uri
-        from core.tracking.run import TrackedRun
 
         lease.hand_to_this_thread()  # the evaluation after training runs here, under the training's lease
         run = TrackedRun(folder, state, tracking_uri())  # sends what the worker journals
@@ -238,7 +239,6 @@ class Engine:
     def recover(self, tracking_uri: str | None = None) -> list[Interrupted]:
         """At start-up: mark jobs whose worker died as died (job.json and MLflow) and remember them for the UI;
         re-attach to a worker still training (progress, chart, Stop), unless another studio watches it."""
-        from core.train.jobs import recover_orphans
 
         found, live = recover_orphans(tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", ""))
         self.interrupted = found + [i for i in self.interrupted if i.job_id not in {f.job_id for f in found}]

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.paths import data_dir
+from core.tracking.journal import Journal
+from core.train.models import ModelError, resolve_model
 
 HISTORY_FILE = "speed.json"
 KEEP = 20  # runs remembered per model and backend
@@ -70,7 +72,6 @@ def _history() -> dict:
 
 def _model_dims(model: str) -> dict | None:
     """hidden size, layers, vocabulary, intermediate size, heads from the model's config.json (local only)."""
-    from core.train.models import ModelError, resolve_model
 
     try:
         folder = Path(resolve_model(model, progress=lambda _: None))
@@ -143,7 +144,6 @@ def suggested_steps(cfg, plan, rows: int, cuda: bool) -> tuple[int, str]:
 def record_run(folder: Path) -> dict | None:
     """After a run: its measured speed, start-up and peak memory, kept for the next estimates; returns
     {"estimated": ..., "actual": ...} seconds (and GiB) for the log, or None when the run trained no steps."""
-    from core.tracking.journal import Journal
 
     folder = Path(folder)
     try:

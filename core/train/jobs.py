@@ -21,8 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from core.paths import data_dir, outputs_dir
 from core.runstate import ACTIVE, RESUMABLE
+from core.tracking import sync_journal
+from core.tracking.journal import Journal
 
 JOB_FILE = "job.json"
 JOB_LOCK = "job.lock"
@@ -68,7 +72,6 @@ def write_job(folder: Path, **fields) -> dict:
 def worker_alive(job: dict) -> bool:
     """Is the job's training process still running? (pid plus its start time: pids are reused). Jobs written before
     training moved into a worker process name the studio's own pid instead."""
-    import psutil
 
     if job.get("host") not in (None, this_host()):
         return True  # another machine's job: not ours to judge
@@ -94,7 +97,6 @@ def watch_job(folder: Path):
 def record_end(folder: Path, status: str, message: str, step: int) -> int:
     """Write an ending the worker could not write itself (it died, or failed before it could report) into job.json
     and the job's MLflow journal. Returns the step of the checkpoint a Resume would start from (0: none)."""
-    from core.tracking.journal import Journal
 
     journal = Journal(folder)
     checkpoint = latest_checkpoint(folder)
@@ -138,7 +140,6 @@ def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> tuple[list[Inter
     """At start-up: (jobs whose training process died mid-run, now marked died here and in MLflow; jobs whose
     training process still runs, for the caller to re-attach to). Jobs that ended while MLflow was away send what
     it still lacks."""
-    from core.tracking import sync_journal
 
     found, live = [], []
     for folder in sorted(outputs_dir().iterdir()):
@@ -151,7 +152,6 @@ def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> tuple[list[Inter
         if worker_alive(job):
             live.append(job)
             continue
-        from core.tracking.journal import Journal
 
         step, total = Journal(folder).last_step(), int(job.get("total_steps") or 0)
         message = (f"The training process of job {job['job_id']} stopped (killed, crashed, or the machine restarted) "

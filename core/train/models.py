@@ -19,6 +19,8 @@ from pathlib import Path
 
 from core.config import BUNDLED_MODEL
 from core.paths import PROJECT_ROOT, data_dir
+from core.train.gpus import gpu_count
+from core.train.tokenizer import FastTokenizer, can_load
 
 HUB_CHOICES = ("unsloth/Qwen2.5-Coder-7B", "unsloth/Qwen2.5-Coder-1.5B-Instruct")
 MODEL_CHOICES = (BUNDLED_MODEL, *HUB_CHOICES)
@@ -142,7 +144,6 @@ def load_tokenizer(choice: str, trust_remote_code: bool = False):
     """The chosen model's tokenizer (cached), for previews and token counts. Code shipped with the model runs only
     when `trust_remote_code` is True (an explicit opt-in for that model)."""
     source = resolve_model(choice)
-    from core.train.tokenizer import FastTokenizer, can_load
 
     if can_load(source) and not _ships_tokenizer_code(Path(source)):
         return FastTokenizer(Path(source))  # no torch in the studio's process
@@ -173,7 +174,6 @@ def default_model() -> str:
 
 def gpu_available() -> bool:
     """A CUDA GPU is usable (decides 4-bit and packing defaults). Asked of the driver: no torch in the studio."""
-    from core.train.gpus import gpu_count
 
     return gpu_count() > 0
 

@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 from core.paths import PROJECT_ROOT, data_dir
 from core.runstate import WORKER_ENDINGS, Status
 from core.train.jobs import LockHeld, lock_training, read_job, unlock_training
@@ -112,7 +114,6 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 def _create_time(pid: int) -> float | None:
-    import psutil
 
     try:
         return psutil.Process(pid).create_time()

@@ -8,6 +8,8 @@ the thread count follows the cores that are idle when the job starts. bench/cpu_
 
 import os
 
+import psutil
+
 WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}  # in the worker's environment, before torch is imported
 
 
@@ -25,7 +27,6 @@ def usable_cores() -> int:
 
 def choose_threads(sample_s: float = 0.5) -> tuple[int, str]:
     """(threads, why): the cores this process may use, less those other processes keep busy right now."""
-    import psutil
 
     cores = usable_cores()
     busy = psutil.cpu_percent(interval=sample_s) / 100 * psutil.cpu_count()

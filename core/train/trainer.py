@@ -17,20 +17,24 @@ import shutil
 import time
 import traceback
 from dataclasses import asdict, replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from core.config import TrainConfig
 from core.data import (
+    ensure_chat_template,
     render_example,
 )
 from core.prompt_record import PROMPT_FILE, PromptRecord
 from core.runstate import RunState, Status
+from core.tracking import run as mlflow_run
 from core.tracking import tracking_uri
 from core.train.batching import plan_batches
 from core.train.callbacks import friendly_error, make_progress_callback
 from core.train.dataset import prepare_run_data
 from core.train.estimate import as_job_fields, estimate_run, run_key, suggested_steps
 from core.train.jobs import write_job
+from core.train.models import load_tokenizer, resolve_model
 from core.train.threads import apply_threads
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
@@ -44,7 +48,6 @@ def dataset_hash(rows: list[dict]) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
 
     out = {}
     for name in ("unsloth", "unsloth_zoo", "torch", "transformers", "trl", "peft", "mlflow"):
@@ -111,7 +114,6 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
     process: the studio sends it). `keep_open`: when training completes with held-out rows and `cfg.evaluate_after`,
     the MLflow run is left open and returned (status "evaluating"): the caller evaluates, then ends the run with
     `end_run`. Otherwise returns None."""
-    from core.tracking import run as mlflow_run
 
     rank = int(os.environ.get("RANK", "0"))
     lead = rank == 0  # under DDP, rank 0 alone writes the job's files and the journal
@@ -126,7 +128,6 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         from trl import SFTConfig, SFTTrainer
         from unsloth import FastLanguageModel
 
-        from core.train.models import load_tokenizer, resolve_model
 
         cuda = torch.cuda.is_available()
         backend = "unsloth-cuda" if cuda else "unsloth-cpu"
@@ -192,7 +193,6 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         model, tokenizer = FastLanguageModel.from_pretrained(
             model_name=source, max_seq_length=plan.max_length, load_in_4bit=four_bit, dtype=None,
             trust_remote_code=cfg.trust_remote_code)
-        from core.data import ensure_chat_template
         ensure_chat_template(tokenizer)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
