@@ -43,6 +43,7 @@ system-deps:
 # pytest exits 5 when nothing was collected: that is a failure of the set-up, say so.
 test: venv system-deps
 	$(PY) -m ruff check core app tests assets bench
+	$(PY) -m ruff format --check core app tests assets bench
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 

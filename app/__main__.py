@@ -36,8 +36,11 @@ def parse_args(argv=None):
     parser.add_argument("--host", default=os.environ.get("STUDIO_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("STUDIO_PORT", 7860)))
     parser.add_argument("--auth-file", default=os.environ.get("STUDIO_AUTH_FILE"))
-    parser.add_argument("--insecure-no-auth", action="store_true",
-                        help="allow a non-local address without a password (not recommended)")
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="allow a non-local address without a password (not recommended)",
+    )
     return parser.parse_args(argv)
 
 
@@ -50,8 +53,10 @@ def check_access(args) -> tuple[tuple[str, str] | None, str]:
     if args.auth_file and auth is None:
         return None, "the auth file must hold one 'user:password' line (both parts non-empty)."
     if args.host not in LOOPBACK and auth is None and not args.insecure_no_auth:
-        return None, (f"binding {args.host} makes the studio reachable from other machines. Set STUDIO_USERNAME and "
-                      "STUDIO_PASSWORD (or --auth-file), or pass --insecure-no-auth if you really mean it.")
+        return None, (
+            f"binding {args.host} makes the studio reachable from other machines. Set STUDIO_USERNAME and "
+            "STUDIO_PASSWORD (or --auth-file), or pass --insecure-no-auth if you really mean it."
+        )
     return auth, ""
 
 
@@ -82,8 +87,15 @@ def main(argv=None) -> int:
     print(f"MLflow: {redact(uri)}", flush=True)
     demo = build_app()
     demo.queue(default_concurrency_limit=8)
-    demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=(ASSETS / "studio.css").read_text(),
-                footer_links=["api", "settings"], show_error=False, prevent_thread_lock=True)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        auth=auth,
+        css=(ASSETS / "studio.css").read_text(),
+        footer_links=["api", "settings"],
+        show_error=False,
+        prevent_thread_lock=True,
+    )
     page_up.set()
     # A worker process imports Unsloth (~15 s of CPU) once the page is up, not before: on 2 cores it would double
     # the time to the first page. It then waits for Start, which reaches its first step without that wait.
@@ -94,8 +106,10 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     demo.block_thread()
     if get_engine().stop():  # a deliberate shutdown: the run finishes its step and saves its adapter
-        print("The training run was asked to stop after its current step; its adapter is saved by the worker.",
-              flush=True)
+        print(
+            "The training run was asked to stop after its current step; its adapter is saved by the worker.",
+            flush=True,
+        )
     return 0
 
 

@@ -32,35 +32,55 @@ MAX_DOWNLOAD_BYTES = 4 * 1024**3  # bigger folders stay on the server: too big f
 
 def build_adapter_panel() -> dict:
     c = {}
-    gr.Markdown("### Use the open run's adapter\nRegister it in the MLflow Model Registry (versioned, with "
-                "its base model, prompt, dialect, schema hash and evaluation numbers), or export it to use "
-                "it elsewhere.")
+    gr.Markdown(
+        "### Use the open run's adapter\nRegister it in the MLflow Model Registry (versioned, with "
+        "its base model, prompt, dialect, schema hash and evaluation numbers), or export it to use "
+        "it elsewhere."
+    )
     with gr.Row():
-        c["reg_name"] = gr.Textbox(label="Registered model name", placeholder="sales-sql", scale=3,
-                                   info="Letters, digits, '.', '-' and '_'; anything else becomes '-'.")
+        c["reg_name"] = gr.Textbox(
+            label="Registered model name",
+            placeholder="sales-sql",
+            scale=3,
+            info="Letters, digits, '.', '-' and '_'; anything else becomes '-'.",
+        )
         c["reg_champion"] = gr.Checkbox(False, label="Mark the new version as champion", scale=1)
         c["register_btn"] = gr.Button("Register", size="sm", scale=1, elem_id="register")
     c["reg_message"] = gr.HTML(elem_id="register-message")
-    c["versions"] = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, wrap=True, max_height=300,
-                                 label="Registered versions", elem_id="versions")
+    c["versions"] = gr.Dataframe(
+        headers=VERSION_COLUMNS,
+        interactive=False,
+        wrap=True,
+        max_height=300,
+        label="Registered versions",
+        elem_id="versions",
+    )
     with gr.Row():
         c["version_pick"] = gr.Dropdown([], label="Version", scale=3)
         c["champion_btn"] = gr.Button("Mark as champion", size="sm", scale=1)
         c["versions_btn"] = gr.Button("Refresh versions", size="sm", scale=1)
     with gr.Row():
-        c["export_format"] = gr.Radio([(label, key) for key, label in FORMATS.items()], value="zip", scale=3,
-                                      label="Export format",
-                                      info="Merging loads the base model on the CPU: it takes a while for "
-                                      "big models and shares the CPU with a CPU training run.")
+        c["export_format"] = gr.Radio(
+            [(label, key) for key, label in FORMATS.items()],
+            value="zip",
+            scale=3,
+            label="Export format",
+            info="Merging loads the base model on the CPU: it takes a while for "
+            "big models and shares the CPU with a CPU training run.",
+        )
         c["export_name"] = gr.Textbox(label="Export name (optional)", placeholder="the run's name", scale=2)
         c["export_btn"] = gr.Button("Export", size="sm", scale=1, elem_id="export")
-    c["gguf_type"] = gr.Radio([(f"{key} ({text})", key) for key, text in GGUF_TYPES.items()], value="f16",
-                              label="GGUF precision (GGUF file and Ollama bundle)",
-                              info=f"Merged and GGUF exports then answer {DEFAULT_QUESTIONS} held-out questions "
-                              "of the run, and so does the adapter: the status says how many answers are identical.")
+    c["gguf_type"] = gr.Radio(
+        [(f"{key} ({text})", key) for key, text in GGUF_TYPES.items()],
+        value="f16",
+        label="GGUF precision (GGUF file and Ollama bundle)",
+        info=f"Merged and GGUF exports then answer {DEFAULT_QUESTIONS} held-out questions "
+        "of the run, and so does the adapter: the status says how many answers are identical.",
+    )
     c["export_status"] = gr.HTML(elem_id="export-status")
-    c["export_file"] = gr.File(label="Download the export", visible=False, interactive=False,
-                               elem_id="export-file")
+    c["export_file"] = gr.File(
+        label="Download the export", visible=False, interactive=False, elem_id="export-file"
+    )
     c["export_timer"] = gr.Timer(1.0, active=False)
     return c
 
@@ -87,11 +107,17 @@ def register(run_id: str, name: str, champion: bool):
     except FIXABLE as e:
         return box(str(e), "error"), gr.skip(), gr.skip()
     except Exception as e:  # noqa: BLE001 - MLflow unreachable or similar: a message, not a traceback
-        return box(f"MLflow is not answering ({type(e).__name__}). Try again in a moment.", "warn"), \
-            gr.skip(), gr.skip()
+        return (
+            box(f"MLflow is not answering ({type(e).__name__}). Try again in a moment.", "warn"),
+            gr.skip(),
+            gr.skip(),
+        )
     alias = " and marked as champion" if champion else ""
-    message = box(f"Registered as {version.name} version {version.version}{alias}: "
-                  f"models:/{version.name}/{version.version}", "ok")
+    message = box(
+        f"Registered as {version.name} version {version.version}{alias}: "
+        f"models:/{version.name}/{version.version}",
+        "ok",
+    )
     return message, *refresh_versions()
 
 
@@ -143,7 +169,9 @@ def start_export(run_id: str, fmt: str, name: str, gguf_type: str = "f16"):
         name = safe_name(name) if (name or "").strip() else ""
         if gguf_type not in GGUF_TYPES:
             raise ValueError(f"Unknown GGUF precision {gguf_type!r}: pick {' or '.join(GGUF_TYPES)}.")
-        job = start_job(f"{FORMATS.get(fmt, fmt)} of run {run_id[:8]}", _export_task(run_id, fmt, name, gguf_type))
+        job = start_job(
+            f"{FORMATS.get(fmt, fmt)} of run {run_id[:8]}", _export_task(run_id, fmt, name, gguf_type)
+        )
     except FIXABLE as e:
         return box(str(e), "error"), gr.skip(), gr.skip()
     status = box(f"Exporting: {job.label} ...", "info")
@@ -165,9 +193,14 @@ def export_tick():
     text += f" Then run: {result.command}" if result.command else ""
     if download is None:
         text += " It is too big to download through the browser: copy it from the server."
-    kind = "warn" if result.check is not None and result.check.warning else "ok"  # a mismatch warns, not fails
-    return box(text, kind), gr.File(value=str(download) if download else None, visible=bool(download)), \
-        gr.Timer(active=False)
+    kind = (
+        "warn" if result.check is not None and result.check.warning else "ok"
+    )  # a mismatch warns, not fails
+    return (
+        box(text, kind),
+        gr.File(value=str(download) if download else None, visible=bool(download)),
+        gr.Timer(active=False),
+    )
 
 
 def running_status(snap: dict) -> str:
@@ -180,5 +213,7 @@ def running_status(snap: dict) -> str:
     if not staged:
         return f"Exporting {snap['label']} ({elapsed}): {last}"
     stage, since = staged[-1]
-    return (f"Exporting {snap['label']}: {stage} ({fmt_duration(snap['elapsed'] - since)} in this stage, "
-            f"{elapsed} in all). {last}")
+    return (
+        f"Exporting {snap['label']}: {stage} ({fmt_duration(snap['elapsed'] - since)} in this stage, "
+        f"{elapsed} in all). {last}"
+    )

@@ -4,8 +4,12 @@ from collections import Counter
 
 import plotly.graph_objects as go
 
-CALM = dict(template="plotly_white", margin=dict(l=50, r=20, t=40, b=40), font=dict(size=12),
-            legend=dict(orientation="h", y=1.12, x=0))
+CALM = dict(
+    template="plotly_white",
+    margin=dict(l=50, r=20, t=40, b=40),
+    font=dict(size=12),
+    legend=dict(orientation="h", y=1.12, x=0),
+)
 
 
 def smooth(values: list[float], weight: float = 0.8) -> list[float]:
@@ -17,21 +21,45 @@ def smooth(values: list[float], weight: float = 0.8) -> list[float]:
     return out
 
 
-def loss_figure(loss: list[tuple[int, float]], eval_loss: list[tuple[int, float]] | None = None,
-                title: str = "Training loss (from MLflow)") -> go.Figure:
+def loss_figure(
+    loss: list[tuple[int, float]],
+    eval_loss: list[tuple[int, float]] | None = None,
+    title: str = "Training loss (from MLflow)",
+) -> go.Figure:
     fig = go.Figure()
     if loss:
         steps, values = zip(*loss, strict=True)
-        fig.add_scatter(x=steps, y=values, mode="lines+markers", name="loss", line=dict(color="#9db4d9", width=1),
-                        marker=dict(size=4))
-        fig.add_scatter(x=steps, y=smooth(list(values)), mode="lines", name="smoothed", line=dict(color="#1f4e9c", width=3))
+        fig.add_scatter(
+            x=steps,
+            y=values,
+            mode="lines+markers",
+            name="loss",
+            line=dict(color="#9db4d9", width=1),
+            marker=dict(size=4),
+        )
+        fig.add_scatter(
+            x=steps,
+            y=smooth(list(values)),
+            mode="lines",
+            name="smoothed",
+            line=dict(color="#1f4e9c", width=3),
+        )
     if eval_loss:
         steps, values = zip(*eval_loss, strict=True)
-        fig.add_scatter(x=steps, y=values, mode="lines+markers", name="eval loss", line=dict(color="#d9822b", width=2))
+        fig.add_scatter(
+            x=steps, y=values, mode="lines+markers", name="eval loss", line=dict(color="#d9822b", width=2)
+        )
     fig.update_layout(title=title, xaxis_title="step", yaxis_title="loss", height=340, **CALM)
     if not loss:
-        fig.add_annotation(text="The chart fills in as soon as the first step is logged", showarrow=False,
-                           xref="paper", yref="paper", x=0.5, y=0.5, font=dict(color="#888"))
+        fig.add_annotation(
+            text="The chart fills in as soon as the first step is logged",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            font=dict(color="#888"),
+        )
     return fig
 
 
@@ -39,7 +67,9 @@ def lr_figure(points: list[tuple[int, float]]) -> go.Figure:
     fig = go.Figure()
     if points:
         steps, values = zip(*points, strict=True)
-        fig.add_scatter(x=steps, y=values, mode="lines", name="learning rate", line=dict(color="#4c956c", width=2))
+        fig.add_scatter(
+            x=steps, y=values, mode="lines", name="learning rate", line=dict(color="#4c956c", width=2)
+        )
     fig.update_layout(title="Learning rate", xaxis_title="step", height=200, showlegend=False, **CALM)
     return fig
 
@@ -50,7 +80,9 @@ def overlay_figure(curves: dict[str, list[tuple[int, float]]]) -> go.Figure:
         if points:
             steps, values = zip(*points, strict=True)
             fig.add_scatter(x=steps, y=smooth(list(values), 0.6), mode="lines", name=name)
-    fig.update_layout(title="Loss curves (smoothed)", xaxis_title="step", yaxis_title="loss", height=380, **CALM)
+    fig.update_layout(
+        title="Loss curves (smoothed)", xaxis_title="step", yaxis_title="loss", height=380, **CALM
+    )
     return fig
 
 
@@ -61,12 +93,27 @@ def token_histogram(lengths: list[int], max_seq_length: int) -> go.Figure:
         lo, hi = min(lengths), max(lengths)
         width = max(1, -(-(hi - lo + 1) // 40))
         counts = Counter((n - lo) // width for n in lengths)
-        fig.add_bar(x=[lo + (b + 0.5) * width for b in sorted(counts)], y=[counts[b] for b in sorted(counts)],
-                    width=width, marker_color="#1f4e9c", name="rows")
-        fig.add_vline(x=max_seq_length, line=dict(color="#c0392b", dash="dash"),
-                      annotation_text=f"max sequence length {max_seq_length}", annotation_position="top left")
-    fig.update_layout(title="Tokens per row", xaxis_title="tokens (prompt + answer)", yaxis_title="rows",
-                      height=280, showlegend=False, **CALM)
+        fig.add_bar(
+            x=[lo + (b + 0.5) * width for b in sorted(counts)],
+            y=[counts[b] for b in sorted(counts)],
+            width=width,
+            marker_color="#1f4e9c",
+            name="rows",
+        )
+        fig.add_vline(
+            x=max_seq_length,
+            line=dict(color="#c0392b", dash="dash"),
+            annotation_text=f"max sequence length {max_seq_length}",
+            annotation_position="top left",
+        )
+    fig.update_layout(
+        title="Tokens per row",
+        xaxis_title="tokens (prompt + answer)",
+        yaxis_title="rows",
+        height=280,
+        showlegend=False,
+        **CALM,
+    )
     return fig
 
 
@@ -74,9 +121,17 @@ def category_figure(summaries: dict[str, dict]) -> go.Figure:
     """Grouped bars: how many rows fell in each outcome category, per model."""
     fig = go.Figure()
     colours = {"base": "#9aa5b1", "base_prompt": "#c8ced6", "adapter": "#1f4e9c"}
-    names = {"base": "base with schema", "base_prompt": "base with the adapter's prompt", "adapter": "fine-tuned"}
+    names = {
+        "base": "base with schema",
+        "base_prompt": "base with the adapter's prompt",
+        "adapter": "fine-tuned",
+    }
     for name, summary in summaries.items():
         cats = summary["categories"]
-        fig.add_bar(x=list(cats), y=list(cats.values()), name=names.get(name, name), marker_color=colours.get(name))
-    fig.update_layout(title="Outcome per held-out question", barmode="group", yaxis_title="rows", height=320, **CALM)
+        fig.add_bar(
+            x=list(cats), y=list(cats.values()), name=names.get(name, name), marker_color=colours.get(name)
+        )
+    fig.update_layout(
+        title="Outcome per held-out question", barmode="group", yaxis_title="rows", height=320, **CALM
+    )
     return fig

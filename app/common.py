@@ -17,8 +17,17 @@ from core.tracking import TrackingError
 from core.train import BusyError, ConfigError, ModelError, ResumeError, StorageError
 
 # Problems the user can fix: shown as a message in the page, never as a traceback.
-USER_ERRORS = (DataError, SchemaError, ModelError, ConfigError, BusyError, TemplateError, TrackingError, ResumeError,
-               StorageError)
+USER_ERRORS = (
+    DataError,
+    SchemaError,
+    ModelError,
+    ConfigError,
+    BusyError,
+    TemplateError,
+    TrackingError,
+    ResumeError,
+    StorageError,
+)
 
 
 @dataclass
@@ -32,15 +41,24 @@ class Dataset:
     schema_ddl: str = ""  # as the user gave it
     schema_text: str = ""  # CREATE TABLEs only, as they go into the prompt
     dialect: str = "postgres"
-    database: str = ""  # the connected database's source (app.db_panel): pairs are run on it, the run records it
+    database: str = (
+        ""  # the connected database's source (app.db_panel): pairs are run on it, the run records it
+    )
     database_name: str = ""  # how prompts that leave the schema out name the database
-    schema_mode: str = "full"  # what the prompt holds of the schema (the Train tab's choice), for token counts
+    schema_mode: str = (
+        "full"  # what the prompt holds of the schema (the Train tab's choice), for token counts
+    )
 
     @property
     def prompt_format(self):
 
-        cfg = TrainConfig(data_path=self.path, schema_path="", dialect=self.dialect, schema_in_prompt=self.schema_mode,
-                          database_name=self.database_name)
+        cfg = TrainConfig(
+            data_path=self.path,
+            schema_path="",
+            dialect=self.dialect,
+            schema_in_prompt=self.schema_mode,
+            database_name=self.database_name,
+        )
         return cfg.prompt_format(self.schema_text)
 
     @property

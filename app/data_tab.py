@@ -30,65 +30,125 @@ FINDING_WIDTHS = ["7%", "13%", "9%", "40%", "31%"]
 
 
 def build_data_tab() -> dict:
-    gr.Markdown("### 2. Your question/SQL pairs\nUpload them (JSON, JSONL or CSV with `question` and `sql` columns), "
-                "generate them from your database below, or start with the sample data. With a database connected, "
-                "its schema fills the box below and every pair is run on it.")
+    gr.Markdown(
+        "### 2. Your question/SQL pairs\nUpload them (JSON, JSONL or CSV with `question` and `sql` columns), "
+        "generate them from your database below, or start with the sample data. With a database connected, "
+        "its schema fills the box below and every pair is run on it."
+    )
     with gr.Row():
         with gr.Column(scale=1):
-            data_file = gr.File(label="Question/SQL pairs", file_types=[".json", ".jsonl", ".csv"], elem_id="data-file")
+            data_file = gr.File(
+                label="Question/SQL pairs", file_types=[".json", ".jsonl", ".csv"], elem_id="data-file"
+            )
             sample_btn = gr.Button("Use the sample data", variant="secondary", elem_id="use-sample")
         with gr.Column(scale=2):
-            schema_box = gr.Code(label="Schema (CREATE TABLE statements)", language="sql", lines=8, elem_id="schema")
+            schema_box = gr.Code(
+                label="Schema (CREATE TABLE statements)", language="sql", lines=8, elem_id="schema"
+            )
             with gr.Row():
-                schema_file = gr.UploadButton("Upload a .sql schema", file_types=[".sql", ".txt"], size="sm",
-                                              elem_id="schema-upload")
-                dialect = gr.Dropdown(list(DIALECTS), value="postgres", label="SQL dialect", scale=1,
-                                      info="The dialect your database speaks; every SQL is parsed in it.")
+                schema_file = gr.UploadButton(
+                    "Upload a .sql schema", file_types=[".sql", ".txt"], size="sm", elem_id="schema-upload"
+                )
+                dialect = gr.Dropdown(
+                    list(DIALECTS),
+                    value="postgres",
+                    label="SQL dialect",
+                    scale=1,
+                    info="The dialect your database speaks; every SQL is parsed in it.",
+                )
                 validate_btn = gr.Button("Check again", size="sm")
     message = gr.HTML(elem_id="data-message")
     summary = gr.HTML(elem_id="data-summary")
-    exclude = gr.Checkbox(True, label="Exclude rows with errors from training", elem_id="exclude-errors",
-                          info="One click keeps only the rows without errors; the file itself is not changed.")
+    exclude = gr.Checkbox(
+        True,
+        label="Exclude rows with errors from training",
+        elem_id="exclude-errors",
+        info="One click keeps only the rows without errors; the file itself is not changed.",
+    )
     with gr.Row():
-        findings = gr.Dataframe(headers=FINDING_HEADERS, label="Validation report", wrap=True, max_height=360,
-                                column_widths=FINDING_WIDTHS, show_search="filter", interactive=False,
-                                elem_id="findings", scale=3)
+        findings = gr.Dataframe(
+            headers=FINDING_HEADERS,
+            label="Validation report",
+            wrap=True,
+            max_height=360,
+            column_widths=FINDING_WIDTHS,
+            show_search="filter",
+            interactive=False,
+            elem_id="findings",
+            scale=3,
+        )
         histogram = gr.Plot(label="Token lengths", scale=2, elem_id="token-hist")
-    return dict(data_file=data_file, sample_btn=sample_btn, schema_box=schema_box, schema_file=schema_file,
-                dialect=dialect, validate_btn=validate_btn, message=message, summary=summary, exclude=exclude,
-                findings=findings, histogram=histogram)
+    return dict(
+        data_file=data_file,
+        sample_btn=sample_btn,
+        schema_box=schema_box,
+        schema_file=schema_file,
+        dialect=dialect,
+        validate_btn=validate_btn,
+        message=message,
+        summary=summary,
+        exclude=exclude,
+        findings=findings,
+        histogram=histogram,
+    )
 
 
 def build_preview_tab() -> dict:
-    gr.Markdown("This is the exact text the model sees for one row. The **highlighted** part (the SQL answer) is "
-                "what it learns to write; the dimmed part is context only.")
+    gr.Markdown(
+        "This is the exact text the model sees for one row. The **highlighted** part (the SQL answer) is "
+        "what it learns to write; the dimmed part is context only."
+    )
     with gr.Row():
         row = gr.Number(value=1, label="Row", precision=0, minimum=1, scale=1, elem_id="preview-row")
         prev_btn = gr.Button("Previous", size="sm")
         next_btn = gr.Button("Next", size="sm")
         random_btn = gr.Button("Random", size="sm")
-    template = gr.Textbox(DEFAULT_SYSTEM_TEMPLATE, label="System prompt template", lines=3, elem_id="system-template",
-                          info="{dialect} and {schema} are filled in for every row. Edits update the preview "
-                               "and are used for training.")
+    template = gr.Textbox(
+        DEFAULT_SYSTEM_TEMPLATE,
+        label="System prompt template",
+        lines=3,
+        elem_id="system-template",
+        info="{dialect} and {schema} are filled in for every row. Edits update the preview "
+        "and are used for training.",
+    )
     info = gr.HTML(elem_id="preview-info")
     rendered = gr.HTML(elem_id="preview")
-    return dict(row=row, prev_btn=prev_btn, next_btn=next_btn, random_btn=random_btn, template=template,
-                info=info, rendered=rendered)
+    return dict(
+        row=row,
+        prev_btn=prev_btn,
+        next_btn=next_btn,
+        random_btn=random_btn,
+        template=template,
+        info=info,
+        rendered=rendered,
+    )
 
 
 # ---- handlers (plain functions: the tests call them directly) ----
+
 
 def summary_html(ds: Dataset, exclude_errors: bool) -> str:
     if not ds.report:
         return ""
     s = ds.report.summary
-    shown = {k: v for k, v in s.items() if k != "trainable" and (ds.report.preflight or k not in DATABASE_KINDS)}
-    cells = "".join(f'<div class="stat{" bad" if v and k not in ("rows", "trainable") else ""}">'
-                    f'<b>{v}</b><span>{SUMMARY_LABELS[k]}</span></div>' for k, v in shown.items())
+    shown = {
+        k: v for k, v in s.items() if k != "trainable" and (ds.report.preflight or k not in DATABASE_KINDS)
+    }
+    cells = "".join(
+        f'<div class="stat{" bad" if v and k not in ("rows", "trainable") else ""}">'
+        f"<b>{v}</b><span>{SUMMARY_LABELS[k]}</span></div>"
+        for k, v in shown.items()
+    )
     train = ds.trainable_count(exclude_errors)
-    ran = f'<div class="preflight" id="preflight">{html.escape(ds.report.preflight)}</div>' if ds.report.preflight else ""
-    return (f'<div class="train-count" id="train-count">{train} of {s["rows"]} rows will train</div>{ran}'
-            f'<div class="stats">{cells}</div>')
+    ran = (
+        f'<div class="preflight" id="preflight">{html.escape(ds.report.preflight)}</div>'
+        if ds.report.preflight
+        else ""
+    )
+    return (
+        f'<div class="train-count" id="train-count">{train} of {s["rows"]} rows will train</div>{ran}'
+        f'<div class="stats">{cells}</div>'
+    )
 
 
 def findings_rows(ds: Dataset) -> list[list]:
@@ -97,40 +157,74 @@ def findings_rows(ds: Dataset) -> list[list]:
     return [[f.row, f.severity, f.field, f.problem, f.fix] for f in ds.report.findings]
 
 
-def validate_dataset(ds: Dataset, model: str, max_len: int, template: str, schema_mode: str = "full",
-                     progress=None) -> Dataset:
+def validate_dataset(
+    ds: Dataset, model: str, max_len: int, template: str, schema_mode: str = "full", progress=None
+) -> Dataset:
     """Validate a loaded dataset the way a run will (core.train.dataset.build_dataset: token counts from the chosen
     model's tokenizer; with a connected database, every pair's SQL run on it, cached by SQL text)."""
     ds.schema_mode = schema_mode or "full"
-    cfg = TrainConfig(data_path=ds.path, data_name=ds.name, schema_text=ds.schema_ddl, dialect=ds.dialect,
-                      database=ds.database, system_template=template, schema_in_prompt=ds.schema_mode,
-                      database_name=ds.database_name, max_seq_length=int(max_len), model=model)
-    built = build_dataset(cfg, load_tokenizer(model), pairs=ds.pairs,
-                          checking=progress_reporter(progress, lambda done, total: f"checking SQL: {done:,} of "
-                                                                                   f"{total:,} queries"),
-                          running=progress_reporter(progress, lambda done, total: f"running pair {done} of {total}"))
+    cfg = TrainConfig(
+        data_path=ds.path,
+        data_name=ds.name,
+        schema_text=ds.schema_ddl,
+        dialect=ds.dialect,
+        database=ds.database,
+        system_template=template,
+        schema_in_prompt=ds.schema_mode,
+        database_name=ds.database_name,
+        max_seq_length=int(max_len),
+        model=model,
+    )
+    built = build_dataset(
+        cfg,
+        load_tokenizer(model),
+        pairs=ds.pairs,
+        checking=progress_reporter(
+            progress, lambda done, total: f"checking SQL: {done:,} of {total:,} queries"
+        ),
+        running=progress_reporter(progress, lambda done, total: f"running pair {done} of {total}"),
+    )
     ds.schema_text, ds.report = built.schema_text, built.report
     return ds
 
 
-def load_dataset(path: str | None, name: str, schema_ddl: str, dialect: str, model: str, max_len: int,
-                 template: str, current: Dataset | None, database_source: str = "", progress=None,
-                 schema_mode: str = "full"):
+def load_dataset(
+    path: str | None,
+    name: str,
+    schema_ddl: str,
+    dialect: str,
+    model: str,
+    max_len: int,
+    template: str,
+    current: Dataset | None,
+    database_source: str = "",
+    progress=None,
+    schema_mode: str = "full",
+):
     """Load + validate. On a bad file: a clear message, and the previous dataset stays as it was."""
     current = current or Dataset()
     if not path:
         return current, box("Choose a file first.", "warn")
     try:
         pairs = load_pairs(path, name=name)
-        ds = Dataset(path=str(path), name=name, pairs=pairs, schema_ddl=schema_ddl or "", dialect=dialect,
-                     database=database_source)
+        ds = Dataset(
+            path=str(path),
+            name=name,
+            pairs=pairs,
+            schema_ddl=schema_ddl or "",
+            dialect=dialect,
+            database=database_source,
+        )
         ds = validate_dataset(ds, model, max_len, template, schema_mode, progress)
     except (*USER_ERRORS, SourceError) as e:
         return current, box(f"{e}{_kept(current)}", "error")
     except Exception as e:  # noqa: BLE001 - last resort: a bug must not cost the user the dataset they had
         traceback.print_exc()
-        return current, box(f"{name}: could not be read ({type(e).__name__}). Please report this file to the "
-                            f"maintainers.{_kept(current)}", "error")
+        return current, box(
+            f"{name}: could not be read ({type(e).__name__}). Please report this file to the "
+            f"maintainers.{_kept(current)}",
+            "error",
+        )
     errors = len(ds.report.error_rows)
     kind = "warn" if errors else "ok"
     note = f" {errors} rows have errors: see the report below." if errors else " No errors found."
@@ -143,25 +237,57 @@ def _kept(current: Dataset) -> str:
 
 def outputs_for(ds: Dataset, message: str, exclude_errors: bool, max_len: int):
     lengths = ds.report.token_lengths if ds.report else []
-    return ds, message, summary_html(ds, exclude_errors), findings_rows(ds), token_histogram(lengths, int(max_len))
+    return (
+        ds,
+        message,
+        summary_html(ds, exclude_errors),
+        findings_rows(ds),
+        token_histogram(lengths, int(max_len)),
+    )
 
 
 def _source(conn) -> str:
     return conn.source if conn is not None and conn.connected else ""
 
 
-def on_upload(file, schema_ddl, dialect, model, max_len, template, exclude_errors, current, conn=None,
-              schema_mode="full", progress=gr.Progress()):  # noqa: B008 - gradio idiom
+def on_upload(
+    file,
+    schema_ddl,
+    dialect,
+    model,
+    max_len,
+    template,
+    exclude_errors,
+    current,
+    conn=None,
+    schema_mode="full",
+    progress=gr.Progress(),  # noqa: B008 - gradio idiom
+):
     if file is None:
         return outputs_for(current or Dataset(), "", exclude_errors, max_len)
     original = Path(getattr(file, "orig_name", None) or file).name
     try:
         stored = store_upload(str(file), original)
     except OSError as e:
-        return outputs_for(current or Dataset(), box(f"{original}: could not store the upload ({e}).", "error"),
-                           exclude_errors, max_len)
-    ds, message = load_dataset(str(stored), original, schema_ddl, dialect, model, max_len, template, current,
-                               _source(conn), progress, schema_mode)
+        return outputs_for(
+            current or Dataset(),
+            box(f"{original}: could not store the upload ({e}).", "error"),
+            exclude_errors,
+            max_len,
+        )
+    ds, message = load_dataset(
+        str(stored),
+        original,
+        schema_ddl,
+        dialect,
+        model,
+        max_len,
+        template,
+        current,
+        _source(conn),
+        progress,
+        schema_mode,
+    )
     return outputs_for(ds, message, exclude_errors, max_len)
 
 
@@ -169,25 +295,61 @@ def on_sample(dialect, model, max_len, template, exclude_errors, current, conn=N
     """The sample pairs; with the sample database connected (the sample button connects it first), its schema."""
     connected = conn is not None and conn.connected and conn.info is not None
     ddl = conn.schema().ddl(dialect) if connected else SAMPLE_SCHEMA.read_text(encoding="utf-8")
-    ds, message = load_dataset(str(SAMPLE_PAIRS), SAMPLE_PAIRS.name, ddl, dialect, model, max_len, template, current,
-                               _source(conn), schema_mode=schema_mode)
+    ds, message = load_dataset(
+        str(SAMPLE_PAIRS),
+        SAMPLE_PAIRS.name,
+        ddl,
+        dialect,
+        model,
+        max_len,
+        template,
+        current,
+        _source(conn),
+        schema_mode=schema_mode,
+    )
     return (ddl, *outputs_for(ds, message, exclude_errors, max_len))
 
 
-def on_revalidate(schema_ddl, dialect, model, max_len, template, exclude_errors, current, conn=None,
-                  schema_mode="full", progress=gr.Progress()):  # noqa: B008 - gradio idiom
+def on_revalidate(
+    schema_ddl,
+    dialect,
+    model,
+    max_len,
+    template,
+    exclude_errors,
+    current,
+    conn=None,
+    schema_mode="full",
+    progress=gr.Progress(),  # noqa: B008 - gradio idiom
+):
     ds = current or Dataset()
     if not ds.loaded:
         return outputs_for(ds, "", exclude_errors, max_len)
     database_source = _source(conn) if conn is not None else ds.database
-    candidate = Dataset(ds.path, ds.name, ds.pairs, None, schema_ddl or "", ds.schema_text, dialect,
-                        database=database_source, database_name=ds.database_name)
+    candidate = Dataset(
+        ds.path,
+        ds.name,
+        ds.pairs,
+        None,
+        schema_ddl or "",
+        ds.schema_text,
+        dialect,
+        database=database_source,
+        database_name=ds.database_name,
+    )
     try:
         candidate = validate_dataset(candidate, model, max_len, template, schema_mode, progress)
     except (*USER_ERRORS, SourceError) as e:
         return outputs_for(ds, box(str(e), "error"), exclude_errors, max_len)
-    return outputs_for(candidate, box(f"Checked {ds.name} again: {len(candidate.report.error_rows)} rows with errors.",
-                                      "warn" if candidate.report.error_rows else "ok"), exclude_errors, max_len)
+    return outputs_for(
+        candidate,
+        box(
+            f"Checked {ds.name} again: {len(candidate.report.error_rows)} rows with errors.",
+            "warn" if candidate.report.error_rows else "ok",
+        ),
+        exclude_errors,
+        max_len,
+    )
 
 
 def on_schema_file(file):
@@ -196,7 +358,9 @@ def on_schema_file(file):
     try:
         return Path(file).read_text(encoding="utf-8-sig"), ""
     except (UnicodeDecodeError, OSError):
-        return gr.skip(), box(f"{Path(file).name}: not a UTF-8 text file. Save it as UTF-8 and upload it again.", "error")
+        return gr.skip(), box(
+            f"{Path(file).name}: not a UTF-8 text file. Save it as UTF-8 and upload it again.", "error"
+        )
 
 
 def _template_for(template: str, fmt) -> str:
@@ -205,7 +369,9 @@ def _template_for(template: str, fmt) -> str:
     return default_template_for(fmt.mode, template)
 
 
-def render_preview(ds: Dataset, row_number, template: str, model: str, max_len: int, schema_mode: str | None = None):
+def render_preview(
+    ds: Dataset, row_number, template: str, model: str, max_len: int, schema_mode: str | None = None
+):
     """(html of the training text with the trained part highlighted, info line, the template box: the template
     actually used)."""
     if not ds or not ds.loaded:
@@ -220,8 +386,10 @@ def render_preview(ds: Dataset, row_number, template: str, model: str, max_len: 
         ex = render_example(messages, load_tokenizer(model))
     except USER_ERRORS as e:
         return box(str(e), "error"), "", gr.skip()
-    body = (f'<pre class="chatml"><span class="ctx">{html.escape(ex.prompt_text)}</span>'
-            f'<mark class="trained" title="trained: the model learns to write this">{html.escape(ex.answer_text)}</mark></pre>')
+    body = (
+        f'<pre class="chatml"><span class="ctx">{html.escape(ex.prompt_text)}</span>'
+        f'<mark class="trained" title="trained: the model learns to write this">{html.escape(ex.answer_text)}</mark></pre>'
+    )
     n, trained = len(ex.token_ids), sum(ex.trained)
     info = f"Row {pair.row} of {len(ds.pairs)}: {n} tokens, {trained} of them trained (the answer)."
     kind = "info"
@@ -250,8 +418,20 @@ def restore(cfg, job_id: str):
     """A reload while a job trains: its data as the Data tab shows it (dataset, message, summary)."""
     name = cfg.data_name or Path(cfg.data_path).name
     ddl = Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
-    ds, _ = load_dataset(cfg.data_path, name, ddl, cfg.dialect, cfg.model, cfg.max_seq_length, cfg.system_template,
-                         None, database_source=cfg.database, schema_mode=cfg.schema_in_prompt)
+    ds, _ = load_dataset(
+        cfg.data_path,
+        name,
+        ddl,
+        cfg.dialect,
+        cfg.model,
+        cfg.max_seq_length,
+        cfg.system_template,
+        None,
+        database_source=cfg.database,
+        schema_mode=cfg.schema_in_prompt,
+    )
     ds.database_name = cfg.database_name
-    message = box(f"Job {job_id} is training on {name} ({len(ds.pairs)} rows): step 3 shows its settings.", "info")
+    message = box(
+        f"Job {job_id} is training on {name} ({len(ds.pairs)} rows): step 3 shows its settings.", "info"
+    )
     return ds, message, summary_html(ds, cfg.exclude_error_rows)

@@ -22,34 +22,57 @@ from core.redact import redact
 
 def build_playground() -> dict:
     c = {}
-    gr.Markdown("### Playground\nAsk a question in your own words; both models answer (the base model with the schema "
-                "in its prompt, the adapter with the prompt it trained on), and their SQL runs read-only on the "
-                "database. Keep a question whose answer you checked as **one of your questions**: they are scored "
-                "beside the held-out rows at every evaluation and never trained on.")
+    gr.Markdown(
+        "### Playground\nAsk a question in your own words; both models answer (the base model with the schema "
+        "in its prompt, the adapter with the prompt it trained on), and their SQL runs read-only on the "
+        "database. Keep a question whose answer you checked as **one of your questions**: they are scored "
+        "beside the held-out rows at every evaluation and never trained on."
+    )
     with gr.Row():
-        c["question"] = gr.Textbox(label="Question", scale=4, elem_id="pg-question",
-                                   placeholder="e.g. Which customers bought nothing in March?")
+        c["question"] = gr.Textbox(
+            label="Question",
+            scale=4,
+            elem_id="pg-question",
+            placeholder="e.g. Which customers bought nothing in March?",
+        )
         c["ask_btn"] = gr.Button("Ask both models", variant="primary", scale=1, elem_id="ask")
-    c["schema_check"] = gr.Checkbox(True, label="Schema check", elem_id="pg-schema-check",
-                                    info="Repair a table or column name the database does not have to the nearest "
-                                    "one it has, when only one is near (applied to both models; the change is shown "
-                                    "as a comment above the SQL).")
+    c["schema_check"] = gr.Checkbox(
+        True,
+        label="Schema check",
+        elem_id="pg-schema-check",
+        info="Repair a table or column name the database does not have to the nearest "
+        "one it has, when only one is near (applied to both models; the change is shown "
+        "as a comment above the SQL).",
+    )
     with gr.Row():
         with gr.Column():
-            c["base_sql"] = gr.Code(label="Base model SQL (schema in its prompt)", language="sql",
-                                    elem_id="pg-base-sql", lines=4, wrap_lines=True)
+            c["base_sql"] = gr.Code(
+                label="Base model SQL (schema in its prompt)",
+                language="sql",
+                elem_id="pg-base-sql",
+                lines=4,
+                wrap_lines=True,
+            )
             c["base_result"] = gr.Dataframe(label="Base model rows", interactive=False, max_height=240)
         with gr.Column():
-            c["adapter_sql"] = gr.Code(label="Adapter SQL", language="sql", elem_id="pg-adapter-sql", lines=4,
-                                       wrap_lines=True)
+            c["adapter_sql"] = gr.Code(
+                label="Adapter SQL", language="sql", elem_id="pg-adapter-sql", lines=4, wrap_lines=True
+            )
             c["adapter_result"] = gr.Dataframe(label="Adapter rows", interactive=False, max_height=240)
     c["pg_message"] = gr.HTML(elem_id="pg-message")
     with gr.Row():
-        c["corrected"] = gr.Code(label="The right SQL (the adapter's answer; correct it if it is wrong)",
-                                 language="sql", interactive=True, elem_id="pg-corrected", lines=4, wrap_lines=True)
+        c["corrected"] = gr.Code(
+            label="The right SQL (the adapter's answer; correct it if it is wrong)",
+            language="sql",
+            interactive=True,
+            elem_id="pg-corrected",
+            lines=4,
+            wrap_lines=True,
+        )
         with gr.Column():
-            c["keep_btn"] = gr.Button("Keep as one of my questions (evaluation only)", variant="primary",
-                                      elem_id="pg-keep")
+            c["keep_btn"] = gr.Button(
+                "Keep as one of my questions (evaluation only)", variant="primary", elem_id="pg-keep"
+            )
             c["add_btn"] = gr.Button("Add to the training data instead")
             c["dataset_file"] = gr.DownloadButton("Download the dataset (.jsonl)", visible=False)
     return c
@@ -80,8 +103,9 @@ def _ask(run_id, question, kind, db_file, pg_url, schema_check):
         # the base model at its best (the schema in its prompt), the adapter with the prompt it trained on
         for side, adapter_path in ((record.baseline(), None), (record, adapter)):
             prompt = side.prompt_messages(question.strip())
-            [raw] = playground_generator().generate(record.base_model, adapter_path, cfg.trust_remote_code, [prompt],
-                                          max_new_tokens=200)
+            [raw] = playground_generator().generate(
+                record.base_model, adapter_path, cfg.trust_remote_code, [prompt], max_new_tokens=200
+            )
             sql = extract_sql(raw)
             check = check_names(sql, tables, record.dialect) if sql and tables else SchemaCheck(sql)
             result = db.execute(check.sql, record.dialect) if sql else None
@@ -103,9 +127,11 @@ def keep_question(run_id, question: str, sql: str):
     except (*USER_ERRORS, ValueError, OSError) as e:
         return box(redact(str(e)), "error")
     more = f" Add {ENOUGH - count} more for a score worth reading." if count < ENOUGH else ""
-    return box(f"{'Kept' if new else 'Updated'}: you have {count} question{'s' if count != 1 else ''} of your own for "
-               f"this database. The next evaluation scores them as their own line; training leaves them out.{more}",
-               "ok")
+    return box(
+        f"{'Kept' if new else 'Updated'}: you have {count} question{'s' if count != 1 else ''} of your own for "
+        f"this database. The next evaluation scores them as their own line; training leaves them out.{more}",
+        "ok",
+    )
 
 
 def add_pair(ds: Dataset, question: str, sql: str):
@@ -117,5 +143,12 @@ def add_pair(ds: Dataset, question: str, sql: str):
     ds.pairs = [*ds.pairs, Pair(question.strip(), sql.strip(), next_row)]
     target = write_pairs(ds.pairs)
     ds.path = str(target)
-    return ds, box(f"Added as row {next_row}; the dataset now has {len(ds.pairs)} rows. Check it again in step 1 "
-                   "before training.", "ok"), gr.DownloadButton(value=str(target), visible=True)
+    return (
+        ds,
+        box(
+            f"Added as row {next_row}; the dataset now has {len(ds.pairs)} rows. Check it again in step 1 "
+            "before training.",
+            "ok",
+        ),
+        gr.DownloadButton(value=str(target), visible=True),
+    )

@@ -17,18 +17,29 @@ def build_runs_tab() -> dict:
         c["refresh_btn"] = gr.Button("Refresh", size="sm", elem_id="runs-refresh")
         c["experiment"] = gr.Textbox("text2sql-finetune", label="Experiment", scale=2)
     c["message"] = gr.HTML()
-    c["table"] = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, show_search="filter", wrap=False,
-                              max_height=360, label="Runs (click a column to sort, use the filter to search)",
-                              elem_id="runs-table")
-    c["compare"] = gr.Dropdown([], multiselect=True, label="Runs to compare", info="Pick several runs to overlay "
-                               "their loss curves.")
+    c["table"] = gr.Dataframe(
+        headers=RUN_COLUMNS,
+        interactive=False,
+        show_search="filter",
+        wrap=False,
+        max_height=360,
+        label="Runs (click a column to sort, use the filter to search)",
+        elem_id="runs-table",
+    )
+    c["compare"] = gr.Dropdown(
+        [], multiselect=True, label="Runs to compare", info="Pick several runs to overlay their loss curves."
+    )
     c["overlay"] = gr.Plot(label="Loss curves", visible=False)
     with gr.Row():
         c["open_run"] = gr.Dropdown([], label="Open a run", scale=3)
         c["clone_btn"] = gr.Button("Clone its settings into the Train tab", size="sm", scale=1)
     with gr.Row():
-        c["params"] = gr.Dataframe(headers=["setting", "value"], interactive=False, label="Settings", max_height=400)
-        c["samples"] = gr.Textbox(label="Formatted samples (what the model was trained on)", lines=16, max_lines=16)
+        c["params"] = gr.Dataframe(
+            headers=["setting", "value"], interactive=False, label="Settings", max_height=400
+        )
+        c["samples"] = gr.Textbox(
+            label="Formatted samples (what the model was trained on)", lines=16, max_lines=16
+        )
     return c
 
 
@@ -44,13 +55,23 @@ def refresh_runs(experiment: str):
             raise ConnectionError(uri)
         rows = list_runs(experiment)
     except Exception as e:  # noqa: BLE001 - MLflow down: say so, keep the page working
-        return box(f"MLflow is not answering ({type(e).__name__}). Try again in a moment.", "warn"), \
-            gr.skip(), gr.skip(), gr.skip()
+        return (
+            box(f"MLflow is not answering ({type(e).__name__}). Try again in a moment.", "warn"),
+            gr.skip(),
+            gr.skip(),
+            gr.skip(),
+        )
     message = "" if rows else box(f"No runs yet in experiment '{experiment}'. Train one in step 3.", "info")
     choices = _choices(rows)
-    newest = [choices[0][1]] if choices else []  # the chart and the details show the newest run without a pick
-    return (message, rows, gr.Dropdown(choices=choices, value=newest),
-            gr.Dropdown(choices=choices, value=newest[0] if newest else None))
+    newest = (
+        [choices[0][1]] if choices else []
+    )  # the chart and the details show the newest run without a pick
+    return (
+        message,
+        rows,
+        gr.Dropdown(choices=choices, value=newest),
+        gr.Dropdown(choices=choices, value=newest[0] if newest else None),
+    )
 
 
 def overlay_runs(run_ids: list[str]):
@@ -86,12 +107,27 @@ def clone_settings(run_id: str) -> dict:
         return {}
     cfg = config_from_params(run_details(run_id)["params"])
     tri = {None: "auto", True: "on", False: "off"}
-    return {"model": cfg.model, "rank": cfg.rank, "alpha": cfg.alpha, "max_steps": cfg.max_steps,
-            "learning_rate": cfg.learning_rate, "batch_size": cfg.batch_size, "grad_accum": cfg.grad_accum,
-            "warmup_steps": cfg.warmup_steps, "max_seq_length": cfg.max_seq_length, "dropout": cfg.dropout,
-            "target_modules": cfg.target_modules, "load_in_4bit": tri[cfg.load_in_4bit], "packing": tri[cfg.packing],
-            "batch_tokens": cfg.batch_tokens,
-            "seed": cfg.seed, "eval_fraction": cfg.eval_fraction, "answer_only_loss": cfg.answer_only_loss,
-            "evaluate_after": cfg.evaluate_after, "checkpoint_every": cfg.checkpoint_every,
-            "trust_remote_code": cfg.trust_remote_code,
-            "run_name": f"{cfg.run_name} (copy)" if cfg.run_name else "", "system_template": cfg.system_template}
+    return {
+        "model": cfg.model,
+        "rank": cfg.rank,
+        "alpha": cfg.alpha,
+        "max_steps": cfg.max_steps,
+        "learning_rate": cfg.learning_rate,
+        "batch_size": cfg.batch_size,
+        "grad_accum": cfg.grad_accum,
+        "warmup_steps": cfg.warmup_steps,
+        "max_seq_length": cfg.max_seq_length,
+        "dropout": cfg.dropout,
+        "target_modules": cfg.target_modules,
+        "load_in_4bit": tri[cfg.load_in_4bit],
+        "packing": tri[cfg.packing],
+        "batch_tokens": cfg.batch_tokens,
+        "seed": cfg.seed,
+        "eval_fraction": cfg.eval_fraction,
+        "answer_only_loss": cfg.answer_only_loss,
+        "evaluate_after": cfg.evaluate_after,
+        "checkpoint_every": cfg.checkpoint_every,
+        "trust_remote_code": cfg.trust_remote_code,
+        "run_name": f"{cfg.run_name} (copy)" if cfg.run_name else "",
+        "system_template": cfg.system_template,
+    }

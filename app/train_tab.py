@@ -45,7 +45,10 @@ FORM = TrainConfig.form_fields()
 FIELDS = [f.name for f in FORM]
 PLAN_FIELDS = [f.name for f in FORM if f.metadata.get("plan")]
 SETTING_FIELDS = [*RECIPE, "evaluate_after"]
-ELEM_IDS = {"max_steps": "steps", "schema_in_prompt": "schema-in-prompt"}  # what the browser tests find them by
+ELEM_IDS = {
+    "max_steps": "steps",
+    "schema_in_prompt": "schema-in-prompt",
+}  # what the browser tests find them by
 
 
 def _hint(name: str) -> str:
@@ -54,14 +57,27 @@ def _hint(name: str) -> str:
 
 def setting_component(f, value):
     """The form component of one config field, from its metadata: label, help, bounds, choices, widget."""
-    meta, kw = f.metadata, {"label": f.metadata["label"], "info": f.metadata["help"],
-                            "elem_id": ELEM_IDS.get(f.name, f"cfg-{f.name.replace('_', '-')}")}
+    meta, kw = (
+        f.metadata,
+        {
+            "label": f.metadata["label"],
+            "info": f.metadata["help"],
+            "elem_id": ELEM_IDS.get(f.name, f"cfg-{f.name.replace('_', '-')}"),
+        },
+    )
     widget, kind = meta.get("widget"), str(f.type)
     if widget == "model":
-        return gr.Dropdown(list(MODEL_CHOICES), value=value, allow_custom_value=True, scale=3, **{
-            **kw, "info": kw["info"] + " Type a folder path or Hub id to use another."})
+        return gr.Dropdown(
+            list(MODEL_CHOICES),
+            value=value,
+            allow_custom_value=True,
+            scale=3,
+            **{**kw, "info": kw["info"] + " Type a folder path or Hub id to use another."},
+        )
     if widget == "slider":
-        return gr.Slider(meta.get("step", 1), meta.get("ui_max", meta["max"]), value=value, step=meta.get("step", 1), **kw)
+        return gr.Slider(
+            meta.get("step", 1), meta.get("ui_max", meta["max"]), value=value, step=meta.get("step", 1), **kw
+        )
     if "None" in kind:  # an optional switch: decided by the machine unless set
         return gr.Radio(AUTO_ON_OFF, value=_form_value_of(value), **kw)
     if meta.get("choices") and f.type is list:
@@ -112,9 +128,17 @@ def build_train_tab() -> dict:
     c["mlflow_link"] = gr.HTML(elem_id="mlflow-link")
     c["outcome"] = gr.HTML(elem_id="outcome")
     c["download"] = gr.DownloadButton("Download the adapter (.zip)", visible=False, elem_id="download")
-    c["to_evaluate"] = gr.Button("Open the evaluation (step 5)", visible=False, size="sm", elem_id="to-evaluate")
-    c["log"] = gr.Textbox(label="Training log (newest at the bottom)", lines=8, max_lines=8, interactive=False,
-                          autoscroll=True, elem_id="log")
+    c["to_evaluate"] = gr.Button(
+        "Open the evaluation (step 5)", visible=False, size="sm", elem_id="to-evaluate"
+    )
+    c["log"] = gr.Textbox(
+        label="Training log (newest at the bottom)",
+        lines=8,
+        max_lines=8,
+        interactive=False,
+        autoscroll=True,
+        elem_id="log",
+    )
     c["timer"] = gr.Timer(1.0)
     c["last_view"] = gr.State("")
     return c
@@ -137,35 +161,56 @@ def _rows(form: list, width: int = 4) -> list[list]:
 
 # ---- handlers ----
 
+
 def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) -> TrainConfig:
     """The run's config from the session's data and the form's values (each converted to its field's type).
     Raises ConfigError for a value out of its bounds."""
     v = {name: TrainConfig.coerce(name, value) for name, value in values.items()}
     v["database_name"] = v.get("database_name") or (ds.database_name if ds else "")
-    return TrainConfig(data_path=ds.path if ds else "", data_name=ds.name if ds else "",
-                       schema_text=ds.schema_ddl if ds else "",
-                       dialect=ds.dialect if ds else "postgres", database=ds.database if ds else "",
-                       system_template=template, exclude_error_rows=bool(exclude_errors), **v)
+    return TrainConfig(
+        data_path=ds.path if ds else "",
+        data_name=ds.name if ds else "",
+        schema_text=ds.schema_ddl if ds else "",
+        dialect=ds.dialect if ds else "postgres",
+        database=ds.database if ds else "",
+        system_template=template,
+        exclude_error_rows=bool(exclude_errors),
+        **v,
+    )
 
 
 def settings_for_model(model: str):
     """When the model changes: the settings that fit it on this machine, and a note saying so."""
     values = recommended_settings(model or MODEL_CHOICES[0], gpu_available())
     small = values["schema_in_prompt"] == "none"
-    note = ("Settings for a small model on this CPU: a higher learning rate, one micro-batch of 4 per step and "
-            "prompts that name the database instead of pasting its schema." if small else
-            "The recipe's settings for a GPU.")
-    return (*[values[f] for f in SETTING_FIELDS], box(note + " 'Use the recipe's settings' restores the original "
-                                                      "recipe (r16, alpha 32, lr 2e-4, batch 2 x 4, 60 steps).", "info"))
+    note = (
+        "Settings for a small model on this CPU: a higher learning rate, one micro-batch of 4 per step and "
+        "prompts that name the database instead of pasting its schema."
+        if small
+        else "The recipe's settings for a GPU."
+    )
+    return (
+        *[values[f] for f in SETTING_FIELDS],
+        box(
+            note + " 'Use the recipe's settings' restores the original "
+            "recipe (r16, alpha 32, lr 2e-4, batch 2 x 4, 60 steps).",
+            "info",
+        ),
+    )
 
 
 def recipe_settings(evaluate_after: bool):
     """The original recipe: a 7B model's settings (on a small CPU model they learn much less; see the note)."""
     values = {**RECIPE, "evaluate_after": evaluate_after}
-    return (*[values[f] for f in SETTING_FIELDS],
-            box("The recipe's settings: r16, alpha 32, lr 2e-4, batch 2 x accumulation 4, 60 steps, the full schema "
-                "in every prompt. They suit a 7B model on a GPU; the bundled model on a CPU learns far less with "
-                "them (5% execution accuracy on the sample data, against over 60% with its own defaults).", "info"))
+    return (
+        *[values[f] for f in SETTING_FIELDS],
+        box(
+            "The recipe's settings: r16, alpha 32, lr 2e-4, batch 2 x accumulation 4, 60 steps, the full schema "
+            "in every prompt. They suit a 7B model on a GPU; the bundled model on a CPU learns far less with "
+            "them (5% execution accuracy on the sample data, against over 60% with its own defaults).",
+            "info",
+        ),
+    )
 
 
 def plan_for(ds: Dataset, exclude_errors: bool, *values) -> tuple[str, int]:
@@ -173,38 +218,64 @@ def plan_for(ds: Dataset, exclude_errors: bool, *values) -> tuple[str, int]:
     return plan_html(ds, exclude_errors, **dict(zip(PLAN_FIELDS, values, strict=True)))
 
 
-def plan_html(ds: Dataset, exclude_errors: bool, max_steps=0, batch_size=2, grad_accum=4, packing="auto",
-              batch_tokens=0, max_seq_length=2048, gpus=1, model=MODEL_CHOICES[0], evaluate_after=False,
-              load_in_4bit="auto", eval_fraction=0.1) -> tuple[str, int]:
+def plan_html(
+    ds: Dataset,
+    exclude_errors: bool,
+    max_steps=0,
+    batch_size=2,
+    grad_accum=4,
+    packing="auto",
+    batch_tokens=0,
+    max_seq_length=2048,
+    gpus=1,
+    model=MODEL_CHOICES[0],
+    evaluate_after=False,
+    load_in_4bit="auto",
+    eval_fraction=0.1,
+) -> tuple[str, int]:
     """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
     steps, batch, accum = max_steps, batch_size, grad_accum
     if not ds or not ds.loaded:
         return box("Load data first (step 1): the plan is computed from it.", "info"), 0
-    cfg = TrainConfig(batch_size=max(int(batch or 1), 1), grad_accum=max(int(accum or 1), 1), packing=TrainConfig.coerce("packing", packing),
-                      batch_tokens=max(int(batch_tokens or 0), 0), max_seq_length=int(max_seq_length or 2048))
+    cfg = TrainConfig(
+        batch_size=max(int(batch or 1), 1),
+        grad_accum=max(int(accum or 1), 1),
+        packing=TrainConfig.coerce("packing", packing),
+        batch_tokens=max(int(batch_tokens or 0), 0),
+        max_seq_length=int(max_seq_length or 2048),
+    )
     lengths = ds.report.token_lengths if ds.report else []
     found = gpu_count()
     devices = min(found if int(gpus or 0) == 0 else int(gpus), found) if found else 1
     plan = plan_batches(cfg, lengths, found > 0, devices)
     train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), float(eval_fraction or 0))
     training, held_out = max(len(train), 1), len(held)
-    cfg = replace(cfg, model=model or MODEL_CHOICES[0], evaluate_after=bool(evaluate_after),
-                  load_in_4bit=TrainConfig.coerce("load_in_4bit", load_in_4bit))
+    cfg = replace(
+        cfg,
+        model=model or MODEL_CHOICES[0],
+        evaluate_after=bool(evaluate_after),
+        load_in_4bit=TrainConfig.coerce("load_in_4bit", load_in_4bit),
+    )
     suggested, why = suggested_steps(cfg, plan, training, found > 0)
     steps = int(steps or 0)
     chosen = f"{steps} steps make" if steps else f"the suggested {suggested} steps ({why}) make"
     where = "On this GPU, " if plan.packing else ""
-    text = (f"{training} rows will train, {held_out} are held out to score the adapter. {where}{plan.describe()}, so "
-            f"{chosen} {plan.epochs(steps or suggested, training):.2f} epochs."
-            + ("" if not steps else f" Suggested: {suggested} steps ({why}); 0 uses the suggestion."))
+    text = (
+        f"{training} rows will train, {held_out} are held out to score the adapter. {where}{plan.describe()}, so "
+        f"{chosen} {plan.epochs(steps or suggested, training):.2f} epochs."
+        + ("" if not steps else f" Suggested: {suggested} steps ({why}); 0 uses the suggestion.")
+    )
     cfg = replace(cfg, max_steps=steps or suggested)
     guess = estimate_run(cfg, plan, training, found > 0, held_out)
     gpu = next(iter(visible_gpus()), None) if found else None
     free = gpu.free_mib / 1024 if gpu else None
     out = box(text, "info") + box(guess.describe(free), "info" if guess.fits(free) else "warn")
     if not guess.fits(free):
-        out += box(f"This would not fit in the {free:.0f} GiB free on {gpu.name}: lower the tokens per micro-batch or the "
-                   "max sequence length, turn on 4-bit loading, or pick a smaller model.", "error")
+        out += box(
+            f"This would not fit in the {free:.0f} GiB free on {gpu.name}: lower the tokens per micro-batch or the "
+            "max sequence length, turn on 4-bit loading, or pick a smaller model.",
+            "error",
+        )
     return out, suggested
 
 
@@ -218,8 +289,7 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
     except (ConfigError, ValueError, TypeError) as e:  # out of bounds, or not a number at all
         problems = getattr(e, "problems", None) or {"settings": str(e)}
     if problems:
-        items = "".join(f"<li><b>{_label(k)}</b>: {v}</li>"
-                        for k, v in problems.items())
+        items = "".join(f"<li><b>{_label(k)}</b>: {v}</li>" for k, v in problems.items())
         return f'<div class="msg msg-error">Fix these settings first:<ul>{items}</ul></div>', gr.skip()
 
     close_generators()  # the playground's models would take memory from the training
@@ -227,8 +297,11 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
         job = get_engine().start(cfg, report=ds.report)  # validated once: the worker trusts it
     except USER_ERRORS as e:
         return box(str(e), "error"), gr.skip()
-    return box(f"Started job {job}. You can close this tab: training goes on, and the page re-attaches when "
-               "you come back.", "ok"), box("Starting ...", "info")
+    return box(
+        f"Started job {job}. You can close this tab: training goes on, and the page re-attaches when "
+        "you come back.",
+        "ok",
+    ), box("Starting ...", "info")
 
 
 def _form_value_of(value):
@@ -268,15 +341,20 @@ def resume_training():
         job = get_engine().resume(jobs[0]["job_id"])
     except USER_ERRORS as e:
         return box(str(e), "error")
-    return box(f"Resuming job {job} from step {jobs[0].get('checkpoint_step', '?')}; the loss chart continues in "
-               "the same MLflow run.", "ok")
+    return box(
+        f"Resuming job {job} from step {jobs[0].get('checkpoint_step', '?')}; the loss chart continues in "
+        "the same MLflow run.",
+        "ok",
+    )
 
 
 def interrupted_html(engine=None) -> str:
     """What the studio found at start-up: runs whose process died, marked killed in MLflow."""
     engine = engine or get_engine()
-    return "".join(box(i.message + (" Press 'Resume the interrupted run'." if i.checkpoint_step else ""), "warn")
-                   for i in engine.interrupted[:3])
+    return "".join(
+        box(i.message + (" Press 'Resume the interrupted run'." if i.checkpoint_step else ""), "warn")
+        for i in engine.interrupted[:3]
+    )
 
 
 def stop_training():
@@ -284,11 +362,16 @@ def stop_training():
     engine = get_engine()
     if engine.snapshot()["status"] == "stopping":
         if engine.stop_now():
-            return box("Stopping now: the training process is ended at once. No adapter is saved for the steps since "
-                       "the last checkpoint; 'Resume the interrupted run' continues from it.", "warn")
+            return box(
+                "Stopping now: the training process is ended at once. No adapter is saved for the steps since "
+                "the last checkpoint; 'Resume the interrupted run' continues from it.",
+                "warn",
+            )
     if engine.stop():
-        return box("Stopping after the current step; the adapter will be saved. Press 'Stop now' to end it at once.",
-                   "warn")
+        return box(
+            "Stopping after the current step; the adapter will be saved. Press 'Stop now' to end it at once.",
+            "warn",
+        )
     return box("No training is running.", "info")
 
 
@@ -301,19 +384,29 @@ def chart_data(run_id: str, tracking_uri: str | None = None) -> dict:
         for key in ("loss", "eval_loss", "learning_rate"):
             out[key] = [list(p) for p in metric_history(run_id, key, tracking_uri)]
     except Exception as e:  # noqa: BLE001 - a slow or unreachable server must not break the page
-        out["warning"] = (f"MLflow is not answering ({type(e).__name__}); the chart will catch up when it is back. "
-                          "Training continues.")
+        out["warning"] = (
+            f"MLflow is not answering ({type(e).__name__}); the chart will catch up when it is back. "
+            "Training continues."
+        )
     return out
 
 
 def status_html(snap: dict) -> str:
     status = snap["status"]
-    kind = {"completed": "ok", "stopped": "warn", "failed": "error", "died": "error", "idle": "info"}.get(status, "info")
-    label = {"idle": "No training yet.", "starting": "Starting (loading libraries, model and data) ...",
-             "running": "Training", "stopping": "Stopping after the current step ...",
-             "evaluating": "Evaluating base vs adapter on the held-out rows ...",
-             "completed": "Completed", "stopped": "Stopped", "failed": "Failed",
-             "died": "The training process ended unexpectedly"}[status]
+    kind = {"completed": "ok", "stopped": "warn", "failed": "error", "died": "error", "idle": "info"}.get(
+        status, "info"
+    )
+    label = {
+        "idle": "No training yet.",
+        "starting": "Starting (loading libraries, model and data) ...",
+        "running": "Training",
+        "stopping": "Stopping after the current step ...",
+        "evaluating": "Evaluating base vs adapter on the held-out rows ...",
+        "completed": "Completed",
+        "stopped": "Stopped",
+        "failed": "Failed",
+        "died": "The training process ended unexpectedly",
+    }[status]
     parts = [label]
     if snap["job_id"]:
         parts.append(f"job {snap['job_id']} · {snap['model']} · {snap['backend'] or 'loading'}")
@@ -328,9 +421,11 @@ def progress_html(snap: dict) -> str:
     step, total = snap["step"], max(snap["total_steps"], 1)
     tps = f"{snap['tokens_per_second']:.0f} tokens/s" if snap["tokens_per_second"] else "tokens/s: -"
     loss = f"loss {snap['last_loss']:.4f}" if snap["last_loss"] is not None else ""
-    return (f'<div class="progress"><progress value="{step}" max="{total}"></progress>'
-            f'<span id="step-count">step {step}/{total}</span> · elapsed {fmt_duration(snap["elapsed"])} · '
-            f'ETA {fmt_duration(snap["eta"])} · {tps} {("· " + loss) if loss else ""}</div>')
+    return (
+        f'<div class="progress"><progress value="{step}" max="{total}"></progress>'
+        f'<span id="step-count">step {step}/{total}</span> · elapsed {fmt_duration(snap["elapsed"])} · '
+        f"ETA {fmt_duration(snap['eta'])} · {tps} {('· ' + loss) if loss else ''}</div>"
+    )
 
 
 def evaluation_line(snap: dict) -> str:
@@ -340,14 +435,17 @@ def evaluation_line(snap: dict) -> str:
     if "adapter" not in summaries:
         return ""
     text = snap.get("evaluation_text") or ", ".join(
-        f"{SIDE_LABELS.get(name, name)} {s['exec_accuracy']:.0%}" for name, s in summaries.items())
+        f"{SIDE_LABELS.get(name, name)} {s['exec_accuracy']:.0%}" for name, s in summaries.items()
+    )
     return f" {text[0].upper()}{text[1:]} See every answer in step 5 (Evaluate)."
 
 
 def outcome_html(snap: dict) -> str:
     status = snap["status"]
     if status == "completed":
-        return box(f"Done: {snap['message']}{evaluation_line(snap)} The adapter is in {snap['adapter_path']}.", "ok")
+        return box(
+            f"Done: {snap['message']}{evaluation_line(snap)} The adapter is in {snap['adapter_path']}.", "ok"
+        )
     if status == "stopped":
         return box(f"{snap['message']} It is in {snap['adapter_path']}.", "warn")
     if status == "failed":
@@ -373,9 +471,11 @@ def tick(last_view: str):
     """Refresh the live view from the engine and MLflow; skips the update when nothing changed."""
     snap = get_engine().snapshot()
     data = chart_data(snap["mlflow_run_id"], snap["tracking_uri"] or None)
-    view = (f"{snap['status']}|{snap['job_id']}|{snap['step']}|{len(data['loss'])}|{len(data['eval_loss'])}|"
-            f"{len(get_engine().interrupted)}|"
-            f"{data['warning']}|{snap['mlflow_warning']}|{len(snap['log_lines'])}|{int(time.time()) // 5}")
+    view = (
+        f"{snap['status']}|{snap['job_id']}|{snap['step']}|{len(data['loss'])}|{len(data['eval_loss'])}|"
+        f"{len(get_engine().interrupted)}|"
+        f"{data['warning']}|{snap['mlflow_warning']}|{len(snap['log_lines'])}|{int(time.time()) // 5}"
+    )
     if view == last_view:
         return (gr.skip(),) * 12
     link = ""
@@ -387,12 +487,33 @@ def tick(last_view: str):
     download = gr.DownloadButton(value=zipped, visible=bool(zipped))
     recovered = interrupted_html() if snap["status"] == Status.IDLE or snap["status"] in FINISHED else ""
     active = snap["status"] in ACTIVE
-    stop = gr.Button("Stop now" if snap["status"] == "stopping" else "Stop", interactive=active)  # looks off when idle
-    resume = gr.Button(visible=snap["status"] not in ACTIVE
-                       and bool(resumable_jobs()))
+    stop = gr.Button(
+        "Stop now" if snap["status"] == "stopping" else "Stop", interactive=active
+    )  # looks off when idle
+    resume = gr.Button(visible=snap["status"] not in ACTIVE and bool(resumable_jobs()))
     to_evaluate = gr.Button(visible=bool(evaluation_line(snap)) and snap["status"] == "completed")
     # no empty chart: a plot shows once MLflow has a point for it
-    loss = gr.Plot(loss_figure(data["loss"], data["eval_loss"]), visible=True) if data["loss"] else gr.Plot(visible=False)
-    rate = gr.Plot(lr_figure(data["learning_rate"]), visible=True) if data["learning_rate"] else gr.Plot(visible=False)
-    return (status_html(snap) + warning + recovered, progress_html(snap), loss, rate, link, outcome_html(snap), download,
-            "\n".join(snap["log_lines"][-12:]), stop, resume, to_evaluate, view)
+    loss = (
+        gr.Plot(loss_figure(data["loss"], data["eval_loss"]), visible=True)
+        if data["loss"]
+        else gr.Plot(visible=False)
+    )
+    rate = (
+        gr.Plot(lr_figure(data["learning_rate"]), visible=True)
+        if data["learning_rate"]
+        else gr.Plot(visible=False)
+    )
+    return (
+        status_html(snap) + warning + recovered,
+        progress_html(snap),
+        loss,
+        rate,
+        link,
+        outcome_html(snap),
+        download,
+        "\n".join(snap["log_lines"][-12:]),
+        stop,
+        resume,
+        to_evaluate,
+        view,
+    )

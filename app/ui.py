@@ -38,14 +38,29 @@ def build_app() -> gr.Blocks:
         t["to_evaluate"].click(lambda: gr.Tabs(selected="evaluate"), None, tabs)
         wire_eval(e, dataset)
         # Results come to the person: opening a tab shows what is there, without pressing Refresh.
-        runs_page.select(runs_tab.refresh_runs, r["experiment"], [r["message"], r["table"], r["compare"], r["open_run"]])
+        runs_page.select(
+            runs_tab.refresh_runs, r["experiment"], [r["message"], r["table"], r["compare"], r["open_run"]]
+        )
         eval_page.select(eval_tab.finished_runs, None, [e["run"], e["message"]])
         # A reload (or a second tab) shows the running job whole: its settings, its data and database, its plan.
-        form = [*[t[f] for f in train_tab.FIELDS], p["template"], dataset, d["message"], d["summary"],
-                d["connection"], d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
+        form = [
+            *[t[f] for f in train_tab.FIELDS],
+            p["template"],
+            dataset,
+            d["message"],
+            d["summary"],
+            d["connection"],
+            d["db_message"],
+            d["schema_panel"],
+            d["inferred_keys"],
+            d["schema_box"],
+            d["dialect"],
+        ]
         demo.load(show_running_job, None, form).then(
-            lambda *a: train_tab.plan_for(*a)[0], [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
-            t["plan"])
+            lambda *a: train_tab.plan_for(*a)[0],
+            [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
+            t["plan"],
+        )
     return demo
 
 
@@ -59,20 +74,49 @@ def show_running_job():
 
 def wire_eval(e, dataset):
     e["refresh_btn"].click(eval_tab.finished_runs, None, [e["run"], e["message"]], api_name="finished_runs")
-    e["run"].change(eval_tab.show_logged, e["run"], [e["message"], e["headline"], e["chart"], e["table"], e["report"]])
+    e["run"].change(
+        eval_tab.show_logged, e["run"], [e["message"], e["headline"], e["chart"], e["table"], e["report"]]
+    )
     db = [e["db_kind"], e["db_file"], e["pg_url"]]
-    e["eval_btn"].click(eval_tab.run_evaluation, [e["run"], *db, e["include_base"]],
-                        [e["message"], e["headline"], e["chart"], e["table"], e["report"]], api_name="evaluate",
-                        concurrency_limit=1, concurrency_id="generate")
+    e["eval_btn"].click(
+        eval_tab.run_evaluation,
+        [e["run"], *db, e["include_base"]],
+        [e["message"], e["headline"], e["chart"], e["table"], e["report"]],
+        api_name="evaluate",
+        concurrency_limit=1,
+        concurrency_id="generate",
+    )
     e["filter"].change(eval_tab.table_rows, [e["report"], e["filter"]], e["table"])
-    e["pick"].change(eval_tab.inspect_row, [e["report"], e["pick"]], [e["gold_rows"], e["base_rows"], e["adapter_rows"]])
-    e["ask_btn"].click(playground.ask, [e["run"], e["question"], *db, e["schema_check"]],
-                       [e["base_sql"], e["base_result"], e["adapter_sql"], e["adapter_result"], e["pg_message"],
-                        e["corrected"]], api_name="ask", concurrency_limit=1, concurrency_id="generate")
-    e["keep_btn"].click(playground.keep_question, [e["run"], e["question"], e["corrected"]], e["pg_message"],
-                        api_name="keep_question")
-    e["add_btn"].click(playground.add_pair, [dataset, e["question"], e["corrected"]],
-                       [dataset, e["pg_message"], e["dataset_file"]], api_name="add_pair")
+    e["pick"].change(
+        eval_tab.inspect_row, [e["report"], e["pick"]], [e["gold_rows"], e["base_rows"], e["adapter_rows"]]
+    )
+    e["ask_btn"].click(
+        playground.ask,
+        [e["run"], e["question"], *db, e["schema_check"]],
+        [
+            e["base_sql"],
+            e["base_result"],
+            e["adapter_sql"],
+            e["adapter_result"],
+            e["pg_message"],
+            e["corrected"],
+        ],
+        api_name="ask",
+        concurrency_limit=1,
+        concurrency_id="generate",
+    )
+    e["keep_btn"].click(
+        playground.keep_question,
+        [e["run"], e["question"], e["corrected"]],
+        e["pg_message"],
+        api_name="keep_question",
+    )
+    e["add_btn"].click(
+        playground.add_pair,
+        [dataset, e["question"], e["corrected"]],
+        [dataset, e["pg_message"], e["dataset_file"]],
+        api_name="add_pair",
+    )
 
 
 def wire_data(d, p, t, dataset):
@@ -90,29 +134,59 @@ def wire_data(d, p, t, dataset):
 
     def after_load(event):
         event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"]).then(
-            lambda *a: db_panel.on_fit(*a)[1], fit, d["schema_fit"])  # the offer depends on the tables the pairs use
+            lambda *a: db_panel.on_fit(*a)[1], fit, d["schema_fit"]
+        )  # the offer depends on the tables the pairs use
 
     conn = d["connection"]
     connected = [conn, d["db_message"], d["schema_panel"], d["inferred_keys"], d["schema_box"], d["dialect"]]
-    after_load(d["data_file"].upload(data_tab.on_upload, [d["data_file"], d["schema_box"], *settings, dataset, conn,
-                                                          mode], shown, api_name="upload"))
-    after_load(d["sample_btn"].click(db_panel.on_sample_db, conn, connected).then(
-        data_tab.on_sample, [*settings, dataset, conn, mode], [d["schema_box"], *shown], api_name="use_sample"))
-    after_load(d["validate_btn"].click(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown,
-                                       api_name="validate"))
-    after_load(d["dialect"].input(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown))
+    after_load(
+        d["data_file"].upload(
+            data_tab.on_upload,
+            [d["data_file"], d["schema_box"], *settings, dataset, conn, mode],
+            shown,
+            api_name="upload",
+        )
+    )
+    after_load(
+        d["sample_btn"]
+        .click(db_panel.on_sample_db, conn, connected)
+        .then(
+            data_tab.on_sample,
+            [*settings, dataset, conn, mode],
+            [d["schema_box"], *shown],
+            api_name="use_sample",
+        )
+    )
+    after_load(
+        d["validate_btn"].click(
+            data_tab.on_revalidate,
+            [d["schema_box"], *settings, dataset, conn, mode],
+            shown,
+            api_name="validate",
+        )
+    )
+    after_load(
+        d["dialect"].input(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown)
+    )
     after_load(mode.change(data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown))
     d["schema_file"].upload(data_tab.on_schema_file, d["schema_file"], [d["schema_box"], d["message"]]).then(
-        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown)
-    d["exclude"].change(data_tab.summary_html, [dataset, d["exclude"]], d["summary"]).then(plan, plan_in, t["plan"])
+        data_tab.on_revalidate, [d["schema_box"], *settings, dataset, conn, mode], shown
+    )
+    d["exclude"].change(data_tab.summary_html, [dataset, d["exclude"]], d["summary"]).then(
+        plan, plan_in, t["plan"]
+    )
 
     for event in (p["row"].submit, p["template"].input, t["model"].change):
         event(data_tab.render_preview, preview_in, preview_out)
     p["next_btn"].click(lambda ds, row: data_tab.step_row(ds, row, 1), [dataset, p["row"]], p["row"]).then(
-        data_tab.render_preview, preview_in, preview_out)
+        data_tab.render_preview, preview_in, preview_out
+    )
     p["prev_btn"].click(lambda ds, row: data_tab.step_row(ds, row, -1), [dataset, p["row"]], p["row"]).then(
-        data_tab.render_preview, preview_in, preview_out)
-    p["random_btn"].click(data_tab.random_row, dataset, p["row"]).then(data_tab.render_preview, preview_in, preview_out)
+        data_tab.render_preview, preview_in, preview_out
+    )
+    p["random_btn"].click(data_tab.random_row, dataset, p["row"]).then(
+        data_tab.render_preview, preview_in, preview_out
+    )
     for field in train_tab.PLAN_FIELDS:
         t[field].change(plan, plan_in, t["plan"])
 
@@ -131,43 +205,91 @@ def wire_database(d, p, t, dataset):
     plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
 
     def recheck(event):
-        return event.then(db_panel.on_fit, fit, [d["schema_box"], d["schema_fit"]]).then(
-            data_tab.on_revalidate, revalidate_in, shown).then(
-            data_tab.render_preview, preview_in, [p["rendered"], p["info"], p["template"]]).then(
-            lambda *a: train_tab.plan_for(*a)[0], plan_in, t["plan"])
+        return (
+            event.then(db_panel.on_fit, fit, [d["schema_box"], d["schema_fit"]])
+            .then(data_tab.on_revalidate, revalidate_in, shown)
+            .then(data_tab.render_preview, preview_in, [p["rendered"], p["info"], p["template"]])
+            .then(lambda *a: train_tab.plan_for(*a)[0], plan_in, t["plan"])
+        )
 
-    recheck(d["connect_btn"].click(db_panel.on_connect, [d["db_files"], d["db_url"], conn], connected,
-                                   api_name="connect"))
-    recheck(d["db_files"].upload(db_panel.on_db_upload, [d["db_files"], conn], [*connected, d["db_files"]],
-                                 api_name="connect_upload"))
+    recheck(
+        d["connect_btn"].click(
+            db_panel.on_connect, [d["db_files"], d["db_url"], conn], connected, api_name="connect"
+        )
+    )
+    recheck(
+        d["db_files"].upload(
+            db_panel.on_db_upload,
+            [d["db_files"], conn],
+            [*connected, d["db_files"]],
+            api_name="connect_upload",
+        )
+    )
     recheck(d["sample_db_btn"].click(db_panel.on_sample_db, conn, connected, api_name="connect_sample"))
     d["inferred_keys"].input(db_panel.on_keys, [conn, d["inferred_keys"]], [conn, d["schema_panel"]])
     d["only_used"].input(db_panel.on_only_used, fit, [d["schema_box"], d["schema_fit"]]).then(
-        data_tab.on_revalidate, revalidate_in, shown)
+        data_tab.on_revalidate, revalidate_in, shown
+    )
 
     generated = [d["generated"], d["gen_message"], d["gen_table"], d["gen_filter"], d["gen_download"]]
-    d["gen_btn"].click(db_panel.on_generate, [conn, d["gen_n"], d["gen_seed"], d["dialect"]], generated,
-                       api_name="generate", concurrency_limit=1)
+    d["gen_btn"].click(
+        db_panel.on_generate,
+        [conn, d["gen_n"], d["gen_seed"], d["dialect"]],
+        generated,
+        api_name="generate",
+        concurrency_limit=1,
+    )
     d["gen_filter"].change(db_panel.table_rows, [d["generated"], d["gen_filter"]], d["gen_table"])
-    d["gen_remove_btn"].click(db_panel.on_remove, [d["generated"], d["gen_remove"], d["gen_filter"]],
-                              [d["generated"], d["gen_message"], d["gen_table"], d["gen_download"], d["gen_remove"]])
+    d["gen_remove_btn"].click(
+        db_panel.on_remove,
+        [d["generated"], d["gen_remove"], d["gen_filter"]],
+        [d["generated"], d["gen_message"], d["gen_table"], d["gen_download"], d["gen_remove"]],
+    )
     d["gen_pick"].change(db_panel.on_pick, [conn, d["generated"], d["gen_pick"]], d["gen_result"])
-    recheck(d["gen_add_btn"].click(db_panel.on_add, [dataset, d["generated"], conn], [dataset, d["gen_message"]],
-                                   api_name="add_generated"))
+    recheck(
+        d["gen_add_btn"].click(
+            db_panel.on_add,
+            [dataset, d["generated"], conn],
+            [dataset, d["gen_message"]],
+            api_name="add_generated",
+        )
+    )
 
 
 def wire_train(d, p, t, dataset):
     settings = [t[f] for f in train_tab.SETTING_FIELDS]
     t["model"].input(train_tab.settings_for_model, t["model"], [*settings, t["defaults_note"]])
     t["recipe_btn"].click(train_tab.recipe_settings, t["evaluate_after"], [*settings, t["defaults_note"]])
-    t["suggest_btn"].click(lambda *a: train_tab.plan_for(*a)[1],
-                           [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]], t["max_steps"])
-    t["start_btn"].click(train_tab.start_training, [dataset, d["exclude"], p["template"], *[t[f] for f in train_tab.FIELDS]],
-                         [t["problems"], t["status"]], api_name="start", concurrency_limit=1)
+    t["suggest_btn"].click(
+        lambda *a: train_tab.plan_for(*a)[1],
+        [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
+        t["max_steps"],
+    )
+    t["start_btn"].click(
+        train_tab.start_training,
+        [dataset, d["exclude"], p["template"], *[t[f] for f in train_tab.FIELDS]],
+        [t["problems"], t["status"]],
+        api_name="start",
+        concurrency_limit=1,
+    )
     t["stop_btn"].click(train_tab.stop_training, None, t["problems"], api_name="stop", queue=False)
-    t["resume_btn"].click(train_tab.resume_training, None, t["problems"], api_name="resume", concurrency_limit=1)
-    live = [t["status"], t["progress"], t["loss_plot"], t["lr_plot"], t["mlflow_link"], t["outcome"], t["download"],
-            t["log"], t["stop_btn"], t["resume_btn"], t["to_evaluate"], t["last_view"]]
+    t["resume_btn"].click(
+        train_tab.resume_training, None, t["problems"], api_name="resume", concurrency_limit=1
+    )
+    live = [
+        t["status"],
+        t["progress"],
+        t["loss_plot"],
+        t["lr_plot"],
+        t["mlflow_link"],
+        t["outcome"],
+        t["download"],
+        t["log"],
+        t["stop_btn"],
+        t["resume_btn"],
+        t["to_evaluate"],
+        t["last_view"],
+    ]
     t["timer"].tick(train_tab.tick, t["last_view"], live, show_progress="hidden", api_visibility="private")
     gr.api(live_view, api_name="live")
 
@@ -188,8 +310,12 @@ def _public(snap: dict) -> dict:
 
 
 def wire_runs(r, t, p, tabs):
-    r["refresh_btn"].click(runs_tab.refresh_runs, r["experiment"], [r["message"], r["table"], r["compare"], r["open_run"]],
-                           api_name="runs")
+    r["refresh_btn"].click(
+        runs_tab.refresh_runs,
+        r["experiment"],
+        [r["message"], r["table"], r["compare"], r["open_run"]],
+        api_name="runs",
+    )
     r["compare"].change(runs_tab.overlay_runs, r["compare"], r["overlay"])
     r["open_run"].change(runs_tab.open_run, r["open_run"], [r["params"], r["samples"]])
     targets = [t[f] for f in train_tab.FIELDS] + [p["template"]]
@@ -205,14 +331,23 @@ def wire_runs(r, t, p, tabs):
     listed = [r["versions"], r["version_pick"]]
     r["refresh_btn"].click(adapter_panel.refresh_versions, None, listed)
     r["versions_btn"].click(adapter_panel.refresh_versions, None, listed, api_name="versions")
-    r["register_btn"].click(adapter_panel.register, [r["open_run"], r["reg_name"], r["reg_champion"]],
-                            [r["reg_message"], *listed], api_name="register")
-    r["champion_btn"].click(adapter_panel.mark_champion, r["version_pick"], [r["reg_message"], *listed],
-                            api_name="mark_champion")
+    r["register_btn"].click(
+        adapter_panel.register,
+        [r["open_run"], r["reg_name"], r["reg_champion"]],
+        [r["reg_message"], *listed],
+        api_name="register",
+    )
+    r["champion_btn"].click(
+        adapter_panel.mark_champion, r["version_pick"], [r["reg_message"], *listed], api_name="mark_champion"
+    )
     # The export runs in its own thread; the handler returns at once and the timer shows progress.
     export_out = [r["export_status"], r["export_file"], r["export_timer"]]
-    r["export_btn"].click(adapter_panel.start_export,
-                          [r["open_run"], r["export_format"], r["export_name"], r["gguf_type"]], export_out,
-                          api_name="export")
-    r["export_timer"].tick(adapter_panel.export_tick, None, export_out, show_progress="hidden",
-                           api_visibility="private")
+    r["export_btn"].click(
+        adapter_panel.start_export,
+        [r["open_run"], r["export_format"], r["export_name"], r["gguf_type"]],
+        export_out,
+        api_name="export",
+    )
+    r["export_timer"].tick(
+        adapter_panel.export_tick, None, export_out, show_progress="hidden", api_visibility="private"
+    )

@@ -35,11 +35,17 @@ def main() -> int:
 
     sets = [("sample", ROOT / "assets/sample_pairs.jsonl", ROOT / "assets/sample_schema.sql", "postgres")]
     if SPIDER.is_dir():
-        sets += [(d.name, d / "pairs.jsonl", d / "schema.sql", "sqlite") for d in sorted(SPIDER.iterdir()) if d.is_dir()]
+        sets += [
+            (d.name, d / "pairs.jsonl", d / "schema.sql", "sqlite")
+            for d in sorted(SPIDER.iterdir())
+            if d.is_dir()
+        ]
     rows, total = [], {"names": 0.0, "parse": 0.0, "n": 0, "findings": 0}
     for name, pairs, schema, dialect in sets:
         known = parse_schema(schema.read_text(encoding="utf-8"), dialect).lookup()
-        sqls = [json.loads(line)["sql"] for line in pairs.read_text(encoding="utf-8").splitlines() if line.strip()]
+        sqls = [
+            json.loads(line)["sql"] for line in pairs.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
         trees = [parse_sql(sql, dialect)[0] for sql in sqls]
         names = best_of(lambda tree: check_names(tree, known, dialect), trees)  # noqa: B023 - used at once
         parse = best_of(lambda sql: parse_sql(sql, dialect), sqls)  # noqa: B023
@@ -50,11 +56,16 @@ def main() -> int:
         total["n"] += len(sqls)
         total["findings"] += findings
     n = total["n"]
-    rows.append(f"| all | {n} | {total['names'] / n:.0f} us | {total['parse'] / n:.0f} us | {total['findings']} |")
-    text = (f"\n### Column check per scope ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
-            "Command: `.venv/bin/python bench/column_check.py` (check_names on parsed trees vs parsing the same SQL, "
-            "per query, best of 15)\n\n| pairs | queries | column check | parse | findings |\n|---|---|---|---|---|\n"
-            + "\n".join(rows) + "\n")
+    rows.append(
+        f"| all | {n} | {total['names'] / n:.0f} us | {total['parse'] / n:.0f} us | {total['findings']} |"
+    )
+    text = (
+        f"\n### Column check per scope ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
+        "Command: `.venv/bin/python bench/column_check.py` (check_names on parsed trees vs parsing the same SQL, "
+        "per query, best of 15)\n\n| pairs | queries | column check | parse | findings |\n|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
+    )
     record(text)
     return 0
 

@@ -22,11 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.record import record  # noqa: E402 - after the path is set
 
-BURNER = ("import torch, time\n"
-          "a = torch.randn(1024, 1024)\n"
-          "end = time.time() + 3600\n"
-          "while time.time() < end:\n"
-          "    a = torch.tanh(a @ a)\n")
+BURNER = (
+    "import torch, time\n"
+    "a = torch.randn(1024, 1024)\n"
+    "end = time.time() + 3600\n"
+    "while time.time() < end:\n"
+    "    a = torch.tanh(a @ a)\n"
+)
 
 
 def seconds_per_step(steps: int) -> tuple[float, str]:
@@ -36,10 +38,22 @@ def seconds_per_step(steps: int) -> tuple[float, str]:
     from core.train import Engine
 
     engine = Engine()
-    engine.start(TrainConfig(data_path=str(SAMPLE_PAIRS), schema_path=str(SAMPLE_SCHEMA), max_steps=steps,
-                             batch_size=4, grad_accum=1, learning_rate=1e-3, schema_in_prompt="none",
-                             max_seq_length=512, eval_fraction=0.0, checkpoint_every=0, experiment="bench-cpu",
-                             run_name=f"contention-{time.strftime('%H%M%S')}"))
+    engine.start(
+        TrainConfig(
+            data_path=str(SAMPLE_PAIRS),
+            schema_path=str(SAMPLE_SCHEMA),
+            max_steps=steps,
+            batch_size=4,
+            grad_accum=1,
+            learning_rate=1e-3,
+            schema_in_prompt="none",
+            max_seq_length=512,
+            eval_fraction=0.0,
+            checkpoint_every=0,
+            experiment="bench-cpu",
+            run_name=f"contention-{time.strftime('%H%M%S')}",
+        )
+    )
     snap = engine.wait(timeout=1800)
     if snap["status"] != "completed":
         raise RuntimeError(f"the run {snap['status']}: {snap['error']}")
@@ -76,15 +90,20 @@ def main() -> int:
         busy, line = measure(policy, True, args.steps)
         rows.append((policy, alone, busy, line))
         print(rows[-1], flush=True)
-    lines = [f"\n### A CPU step next to another busy process ({time.strftime('%Y-%m-%d')}, this 2-core x86_64 "
-             "machine)\n", f"Command: `.venv/bin/python bench/cpu_contention.py --steps {args.steps}` (bundled model, "
-             "sample data, batch 4, the database named in the prompt; the burner is another torch process doing "
-             "matrix products on every core). Median seconds per step after the first two.\n",
-             "| worker's CPU policy | alone | next to the burner | slowdown | what the worker chose |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"\n### A CPU step next to another busy process ({time.strftime('%Y-%m-%d')}, this 2-core x86_64 "
+        "machine)\n",
+        f"Command: `.venv/bin/python bench/cpu_contention.py --steps {args.steps}` (bundled model, "
+        "sample data, batch 4, the database named in the prompt; the burner is another torch process doing "
+        "matrix products on every core). Median seconds per step after the first two.\n",
+        "| worker's CPU policy | alone | next to the burner | slowdown | what the worker chose |",
+        "|---|---|---|---|---|",
+    ]
     for policy, alone, busy, line in rows:
-        lines.append(f"| {'on (passive OpenMP wait, idle cores)' if policy else 'off (torch defaults)'} | "
-                     f"{alone:.2f} s | {busy:.2f} s | **{busy / alone:.1f}x** | {line} |")
+        lines.append(
+            f"| {'on (passive OpenMP wait, idle cores)' if policy else 'off (torch defaults)'} | "
+            f"{alone:.2f} s | {busy:.2f} s | **{busy / alone:.1f}x** | {line} |"
+        )
     record("\n".join(lines) + "\n")
     return 0
 

@@ -26,7 +26,9 @@ def write_csv(folder: Path) -> Path:
     lines = ["\ufeffsale_id,sale_date,customer,region,quantity,amount"]
     for i in range(1, ROWS + 1):
         customer = f'"Customer {i % 977}, Ltd"' if i % 3 else ""
-        lines.append(f"{i},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{customer},Region {i % 8},{1 + i % 9},{i % 991}.50")
+        lines.append(
+            f"{i},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{customer},Region {i % 8},{1 + i % 9},{i % 991}.50"
+        )
     path = folder / "sales.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -45,12 +47,14 @@ def main() -> int:
         count, empty = db.execute("SELECT COUNT(*), COUNT(*) - COUNT(customer) FROM sales").rows[0]
     assert count == ROWS and empty == ROWS // 3, (count, empty)
     median = statistics.median(times)
-    text = (f"\n### CSV into DuckDB ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
-            "Command: `.venv/bin/python bench/csv_load.py` (DuckDB's `INSERT INTO t BY NAME SELECT * FROM "
-            "read_csv(...)`, issue 17)\n\n| what | figure | target |\n|---|---|---|\n"
-            f"| {ROWS:,}-row CSV ({size / 1e6:.1f} MB; BOM, quoted commas, empty cells) -> DuckDB table, "
-            f"`open_database` (5 runs) | median {median:.2f} s, best {min(times):.2f} s | under 2 s: "
-            f"{'met' if median < 2 else '**missed**'} |\n")
+    text = (
+        f"\n### CSV into DuckDB ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
+        "Command: `.venv/bin/python bench/csv_load.py` (DuckDB's `INSERT INTO t BY NAME SELECT * FROM "
+        "read_csv(...)`, issue 17)\n\n| what | figure | target |\n|---|---|---|\n"
+        f"| {ROWS:,}-row CSV ({size / 1e6:.1f} MB; BOM, quoted commas, empty cells) -> DuckDB table, "
+        f"`open_database` (5 runs) | median {median:.2f} s, best {min(times):.2f} s | under 2 s: "
+        f"{'met' if median < 2 else '**missed**'} |\n"
+    )
     record(text)
     return 0 if median < 2 else 1
 

@@ -38,17 +38,34 @@ def big_sqlite(path: Path, rows: int = 1_000_000) -> Path:
     if path.exists():
         return path
     con = sqlite3.connect(path)
-    con.executescript("CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT, city TEXT, segment TEXT);"
-                      "CREATE TABLE events (event_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers "
-                      "(customer_id), kind TEXT, amount REAL, created TEXT);")
+    con.executescript(
+        "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT, city TEXT, segment TEXT);"
+        "CREATE TABLE events (event_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers "
+        "(customer_id), kind TEXT, amount REAL, created TEXT);"
+    )
     rng = random.Random(1)
     cities = ["Lyon", "Osaka", "Quito", "Turin", "Austin", "Pune"]
-    con.executemany("INSERT INTO customers VALUES (?, ?, ?, ?)", [
-        (i, f"Customer {i}", rng.choice(cities), rng.choice(["retail", "corporate", "public"])) for i in range(1, 2001)])
+    con.executemany(
+        "INSERT INTO customers VALUES (?, ?, ?, ?)",
+        [
+            (i, f"Customer {i}", rng.choice(cities), rng.choice(["retail", "corporate", "public"]))
+            for i in range(1, 2001)
+        ],
+    )
     kinds = ["click", "view", "buy", "refund", "signup"]
-    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", (
-        (i, rng.randint(1, 2000), rng.choice(kinds), rng.random(), f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
-        for i in range(1, rows + 1)))
+    con.executemany(
+        "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+        (
+            (
+                i,
+                rng.randint(1, 2000),
+                rng.choice(kinds),
+                rng.random(),
+                f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            )
+            for i in range(1, rows + 1)
+        ),
+    )
     con.commit()
     con.close()
     return path
@@ -58,22 +75,31 @@ def speed(runs: int = 3) -> None:
     from core.db.connect import connect
     from core.db.pairgen import generate
 
-    lines = [f"\n### Pair generation speed ({time.strftime('%Y-%m-%d')}, this 2-core x86_64 machine)\n",
-             "Command: `.venv/bin/python bench/generated_pairs.py speed` (n=1000, seed 7; connecting, introspecting, "
-             "drafting and executing every candidate included).\n", "| database | pairs | runs | median | notes |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"\n### Pair generation speed ({time.strftime('%Y-%m-%d')}, this 2-core x86_64 machine)\n",
+        "Command: `.venv/bin/python bench/generated_pairs.py speed` (n=1000, seed 7; connecting, introspecting, "
+        "drafting and executing every candidate included).\n",
+        "| database | pairs | runs | median | notes |",
+        "|---|---|---|---|---|",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        for label, source in (("the sample (embedded DuckDB)", "sample"),
-                              ("SQLite, a 1,000,000-row table", str(big_sqlite(Path(tmp) / "big.sqlite")))):
+        for label, source in (
+            ("the sample (embedded DuckDB)", "sample"),
+            ("SQLite, a 1,000,000-row table", str(big_sqlite(Path(tmp) / "big.sqlite"))),
+        ):
             times, result = [], None
             for _ in range(runs):
                 start = time.perf_counter()
                 result = generate(connect(source), n=1000, seed=7)
                 times.append(time.perf_counter() - start)
             biggest = max(p.rows for p in result.pairs)
-            notes = "; ".join(result.stats.notes(1000, len(result.pairs))) + f"; largest answer {biggest} rows"
-            lines.append(f"| {label} | {len(result.pairs)} | {', '.join(f'{t:.1f}' for t in times)} s | "
-                         f"**{statistics.median(times):.1f} s** | {notes} |")
+            notes = (
+                "; ".join(result.stats.notes(1000, len(result.pairs))) + f"; largest answer {biggest} rows"
+            )
+            lines.append(
+                f"| {label} | {len(result.pairs)} | {', '.join(f'{t:.1f}' for t in times)} s | "
+                f"**{statistics.median(times):.1f} s** | {notes} |"
+            )
     record("\n".join(lines) + "\n")
 
 
@@ -103,57 +129,93 @@ def run_db(db_id: str, args, work: Path) -> dict:
     result = generate(db, n=args.n, seed=7)
     gen_s = time.time() - start
     data = _write([p.record() for p in result.pairs], work / f"{db_id}-generated.jsonl")
-    cfg = cli._config(cli.build_parser().parse_args(
-        ["train", str(data), "--db", str(db_file), "--no-evaluate", "--experiment", "bench-generated-pairs",
-         "--run-name", f"{db_id}-generated"]))
+    cfg = cli._config(
+        cli.build_parser().parse_args(
+            [
+                "train",
+                str(data),
+                "--db",
+                str(db_file),
+                "--no-evaluate",
+                "--experiment",
+                "bench-generated-pairs",
+                "--run-name",
+                f"{db_id}-generated",
+            ]
+        )
+    )
     adapter, train_s = train_adapter(cfg, db_id)
     from core.train import read_job
 
     steps = (read_job(Path(adapter).parent) or {}).get("total_steps")
     if args.train:
         train = json.loads((Path(args.train) / "train_spider.json").read_text())
-        human_file = _write([{"question": p["question"], "sql": spider_sql(p["query"])} for p in train
-                             if p["db_id"] == db_id], work / f"{db_id}-human.jsonl")
+        human_file = _write(
+            [
+                {"question": p["question"], "sql": spider_sql(p["query"])}
+                for p in train
+                if p["db_id"] == db_id
+            ],
+            work / f"{db_id}-human.jsonl",
+        )
         human = load_pairs(human_file)
     else:
         human = load_pairs(SPIDER / db_id / "pairs.jsonl")
-    report = evaluate(human, db, PromptRecord.load(Path(adapter)), adapter, progress=lambda m: print(m, flush=True))
-    row = {"pairs": len(result.pairs), "queries": result.stats.queries, "generation_s": round(gen_s, 1),
-           "steps": steps, "train_min": round(train_s / 60, 1), "eval_min": round(report.seconds / 60, 1),
-           "questions": report.rows}
+    report = evaluate(
+        human, db, PromptRecord.load(Path(adapter)), adapter, progress=lambda m: print(m, flush=True)
+    )
+    row = {
+        "pairs": len(result.pairs),
+        "queries": result.stats.queries,
+        "generation_s": round(gen_s, 1),
+        "steps": steps,
+        "train_min": round(train_s / 60, 1),
+        "eval_min": round(report.seconds / 60, 1),
+        "questions": report.rows,
+    }
     for side, summary in report.summaries.items():
-        row[side] = {"exec": round(summary["exec_accuracy"], 4), "checked": round(summary["exec_accuracy_checked"], 4),
-                     "valid": round(summary["valid_sql_rate"], 4)}
+        row[side] = {
+            "exec": round(summary["exec_accuracy"], 4),
+            "checked": round(summary["exec_accuracy_checked"], 4),
+            "valid": round(summary["valid_sql_rate"], 4),
+        }
     return row
 
 
 def table(results: dict, args) -> str:
-    lines = [f"\n### Generated pairs only, Spider-mini, all human questions ({time.strftime('%Y-%m-%d')}, this 2-core "
-             "x86_64 CPU, bundled SmolLM2-135M-Instruct)\n",
-             f"Command: `.venv/bin/python bench/generated_pairs.py spider --n {args.n}`. Per database: "
-             f"`generate --db DB --n {args.n} --seed 7`, then `train PAIRS --db DB --no-evaluate` with the CLI's "
-             "defaults on this machine (steps chosen by the studio), then every Spider question of the database "
-             "(none of them trained on; Spider's pairs are never used for training). Base with schema: the base "
-             "model with the CREATE TABLEs in its prompt (its best); base, adapter's prompt: the prompt that names "
-             "only the database; checked: after the schema check.\n",
-             "| database | questions | pairs (queries) | generation s | steps | training min | base with schema "
-             "(checked) | base, adapter's prompt | adapter as generated | adapter with the schema check |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"\n### Generated pairs only, Spider-mini, all human questions ({time.strftime('%Y-%m-%d')}, this 2-core "
+        "x86_64 CPU, bundled SmolLM2-135M-Instruct)\n",
+        f"Command: `.venv/bin/python bench/generated_pairs.py spider --n {args.n}`. Per database: "
+        f"`generate --db DB --n {args.n} --seed 7`, then `train PAIRS --db DB --no-evaluate` with the CLI's "
+        "defaults on this machine (steps chosen by the studio), then every Spider question of the database "
+        "(none of them trained on; Spider's pairs are never used for training). Base with schema: the base "
+        "model with the CREATE TABLEs in its prompt (its best); base, adapter's prompt: the prompt that names "
+        "only the database; checked: after the schema check.\n",
+        "| database | questions | pairs (queries) | generation s | steps | training min | base with schema "
+        "(checked) | base, adapter's prompt | adapter as generated | adapter with the schema check |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
 
     def cell(r, side, key="exec"):
         return f"{r[side][key]:.1%}" if side in r else "-"
 
     for db_id, r in results.items():
-        lines.append(f"| {db_id} | {r['questions']} | {r['pairs']} ({r['queries']}) | {r['generation_s']} | "
-                     f"{r['steps']} | {r['train_min']} | {cell(r, 'base')} ({cell(r, 'base', 'checked')}) | "
-                     f"{cell(r, 'base_prompt')} | **{cell(r, 'adapter')}** | {cell(r, 'adapter', 'checked')} |")
+        lines.append(
+            f"| {db_id} | {r['questions']} | {r['pairs']} ({r['queries']}) | {r['generation_s']} | "
+            f"{r['steps']} | {r['train_min']} | {cell(r, 'base')} ({cell(r, 'base', 'checked')}) | "
+            f"{cell(r, 'base_prompt')} | **{cell(r, 'adapter')}** | {cell(r, 'adapter', 'checked')} |"
+        )
     if results:
+
         def mean(side, key="exec"):
             values = [r[side][key] for r in results.values() if side in r]
             return f"{statistics.fmean(values):.1%}" if values else "-"
 
-        lines.append(f"| **mean** | | | | | | {mean('base')} ({mean('base', 'checked')}) | {mean('base_prompt')} | "
-                     f"**{mean('adapter')}** | {mean('adapter', 'checked')} |")
+        lines.append(
+            f"| **mean** | | | | | | {mean('base')} ({mean('base', 'checked')}) | {mean('base_prompt')} | "
+            f"**{mean('adapter')}** | {mean('adapter', 'checked')} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -188,9 +250,14 @@ def main() -> int:
     parser.add_argument("what", choices=["speed", "spider"])
     parser.add_argument("--dbs", nargs="+", default=DATABASES)
     parser.add_argument("--n", type=int, default=500, help="generated pairs per database (the CLI's default)")
-    parser.add_argument("--resume", action="store_true", help="keep the finished databases of data/bench/generated.json")
-    parser.add_argument("--train", help="calibrate instead: Spider's train split (a folder with train_spider.json and "
-                        "database/); --dbs then names train databases, scored on their train questions")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the finished databases of data/bench/generated.json"
+    )
+    parser.add_argument(
+        "--train",
+        help="calibrate instead: Spider's train split (a folder with train_spider.json and "
+        "database/); --dbs then names train databases, scored on their train questions",
+    )
     args = parser.parse_args()
     if args.what == "speed":
         speed()

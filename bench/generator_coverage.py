@@ -65,8 +65,13 @@ def shape(sql: str, dialect: str = "sqlite") -> str | None:
 def kind(shape_text: str) -> str:
     """A coarse name for a shape, for the per-kind table."""
     s = shape_text
-    for word, name in ((" INTERSECT ", "intersect"), (" EXCEPT ", "except"), (" UNION ", "union"),
-                       ("NOT c IN", "not in"), ("(SELECT", "nested")):
+    for word, name in (
+        (" INTERSECT ", "intersect"),
+        (" EXCEPT ", "except"),
+        (" UNION ", "union"),
+        ("NOT c IN", "not in"),
+        ("(SELECT", "nested"),
+    ):
         if word in s:
             return name
     if "GROUP BY" in s:
@@ -119,16 +124,26 @@ def main() -> int:
                 missing[s] += 1
         print(f"{db_id}: {sum(s in made for s in human)}/{len(human)}", flush=True)
     share = covered / max(total, 1)
-    lines = [f"\n### Generator coverage of Spider train's human query shapes ({time.strftime('%Y-%m-%d')}, "
-             f"{args.label})\n",
-             f"Command: `.venv/bin/python bench/generator_coverage.py --spider SPIDER_TRAIN --n {args.n} "
-             f"--label {args.label}`. {len(dbs) - len(skipped)} databases, {total} human queries; generation "
-             f"{sum(seconds):.0f} s in all (median {sorted(seconds)[len(seconds) // 2]:.1f} s per database).\n",
-             f"**Coverage: {covered} of {total} human queries ({share:.1%})** have a shape the generator produced "
-             "on their own database.\n", "| kind | human queries | covered |", "|---|---|---|"]
+    lines = [
+        f"\n### Generator coverage of Spider train's human query shapes ({time.strftime('%Y-%m-%d')}, "
+        f"{args.label})\n",
+        f"Command: `.venv/bin/python bench/generator_coverage.py --spider SPIDER_TRAIN --n {args.n} "
+        f"--label {args.label}`. {len(dbs) - len(skipped)} databases, {total} human queries; generation "
+        f"{sum(seconds):.0f} s in all (median {sorted(seconds)[len(seconds) // 2]:.1f} s per database).\n",
+        f"**Coverage: {covered} of {total} human queries ({share:.1%})** have a shape the generator produced "
+        "on their own database.\n",
+        "| kind | human queries | covered |",
+        "|---|---|---|",
+    ]
     for name, count in kinds.most_common():
         lines.append(f"| {name} | {count} | {kinds_covered[name] / count:.0%} |")
-    lines += ["", f"The {args.missing} most frequent shapes it did not produce:", "", "| queries | shape |", "|---|---|"]
+    lines += [
+        "",
+        f"The {args.missing} most frequent shapes it did not produce:",
+        "",
+        "| queries | shape |",
+        "|---|---|",
+    ]
     lines += [f"| {count} | `{s}` |" for s, count in missing.most_common(args.missing)]
     if skipped:
         lines.append(f"\nSkipped: {', '.join(skipped)}.")

@@ -22,7 +22,11 @@ from bench.record import record  # noqa: E402 - after the path is set
 CALLS = 200
 # Step times measured by bench/train_throughput.py (docs/BENCHMARKS.md): 7B 4-bit and 1.5B 16-bit on a GPU,
 # and the bundled model on 2 CPU cores with the default batch.
-STEP_SECONDS = {"7B 4-bit GPU step": 6.32, "1.5B 16-bit GPU step": 2.39, "bundled model, 2-core CPU step": 20.0}
+STEP_SECONDS = {
+    "7B 4-bit GPU step": 6.32,
+    "1.5B 16-bit GPU step": 2.39,
+    "bundled model, 2-core CPU step": 20.0,
+}
 
 
 def time_calls(fn, n: int) -> list[float]:
@@ -59,23 +63,33 @@ def main() -> int:
     flush_s = time.perf_counter() - start
     client = mlflow.MlflowClient(uri)
     sync_run = client.create_run(client.get_experiment_by_name("bench-mlflow-overhead").experiment_id)
-    sync_ms = time_calls(lambda i: [client.log_metric(sync_run.info.run_id, k, v, step=i) for k, v in metrics.items()],
-                         CALLS // 4)
+    sync_ms = time_calls(
+        lambda i: [client.log_metric(sync_run.info.run_id, k, v, step=i) for k, v in metrics.items()],
+        CALLS // 4,
+    )
     client.set_terminated(sync_run.info.run_id)
 
     def p95(xs):
         return sorted(xs)[int(len(xs) * 0.95) - 1]
 
-    lines = ["| logging one step (4 metrics + tokens/s) | mean ms | p95 ms |", "|---|---|---|",
-             f"| journal + sync thread (what the trainer does), {CALLS} steps | {statistics.fmean(async_ms):.2f} | "
-             f"{p95(async_ms):.2f} |",
-             f"| synchronous (for comparison), {CALLS // 4} steps | {statistics.fmean(sync_ms):.2f} | {p95(sync_ms):.2f} |"]
-    share = "; ".join(f"{name} ({sec:g} s): {statistics.fmean(async_ms) / 1000 / sec:.4%}"
-                      for name, sec in STEP_SECONDS.items())
-    text = (f"\n### MLflow logging cost on the training thread ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-            f"{os.cpu_count()} cores, local `mlflow server`)\n\nCommand: `.venv/bin/python bench/mlflow_overhead.py`\n\n"
-            + "\n".join(lines) + f"\n\nThe queued points reached the server {flush_s:.2f} s after the last call "
-            f"(flush). Share of a step spent blocked in logging (journal mean / step time): {share}.\n")
+    lines = [
+        "| logging one step (4 metrics + tokens/s) | mean ms | p95 ms |",
+        "|---|---|---|",
+        f"| journal + sync thread (what the trainer does), {CALLS} steps | {statistics.fmean(async_ms):.2f} | "
+        f"{p95(async_ms):.2f} |",
+        f"| synchronous (for comparison), {CALLS // 4} steps | {statistics.fmean(sync_ms):.2f} | {p95(sync_ms):.2f} |",
+    ]
+    share = "; ".join(
+        f"{name} ({sec:g} s): {statistics.fmean(async_ms) / 1000 / sec:.4%}"
+        for name, sec in STEP_SECONDS.items()
+    )
+    text = (
+        f"\n### MLflow logging cost on the training thread ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, local `mlflow server`)\n\nCommand: `.venv/bin/python bench/mlflow_overhead.py`\n\n"
+        + "\n".join(lines)
+        + f"\n\nThe queued points reached the server {flush_s:.2f} s after the last call "
+        f"(flush). Share of a step spent blocked in logging (journal mean / step time): {share}.\n"
+    )
     record(text)
     return 0
 

@@ -60,9 +60,16 @@ def measure(base_url: str, clients: int = 20, rounds: int = 1) -> dict:
             for load, event in pool.map(lambda _: page_event(base_url), range(clients)):
                 loads.append(load)
                 events.append(event)
-    return {"clients": clients, "samples": len(events),
-            "load_p50": statistics.median(loads), "load_p95": percentile(loads, 95), "load_max": max(loads),
-            "event_p50": statistics.median(events), "event_p95": percentile(events, 95), "event_max": max(events)}
+    return {
+        "clients": clients,
+        "samples": len(events),
+        "load_p50": statistics.median(loads),
+        "load_p95": percentile(loads, 95),
+        "load_max": max(loads),
+        "event_p50": statistics.median(events),
+        "event_p95": percentile(events, 95),
+        "event_max": max(events),
+    }
 
 
 def main() -> int:
@@ -85,9 +92,18 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}/"
     idle = measure(url, args.clients, 1)
     engine = get_engine()
-    engine.start(TrainConfig(data_path=str(ROOT / "assets/sample_pairs.jsonl"), max_steps=1000, batch_size=1,
-                             grad_accum=1, max_seq_length=512, eval_fraction=0, experiment="bench-ui",
-                             checkpoint_every=0))
+    engine.start(
+        TrainConfig(
+            data_path=str(ROOT / "assets/sample_pairs.jsonl"),
+            max_steps=1000,
+            batch_size=1,
+            grad_accum=1,
+            max_seq_length=512,
+            eval_fraction=0,
+            experiment="bench-ui",
+            checkpoint_every=0,
+        )
+    )
     while engine.snapshot()["step"] < 2:
         time.sleep(0.5)
     busy = measure(url, args.clients, args.rounds)
@@ -96,14 +112,16 @@ def main() -> int:
     engine.wait()
     demo.close()
     print(json.dumps({"idle": idle, "training": busy}, indent=1))
-    text = (f"\n### Page responsiveness while training ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-            f"{os.cpu_count()} cores)\n\nCommand: `.venv/bin/python bench/page_load.py --clients {args.clients} "
-            f"--rounds {args.rounds}` ({busy['samples']} page loads + live-view events; the bundled model trained "
-            f"meanwhile, {steps} steps)\n\n| | page load p50 | p95 | event p50 | p95 | max |\n|---|---|---|---|---|---|\n"
-            f"| idle | {idle['load_p50']:.2f} s | {idle['load_p95']:.2f} s | {idle['event_p50']:.2f} s | "
-            f"{idle['event_p95']:.2f} s | {idle['event_max']:.2f} s |\n"
-            f"| training | {busy['load_p50']:.2f} s | {busy['load_p95']:.2f} s | {busy['event_p50']:.2f} s | "
-            f"{busy['event_p95']:.2f} s | {busy['event_max']:.2f} s |\n")
+    text = (
+        f"\n### Page responsiveness while training ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores)\n\nCommand: `.venv/bin/python bench/page_load.py --clients {args.clients} "
+        f"--rounds {args.rounds}` ({busy['samples']} page loads + live-view events; the bundled model trained "
+        f"meanwhile, {steps} steps)\n\n| | page load p50 | p95 | event p50 | p95 | max |\n|---|---|---|---|---|---|\n"
+        f"| idle | {idle['load_p50']:.2f} s | {idle['load_p95']:.2f} s | {idle['event_p50']:.2f} s | "
+        f"{idle['event_p95']:.2f} s | {idle['event_max']:.2f} s |\n"
+        f"| training | {busy['load_p50']:.2f} s | {busy['load_p95']:.2f} s | {busy['event_p50']:.2f} s | "
+        f"{busy['event_p95']:.2f} s | {busy['event_max']:.2f} s |\n"
+    )
     record(text)
     return 0
 

@@ -53,15 +53,35 @@ def run_db(db_id: str, steps: int, work: Path) -> dict:
     con.executescript(script)
     con.close()
     ddl = schema_ddl_only(load_schema_file(SPIDER / db_id / "schema.sql", "sqlite"), "sqlite")
-    cfg = TrainConfig(data_path=str(train_file), schema_text=ddl, dialect="sqlite", max_steps=steps, batch_size=4,
-                      grad_accum=1, learning_rate=1e-3, warmup_steps=2, max_seq_length=1024, eval_fraction=0.0,
-                      experiment="bench-spider", run_name=f"spider-{db_id}-{steps}")
+    cfg = TrainConfig(
+        data_path=str(train_file),
+        schema_text=ddl,
+        dialect="sqlite",
+        max_steps=steps,
+        batch_size=4,
+        grad_accum=1,
+        learning_rate=1e-3,
+        warmup_steps=2,
+        max_seq_length=1024,
+        eval_fraction=0.0,
+        experiment="bench-spider",
+        run_name=f"spider-{db_id}-{steps}",
+    )
     adapter, train_s = train_adapter(cfg, db_id)
     report = evaluate(held, open_database(str(db_file)), PromptRecord.load(Path(adapter)), adapter)
     b, a = report.summaries["base"], report.summaries["adapter"]
-    return {"db": db_id, "train": len(train), "held_out": report.rows, "steps": steps, "train_s": train_s,
-            "eval_s": report.seconds, "base": b["exec_accuracy"], "adapter": a["exec_accuracy"],
-            "base_valid": b["valid_sql_rate"], "adapter_valid": a["valid_sql_rate"]}
+    return {
+        "db": db_id,
+        "train": len(train),
+        "held_out": report.rows,
+        "steps": steps,
+        "train_s": train_s,
+        "eval_s": report.seconds,
+        "base": b["exec_accuracy"],
+        "adapter": a["exec_accuracy"],
+        "base_valid": b["valid_sql_rate"],
+        "adapter_valid": a["valid_sql_rate"],
+    }
 
 
 def main() -> int:
@@ -80,17 +100,21 @@ def main() -> int:
         for db_id in args.dbs:
             rows.append(run_db(db_id, args.steps, Path(tmp)))
             print(json.dumps(rows[-1]), flush=True)
-    lines = [f"\n### Spider-mini, base vs fine-tuned ({time.strftime('%Y-%m-%d')}, {platform.machine()} CPU, "
-             f"2 cores, bundled SmolLM2-135M-Instruct)\n",
-             f"Command: `.venv/bin/python bench/spider_eval.py --steps {args.steps}` (LoRA r16/a32, batch 4 x accum 1, "
-             "lr 1e-3, 80/20 split by SQL string, seed 3407, SQLite execution).\n",
-             "| database | train pairs | held-out | steps | train s | eval s (both models) | base exec acc | "
-             "fine-tuned exec acc | base valid SQL | fine-tuned valid SQL |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"\n### Spider-mini, base vs fine-tuned ({time.strftime('%Y-%m-%d')}, {platform.machine()} CPU, "
+        f"2 cores, bundled SmolLM2-135M-Instruct)\n",
+        f"Command: `.venv/bin/python bench/spider_eval.py --steps {args.steps}` (LoRA r16/a32, batch 4 x accum 1, "
+        "lr 1e-3, 80/20 split by SQL string, seed 3407, SQLite execution).\n",
+        "| database | train pairs | held-out | steps | train s | eval s (both models) | base exec acc | "
+        "fine-tuned exec acc | base valid SQL | fine-tuned valid SQL |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['db']} | {r['train']} | {r['held_out']} | {r['steps']} | {r['train_s']:.0f} | "
-                     f"{r['eval_s']:.0f} | {r['base']:.1%} | {r['adapter']:.1%} | {r['base_valid']:.1%} | "
-                     f"{r['adapter_valid']:.1%} |")
+        lines.append(
+            f"| {r['db']} | {r['train']} | {r['held_out']} | {r['steps']} | {r['train_s']:.0f} | "
+            f"{r['eval_s']:.0f} | {r['base']:.1%} | {r['adapter']:.1%} | {r['base_valid']:.1%} | "
+            f"{r['adapter_valid']:.1%} |"
+        )
     text = "\n".join(lines) + "\n"
     record(text)
     return 0

@@ -26,17 +26,37 @@ tomlkit==0.14.0 typing-inspection==0.4.5 uvicorn==0.54.0""".split()
 # What the studio never uses on such a host (checked there: gradio serves its API with only index.html of its
 # bundle, the MLflow server its REST API without the web UI, plotly builds figures without its JavaScript).
 DROP = {
-    "gradio": [r"^gradio/templates/(?!frontend/index\.html$)", r"^gradio/(media_assets|test_data)/.*(?<!\.py)$",
-               r"\.pyi$", r"CHANGELOG\.md$"],
-    "plotly": [r"plotly\.min\.js$", r"widgetbundle\.js$", r"package_data/datasets/", r"labextension/", r"\.data/"],
+    "gradio": [
+        r"^gradio/templates/(?!frontend/index\.html$)",
+        r"^gradio/(media_assets|test_data)/.*(?<!\.py)$",
+        r"\.pyi$",
+        r"CHANGELOG\.md$",
+    ],
+    "plotly": [
+        r"plotly\.min\.js$",
+        r"widgetbundle\.js$",
+        r"package_data/datasets/",
+        r"labextension/",
+        r"\.data/",
+    ],
     "mlflow_skinny": [r"\.pyi$", r"^mlflow/assistant/skills/"],
     "mlflow": [r"^mlflow/server/js/"],
-    "sqlalchemy": [r"\.(so|pxd)$", r"^sqlalchemy/testing/", r"^sqlalchemy/dialects/oracle/"],  # runs as pure Python
+    "sqlalchemy": [
+        r"\.(so|pxd)$",
+        r"^sqlalchemy/testing/",
+        r"^sqlalchemy/dialects/oracle/",
+    ],  # runs as pure Python
     "pytz": [r"^pytz/zoneinfo/"],
     "databricks_sdk": [r"^databricks/sdk/"],
 }
-PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
-             "manylinux1_x86_64", "any"]
+PLATFORMS = [
+    "manylinux_2_28_x86_64",
+    "manylinux_2_27_x86_64",
+    "manylinux_2_17_x86_64",
+    "manylinux2014_x86_64",
+    "manylinux1_x86_64",
+    "any",
+]
 
 
 def trimmed(wheel: Path, patterns: list[str], also_drop: set[str] = frozenset()) -> None:
@@ -50,7 +70,9 @@ def trimmed(wheel: Path, patterns: list[str], also_drop: set[str] = frozenset())
                 continue
             data = src.read(info.filename)
             if info.filename.endswith(".dist-info/RECORD"):
-                data = "".join(line + "\n" for line in data.decode().splitlines() if not gone(line.split(",")[0]))
+                data = "".join(
+                    line + "\n" for line in data.decode().splitlines() if not gone(line.split(",")[0])
+                )
             dst.writestr(info, data)
     out.replace(wheel)
 
@@ -59,9 +81,26 @@ def main() -> int:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".whl-studio")
     folder.mkdir(exist_ok=True)
     (folder / ".gitignore").write_text("*\n")
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                    "--python-version", "3.12", "--implementation", "cp",
-                    *[a for p in PLATFORMS for a in ("--platform", p)], "-d", str(folder), *PINS], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "--implementation",
+            "cp",
+            *[a for p in PLATFORMS for a in ("--platform", p)],
+            "-d",
+            str(folder),
+            *PINS,
+        ],
+        check=True,
+    )
     wheels = {w.name.split("-")[0].lower(): w for w in folder.glob("*.whl")}
     with zipfile.ZipFile(wheels["mlflow_skinny"]) as skinny:
         in_skinny = {n for n in skinny.namelist() if not n.startswith("mlflow_skinny-")}

@@ -46,8 +46,18 @@ def bench_data(rows: int) -> Path:
     path = Path(tempfile.gettempdir()) / f"bench-pairs-{rows}.jsonl"
     if not path.exists():
         base = [json.loads(line) for line in (ROOT / "assets/sample_pairs.jsonl").read_text().splitlines()]
-        path.write_text("".join(json.dumps({"question": f"{base[i % len(base)]['question']} (case {i})",
-                                            "sql": base[i % len(base)]["sql"]}) + "\n" for i in range(rows)))
+        path.write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "question": f"{base[i % len(base)]['question']} (case {i})",
+                        "sql": base[i % len(base)]["sql"],
+                    }
+                )
+                + "\n"
+                for i in range(rows)
+            )
+        )
     return path
 
 
@@ -56,9 +66,17 @@ def make_model(shape: str, target: Path, tokenizer_dir: str) -> None:
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
     h, inter, layers, heads, kv, vocab, tied = SHAPES[shape]
-    config = Qwen2Config(vocab_size=vocab, hidden_size=h, intermediate_size=inter, num_hidden_layers=layers,
-                         num_attention_heads=heads, num_key_value_heads=kv, max_position_embeddings=32768,
-                         tie_word_embeddings=tied, torch_dtype="bfloat16")
+    config = Qwen2Config(
+        vocab_size=vocab,
+        hidden_size=h,
+        intermediate_size=inter,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        max_position_embeddings=32768,
+        tie_word_embeddings=tied,
+        torch_dtype="bfloat16",
+    )
     with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
         model = Qwen2ForCausalLM(config).to(torch.bfloat16)
     model.save_pretrained(target)
@@ -84,28 +102,53 @@ def sft_rows(model: str, data: Path) -> list[dict]:
 
     cfg = TrainConfig(data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model)
     pairs, _, schema_text, _ = load_dataset(cfg)
-    return [as_prompt_completion(build_messages(p, cfg.system_template, cfg.dialect, schema_text)) for p in pairs]
+    return [
+        as_prompt_completion(build_messages(p, cfg.system_template, cfg.dialect, schema_text)) for p in pairs
+    ]
 
 
 def sft_config(s: dict, steps: int, out: str, cuda: bool):
     from trl import SFTConfig
 
-    return SFTConfig(output_dir=out, max_steps=steps, per_device_train_batch_size=s["batch_size"],
-                     gradient_accumulation_steps=s["grad_accum"], warmup_steps=5, learning_rate=2e-4, logging_steps=1,
-                     optim="adamw_8bit" if cuda else "adamw_torch", weight_decay=0.01, lr_scheduler_type="linear",
-                     seed=3407, max_length=s["max_length"], packing=s["packing"], completion_only_loss=True,
-                     save_strategy="no", report_to="none", include_num_input_tokens_seen="non_padding",
-                     dataloader_num_workers=0, disable_tqdm=True,
-                     # Unsloth picks the precision and its own checkpointing; plain TRL is told ours
-                     **({} if s.get("unsloth") else {"bf16": cuda, "gradient_checkpointing": True}))
+    return SFTConfig(
+        output_dir=out,
+        max_steps=steps,
+        per_device_train_batch_size=s["batch_size"],
+        gradient_accumulation_steps=s["grad_accum"],
+        warmup_steps=5,
+        learning_rate=2e-4,
+        logging_steps=1,
+        optim="adamw_8bit" if cuda else "adamw_torch",
+        weight_decay=0.01,
+        lr_scheduler_type="linear",
+        seed=3407,
+        max_length=s["max_length"],
+        packing=s["packing"],
+        completion_only_loss=True,
+        save_strategy="no",
+        report_to="none",
+        include_num_input_tokens_seen="non_padding",
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        # Unsloth picks the precision and its own checkpointing; plain TRL is told ours
+        **({} if s.get("unsloth") else {"bf16": cuda, "gradient_checkpointing": True}),
+    )
 
 
 def _engine_config(model: str, bits: int, steps: int, data: Path, settings: dict):
     from core.config import TrainConfig
 
-    return TrainConfig(data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model,
-                       max_steps=steps, load_in_4bit=bits == 4, eval_fraction=0.0, experiment="bench-throughput",
-                       checkpoint_every=0, **settings)
+    return TrainConfig(
+        data_path=str(data),
+        schema_path=str(ROOT / "assets/sample_schema.sql"),
+        model=model,
+        max_steps=steps,
+        load_in_4bit=bits == 4,
+        eval_fraction=0.0,
+        experiment="bench-throughput",
+        checkpoint_every=0,
+        **settings,
+    )
 
 
 def run_engine(model: str, bits: int, steps: int, data: Path, settings: dict) -> tuple[list, float, float]:
@@ -126,8 +169,11 @@ def run_engine(model: str, bits: int, steps: int, data: Path, settings: dict) ->
     if snap["status"] != "completed":
         raise RuntimeError(f"engine run ended {snap['status']}: {snap['error']}")
     folder = Path(snap["output_dir"])
-    marks = [(op["t"] / 1000, op["step"], int(op["value"])) for op in Journal(folder).ops
-             if op["op"] == "metric" and op["key"] == "num_input_tokens_seen"]
+    marks = [
+        (op["t"] / 1000, op["step"], int(op["value"]))
+        for op in Journal(folder).ops
+        if op["op"] == "metric" and op["key"] == "num_input_tokens_seen"
+    ]
     peak = json.loads((folder / "rank-0.json").read_text())["peak_gpu_gib"]
     return marks, marks[0][0] - started, peak
 
@@ -149,8 +195,10 @@ def run_thread(model: str, bits: int, steps: int, data: Path, settings: dict) ->
     folder.mkdir()
     started, started_wall = time.perf_counter(), time.time()
     state = RunState(status="starting", job_id=folder.name, started_at=started_wall)
-    thread = threading.Thread(target=run_training, args=(_engine_config(model, bits, steps, data, settings), state,
-                                                         threading.Event(), folder, (timer,)))
+    thread = threading.Thread(
+        target=run_training,
+        args=(_engine_config(model, bits, steps, data, settings), state, threading.Event(), folder, (timer,)),
+    )
     thread.start()
     thread.join()
     if state.status != "completed":
@@ -171,12 +219,19 @@ def run_variant(variant: str, model: str, bits: int, steps: int, data: Path, set
         from trl import SFTTrainer
         from unsloth import FastLanguageModel
 
-        m, tok = FastLanguageModel.from_pretrained(model_name=model, max_seq_length=settings["max_length"],
-                                                   load_in_4bit=bits == 4, dtype=None)
-        m = FastLanguageModel.get_peft_model(m, r=16, lora_alpha=32, lora_dropout=0.0, bias="none",
-                                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
-                                                             "up_proj", "down_proj"],
-                                             use_gradient_checkpointing="unsloth", random_state=3407)
+        m, tok = FastLanguageModel.from_pretrained(
+            model_name=model, max_seq_length=settings["max_length"], load_in_4bit=bits == 4, dtype=None
+        )
+        m = FastLanguageModel.get_peft_model(
+            m,
+            r=16,
+            lora_alpha=32,
+            lora_dropout=0.0,
+            bias="none",
+            target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+            use_gradient_checkpointing="unsloth",
+            random_state=3407,
+        )
         args, peft = sft_config({**settings, "unsloth": True}, steps, tempfile.mkdtemp(), cuda), None
     else:  # plain TRL + PEFT (+ bitsandbytes for 4-bit), no Unsloth anywhere in the process
         from datasets import Dataset
@@ -184,16 +239,40 @@ def run_variant(variant: str, model: str, bits: int, steps: int, data: Path, set
         from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
         from trl import SFTTrainer
 
-        quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                   bnb_4bit_compute_dtype=torch.bfloat16) if bits == 4 else None
-        m = AutoModelForCausalLM.from_pretrained(model, dtype=torch.bfloat16 if cuda else torch.float32,
-                                                 quantization_config=quant, device_map={"": 0} if cuda else None)
+        quant = (
+            BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=torch.bfloat16,
+            )
+            if bits == 4
+            else None
+        )
+        m = AutoModelForCausalLM.from_pretrained(
+            model,
+            dtype=torch.bfloat16 if cuda else torch.float32,
+            quantization_config=quant,
+            device_map={"": 0} if cuda else None,
+        )
         tok = AutoTokenizer.from_pretrained(model)
-        peft = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, bias="none", task_type="CAUSAL_LM",
-                          target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+        peft = LoraConfig(
+            r=16,
+            lora_alpha=32,
+            lora_dropout=0.0,
+            bias="none",
+            task_type="CAUSAL_LM",
+            target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        )
         args = sft_config(settings, steps, tempfile.mkdtemp(), cuda)
-    trainer = SFTTrainer(model=m, processing_class=tok, args=args, train_dataset=Dataset.from_list(sft_rows(model, data)),
-                         peft_config=peft, callbacks=[timer])
+    trainer = SFTTrainer(
+        model=m,
+        processing_class=tok,
+        args=args,
+        train_dataset=Dataset.from_list(sft_rows(model, data)),
+        peft_config=peft,
+        callbacks=[timer],
+    )
     trainer.train()
     return timer.marks
 
@@ -204,12 +283,18 @@ def worker(a) -> None:
     first_step_s = peak = None
     if a.variant in ("engine", "thread"):
         marks, first_step_s, peak = (run_engine if a.variant == "engine" else run_thread)(
-            a.model, a.bits, a.steps, Path(a.data), settings)
+            a.model, a.bits, a.steps, Path(a.data), settings
+        )
     else:
         marks = run_variant(a.variant, a.model, a.bits, a.steps, Path(a.data), settings)
     (t0, s0, n0), (t1, s1, n1) = marks[a.warmup - 1], marks[-1]
-    result = {"tokens_per_s": (n1 - n0) / (t1 - t0), "s_per_step": (t1 - t0) / (s1 - s0),
-              "tokens_per_step": (n1 - n0) / (s1 - s0), "measured_steps": s1 - s0, "wall_s": time.perf_counter() - start}
+    result = {
+        "tokens_per_s": (n1 - n0) / (t1 - t0),
+        "s_per_step": (t1 - t0) / (s1 - s0),
+        "tokens_per_step": (n1 - n0) / (s1 - s0),
+        "measured_steps": s1 - s0,
+        "wall_s": time.perf_counter() - start,
+    }
     if first_step_s is not None:
         result["first_step_s"] = first_step_s
     try:
@@ -223,13 +308,39 @@ def worker(a) -> None:
     Path(a.json).write_text(json.dumps(result))
 
 
-def measure(variant: str, model: str, bits: int, steps: int, warmup: int, data: Path, settings: dict,
-            timeout: int = 900) -> dict:
+def measure(
+    variant: str,
+    model: str,
+    bits: int,
+    steps: int,
+    warmup: int,
+    data: Path,
+    settings: dict,
+    timeout: int = 900,
+) -> dict:
     """One run in a fresh process; a failure becomes a row that says so, not a lost suite."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        cmd = [sys.executable, __file__, "worker", "--variant", variant, "--model", model, "--bits", str(bits),
-               "--steps", str(steps), "--warmup", str(warmup), "--data", str(data), "--json", out.name,
-               "--settings", json.dumps(settings)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "worker",
+            "--variant",
+            variant,
+            "--model",
+            model,
+            "--bits",
+            str(bits),
+            "--steps",
+            str(steps),
+            "--warmup",
+            str(warmup),
+            "--data",
+            str(data),
+            "--json",
+            out.name,
+            "--settings",
+            json.dumps(settings),
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -246,19 +357,27 @@ def resolved_plan(model: str, data: Path, bits: int, settings: dict) -> dict:
     from core.config import TrainConfig
     from core.train import gpu_available, load_dataset, load_tokenizer, plan_batches
 
-    cfg = TrainConfig(data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model, **settings)
+    cfg = TrainConfig(
+        data_path=str(data), schema_path=str(ROOT / "assets/sample_schema.sql"), model=model, **settings
+    )
     report = load_dataset(cfg, load_tokenizer(model))[3]
     plan = plan_batches(cfg, report.token_lengths, gpu_available())
-    return {"batch_size": plan.per_device_batch, "grad_accum": plan.grad_accum, "packing": plan.packing,
-            "max_length": plan.max_length}
+    return {
+        "batch_size": plan.per_device_batch,
+        "grad_accum": plan.grad_accum,
+        "packing": plan.packing,
+        "max_length": plan.max_length,
+    }
 
 
 def versions() -> str:
     from core.train.trainer import library_versions
 
     v = library_versions()
-    return ", ".join(f"{k.split('.', 1)[1]} {v[k]}" for k in ("version.unsloth", "version.torch", "version.transformers",
-                                                              "version.trl", "version.peft"))
+    return ", ".join(
+        f"{k.split('.', 1)[1]} {v[k]}"
+        for k in ("version.unsloth", "version.torch", "version.transformers", "version.trl", "version.peft")
+    )
 
 
 def prepare(a) -> tuple[str, Path]:
@@ -268,22 +387,32 @@ def prepare(a) -> tuple[str, Path]:
     target = Path(tempfile.gettempdir()) / f"bench-model-{a.shape}"
     if not (target / "config.json").exists():
         # its own process, so the GPU memory used to build it is all returned before the runs
-        subprocess.run([sys.executable, __file__, "make-model", "--shape", a.shape, "--model", str(target)], check=True)
+        subprocess.run(
+            [sys.executable, __file__, "make-model", "--shape", a.shape, "--model", str(target)], check=True
+        )
     return str(target), data
 
 
 def row(label: str, r: dict, shape: str, steps_for: int = 60) -> str:
     if "error" in r:
         return f"| {label} | failed: {r['error']} | | | | | |"
-    mfu = f"{r['tokens_per_s'] * 6 * matmul_params(shape) / H100_BF16_PEAK:.1%}" if shape in ("7b", "1.5b") else "-"
+    mfu = (
+        f"{r['tokens_per_s'] * 6 * matmul_params(shape) / H100_BF16_PEAK:.1%}"
+        if shape in ("7b", "1.5b")
+        else "-"
+    )
     peak = f"{r['peak_gib']:.1f}" if "peak_gib" in r else "-"
-    return (f"| {label} | {r['tokens_per_s']:,.0f} | {r['tokens_per_step']:,.0f} | {r['s_per_step']:.2f} | "
-            f"{r['s_per_step'] * steps_for:,.0f} | {peak} | {mfu} |")
+    return (
+        f"| {label} | {r['tokens_per_s']:,.0f} | {r['tokens_per_step']:,.0f} | {r['s_per_step']:.2f} | "
+        f"{r['s_per_step'] * steps_for:,.0f} | {peak} | {mfu} |"
+    )
 
 
 def append(title: str, command: str, lines: list[str], notes: str = "") -> None:
-    text = (f"\n### {title} ({time.strftime('%Y-%m-%d')})\n\nMachine: {machine()}; {versions()}.\n"
-            f"Command: `{command}`\n\n" + "\n".join(lines) + "\n" + (f"\n{notes}\n" if notes else ""))
+    text = (
+        f"\n### {title} ({time.strftime('%Y-%m-%d')})\n\nMachine: {machine()}; {versions()}.\n"
+        f"Command: `{command}`\n\n" + "\n".join(lines) + "\n" + (f"\n{notes}\n" if notes else "")
+    )
     record(text)
 
 
@@ -298,33 +427,53 @@ def machine() -> str:
     return f"{platform.machine()} CPU, {os.cpu_count()} cores"
 
 
-HEADER = ["| run | non-padding tokens/s | tokens/step | s/step | s for 60 steps | peak GiB | MFU |",
-          "|---|---|---|---|---|---|---|"]
+HEADER = [
+    "| run | non-padding tokens/s | tokens/step | s/step | s for 60 steps | peak GiB | MFU |",
+    "|---|---|---|---|---|---|---|",
+]
 
 
 def throughput(a) -> None:
     model, data = prepare(a)
     ours = resolved_plan(model, data, a.bits, {})
     print(f"our defaults resolve to {ours}", flush=True)
-    runs = [("(a) our engine, our defaults", "engine", {}, a.steps),
-            ("(b) bare Unsloth script, the recipe's settings (batch 2 x acc 4, no packing)", "unsloth", RECIPE,
-             a.recipe_steps),
-            ("(c) plain TRL + PEFT" + (" + bitsandbytes" if a.bits == 4 else "") + ", our defaults", "trl", ours,
-             a.trl_steps)]
+    runs = [
+        ("(a) our engine, our defaults", "engine", {}, a.steps),
+        (
+            "(b) bare Unsloth script, the recipe's settings (batch 2 x acc 4, no packing)",
+            "unsloth",
+            RECIPE,
+            a.recipe_steps,
+        ),
+        (
+            "(c) plain TRL + PEFT" + (" + bitsandbytes" if a.bits == 4 else "") + ", our defaults",
+            "trl",
+            ours,
+            a.trl_steps,
+        ),
+    ]
     results = {v: measure(v, model, a.bits, steps, a.warmup, data, s) for _, v, s, steps in runs}
     lines = HEADER + [row(label, results[v], a.shape) for label, v, _, _ in runs]
-    ratios = [f"tokens/s of (a) / ({letter}): {results['engine']['tokens_per_s'] / results[v]['tokens_per_s']:.1f}x"
-              for letter, v in (("b", "unsloth"), ("c", "trl")) if "error" not in results["engine"]
-              and "error" not in results[v]]
-    append(f"Training throughput, Qwen2.5-Coder-{a.shape.upper()} shape, {a.bits}-bit LoRA r16 (random-init)",
-           f"python bench/train_throughput.py throughput --shape {a.shape} --bits {a.bits}", lines,
-           f"{a.rows:,} sample pairs; our defaults here: {ours}. Tokens/s are measured after {a.warmup} warm-up steps; "
-           "'s for 60 steps' = s/step x 60 (steady state, loading excluded). MFU = tokens/s x 6 x "
-           f"{matmul_params(a.shape) / 1e9:.2f}B matmul parameters / 989e12. " + "; ".join(ratios) + ".")
+    ratios = [
+        f"tokens/s of (a) / ({letter}): {results['engine']['tokens_per_s'] / results[v]['tokens_per_s']:.1f}x"
+        for letter, v in (("b", "unsloth"), ("c", "trl"))
+        if "error" not in results["engine"] and "error" not in results[v]
+    ]
+    append(
+        f"Training throughput, Qwen2.5-Coder-{a.shape.upper()} shape, {a.bits}-bit LoRA r16 (random-init)",
+        f"python bench/train_throughput.py throughput --shape {a.shape} --bits {a.bits}",
+        lines,
+        f"{a.rows:,} sample pairs; our defaults here: {ours}. Tokens/s are measured after {a.warmup} warm-up steps; "
+        "'s for 60 steps' = s/step x 60 (steady state, loading excluded). MFU = tokens/s x 6 x "
+        f"{matmul_params(a.shape) / 1e9:.2f}B matmul parameters / 989e12. " + "; ".join(ratios) + ".",
+    )
 
 
-LABELS = {"engine": "our engine (worker process)", "thread": "trainer in the studio's thread (before the worker)",
-          "unsloth": "bare Unsloth script"}
+LABELS = {
+    "engine": "our engine (worker process)",
+    "thread": "trainer in the studio's thread (before the worker)",
+    "unsloth": "bare Unsloth script",
+}
 
 
 def overhead(a) -> None:
@@ -337,22 +486,33 @@ def overhead(a) -> None:
     rows, ratios, firsts = [], [], {"engine": [], other: []}
     for rep in range(a.reps):  # alternate the order so warm caches favour neither
         order = ("engine", other) if rep % 2 == 0 else (other, "engine")
-        r = {v: measure(v, model, a.bits, a.steps, a.warmup, data, same if v == "unsloth" else settings)
-             for v in order}
+        r = {
+            v: measure(v, model, a.bits, a.steps, a.warmup, data, same if v == "unsloth" else settings)
+            for v in order
+        }
         for v in order:
             rows.append(row(f"rep {rep + 1}: {LABELS[v]}", r[v], a.shape))
             if "first_step_s" in r[v]:
                 firsts[v].append(r[v]["first_step_s"])
         if "error" not in r["engine"] and "error" not in r[other]:
             ratios.append(r["engine"]["tokens_per_s"] / r[other]["tokens_per_s"])
-    summary = (f"engine / {other} tokens/s per repetition: {', '.join(f'{x:.3f}' for x in ratios)}; mean "
-               f"{sum(ratios) / len(ratios):.3f}." if ratios else "no complete repetition.")
-    start = "; ".join(f"{LABELS[v]}: {', '.join(f'{s:.1f}' for s in times)} s" for v, times in firsts.items() if times)
-    append(f"App overhead: engine vs {LABELS[other]}, identical settings, {a.shape} {a.bits}-bit",
-           f"python bench/train_throughput.py {a.suite} --shape {a.shape} --bits {a.bits} --reps {a.reps} "
-           f"--against {other}", HEADER + rows,
-           f"Identical settings on both sides: {same if other == 'unsloth' else settings or 'defaults'}. {summary}"
-           + (f" Seconds from Start to the first step: {start}." if start else ""))
+    summary = (
+        f"engine / {other} tokens/s per repetition: {', '.join(f'{x:.3f}' for x in ratios)}; mean "
+        f"{sum(ratios) / len(ratios):.3f}."
+        if ratios
+        else "no complete repetition."
+    )
+    start = "; ".join(
+        f"{LABELS[v]}: {', '.join(f'{s:.1f}' for s in times)} s" for v, times in firsts.items() if times
+    )
+    append(
+        f"App overhead: engine vs {LABELS[other]}, identical settings, {a.shape} {a.bits}-bit",
+        f"python bench/train_throughput.py {a.suite} --shape {a.shape} --bits {a.bits} --reps {a.reps} "
+        f"--against {other}",
+        HEADER + rows,
+        f"Identical settings on both sides: {same if other == 'unsloth' else settings or 'defaults'}. {summary}"
+        + (f" Seconds from Start to the first step: {start}." if start else ""),
+    )
 
 
 def main(argv=None) -> int:
@@ -367,14 +527,18 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=2, help="steps excluded from the measurement")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--batch-tokens", type=int, default=16384)
-    p.add_argument("--against", default="thread", choices=["thread", "unsloth"], help="overhead: compare with")
+    p.add_argument(
+        "--against", default="thread", choices=["thread", "unsloth"], help="overhead: compare with"
+    )
     for name in ("variant", "model", "data", "json", "settings"):
         p.add_argument(f"--{name}")
     a = p.parse_args(argv)
     if a.suite == "worker":
         worker(a)
     elif a.suite == "make-model":
-        make_model(a.shape, Path(a.model), os.environ.get("STUDIO_GPU_TOKENIZER", str(ROOT / ".gpu" / "tokenizer")))
+        make_model(
+            a.shape, Path(a.model), os.environ.get("STUDIO_GPU_TOKENIZER", str(ROOT / ".gpu" / "tokenizer"))
+        )
     elif a.suite == "throughput":
         throughput(a)
     else:

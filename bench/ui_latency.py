@@ -30,8 +30,17 @@ def chart_lag(steps: int = 12) -> list[float]:
     from core.train import Engine
 
     engine = Engine()
-    engine.start(TrainConfig(data_path=str(ROOT / "assets/sample_pairs.jsonl"), max_steps=steps, batch_size=1,
-                             grad_accum=1, max_seq_length=512, eval_fraction=0, experiment="bench-ui"))
+    engine.start(
+        TrainConfig(
+            data_path=str(ROOT / "assets/sample_pairs.jsonl"),
+            max_steps=steps,
+            batch_size=1,
+            grad_accum=1,
+            max_seq_length=512,
+            eval_fraction=0,
+            experiment="bench-ui",
+        )
+    )
     seen: dict[int, float] = {}
     while engine.busy or len(seen) < steps:
         snap = engine.snapshot()
@@ -63,8 +72,13 @@ def validate_preview(n: int, variant: str = "comment") -> tuple[float, float]:
     from core.data import load_pairs
 
     base = [json.loads(line) for line in (ROOT / "assets/sample_pairs.jsonl").read_text().splitlines()]
-    rows = [{"question": f"{base[i % len(base)]['question']} (variant {i})",
-             "sql": VARIANTS[variant](base[i % len(base)]["sql"], i)} for i in range(n)]
+    rows = [
+        {
+            "question": f"{base[i % len(base)]['question']} (variant {i})",
+            "sql": VARIANTS[variant](base[i % len(base)]["sql"], i),
+        }
+        for i in range(n)
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         f.write("".join(json.dumps(r) + "\n" for r in rows))
     ddl = (ROOT / "assets/sample_schema.sql").read_text()
@@ -109,12 +123,16 @@ def validation(runs: int) -> None:
             firsts.append(first)
             agains.append(again)
             print(n, variant, f"{first:.2f} s, again {again:.2f} s", flush=True)
-        rows.append(f"| {n:,} | {variant} | {', '.join(f'{t:.1f}' for t in firsts)} | "
-                    f"**{statistics.median(firsts):.1f} s** | {statistics.median(agains):.1f} s |\n")
-    record(f"\n### Validate + preview ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
-           f"Command: `.venv/bin/python bench/ui_latency.py validate --runs {runs}`\n\n"
-           "| pairs | SQL strings differ by | first validation, each run (s) | median | again after a template change |\n"
-           "|---|---|---|---|---|\n" + "".join(rows))
+        rows.append(
+            f"| {n:,} | {variant} | {', '.join(f'{t:.1f}' for t in firsts)} | "
+            f"**{statistics.median(firsts):.1f} s** | {statistics.median(agains):.1f} s |\n"
+        )
+    record(
+        f"\n### Validate + preview ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
+        f"Command: `.venv/bin/python bench/ui_latency.py validate --runs {runs}`\n\n"
+        "| pairs | SQL strings differ by | first validation, each run (s) | median | again after a template change |\n"
+        "|---|---|---|---|---|\n" + "".join(rows)
+    )
 
 
 def startup(root: Path = ROOT, fresh: bool = False) -> float:
@@ -126,12 +144,19 @@ def startup(root: Path = ROOT, fresh: bool = False) -> float:
     port, env = free_port(), dict(os.environ)
     if fresh:
         env.pop("MLFLOW_TRACKING_URI", None)
-        env.update(STUDIO_DATA_DIR=tempfile.mkdtemp(prefix="first-page-"), STUDIO_MLFLOW_PORT=str(free_port()))
+        env.update(
+            STUDIO_DATA_DIR=tempfile.mkdtemp(prefix="first-page-"), STUDIO_MLFLOW_PORT=str(free_port())
+        )
     python = root / ".venv" / "bin" / "python"
     start = time.time()
-    process = subprocess.Popen([str(python) if python.exists() else sys.executable, "-m", "app", "--port", str(port)],
-                               cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [str(python) if python.exists() else sys.executable, "-m", "app", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         while time.time() - start < 120:
             try:
@@ -159,11 +184,15 @@ def first_page(against: Path | None, runs: int = 5) -> None:
         for label, root in roots.items():
             times[label].append(startup(root, fresh=True))
             print(label, f"{times[label][-1]:.2f} s", flush=True)
-    rows = "".join(f"| {label} | {', '.join(f'{t:.2f}' for t in ts)} | {statistics.median(ts):.2f} s |\n"
-                   for label, ts in times.items())
-    record(f"\n### First page after a fresh start ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-           f"{os.cpu_count()} cores)\n\nCommand: `.venv/bin/python bench/ui_latency.py first-page"
-           f"{' --against CHECKOUT' if against else ''}`\n\n| version | runs (s) | median |\n|---|---|---|\n{rows}")
+    rows = "".join(
+        f"| {label} | {', '.join(f'{t:.2f}' for t in ts)} | {statistics.median(ts):.2f} s |\n"
+        for label, ts in times.items()
+    )
+    record(
+        f"\n### First page after a fresh start ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores)\n\nCommand: `.venv/bin/python bench/ui_latency.py first-page"
+        f"{' --against CHECKOUT' if against else ''}`\n\n| version | runs (s) | median |\n|---|---|---|\n{rows}"
+    )
 
 
 def main(argv=None) -> int:
@@ -187,15 +216,17 @@ def main(argv=None) -> int:
     starts = [startup() for _ in range(3)]
     lags = chart_lag()
     sizes = {n: validate_preview(n) for n in (10_000, 100_000)}
-    text = (f"\n### UI and data latency ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
-            "Command: `.venv/bin/python bench/ui_latency.py`\n\n| what | figure |\n|---|---|\n"
-            f"| start-up: `python -m app` to first page (3 runs; MLflow already up) | "
-            f"{', '.join(f'{s:.2f} s' for s in starts)} |\n"
-            f"| chart lag: trainer logs a loss -> point in the chart's data from MLflow ({len(lags)} steps) | "
-            f"median {statistics.median(lags):.2f} s, max {max(lags):.2f} s |\n"
-            f"| validate (sqlglot + token counts) and preview 10,000 pairs | {sizes[10_000][0]:.1f} s |\n"
-            f"| validate and preview 100,000 pairs | {sizes[100_000][0]:.1f} s |\n"
-            f"| the 100,000 pairs again after a template change | {sizes[100_000][1]:.1f} s |\n")
+    text = (
+        f"\n### UI and data latency ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores)\n\n"
+        "Command: `.venv/bin/python bench/ui_latency.py`\n\n| what | figure |\n|---|---|\n"
+        f"| start-up: `python -m app` to first page (3 runs; MLflow already up) | "
+        f"{', '.join(f'{s:.2f} s' for s in starts)} |\n"
+        f"| chart lag: trainer logs a loss -> point in the chart's data from MLflow ({len(lags)} steps) | "
+        f"median {statistics.median(lags):.2f} s, max {max(lags):.2f} s |\n"
+        f"| validate (sqlglot + token counts) and preview 10,000 pairs | {sizes[10_000][0]:.1f} s |\n"
+        f"| validate and preview 100,000 pairs | {sizes[100_000][0]:.1f} s |\n"
+        f"| the 100,000 pairs again after a template change | {sizes[100_000][1]:.1f} s |\n"
+    )
     record(text)
     return 0
 

@@ -21,7 +21,9 @@ class BackgroundJob:
     label: str
     status: str = "running"
     lines: list[str] = field(default_factory=list)
-    line_times: list[float] = field(default_factory=list)  # seconds after the start, one per line (stage timings)
+    line_times: list[float] = field(
+        default_factory=list
+    )  # seconds after the start, one per line (stage timings)
     result: Any = None
     error: str = ""
     started_at: float = field(default_factory=time.time)
@@ -36,9 +38,15 @@ class BackgroundJob:
     def snapshot(self) -> dict:
         with self._lock:
             end = self.finished_at or time.time()
-            return {"label": self.label, "status": self.status, "lines": list(self.lines),
-                    "line_times": list(self.line_times), "result": self.result, "error": self.error,
-                    "elapsed": end - self.started_at}
+            return {
+                "label": self.label,
+                "status": self.status,
+                "lines": list(self.lines),
+                "line_times": list(self.line_times),
+                "result": self.result,
+                "error": self.error,
+                "elapsed": end - self.started_at,
+            }
 
 
 _current: BackgroundJob | None = None
@@ -51,8 +59,11 @@ def _run(job: BackgroundJob, task: Callable[[Callable[[str], None]], Any]) -> No
     except Exception as e:  # noqa: BLE001 - the thread must end with a status, whatever happened
         text = str(e).strip().splitlines()[0][:400] if str(e).strip() else ""
         # Errors users can fix (ValueError and its kind) carry their own message; others get their type too.
-        result, status, error = None, "failed", text if isinstance(e, ValueError) and text else \
-            f"{type(e).__name__}: {text}".rstrip(": ")
+        result, status, error = (
+            None,
+            "failed",
+            text if isinstance(e, ValueError) and text else f"{type(e).__name__}: {text}".rstrip(": "),
+        )
     with job._lock:
         job.result, job.status, job.error, job.finished_at = result, status, error, time.time()
 
@@ -62,8 +73,10 @@ def start_job(label: str, task: Callable[[Callable[[str], None]], Any]) -> Backg
     global _current
     with _lock:
         if _current is not None and _current.status == "running":
-            raise BusyError(f"An export is already running ({_current.label}). Wait for it to finish, then "
-                            "start this one.")
+            raise BusyError(
+                f"An export is already running ({_current.label}). Wait for it to finish, then "
+                "start this one."
+            )
         job = _current = BackgroundJob(label)
     threading.Thread(target=_run, args=(job, task), name="export", daemon=True).start()
     return job

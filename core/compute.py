@@ -29,7 +29,9 @@ class BusyError(RuntimeError):
 class Lease:
     kind: str
     label: str | Callable[[], str]  # a callable gives a live description ("job X, step 3/60")
-    thread: int = field(default_factory=threading.get_ident)  # the thread doing the work (see hand_to_this_thread)
+    thread: int = field(
+        default_factory=threading.get_ident
+    )  # the thread doing the work (see hand_to_this_thread)
 
     def hand_to_this_thread(self) -> None:
         """The lease was taken by the thread that started the work; the work's own thread now holds it."""
@@ -45,8 +47,10 @@ _leases: list[Lease] = []
 
 def _refusal(wanted: str, held: Lease) -> str:
     if held.kind == GENERATION:
-        return ("An evaluation or a playground answer is being generated. Start training when it ends "
-                "(training and generation would compete for the same memory).")
+        return (
+            "An evaluation or a playground answer is being generated. Start training when it ends "
+            "(training and generation would compete for the same memory)."
+        )
     if wanted == TRAINING:
         return f"A training run is already in progress ({held.describe()}). Wait for it or stop it first."
     return training_refusal(held.describe())
@@ -54,8 +58,10 @@ def _refusal(wanted: str, held: Lease) -> str:
 
 def training_refusal(holder: str) -> str:
     """Why generation must wait for a training run (here or in another process)."""
-    return (f"A training run is in progress ({holder}). Evaluation and the playground load a second model, which "
-            "would take memory and time from it: try again when it ends, or stop it first.")
+    return (
+        f"A training run is in progress ({holder}). Evaluation and the playground load a second model, which "
+        "would take memory and time from it: try again when it ends, or stop it first."
+    )
 
 
 def acquire(kind: str, label: str | Callable[[], str]) -> Lease:
@@ -87,7 +93,7 @@ def lease(kind: str, label: str | Callable[[], str]):
 
 
 def holder(kind: str) -> str:
-    """"" when no lease of this kind is held in this process, else what holds it."""
+    """ "" when no lease of this kind is held in this process, else what holds it."""
     with _lock:
         found = next((held for held in _leases if held.kind == kind), None)
     return found.describe() if found else ""

@@ -46,8 +46,10 @@ def safe_name(name: str, max_length: int = 64) -> str:
     cleaned = re.sub(r"[.-]{2,}", "-", cleaned)  # no '..' anywhere, even between letters
     cleaned = cleaned.strip(".-_")[:max_length].strip(".-_")
     if not cleaned:
-        raise UnsafeNameError(f"{str(name)[:80]!r} cannot be used as a name: use letters, digits, '.', '-' "
-                              "or '_' (for example sales-sql-v1).")
+        raise UnsafeNameError(
+            f"{str(name)[:80]!r} cannot be used as a name: use letters, digits, '.', '-' "
+            "or '_' (for example sales-sql-v1)."
+        )
     return cleaned
 
 
@@ -66,16 +68,24 @@ def check_name(name: str) -> str:
         raise ValueError("The name is empty. Type a name (letters, digits, spaces, '-', '_' or '.').")
     shown = repr(text if len(text) <= 60 else text[:60] + "...")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
-        raise ValueError(f"The name {shown} contains control or invisible characters. Use letters, digits, spaces, "
-                         "'-', '_' or '.'.")
+        raise ValueError(
+            f"The name {shown} contains control or invisible characters. Use letters, digits, spaces, "
+            "'-', '_' or '.'."
+        )
     if "/" in text or "\\" in text or Path(text).is_absolute():
-        raise ValueError(f"The name {shown} contains a path separator ('/' or '\\'): a name cannot point to another "
-                         "folder. Use '-' or '_' instead.")
+        raise ValueError(
+            f"The name {shown} contains a path separator ('/' or '\\'): a name cannot point to another "
+            "folder. Use '-' or '_' instead."
+        )
     if set(text.strip(".")) == set() or text.startswith(".."):
-        raise ValueError(f"The name {shown} is a relative folder reference ('.' or '..'). Give it a real name.")
+        raise ValueError(
+            f"The name {shown} is a relative folder reference ('.' or '..'). Give it a real name."
+        )
     if _RESERVED & set(text):
-        raise ValueError(f"The name {shown} contains one of {' '.join(sorted(_RESERVED))}, which file systems reserve. "
-                         "Leave them out.")
+        raise ValueError(
+            f"The name {shown} contains one of {' '.join(sorted(_RESERVED))}, which file systems reserve. "
+            "Leave them out."
+        )
     if len(text) > MAX_NAME_LENGTH:
         raise ValueError(f"The name is {len(text)} characters long; keep it under {MAX_NAME_LENGTH}.")
     return text

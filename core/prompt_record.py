@@ -38,7 +38,9 @@ class PromptRecord:
 
     @property
     def format(self) -> PromptFormat:
-        return PromptFormat(self.system_template, self.dialect, self.schema_text, self.schema_mode, self.database)
+        return PromptFormat(
+            self.system_template, self.dialect, self.schema_text, self.schema_mode, self.database
+        )
 
     @property
     def system_prompt(self) -> str:

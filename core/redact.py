@@ -9,8 +9,10 @@ import re
 
 MASK = "***"
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s]+):[^@\s]*@")  # scheme://user:secret@
-_KEY_VALUE = re.compile(r"(?i)\b((?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)\w*"
-                        r"[\"']?\s*[=:]\s*[\"']?)([^\s&\"',;]+)")
+_KEY_VALUE = re.compile(
+    r"(?i)\b((?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)\w*"
+    r"[\"']?\s*[=:]\s*[\"']?)([^\s&\"',;]+)"
+)
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[\w.~+/-]+=*")
 _KNOWN_TOKENS = re.compile(r"\b(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{20,})\b")
 

@@ -27,7 +27,9 @@ class Status(StrEnum):
     COMPLETED = "completed"
     STOPPED = "stopped"  # stopped early on request; the adapter is saved
     FAILED = "failed"  # the worker said why
-    DIED = "died"  # the training process ended without saying how (a signal, "Stop now", a crash in native code)
+    DIED = (
+        "died"  # the training process ended without saying how (a signal, "Stop now", a crash in native code)
+    )
     KILLED = "killed"  # how jobs interrupted before the worker process existed were marked
 
 
@@ -35,7 +37,9 @@ ACTIVE = frozenset({Status.STARTING, Status.RUNNING, Status.STOPPING, Status.EVA
 FINISHED = frozenset({Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.DIED})
 WITH_ADAPTER = frozenset({Status.COMPLETED, Status.STOPPED})  # endings that leave a usable adapter
 ENDED_BADLY = frozenset({Status.FAILED, Status.DIED})
-WORKER_ENDINGS = frozenset({Status.COMPLETED, Status.STOPPED, Status.FAILED})  # the ones the worker writes itself
+WORKER_ENDINGS = frozenset(
+    {Status.COMPLETED, Status.STOPPED, Status.FAILED}
+)  # the ones the worker writes itself
 RESUMABLE = frozenset({Status.DIED, Status.FAILED, Status.KILLED})  # with a checkpoint, these can continue
 # Text fields the UI and CLI show as they are: secrets are masked on the way in.
 _SHOWN_TEXT = ("error", "message", "mlflow_warning")
@@ -65,8 +69,12 @@ class RunState:
     train_rows: int = 0
     eval_rows: int = 0
     mlflow_warning: str = ""
-    logged_at: dict = field(default_factory=dict)  # step -> time the trainer logged its loss (chart-lag benchmark)
-    evaluation: dict = field(default_factory=dict)  # "base"/"adapter" -> summary, when evaluated after training
+    logged_at: dict = field(
+        default_factory=dict
+    )  # step -> time the trainer logged its loss (chart-lag benchmark)
+    evaluation: dict = field(
+        default_factory=dict
+    )  # "base"/"adapter" -> summary, when evaluated after training
     evaluation_text: str = ""  # the evaluation in a sentence: which sets, each side's accuracy, the verdict
     log_lines: deque = field(default_factory=lambda: deque(maxlen=200))
     log_count: int = 0  # lines logged in all (the deque keeps the last 200): followers print what is new
@@ -94,10 +102,18 @@ class RunState:
 
     def snapshot(self) -> dict:
         with self._lock:
-            data = {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.startswith("_") and k != "logged_at"}
+            data = {
+                k: getattr(self, k)
+                for k in self.__dataclass_fields__
+                if not k.startswith("_") and k != "logged_at"
+            }
             data["log_lines"] = list(self.log_lines)
         now = data["finished_at"] or time.time()
         data["elapsed"] = now - data["started_at"] if data["started_at"] else 0.0
         done, total = data["step"], data["total_steps"]
-        data["eta"] = (data["elapsed"] / done * (total - done)) if done and total and data["status"] == "running" else None
+        data["eta"] = (
+            (data["elapsed"] / done * (total - done))
+            if done and total and data["status"] == "running"
+            else None
+        )
         return data

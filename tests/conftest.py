@@ -79,13 +79,19 @@ def studio(mlflow_server):
     demo = build_app()
     demo.queue(default_concurrency_limit=8)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                css=(ASSETS / "studio.css").read_text())
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        css=(ASSETS / "studio.css").read_text(),
+    )
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 
 
 # ---- a real PostgreSQL server, started by the test (Debian's postgresql package) ----
+
 
 def _pg_bin() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
@@ -96,7 +102,9 @@ def _pg_bin() -> Path | None:
 def postgres():
     bin_dir = _pg_bin()
     if bin_dir is None:
-        pytest.fail("PostgreSQL server binaries are missing: `make test` installs Debian's postgresql package")
+        pytest.fail(
+            "PostgreSQL server binaries are missing: `make test` installs Debian's postgresql package"
+        )
     root = os.geteuid() == 0
     # Not under pytest's tmp dir: that is private to root, and the server runs as the postgres user.
     base = Path(tempfile.mkdtemp(prefix="studio-pg-"))
@@ -107,13 +115,31 @@ def postgres():
         shutil.chown(base, "postgres")
         shutil.chown(data, "postgres")
     port = free_port()
-    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
     # Passwords are checked as on a real server (a wrong one is refused); the admin connection below stays trusted.
-    (data / "pg_hba.conf").write_text("local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
-                                      "host all all 127.0.0.1/32 scram-sha-256\n")
-    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
-                    f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+    (data / "pg_hba.conf").write_text(
+        "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+    )
+    subprocess.run(
+        [
+            *prefix,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(data / "log"),
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     import psycopg
 
     admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
@@ -121,8 +147,10 @@ def postgres():
         con.execute("CREATE ROLE studio LOGIN PASSWORD 'pw-not-logged'")
         con.execute("CREATE DATABASE shop OWNER studio")
     with psycopg.connect(f"postgresql://studio:pw-not-logged@127.0.0.1:{port}/shop", autocommit=True) as con:
-        con.execute((ROOT / 'assets/sample_schema.sql').read_text())
-        con.execute((ROOT / 'assets/sample_data.sql').read_text())
+        con.execute((ROOT / "assets/sample_schema.sql").read_text())
+        con.execute((ROOT / "assets/sample_data.sql").read_text())
     yield f"postgresql://studio:pw-not-logged@127.0.0.1:{port}/shop"
-    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+    subprocess.run(
+        [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+    )
     shutil.rmtree(base, ignore_errors=True)

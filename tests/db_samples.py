@@ -28,18 +28,26 @@ def library_rows() -> str:
     cities = ["Lyon", "Osaka", "Quito", "Turin"]
     lines = []
     for i in range(1, 13):
-        lines.append(f"INSERT INTO authors VALUES ({i}, 'Author {chr(64 + i)}', '{countries[i % 4]}', {1900 + 7 * i});")
+        lines.append(
+            f"INSERT INTO authors VALUES ({i}, 'Author {chr(64 + i)}', '{countries[i % 4]}', {1900 + 7 * i});"
+        )
     for i in range(1, 5):
         lines.append(f"INSERT INTO shelves VALUES ({i}, 'Room {i}');")
     for i in range(1, 41):
-        lines.append(f"INSERT INTO books VALUES ({i}, 'Book {i} of {genres[i % 5]}', '{genres[i % 5]}', {80 + 13 * i}, "
-                     f"{5 + (i * 7) % 40}.50, {1 + i % 9}, {1 + i % 4}, '20{10 + i % 14:02d}-0{1 + i % 9}-1{i % 9}');")
+        lines.append(
+            f"INSERT INTO books VALUES ({i}, 'Book {i} of {genres[i % 5]}', '{genres[i % 5]}', {80 + 13 * i}, "
+            f"{5 + (i * 7) % 40}.50, {1 + i % 9}, {1 + i % 4}, '20{10 + i % 14:02d}-0{1 + i % 9}-1{i % 9}');"
+        )
     for i in range(1, 21):
-        lines.append(f"INSERT INTO members VALUES ({i}, 'Member {i}', '{cities[i % 4]}', '2023-0{1 + i % 9}-2{i % 8}');")
+        lines.append(
+            f"INSERT INTO members VALUES ({i}, 'Member {i}', '{cities[i % 4]}', '2023-0{1 + i % 9}-2{i % 8}');"
+        )
     pairs = sorted({(1 + (i * 3) % 20, 1 + (i * 7) % 40) for i in range(60)})
     for member, book in pairs:
-        lines.append(f"INSERT INTO loans VALUES ({member}, {book}, '2024-0{1 + (member + book) % 9}-1{book % 9}', "
-                     f"{1 + (member * book) % 30});")
+        lines.append(
+            f"INSERT INTO loans VALUES ({member}, {book}, '2024-0{1 + (member + book) % 9}-1{book % 9}', "
+            f"{1 + (member * book) % 30});"
+        )
     lines.append("INSERT INTO \"order\" VALUES ('a', 1.50), ('b', 2.25), ('a', 3.00);")
     return "\n".join(lines)
 

@@ -6,11 +6,32 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-START_ARGS = dict(model="bundled:SmolLM2-135M-Instruct", rank=8, alpha=16, steps=5, lr=2e-4, batch=1, accum=1, warmup=1,
-                  max_len=512, dropout=0.0, targets=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                                     "down_proj"], four_bit="auto", packing="auto", batch_tokens=0, seed=7, eval=0.0,
-                  answer_only=True, evaluate_after=False, name="client-test", checkpoint_every=50, trust=False, gpus=1,
-                  schema_in_prompt="full", database_name="")
+START_ARGS = dict(
+    model="bundled:SmolLM2-135M-Instruct",
+    rank=8,
+    alpha=16,
+    steps=5,
+    lr=2e-4,
+    batch=1,
+    accum=1,
+    warmup=1,
+    max_len=512,
+    dropout=0.0,
+    targets=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    four_bit="auto",
+    packing="auto",
+    batch_tokens=0,
+    seed=7,
+    eval=0.0,
+    answer_only=True,
+    evaluate_after=False,
+    name="client-test",
+    checkpoint_every=50,
+    trust=False,
+    gpus=1,
+    schema_in_prompt="full",
+    database_name="",
+)
 
 
 def test_sample_to_finished_run_with_chart_equal_to_mlflow(studio, mlflow_server):
@@ -20,10 +41,16 @@ def test_sample_to_finished_run_with_chart_equal_to_mlflow(studio, mlflow_server
     client = Client(studio, verbose=False)
     ddl, message, summary, *_ = client.predict(api_name="/use_sample")
     assert "CREATE TABLE" in ddl and "424 of 424 rows will train" in summary
-    problems, status = client.predict(True, "You are a {dialect} SQL expert. Use this schema:\n{schema}",
-                                      *START_ARGS.values(), api_name="/start")
+    problems, status = client.predict(
+        True,
+        "You are a {dialect} SQL expert. Use this schema:\n{schema}",
+        *START_ARGS.values(),
+        api_name="/start",
+    )
     assert "Started job" in problems, problems
-    second, _ = client.predict(True, "You are a {dialect} SQL expert.", *START_ARGS.values(), api_name="/start")
+    second, _ = client.predict(
+        True, "You are a {dialect} SQL expert.", *START_ARGS.values(), api_name="/start"
+    )
     assert "already in progress" in second  # a second Start says so and does nothing
 
     deadline, live = time.time() + 600, {}

@@ -38,10 +38,14 @@ def test_sample_data_loads_validates_and_counts_rows():
 
 
 def test_upload_shows_findings_and_excluding_errors_changes_the_count(tmp_path):
-    path = write(tmp_path / "tmp123.csv", "question,sql\nHow many sales?,SELECT COUNT(*) FROM sales\n"
-                 "Wipe,DELETE FROM sales\nTypo,SELECT nme FROM regions\n")
-    ds, message, summary, rows, _ = data_tab.on_upload(Upload(path, "mine.csv"), SAMPLE_SCHEMA.read_text(), *SETTINGS,
-                                                        Dataset())
+    path = write(
+        tmp_path / "tmp123.csv",
+        "question,sql\nHow many sales?,SELECT COUNT(*) FROM sales\n"
+        "Wipe,DELETE FROM sales\nTypo,SELECT nme FROM regions\n",
+    )
+    ds, message, summary, rows, _ = data_tab.on_upload(
+        Upload(path, "mine.csv"), SAMPLE_SCHEMA.read_text(), *SETTINGS, Dataset()
+    )
     assert ds.name == "mine.csv" and "2 rows have errors" in message
     assert "1 of 3 rows will train" in summary
     assert {r[0] for r in rows} == {2, 3} and all(r[4] for r in rows)  # row, ..., how to fix
@@ -49,7 +53,7 @@ def test_upload_shows_findings_and_excluding_errors_changes_the_count(tmp_path):
     assert ds.path != str(path) and "mine" not in ds.path  # stored under a generated name
 
 
-@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", "[{\"question\": ", "a,b\n1,2\n", ""])
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", '[{"question": ', "a,b\n1,2\n", ""])
 def test_bad_upload_keeps_the_previous_dataset(tmp_path, content):
     good = sample()
     bad = write(tmp_path / "bad.json", content)
@@ -64,11 +68,22 @@ def sample_ds() -> Dataset:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(content=st.binary(max_size=300) | st.sampled_from([b'[{"question": 1e999999, "sql": [1]}]', b"question,question\nq,q\n",
-                                                          b'{"question": "q", "sql": "SELECT a ? FROM t"}', b"\xef\xbb\xbf",
-                                                          b"sql\n" + b"x" * 300_000]),
-       suffix=st.sampled_from([".json", ".jsonl", ".csv"]))
-def test_any_upload_gets_a_message_and_a_bad_one_keeps_the_previous_dataset(tmp_path, sample_ds, content, suffix):
+@given(
+    content=st.binary(max_size=300)
+    | st.sampled_from(
+        [
+            b'[{"question": 1e999999, "sql": [1]}]',
+            b"question,question\nq,q\n",
+            b'{"question": "q", "sql": "SELECT a ? FROM t"}',
+            b"\xef\xbb\xbf",
+            b"sql\n" + b"x" * 300_000,
+        ]
+    ),
+    suffix=st.sampled_from([".json", ".jsonl", ".csv"]),
+)
+def test_any_upload_gets_a_message_and_a_bad_one_keeps_the_previous_dataset(
+    tmp_path, sample_ds, content, suffix
+):
     """Fuzzed uploads through the real handler: it always answers (five outputs, a message), and when the file is
     refused the session keeps the dataset it had, row for row."""
     good = sample_ds
@@ -92,7 +107,7 @@ def test_bad_schema_is_a_message_not_a_crash():
 def test_preview_highlights_the_trained_sql_and_follows_the_template():
     ds = sample()
     body, info, _ = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 2048)
-    assert '<mark class="trained"' in body and ds.pairs[0].sql.split()[0] in body.split('<mark')[1]
+    assert '<mark class="trained"' in body and ds.pairs[0].sql.split()[0] in body.split("<mark")[1]
     assert "tokens" in info and "trained" in info
     body2, _, _ = data_tab.render_preview(ds, 1, "Answer in {dialect} only.", BUNDLED_MODEL, 2048)
     assert "Answer in postgres only." in body2
@@ -110,7 +125,9 @@ def test_the_template_box_shows_the_template_actually_used():
     body, _, shown = data_tab.render_preview(ds, 1, DEFAULT_SYSTEM_TEMPLATE, BUNDLED_MODEL, 2048, "none")
     assert shown == NO_SCHEMA_TEMPLATE and "CREATE TABLE" not in body  # the prompt names the database instead
     body, _, shown = data_tab.render_preview(ds, 1, NO_SCHEMA_TEMPLATE, BUNDLED_MODEL, 2048, "full")
-    assert shown == DEFAULT_SYSTEM_TEMPLATE and "CREATE TABLE" in body  # back to the schema when it is asked for
+    assert (
+        shown == DEFAULT_SYSTEM_TEMPLATE and "CREATE TABLE" in body
+    )  # back to the schema when it is asked for
 
 
 def test_plan_says_pairs_per_step_and_epochs():
@@ -119,7 +136,9 @@ def test_plan_says_pairs_per_step_and_epochs():
     # the counts the run will use: the split is made as the trainer makes it
     assert "382 rows will train, 42 are held out" in text
     assert "one step sees 8 pairs (batch 2 x accumulation 4)" in text and "60 steps make 1.26 epochs" in text
-    assert f"Suggested: {suggested} steps" in text and 20 <= suggested <= 120  # 2.5 epochs at most, capped on a CPU
+    assert (
+        f"Suggested: {suggested} steps" in text and 20 <= suggested <= 120
+    )  # 2.5 epochs at most, capped on a CPU
     auto, same = train_tab.plan_html(ds, True, 0, 2, 4)  # 0: the suggestion is what the run will use
     assert same == suggested and f"the suggested {suggested} steps" in auto
 
@@ -127,24 +146,49 @@ def test_plan_says_pairs_per_step_and_epochs():
 def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
     monkeypatch.setattr(train_tab, "gpu_count", lambda: 1)
     text, suggested = train_tab.plan_html(sample(), True, 60, 2, 4, "auto", 0, 2048)
-    assert "On this GPU, pairs are packed into micro-batches of 4,096 tokens" in text  # small data: smallest budget
+    assert (
+        "On this GPU, pairs are packed into micro-batches of 4,096 tokens" in text
+    )  # small data: smallest budget
     assert "x accumulation 4" in text and suggested < 120  # more pairs per step, fewer steps for 2-3 epochs
     off, _ = train_tab.plan_html(sample(), True, 60, 2, 4, "off", 0, 2048)
     assert "one step sees 8 pairs" in off
 
 
 def values(**kw):
-    base = dict(model=BUNDLED_MODEL, rank=16, alpha=32, max_steps=60, learning_rate=2e-4, batch_size=2, grad_accum=4,
-                warmup_steps=5, max_seq_length=2048, dropout=0.0, target_modules=["q_proj"], load_in_4bit="auto",
-                packing="auto", batch_tokens=0, seed=1, eval_fraction=0.0, answer_only_loss=True, evaluate_after=False,
-                run_name="", checkpoint_every=50, trust_remote_code=False, gpus=1, schema_in_prompt="full",
-                database_name="")
+    base = dict(
+        model=BUNDLED_MODEL,
+        rank=16,
+        alpha=32,
+        max_steps=60,
+        learning_rate=2e-4,
+        batch_size=2,
+        grad_accum=4,
+        warmup_steps=5,
+        max_seq_length=2048,
+        dropout=0.0,
+        target_modules=["q_proj"],
+        load_in_4bit="auto",
+        packing="auto",
+        batch_tokens=0,
+        seed=1,
+        eval_fraction=0.0,
+        answer_only_loss=True,
+        evaluate_after=False,
+        run_name="",
+        checkpoint_every=50,
+        trust_remote_code=False,
+        gpus=1,
+        schema_in_prompt="full",
+        database_name="",
+    )
     base.update(kw)
     return [base[f] for f in train_tab.FIELDS]
 
 
 def test_start_refuses_bad_settings_with_field_messages():
-    problems, _ = train_tab.start_training(sample(), True, TEMPLATE, *values(rank=0, learning_rate=5.0, target_modules=[]))
+    problems, _ = train_tab.start_training(
+        sample(), True, TEMPLATE, *values(rank=0, learning_rate=5.0, target_modules=[])
+    )
     assert "Rank" in problems and "Learning rate" in problems and "Target modules" in problems
     assert not train_tab.get_engine().busy
     no_data, _ = train_tab.start_training(Dataset(), True, TEMPLATE, *values())
@@ -152,7 +196,9 @@ def test_start_refuses_bad_settings_with_field_messages():
 
 
 def test_offline_hub_model_is_refused_with_alternatives():
-    problems, _ = train_tab.start_training(sample(), True, TEMPLATE, *values(model="unsloth/Qwen2.5-Coder-7B"))
+    problems, _ = train_tab.start_training(
+        sample(), True, TEMPLATE, *values(model="unsloth/Qwen2.5-Coder-7B")
+    )
     assert "offline" in problems and "bundled" in problems
 
 
@@ -190,7 +236,9 @@ def test_every_check_and_preview_reads_the_schema_mode():
     events = [f for f in demo.fns.values() if f.fn in readers]
     assert len(events) > 10
     for event in events:
-        assert any(c is mode for c in event.inputs), f"{event.fn.__name__} ({event.api_name}) misses the schema mode"
+        assert any(c is mode for c in event.inputs), (
+            f"{event.fn.__name__} ({event.api_name}) misses the schema mode"
+        )
 
 
 def test_a_pair_added_in_the_playground_keeps_the_generated_pairs_generated():
@@ -200,14 +248,22 @@ def test_a_pair_added_in_the_playground_keeps_the_generated_pairs_generated():
     from core.data import Pair
     from core.data.load import load_pairs
 
-    ds = Dataset("x.jsonl", "x.jsonl", [Pair("How many dogs?", "SELECT COUNT(*) FROM dogs", 1),
-                                        Pair("How many owners?", "SELECT COUNT(*) FROM owners", 2,
-                                             source="generated", template="count")])
+    ds = Dataset(
+        "x.jsonl",
+        "x.jsonl",
+        [
+            Pair("How many dogs?", "SELECT COUNT(*) FROM dogs", 1),
+            Pair("How many owners?", "SELECT COUNT(*) FROM owners", 2, source="generated", template="count"),
+        ],
+    )
     ds, message, _ = add_pair(ds, "How many breeds?", "SELECT COUNT(*) FROM breeds")
     assert "row 3" in message
     pairs = load_pairs(ds.path)
     assert [(p.question, p.generated, p.template) for p in pairs] == [
-        ("How many dogs?", False, ""), ("How many owners?", True, "count"), ("How many breeds?", False, "")]
+        ("How many dogs?", False, ""),
+        ("How many owners?", True, "count"),
+        ("How many breeds?", False, ""),
+    ]
 
 
 def test_an_upload_shows_its_sql_checks_progress(tmp_path, monkeypatch):
@@ -227,9 +283,17 @@ def test_an_upload_shows_its_sql_checks_progress(tmp_path, monkeypatch):
 
     monkeypatch.setattr(validate, "CHUNK", 100)
     validate._FINDINGS.clear()
-    path = write(tmp_path / "big.csv", "question,sql\n" + "".join(
-        f"Sales of sale {i}?,SELECT amount FROM sales WHERE sale_id = {i} -- progress\n" for i in range(250)))
+    path = write(
+        tmp_path / "big.csv",
+        "question,sql\n"
+        + "".join(
+            f"Sales of sale {i}?,SELECT amount FROM sales WHERE sale_id = {i} -- progress\n"
+            for i in range(250)
+        ),
+    )
     progress = Heard()
     assert not progress  # what the handler once tested
-    data_tab.on_upload(Upload(path, "big.csv"), SAMPLE_SCHEMA.read_text(), *SETTINGS, Dataset(), progress=progress)
+    data_tab.on_upload(
+        Upload(path, "big.csv"), SAMPLE_SCHEMA.read_text(), *SETTINGS, Dataset(), progress=progress
+    )
     assert progress.heard == [f"checking SQL: {n} of 250 queries" for n in (100, 200, 250)]

@@ -22,7 +22,9 @@ def test_on_a_gpu_a_small_dataset_gets_the_smallest_budget_so_an_epoch_keeps_its
 def test_on_a_gpu_a_large_dataset_gets_the_largest_budget_as_several_packed_rows():
     plan = plan_batches(TrainConfig(), [150] * 20_000, cuda=True)  # 3M tokens
     assert plan.micro_batch_tokens == AUTO_MAX_TOKENS
-    assert plan.max_length == PACKED_SEQ_LENGTH and plan.per_device_batch == AUTO_MAX_TOKENS // PACKED_SEQ_LENGTH
+    assert (
+        plan.max_length == PACKED_SEQ_LENGTH and plan.per_device_batch == AUTO_MAX_TOKENS // PACKED_SEQ_LENGTH
+    )
     assert 1.0 < plan.epochs(60, 20_000) < 3.0  # the default 60 steps stay a sensible number of epochs
     assert "micro-batches of 16,384 tokens" in plan.describe()
 

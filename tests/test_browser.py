@@ -17,8 +17,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "artifacts" / "e2e"
 README_SHOTS = ROOT / "docs" / "screenshots"  # the README's pictures, rewritten by every run of these tests
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def start_studio(env: dict, log_path: Path, wait_s: float) -> tuple[subprocess.Popen, str, float]:
@@ -26,8 +34,13 @@ def start_studio(env: dict, log_path: Path, wait_s: float) -> tuple[subprocess.P
     port = free_port()
     log = open(log_path, "w")  # noqa: SIM115 - the process writes to it until the module ends
     started = time.time()
-    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     while time.time() - started < wait_s:
         try:
@@ -88,18 +101,25 @@ def load_sample_by_upload(page):
     with page.expect_file_chooser() as chooser:
         page.locator("#schema-upload").click()
     chooser.value.set_files(str(ROOT / "assets" / "sample_schema.sql"))
-    page.wait_for_function("() => (document.querySelector('#schema')?.innerText || '').includes('CREATE TABLE sales')",
-                           timeout=60_000)
-    page.wait_for_function("() => (document.querySelector('#data-message')?.innerText || '').includes('Checked')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => (document.querySelector('#schema')?.innerText || '').includes('CREATE TABLE sales')",
+        timeout=60_000,
+    )
+    page.wait_for_function(
+        "() => (document.querySelector('#data-message')?.innerText || '').includes('Checked')", timeout=60_000
+    )
 
 
 def fast_settings(page, steps: int):
     open_tab(page, "3. Train")
     set_number(page, "steps", steps)
     page.get_by_text("Advanced").click()
-    for label, value in (("Batch size", 1), ("Gradient accumulation", 1), ("Max sequence length", 512),
-                         ("Eval split", 0.05)):
+    for label, value in (
+        ("Batch size", 1),
+        ("Gradient accumulation", 1),
+        ("Max sequence length", 512),
+        ("Eval split", 0.05),
+    ):
         field = page.get_by_label(label, exact=True)
         field.fill(str(value))
         field.press("Tab")
@@ -108,15 +128,19 @@ def fast_settings(page, steps: int):
 def wait_for_run(page, until_js: str, timeout_ms: int) -> str:
     """Wait until `until_js` (a JS expression) is true, or the run ended otherwise (failed, died, stopped) or Start
     was refused: then return at once rather than wait out the timeout. Returns the Train tab's status line."""
-    page.wait_for_function(f"() => ({until_js}) || /Failed|Died|Stopped/.test(document.querySelector('#train-status')"
-                           "?.innerText || '') || !!document.querySelector('#train-problems .msg-error')",
-                           timeout=timeout_ms)
+    page.wait_for_function(
+        f"() => ({until_js}) || /Failed|Died|Stopped/.test(document.querySelector('#train-status')"
+        "?.innerText || '') || !!document.querySelector('#train-problems .msg-error')",
+        timeout=timeout_ms,
+    )
     problems = page.locator("#train-problems").inner_text()
     return page.locator("#train-status").inner_text() + (f" / {problems}" if problems.strip() else "")
 
 
 def completed(page, timeout_ms: int) -> None:
-    status = wait_for_run(page, "document.querySelector('#train-status')?.innerText.includes('Completed')", timeout_ms)
+    status = wait_for_run(
+        page, "document.querySelector('#train-status')?.innerText.includes('Completed')", timeout_ms
+    )
     assert "Completed" in status, status
 
 
@@ -138,11 +162,16 @@ def test_upload_validate_preview_train_to_completion(page):
     assert trained.inner_text().startswith("SELECT")
     shot(page, "2-preview")
     fast_settings(page, 5)
-    assert page.locator("#schema-in-prompt input[value=none]").is_checked()  # the bundled model's CPU defaults
+    assert page.locator(
+        "#schema-in-prompt input[value=none]"
+    ).is_checked()  # the bundled model's CPU defaults
     page.locator("#start").click()
     completed(page, 900_000)
-    page.wait_for_function("() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
-                           " return p && p.data && p.data[0] && p.data[0].x.length >= 5; }", timeout=30_000)
+    page.wait_for_function(
+        "() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
+        " return p && p.data && p.data[0] && p.data[0].x.length >= 5; }",
+        timeout=30_000,
+    )
     assert loss_points(page) >= 5
     assert page.locator("#mlflow-run-link").get_attribute("href").startswith("http://127.0.0.1")
     assert page.locator("#download").is_visible()
@@ -150,7 +179,9 @@ def test_upload_validate_preview_train_to_completion(page):
     assert "Execution accuracy on 21 held-out questions: base" in page.locator("#outcome").inner_text()
     shot(page, "3-train-completed")
     page.locator("#to-evaluate").click()
-    page.wait_for_selector("#eval-headline table.headline", timeout=60_000)  # the logged evaluation, not re-run
+    page.wait_for_selector(
+        "#eval-headline table.headline", timeout=60_000
+    )  # the logged evaluation, not re-run
     assert "logged to this run" in page.locator("#eval-message").inner_text()
     shot(page, "3b-evaluate-logged")
     page.screenshot(path=str(README_SHOTS / "evaluate-result.png"))
@@ -160,11 +191,16 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
     load_sample_by_upload(page)
     fast_settings(page, 200)
     page.locator("#start").click()
-    status = wait_for_run(page, "(document.querySelector('#loss-plot .js-plotly-plot')?.data?.[0]?.x?.length || 0) >= 12",
-                          600_000)
+    status = wait_for_run(
+        page,
+        "(document.querySelector('#loss-plot .js-plotly-plot')?.data?.[0]?.x?.length || 0) >= 12",
+        600_000,
+    )
     assert loss_points(page) >= 12, status
     shot(page, "4-train-running")
-    page.screenshot(path=str(README_SHOTS / "train-running.png"))  # the README's picture: mid-run, a real curve
+    page.screenshot(
+        path=str(README_SHOTS / "train-running.png")
+    )  # the README's picture: mid-run, a real curve
     page.reload()
     open_tab(page, "3. Train")
     # the form re-attaches whole: the running job's settings, not the defaults; the data tab names its file
@@ -172,15 +208,21 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
     page.wait_for_function("() => document.querySelector('#steps input')?.value === '200'", timeout=60_000)
     assert "is training on sample_pairs.jsonl" in page.locator("#data-message").inner_text()
     assert not page.locator("#resume").is_visible()
-    page.wait_for_function("() => /step [1-9][0-9]*\\/200/.test(document.querySelector('#train-progress')?.innerText || '')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => /step [1-9][0-9]*\\/200/.test(document.querySelector('#train-progress')?.innerText || '')",
+        timeout=30_000,
+    )
     assert "Training" in page.locator("#train-status").inner_text()
-    page.wait_for_function("() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
-                           " return p && p.data && p.data[0] && p.data[0].x.length >= 1; }", timeout=60_000)
+    page.wait_for_function(
+        "() => { const p = document.querySelector('#loss-plot .js-plotly-plot');"
+        " return p && p.data && p.data[0] && p.data[0].x.length >= 1; }",
+        timeout=60_000,
+    )
     shot(page, "5-reattached")
     page.locator("#stop").click()
-    page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('Stopped')",
-                           timeout=300_000)
+    page.wait_for_function(
+        "() => document.querySelector('#train-status')?.innerText.includes('Stopped')", timeout=300_000
+    )
     assert "usable" in page.locator("#outcome").inner_text()
     shot(page, "6-stopped")
 
@@ -188,18 +230,26 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
 def test_evaluate_tab_and_playground(page):
     """Runs after the two above: opening the tab selects the newest finished run (no Refresh), then evaluates it."""
     open_tab(page, "4. Runs")
-    page.wait_for_function("() => (document.querySelector('#runs-table')?.innerText || '').includes('FINISHED')",
-                           timeout=60_000)  # listed as the tab opens
+    page.wait_for_function(
+        "() => (document.querySelector('#runs-table')?.innerText || '').includes('FINISHED')", timeout=60_000
+    )  # listed as the tab opens
     open_tab(page, "5. Evaluate")
-    page.wait_for_function("() => (document.querySelector('#eval-run input')?.value || '').length > 0",
-                           timeout=60_000)
-    page.locator("#eval-base input").uncheck()  # adapter only here: base vs adapter is tested on CPU elsewhere
+    page.wait_for_function(
+        "() => (document.querySelector('#eval-run input')?.value || '').length > 0", timeout=60_000
+    )
+    page.locator(
+        "#eval-base input"
+    ).uncheck()  # adapter only here: base vs adapter is tested on CPU elsewhere
     page.locator("#evaluate").click()
     # the run's logged evaluation is on show already: wait for this evaluation's own message
-    page.wait_for_function("() => { const m = document.querySelector('#eval-message'); return !!m && "
-                           "(/Evaluated \\d+ held-out/.test(m.innerText) || !!m.querySelector('.msg-error, .msg-warn')); }",
-                           timeout=900_000)
-    assert "Evaluated" in page.locator("#eval-message").inner_text(), page.locator("#eval-message").inner_text()
+    page.wait_for_function(
+        "() => { const m = document.querySelector('#eval-message'); return !!m && "
+        "(/Evaluated \\d+ held-out/.test(m.innerText) || !!m.querySelector('.msg-error, .msg-warn')); }",
+        timeout=900_000,
+    )
+    assert "Evaluated" in page.locator("#eval-message").inner_text(), page.locator(
+        "#eval-message"
+    ).inner_text()
     page.wait_for_selector("#eval-headline table.headline")
     shot(page, "7-evaluate")
     headline = page.locator("#eval-headline").inner_text()
@@ -209,8 +259,11 @@ def test_evaluate_tab_and_playground(page):
     page.locator("#pg-question textarea").fill("Total sales amount per region?")
     page.locator("#ask").click()
     # both answers appear (an adapter trained for a few steps may still answer in prose: that is shown as is)
-    page.wait_for_function("() => ['#pg-base-sql', '#pg-adapter-sql'].every(id => "
-                           "(document.querySelector(id + ' .cm-content')?.innerText || '').trim().length > 0)"
-                           " || !!document.querySelector('#pg-message .msg')", timeout=300_000)
+    page.wait_for_function(
+        "() => ['#pg-base-sql', '#pg-adapter-sql'].every(id => "
+        "(document.querySelector(id + ' .cm-content')?.innerText || '').trim().length > 0)"
+        " || !!document.querySelector('#pg-message .msg')",
+        timeout=300_000,
+    )
     assert not page.locator("#pg-message .msg").count(), page.locator("#pg-message").inner_text()
     shot(page, "8-playground")

@@ -38,28 +38,38 @@ def text_of(page, selector: str) -> str:  # noqa: F811 - `page` is the fixture's
 def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):  # noqa: F811
     started = time.time()
     page.locator("#db-sample").click()
-    page.wait_for_function("() => (document.querySelector('#schema-panel')?.innerText || '').includes('sales (600 rows')",
-                           timeout=120_000)
+    page.wait_for_function(
+        "() => (document.querySelector('#schema-panel')?.innerText || '').includes('sales (600 rows')",
+        timeout=120_000,
+    )
     assert "4 tables" in text_of(page, "#db-message") and "duckdb" in text_of(page, "#db-message")
     shot(page, "9-database-connected")
 
     page.get_by_text("Generate pairs from my database").first.click()
     set_number(page, "gen-n", 200)
     page.locator("#gen-btn").click()
-    page.wait_for_function("() => (document.querySelector('#gen-message')?.innerText || '').includes('200 pairs from')",
-                           timeout=120_000)
+    page.wait_for_function(
+        "() => (document.querySelector('#gen-message')?.innerText || '').includes('200 pairs from')",
+        timeout=120_000,
+    )
     assert "count_all" in text_of(page, "#gen-table")
     page.locator("#gen-add").click()
-    page.wait_for_function("() => (document.querySelector('#preflight')?.innerText || '').includes(' of 200 run on')",
-                           timeout=300_000)  # the first check waits for the tokenizer
+    page.wait_for_function(
+        "() => (document.querySelector('#preflight')?.innerText || '').includes(' of 200 run on')",
+        timeout=300_000,
+    )  # the first check waits for the tokenizer
     assert text_of(page, "#preflight").startswith("200 of 200 run on"), text_of(page, "#preflight")
     assert "200 of 200 rows will train" in text_of(page, "#train-count")
     shot(page, "10-generated-added")
 
     fast_settings(page, 5)
-    page.get_by_label("Evaluate when training ends").uncheck()  # test_browser.py covers that; this is about the data
+    page.get_by_label(
+        "Evaluate when training ends"
+    ).uncheck()  # test_browser.py covers that; this is about the data
     page.locator("#start").click()
-    status = wait_for_run(page, "document.querySelector('#train-status')?.innerText.includes('Completed')", 600_000)
+    status = wait_for_run(
+        page, "document.querySelector('#train-status')?.innerText.includes('Completed')", 600_000
+    )
     shot(page, "11-trained-on-generated")
     assert "Completed" in status, status
 
@@ -67,7 +77,9 @@ def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):
 
     runs = MlflowClient(mlflow_server).search_runs(
         [e.experiment_id for e in MlflowClient(mlflow_server).search_experiments()],
-        order_by=["attributes.start_time DESC"], max_results=1)
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
     assert runs and runs[0].data.params["cfg.database"] == "sample"  # the run remembers its database
     assert runs[0].data.tags["train_rows"] == "180"  # the 200 generated pairs, 5% (at least 20) held out
     print(f"\nconnect, generate 200, add, train 5 steps: {time.time() - started:.0f} s")

@@ -77,7 +77,9 @@ def test_whole_sequence_mask_when_not_answer_only(tokenizer):
 
 def test_token_counter_matches_rendering(tokenizer):
     count = count_tokens_fn(tokenizer, DEFAULT_SYSTEM_TEMPLATE, "postgres", SCHEMA)
-    assert count([PAIR]) == [len(render_example(build_messages(PAIR, schema_text=SCHEMA), tokenizer).token_ids)]
+    assert count([PAIR]) == [
+        len(render_example(build_messages(PAIR, schema_text=SCHEMA), tokenizer).token_ids)
+    ]
 
 
 def test_fast_token_counts_equal_whole_renderings_on_every_sample_row(tokenizer):
@@ -88,9 +90,18 @@ def test_fast_token_counts_equal_whole_renderings_on_every_sample_row(tokenizer)
     pairs = load_pairs(SAMPLE_PAIRS)
     assert len(pairs) >= FAST_COUNT_MIN_ROWS  # the assembled path is the one used here
     count = count_tokens_fn(tokenizer, DEFAULT_SYSTEM_TEMPLATE, "postgres", "CREATE TABLE t (a INT)")
-    exact = [len(tokenizer(tokenizer.apply_chat_template(build_messages(p, DEFAULT_SYSTEM_TEMPLATE, "postgres",
-                                                                        "CREATE TABLE t (a INT)"), tokenize=False),
-                           add_special_tokens=False)["input_ids"]) for p in pairs]
+    exact = [
+        len(
+            tokenizer(
+                tokenizer.apply_chat_template(
+                    build_messages(p, DEFAULT_SYSTEM_TEMPLATE, "postgres", "CREATE TABLE t (a INT)"),
+                    tokenize=False,
+                ),
+                add_special_tokens=False,
+            )["input_ids"]
+        )
+        for p in pairs
+    ]
     assert count(pairs) == exact
 
 
@@ -99,11 +110,19 @@ def test_fast_token_counts_fall_back_when_the_template_edits_the_text(tokenizer)
 
     # a template that upper-cases the content: the parts no longer add up, so every row is rendered whole
     odd = copy.deepcopy(tokenizer)
-    odd.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] | upper }}<|im_end|>\n"
-                         "{% endfor %}")
+    odd.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] | upper }}<|im_end|>\n"
+        "{% endfor %}"
+    )
     pairs = [Pair(f"how many rows in t{i}?", f"select count(*) from t{i}", i + 1) for i in range(300)]
-    exact = [len(odd(odd.apply_chat_template(build_messages(p), tokenize=False), add_special_tokens=False)["input_ids"])
-             for p in pairs]
+    exact = [
+        len(
+            odd(odd.apply_chat_template(build_messages(p), tokenize=False), add_special_tokens=False)[
+                "input_ids"
+            ]
+        )
+        for p in pairs
+    ]
     assert count_tokens_fn(odd, DEFAULT_SYSTEM_TEMPLATE, "postgres", "")(pairs) == exact
 
 
@@ -117,13 +136,19 @@ def test_schema_in_the_prompt_full_relevant_or_none():
     cfg = TrainConfig(data_path="x.jsonl", schema_path=str(SAMPLE_SCHEMA))
     full = TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "full"}).prompt_format(schema).system(question)
     assert all(f"CREATE TABLE {t}" in full for t in ("regions", "customers", "products", "sales"))
-    relevant = TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "relevant"}).prompt_format(schema).system(question)
+    relevant = (
+        TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "relevant"})
+        .prompt_format(schema)
+        .system(question)
+    )
     assert "CREATE TABLE customers" in relevant and "CREATE TABLE regions" in relevant
     assert "CREATE TABLE sales" not in relevant and "CREATE TABLE products" not in relevant
     none = TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "none"}).prompt_format(schema).system(question)
     assert none == "You are a postgres SQL expert for the company_sales database."
     unmentioned = TrainConfig(**{**cfg.to_dict(), "schema_in_prompt": "relevant"}).prompt_format(schema)
-    assert unmentioned.system(Pair("What is the meaning of it all?", "", 2)) == full  # nothing named: all tables
+    assert (
+        unmentioned.system(Pair("What is the meaning of it all?", "", 2)) == full
+    )  # nothing named: all tables
 
 
 def test_defaults_fit_the_model_and_the_machine():
@@ -132,7 +157,11 @@ def test_defaults_fit_the_model_and_the_machine():
     small = recommended_settings(BUNDLED_MODEL, gpu=False)
     assert small["learning_rate"] == 1e-3 and small["batch_size"] == 4 and small["grad_accum"] == 1
     assert small["schema_in_prompt"] == "none" and small["evaluate_after"] is True
-    for model, gpu in ((BUNDLED_MODEL, True), ("unsloth/Qwen2.5-Coder-7B", True), ("unsloth/Qwen2.5-Coder-7B", False)):
+    for model, gpu in (
+        (BUNDLED_MODEL, True),
+        ("unsloth/Qwen2.5-Coder-7B", True),
+        ("unsloth/Qwen2.5-Coder-7B", False),
+    ):
         assert recommended_settings(model, gpu) == {**RECIPE, "evaluate_after": True}
 
 
@@ -155,16 +184,27 @@ def test_a_template_change_counts_only_the_new_frame_not_every_question_and_sql_
             return getattr(self.inner, name)
 
     counting = Counting(tokenizer)
-    pairs = [Pair(f"How many orders in week {i}?", f"SELECT COUNT(*) FROM orders WHERE week = {i}", i + 1)
-             for i in range(400)]
+    pairs = [
+        Pair(f"How many orders in week {i}?", f"SELECT COUNT(*) FROM orders WHERE week = {i}", i + 1)
+        for i in range(400)
+    ]
     count_tokens_fn(counting, DEFAULT_SYSTEM_TEMPLATE, "postgres", SCHEMA)(pairs)
-    assert counting.texts >= 400  # at least each distinct week number (texts are counted by their distinct words)
+    assert (
+        counting.texts >= 400
+    )  # at least each distinct week number (texts are counted by their distinct words)
     counting.texts = 0
     other = "You write {dialect} SQL. Schema:\n{schema}"
     counts = count_tokens_fn(counting, other, "postgres", SCHEMA)(pairs)
     assert counting.texts < 100  # the frame and the spot checks only
-    exact = [len(tokenizer(tokenizer.apply_chat_template(build_messages(p, other, "postgres", SCHEMA), tokenize=False),
-                           add_special_tokens=False)["input_ids"]) for p in pairs]
+    exact = [
+        len(
+            tokenizer(
+                tokenizer.apply_chat_template(build_messages(p, other, "postgres", SCHEMA), tokenize=False),
+                add_special_tokens=False,
+            )["input_ids"]
+        )
+        for p in pairs
+    ]
     assert counts == exact
 
 
@@ -173,8 +213,20 @@ def test_counts_from_distinct_words_equal_whole_counts_and_tokenize_much_less(to
     time); texts where a space follows other whitespace are counted whole."""
     from core.data.word_counts import count_by_words
 
-    tricky = ["a  b", " lead", "trail ", "x\n y", "tab\t z", "", "héllo wörld 12345", "a\u00a0 b", "emoji 🙂 ok",
-              "SELECT 'it''s' , \"Col A\"  FROM t\n\nWHERE x = 1", "<|im_end|> after", "it's  them,they're"]
+    tricky = [
+        "a  b",
+        " lead",
+        "trail ",
+        "x\n y",
+        "tab\t z",
+        "",
+        "héllo wörld 12345",
+        "a\u00a0 b",
+        "emoji 🙂 ok",
+        "SELECT 'it''s' , \"Col A\"  FROM t\n\nWHERE x = 1",
+        "<|im_end|> after",
+        "it's  them,they're",
+    ]
     texts = [f"How many orders in week {i % 7}, region {i % 5}?" for i in range(400)] + tricky
     asked = []
 
@@ -211,4 +263,6 @@ def test_a_tokenizer_whose_counts_are_not_sums_of_its_words_is_counted_whole():
     tokenizer = Marked()
     counts = count_tokens_fn(tokenizer, "{schema}", "postgres", "")(pairs)
     assert counts == [marked([f"(no schema given)\n{p.question}\n{p.sql}\n"])[0] for p in pairs]
-    assert tokenizer.renders < 50  # whole questions and SQL added up: only the frame and the spot checks rendered
+    assert (
+        tokenizer.renders < 50
+    )  # whole questions and SQL added up: only the frame and the spot checks rendered

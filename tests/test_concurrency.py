@@ -38,8 +38,14 @@ def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlf
         assert "already in progress" in second
 
         # the CLI, another process on the same data folder: refused before it loads anything
-        cli = subprocess.run([sys.executable, "-m", "core", "train", "--steps", "2"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=300, env=dict(os.environ))
+        cli = subprocess.run(
+            [sys.executable, "-m", "core", "train", "--steps", "2"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=dict(os.environ),
+        )
         assert cli.returncode == 2 and "Another studio process is training" in cli.stderr, cli.stderr[-1500:]
 
         # evaluation and the playground would load a second model: refused clearly, the training goes on
@@ -51,15 +57,21 @@ def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlf
 
         # 20 browsers at once while it trains
         figures = measure(studio, clients=20, rounds=1)
-        print(f"\n20 concurrent page loads while training: load p95 {figures['load_p95']:.2f} s, "
-              f"live-view event p50 {figures['event_p50']:.2f} s, p95 {figures['event_p95']:.2f} s, "
-              f"max {figures['event_max']:.2f} s")
+        print(
+            f"\n20 concurrent page loads while training: load p95 {figures['load_p95']:.2f} s, "
+            f"live-view event p50 {figures['event_p50']:.2f} s, p95 {figures['event_p95']:.2f} s, "
+            f"max {figures['event_max']:.2f} s"
+        )
         assert figures["event_p95"] < 10.0 and figures["load_p95"] < 10.0, figures
         snap = session_a.predict(api_name="/live")["snapshot"]
         assert snap["status"] == "running" and snap["step"] >= 1
     finally:
         session_a.predict(api_name="/stop")
-        while session_a.predict(api_name="/live")["snapshot"]["status"] in ("starting", "running", "stopping"):
+        while session_a.predict(api_name="/live")["snapshot"]["status"] in (
+            "starting",
+            "running",
+            "stopping",
+        ):
             time.sleep(1)
     assert session_a.predict(api_name="/live")["snapshot"]["status"] == "stopped"
 

@@ -20,13 +20,23 @@ def test_default_config_is_valid_and_documented():
 
 def test_an_invalid_config_cannot_be_made_and_its_problems_are_per_field():
     with pytest.raises(ConfigError) as refused:
-        TrainConfig(data_path="", rank=0, alpha=-1, learning_rate=1.0, dialect="klingon",
-                    target_modules=["q_proj", "wings"], max_steps="ten")
+        TrainConfig(
+            data_path="",
+            rank=0,
+            alpha=-1,
+            learning_rate=1.0,
+            dialect="klingon",
+            target_modules=["q_proj", "wings"],
+            max_steps="ten",
+        )
     problems = refused.value.problems
     assert set(problems) == {"rank", "alpha", "learning_rate", "dialect", "target_modules", "max_steps"}
     assert "between 1 and 512" in problems["rank"] and "wings" in problems["target_modules"]
     # what a start needs beyond the bounds: a data file, a template that can be filled
-    assert set(TrainConfig(data_path="", system_template="{oops}").problems()) == {"data_path", "system_template"}
+    assert set(TrainConfig(data_path="", system_template="{oops}").problems()) == {
+        "data_path",
+        "system_template",
+    }
 
 
 def test_the_train_form_is_built_from_the_configs_fields():
@@ -40,7 +50,9 @@ def test_the_train_form_is_built_from_the_configs_fields():
     assert all(f.metadata["group"] in GROUPS for f in fields(TrainConfig))
     assert set(train_tab.PLAN_FIELDS) <= shown and set(train_tab.SETTING_FIELDS) <= shown
     slider = train_tab.setting_component(TrainConfig.__dataclass_fields__["rank"], 16)
-    assert slider.label == "LoRA rank" and slider.info == TrainConfig.help("rank")  # label and help in one place
+    assert slider.label == "LoRA rank" and slider.info == TrainConfig.help(
+        "rank"
+    )  # label and help in one place
     assert TrainConfig.coerce("load_in_4bit", "auto") is None and TrainConfig.coerce("max_steps", "12") == 12
 
 
@@ -62,32 +74,47 @@ def test_a_broken_layer_contract_fails_the_import_linter(tmp_path):
     assert clean.returncode == 0, clean.stdout[-2000:]
     broken = subprocess.run([str(linter), "--no-cache"], cwd=tmp_path, capture_output=True, text=True)
     assert broken.returncode != 0
-    assert "core.data.load -> gradio" in broken.stdout and "core.train.trainer -> core.evaluate" in broken.stdout
+    assert (
+        "core.data.load -> gradio" in broken.stdout and "core.train.trainer -> core.evaluate" in broken.stdout
+    )
 
 
 def test_core_imports_fast_without_heavy_libraries():
-    code = ("import sys, core.cli, core.train, core.data, core.db, core.tracking, core.evaluate, core.export;"
-            "print(sorted(m for m in ('torch', 'transformers', 'unsloth', 'trl', 'gradio') if m in sys.modules))")
+    code = (
+        "import sys, core.cli, core.train, core.data, core.db, core.tracking, core.evaluate, core.export;"
+        "print(sorted(m for m in ('torch', 'transformers', 'unsloth', 'trl', 'gradio') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_bad_input_is_one_line_exit_2(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[{", encoding="utf-8")
-    for args in (("validate", str(bad)), ("validate", str(tmp_path / "missing.csv")),
-                 ("train", str(bad), "--steps", "1"), ("train", "--rank", "0")):
+    for args in (
+        ("validate", str(bad)),
+        ("validate", str(tmp_path / "missing.csv")),
+        ("train", str(bad), "--steps", "1"),
+        ("train", "--rank", "0"),
+    ):
         result = run_cli(*args)
         assert result.returncode == 2, result
         assert "Traceback" not in result.stderr and result.stderr.startswith("error: ")
 
 
 def test_cli_validate_exit_codes(tmp_path):
-    good = run_cli("validate", str(ROOT / "assets/sample_pairs.jsonl"), "--schema", str(ROOT / "assets/sample_schema.sql"))
+    good = run_cli(
+        "validate",
+        str(ROOT / "assets/sample_pairs.jsonl"),
+        "--schema",
+        str(ROOT / "assets/sample_schema.sql"),
+    )
     assert good.returncode == 0, good.stderr
     assert "rows: 424" in good.stdout or "rows: " in good.stdout
     bad = tmp_path / "bad.csv"
@@ -123,8 +150,14 @@ def test_a_broken_file_is_refused_before_any_model_is_loaded(tmp_path):
     truncated = tmp_path / "pairs.jsonl"
     truncated.write_text('{"question": "How many sales?", "sql": "SELECT COUNT(*) FROM sa', encoding="utf-8")
     fresh = tmp_path / "fresh-data"
-    result = subprocess.run([sys.executable, "-m", "core", "validate", str(truncated)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, env={**os.environ, "STUDIO_DATA_DIR": str(fresh)})
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "validate", str(truncated)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "STUDIO_DATA_DIR": str(fresh)},
+    )
     assert result.returncode == 2 and "pairs.jsonl: line 1 is not valid JSON" in result.stderr, result.stderr
     assert not (fresh / "models").exists()
 
@@ -135,9 +168,11 @@ def test_the_studio_imports_gradio_without_rewriting_its_type_stubs():
     import subprocess
     import sys
 
-    code = ("import app, gradio as gr, gradio.component_meta as m\n"
-            "assert m.create_or_modify_pyi.__name__ == '_no_stubs', m.create_or_modify_pyi\n"
-            "with gr.Blocks() as demo:\n    gr.Textbox(label='x')\n"
-            "print(type(demo).__name__)")
+    code = (
+        "import app, gradio as gr, gradio.component_meta as m\n"
+        "assert m.create_or_modify_pyi.__name__ == '_no_stubs', m.create_or_modify_pyi\n"
+        "with gr.Blocks() as demo:\n    gr.Textbox(label='x')\n"
+        "print(type(demo).__name__)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "Blocks", done.stderr[-2000:]

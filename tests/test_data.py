@@ -9,18 +9,33 @@ from tests.conftest import write
 
 
 def test_jsonl_json_and_csv_give_the_same_pairs(tmp_path):
-    rows = [{"question": "How many sales?", "sql": "SELECT COUNT(*) FROM sales"},
-            {"question": "List regions", "sql": "SELECT name FROM regions"}]
+    rows = [
+        {"question": "How many sales?", "sql": "SELECT COUNT(*) FROM sales"},
+        {"question": "List regions", "sql": "SELECT name FROM regions"},
+    ]
     jsonl = write(tmp_path / "a.jsonl", "\n".join(json.dumps(r) for r in rows))
     array = write(tmp_path / "a.json", json.dumps(rows))
-    csv = write(tmp_path / "a.csv", "question,sql\nHow many sales?,SELECT COUNT(*) FROM sales\nList regions,SELECT name FROM regions\n")
+    csv = write(
+        tmp_path / "a.csv",
+        "question,sql\nHow many sales?,SELECT COUNT(*) FROM sales\nList regions,SELECT name FROM regions\n",
+    )
     for path in (jsonl, array, csv):
         pairs = load_pairs(path)
-        assert [(p.question, p.sql, p.row) for p in pairs] == [(r["question"], r["sql"], i) for i, r in enumerate(rows, 1)]
+        assert [(p.question, p.sql, p.row) for p in pairs] == [
+            (r["question"], r["sql"], i) for i, r in enumerate(rows, 1)
+        ]
 
 
-@pytest.mark.parametrize("q,s", [("prompt", "completion"), ("instruction", "output"), ("nl", "query"),
-                                 ("input", "answer"), ("Question", "SQL")])
+@pytest.mark.parametrize(
+    "q,s",
+    [
+        ("prompt", "completion"),
+        ("instruction", "output"),
+        ("nl", "query"),
+        ("input", "answer"),
+        ("Question", "SQL"),
+    ],
+)
 def test_field_aliases(tmp_path, q, s):
     pairs = load_pairs(write(tmp_path / "a.jsonl", json.dumps({q: "How many?", s: "SELECT 1"})))
     assert (pairs[0].question, pairs[0].sql) == ("How many?", "SELECT 1")
@@ -38,8 +53,13 @@ def test_instruction_with_input_keeps_input_as_context(tmp_path):
 
 
 def test_chat_messages_rows(tmp_path):
-    row = {"messages": [{"role": "system", "content": "CREATE TABLE t (a INT)"},
-                        {"role": "user", "content": "How many?"}, {"role": "assistant", "content": "SELECT COUNT(*) FROM t"}]}
+    row = {
+        "messages": [
+            {"role": "system", "content": "CREATE TABLE t (a INT)"},
+            {"role": "user", "content": "How many?"},
+            {"role": "assistant", "content": "SELECT COUNT(*) FROM t"},
+        ]
+    }
     p = load_pairs(write(tmp_path / "a.jsonl", json.dumps(row)))[0]
     assert (p.question, p.sql, p.schema) == ("How many?", "SELECT COUNT(*) FROM t", "CREATE TABLE t (a INT)")
 
@@ -61,18 +81,21 @@ def test_rows_without_known_fields_are_kept_for_the_report(tmp_path):
     assert [p.row for p in pairs] == [1, 2] and pairs[1].problems
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("empty.jsonl", "", "the file is empty"),
-    ("blank.csv", "\n\n  \n", "the file is empty"),
-    ("latin1.csv", "question,sql\nQuelle r\xe9gion?,SELECT 1\n".encode("latin-1"), "not UTF-8"),
-    ("broken.json", '[{"question": "q", "sql": ', "not valid JSON"),
-    ("broken.jsonl", '{"question": "q", "sql": "SELECT 1"}\n{"question": ', "line 2 is not valid JSON"),
-    ("cols.csv", "foo,bar\n1,2\n", "no recognisable columns"),
-    ("cols.jsonl", '{"foo": 1}\n', "no recognisable columns"),
-    ("empty_array.json", "[]", "holds no pairs"),
-    ("binary.json", b"\x00\x01\x02\x03", "binary"),
-    ("noheader.csv", ",\n1,2\n", "no header"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("empty.jsonl", "", "the file is empty"),
+        ("blank.csv", "\n\n  \n", "the file is empty"),
+        ("latin1.csv", "question,sql\nQuelle r\xe9gion?,SELECT 1\n".encode("latin-1"), "not UTF-8"),
+        ("broken.json", '[{"question": "q", "sql": ', "not valid JSON"),
+        ("broken.jsonl", '{"question": "q", "sql": "SELECT 1"}\n{"question": ', "line 2 is not valid JSON"),
+        ("cols.csv", "foo,bar\n1,2\n", "no recognisable columns"),
+        ("cols.jsonl", '{"foo": 1}\n', "no recognisable columns"),
+        ("empty_array.json", "[]", "holds no pairs"),
+        ("binary.json", b"\x00\x01\x02\x03", "binary"),
+        ("noheader.csv", ",\n1,2\n", "no header"),
+    ],
+)
 def test_bad_files_give_one_clear_message_naming_the_file(tmp_path, name, content, message):
     path = write(tmp_path / name, content)
     with pytest.raises(DataError) as err:

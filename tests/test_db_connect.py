@@ -17,21 +17,44 @@ from tests.db_samples import (
 
 
 def keys(info, inferred=None):
-    return {k.label.replace(" (inferred)", "") for k in info.foreign_keys if inferred is None or k.inferred == inferred}
+    return {
+        k.label.replace(" (inferred)", "")
+        for k in info.foreign_keys
+        if inferred is None or k.inferred == inferred
+    }
 
 
 def check_library(info):
-    assert {t.name for t in info.tables} >= {"authors", "books", "loans", "members", "shelves", "order", "archive"}
-    assert keys(info, inferred=False) >= {"books(author_id) -> authors(author_id)",
-                                          "loans(member_id) -> members(member_id)", "loans(book_id) -> books(book_id)"}
+    assert {t.name for t in info.tables} >= {
+        "authors",
+        "books",
+        "loans",
+        "members",
+        "shelves",
+        "order",
+        "archive",
+    }
+    assert keys(info, inferred=False) >= {
+        "books(author_id) -> authors(author_id)",
+        "loans(member_id) -> members(member_id)",
+        "loans(book_id) -> books(book_id)",
+    }
     assert keys(info, inferred=True) == {"books(shelf_id) -> shelves(shelf_id)"}  # a name, not a REFERENCES
     assert info.table("loans").primary_key == ["member_id", "book_id"]  # composite
     assert info.table("archive").rows == 0 and info.table("books").rows == 40
     genre = info.table("books").column("genre")
-    assert genre.kind == "text" and set(genre.examples) == {"Poetry", "History", "Science", "Fiction", "Travel"}
+    assert genre.kind == "text" and set(genre.examples) == {
+        "Poetry",
+        "History",
+        "Science",
+        "Fiction",
+        "Travel",
+    }
     assert info.table("books").column("pages").kind == "number"
     ddl = info.ddl()
-    assert '"order"' in ddl and '"group"' in ddl and '"unit price"' in ddl  # quoted where the dialect needs it
+    assert (
+        '"order"' in ddl and '"group"' in ddl and '"unit price"' in ddl
+    )  # quoted where the dialect needs it
     assert "CREATE TABLE books (book_id" in ddl
 
 
@@ -43,7 +66,9 @@ def test_sqlite_file_is_read_only_and_introspected(tmp_path):
     assert result.ok and result.rows == [(2,)]
     assert not db.execute("DELETE FROM books", "sqlite").ok
     assert db.con.execute("SELECT COUNT(*) FROM books").fetchone() == (40,)
-    with pytest.raises(Exception, match="readonly|read-only"):  # even past our check, the file is opened read-only
+    with pytest.raises(
+        Exception, match="readonly|read-only"
+    ):  # even past our check, the file is opened read-only
         db.con.execute("DELETE FROM books")
 
 
@@ -60,8 +85,9 @@ def test_csv_and_parquet_files_become_tables(tmp_path):
     folder.mkdir()
     (folder / "Customers.csv").write_text("customer_id,name,city\n1,Ana,Lyon\n2,Bo,Osaka\n3,Cy,Lyon\n")
     (folder / "2024 Price List.tsv").write_text("item\tprice\npen\t1.5\n")
-    duckdb.sql("SELECT * FROM (VALUES (1, 1, 9.5), (2, 3, 3.0)) t(order_id, customer_id, amount)").write_parquet(
-        str(folder / "orders.parquet"))
+    duckdb.sql(
+        "SELECT * FROM (VALUES (1, 1, 9.5), (2, 3, 3.0)) t(order_id, customer_id, amount)"
+    ).write_parquet(str(folder / "orders.parquet"))
     db = connect(str(folder))
     info = introspect(db)
     assert {t.name for t in info.tables} == {"customers", "orders", "t_2024_price_list"}
@@ -86,8 +112,11 @@ def test_postgres_is_introspected_read_only_and_the_password_is_masked(postgres)
 
 
 def test_a_200_table_schema_is_introspected_quickly(tmp_path):
-    script = "".join(f"CREATE TABLE t{i} (t{i}_id INTEGER PRIMARY KEY, name TEXT, t{i - 1}_id INTEGER);"
-                     f"INSERT INTO t{i} VALUES (1, 'x{i}', 1), (2, 'y{i}', 1);" for i in range(1, 201))
+    script = "".join(
+        f"CREATE TABLE t{i} (t{i}_id INTEGER PRIMARY KEY, name TEXT, t{i - 1}_id INTEGER);"
+        f"INSERT INTO t{i} VALUES (1, 'x{i}', 1), (2, 'y{i}', 1);"
+        for i in range(1, 201)
+    )
     db = connect(str(sqlite_file(tmp_path / "wide.sqlite", script)))
     start = time.perf_counter()
     info = introspect(db)

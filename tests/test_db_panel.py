@@ -15,8 +15,9 @@ SQLITE_SETTINGS = ("sqlite", BUNDLED_MODEL, 2048, TEMPLATE, True)
 
 def connected(tmp_path):
     path = library_sqlite(tmp_path)
-    conn, message, panel, keys, ddl, dialect = db_panel.on_connect([Upload(path, "library.sqlite")], "",
-                                                                   db_panel.Connection())
+    conn, message, panel, keys, ddl, dialect = db_panel.on_connect(
+        [Upload(path, "library.sqlite")], "", db_panel.Connection()
+    )
     assert conn.connected and "msg-ok" in message and dialect == "sqlite"
     return conn, panel, keys, ddl
 
@@ -38,9 +39,15 @@ def test_several_csv_files_become_one_database(tmp_path):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     a.write_text("customer_id,name\n1,Ana\n2,Bo\n")
     b.write_text("order_id,customer_id,total\n1,1,9.5\n2,2,3\n")
-    conn, message, panel, *_ = db_panel.on_connect([Upload(a, "customers.csv"), Upload(b, "orders.csv")], "",
-                                                   db_panel.Connection())
-    assert conn.connected and conn.dialect == "duckdb" and "customers (2 rows" in panel and "orders (2 rows" in panel
+    conn, message, panel, *_ = db_panel.on_connect(
+        [Upload(a, "customers.csv"), Upload(b, "orders.csv")], "", db_panel.Connection()
+    )
+    assert (
+        conn.connected
+        and conn.dialect == "duckdb"
+        and "customers (2 rows" in panel
+        and "orders (2 rows" in panel
+    )
 
 
 def test_generate_filter_remove_pick_and_add(tmp_path):
@@ -52,24 +59,45 @@ def test_generate_filter_remove_pick_and_add(tmp_path):
     kept, message, table, _, _ = db_panel.on_remove(rows, "1, 3-4", "all templates")
     assert len(kept) == 57 and kept[0] == rows[1]
     assert "not a row number" in db_panel.on_remove(rows, "two", "all templates")[1]
-    picked = db_panel.on_pick(conn, kept, 1)  # the result of a row, run on the database, under its column names
+    picked = db_panel.on_pick(
+        conn, kept, 1
+    )  # the result of a row, run on the database, under its column names
     assert len(picked) and "error" not in picked.columns
     user = tmp_path / "mine.jsonl"
-    user.write_text(json.dumps({"question": kept[0]["question"], "sql": "SELECT 1"}) + "\n"
-                    + json.dumps({"question": "How many books?", "sql": "SELECT COUNT(*) FROM books"}) + "\n")
-    ds, _ = data_tab.load_dataset(str(user), "mine.jsonl", "", "sqlite", BUNDLED_MODEL, 2048, TEMPLATE, None,
-                                  conn.source)
+    user.write_text(
+        json.dumps({"question": kept[0]["question"], "sql": "SELECT 1"})
+        + "\n"
+        + json.dumps({"question": "How many books?", "sql": "SELECT COUNT(*) FROM books"})
+        + "\n"
+    )
+    ds, _ = data_tab.load_dataset(
+        str(user), "mine.jsonl", "", "sqlite", BUNDLED_MODEL, 2048, TEMPLATE, None, conn.source
+    )
     merged, message = db_panel.on_add(ds, kept, conn)
     assert len(merged.pairs) == 2 + 56 and "already in your pairs" in message  # the user's question won
     assert merged.pairs[0].sql == "SELECT 1" and merged.pairs[-1].source == "generated"
     written = [json.loads(line) for line in open(merged.path, encoding="utf-8")]
     assert written[-1]["source"] == "generated" and written[-1]["template"]
-    ds2, message, summary, findings, _ = data_tab.on_revalidate(conn.schema().ddl("sqlite"), *SQLITE_SETTINGS, merged,
-                                                                conn)
+    ds2, message, summary, findings, _ = data_tab.on_revalidate(
+        conn.schema().ddl("sqlite"), *SQLITE_SETTINGS, merged, conn
+    )
     assert "58 of 58 run on" in summary
-    cfg = train_tab.make_config(ds2, True, TEMPLATE, {f: None for f in train_tab.FIELDS} | {
-        "model": BUNDLED_MODEL, "target_modules": ["q_proj"], "load_in_4bit": "auto", "packing": "auto",
-        "run_name": "", "answer_only_loss": True, "evaluate_after": False, "trust_remote_code": False})
+    cfg = train_tab.make_config(
+        ds2,
+        True,
+        TEMPLATE,
+        {f: None for f in train_tab.FIELDS}
+        | {
+            "model": BUNDLED_MODEL,
+            "target_modules": ["q_proj"],
+            "load_in_4bit": "auto",
+            "packing": "auto",
+            "run_name": "",
+            "answer_only_loss": True,
+            "evaluate_after": False,
+            "trust_remote_code": False,
+        },
+    )
     assert cfg.database == conn.source and cfg.dialect == "sqlite"
 
 

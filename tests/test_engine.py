@@ -19,8 +19,17 @@ SCHEMA = str(ROOT / "assets" / "sample_schema.sql")
 
 def tiny(**kw) -> TrainConfig:
     """Small enough for 2 CPU cores: one short pair per step."""
-    base = dict(data_path=SAMPLE, schema_path=SCHEMA, max_steps=5, batch_size=1, grad_accum=1, warmup_steps=1,
-                max_seq_length=512, eval_fraction=0.0, experiment="tests")
+    base = dict(
+        data_path=SAMPLE,
+        schema_path=SCHEMA,
+        max_steps=5,
+        batch_size=1,
+        grad_accum=1,
+        warmup_steps=1,
+        max_seq_length=512,
+        eval_fraction=0.0,
+        experiment="tests",
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -56,7 +65,9 @@ def test_five_step_run_is_tracked_in_mlflow(finished_run, mlflow_server):
     assert run.data.tags["version.unsloth"] == "2026.10.9" and run.data.tags["train_rows"] == "424"
     history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss"))
     assert len(history) >= 5
-    assert history == journal_losses(ROOT / snap["output_dir"])  # MLflow holds exactly what the worker journalled
+    assert history == journal_losses(
+        ROOT / snap["output_dir"]
+    )  # MLflow holds exactly what the worker journalled
     assert client.get_metric_history(run.info.run_id, "tokens_per_second")
     assert {"learning_rate", "grad_norm"} <= set(run.data.metrics)
     top = {a.path for a in client.list_artifacts(run.info.run_id)}
@@ -77,7 +88,15 @@ def test_saved_adapter_loads_and_its_lora_weights_were_trained(finished_run):
     _, snap = finished_run
     config = json.loads((Path(snap["adapter_path"]) / "adapter_config.json").read_text())
     assert config["r"] == 16 and config["lora_alpha"] == 32
-    assert set(config["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert set(config["target_modules"]) == {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    }
     base = AutoModelForCausalLM.from_pretrained(resolve_model("bundled"))
     model = PeftModel.from_pretrained(base, snap["adapter_path"])
     lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]

@@ -20,21 +20,30 @@ def duck():
     return open_database("duckdb", SAMPLE_SCHEMA.read_text(), SAMPLE_DATA, timeout_s=2)
 
 
-GOLD = Pair("Total sales amount per region?", "SELECT r.name, SUM(s.amount) FROM sales s JOIN regions r "
-            "ON s.region_id = r.region_id GROUP BY r.name", 7)
+GOLD = Pair(
+    "Total sales amount per region?",
+    "SELECT r.name, SUM(s.amount) FROM sales s JOIN regions r ON s.region_id = r.region_id GROUP BY r.name",
+    7,
+)
 
 
-@pytest.mark.parametrize("answer,category", [
-    ("```sql\nSELECT r.name AS region, SUM(s.amount) AS total FROM regions r JOIN sales s "
-     "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total\n```", "correct"),  # aliases, order: still right
-    ("SELECT SUM(amount) FROM sales", "wrong result"),  # the untrained model's classic miss: no GROUP BY
-    ("SELECT region, SUM(amount) FROM sales GROUP BY region", "unknown table/column"),
-    ("SELECT SUM(amount FROM sales", "syntax error"),
-    ("DROP TABLE sales", "not executed"),
-    ("I cannot answer that.", "syntax error"),
-    ("SELECT COUNT(*) FROM sales a, sales b, sales c, sales d", "timeout"),
-    ("SELECT CAST('x' AS INTEGER)", "runtime error"),
-])
+@pytest.mark.parametrize(
+    "answer,category",
+    [
+        (
+            "```sql\nSELECT r.name AS region, SUM(s.amount) AS total FROM regions r JOIN sales s "
+            "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total\n```",
+            "correct",
+        ),  # aliases, order: still right
+        ("SELECT SUM(amount) FROM sales", "wrong result"),  # the untrained model's classic miss: no GROUP BY
+        ("SELECT region, SUM(amount) FROM sales GROUP BY region", "unknown table/column"),
+        ("SELECT SUM(amount FROM sales", "syntax error"),
+        ("DROP TABLE sales", "not executed"),
+        ("I cannot answer that.", "syntax error"),
+        ("SELECT COUNT(*) FROM sales a, sales b, sales c, sales d", "timeout"),
+        ("SELECT CAST('x' AS INTEGER)", "runtime error"),
+    ],
+)
 def test_score_categories(duck, answer, category):
     gold = duck.execute(GOLD.sql)
     row = score(GOLD, answer, gold, duck, "postgres")
@@ -64,15 +73,30 @@ def test_trained_adapter_beats_the_base_model_and_the_cli_reevaluates(mlflow_ser
     from core.train import Engine
 
     engine = Engine()
-    engine.start(TrainConfig(data_path=str(SAMPLE_PAIRS), schema_path=str(SAMPLE_SCHEMA), max_steps=40, batch_size=4,
-                             grad_accum=1, learning_rate=1e-3, warmup_steps=2, max_seq_length=512,
-                             eval_fraction=0.05, evaluate_after=True, experiment="tests", run_name="eval-e2e",
-                             schema_in_prompt="none"))
+    engine.start(
+        TrainConfig(
+            data_path=str(SAMPLE_PAIRS),
+            schema_path=str(SAMPLE_SCHEMA),
+            max_steps=40,
+            batch_size=4,
+            grad_accum=1,
+            learning_rate=1e-3,
+            warmup_steps=2,
+            max_seq_length=512,
+            eval_fraction=0.05,
+            evaluate_after=True,
+            experiment="tests",
+            run_name="eval-e2e",
+            schema_in_prompt="none",
+        )
+    )
     snap = engine.wait(timeout=1500)
     assert snap["status"] == "completed", snap["error"]
     base, tuned = snap["evaluation"]["base"], snap["evaluation"]["adapter"]
-    print(f"\nheld-out execution accuracy: base {base['exec_accuracy']:.1%}, adapter {tuned['exec_accuracy']:.1%} "
-          f"on {tuned['n']} rows")
+    print(
+        f"\nheld-out execution accuracy: base {base['exec_accuracy']:.1%}, adapter {tuned['exec_accuracy']:.1%} "
+        f"on {tuned['n']} rows"
+    )
     assert tuned["exec_accuracy"] > base["exec_accuracy"]
     run = MlflowClient(mlflow_server).get_run(snap["mlflow_run_id"])
     assert run.data.metrics["eval_exec_accuracy"] == tuned["exec_accuracy"]
@@ -82,8 +106,13 @@ def test_trained_adapter_beats_the_base_model_and_the_cli_reevaluates(mlflow_ser
     assert "evaluation/rows.csv" in artifacts
 
     out = tmp_path / "rows.csv"
-    result = subprocess.run([sys.executable, "-m", "core", "evaluate", "--run", run.info.run_id, "--no-base",
-                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "evaluate", "--run", run.info.run_id, "--no-base", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"execution accuracy {tuned['exec_accuracy']:.1%}" in result.stdout  # same split, same answers
     assert out.read_text().startswith("row,question,gold_sql")

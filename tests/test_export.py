@@ -71,8 +71,12 @@ FRESH_PROCESS = textwrap.dedent("""
 
 # Nothing of this process's environment, offline; one thread, because OpenMP threads on a CPU shared with
 # other test runs can slow to a crawl when they wait for each other.
-FRESH_ENV = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
-             "TOKENIZERS_PARALLELISM": "false"}
+FRESH_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "PATH": "/usr/bin:/bin",
+    "OMP_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -105,7 +109,9 @@ def exported(source, tmp_path_factory):
     return {"zip": zipped.path, "unzipped": unzipped / "round-trip", "merged": merged.path}
 
 
-CHECK_TOKENS = MAX_NEW_TOKENS  # the self-check's answer length here (96 in use): the adapter never stops early
+CHECK_TOKENS = (
+    MAX_NEW_TOKENS  # the self-check's answer length here (96 in use): the adapter never stops early
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +126,9 @@ def run_id(mlflow_server):
     cfg = TrainConfig(model=BUNDLED_MODEL, data_path=str(SAMPLE_PAIRS), schema_path=str(SCHEMA))
     train, held_out = split_pairs(load_pairs(SAMPLE_PAIRS), 0.1, 3407)
     client.log_dict(rid, cfg.to_dict(), "config.json")
-    client.log_dict(rid, {"train_rows": [p.row for p in train], "eval_rows": [p.row for p in held_out]},
-                    "split.json")
+    client.log_dict(
+        rid, {"train_rows": [p.row for p in train], "eval_rows": [p.row for p in held_out]}, "split.json"
+    )
     client.log_artifacts(rid, str(random_adapter()), "adapter")
     client.set_terminated(rid)
     return rid
@@ -149,17 +156,32 @@ def test_zip_holds_adapter_readme_and_the_exact_system_prompt(exported):
     root = exported["unzipped"]
     assert {p.name for p in root.iterdir()} == {"README.md", "system_prompt.txt", "adapter"}
     adapter_files = {p.name for p in (root / "adapter").iterdir()}
-    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "studio_prompt.json"} \
-        <= adapter_files
+    assert {
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+        "studio_prompt.json",
+    } <= adapter_files
     config = json.loads((root / "adapter" / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == BUNDLED_HUB_ID  # not this machine's cache folder
     readme = (root / "README.md").read_text()
-    for needed in (BUNDLED_HUB_ID, "PeftModel.from_pretrained", "FastLanguageModel.from_pretrained",
-                   "<|im_end|>", "ChatML", "postgres", sample_record().schema_hash, "CREATE TABLE sales"):
+    for needed in (
+        BUNDLED_HUB_ID,
+        "PeftModel.from_pretrained",
+        "FastLanguageModel.from_pretrained",
+        "<|im_end|>",
+        "ChatML",
+        "postgres",
+        sample_record().schema_hash,
+        "CREATE TABLE sales",
+    ):
         assert needed in readme
     assert (root / "system_prompt.txt").read_text() == sample_record().system_prompt
-    texts = [p.read_text(errors="ignore") for p in [*root.rglob("*"), *exported["merged"].iterdir()]
-             if p.suffix in (".json", ".md", ".txt", ".jinja")]
+    texts = [
+        p.read_text(errors="ignore")
+        for p in [*root.rglob("*"), *exported["merged"].iterdir()]
+        if p.suffix in (".json", ".md", ".txt", ".jinja")
+    ]
     assert not any(str(ROOT) in t or "/tmp/" in t for t in texts)  # no machine paths leak into exports
 
 
@@ -172,16 +194,26 @@ def test_fresh_process_merged_model_and_gguf_give_the_same_sql_as_the_studio(sou
     started = time.time()
     generator = SqlGenerator("bundled", str(source.adapter_dir))
     try:
-        in_app = generator.sql_for(pairs, record.format,
-                                   max_new_tokens=MAX_NEW_TOKENS)
+        in_app = generator.sql_for(pairs, record.format, max_new_tokens=MAX_NEW_TOKENS)
     finally:
         generator.close()
     in_app_seconds = time.time() - started
     started = time.time()
-    args = [resolve_model("bundled"), str(exported["unzipped"]), str(exported["merged"]),
-            json.dumps([p.question for p in pairs]), str(MAX_NEW_TOKENS), str(bundle["gguf"])]
-    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, *args], capture_output=True, text=True,
-                          timeout=300, env=FRESH_ENV)
+    args = [
+        resolve_model("bundled"),
+        str(exported["unzipped"]),
+        str(exported["merged"]),
+        json.dumps([p.question for p in pairs]),
+        str(MAX_NEW_TOKENS),
+        str(bundle["gguf"]),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=FRESH_ENV,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     fresh = json.loads(re.search(r"^RESULT (.*)$", done.stdout, re.M).group(1))
     print(f"in-app {in_app_seconds:.1f} s, fresh process {time.time() - started:.1f} s")
@@ -211,6 +243,7 @@ def test_ollama_bundle_points_at_the_merged_weights_without_a_converter(source, 
 
 
 # ---- GGUF from a training run, checked against the adapter ----
+
 
 def test_cli_ollama_export_from_a_run_has_a_gguf_file_and_a_self_check(bundle, run_id, mlflow_server):
     from mlflow.tracking import MlflowClient
@@ -250,8 +283,14 @@ def test_a_truncated_gguf_is_reported_not_called_identical(bundle, exported, run
     truncated = tmp_path / "truncated.gguf"
     data = bundle["gguf"].read_bytes()
     truncated.write_bytes(data[: len(data) // 2])
-    check = selfcheck.self_check(source_from_run(run_id), exported["merged"], truncated, questions=2,
-                                 progress=lambda line: None, max_new_tokens=CHECK_TOKENS)
+    check = selfcheck.self_check(
+        source_from_run(run_id),
+        exported["merged"],
+        truncated,
+        questions=2,
+        progress=lambda line: None,
+        max_new_tokens=CHECK_TOKENS,
+    )
     assert not check.passed and check.warning and check.error
     assert "could not be loaded or run" in check.summary() and "identical" not in check.summary()
 
@@ -297,15 +336,43 @@ def test_bad_requests_are_clear_messages(source, tmp_path, capsys):
         export(source, "tarball", tmp_path, "x")
     assert main(["export", "--adapter", str(tmp_path), "--format", "zip"]) == 2
     assert "No LoRA adapter (adapter_config.json)" in capsys.readouterr().err
-    assert main(["export", "--adapter", str(random_adapter()), "--format", "zip", "--name", "..", "--out",
-                 str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "export",
+                "--adapter",
+                str(random_adapter()),
+                "--format",
+                "zip",
+                "--name",
+                "..",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "cannot be used as a name" in capsys.readouterr().err
 
 
 def test_cli_export_sanitises_the_name_and_stays_in_the_out_folder(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["export", "--adapter", str(random_adapter()), "--format", "zip", "--out", str(out),
-                 "--name", "../../escape me"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--adapter",
+                str(random_adapter()),
+                "--format",
+                "zip",
+                "--out",
+                str(out),
+                "--name",
+                "../../escape me",
+            ]
+        )
+        == 0
+    )
     assert [p.name for p in out.iterdir()] == ["escape-me-adapter.zip"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
     assert "Adapter zip written" in capsys.readouterr().out
@@ -324,8 +391,14 @@ def test_the_merge_streams_tensor_by_tensor_and_equals_peft(tmp_path):
 
     base = resolve_model("bundled")
     merge_files(base, random_adapter(), tmp_path / "merged", "float16", progress=lambda line: None)
-    reference = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32),
-                                          str(random_adapter())).merge_and_unload().to(torch.float16).state_dict()
+    reference = (
+        PeftModel.from_pretrained(
+            AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32), str(random_adapter())
+        )
+        .merge_and_unload()
+        .to(torch.float16)
+        .state_dict()
+    )
     ours = AutoModelForCausalLM.from_pretrained(tmp_path / "merged", dtype=torch.float16).state_dict()
     assert set(ours) == set(reference)
     assert all(torch.equal(ours[k], reference[k]) for k in reference)

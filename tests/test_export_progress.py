@@ -12,15 +12,26 @@ from core.export.selfcheck import SelfCheck
 
 
 def test_the_status_names_the_stage_and_its_elapsed_time():
-    snap = {"label": "GGUF file of run 1a2b3c4d", "elapsed": 95.0, "line_times": [0.5, 2.0, 30.0, 31.0],
-            "lines": ["loading the base model bundled on the CPU ...", "merging the adapter into the weights ...",
-                      "converting to GGUF (f16) with llama.cpp's convert_hf_to_gguf.py ...",
-                      "INFO:hf-to-gguf:Set model tokenizer"]}  # the converter's own chatter is no stage
+    snap = {
+        "label": "GGUF file of run 1a2b3c4d",
+        "elapsed": 95.0,
+        "line_times": [0.5, 2.0, 30.0, 31.0],
+        "lines": [
+            "loading the base model bundled on the CPU ...",
+            "merging the adapter into the weights ...",
+            "converting to GGUF (f16) with llama.cpp's convert_hf_to_gguf.py ...",
+            "INFO:hf-to-gguf:Set model tokenizer",
+        ],
+    }  # the converter's own chatter is no stage
     status = running_status(snap)
-    assert status.startswith("Exporting GGUF file of run 1a2b3c4d: converting (1:05 in this stage, 1:35 in all).")
+    assert status.startswith(
+        "Exporting GGUF file of run 1a2b3c4d: converting (1:05 in this stage, 1:35 in all)."
+    )
     assert status.endswith("INFO:hf-to-gguf:Set model tokenizer")
-    assert running_status({**snap, "lines": ["zipping the adapter ..."], "line_times": [0.1]}) == \
-        "Exporting GGUF file of run 1a2b3c4d (1:35): zipping the adapter ..."
+    assert (
+        running_status({**snap, "lines": ["zipping the adapter ..."], "line_times": [0.1]})
+        == "Exporting GGUF file of run 1a2b3c4d (1:35): zipping the adapter ..."
+    )
 
 
 def test_background_jobs_keep_when_each_line_came():
@@ -43,8 +54,19 @@ def _finished_export(check: SelfCheck):
 
 
 def test_a_self_check_that_found_differences_is_a_warning_not_a_success():
-    differ = SelfCheck(8, 7, [{"question": "q", "adapter_raw": "SELECT 1", "adapter_sql": "SELECT 1",
-                               "export_raw": "SELECT 2", "export_sql": "SELECT 2"}])
+    differ = SelfCheck(
+        8,
+        7,
+        [
+            {
+                "question": "q",
+                "adapter_raw": "SELECT 1",
+                "adapter_sql": "SELECT 1",
+                "export_raw": "SELECT 2",
+                "export_sql": "SELECT 2",
+            }
+        ],
+    )
     status = _finished_export(differ)
     assert "msg-warn" in status and "7 of 8 answers identical" in status and "1 differ" in status
     status = _finished_export(SelfCheck(8, 8))
@@ -54,13 +76,26 @@ def test_a_self_check_that_found_differences_is_a_warning_not_a_success():
 
 
 def test_the_readme_section_shows_both_answers_of_each_difference():
-    check = SelfCheck(3, 1, [
-        {"question": "Total per region?", "adapter_raw": "SELECT r, SUM(a) FROM s GROUP BY r",
-         "adapter_sql": "SELECT r, SUM(a) FROM s GROUP BY r", "export_raw": "SELECT SUM(a) FROM s",
-         "export_sql": "SELECT SUM(a) FROM s"},
-        {"question": "Highest price?", "adapter_raw": "SELECT MAX(p) FROM t\nThis finds it.",
-         "adapter_sql": "SELECT MAX(p) FROM t", "export_raw": "SELECT MAX(p) FROM t\nThe answer ```is```",
-         "export_sql": "SELECT MAX(p) FROM t"}])
+    check = SelfCheck(
+        3,
+        1,
+        [
+            {
+                "question": "Total per region?",
+                "adapter_raw": "SELECT r, SUM(a) FROM s GROUP BY r",
+                "adapter_sql": "SELECT r, SUM(a) FROM s GROUP BY r",
+                "export_raw": "SELECT SUM(a) FROM s",
+                "export_sql": "SELECT SUM(a) FROM s",
+            },
+            {
+                "question": "Highest price?",
+                "adapter_raw": "SELECT MAX(p) FROM t\nThis finds it.",
+                "adapter_sql": "SELECT MAX(p) FROM t",
+                "export_raw": "SELECT MAX(p) FROM t\nThe answer ```is```",
+                "export_sql": "SELECT MAX(p) FROM t",
+            },
+        ],
+    )
     text = check.markdown()
     assert text.startswith("## Self-check\n\nSelf-check: 1 of 3 answers identical") and "2 differ" in text
     assert "adapter:     SELECT r, SUM(a) FROM s GROUP BY r\nthis export: SELECT SUM(a) FROM s\n" in text

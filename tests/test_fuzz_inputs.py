@@ -33,14 +33,45 @@ FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fi
 # Text users really paste: quotes, separators, newlines of every kind, BOMs, formula-like cells, JSON-ish
 # fragments, unicode line separators, control characters (NUL excluded: it marks a binary file).
 hostile_char = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
-hostile_piece = st.sampled_from(['"', "'", ",", ";", "\t", "\n", "\r\n", "\r", "\ufeff", "\u2028", "\x1c", "=cmd|' /C calc'!A0",
-                                 "+1", "-2", "@SUM(A1)", "{", "}", "[", "]", "\\", "\\u0000", "NaN", "null", " ", "é", "𝔘"])
+hostile_piece = st.sampled_from(
+    [
+        '"',
+        "'",
+        ",",
+        ";",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "\ufeff",
+        "\u2028",
+        "\x1c",
+        "=cmd|' /C calc'!A0",
+        "+1",
+        "-2",
+        "@SUM(A1)",
+        "{",
+        "}",
+        "[",
+        "]",
+        "\\",
+        "\\u0000",
+        "NaN",
+        "null",
+        " ",
+        "é",
+        "𝔘",
+    ]
+)
 hostile_text = st.lists(hostile_piece | st.text(hostile_char, max_size=8), max_size=12).map("".join)
-field_names = st.sampled_from([*QUESTION_FIELDS, *SQL_FIELDS, *SCHEMA_FIELDS, "Question", " SQL ", "messages", "",
-                               "foo", "id"])
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | hostile_text,
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3),
-                           max_leaves=8)
+field_names = st.sampled_from(
+    [*QUESTION_FIELDS, *SQL_FIELDS, *SCHEMA_FIELDS, "Question", " SQL ", "messages", "", "foo", "id"]
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | hostile_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3),
+    max_leaves=8,
+)
 
 
 def load_or_message(tmp_path, name: str, data: bytes):
@@ -87,7 +118,9 @@ def test_random_bytes_give_pairs_or_one_clear_message(tmp_path, data, suffix):
         assert_report_is_sound(pairs)
 
 
-records = st.lists(st.fixed_dictionaries({"question": hostile_text, "sql": hostile_text}), min_size=1, max_size=6)
+records = st.lists(
+    st.fixed_dictionaries({"question": hostile_text, "sql": hostile_text}), min_size=1, max_size=6
+)
 
 
 @settings(max_examples=EXAMPLES["truncated"], **FUZZ)
@@ -114,8 +147,12 @@ def test_whatever_the_text_a_well_formed_file_loads_exactly(tmp_path, rows, fmt,
 
 
 @settings(max_examples=EXAMPLES["types"], **FUZZ)
-@given(rows=st.lists(st.dictionaries(field_names, json_values, max_size=4) | json_values, min_size=1, max_size=5),
-       fmt=st.sampled_from([".json", ".jsonl"]))
+@given(
+    rows=st.lists(
+        st.dictionaries(field_names, json_values, max_size=4) | json_values, min_size=1, max_size=5
+    ),
+    fmt=st.sampled_from([".json", ".jsonl"]),
+)
 def test_wrong_types_are_reported_per_row_never_raised(tmp_path, rows, fmt):
     pairs = load_or_message(tmp_path, "typed" + fmt, serialise(rows, fmt).encode())
     if pairs:
@@ -142,10 +179,55 @@ def test_duplicate_and_empty_csv_columns_give_pairs_or_one_clear_message(tmp_pat
         assert_report_is_sound(pairs)
 
 
-SQL_TOKENS = ["SELECT", "FROM", "WHERE", "(", ")", ",", "*", "t", "a", "1", "'x'", ";", "JOIN", "ON", "=", "?", "GROUP BY",
-              "WITH", "AS", "UNION", "INSERT INTO", "VALUES", "COPY", "TO PROGRAM", "ATTACH", '"', "'", "--", "/*", "$$",
-              "[", "]", "CASE", "WHEN", "END", "::", "@", "%s", "\\", "`", "CREATE TABLE", "INT", "DROP", "pg_sleep(9)",
-              "read_csv('/etc/passwd')", "((((((((((", "))))))))))"]
+SQL_TOKENS = [
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "(",
+    ")",
+    ",",
+    "*",
+    "t",
+    "a",
+    "1",
+    "'x'",
+    ";",
+    "JOIN",
+    "ON",
+    "=",
+    "?",
+    "GROUP BY",
+    "WITH",
+    "AS",
+    "UNION",
+    "INSERT INTO",
+    "VALUES",
+    "COPY",
+    "TO PROGRAM",
+    "ATTACH",
+    '"',
+    "'",
+    "--",
+    "/*",
+    "$$",
+    "[",
+    "]",
+    "CASE",
+    "WHEN",
+    "END",
+    "::",
+    "@",
+    "%s",
+    "\\",
+    "`",
+    "CREATE TABLE",
+    "INT",
+    "DROP",
+    "pg_sleep(9)",
+    "read_csv('/etc/passwd')",
+    "((((((((((",
+    "))))))))))",
+]
 sqlish = st.lists(st.sampled_from(SQL_TOKENS), max_size=16).map(" ".join) | st.text(max_size=40)
 
 
@@ -176,15 +258,30 @@ def test_parser_crashes_of_sqlglot_become_findings_not_exceptions():
     assert validate_pairs([Pair("q", deep, 1)], None, "postgres").error_rows == {1}
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("long_int.jsonl", '{"question": ' + "1" * 5000 + ', "sql": "SELECT 1"}', "line 1 is not valid JSON (a number is too long"),
-    ("long_int.json", '[{"question": ' + "1" * 5000 + "}]", "not valid JSON (a number is too long"),
-    ("dup.csv", "question,Question,sql\nq1,q2,SELECT 1\n", "the column 'Question' twice (columns 1 and 2)"),
-    ("tabs.csv", "question\tsql\nq\tSELECT 1\n", "separated by tabs"),
-    ("semi.txt", "question;sql\nq;SELECT 1\n", "separated by semicolons"),
-    ("latin1.csv", "question,sql\nq,SELECT 1\nQuelle r\xe9gion?,SELECT 2\n".encode("latin-1"), "not UTF-8 text (line 3"),
-    ("deep.json", "[" * 100_000, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        (
+            "long_int.jsonl",
+            '{"question": ' + "1" * 5000 + ', "sql": "SELECT 1"}',
+            "line 1 is not valid JSON (a number is too long",
+        ),
+        ("long_int.json", '[{"question": ' + "1" * 5000 + "}]", "not valid JSON (a number is too long"),
+        (
+            "dup.csv",
+            "question,Question,sql\nq1,q2,SELECT 1\n",
+            "the column 'Question' twice (columns 1 and 2)",
+        ),
+        ("tabs.csv", "question\tsql\nq\tSELECT 1\n", "separated by tabs"),
+        ("semi.txt", "question;sql\nq;SELECT 1\n", "separated by semicolons"),
+        (
+            "latin1.csv",
+            "question,sql\nq,SELECT 1\nQuelle r\xe9gion?,SELECT 2\n".encode("latin-1"),
+            "not UTF-8 text (line 3",
+        ),
+        ("deep.json", "[" * 100_000, "nested too deeply"),
+    ],
+)
 def test_found_by_fuzzing_or_by_hand_clear_messages(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content.encode() if isinstance(content, str) else content)
@@ -205,8 +302,9 @@ def test_a_huge_single_field_loads_and_the_validator_flags_it_too_long(tmp_path)
     path.write_text(f'question,sql\nq,"{huge}"\n')
     pairs = load_pairs(path)
     assert pairs[0].sql == huge
-    report = validate_pairs(pairs, None, "postgres", count_tokens=lambda ps: [len(p.sql) // 4 for p in ps],
-                            max_seq_length=2048)
+    report = validate_pairs(
+        pairs, None, "postgres", count_tokens=lambda ps: [len(p.sql) // 4 for p in ps], max_seq_length=2048
+    )
     assert report.summary["too_long"] == 1
 
 
@@ -227,7 +325,9 @@ def test_a_real_million_row_file_is_refused_with_the_row_limit_message(tmp_path)
     start = time.perf_counter()
     with pytest.raises(DataError) as err:
         load_pairs(path)
-    assert str(err.value).startswith("million.jsonl: more than 200,000 rows") and "Split the file" in str(err.value)
+    assert str(err.value).startswith("million.jsonl: more than 200,000 rows") and "Split the file" in str(
+        err.value
+    )
     assert time.perf_counter() - start < 30
 
 
@@ -236,4 +336,7 @@ def test_formula_like_cells_are_kept_as_text(tmp_path):
     path.write_text('question,sql\n"=HYPERLINK(""http://x"")","SELECT 1"\n@SUM(A1),+SELECT 2\n')
     pairs = load_pairs(path)
     # never evaluated: they are strings all the way to the prompt
-    assert [(p.question, p.sql) for p in pairs] == [('=HYPERLINK("http://x")', "SELECT 1"), ("@SUM(A1)", "+SELECT 2")]
+    assert [(p.question, p.sql) for p in pairs] == [
+        ('=HYPERLINK("http://x")', "SELECT 1"),
+        ("@SUM(A1)", "+SELECT 2"),
+    ]

@@ -15,8 +15,16 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.gpu
 
 
-def random_qwen2(target: Path, layers: int = 28, hidden: int = 1536, inter: int = 8960, heads: int = 12,
-                 kv: int = 2, tied: bool = True, max_positions: int = 8192) -> Path:
+def random_qwen2(
+    target: Path,
+    layers: int = 28,
+    hidden: int = 1536,
+    inter: int = 8960,
+    heads: int = 12,
+    kv: int = 2,
+    tied: bool = True,
+    max_positions: int = 8192,
+) -> Path:
     """A random-initialised Qwen2 model (default: Qwen2.5-Coder-1.5B's shape) saved with the bundled tokenizer, built
     in a child process so that this process holds no GPU memory (the baseline of the memory checks)."""
     import subprocess
@@ -56,22 +64,32 @@ def test_unsloth_4bit_run_of_a_qwen2_shaped_model_through_the_engine(tmp_path):
     assert gpu_count() > 0, "needs a CUDA GPU"
     model = random_qwen2(tmp_path / "qwen2-random", max_positions=4096)
     engine = Engine()
-    cfg = TrainConfig(data_path=str(ROOT / "assets/sample_pairs.jsonl"), schema_path=str(ROOT / "assets/sample_schema.sql"),
-                      model=str(model), max_steps=10, load_in_4bit=True, eval_fraction=0.0, experiment="gpu-test")
+    cfg = TrainConfig(
+        data_path=str(ROOT / "assets/sample_pairs.jsonl"),
+        schema_path=str(ROOT / "assets/sample_schema.sql"),
+        model=str(model),
+        max_steps=10,
+        load_in_4bit=True,
+        eval_fraction=0.0,
+        experiment="gpu-test",
+    )
     start = time.time()
     engine.start(cfg)
     snap = engine.wait(timeout=900)
-    print(f"\nGPU run: status {snap['status']}, {snap['step']} steps in {time.time() - start:.0f} s, "
-          f"{snap['tokens_per_second'] or 0:.0f} non-padding tokens/s (last interval), backend {snap['backend']}, "
-          f"peak {peak_gib(snap):.1f} GiB")
+    print(
+        f"\nGPU run: status {snap['status']}, {snap['step']} steps in {time.time() - start:.0f} s, "
+        f"{snap['tokens_per_second'] or 0:.0f} non-padding tokens/s (last interval), backend {snap['backend']}, "
+        f"peak {peak_gib(snap):.1f} GiB"
+    )
     print("\n".join(snap["log_lines"][-6:]))
     assert snap["status"] == "completed", snap["error"]
     assert snap["backend"] == "unsloth-cuda" and snap["step"] == 10 and snap["tokens_per_second"] > 0
     assert (Path(snap["adapter_path"]) / "adapter_model.safetensors").exists()
 
 
-def test_out_of_memory_fails_with_an_actionable_message_frees_the_device_and_the_next_run_succeeds(tmp_path,
-                                                                                                  monkeypatch):
+def test_out_of_memory_fails_with_an_actionable_message_frees_the_device_and_the_next_run_succeeds(
+    tmp_path, monkeypatch
+):
     """A real CUDA OOM through the engine: 1,024 pairs of ~6,000 tokens in one micro-batch of a 1.5B-shaped model.
 
     Unsloth offloads checkpointed activations to host RAM, so a batch that only needs many layers' worth of
@@ -86,30 +104,68 @@ def test_out_of_memory_fails_with_an_actionable_message_frees_the_device_and_the
     model = random_qwen2(tmp_path / "qwen2-random")
     long_pairs = tmp_path / "long.jsonl"
     filler = "for every region and every quarter of the year, counting only the paid sales, " * 360
-    long_pairs.write_text("".join(json.dumps({"question": f"{i}: {filler}total amount?",
-                                              "sql": "SELECT region_id, SUM(amount) FROM sales GROUP BY region_id"})
-                                  + "\n" for i in range(1100)))
-    common = dict(schema_path=str(ROOT / "assets/sample_schema.sql"), model=str(model),
-                  eval_fraction=0.0, experiment="gpu-test", checkpoint_every=0, warmup_steps=0)
+    long_pairs.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "question": f"{i}: {filler}total amount?",
+                    "sql": "SELECT region_id, SUM(amount) FROM sales GROUP BY region_id",
+                }
+            )
+            + "\n"
+            for i in range(1100)
+        )
+    )
+    common = dict(
+        schema_path=str(ROOT / "assets/sample_schema.sql"),
+        model=str(model),
+        eval_fraction=0.0,
+        experiment="gpu-test",
+        checkpoint_every=0,
+        warmup_steps=0,
+    )
     baseline = device_used_mib()
 
     engine = Engine()
     start = time.time()
-    engine.start(TrainConfig(data_path=str(long_pairs), max_steps=2, batch_size=1024, grad_accum=1,
-                             max_seq_length=8192, packing=False, load_in_4bit=False, **common))
+    engine.start(
+        TrainConfig(
+            data_path=str(long_pairs),
+            max_steps=2,
+            batch_size=1024,
+            grad_accum=1,
+            max_seq_length=8192,
+            packing=False,
+            load_in_4bit=False,
+            **common,
+        )
+    )
     snap = engine.wait(timeout=900)
     after = device_used_mib()
-    print(f"\nOOM run: {snap['status']} after {time.time() - start:.0f} s: {snap['error']}\n"
-          f"device memory in use: {baseline} MiB before the run, {after} MiB after it ended "
-          f"(worker peak {peak_gib(snap):.1f} GiB allocated)")
+    print(
+        f"\nOOM run: {snap['status']} after {time.time() - start:.0f} s: {snap['error']}\n"
+        f"device memory in use: {baseline} MiB before the run, {after} MiB after it ended "
+        f"(worker peak {peak_gib(snap):.1f} GiB allocated)"
+    )
     assert snap["status"] == "failed" and "The GPU ran out of memory" in snap["error"]
     assert "the batch size (now 1024)" in snap["error"] and "max sequence length (now 8192)" in snap["error"]
     assert after - baseline < 256, f"{after - baseline} MiB more in use than before the run"
     assert not engine.busy
 
-    engine.start(TrainConfig(data_path=str(ROOT / "assets/sample_pairs.jsonl"), max_steps=3, batch_size=2,
-                             grad_accum=1, max_seq_length=512, load_in_4bit=True, **common))
+    engine.start(
+        TrainConfig(
+            data_path=str(ROOT / "assets/sample_pairs.jsonl"),
+            max_steps=3,
+            batch_size=2,
+            grad_accum=1,
+            max_seq_length=512,
+            load_in_4bit=True,
+            **common,
+        )
+    )
     snap = engine.wait(timeout=900)
-    print(f"next run: {snap['status']}, {snap['step']} steps; device memory after it: {device_used_mib()} MiB")
+    print(
+        f"next run: {snap['status']}, {snap['step']} steps; device memory after it: {device_used_mib()} MiB"
+    )
     assert snap["status"] == "completed", snap["error"]
     assert (Path(snap["adapter_path"]) / "adapter_model.safetensors").exists()

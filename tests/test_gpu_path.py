@@ -32,8 +32,14 @@ def bases(tmp_path_factory):
 
 
 def cli(*args, tracking_uri: str, timeout=1800) -> str:
-    done = subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri})
+    done = subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri},
+    )
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     return done.stdout
 
@@ -43,19 +49,53 @@ def test_train_evaluate_and_merge_through_the_cli(bases, kind, tmp_path, mlflow_
     from bench.gpu_path import measured
 
     model = bases[0] if kind == "16-bit" else bases[1]
-    out = cli("train", "assets/sample_pairs.jsonl", "--schema", "assets/sample_schema.sql", "--model", str(model),
-              "--steps", "10", "--eval-fraction", "0.05", "--checkpoint-every", "0", "--run-name", f"gpu-path-{kind}",
-              tracking_uri=mlflow_server)
+    out = cli(
+        "train",
+        "assets/sample_pairs.jsonl",
+        "--schema",
+        "assets/sample_schema.sql",
+        "--model",
+        str(model),
+        "--steps",
+        "10",
+        "--eval-fraction",
+        "0.05",
+        "--checkpoint-every",
+        "0",
+        "--run-name",
+        f"gpu-path-{kind}",
+        tracking_uri=mlflow_server,
+    )
     assert "status: completed" in out and "execution accuracy on" in out, out[-2000:]
     job = Path(out.split("adapter: ")[-1].split()[0]).parent
     assert json.loads((job / "rank-0.json").read_text())["peak_gpu_gib"] > 0
-    merged = measured(f"merge ({kind})", [sys.executable, "-m", "core", "export", "--adapter", str(job / "adapter"),
-                                          "--format", "merged", "--check", "4", "--out", str(tmp_path)], 1800)
+    merged = measured(
+        f"merge ({kind})",
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "export",
+            "--adapter",
+            str(job / "adapter"),
+            "--format",
+            "merged",
+            "--check",
+            "4",
+            "--out",
+            str(tmp_path),
+        ],
+        1800,
+    )
     assert merged["rc"] == 0, merged["tail"]
     folder = next(tmp_path.glob("*-merged-f16"))
     config = json.loads((folder / "config.json").read_text())
-    assert "quantization_config" not in config and config["torch_dtype"] == "float16"  # never merged into 4-bit
+    assert (
+        "quantization_config" not in config and config["torch_dtype"] == "float16"
+    )  # never merged into 4-bit
     sixteen_bit_gib = sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 2**30
-    print(f"\n{kind}: merge {merged['seconds']} s, peak host {merged['peak_host_gib']} GiB for a {sixteen_bit_gib:.1f} "
-          f"GiB 16-bit model; {next(line for line in merged['output'].splitlines() if 'Self-check' in line)}")
+    print(
+        f"\n{kind}: merge {merged['seconds']} s, peak host {merged['peak_host_gib']} GiB for a {sixteen_bit_gib:.1f} "
+        f"GiB 16-bit model; {next(line for line in merged['output'].splitlines() if 'Self-check' in line)}"
+    )
     assert merged["peak_host_gib"] < sixteen_bit_gib + 4

@@ -42,14 +42,27 @@ def start_values(model: str, kind: str) -> list:
     from core.config import recommended_settings
     from core.train import gpu_available
 
-    values = {**recommended_settings(model, gpu_available()), "model": model, "max_steps": 30, "dropout": 0.0,
-              "target_modules": ALL_MODULES, "load_in_4bit": "auto", "packing": "auto", "batch_tokens": 0,
-              "seed": 3407, "eval_fraction": 0.1, "answer_only_loss": True,
-              # the Evaluate tab evaluates below; evaluating at the end too would double the GPU time (the CPU
-              # tests cover evaluation at the end of training)
-              "evaluate_after": False,
-              "run_name": f"studio-path-{kind}", "checkpoint_every": 0, "trust_remote_code": False, "gpus": 1,
-              "database_name": ""}
+    values = {
+        **recommended_settings(model, gpu_available()),
+        "model": model,
+        "max_steps": 30,
+        "dropout": 0.0,
+        "target_modules": ALL_MODULES,
+        "load_in_4bit": "auto",
+        "packing": "auto",
+        "batch_tokens": 0,
+        "seed": 3407,
+        "eval_fraction": 0.1,
+        "answer_only_loss": True,
+        # the Evaluate tab evaluates below; evaluating at the end too would double the GPU time (the CPU
+        # tests cover evaluation at the end of training)
+        "evaluate_after": False,
+        "run_name": f"studio-path-{kind}",
+        "checkpoint_every": 0,
+        "trust_remote_code": False,
+        "gpus": 1,
+        "database_name": "",
+    }
     return [values[f] for f in FIELDS]
 
 
@@ -65,7 +78,9 @@ def test_train_evaluate_ask_and_export_through_the_studio(models, kind, studio, 
     assert "424 of 424 rows will train" in summary, message  # (the dataset itself is session state)
 
     started = time.time()
-    problems, _ = client.predict(True, DEFAULT_SYSTEM_TEMPLATE, *start_values(models[kind], kind), api_name="/start")
+    problems, _ = client.predict(
+        True, DEFAULT_SYSTEM_TEMPLATE, *start_values(models[kind], kind), api_name="/start"
+    )
     assert "Started job" in problems, problems
     first_step, live = None, {}
     while time.time() - started < 1800:
@@ -80,14 +95,19 @@ def test_train_evaluate_ask_and_export_through_the_studio(models, kind, studio, 
     trained = time.time() - started
 
     run_id = live["run_id"]
-    client.predict(api_name="/finished_runs")  # the Evaluate tab lists the finished runs (this session's choices)
+    client.predict(
+        api_name="/finished_runs"
+    )  # the Evaluate tab lists the finished runs (this session's choices)
     message, *_ = client.predict(run_id, "The run's database", None, "", True, api_name="/evaluate")
-    evaluated = re.search(r"Evaluated (\d+) held-out rows in (\d+) s \(base (\d+) s, adapter (\d+) s\)", message)
+    evaluated = re.search(
+        r"Evaluated (\d+) held-out rows in (\d+) s \(base (\d+) s, adapter (\d+) s\)", message
+    )
     assert evaluated, message
     rows, base_s, adapter_s = int(evaluated[1]), max(int(evaluated[3]), 1), max(int(evaluated[4]), 1)
 
-    base_sql, _, adapter_sql, _, pg_message, _ = client.predict(run_id, "Total sales amount per region?",
-                                                                "The run's database", None, "", api_name="/ask")
+    base_sql, _, adapter_sql, _, pg_message, _ = client.predict(
+        run_id, "Total sales amount per region?", "The run's database", None, "", api_name="/ask"
+    )
     assert base_sql.strip() and adapter_sql.strip(), pg_message
 
     client.predict("text2sql-finetune", api_name="/runs")  # the Runs tab lists them too, for its exports
@@ -100,7 +120,9 @@ def test_train_evaluate_ask_and_export_through_the_studio(models, kind, studio, 
     assert job["status"] == "done", job["error"]
     result = job["result"][0]
     assert "answers identical" in result.summary, result.summary  # the export checked itself
-    print(f"\n{kind}: Start to first step {first_step:.0f} s, trained in {trained:.0f} s; "
-          f"Evaluate tab, {rows} rows: base {base_s} s ({rows / base_s:.2f} rows/s), adapter {adapter_s} s "
-          f"({rows / adapter_s:.2f} rows/s), model loading included; "
-          f"merged export {time.time() - exported:.0f} s: {result.summary}")
+    print(
+        f"\n{kind}: Start to first step {first_step:.0f} s, trained in {trained:.0f} s; "
+        f"Evaluate tab, {rows} rows: base {base_s} s ({rows / base_s:.2f} rows/s), adapter {adapter_s} s "
+        f"({rows / adapter_s:.2f} rows/s), model loading included; "
+        f"merged export {time.time() - exported:.0f} s: {result.summary}"
+    )

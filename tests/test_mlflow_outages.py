@@ -42,8 +42,16 @@ def test_server_down_at_start_then_up_then_killed_mid_run_then_back(tmp_path, tr
     port = free_port()
     uri = tracking_uri(f"http://127.0.0.1:{port}")  # nothing listens there yet
     engine = Engine()
-    engine.start(tiny(data_path=str(small_pairs(tmp_path)), max_steps=300, max_seq_length=256, run_name="outages",
-                      experiment="tests-outages", checkpoint_every=0))
+    engine.start(
+        tiny(
+            data_path=str(small_pairs(tmp_path)),
+            max_steps=300,
+            max_seq_length=256,
+            run_name="outages",
+            experiment="tests-outages",
+            checkpoint_every=0,
+        )
+    )
     server = None
     try:
         # 1. down at the start: training runs, the UI says MLflow is away and records are kept
@@ -136,8 +144,16 @@ def test_slow_server_does_not_slow_training_and_everything_arrives(tmp_path, tra
     uri = tracking_uri(f"http://127.0.0.1:{proxy.port}")
     engine = Engine()
     try:
-        engine.start(tiny(data_path=str(small_pairs(tmp_path)), max_steps=4, max_seq_length=256, run_name="slow",
-                          experiment="tests-outages", checkpoint_every=0))
+        engine.start(
+            tiny(
+                data_path=str(small_pairs(tmp_path)),
+                max_steps=4,
+                max_seq_length=256,
+                run_name="slow",
+                experiment="tests-outages",
+                checkpoint_every=0,
+            )
+        )
         wait_for(lambda: engine.snapshot()["status"] == "running", 600, "training to start")
         # the live chart reads MLflow with a 3 s timeout: it says MLflow is not answering instead of hanging
         assert "not answering" in chart_data("0" * 32, uri)["warning"]

@@ -71,8 +71,17 @@ def client(mlflow_server):
 
 def _report() -> EvalReport:
     def row(n, category):
-        return EvalRow(n, f"question {n}", "SELECT 1", "SELECT 1", "SELECT 1", category, valid=True,
-                       executed=True, exact=category == CORRECT)
+        return EvalRow(
+            n,
+            f"question {n}",
+            "SELECT 1",
+            "SELECT 1",
+            "SELECT 1",
+            category,
+            valid=True,
+            executed=True,
+            exact=category == CORRECT,
+        )
 
     results = {"base": [row(1, WRONG), row(2, WRONG)], "adapter": [row(1, CORRECT), row(2, WRONG)]}
     return EvalReport(2, 1.0, {name: summarize(rows) for name, rows in results.items()}, results)
@@ -105,8 +114,11 @@ def test_run_artifacts_are_read_without_leaving_temporary_folders(client, tmp_pa
     client.log_dict(run_id, TrainConfig(data_path=str(pairs), dialect="sqlite").to_dict(), "config.json")
     client.log_dict(run_id, {"eval_rows": [2]}, "split.json")
     client.log_text(run_id, "sample answers", "samples.txt")
-    client.log_dict(run_id, {"base_model": "m", "dialect": "duckdb", "schema_text": "CREATE TABLE t (a INT)"},
-                    f"adapter/{PROMPT_FILE}")
+    client.log_dict(
+        run_id,
+        {"base_model": "m", "dialect": "duckdb", "schema_text": "CREATE TABLE t (a INT)"},
+        f"adapter/{PROMPT_FILE}",
+    )
     client.set_tag(run_id, "adapter_path", str(adapter))
 
     temp = tmp_path / "tmp"
@@ -114,7 +126,9 @@ def test_run_artifacts_are_read_without_leaving_temporary_folders(client, tmp_pa
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     cfg, held_out, adapter_folder, loaded = load_run_inputs(run_id)
     assert (loaded.base_model, loaded.dialect) == ("m", "duckdb")
-    assert cfg.dialect == "sqlite" and [p.question for p in held_out] == ["b"] and adapter_folder == str(adapter)
+    assert (
+        cfg.dialect == "sqlite" and [p.question for p in held_out] == ["b"] and adapter_folder == str(adapter)
+    )
     assert run_details(run_id)["samples"] == "sample answers"
     assert run_config(run_id).data_path == str(pairs)
     record = run_prompt_record(get_run(run_id))

@@ -49,8 +49,10 @@ def test_modelfile_template_renders_exactly_the_training_prompt(tokenizer):
 def test_template_renderer_covers_only_what_we_emit():
     nested = "{{ if .A }}a{{ if .B }}b{{ end }}{{ end }}-{{ .C }}"
     assert render_template(nested, {"A": "1", "C": "c"}) == "a-c"
-    assert render_template(CHATML_TEMPLATE, {"Prompt": "q"}) == \
-        "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<|im_end|>\n"
+    assert (
+        render_template(CHATML_TEMPLATE, {"Prompt": "q"})
+        == "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<|im_end|>\n"
+    )
     for bad in ("{{ range .Messages }}x{{ end }}", "{{ if .A }}", "{{ end }}", "{{- .A }}"):
         with pytest.raises(ValueError):
             render_template(bad, {"A": "1"})
@@ -59,8 +61,10 @@ def test_template_renderer_covers_only_what_we_emit():
 def test_a_non_chatml_model_is_refused_before_merging(tokenizer):
     saved = tokenizer.chat_template
     try:
-        tokenizer.chat_template = ("{% for m in messages %}<|start_header_id|>{{ m['role'] }}"
-                                   "<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}")
+        tokenizer.chat_template = (
+            "{% for m in messages %}<|start_header_id|>{{ m['role'] }}"
+            "<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}"
+        )
         with pytest.raises(TemplateMismatch, match="not plain ChatML"):
             check_chat_template(tokenizer, sample_record())
     finally:
@@ -74,11 +78,20 @@ def test_triple_quotes_in_the_system_prompt_are_refused():
         modelfile(record, "./merged")
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("../../etc/passwd", "etc-passwd"), ("/abs/path/model", "abs-path-model"),
-    ("sales sql v1", "sales-sql-v1"),
-    ("bad\x00name\n\x1b[31m", "bad-name-31m"), ("v1.2_final", "v1.2_final"), ("a..b", "a-b"), ("été", "ete"),
-    ("C:\\Users\\x", "C-Users-x"), ("x" * 100, "x" * 64)])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("../../etc/passwd", "etc-passwd"),
+        ("/abs/path/model", "abs-path-model"),
+        ("sales sql v1", "sales-sql-v1"),
+        ("bad\x00name\n\x1b[31m", "bad-name-31m"),
+        ("v1.2_final", "v1.2_final"),
+        ("a..b", "a-b"),
+        ("été", "ete"),
+        ("C:\\Users\\x", "C-Users-x"),
+        ("x" * 100, "x" * 64),
+    ],
+)
 def test_safe_name_cleans_paths_and_control_characters(given, expected):
     assert safe_name(given) == expected
 

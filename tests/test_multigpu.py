@@ -30,9 +30,17 @@ def model(tmp_path_factory):
 def config(model, **kw):
     from core.config import TrainConfig
 
-    base = dict(data_path=str(ROOT / "assets/sample_pairs.jsonl"), schema_path=str(ROOT / "assets/sample_schema.sql"),
-                model=str(model), max_steps=8, gpus=2, load_in_4bit=False, eval_fraction=0.0,
-                experiment="multigpu-test", checkpoint_every=0)
+    base = dict(
+        data_path=str(ROOT / "assets/sample_pairs.jsonl"),
+        schema_path=str(ROOT / "assets/sample_schema.sql"),
+        model=str(model),
+        max_steps=8,
+        gpus=2,
+        load_in_4bit=False,
+        eval_fraction=0.0,
+        experiment="multigpu-test",
+        checkpoint_every=0,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -47,8 +55,10 @@ def test_a_run_on_two_gpus_logs_once_and_saves_one_adapter(model, mlflow_server)
     assert snap["status"] == "completed", snap["error"]
     folder = Path(snap["output_dir"])
     assert any("x 2 devices" in line for line in snap["log_lines"])
-    history = sorted((m.step, m.value) for m in MlflowClient(mlflow_server).get_metric_history(snap["mlflow_run_id"],
-                                                                                              "loss"))
+    history = sorted(
+        (m.step, m.value)
+        for m in MlflowClient(mlflow_server).get_metric_history(snap["mlflow_run_id"], "loss")
+    )
     assert [s for s, _ in history] == list(range(1, 9)) and history == journal_losses(folder)
     assert len(list(folder.glob("adapter/adapter_model.safetensors"))) == 1
     peaks = {p.name: json.loads(p.read_text())["peak_gpu_gib"] for p in folder.glob("rank-*.json")}
@@ -81,8 +91,17 @@ def test_out_of_memory_on_one_gpu_fails_the_whole_run_and_frees_every_gpu(model,
     ballast = torch.empty(int(free - 2 * 2**30), dtype=torch.uint8, device="cuda:1")  # leave 2 GiB on GPU 1
     try:
         engine = Engine()
-        engine.start(config(model, max_steps=4, batch_size=8, grad_accum=1, max_seq_length=2048, packing=False,
-                            run_name="ddp-oom"))
+        engine.start(
+            config(
+                model,
+                max_steps=4,
+                batch_size=8,
+                grad_accum=1,
+                max_seq_length=2048,
+                packing=False,
+                run_name="ddp-oom",
+            )
+        )
         snap = engine.wait(timeout=900)
     finally:
         del ballast

@@ -40,10 +40,14 @@ def test_same_seed_same_file_and_another_seed_differs(tmp_path):
     other = write_jsonl(generate_pairs(db, n=100, seed=8, info=info), tmp_path / "c.jsonl").read_text()
     assert first == again and first != other
     records = [json.loads(line) for line in first.splitlines()]
-    assert len(records) == 100 and all(r["source"] == "generated" and r["template"] and r["phrasing"] for r in records)
+    assert len(records) == 100 and all(
+        r["source"] == "generated" and r["template"] and r["phrasing"] for r in records
+    )
     assert len({r["question"].lower() for r in records}) == 100
     wordings = Counter(r["sql"] for r in records)
-    assert max(wordings.values()) <= 3 and sum(c >= 2 for c in wordings.values()) >= 0.6 * len(wordings)  # as Spider
+    assert max(wordings.values()) <= 3 and sum(c >= 2 for c in wordings.values()) >= 0.6 * len(
+        wordings
+    )  # as Spider
     with pytest.raises(ValueError, match="between 1 and"):
         generate_pairs(db, n=0, info=info)
 
@@ -52,16 +56,30 @@ def test_every_weighted_kind_appears_on_the_sample_database():
     pairs = generate_pairs(connect("sample"), n=1000, seed=7)
     kinds = Counter(p.template for p in pairs)
     # each template function of WEIGHTS yields at least one of its kinds (some have two: count / count_distinct)
-    made = {"list_rows": {"list"}, "child_with_parent": {"child_with_parent"}, "count_rows": {"count", "count_distinct"},
-            "most_common": {"most_common"}, "parent_top": {"parent_top"}, "group_count": {"group_count", "group_aggregate"},
-            "parent_count": {"parent_count", "parent_aggregate"}, "sorted_rows": {"order", "superlative", "top_n"},
-            "aggregate": {"aggregate"}, "having": {"having"}, "parent_having": {"parent_having"},
-            "above_average": {"above_average", "above_average_count"}, "set_operation": {"intersect", "except", "union"},
-            "parent_of_children": {"both", "parent_filter"}, "through_link": {"both", "list"},
-            "without": {"without", "without_count"}, "in_subquery": {"in_subquery"},
-            "across_tables": {"union", "intersect", "except"}}
+    made = {
+        "list_rows": {"list"},
+        "child_with_parent": {"child_with_parent"},
+        "count_rows": {"count", "count_distinct"},
+        "most_common": {"most_common"},
+        "parent_top": {"parent_top"},
+        "group_count": {"group_count", "group_aggregate"},
+        "parent_count": {"parent_count", "parent_aggregate"},
+        "sorted_rows": {"order", "superlative", "top_n"},
+        "aggregate": {"aggregate"},
+        "having": {"having"},
+        "parent_having": {"parent_having"},
+        "above_average": {"above_average", "above_average_count"},
+        "set_operation": {"intersect", "except", "union"},
+        "parent_of_children": {"both", "parent_filter"},
+        "through_link": {"both", "list"},
+        "without": {"without", "without_count"},
+        "in_subquery": {"in_subquery"},
+        "across_tables": {"union", "intersect", "except"},
+    }
     assert set(made) == set(WEIGHTS)
-    assert all(made[name] & set(kinds) for name in WEIGHTS), {n: made[n] for n in WEIGHTS if not made[n] & set(kinds)}
+    assert all(made[name] & set(kinds) for name in WEIGHTS), {
+        n: made[n] for n in WEIGHTS if not made[n] & set(kinds)
+    }
     # the mix follows people's: lists, counts and "the most" lead; no kind is more than a third of the pairs
     assert max(kinds.values()) <= len(pairs) / 3 and kinds["list"] >= kinds["having"]
 
@@ -81,14 +99,21 @@ def test_no_nulls_last_on_a_column_without_nulls(tmp_path):
     pairs = generate_pairs(db, n=600, seed=7)
     ordered = [p for p in pairs if "ORDER BY" in p.sql]
     assert ordered and not [p.sql for p in ordered if "NULLS" in p.sql]
-    pg = [p.sql for p in generate_pairs(connect("sample"), n=600, seed=7, dialect="postgres") if "ORDER BY" in p.sql]
-    assert pg and not [sql for sql in pg if "NULLS" in sql]  # sqlglot writes NULLS LAST for postgres unless told
+    pg = [
+        p.sql
+        for p in generate_pairs(connect("sample"), n=600, seed=7, dialect="postgres")
+        if "ORDER BY" in p.sql
+    ]
+    assert pg and not [
+        sql for sql in pg if "NULLS" in sql
+    ]  # sqlglot writes NULLS LAST for postgres unless told
 
 
 def test_a_value_in_the_question_is_the_value_in_the_sql():
     for pair in generate_pairs(connect("sample"), n=600, seed=7):
-        for number in re.findall(r"(?:than|above|below|over|under|least|most|between|and) (-?[0-9][0-9.]*)",
-                                 pair.question):
+        for number in re.findall(
+            r"(?:than|above|below|over|under|least|most|between|and) (-?[0-9][0-9.]*)", pair.question
+        ):
             assert number.rstrip(".") in pair.sql, (pair.question, pair.sql)
 
 
@@ -121,11 +146,14 @@ def test_group_by_the_key_when_names_can_repeat(tmp_path):
     """Two customers share a name: 'which customers have at least 2 orders' groups by the customer's key."""
     from tests.db_samples import sqlite_file
 
-    path = sqlite_file(tmp_path / "shop.sqlite", "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT);"
-                       "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers "
-                       "(customer_id), total INTEGER);"
-                       "INSERT INTO customers VALUES (1, 'Ann'), (2, 'Ann'), (3, 'Bob');"
-                       "INSERT INTO orders VALUES (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 3, 7), (5, 3, 9), (6, 2, 1);")
+    path = sqlite_file(
+        tmp_path / "shop.sqlite",
+        "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT);"
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers "
+        "(customer_id), total INTEGER);"
+        "INSERT INTO customers VALUES (1, 'Ann'), (2, 'Ann'), (3, 'Bob');"
+        "INSERT INTO orders VALUES (1, 1, 10), (2, 1, 20), (3, 2, 5), (4, 3, 7), (5, 3, 9), (6, 2, 1);",
+    )
     pairs = generate_pairs(connect(str(path)), n=200, seed=3)
     grouped = [p.sql for p in pairs if "GROUP BY" in p.sql and "JOIN" in p.sql]
     assert grouped and all("GROUP BY T2.customer_id" in sql for sql in grouped), grouped
@@ -134,13 +162,18 @@ def test_group_by_the_key_when_names_can_repeat(tmp_path):
 def test_a_big_table_is_asked_about_in_answers_a_person_reads(tmp_path):
     from tests.db_samples import sqlite_file
 
-    rows = ",".join(f"({i}, {i % 50}, '{['click', 'view', 'buy'][i % 3]}', {(i * 37) % 1000 / 7:.3f})"
-                    for i in range(1, 20001))
-    path = sqlite_file(tmp_path / "events.sqlite", "CREATE TABLE users (user_id INTEGER PRIMARY KEY, name TEXT);"
-                       "CREATE TABLE events (event_id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (user_id),"
-                       " kind TEXT, amount REAL);"
-                       + "".join(f"INSERT INTO users VALUES ({i}, 'User {i}');" for i in range(50))
-                       + f"INSERT INTO events VALUES {rows};")
+    rows = ",".join(
+        f"({i}, {i % 50}, '{['click', 'view', 'buy'][i % 3]}', {(i * 37) % 1000 / 7:.3f})"
+        for i in range(1, 20001)
+    )
+    path = sqlite_file(
+        tmp_path / "events.sqlite",
+        "CREATE TABLE users (user_id INTEGER PRIMARY KEY, name TEXT);"
+        "CREATE TABLE events (event_id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (user_id),"
+        " kind TEXT, amount REAL);"
+        + "".join(f"INSERT INTO users VALUES ({i}, 'User {i}');" for i in range(50))
+        + f"INSERT INTO events VALUES {rows};",
+    )
     db = connect(str(path))
     result = generate(db, n=200, seed=7)
     check_all_run(result.pairs, db, "sqlite")  # every answer has at most MAX_ROWS rows
@@ -164,8 +197,11 @@ def test_postgres(postgres):
 def test_no_write_statements_even_in_odd_names(tmp_path):
     from tests.db_samples import sqlite_file
 
-    path = sqlite_file(tmp_path / "odd.sqlite", 'CREATE TABLE "drop table x; --" ("select" TEXT, "delete" INT);'
-                       "INSERT INTO \"drop table x; --\" VALUES ('a''b', 1), ('c', 2), ('a''b', 3);")
+    path = sqlite_file(
+        tmp_path / "odd.sqlite",
+        'CREATE TABLE "drop table x; --" ("select" TEXT, "delete" INT);'
+        "INSERT INTO \"drop table x; --\" VALUES ('a''b', 1), ('c', 2), ('a''b', 3);",
+    )
     db = connect(str(path))
     pairs = generate_pairs(db, n=60, seed=1)
     check_all_run(pairs, db, "sqlite")
@@ -174,7 +210,10 @@ def test_no_write_statements_even_in_odd_names(tmp_path):
 
 def test_names_read_as_english():
     assert humanise("signup_date") == "sign-up date" and humanise("FullName") == "full name"
-    assert table_nouns("singer") == ("singer", "singers") and table_nouns("categories") == ("category", "categories")
+    assert table_nouns("singer") == ("singer", "singers") and table_nouns("categories") == (
+        "category",
+        "categories",
+    )
     assert table_nouns("singer_in_concert") == ("singer in concert", "singers in concert")
     assert humanise("Song_release_year") == "song release year"
 

@@ -42,7 +42,9 @@ def wait_for(predicate, timeout: float, what: str):
 def journal_losses(folder) -> list[tuple[int, float]]:
     from core.tracking.journal import Journal
 
-    latest = {op["step"]: op["value"] for op in Journal(folder).ops if op["op"] == "metric" and op["key"] == "loss"}
+    latest = {
+        op["step"]: op["value"] for op in Journal(folder).ops if op["op"] == "metric" and op["key"] == "loss"
+    }
     return sorted(latest.items())
 
 
@@ -55,13 +57,26 @@ def test_killed_worker_dies_with_its_signal_then_resumes_from_its_checkpoint(mlf
     from core.train import Engine, resumable_jobs
 
     engine = Engine()
-    job_id = engine.start(TrainConfig(data_path=str(small_pairs(tmp_path)), schema_path=str(SAMPLE_SCHEMA),
-                                      max_steps=STEPS, checkpoint_every=EVERY, batch_size=1, grad_accum=1,
-                                      warmup_steps=1, max_seq_length=256, eval_fraction=0, experiment="tests",
-                                      run_name="killed-mid-run"))
+    job_id = engine.start(
+        TrainConfig(
+            data_path=str(small_pairs(tmp_path)),
+            schema_path=str(SAMPLE_SCHEMA),
+            max_steps=STEPS,
+            checkpoint_every=EVERY,
+            batch_size=1,
+            grad_accum=1,
+            warmup_steps=1,
+            max_seq_length=256,
+            eval_fraction=0,
+            experiment="tests",
+            run_name="killed-mid-run",
+        )
+    )
     folder = outputs_dir() / job_id
     checkpoint_step = wait_for(lambda: (c := latest_checkpoint(folder)) and c[1], 600, "the first checkpoint")
-    os.kill(int(read_job(folder)["worker_pid"]), signal.SIGKILL)  # no clean-up of any kind: like the OOM killer
+    os.kill(
+        int(read_job(folder)["worker_pid"]), signal.SIGKILL
+    )  # no clean-up of any kind: like the OOM killer
     snap = engine.wait(timeout=60)
     killed_at = snap["step"]
     assert snap["status"] == "died" and killed_at < STEPS, snap
@@ -71,7 +86,9 @@ def test_killed_worker_dies_with_its_signal_then_resumes_from_its_checkpoint(mlf
     assert [j["job_id"] for j in resumable_jobs()][:1] == [job_id]  # the Train tab offers Resume
     client = MlflowClient(mlflow_server)
     run_id = Journal(folder).run_id
-    run = wait_for(lambda: (r := client.get_run(run_id)).info.status == "KILLED" and r, 60, "the run marked KILLED")
+    run = wait_for(
+        lambda: (r := client.get_run(run_id)).info.status == "KILLED" and r, 60, "the run marked KILLED"
+    )
     assert run.data.tags["outcome"] == "died" and "signal 9" in run.data.tags["studio.interrupted"]
 
     resumed_at = time.time() * 1000
@@ -96,15 +113,43 @@ def test_restarted_studio_reattaches_to_the_running_worker(mlflow_server, tmp_pa
     from core.train import Engine
 
     log = tmp_path / "cli.log"
-    command = [sys.executable, "-m", "core", "train", str(small_pairs(tmp_path)), "--schema", str(SAMPLE_SCHEMA),
-               "--steps", "200", "--checkpoint-every", "0", "--batch-size", "1", "--grad-accum", "1",
-               "--warmup-steps", "1", "--max-seq-length", "256", "--eval-fraction", "0", "--experiment", "tests",
-               "--run-name", "studio-killed"]
+    command = [
+        sys.executable,
+        "-m",
+        "core",
+        "train",
+        str(small_pairs(tmp_path)),
+        "--schema",
+        str(SAMPLE_SCHEMA),
+        "--steps",
+        "200",
+        "--checkpoint-every",
+        "0",
+        "--batch-size",
+        "1",
+        "--grad-accum",
+        "1",
+        "--warmup-steps",
+        "1",
+        "--max-seq-length",
+        "256",
+        "--eval-fraction",
+        "0",
+        "--experiment",
+        "tests",
+        "--run-name",
+        "studio-killed",
+    ]
     with open(log, "wb") as out:
-        studio = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+        studio = subprocess.Popen(
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ)
+        )
     try:
-        job_id = wait_for(lambda: (m := re.search(r"^job (\S+): training", log.read_text(), re.M)) and m.group(1),
-                          300, "the CLI to start a job")
+        job_id = wait_for(
+            lambda: (m := re.search(r"^job (\S+): training", log.read_text(), re.M)) and m.group(1),
+            300,
+            "the CLI to start a job",
+        )
         folder = outputs_dir() / job_id
         wait_for(lambda: len(journal_losses(folder)) >= 1, 600, "the first step")
     finally:
@@ -124,8 +169,11 @@ def test_restarted_studio_reattaches_to_the_running_worker(mlflow_server, tmp_pa
     assert snap["status"] == "stopped" and (folder / "adapter" / "adapter_model.safetensors").exists(), snap
     assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
     client = MlflowClient(mlflow_server)
-    run = wait_for(lambda: (r := client.get_run(snap["mlflow_run_id"])).info.status == "FINISHED" and r, 60,
-                   "the run's end in MLflow")
+    run = wait_for(
+        lambda: (r := client.get_run(snap["mlflow_run_id"])).info.status == "FINISHED" and r,
+        60,
+        "the run's end in MLflow",
+    )
     history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss"))
     assert history == journal_losses(folder)  # every step reached MLflow, through both studios
 
@@ -137,8 +185,10 @@ def test_the_studio_and_the_worker_can_write_the_job_file_at_the_same_time(tmp_p
 
     from core.train.jobs import write_job
 
-    code = ("import sys; from core.train.jobs import write_job\n"
-            "for i in range(150): write_job(sys.argv[1], **{f'worker_{i}': i})")
+    code = (
+        "import sys; from core.train.jobs import write_job\n"
+        "for i in range(150): write_job(sys.argv[1], **{f'worker_{i}': i})"
+    )
     worker = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT)
     errors = []
 

@@ -27,8 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 SCRIPT = ASSETS / "make_sample.py"
 FILES = ("sample_schema.sql", "sample_data.sql", "sample_pairs.jsonl")
-FORBIDDEN = re.compile(r"\bILIKE\b|::|\bEXTRACT\b|\bDATE_TRUNC\b|\bFILTER\s*\(|\bSTRFTIME\b"
-                       r"|\bTRUE\b|\bFALSE\b", re.IGNORECASE)
+FORBIDDEN = re.compile(
+    r"\bILIKE\b|::|\bEXTRACT\b|\bDATE_TRUNC\b|\bFILTER\s*\(|\bSTRFTIME\b"
+    r"|\bTRUE\b|\bFALSE\b",
+    re.IGNORECASE,
+)
 
 
 def _load_script():
@@ -87,6 +90,7 @@ def _same(sql: str, a: list[tuple], b: list[tuple]) -> bool:
 
 # --- the script -----------------------------------------------------------------------------------------
 
+
 def test_generate_is_deterministic_and_matches_committed_files(tmp_path):
     module = _load_script()
     written = module.generate(tmp_path / "a")
@@ -100,8 +104,13 @@ def test_generate_is_deterministic_and_matches_committed_files(tmp_path):
 
 def test_cli_is_stable_under_another_hash_seed(tmp_path):
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, str(SCRIPT), "--out-dir", str(tmp_path)], check=True, env=env,
-                   capture_output=True, cwd=tmp_path)
+    subprocess.run(
+        [sys.executable, str(SCRIPT), "--out-dir", str(tmp_path)],
+        check=True,
+        env=env,
+        capture_output=True,
+        cwd=tmp_path,
+    )
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (ASSETS / name).read_bytes(), name
 
@@ -116,6 +125,7 @@ def test_script_is_stdlib_only():
 
 # --- the data files ---------------------------------------------------------------------------------------
 
+
 def test_files_are_small_and_headed():
     assert (ASSETS / "sample_data.sql").stat().st_size < 100 * 1024
     for name in ("sample_schema.sql", "sample_data.sql"):
@@ -129,16 +139,23 @@ def test_schema_and_data_parse_as_postgres():
 
 
 def test_table_sizes_and_dates(duck):
-    counts = {t: duck.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-              for t in ("regions", "customers", "products", "sales")}
+    counts = {
+        t: duck.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("regions", "customers", "products", "sales")
+    }
     assert counts == {"regions": 8, "customers": 60, "products": 25, "sales": 600}
     dates = re.findall(r"'(\d{4})-\d{2}-\d{2}'", _read("sample_data.sql"))
     assert dates and set(dates) == {"2024"}
     lo, hi = duck.execute("SELECT MIN(sale_date), MAX(sale_date) FROM sales").fetchone()
     assert lo.year == hi.year == 2024
     # sales happen on or after the customer signed up, in the customer's region
-    assert duck.execute("SELECT COUNT(*) FROM sales s JOIN customers c ON s.customer_id = c.customer_id "
-                        "WHERE s.sale_date < c.signup_date OR s.region_id <> c.region_id").fetchone()[0] == 0
+    assert (
+        duck.execute(
+            "SELECT COUNT(*) FROM sales s JOIN customers c ON s.customer_id = c.customer_id "
+            "WHERE s.sale_date < c.signup_date OR s.region_id <> c.region_id"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_sqlite_loads_the_same_data(duck, lite):
@@ -148,6 +165,7 @@ def test_sqlite_loads_the_same_data(duck, lite):
 
 
 # --- the pairs --------------------------------------------------------------------------------------------
+
 
 def test_enough_unique_pairs(pairs):
     assert len(pairs) >= 300
@@ -160,7 +178,8 @@ def test_enough_unique_pairs(pairs):
     by_question = {p["question"]: p["sql"] for p in pairs}
     assert by_question["Total sales amount per region?"] == (
         "SELECT r.name, SUM(s.amount) AS total_amount FROM sales s "
-        "JOIN regions r ON s.region_id = r.region_id GROUP BY r.name")
+        "JOIN regions r ON s.region_id = r.region_id GROUP BY r.name"
+    )
 
 
 def test_pairs_come_from_many_templates():

@@ -13,9 +13,30 @@ from core.config import TrainConfig, validate_config
 from core.paths import UnsafeNameError, check_name, safe_name
 from core.redact import redact, redact_values
 
-TRAVERSAL = ["../evil", "..", ".", "a/../../b", "/etc/passwd", "C:\\Windows\\x", "..\\..\\x", "x/y", "runs/../../..",
-             "ok\x00name", "tab\there", "new\nline", "bell\x07", "rtl\u202eexe.txt", "zero\u200bwidth", "a\u2028b",
-             "con:1", "what?", "a|b", "", "   ", "x" * 121]
+TRAVERSAL = [
+    "../evil",
+    "..",
+    ".",
+    "a/../../b",
+    "/etc/passwd",
+    "C:\\Windows\\x",
+    "..\\..\\x",
+    "x/y",
+    "runs/../../..",
+    "ok\x00name",
+    "tab\there",
+    "new\nline",
+    "bell\x07",
+    "rtl\u202eexe.txt",
+    "zero\u200bwidth",
+    "a\u2028b",
+    "con:1",
+    "what?",
+    "a|b",
+    "",
+    "   ",
+    "x" * 121,
+]
 
 
 @pytest.mark.parametrize("name", TRAVERSAL)
@@ -23,8 +44,9 @@ def test_hostile_names_are_refused_as_display_names_and_defused_as_file_names(na
     with pytest.raises(ValueError) as err:  # a run or experiment name: refused, saying what to change
         check_name(name)
     message = str(err.value)
-    assert message.startswith("The name") and ("Use" in message or "Give" in message or "Type" in message
-                                               or "Leave" in message or "keep" in message)
+    assert message.startswith("The name") and (
+        "Use" in message or "Give" in message or "Type" in message or "Leave" in message or "keep" in message
+    )
     try:  # an export or registry name (core.paths.safe_name): rewritten, never pointing anywhere else
         cleaned = safe_name(name)
     except UnsafeNameError:
@@ -38,7 +60,9 @@ def test_ordinary_display_names_are_kept_as_typed(name):
 
 
 def test_run_and_experiment_names_are_checked_before_a_run_starts():
-    problems = validate_config(TrainConfig(data_path="x.jsonl", run_name="../../outputs/x", experiment="/abs"))
+    problems = validate_config(
+        TrainConfig(data_path="x.jsonl", run_name="../../outputs/x", experiment="/abs")
+    )
     assert "path separator" in problems["run_name"] and "path separator" in problems["experiment"]
     assert "run_name" not in validate_config(TrainConfig(data_path="x.jsonl", run_name=""))  # optional
 
@@ -50,15 +74,24 @@ def test_uploads_are_stored_under_generated_names_whatever_the_user_called_them(
     source = tmp_path / "pairs.csv"
     source.write_text("question,sql\nq,SELECT 1\n")
     uploads = (data_dir() / "uploads").resolve()
-    for hostile in ("../../../etc/cron.d/x.csv", "/root/.ssh/authorized_keys", "..\\..\\boot.ini", "a\x00b.jsonl",
-                    "evil.sh", "x.csv/../../y.json"):
+    for hostile in (
+        "../../../etc/cron.d/x.csv",
+        "/root/.ssh/authorized_keys",
+        "..\\..\\boot.ini",
+        "a\x00b.jsonl",
+        "evil.sh",
+        "x.csv/../../y.json",
+    ):
         stored = store_upload(str(source), hostile).resolve()
-        assert stored.parent == uploads and len(stored.stem) == 32, hostile  # a uuid, nothing of the user's name
+        assert stored.parent == uploads and len(stored.stem) == 32, (
+            hostile
+        )  # a uuid, nothing of the user's name
         assert stored.suffix in (".csv", ".json", ".jsonl", ".dat")
         stored.unlink()
 
 
 # ---- trust_remote_code: a model folder whose tokenizer ships code that leaves a marker when it runs ----
+
 
 @pytest.fixture
 def model_with_code(tmp_path, monkeypatch):
@@ -73,13 +106,18 @@ def model_with_code(tmp_path, monkeypatch):
         if os.path.exists(os.path.join(bundled, name)):
             shutil.copy(os.path.join(bundled, name), folder / name)
     config = json.loads((folder / "tokenizer_config.json").read_text())
-    config.update(tokenizer_class="MarkerTokenizer", auto_map={"AutoTokenizer": [None, "marker_tok.MarkerTokenizer"]})
+    config.update(
+        tokenizer_class="MarkerTokenizer", auto_map={"AutoTokenizer": [None, "marker_tok.MarkerTokenizer"]}
+    )
     (folder / "tokenizer_config.json").write_text(json.dumps(config))
     marker = tmp_path / "the-model-code-ran"
     (folder / "marker_tok.py").write_text(
         f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
-        "from transformers import PreTrainedTokenizerFast\n\n\nclass MarkerTokenizer(PreTrainedTokenizerFast):\n    pass\n")
-    monkeypatch.setattr(dynamic, "HF_MODULES_CACHE", str(tmp_path / "hf-modules"))  # keep the copy out of $HOME
+        "from transformers import PreTrainedTokenizerFast\n\n\nclass MarkerTokenizer(PreTrainedTokenizerFast):\n    pass\n"
+    )
+    monkeypatch.setattr(
+        dynamic, "HF_MODULES_CACHE", str(tmp_path / "hf-modules")
+    )  # keep the copy out of $HOME
     return str(folder), marker
 
 
@@ -121,8 +159,11 @@ def test_training_refuses_a_model_with_code_unless_opted_in(model_with_code, mlf
 
 # ---- the app is never reachable from elsewhere without credentials, and they come from env or a file ----
 
+
 def args(**kw):
-    return Namespace(**{"host": "127.0.0.1", "port": 7860, "auth_file": None, "insecure_no_auth": False, **kw})
+    return Namespace(
+        **{"host": "127.0.0.1", "port": 7860, "auth_file": None, "insecure_no_auth": False, **kw}
+    )
 
 
 def test_non_local_address_needs_credentials_from_env_or_file(tmp_path, monkeypatch):
@@ -160,15 +201,19 @@ def test_default_host_is_loopback(monkeypatch):
 
 # ---- secrets never in messages, logs or MLflow ----
 
-@pytest.mark.parametrize("text,secret", [
-    ("could not connect to postgresql://bob:s3cret@db.internal/shop", "s3cret"),
-    ("postgres://u:p%40ss@localhost:5432/x?sslmode=require", "p%40ss"),
-    ("host=localhost password=hunter2 dbname=x", "hunter2"),
-    ("MLflow at http://admin:letmein@127.0.0.1:5000 is not reachable", "letmein"),
-    ("Authorization: Bearer eyJhbGciOi.J9.x", "eyJhbGciOi"),
-    ("token=hf_abcdefghijklmnopqrstuvwx", "hf_abcdefghijklmnopqrstuvwx"),
-    ("using hf_abcdefghijklmnopqrstuvwxyz0 for downloads", "hf_abcdefghijklmnopqrstuvwxyz0"),
-])
+
+@pytest.mark.parametrize(
+    "text,secret",
+    [
+        ("could not connect to postgresql://bob:s3cret@db.internal/shop", "s3cret"),
+        ("postgres://u:p%40ss@localhost:5432/x?sslmode=require", "p%40ss"),
+        ("host=localhost password=hunter2 dbname=x", "hunter2"),
+        ("MLflow at http://admin:letmein@127.0.0.1:5000 is not reachable", "letmein"),
+        ("Authorization: Bearer eyJhbGciOi.J9.x", "eyJhbGciOi"),
+        ("token=hf_abcdefghijklmnopqrstuvwx", "hf_abcdefghijklmnopqrstuvwx"),
+        ("using hf_abcdefghijklmnopqrstuvwxyz0 for downloads", "hf_abcdefghijklmnopqrstuvwxyz0"),
+    ],
+)
 def test_redact_masks_passwords_and_tokens(text, secret):
     assert secret not in redact(text) and "***" in redact(text)
 
@@ -178,11 +223,15 @@ def test_run_state_never_holds_a_secret_it_would_show():
 
     state = RunState()
     state.log("connecting to postgresql://studio:pw-not-logged@127.0.0.1/shop")
-    state.update(error="Could not connect: postgresql://studio:pw-not-logged@x/db", mlflow_warning="token=abc123")
+    state.update(
+        error="Could not connect: postgresql://studio:pw-not-logged@x/db", mlflow_warning="token=abc123"
+    )
     snap = state.snapshot()
     assert "pw-not-logged" not in json.dumps(snap, default=str) and "abc123" not in snap["mlflow_warning"]
-    assert redact_values({"cfg.db": "postgresql://a:b@h/d", "hf_token": "x"}) == {"cfg.db": "postgresql://a:***@h/d",
-                                                                                  "hf_token": "***"}
+    assert redact_values({"cfg.db": "postgresql://a:b@h/d", "hf_token": "x"}) == {
+        "cfg.db": "postgresql://a:***@h/d",
+        "hf_token": "***",
+    }
 
 
 def test_password_field_is_masked_in_the_page():
@@ -209,14 +258,24 @@ def test_a_database_password_never_reaches_mlflow_logs_or_messages(postgres, mlf
 
     password, wrong = "pw-not-logged", "wrong-pw-also-secret"
     engine = Engine()
-    engine.start(tiny(data_path=str(small_pairs(tmp_path, 4)), max_steps=1, max_seq_length=256, eval_fraction=0.3,
-                      run_name="secrets", checkpoint_every=0))  # 2 pairs train, 2 are held out
+    engine.start(
+        tiny(
+            data_path=str(small_pairs(tmp_path, 4)),
+            max_steps=1,
+            max_seq_length=256,
+            eval_fraction=0.3,
+            run_name="secrets",
+            checkpoint_every=0,
+        )
+    )  # 2 pairs train, 2 are held out
     snap = engine.wait(timeout=600)
     assert snap["status"] == "completed", snap["error"]
     run_id = snap["mlflow_run_id"]
 
     message, *_ = run_evaluation(run_id, "PostgreSQL", None, postgres, False)
-    assert re.search(r"Evaluated 2 held-out rows in \d+ s \(fine-tuned \d+ s\)", message), message  # time per side
+    assert re.search(r"Evaluated 2 held-out rows in \d+ s \(fine-tuned \d+ s\)", message), (
+        message
+    )  # time per side
     bad = postgres.replace(password, wrong).replace("/shop", "/no_such_db")  # refused: the wrong password
     refused, *_ = run_evaluation(run_id, "PostgreSQL", None, bad, False)
     assert "Could not connect to PostgreSQL" in refused

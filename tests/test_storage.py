@@ -24,13 +24,17 @@ def test_data_folder_under_a_regular_file_is_refused_before_training(tmp_path, m
 def test_outputs_path_taken_by_a_file_is_refused_before_training(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))
     (tmp_path / "outputs").write_text("a file named like the outputs folder")
-    with pytest.raises(StorageError, match="Cannot create the studio's data folder|Cannot write to the output folder"):
+    with pytest.raises(
+        StorageError, match="Cannot create the studio's data folder|Cannot write to the output folder"
+    ):
         Engine().start(tiny())
 
 
 def test_nearly_full_disk_is_refused_with_the_real_free_space(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("STUDIO_MIN_FREE_MB", str(10**12))  # more than any disk has: the real check must refuse
+    monkeypatch.setenv(
+        "STUDIO_MIN_FREE_MB", str(10**12)
+    )  # more than any disk has: the real check must refuse
     with pytest.raises(StorageError, match=r"Only [\d,]+ MB free on the disk of .*needs at least") as err:
         Engine().start(tiny())
     assert "Free some space" in str(err.value)
@@ -49,10 +53,20 @@ def test_disk_full_while_saving_leaves_no_adapter_only_a_clear_error(tmp_path):
     from core.train.trainer import _save_adapter
 
     torch.manual_seed(0)
-    base = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                        num_attention_heads=2, num_key_value_heads=2))
+    base = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=64,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+        )
+    )
     model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model("bundled"))  # the trainer saves transformers' tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(
+        resolve_model("bundled")
+    )  # the trainer saves transformers' tokenizer
     record = PromptRecord("bundled", schema_text="CREATE TABLE t (a INT)")
     target = tmp_path / "adapter"
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)

@@ -41,8 +41,9 @@ def test_another_data_folders_mlflow_on_the_port_is_never_used(mlflow_server, tm
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env.update(STUDIO_DATA_DIR=str(tmp_path / "data"), STUDIO_MLFLOW_PORT=str(taken))
     code = "from core.tracking import ensure_server; print('URI', ensure_server())"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stderr[-1500:]
     assert f"Port {taken} answers, but not with this data folder's MLflow server" in result.stdout
     uri = result.stdout.split("URI ")[-1].strip()

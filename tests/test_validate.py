@@ -30,12 +30,20 @@ def test_schema_errors_are_clear():
 
 def test_each_kind_of_finding_names_its_row():
     pairs = [
-        Pair("Total sales per region?", "SELECT r.name, SUM(s.amount) AS total FROM sales s JOIN regions r "
-             "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total DESC", 1),
+        Pair(
+            "Total sales per region?",
+            "SELECT r.name, SUM(s.amount) AS total FROM sales s JOIN regions r "
+            "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total DESC",
+            1,
+        ),
         Pair("", "SELECT 1", 2),
         Pair("Empty SQL", "", 3),
-        Pair("Total sales per region?", "SELECT r.name, SUM(s.amount) AS total FROM sales s JOIN regions r "
-             "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total DESC", 4),
+        Pair(
+            "Total sales per region?",
+            "SELECT r.name, SUM(s.amount) AS total FROM sales s JOIN regions r "
+            "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total DESC",
+            4,
+        ),
         Pair("total   SALES per region?", "SELECT SUM(amount) FROM sales", 5),
         Pair("Bad SQL", "SELEC name FROM regions", 6),
         Pair("Delete", "DELETE FROM sales", 7),
@@ -66,8 +74,10 @@ def test_each_kind_of_finding_names_its_row():
 
 
 def test_aliases_ctes_and_subqueries_are_not_unknown_names():
-    sql = ("WITH t AS (SELECT region_id, SUM(amount) AS total FROM sales GROUP BY region_id) "
-           "SELECT r.name, t.total FROM t JOIN regions r ON r.region_id = t.region_id ORDER BY total DESC")
+    sql = (
+        "WITH t AS (SELECT region_id, SUM(amount) AS total FROM sales GROUP BY region_id) "
+        "SELECT r.name, t.total FROM t JOIN regions r ON r.region_id = t.region_id ORDER BY total DESC"
+    )
     assert validate_pairs([Pair("q", sql, 1)], parse_schema(DDL)).findings == []
 
 
@@ -80,53 +90,71 @@ CREATE TABLE concert (concert_id INT, Type TEXT);
 
 
 def findings(sql, dialect="postgres", row=7):
-    return [(f.row, f.severity, f.problem) for f in
-            validate_pairs([Pair("q", sql, row)], parse_schema(SHOP), dialect).findings]
+    return [
+        (f.row, f.severity, f.problem)
+        for f in validate_pairs([Pair("q", sql, row)], parse_schema(SHOP), dialect).findings
+    ]
 
 
 def test_a_column_of_another_table_is_unknown_in_its_own_from():
     # segment is a column of customers, not of products: the query fails on the database
     assert findings("SELECT segment FROM products") == [
-        (7, "error", "unknown column 'segment' (not a column of products)")]
+        (7, "error", "unknown column 'segment' (not a column of products)")
+    ]
     assert findings("SELECT p.segment FROM customers c JOIN products p ON p.product_id = c.customer_id") == [
-        (7, "error", "unknown column 'p.segment' (not a column of products)")]
+        (7, "error", "unknown column 'p.segment' (not a column of products)")
+    ]
     assert findings("SELECT products.name FROM products p") == [
-        (7, "error", "unknown table or alias 'products' in 'products.name'")]
+        (7, "error", "unknown table or alias 'products' in 'products.name'")
+    ]
     assert findings("SELECT c.segment FROM customers c") == []
 
 
 def test_an_alias_of_one_select_does_not_hide_a_wrong_column_in_another():
     assert findings("SELECT name AS segment FROM customers UNION SELECT segment FROM products") == [
-        (7, "error", "unknown column 'segment' (not a column of products)")]
-    assert findings("SELECT name, (SELECT SUM(amount) AS total FROM sales) FROM products WHERE total > 1") == [
-        (7, "error", "unknown column 'total' (not a column of products)")]
-    assert findings("WITH t AS (SELECT customer_id, SUM(amount) AS total FROM sales GROUP BY customer_id) "
-                    "SELECT t.total, t.price FROM t") == [(7, "error", "unknown column 't.price' (not a column of t)")]
+        (7, "error", "unknown column 'segment' (not a column of products)")
+    ]
+    assert findings(
+        "SELECT name, (SELECT SUM(amount) AS total FROM sales) FROM products WHERE total > 1"
+    ) == [(7, "error", "unknown column 'total' (not a column of products)")]
+    assert findings(
+        "WITH t AS (SELECT customer_id, SUM(amount) AS total FROM sales GROUP BY customer_id) "
+        "SELECT t.total, t.price FROM t"
+    ) == [(7, "error", "unknown column 't.price' (not a column of t)")]
 
 
 def test_scopes_accept_what_sql_accepts():
-    ok = ["SELECT customer_id, SUM(amount) AS total FROM sales GROUP BY customer_id HAVING total > 10 ORDER BY total",
-          # a correlated subquery may name the enclosing query's columns, qualified or not
-          "SELECT name FROM customers c WHERE EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = c.customer_id "
-          "AND segment = 'retail')",
-          "SELECT d.total FROM (SELECT SUM(amount) AS total FROM sales) AS d",
-          "SELECT d.anything FROM (SELECT * FROM sales) AS d",
-          "SELECT s.amount FROM sales s JOIN products p USING (product_id) ORDER BY s.amount"]
+    ok = [
+        "SELECT customer_id, SUM(amount) AS total FROM sales GROUP BY customer_id HAVING total > 10 ORDER BY total",
+        # a correlated subquery may name the enclosing query's columns, qualified or not
+        "SELECT name FROM customers c WHERE EXISTS (SELECT 1 FROM sales s WHERE s.customer_id = c.customer_id "
+        "AND segment = 'retail')",
+        "SELECT d.total FROM (SELECT SUM(amount) AS total FROM sales) AS d",
+        "SELECT d.anything FROM (SELECT * FROM sales) AS d",
+        "SELECT s.amount FROM sales s JOIN products p USING (product_id) ORDER BY s.amount",
+    ]
     for sql in ok:
         assert findings(sql) == [], sql
-    assert findings("SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM sales "
-                    "GROUP BY customer_id HAVING SUM(price) > 10)") == [
-        (7, "error", "unknown column 'price' (not a column of sales or customers)")]
+    assert findings(
+        "SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM sales "
+        "GROUP BY customer_id HAVING SUM(price) > 10)"
+    ) == [(7, "error", "unknown column 'price' (not a column of sales or customers)")]
 
 
 def test_double_quoted_text_is_a_warning_in_sqlite_and_an_error_elsewhere():
-    sql = 'SELECT count(*) FROM concert WHERE Type != "Live final"'  # runs on SQLite: the quotes make a string
-    (row, severity, problem), = findings(sql, "sqlite")
+    sql = (
+        'SELECT count(*) FROM concert WHERE Type != "Live final"'  # runs on SQLite: the quotes make a string
+    )
+    ((row, severity, problem),) = findings(sql, "sqlite")
     assert (row, severity) == (7, "warning") and "SQLite reads it as the text 'Live final'" in problem
     report = validate_pairs([Pair("q", sql, 7)], parse_schema(SHOP), "sqlite")
-    assert report.error_rows == set() and report.findings[0].fix == "write text in single quotes: 'Live final'"
-    assert findings(sql, "postgres") == [(7, "error", "unknown column 'Live final' (not a column of concert)")]
-    assert findings('SELECT count(*) FROM concert WHERE "Type" != \'x\'', "sqlite") == []  # a real column
+    assert (
+        report.error_rows == set() and report.findings[0].fix == "write text in single quotes: 'Live final'"
+    )
+    assert findings(sql, "postgres") == [
+        (7, "error", "unknown column 'Live final' (not a column of concert)")
+    ]
+    assert findings("SELECT count(*) FROM concert WHERE \"Type\" != 'x'", "sqlite") == []  # a real column
     assert findings("SELECT count(*) FROM concert WHERE Typo != 'x'", "sqlite")[0][1] == "error"
 
 
@@ -137,26 +165,42 @@ def test_dialect_matters():
 
 
 def test_per_row_schema_is_used_when_there_is_no_global_schema():
-    pairs = [Pair("q", "SELECT a FROM t", 1, schema="CREATE TABLE t (a INT)"),
-             Pair("q2", "SELECT b FROM t", 2, schema="CREATE TABLE t (a INT)")]
+    pairs = [
+        Pair("q", "SELECT a FROM t", 1, schema="CREATE TABLE t (a INT)"),
+        Pair("q2", "SELECT b FROM t", 2, schema="CREATE TABLE t (a INT)"),
+    ]
     report = validate_pairs(pairs)
     assert kinds(report, 1) == set() and kinds(report, 2) == {"unknown_names"}
 
 
 def test_token_lengths_and_too_long_rows():
     pairs = [Pair("short", "SELECT 1", 1), Pair("long " * 50, "SELECT 1", 2)]
-    report = validate_pairs(pairs, count_tokens=lambda ps: [len(p.question.split()) + 2 for p in ps], max_seq_length=10)
+    report = validate_pairs(
+        pairs, count_tokens=lambda ps: [len(p.question.split()) + 2 for p in ps], max_seq_length=10
+    )
     assert report.token_lengths == [3, 52]
-    assert kinds(report, 2) == {"too_long"} and 2 not in report.error_rows  # a warning: the row is cut, not dropped
+    assert (
+        kinds(report, 2) == {"too_long"} and 2 not in report.error_rows
+    )  # a warning: the row is cut, not dropped
     assert report.token_stats["max"] == 52 and report.summary["too_long"] == 1
 
 
 def test_split_keeps_paraphrases_and_same_sql_together():
     pairs = []
-    names = [a + b for a in ("north", "south", "east", "west", "upper", "lower") for b in ("field", "wood", "ton", "ham", "by", "ley", "stead", "wick", "mouth", "port")]
+    names = [
+        a + b
+        for a in ("north", "south", "east", "west", "upper", "lower")
+        for b in ("field", "wood", "ton", "ham", "by", "ley", "stead", "wick", "mouth", "port")
+    ]
     for i, name in enumerate(names):
-        pairs.append(Pair(f"How many sales in {name}?", f"SELECT COUNT(*) FROM sales WHERE region = '{name}'", 2 * i))
-        pairs.append(Pair(f"Count the sales of {name}", f"SELECT COUNT(*) FROM sales WHERE region = '{name}'", 2 * i + 1))
+        pairs.append(
+            Pair(f"How many sales in {name}?", f"SELECT COUNT(*) FROM sales WHERE region = '{name}'", 2 * i)
+        )
+        pairs.append(
+            Pair(
+                f"Count the sales of {name}", f"SELECT COUNT(*) FROM sales WHERE region = '{name}'", 2 * i + 1
+            )
+        )
     train, held = split_pairs(pairs, 0.1, seed=1)
     assert len(held) >= 12 and len(train) + len(held) == 120
     held_sql = {p.sql for p in held}
@@ -164,7 +208,8 @@ def test_split_keeps_paraphrases_and_same_sql_together():
     assert split_pairs(pairs, 0.1, seed=1) == (train, held)  # seeded: the same split every time
     # near-identical questions (differing only in case, spacing, literals) stay together
     near = [Pair("Sales in 'North'?", "SELECT 1", 1), Pair("sales  in 'South' ?", "SELECT 2", 2)] + [
-        Pair(f"q{i} unique words {chr(97 + i % 26)}{i}", f"SELECT {i + 10}", i + 3) for i in range(40)]
+        Pair(f"q{i} unique words {chr(97 + i % 26)}{i}", f"SELECT {i + 10}", i + 3) for i in range(40)
+    ]
     train, held = split_pairs(near, 0.25, seed=3)
     assert ({1, 2} <= {p.row for p in held}) or ({1, 2} <= {p.row for p in train})
 
@@ -176,8 +221,9 @@ def test_token_statistics_of_a_tiny_file_are_computed_right():
     assert report.token_stats == {"min": 48, "mean": 53.0, "p50": 53.0, "p95": 57.5, "max": 58}
     single = validate_pairs(pairs[:1], count_tokens=lambda ps: [40])
     assert single.token_stats == {"min": 40, "mean": 40.0, "p50": 40, "p95": 40, "max": 40}
-    five = validate_pairs([Pair(f"q{i}", f"SELECT {i}", i) for i in range(1, 6)],
-                          count_tokens=lambda ps: [10, 20, 30, 40, 100])
+    five = validate_pairs(
+        [Pair(f"q{i}", f"SELECT {i}", i) for i in range(1, 6)], count_tokens=lambda ps: [10, 20, 30, 40, 100]
+    )
     assert five.token_stats["p50"] == 30 and five.token_stats["p95"] == 88.0  # 40 + 0.8 x 60
 
 
@@ -199,10 +245,14 @@ def test_checking_the_same_sql_against_the_same_schema_again_does_not_parse_it_a
     parsed = []
     check = validate.check_sql
     monkeypatch.setattr(validate, "check_sql", lambda sql, *a: parsed.append(sql) or check(sql, *a))
-    pairs = [Pair("Total per region?", "SELECT region_id, SUM(amount) FROM sales GROUP BY region_id -- cache", 1),
-             Pair("Bad column?", "SELECT colour FROM sales -- cache", 2)]
+    pairs = [
+        Pair("Total per region?", "SELECT region_id, SUM(amount) FROM sales GROUP BY region_id -- cache", 1),
+        Pair("Bad column?", "SELECT colour FROM sales -- cache", 2),
+    ]
     schema = parse_schema(DDL)
-    first = validate_pairs(pairs, schema, "postgres", count_tokens=lambda ps: [10] * len(ps), max_seq_length=5)
+    first = validate_pairs(
+        pairs, schema, "postgres", count_tokens=lambda ps: [10] * len(ps), max_seq_length=5
+    )
     assert len(parsed) == 2
     again = validate_pairs(pairs, schema, "postgres", count_tokens=lambda ps: [3] * len(ps), max_seq_length=5)
     assert len(parsed) == 2  # nothing parsed again
@@ -218,33 +268,58 @@ def test_queries_of_one_shape_are_parsed_once_and_keep_their_own_findings(monkey
     message names a column, are never shared."""
     parsed = []
     parse = validate.parse_tokens
-    monkeypatch.setattr(validate, "parse_tokens", lambda tokens, sql, d: parsed.append(sql) or parse(tokens, sql, d))
-    same = [f"SELECT SUM(amount) FROM sales WHERE region_id = {i} AND name = 'r{i}' -- row {i}" for i in range(40)]
-    names = ["SELECT SUM(amount) FROM sales WHERE region_id = 1", "SELECT SUM(price) FROM sales WHERE region_id = 1"]
+    monkeypatch.setattr(
+        validate, "parse_tokens", lambda tokens, sql, d: parsed.append(sql) or parse(tokens, sql, d)
+    )
+    same = [
+        f"SELECT SUM(amount) FROM sales WHERE region_id = {i} AND name = 'r{i}' -- row {i}" for i in range(40)
+    ]
+    names = [
+        "SELECT SUM(amount) FROM sales WHERE region_id = 1",
+        "SELECT SUM(price) FROM sales WHERE region_id = 1",
+    ]
     broken = ["SELECT 'a' amount FROM sales WHERE", "SELECT 'abcdef' amount FROM sales WHERE"]
     found = validate._check_here(same + names + broken, "postgres", parse_schema(DDL).lookup())
     assert len(parsed) == 1 + 2 + 2
     for sql in same + names + broken:  # the same findings as a check of that query alone
         assert found[sql] == validate.check_sql(sql, "postgres", parse_schema(DDL).lookup())
-    assert {problem for _, _, problem, _ in found[same[0]]} == {"unknown column 'name' (not a column of sales)"}
+    assert {problem for _, _, problem, _ in found[same[0]]} == {
+        "unknown column 'name' (not a column of sales)"
+    }
     assert not found[names[0]] and found[names[1]]
     assert found[broken[0]] != found[broken[1]]  # each names its own column
-    assert validate.sql_shape(validate.tokenize_sql("SELECT 1 FROM sales WHERE name IN ('a', 'b') AND x = 2",
-                                                    "postgres")) == \
-        validate.sql_shape(validate.tokenize_sql("SELECT 7 FROM sales WHERE name IN ('c', 'd') AND x = 9", "postgres"))
+    assert validate.sql_shape(
+        validate.tokenize_sql("SELECT 1 FROM sales WHERE name IN ('a', 'b') AND x = 2", "postgres")
+    ) == validate.sql_shape(
+        validate.tokenize_sql("SELECT 7 FROM sales WHERE name IN ('c', 'd') AND x = 9", "postgres")
+    )
 
 
 # Queries alike but for a number or a string that is a name there, or that changes how the query parses (found by
 # a review): each must keep its own findings.
 NOT_VALUES = [
-    ("sqlite", "SELECT amount 'total' FROM sales ORDER BY total", "SELECT amount 'totl' FROM sales ORDER BY total"),
-    ("mysql", "SELECT amount AS 'total' FROM sales ORDER BY total", "SELECT amount AS 'totl' FROM sales ORDER BY total"),
+    (
+        "sqlite",
+        "SELECT amount 'total' FROM sales ORDER BY total",
+        "SELECT amount 'totl' FROM sales ORDER BY total",
+    ),
+    (
+        "mysql",
+        "SELECT amount AS 'total' FROM sales ORDER BY total",
+        "SELECT amount AS 'totl' FROM sales ORDER BY total",
+    ),
     ("sqlite", "SELECT amount FROM sales, 'regions'", "SELECT amount FROM sales, 'nope'"),
     ("duckdb", "SELECT * FROM ('sales')", "SELECT * FROM ('nope')"),
-    ("duckdb", "SELECT * FROM (SELECT 1 FROM sales WHERE x IN ('a')) AS s, 'sales'",
-     "SELECT * FROM (SELECT 1 FROM sales WHERE x IN ('a')) AS s, 'nope'"),
-    ("postgres", "SELECT amount FROM sales WHERE sale_id > INTERVAL '1' bogus",
-     "SELECT amount FROM sales WHERE sale_id > INTERVAL '2 day' bogus"),
+    (
+        "duckdb",
+        "SELECT * FROM (SELECT 1 FROM sales WHERE x IN ('a')) AS s, 'sales'",
+        "SELECT * FROM (SELECT 1 FROM sales WHERE x IN ('a')) AS s, 'nope'",
+    ),
+    (
+        "postgres",
+        "SELECT amount FROM sales WHERE sale_id > INTERVAL '1' bogus",
+        "SELECT amount FROM sales WHERE sale_id > INTERVAL '2 day' bogus",
+    ),
     ("postgres", "SELECT a.1 FROM sales a", "SELECT a.2 FROM sales a"),
     ("bigquery", "SELECT amount FROM sales-2023", "SELECT amount FROM sales-2024"),
 ]
@@ -259,8 +334,11 @@ def test_a_number_or_string_in_a_names_place_keeps_its_own_findings(dialect, fir
 
 
 def test_duplicates_ignore_case_and_runs_of_whitespace_in_questions():
-    pairs = [Pair("Total sales\tper  region?", "SELECT 1", 1), Pair(" total SALES per\nregion? ", "SELECT 1", 2),
-             Pair("Total sales per regions?", "SELECT 1", 3)]
+    pairs = [
+        Pair("Total sales\tper  region?", "SELECT 1", 1),
+        Pair(" total SALES per\nregion? ", "SELECT 1", 2),
+        Pair("Total sales per regions?", "SELECT 1", 3),
+    ]
     report = validate_pairs(pairs)
     assert kinds(report, 2) == {"duplicates"} and not kinds(report, 3)
 
@@ -278,7 +356,9 @@ def test_sql_checks_report_their_progress_in_the_callers_context(monkeypatch):
     def validate_on_the_page():
         page.set("data tab")
         pairs = [Pair(f"q{i}", f"SELECT {i} AS n FROM sales -- progress", i + 1) for i in range(35)]
-        validate_pairs(pairs, parse_schema(DDL), progress=lambda done, total: heard.append((page.get(), done, total)))
+        validate_pairs(
+            pairs, parse_schema(DDL), progress=lambda done, total: heard.append((page.get(), done, total))
+        )
 
     contextvars.copy_context().run(validate_on_the_page)
     assert heard == [("data tab", 10, 35), ("data tab", 20, 35), ("data tab", 30, 35), ("data tab", 35, 35)]

@@ -54,7 +54,9 @@ def test_stop_now_ends_the_worker_within_the_grace_period(mlflow_server):
 
 
 @pytest.mark.slow
-def test_a_worker_that_fails_before_it_can_report_fails_with_its_message(tmp_path, monkeypatch, mlflow_server):
+def test_a_worker_that_fails_before_it_can_report_fails_with_its_message(
+    tmp_path, monkeypatch, mlflow_server
+):
     from core.train import Engine
 
     fake = tmp_path / "site" / "sqlglot"  # shadows the real sqlglot in the worker: its first import fails
@@ -92,16 +94,22 @@ def test_the_studio_never_loads_torch_and_stops_its_mlflow_server_on_sigterm(tmp
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env.update(STUDIO_PORT=str(port), STUDIO_MLFLOW_PORT=str(mlflow_port))
     log = open(tmp_path / "studio.log", "wb")  # noqa: SIM115 - closed below
-    studio = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    studio = subprocess.Popen(
+        [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         _wait_http(port, 180)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         client.predict(api_name="/use_sample")
         args = {**START_ARGS, "steps": 2, "max_len": 256, "name": "no-torch-in-studio"}
-        problems, _ = client.predict(True, "You are a {dialect} SQL expert.", *args.values(), api_name="/start")
+        problems, _ = client.predict(
+            True, "You are a {dialect} SQL expert.", *args.values(), api_name="/start"
+        )
         assert "Started job" in problems, problems
-        assert wait_for(lambda: client.predict(api_name="/live")["snapshot"]["status"] in ("completed", "failed",
-                                                                                            "died"), 600)
+        assert wait_for(
+            lambda: client.predict(api_name="/live")["snapshot"]["status"] in ("completed", "failed", "died"),
+            600,
+        )
         assert client.predict(api_name="/live")["snapshot"]["status"] == "completed"
         maps = open(f"/proc/{studio.pid}/maps", encoding="utf-8").read()
         loaded = {name for name in ("libtorch", "libc10", "unsloth", "bitsandbytes") if name in maps}

@@ -15,8 +15,14 @@ from core.train.dataset import prepare_run_data
 def test_questions_are_kept_per_database_and_a_question_asked_again_replaces_its_sql(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))
     assert add_question("/data/shop.sqlite", "How many sales?", "SELECT COUNT(*) FROM sales") == (1, True)
-    assert add_question("/data/shop.sqlite", "how many sales", "SELECT COUNT(sale_id) FROM sales") == (1, False)
-    assert add_question("postgresql://u:secret@localhost/shop", "Regions?", "SELECT name FROM regions") == (1, True)
+    assert add_question("/data/shop.sqlite", "how many sales", "SELECT COUNT(sale_id) FROM sales") == (
+        1,
+        False,
+    )
+    assert add_question("postgresql://u:secret@localhost/shop", "Regions?", "SELECT name FROM regions") == (
+        1,
+        True,
+    )
     [kept] = your_questions("/data/shop.sqlite")
     assert (kept.question, kept.sql) == ("how many sales", "SELECT COUNT(sale_id) FROM sales")
     assert questions_file("/data/shop.sqlite").parent == tmp_path / "questions"
@@ -27,13 +33,22 @@ def test_questions_are_kept_per_database_and_a_question_asked_again_replaces_its
 def test_your_questions_are_never_trained_on(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))
     data = tmp_path / "pairs.jsonl"
-    columns = {"regions": ("name", "country", "region_id"), "customers": ("name", "segment", "signup_date"),
-               "products": ("name", "category", "unit_price"), "sales": ("sale_date", "quantity", "amount")}
-    rows = [{"question": f"List the {c} of every {t}", "sql": f"SELECT {c} FROM {t}"}
-            for t, cs in columns.items() for c in cs]
+    columns = {
+        "regions": ("name", "country", "region_id"),
+        "customers": ("name", "segment", "signup_date"),
+        "products": ("name", "category", "unit_price"),
+        "sales": ("sale_date", "quantity", "amount"),
+    }
+    rows = [
+        {"question": f"List the {c} of every {t}", "sql": f"SELECT {c} FROM {t}"}
+        for t, cs in columns.items()
+        for c in cs
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     cfg = TrainConfig(data_path=str(data), database="sample", eval_fraction=0.0, max_steps=1)
-    add_question(database_of(cfg), "Which countries do the regions have?", "SELECT country FROM regions")  # same SQL
+    add_question(
+        database_of(cfg), "Which countries do the regions have?", "SELECT country FROM regions"
+    )  # same SQL
     add_question(database_of(cfg), "List the amount of every sales", "SELECT 1")  # the same question
     run = prepare_run_data(cfg)
     trained = {(p.question, p.sql) for p in run.train}
@@ -55,12 +70,22 @@ class CannedGenerator:
 
 def test_your_questions_are_scored_as_their_own_set():
     db = connect("sample")
-    record = PromptRecord("bundled", "You are a {dialect} SQL expert for the {database} database.", "duckdb",
-                          "CREATE TABLE sales (sale_id INT, amount DECIMAL(12, 2));", "none", "company_sales")
-    held = [Pair(q, "SELECT COUNT(*) FROM sales", i, source="generated", template="count", phrasing=str(i))
-            for i, q in enumerate(["How many sales are there?", "Count the sales.", "Number of sales?"], start=1)]
-    own = [Pair("Number of sales?", "SELECT COUNT(*) FROM sales", 1), Pair("Biggest sale?",
-                                                                          "SELECT MAX(amount) FROM sales", 2)]
+    record = PromptRecord(
+        "bundled",
+        "You are a {dialect} SQL expert for the {database} database.",
+        "duckdb",
+        "CREATE TABLE sales (sale_id INT, amount DECIMAL(12, 2));",
+        "none",
+        "company_sales",
+    )
+    held = [
+        Pair(q, "SELECT COUNT(*) FROM sales", i, source="generated", template="count", phrasing=str(i))
+        for i, q in enumerate(["How many sales are there?", "Count the sales.", "Number of sales?"], start=1)
+    ]
+    own = [
+        Pair("Number of sales?", "SELECT COUNT(*) FROM sales", 1),
+        Pair("Biggest sale?", "SELECT MAX(amount) FROM sales", 2),
+    ]
     sides = sides_for(record, "adapter-folder")
     canned = CannedGenerator({"base": "SELECT 1", "adapter": "SELECT COUNT(*) FROM sales"})
     report = _evaluate(held, db, record, sides, lambda m: None, 0, False, canned, {SET_NAME: own})
@@ -74,8 +99,10 @@ def test_your_questions_are_scored_as_their_own_set():
 
 def test_generated_rows_are_held_out_by_template_and_wording_family():
     made = generate_pairs(connect("sample"), n=400, seed=7)
-    pairs = [Pair(p.question, p.sql, i, source="generated", template=p.template, phrasing=p.phrasing)
-             for i, p in enumerate(made, start=1)]
+    pairs = [
+        Pair(p.question, p.sql, i, source="generated", template=p.template, phrasing=p.phrasing)
+        for i, p in enumerate(made, start=1)
+    ]
     train, held = split_pairs(pairs, fraction=0.1, seed=3407)
     assert held and train
     assert not {p.family for p in held} & {p.family for p in train}  # no held-out wording was trained on

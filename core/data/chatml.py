@@ -35,11 +35,14 @@ class TemplateError(ValueError):
 
 def system_prompt(template: str, dialect: str, schema_text: str, database: str = "") -> str:
     try:
-        return template.format(dialect=dialect, schema=schema_text.strip() or "(no schema given)",
-                               database=database or "this")
+        return template.format(
+            dialect=dialect, schema=schema_text.strip() or "(no schema given)", database=database or "this"
+        )
     except (KeyError, IndexError, ValueError) as e:
-        raise TemplateError(f"The system prompt template has an unknown placeholder or a stray brace ({e}). "
-                            "Use only {dialect}, {schema} and {database}; write {{ and }} for literal braces.") from None
+        raise TemplateError(
+            f"The system prompt template has an unknown placeholder or a stray brace ({e}). "
+            "Use only {dialect}, {schema} and {database}; write {{ and }} for literal braces."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,6 @@ class PromptFormat:
         if self.mode == "none":
             return ""
         if self.mode == "relevant" and self.schema_text:
-
             return relevant_schema(question, self.schema_text, self.dialect)
         return self.schema_text
 
@@ -70,16 +72,20 @@ class PromptFormat:
 
     def messages(self, pair: Pair) -> list[dict]:
         """system/user/assistant messages for one pair (the assistant turn is the SQL answer)."""
-        return [{"role": "system", "content": self.system(pair)}, {"role": "user", "content": pair.question},
-                {"role": "assistant", "content": pair.sql}]
+        return [
+            {"role": "system", "content": self.system(pair)},
+            {"role": "user", "content": pair.question},
+            {"role": "assistant", "content": pair.sql},
+        ]
 
     def prompt(self, question: str) -> list[dict]:
         """The system and user turns for a question, as the model sees them when asked to answer it."""
         return self.messages(Pair(question, "", 0))[:-1]
 
 
-def build_messages(pair: Pair, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect: str = "postgres",
-                   schema_text: str = "") -> list[dict]:
+def build_messages(
+    pair: Pair, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect: str = "postgres", schema_text: str = ""
+) -> list[dict]:
     """system/user/assistant messages for one pair, with the whole schema in the prompt."""
     return PromptFormat(template, dialect, schema_text).messages(pair)
 
@@ -113,7 +119,7 @@ class RenderedExample:
 
     @property
     def answer_text(self) -> str:
-        return self.text[len(self.prompt_text):]
+        return self.text[len(self.prompt_text) :]
 
 
 def render_example(messages: list[dict], tokenizer, answer_only: bool = True) -> RenderedExample:
@@ -122,7 +128,10 @@ def render_example(messages: list[dict], tokenizer, answer_only: bool = True) ->
     prompt = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
     full = tokenizer.apply_chat_template(messages, tokenize=False)
     if not full.startswith(prompt):  # templates that rewrite earlier turns: fall back to a common prefix
-        n = next((i for i, (a, b) in enumerate(zip(prompt, full, strict=False)) if a != b), min(len(prompt), len(full)))
+        n = next(
+            (i for i, (a, b) in enumerate(zip(prompt, full, strict=False)) if a != b),
+            min(len(prompt), len(full)),
+        )
         prompt = full[:n]
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     ids = tokenizer(full, add_special_tokens=False)["input_ids"]
@@ -159,8 +168,13 @@ def _cached_lengths(tokenizer, texts: list[str], count: Callable[[list[str]], li
     return [known[t] for t in texts]
 
 
-def count_tokens_fn(tokenizer, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect: str = "postgres",
-                    schema_text: str = "", fmt: PromptFormat | None = None):
+def count_tokens_fn(
+    tokenizer,
+    template: str = DEFAULT_SYSTEM_TEMPLATE,
+    dialect: str = "postgres",
+    schema_text: str = "",
+    fmt: PromptFormat | None = None,
+):
     """A batch token counter for the validator: tokens of each pair's full training string (`fmt`, or the whole
     schema in a plain PromptFormat of template/dialect/schema_text).
 
@@ -188,8 +202,17 @@ def count_tokens_fn(tokenizer, template: str = DEFAULT_SYSTEM_TEMPLATE, dialect:
         return count_by_words(texts, lengths) if words_add_up(lengths) else lengths(texts)
 
     def frame(system: str) -> int:
-        return lengths([render([{"role": "system", "content": system}, {"role": "user", "content": ""},
-                                {"role": "assistant", "content": ""}])])[0]
+        return lengths(
+            [
+                render(
+                    [
+                        {"role": "system", "content": system},
+                        {"role": "user", "content": ""},
+                        {"role": "assistant", "content": ""},
+                    ]
+                )
+            ]
+        )[0]
 
     def count(pairs: list[Pair]) -> list[int]:
         if len(pairs) < FAST_COUNT_MIN_ROWS:

@@ -34,7 +34,9 @@ class Pair:
     row: int  # 1-based position in the file (line for JSONL, record for JSON/CSV)
     schema: str = ""  # per-row schema/context, when the file has one
     problems: list[str] = field(default_factory=list)  # field-type problems found while loading
-    source: str = ""  # "generated" for pairs made from the database (core.db.pairgen); "" or "user" for the user's
+    source: str = (
+        ""  # "generated" for pairs made from the database (core.db.pairgen); "" or "user" for the user's
+    )
     template: str = ""  # the generator's template id, for generated pairs
     phrasing: str = ""  # which of the template's wordings the question is (a generated pair's wording family)
 
@@ -86,7 +88,9 @@ def _from_messages(messages, row: int) -> Pair:
     for message in messages:
         if isinstance(message, dict) and message.get("role") in ("system", "user", "assistant"):
             by_role.setdefault(message["role"], _as_text(message.get("content"), message["role"], problems))
-    return Pair(by_role.get("user", ""), by_role.get("assistant", ""), row, by_role.get("system", ""), problems)
+    return Pair(
+        by_role.get("user", ""), by_role.get("assistant", ""), row, by_role.get("system", ""), problems
+    )
 
 
 def pair_from_record(record, row: int) -> Pair | None:
@@ -102,8 +106,10 @@ def pair_from_record(record, row: int) -> Pair | None:
     question = _as_text(record.get(q_key), "question", problems) if q_key else ""
     sql = _as_text(record.get(s_key), "sql", problems) if s_key else ""
     schema = _as_text(record.get(c_key), "schema", problems) if c_key else ""
-    source, template, phrasing = (str(record.get(k) or "").strip() if k is not None else ""
-                                  for k in (source_key, template_key, phrasing_key))
+    source, template, phrasing = (
+        str(record.get(k) or "").strip() if k is not None else ""
+        for k in (source_key, template_key, phrasing_key)
+    )
     return Pair(question, sql, row, schema, problems, source, template, phrasing)
 
 
@@ -113,7 +119,9 @@ def _records(text: str, suffix: str, name: str):
     if suffix == ".csv" or (suffix not in (".json", ".jsonl") and not stripped.startswith(("[", "{"))):
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or all(not (f or "").strip() for f in reader.fieldnames):
-            raise DataError(f"{name}: the CSV file has no header row. Add a first line such as 'question,sql'.")
+            raise DataError(
+                f"{name}: the CSV file has no header row. Add a first line such as 'question,sql'."
+            )
         _check_header(reader.fieldnames, name)
         for i, record in enumerate(reader, start=1):
             record.pop(None, None)  # extra cells beyond the header
@@ -136,14 +144,20 @@ def _records(text: str, suffix: str, name: str):
                 except ValueError:
                     pass
                 else:
-                    rows = next((v for v in data.values() if isinstance(v, list)), None) if isinstance(data, dict) else None
+                    rows = (
+                        next((v for v in data.values() if isinstance(v, list)), None)
+                        if isinstance(data, dict)
+                        else None
+                    )
                     if rows is None:
                         raise DataError(f"{name}: a JSON object with no list of pairs inside.") from None
                     yield from enumerate(rows, start=1)
                     return
             reason = e.msg if isinstance(e, json.JSONDecodeError) else _number_reason(e)
-            raise DataError(f"{name}: line {i} is not valid JSON ({reason}). Each line of a JSONL file must be "
-                            "one JSON object.") from None
+            raise DataError(
+                f"{name}: line {i} is not valid JSON ({reason}). Each line of a JSONL file must be "
+                "one JSON object."
+            ) from None
 
 
 def _json(text: str, name: str):
@@ -165,19 +179,24 @@ def _check_header(fieldnames: list[str], name: str) -> None:
     for position, column in enumerate(fieldnames, start=1):
         key = (column or "").strip().lower()
         if key in seen and key in (*QUESTION_FIELDS, *SQL_FIELDS, *SCHEMA_FIELDS, "messages"):
-            raise DataError(f"{name}: the header has the column '{column.strip()}' twice (columns {seen[key]} and "
-                            f"{position}). Rename or remove one of them.")
+            raise DataError(
+                f"{name}: the header has the column '{column.strip()}' twice (columns {seen[key]} and "
+                f"{position}). Rename or remove one of them."
+            )
         seen.setdefault(key, position)
     known = {*QUESTION_FIELDS, *SQL_FIELDS, "messages"}
     if len(fieldnames) == 1 and not known & seen.keys():
         for separator, label in (("\t", "tabs"), (";", "semicolons"), ("|", "'|'")):
             if separator in (fieldnames[0] or ""):
-                raise DataError(f"{name}: the columns are separated by {label}, not commas. Save the file as "
-                                "comma-separated CSV (or as JSONL).")
+                raise DataError(
+                    f"{name}: the columns are separated by {label}, not commas. Save the file as "
+                    "comma-separated CSV (or as JSONL)."
+                )
 
 
-def load_pairs(path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None,
-               max_rows: int = DEFAULT_MAX_ROWS) -> list[Pair]:
+def load_pairs(
+    path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None, max_rows: int = DEFAULT_MAX_ROWS
+) -> list[Pair]:
     """Read a JSON array, JSONL or CSV file of question/SQL pairs. Raises DataError for file-level problems."""
     path = Path(path)
     name = name or path.name
@@ -186,15 +205,18 @@ def load_pairs(path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None
     except OSError:
         raise DataError(f"{name}: the file cannot be opened.") from None
     if size > max_bytes:
-        raise DataError(f"{name}: the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit. "
-                        "Split it or raise the limit.")
+        raise DataError(
+            f"{name}: the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit. "
+            "Split it or raise the limit."
+        )
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        raise DataError(f"{name}: not UTF-8 text (line {line}, byte {e.start}). Save it as UTF-8 and upload it "
-                        "again.") from None
+        raise DataError(
+            f"{name}: not UTF-8 text (line {line}, byte {e.start}). Save it as UTF-8 and upload it again."
+        ) from None
     if not text.strip():
         raise DataError(f"{name}: the file is empty.")
     if "\x00" in text:
@@ -206,8 +228,10 @@ def load_pairs(path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None
     try:
         for count, (row, record) in enumerate(_records(text, path.suffix.lower(), name), start=1):
             if count > max_rows:
-                raise DataError(f"{name}: more than {max_rows:,} rows, over the limit of {max_rows:,}. Split the file "
-                                "or keep the best pairs (a few thousand good pairs usually train well).")
+                raise DataError(
+                    f"{name}: more than {max_rows:,} rows, over the limit of {max_rows:,}. Split the file "
+                    "or keep the best pairs (a few thousand good pairs usually train well)."
+                )
             pair = pair_from_record(record, row)
             if pair is None:
                 unknown.append(row)
@@ -219,11 +243,15 @@ def load_pairs(path, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None
         raise DataError(f"{name}: the JSON is nested too deeply to read.") from None
     if not pairs:
         if unknown:
-            raise DataError(f"{name}: no recognisable columns. Name them 'question' and 'sql' "
-                            f"(also accepted: {', '.join(QUESTION_FIELDS[1:])} / {', '.join(SQL_FIELDS[1:])}, "
-                            "or chat 'messages').")
+            raise DataError(
+                f"{name}: no recognisable columns. Name them 'question' and 'sql' "
+                f"(also accepted: {', '.join(QUESTION_FIELDS[1:])} / {', '.join(SQL_FIELDS[1:])}, "
+                "or chat 'messages')."
+            )
         raise DataError(f"{name}: the file holds no pairs.")
     # Rows with none of the fields, next to rows that have them: keep them so the report names them.
-    pairs.extend(Pair("", "", row, problems=["row has neither a question nor a SQL field"]) for row in unknown)
+    pairs.extend(
+        Pair("", "", row, problems=["row has neither a question nor a SQL field"]) for row in unknown
+    )
     pairs.sort(key=lambda p: p.row)
     return pairs

@@ -14,7 +14,18 @@ from sqlglot import exp
 
 from core.data.sqlparse import parse_problem, parse_sql
 
-DIALECTS = ("postgres", "duckdb", "sqlite", "mysql", "tsql", "bigquery", "snowflake", "spark", "oracle", "trino")
+DIALECTS = (
+    "postgres",
+    "duckdb",
+    "sqlite",
+    "mysql",
+    "tsql",
+    "bigquery",
+    "snowflake",
+    "spark",
+    "oracle",
+    "trino",
+)
 
 
 class SchemaError(ValueError):
@@ -41,8 +52,10 @@ def parse_schema(ddl: str, dialect: str = "postgres", name: str = "schema") -> S
     try:
         statements = parse_sql(ddl, dialect)
     except sqlglot.errors.SqlglotError as e:
-        raise SchemaError(f"{name}: the DDL does not parse as {dialect} SQL ({parse_problem(e)[0]}). "
-                          "Check the statement there, or pick the dialect it is written in.") from None
+        raise SchemaError(
+            f"{name}: the DDL does not parse as {dialect} SQL ({parse_problem(e)[0]}). "
+            "Check the statement there, or pick the dialect it is written in."
+        ) from None
     tables: dict[str, list[str]] = {}
     for statement in statements:
         if not isinstance(statement, exp.Create) or (statement.args.get("kind") or "").upper() != "TABLE":
@@ -51,8 +64,11 @@ def parse_schema(ddl: str, dialect: str = "postgres", name: str = "schema") -> S
         table = target.this if isinstance(target, exp.Schema) else target
         if not isinstance(table, exp.Table):
             continue
-        columns = [c.name for c in target.expressions if isinstance(c, exp.ColumnDef)] \
-            if isinstance(target, exp.Schema) else []
+        columns = (
+            [c.name for c in target.expressions if isinstance(c, exp.ColumnDef)]
+            if isinstance(target, exp.Schema)
+            else []
+        )
         tables[table.name] = columns
     if not tables:
         raise SchemaError(f"{name}: no CREATE TABLE statement found. Paste the DDL of your tables.")
@@ -76,7 +92,9 @@ KEY_CONSTRAINTS = (exp.PrimaryKeyColumnConstraint, exp.Reference)
 def _is_key(node: exp.Expression) -> bool:
     """A table constraint that says how rows are told apart or joined: PRIMARY KEY, FOREIGN KEY ... REFERENCES."""
     return isinstance(node, (exp.PrimaryKey, exp.ForeignKey)) or (
-        isinstance(node, exp.Constraint) and any(isinstance(e, (exp.PrimaryKey, exp.ForeignKey)) for e in node.expressions))
+        isinstance(node, exp.Constraint)
+        and any(isinstance(e, (exp.PrimaryKey, exp.ForeignKey)) for e in node.expressions)
+    )
 
 
 def schema_ddl_only(schema: Schema, dialect: str = "postgres") -> str:
@@ -91,11 +109,19 @@ def schema_ddl_only(schema: Schema, dialect: str = "postgres") -> str:
             continue
         statement = statement.copy()
         target = statement.this
-        target.set("expressions", [c for c in target.expressions if isinstance(c, exp.ColumnDef) or _is_key(c)])
+        target.set(
+            "expressions", [c for c in target.expressions if isinstance(c, exp.ColumnDef) or _is_key(c)]
+        )
         for column in target.expressions:
             if isinstance(column, exp.ColumnDef):
-                column.set("constraints", [c for c in column.args.get("constraints") or []
-                                           if isinstance(c.args.get("kind"), KEY_CONSTRAINTS)])
+                column.set(
+                    "constraints",
+                    [
+                        c
+                        for c in column.args.get("constraints") or []
+                        if isinstance(c.args.get("kind"), KEY_CONSTRAINTS)
+                    ],
+                )
         kept.append(statement.sql(dialect=dialect, comments=False))
     return ";\n".join(kept) + (";" if kept else "")
 
@@ -118,7 +144,7 @@ def _word_forms(name: str) -> set[str]:
     forms = {name.lower(), spaced}
     last = spaced.split(" ")[-1]
     if last.endswith("ies"):
-        forms.add(spaced[: -3] + "y")
+        forms.add(spaced[:-3] + "y")
     elif last.endswith("s"):
         forms.add(spaced[:-1])
     else:
@@ -140,6 +166,9 @@ def relevant_schema(question: str, schema_text: str, dialect: str = "postgres") 
     def mentioned(name: str) -> bool:
         return any((f" {form} " in text) if " " in form else form in words for form in _word_forms(name))
 
-    kept = [sql for table, columns, sql in tables
-            if mentioned(table) or any(mentioned(c) for c in columns if not c.lower().endswith("_id"))]
+    kept = [
+        sql
+        for table, columns, sql in tables
+        if mentioned(table) or any(mentioned(c) for c in columns if not c.lower().endswith("_id"))
+    ]
     return ";\n".join(kept or [sql for _, _, sql in tables]) + ";"

@@ -40,8 +40,9 @@ def _groups(pairs: list[Pair]) -> list[list[int]]:
     return list(groups.values())
 
 
-def split_pairs(pairs: list[Pair], fraction: float = 0.1, seed: int = 3407,
-                min_eval: int = 20) -> tuple[list[Pair], list[Pair]]:
+def split_pairs(
+    pairs: list[Pair], fraction: float = 0.1, seed: int = 3407, min_eval: int = 20
+) -> tuple[list[Pair], list[Pair]]:
     """(train, eval). Eval holds about `fraction` of the rows, at least `min_eval` when the data allows
     (never more than half).
 
@@ -76,7 +77,9 @@ def split_pairs(pairs: list[Pair], fraction: float = 0.1, seed: int = 3407,
     return train, [p for i, p in enumerate(pairs) if i in eval_idx]
 
 
-def _split_by_family(pairs: list[Pair], fraction: float, seed: int, min_eval: int) -> tuple[list[Pair], list[Pair]]:
+def _split_by_family(
+    pairs: list[Pair], fraction: float, seed: int, min_eval: int
+) -> tuple[list[Pair], list[Pair]]:
     families: dict[str, list[int]] = {}
     for i, p in enumerate(pairs):
         families.setdefault(p.family, []).append(i)
@@ -88,7 +91,14 @@ def _split_by_family(pairs: list[Pair], fraction: float, seed: int, min_eval: in
         if len(held) >= target or len(held) + len(families[name]) > len(pairs) // 2:
             continue
         held.update(families[name])
-    given = {" ".join(pairs[i].sql.split()).lower() for i in held} | {normalise_question(pairs[i].question) for i in held}
-    train = [p for i, p in enumerate(pairs) if i not in held and " ".join(p.sql.split()).lower() not in given
-             and normalise_question(p.question) not in given]
+    given = {" ".join(pairs[i].sql.split()).lower() for i in held} | {
+        normalise_question(pairs[i].question) for i in held
+    }
+    train = [
+        p
+        for i, p in enumerate(pairs)
+        if i not in held
+        and " ".join(p.sql.split()).lower() not in given
+        and normalise_question(p.question) not in given
+    ]
     return train, [p for i, p in enumerate(pairs) if i in held]

@@ -19,7 +19,15 @@ from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokens import Token
 
 # Internal crashes seen (or possible) inside sqlglot on hostile text.
-_PARSER_CRASHES = (TypeError, ValueError, AttributeError, IndexError, KeyError, RecursionError, AssertionError)
+_PARSER_CRASHES = (
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    RecursionError,
+    AssertionError,
+)
 
 
 def _guarded(call):
@@ -78,22 +86,58 @@ def transpile_sql(text: str, source: str, target: str) -> str:
 
 DEFAULT_FIX = "correct the SQL, or pick the dialect it is written in"
 _CONDITIONS = {"And": "AND", "Or": "OR", "Xor": "XOR", "Not": "NOT"}
-_COMPARISONS = {"EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<=", "NullSafeEQ": "<=>",
-                "NullSafeNEQ": "IS DISTINCT FROM", "Like": "LIKE", "ILike": "ILIKE", "Glob": "GLOB",
-                "SimilarTo": "SIMILAR TO", "RegexpLike": "REGEXP", "Is": "IS", "In": "IN"}
-_ARITHMETIC = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "IntDiv": "DIV", "Mod": "%", "DPipe": "||",
-               "BitwiseAnd": "&", "BitwiseOr": "|", "BitwiseXor": "^"}
-_CLAUSES = {"Where": "WHERE without a condition", "Having": "HAVING without a condition",
-            "Order": "ORDER BY without anything to sort by", "Group": "GROUP BY without anything to group by",
-            "Limit": "LIMIT without a number", "Offset": "OFFSET without a number", "Fetch": "FETCH without a number",
-            "Between": "incomplete BETWEEN (it needs BETWEEN low AND high)", "Cast": "incomplete CAST",
-            "Case": "incomplete CASE", "If": "incomplete CASE WHEN", "Join": "JOIN without a table",
-            "Union": "UNION without a second query", "Intersect": "INTERSECT without a second query",
-            "Except": "EXCEPT without a second query"}
-_QUOTES = {"'": ("unterminated string", "close the string with ' (write '' for a quote inside it)"),
-           '"': ("unterminated quoted name", 'close the name with "'),
-           "`": ("unterminated quoted name", "close the name with `"),
-           "]": ("unterminated [name]", "close the name with ]")}
+_COMPARISONS = {
+    "EQ": "=",
+    "NEQ": "<>",
+    "GT": ">",
+    "GTE": ">=",
+    "LT": "<",
+    "LTE": "<=",
+    "NullSafeEQ": "<=>",
+    "NullSafeNEQ": "IS DISTINCT FROM",
+    "Like": "LIKE",
+    "ILike": "ILIKE",
+    "Glob": "GLOB",
+    "SimilarTo": "SIMILAR TO",
+    "RegexpLike": "REGEXP",
+    "Is": "IS",
+    "In": "IN",
+}
+_ARITHMETIC = {
+    "Add": "+",
+    "Sub": "-",
+    "Mul": "*",
+    "Div": "/",
+    "IntDiv": "DIV",
+    "Mod": "%",
+    "DPipe": "||",
+    "BitwiseAnd": "&",
+    "BitwiseOr": "|",
+    "BitwiseXor": "^",
+}
+_CLAUSES = {
+    "Where": "WHERE without a condition",
+    "Having": "HAVING without a condition",
+    "Order": "ORDER BY without anything to sort by",
+    "Group": "GROUP BY without anything to group by",
+    "Limit": "LIMIT without a number",
+    "Offset": "OFFSET without a number",
+    "Fetch": "FETCH without a number",
+    "Between": "incomplete BETWEEN (it needs BETWEEN low AND high)",
+    "Cast": "incomplete CAST",
+    "Case": "incomplete CASE",
+    "If": "incomplete CASE WHEN",
+    "Join": "JOIN without a table",
+    "Union": "UNION without a second query",
+    "Intersect": "INTERSECT without a second query",
+    "Except": "EXCEPT without a second query",
+}
+_QUOTES = {
+    "'": ("unterminated string", "close the string with ' (write '' for a quote inside it)"),
+    '"': ("unterminated quoted name", 'close the name with "'),
+    "`": ("unterminated quoted name", "close the name with `"),
+    "]": ("unterminated [name]", "close the name with ]"),
+}
 
 
 def parse_problem(error: Exception) -> tuple[str, str]:
@@ -103,7 +147,9 @@ def parse_problem(error: Exception) -> tuple[str, str]:
         return _parse_problem(error.errors[0])
     if isinstance(error, SqlglotError) and "tokeniz" in str(error).lower():
         return _token_problem(error)
-    return _plain(str(error).splitlines()[0] if str(error) else "the SQL parser cannot read this text"), DEFAULT_FIX
+    return _plain(
+        str(error).splitlines()[0] if str(error) else "the SQL parser cannot read this text"
+    ), DEFAULT_FIX
 
 
 def _parse_problem(details: dict) -> tuple[str, str]:
@@ -116,7 +162,10 @@ def _parse_problem(details: dict) -> tuple[str, str]:
     if description.startswith("Invalid expression / Unexpected token"):
         if highlight == ")":
             return f"unbalanced parentheses: a ')' without its '('{where}", "remove the extra ) or add its ("
-        return f"unexpected '{highlight}'{where}", "correct the SQL there, or pick the dialect it is written in"
+        return (
+            f"unexpected '{highlight}'{where}",
+            "correct the SQL there, or pick the dialect it is written in",
+        )
     if description.startswith(("Expecting )", "Expected )")):
         return f"unbalanced parentheses: a '(' is not closed{where}", "close every ( with a )"
     if description.startswith("Expected END after CASE"):
@@ -128,10 +177,16 @@ def _missing(kind: str, highlight: str, where: str) -> tuple[str, str]:
     """sqlglot's "Required keyword: 'expression' missing for <class '...And'>": what is incomplete."""
     if kind in _CONDITIONS:
         word = _CONDITIONS[kind]
-        return f"incomplete condition after {word}{where}", f"finish the condition after {word}, or remove the {word}"
+        return (
+            f"incomplete condition after {word}{where}",
+            f"finish the condition after {word}, or remove the {word}",
+        )
     if kind in _COMPARISONS:
         op = _COMPARISONS[kind]
-        return f"incomplete comparison: nothing to compare with after {op}{where}", f"add the value after {op}"
+        return (
+            f"incomplete comparison: nothing to compare with after {op}{where}",
+            f"add the value after {op}",
+        )
     if kind in _ARITHMETIC:
         op = _ARITHMETIC[kind]
         return f"a value is missing after {op}{where}", f"add the value after {op}, or remove the {op}"
@@ -157,7 +212,7 @@ def _token_problem(error: Exception) -> tuple[str, str]:
         problem, fix = _QUOTES.get(quote, (f"unterminated {quote}...{quote} text", f"close it with {quote}"))
         return f"{problem} starting near line {line}, column {col}", fix
     text = str(error)
-    if "/*" in text and "*/" not in text[text.index("/*"):]:
+    if "/*" in text and "*/" not in text[text.index("/*") :]:
         return "unterminated comment: a /* without its */", "close the comment with */"
     return "the text cannot be split into SQL words (a quote or comment may not be closed)", DEFAULT_FIX
 

@@ -27,17 +27,39 @@ ERROR, WARNING = "error", "warning"
 
 # Statement types that change data or structure. Model-written SQL of these kinds is never executed, and
 # training pairs of these kinds are flagged: the studio teaches read queries.
-WRITE_STATEMENTS = (exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Alter, exp.Create, exp.Merge,
-                    exp.TruncateTable, exp.Command, exp.Copy, exp.Grant, exp.Set, exp.Use)
+WRITE_STATEMENTS = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Drop,
+    exp.Alter,
+    exp.Create,
+    exp.Merge,
+    exp.TruncateTable,
+    exp.Command,
+    exp.Copy,
+    exp.Grant,
+    exp.Set,
+    exp.Use,
+)
 
 # Summary keys, in display order, with the label the UI shows.
 SUMMARY_LABELS = {
-    "rows": "rows", "trainable": "rows that will train", "errors": "rows with errors",
-    "warnings": "rows with warnings", "empty": "missing or empty fields", "duplicates": "exact duplicates",
-    "conflicts": "same question, different SQL", "invalid_sql": "invalid SQL", "writes": "statements that write",
-    "unknown_names": "unknown tables/columns", "too_long": "too long",
+    "rows": "rows",
+    "trainable": "rows that will train",
+    "errors": "rows with errors",
+    "warnings": "rows with warnings",
+    "empty": "missing or empty fields",
+    "duplicates": "exact duplicates",
+    "conflicts": "same question, different SQL",
+    "invalid_sql": "invalid SQL",
+    "writes": "statements that write",
+    "unknown_names": "unknown tables/columns",
+    "too_long": "too long",
     # filled by the pre-flight on a connected database (core.db.preflight)
-    "db_errors": "fail on the database", "db_empty": "empty results", "db_timeouts": "time outs",
+    "db_errors": "fail on the database",
+    "db_empty": "empty results",
+    "db_timeouts": "time outs",
 }
 DATABASE_KINDS = ("db_errors", "db_empty", "db_timeouts")
 
@@ -66,8 +88,13 @@ class Report:
         return not self.error_rows
 
     def as_text(self, limit: int = 50) -> str:
-        lines = [", ".join(f"{SUMMARY_LABELS[k]}: {v}" for k, v in self.summary.items()
-                           if self.preflight or k not in DATABASE_KINDS)]
+        lines = [
+            ", ".join(
+                f"{SUMMARY_LABELS[k]}: {v}"
+                for k, v in self.summary.items()
+                if self.preflight or k not in DATABASE_KINDS
+            )
+        ]
         if self.preflight:
             lines.append(self.preflight)
         if self.token_stats:
@@ -80,16 +107,26 @@ class Report:
 
     def to_dict(self, whole: bool = False) -> dict:
         """The report as JSON data (MLflow's artifact); `whole` adds what `from_dict` needs to rebuild it."""
-        data = {"summary": self.summary, "token_stats": self.token_stats, "preflight": self.preflight,
-                "findings": [f.__dict__ for f in self.findings]}
+        data = {
+            "summary": self.summary,
+            "token_stats": self.token_stats,
+            "preflight": self.preflight,
+            "findings": [f.__dict__ for f in self.findings],
+        }
         if whole:
             data.update(token_lengths=self.token_lengths, error_rows=sorted(self.error_rows))
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Report":
-        return cls([Finding(**f) for f in data["findings"]], data["summary"], data["token_lengths"],
-                   data["token_stats"], set(data["error_rows"]), data.get("preflight", ""))
+        return cls(
+            [Finding(**f) for f in data["findings"]],
+            data["summary"],
+            data["token_lengths"],
+            data["token_stats"],
+            set(data["error_rows"]),
+            data.get("preflight", ""),
+        )
 
 
 def _normalise_question(q: str) -> str:
@@ -116,8 +153,9 @@ def _visible_scopes(scope: Scope):
     """The scope, then the enclosing ones whose FROM it may refer to (a subquery may be correlated; a CTE or a
     derived table may not)."""
     yield scope
-    while scope.parent is not None and (scope.is_subquery or scope.is_set_operation or scope.is_udtf
-                                        or scope.can_be_correlated):
+    while scope.parent is not None and (
+        scope.is_subquery or scope.is_set_operation or scope.is_udtf or scope.can_be_correlated
+    ):
         scope = scope.parent
         yield scope
 
@@ -131,8 +169,11 @@ def _scope_columns(scope: Scope) -> list[exp.Column]:
     having = scope.expression.args.get("having") if isinstance(scope.expression, exp.Select) else None
     if having is not None:
         listed = {id(c) for c in own}
-        own += [c for c in having.find_all(exp.Column) if id(c) in mine and id(c) not in listed
-                and not isinstance(c.this, exp.Star)]
+        own += [
+            c
+            for c in having.find_all(exp.Column)
+            if id(c) in mine and id(c) not in listed and not isinstance(c.this, exp.Star)
+        ]
     return own
 
 
@@ -144,7 +185,9 @@ def _tables_text(names: list[str]) -> str:
 _Source = tuple[str, str, set[str] | None]
 
 
-def check_names(tree: exp.Expression, known: dict[str, set[str]], dialect: str = "postgres") -> list[tuple[str, str, str]]:
+def check_names(
+    tree: exp.Expression, known: dict[str, set[str]], dialect: str = "postgres"
+) -> list[tuple[str, str, str]]:
     """Tables and columns the SQL uses that the schema does not have, as (severity, problem, fix), checked per scope
     (sqlglot's traverse_scope): an unqualified column must belong to a table of its own FROM/JOIN (or, in a
     correlated subquery, of an enclosing one), or be an output alias of its SELECT; a qualified one to the table
@@ -170,7 +213,9 @@ def _entries(scope: Scope, known: dict[str, set[str]], problems: list) -> list[_
         source = scope.sources.get(name)
         is_table = isinstance(source, exp.Table) and bool(source.name)
         if is_table and source.name.lower() not in known:
-            problems.append((ERROR, f"unknown table '{source.name}'", "fix the name, or add it to the schema"))
+            problems.append(
+                (ERROR, f"unknown table '{source.name}'", "fix the name, or add it to the schema")
+            )
         out.append((name.lower(), source.name if is_table else name, _source_columns(source, known)))
     return out
 
@@ -185,14 +230,21 @@ def _column_problem(column: exp.Column, scope: Scope, visible: list[list[_Source
                 if alias == qualifier:
                     if offered is None or name in offered:
                         return None
-                    return (ERROR, f"unknown column '{column.table}.{column.name}' (not a column of {label})",
-                            "fix the name, or add it to the schema")
+                    return (
+                        ERROR,
+                        f"unknown column '{column.table}.{column.name}' (not a column of {label})",
+                        "fix the name, or add it to the schema",
+                    )
         if any(offered is None or qualifier in offered for sources in visible for _, _, offered in sources):
             return None  # s.field where s is a column (a struct), or a table whose columns are unknown
-        return (ERROR, f"unknown table or alias '{column.table}' in '{column.table}.{column.name}'",
-                "name a table or alias of this query's FROM/JOIN")
+        return (
+            ERROR,
+            f"unknown table or alias '{column.table}' in '{column.table}.{column.name}'",
+            "name a table or alias of this query's FROM/JOIN",
+        )
     if isinstance(scope.expression, exp.Select) and any(
-            isinstance(e, exp.Alias) and e.alias.lower() == name for e in scope.expression.selects):
+        isinstance(e, exp.Alias) and e.alias.lower() == name for e in scope.expression.selects
+    ):
         return None  # an output alias of this SELECT (GROUP BY total, HAVING total > 1)
     labels = []
     for sources in visible:
@@ -204,10 +256,17 @@ def _column_problem(column: exp.Column, scope: Scope, visible: list[list[_Source
         return None  # no FROM to check against (e.g. the ORDER BY of a UNION)
     where = _tables_text(list(dict.fromkeys(labels)))
     if dialect == "sqlite" and column.this.args.get("quoted"):
-        return (WARNING, f'"{column.name}" is no column of {where}, so SQLite reads it as the text '
-                f"'{column.name}' (other databases read it as a column name and fail)",
-                f"write text in single quotes: '{column.name}'")
-    return (ERROR, f"unknown column '{column.name}' (not a column of {where})", "fix the name, or add it to the schema")
+        return (
+            WARNING,
+            f'"{column.name}" is no column of {where}, so SQLite reads it as the text '
+            f"'{column.name}' (other databases read it as a column name and fail)",
+            f"write text in single quotes: '{column.name}'",
+        )
+    return (
+        ERROR,
+        f"unknown column '{column.name}' (not a column of {where})",
+        "fix the name, or add it to the schema",
+    )
 
 
 # Names, keywords and structure make a finding; a value does not, nor do comments (sqlglot keeps them beside the
@@ -216,15 +275,51 @@ def _column_problem(column: exp.Column, scope: Scope, visible: list[list[_Source
 # change how the query parses: `amount 'total'` and `AS 'total'` are aliases (MySQL, SQL Server, SQLite),
 # `FROM orders, 'customers'` names a table, `a.1` and BigQuery's `orders-2024` are names, and an INTERVAL's string
 # decides whether the next word is its unit.
-_VALUE_PLACES = frozenset({
-    TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenType.GT, TokenType.GTE, TokenType.LIKE,
-    TokenType.ILIKE, TokenType.IN, TokenType.BETWEEN, TokenType.AND, TokenType.OR, TokenType.THEN, TokenType.ELSE,
-    TokenType.WHEN, TokenType.PLUS, TokenType.STAR, TokenType.SLASH, TokenType.DPIPE, TokenType.NOT, TokenType.IS,
-    TokenType.SELECT, TokenType.LIMIT, TokenType.OFFSET, TokenType.TOP})
+_VALUE_PLACES = frozenset(
+    {
+        TokenType.EQ,
+        TokenType.NEQ,
+        TokenType.LT,
+        TokenType.LTE,
+        TokenType.GT,
+        TokenType.GTE,
+        TokenType.LIKE,
+        TokenType.ILIKE,
+        TokenType.IN,
+        TokenType.BETWEEN,
+        TokenType.AND,
+        TokenType.OR,
+        TokenType.THEN,
+        TokenType.ELSE,
+        TokenType.WHEN,
+        TokenType.PLUS,
+        TokenType.STAR,
+        TokenType.SLASH,
+        TokenType.DPIPE,
+        TokenType.NOT,
+        TokenType.IS,
+        TokenType.SELECT,
+        TokenType.LIMIT,
+        TokenType.OFFSET,
+        TokenType.TOP,
+    }
+)
 _LIST_PLACES = frozenset({TokenType.COMMA, TokenType.L_PAREN})  # value places outside FROM/JOIN only
 _FROM_WORDS = frozenset({TokenType.FROM, TokenType.JOIN})
-_OTHER_CLAUSES = frozenset({TokenType.SELECT, TokenType.WHERE, TokenType.ON, TokenType.USING, TokenType.GROUP_BY,
-                            TokenType.HAVING, TokenType.ORDER_BY, TokenType.QUALIFY, TokenType.LIMIT, TokenType.OFFSET})
+_OTHER_CLAUSES = frozenset(
+    {
+        TokenType.SELECT,
+        TokenType.WHERE,
+        TokenType.ON,
+        TokenType.USING,
+        TokenType.GROUP_BY,
+        TokenType.HAVING,
+        TokenType.ORDER_BY,
+        TokenType.QUALIFY,
+        TokenType.LIMIT,
+        TokenType.OFFSET,
+    }
+)
 _VALUE_KINDS = frozenset({TokenType.NUMBER, TokenType.STRING})
 SHAPES_MAX = 20_000
 
@@ -261,8 +356,9 @@ def _in_from_clause(kinds: list[TokenType]) -> list[bool]:
     return out
 
 
-def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None,
-              shapes: dict[tuple, list] | None = None) -> list[tuple[str, str, str, str]]:
+def check_sql(
+    sql: str, dialect: str, known: dict[str, set[str]] | None = None, shapes: dict[tuple, list] | None = None
+) -> list[tuple[str, str, str, str]]:
     """Problems of one SQL string as (severity, kind, problem, fix). Empty list when it is fine.
 
     `shapes` (for one dialect and schema) keeps the findings by sql_shape: a file of generated pairs repeats a few
@@ -276,7 +372,9 @@ def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None,
     except sqlglot.errors.SqlglotError as e:  # not kept by shape: the message names a line and column
         problem, fix = parse_problem(e)
         return [(ERROR, "invalid_sql", f"does not parse as {dialect} SQL: {problem[:200]}", fix)]
-    out = list(dict.fromkeys(_tree_problems(trees, dialect, known)))  # one finding per problem (two DROPs: one)
+    out = list(
+        dict.fromkeys(_tree_problems(trees, dialect, known))
+    )  # one finding per problem (two DROPs: one)
     if shape is not None:
         if len(shapes) >= SHAPES_MAX:
             shapes.clear()
@@ -284,22 +382,40 @@ def check_sql(sql: str, dialect: str, known: dict[str, set[str]] | None = None,
     return out
 
 
-def _tree_problems(trees: list[exp.Expression], dialect: str, known: dict[str, set[str]] | None) -> list[tuple]:
+def _tree_problems(
+    trees: list[exp.Expression], dialect: str, known: dict[str, set[str]] | None
+) -> list[tuple]:
     if not trees:
         return [(ERROR, "empty", "SQL is empty", "write the SQL that answers the question")]
     out = []
     if len(trees) > 1:
-        out.append((ERROR, "writes", f"{len(trees)} statements in one answer",
-                    "keep one SELECT statement per pair"))
+        out.append(
+            (ERROR, "writes", f"{len(trees)} statements in one answer", "keep one SELECT statement per pair")
+        )
     for tree in trees:
         if isinstance(tree, WRITE_STATEMENTS) or tree.find(exp.Insert, exp.Update, exp.Delete, exp.Drop):
-            out.append((ERROR, "writes", f"{tree.key.upper()} statement changes data or structure",
-                        "use read-only SELECT queries as answers"))
+            out.append(
+                (
+                    ERROR,
+                    "writes",
+                    f"{tree.key.upper()} statement changes data or structure",
+                    "use read-only SELECT queries as answers",
+                )
+            )
         elif isinstance(tree, exp.Condition):  # a bare word or expression, e.g. "SELEC" read as a column name
-            out.append((ERROR, "invalid_sql", "is not a SQL statement", "write a SELECT query that answers the question"))
+            out.append(
+                (
+                    ERROR,
+                    "invalid_sql",
+                    "is not a SQL statement",
+                    "write a SELECT query that answers the question",
+                )
+            )
         elif known:
-            out.extend((severity, "unknown_names", problem, fix)
-                       for severity, problem, fix in check_names(tree, known, dialect))
+            out.extend(
+                (severity, "unknown_names", problem, fix)
+                for severity, problem, fix in check_names(tree, known, dialect)
+            )
     return out
 
 
@@ -334,8 +450,9 @@ def _schema_key(dialect: str, known: dict[str, set[str]]) -> tuple:
 Progress = Callable[[int, int], None]  # (queries checked, queries to check)
 
 
-def check_all(sqls: list[str], dialect: str, known: dict[str, set[str]],
-              progress: Progress | None = None) -> dict[str, list]:
+def check_all(
+    sqls: list[str], dialect: str, known: dict[str, set[str]], progress: Progress | None = None
+) -> dict[str, list]:
     """check_sql of every SQL string, from the findings cache where it was checked against the same schema
     before; the rest in a process per core when there are many (sqlglot holds the GIL)."""
     key = _schema_key(dialect, known)
@@ -358,24 +475,27 @@ def _no_progress(done: int, total: int) -> None:
     return None
 
 
-def _check_here(sqls: list[str], dialect: str, known: dict[str, set[str]],
-                progress: Progress = _no_progress) -> dict[str, list]:
+def _check_here(
+    sqls: list[str], dialect: str, known: dict[str, set[str]], progress: Progress = _no_progress
+) -> dict[str, list]:
     shapes: dict[tuple, list] = {}
     found = {}
     for i in range(0, len(sqls), CHUNK):
-        found.update((sql, check_sql(sql, dialect, known, shapes)) for sql in sqls[i:i + CHUNK])
+        found.update((sql, check_sql(sql, dialect, known, shapes)) for sql in sqls[i : i + CHUNK])
         progress(len(found), len(sqls))
     return found
 
 
-def _check_uncached(sqls: list[str], dialect: str, known: dict[str, set[str]], progress: Progress) -> dict[str, list]:
+def _check_uncached(
+    sqls: list[str], dialect: str, known: dict[str, set[str]], progress: Progress
+) -> dict[str, list]:
 
     workers = min(os.cpu_count() or 1, 8)
     if len(sqls) < PARALLEL_MIN_SQL or workers < 2:
         return _check_here(sqls, dialect, known, progress)
     import multiprocessing
 
-    chunks = [sqls[i:i + CHUNK] for i in range(0, len(sqls), CHUNK)]
+    chunks = [sqls[i : i + CHUNK] for i in range(0, len(sqls), CHUNK)]
     try:
         # spawned, never forked: the studio's threads and sockets must not be copied into the workers
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -383,15 +503,27 @@ def _check_uncached(sqls: list[str], dialect: str, known: dict[str, set[str]], p
             for found in pool.map(_check_chunk, [(chunk, dialect, known) for chunk in chunks]):
                 results.append(found)
                 progress(min(len(results) * CHUNK, len(sqls)), len(sqls))
-    except (BrokenProcessPool, RuntimeError, OSError):  # e.g. a caller's script that cannot be re-imported safely
+    except (
+        BrokenProcessPool,
+        RuntimeError,
+        OSError,
+    ):  # e.g. a caller's script that cannot be re-imported safely
         return _check_here(sqls, dialect, known, progress)
-    return {sql: problems for chunk, found in zip(chunks, results, strict=True)
-            for sql, problems in zip(chunk, found, strict=True)}
+    return {
+        sql: problems
+        for chunk, found in zip(chunks, results, strict=True)
+        for sql, problems in zip(chunk, found, strict=True)
+    }
 
 
-def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str = "postgres",
-                   count_tokens: Callable[[list[Pair]], list[int]] | None = None,
-                   max_seq_length: int = 2048, progress: Progress | None = None) -> Report:
+def validate_pairs(
+    pairs: list[Pair],
+    schema: Schema | None = None,
+    dialect: str = "postgres",
+    count_tokens: Callable[[list[Pair]], list[int]] | None = None,
+    max_seq_length: int = 2048,
+    progress: Progress | None = None,
+) -> Report:
     """Check every row; `count_tokens` (from the chosen model's tokenizer) enables the length checks; `progress`
     hears how many distinct queries are checked, from another thread that sees the caller's context variables."""
     report = Report()
@@ -407,8 +539,9 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
     background = ThreadPoolExecutor(1, thread_name_prefix="check-sql")
     try:
         # the caller's context goes along: a UI's progress reporter may find its page through a context variable
-        checked = background.submit(contextvars.copy_context().run, check_all, sorted(distinct), dialect,
-                                    global_known, progress)
+        checked = background.submit(
+            contextvars.copy_context().run, check_all, sorted(distinct), dialect, global_known, progress
+        )
         token_lengths = list(count_tokens(pairs)) if count_tokens is not None else []
         parse_cache.update(((sql, id(global_known)), problems) for sql, problems in checked.result().items())
     finally:  # a failed count (e.g. a bad template) is reported at once; the checks finish into the findings cache
@@ -416,17 +549,31 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
 
     for p in pairs:
         for problem in p.problems:
-            add(Finding(p.row, "row", ERROR, problem, "give each row a text question and a text SQL", "empty"))
+            add(
+                Finding(p.row, "row", ERROR, problem, "give each row a text question and a text SQL", "empty")
+            )
         if not p.question:
-            add(Finding(p.row, "question", ERROR, "question is missing or empty", "write the question", "empty"))
+            add(
+                Finding(
+                    p.row, "question", ERROR, "question is missing or empty", "write the question", "empty"
+                )
+            )
         if not p.sql:
             add(Finding(p.row, "sql", ERROR, "SQL is missing or empty", "write the SQL answer", "empty"))
         if not (p.question and p.sql):
             continue
         key = (_normalise_question(p.question), p.sql.strip())
         if key in seen_exact:
-            add(Finding(p.row, "row", WARNING, f"exact duplicate of row {seen_exact[key]}",
-                        "remove one copy (duplicates weigh that pair twice)", "duplicates"))
+            add(
+                Finding(
+                    p.row,
+                    "row",
+                    WARNING,
+                    f"exact duplicate of row {seen_exact[key]}",
+                    "remove one copy (duplicates weigh that pair twice)",
+                    "duplicates",
+                )
+            )
         else:
             seen_exact[key] = p.row
         sql_by_question[key[0]].setdefault(key[1], p.row)
@@ -450,16 +597,31 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
             rows = sorted(variants.values())
             for row in rows:
                 others = ", ".join(str(r) for r in rows if r != row)
-                add(Finding(row, "sql", WARNING, f"same question as row {others} with different SQL",
-                            "keep the correct SQL, or make the questions differ", "conflicts"))
+                add(
+                    Finding(
+                        row,
+                        "sql",
+                        WARNING,
+                        f"same question as row {others} with different SQL",
+                        "keep the correct SQL, or make the questions differ",
+                        "conflicts",
+                    )
+                )
 
     if count_tokens is not None:
         report.token_lengths = token_lengths
         for p, n in zip(pairs, report.token_lengths, strict=True):
             if n > max_seq_length:
-                add(Finding(p.row, "row", WARNING,
-                            f"{n} tokens, over the max sequence length of {max_seq_length}: the end will be cut",
-                            "shorten the schema or question, or raise the max sequence length", "too_long"))
+                add(
+                    Finding(
+                        p.row,
+                        "row",
+                        WARNING,
+                        f"{n} tokens, over the max sequence length of {max_seq_length}: the end will be cut",
+                        "shorten the schema or question, or raise the max sequence length",
+                        "too_long",
+                    )
+                )
         if report.token_lengths:
             report.token_stats = token_stats(report.token_lengths)
 
@@ -469,8 +631,12 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
     rows_by_kind: dict[str, set[int]] = defaultdict(set)
     for f in report.findings:
         rows_by_kind[f.kind].add(f.row)
-    report.summary = {"rows": len(pairs), "trainable": sum(p.row not in report.error_rows for p in pairs),
-                      "errors": len(report.error_rows), "warnings": len(warning_rows)}
+    report.summary = {
+        "rows": len(pairs),
+        "trainable": sum(p.row not in report.error_rows for p in pairs),
+        "errors": len(report.error_rows),
+        "warnings": len(warning_rows),
+    }
     # the tiles count rows (a row with two write statements is one row that writes), not findings
     report.summary.update({k: len(rows_by_kind.get(k, ())) for k in list(SUMMARY_LABELS)[4:]})
     return report
@@ -479,8 +645,13 @@ def validate_pairs(pairs: list[Pair], schema: Schema | None = None, dialect: str
 def token_stats(lengths: list[int]) -> dict[str, float]:
     """min, mean, median, 95th percentile (interpolated between the rows around it) and max."""
     p95 = statistics.quantiles(lengths, n=20, method="inclusive")[18] if len(lengths) > 1 else lengths[0]
-    return {"min": min(lengths), "mean": round(statistics.fmean(lengths), 1), "p50": statistics.median(lengths),
-            "p95": round(p95, 1), "max": max(lengths)}
+    return {
+        "min": min(lengths),
+        "mean": round(statistics.fmean(lengths), 1),
+        "p50": statistics.median(lengths),
+        "p95": round(p95, 1),
+        "max": max(lengths),
+    }
 
 
 def trainable_pairs(pairs: list[Pair], report: Report) -> list[Pair]:

@@ -16,8 +16,13 @@ from collections.abc import Callable
 import numpy as np
 
 _SPACE_AFTER_WHITESPACE = re.compile(r"\s ")
-PROBES = ["How many orders did each customer place in 2024?", "a b c", "SELECT c.name, SUM(o.amount) AS total FROM "
-          "orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = 'paid' GROUP BY c.name", "x  y\n z"]
+PROBES = [
+    "How many orders did each customer place in 2024?",
+    "a b c",
+    "SELECT c.name, SUM(o.amount) AS total FROM "
+    "orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = 'paid' GROUP BY c.name",
+    "x  y\n z",
+]
 
 
 def words_add_up(count: Callable[[list[str]], list[int]]) -> bool:
@@ -33,8 +38,11 @@ def count_by_words(texts: list[str], count: Callable[[list[str]], list[int]]) ->
         whole = [i for i, text in enumerate(texts) if _SPACE_AFTER_WHITESPACE.search(text)]
         out = [0] * len(texts)
         rest = sorted(set(range(len(texts))) - set(whole))
-        for i, n in zip(whole + rest, count([texts[i] for i in whole]) +
-                        _by_words([texts[i] for i in rest], count), strict=True):
+        for i, n in zip(
+            whole + rest,
+            count([texts[i] for i in whole]) + _by_words([texts[i] for i in rest], count),
+            strict=True,
+        ):
             out[i] = n
         return out
     return _by_words(texts, count)
@@ -49,8 +57,8 @@ def _by_words(texts: list[str], count: Callable[[list[str]], list[int]]) -> list
     firsts = list(set(map(words.__getitem__, starts)))
     others = list(set(words))
     counted = count(firsts + [" " + word for word in others])
-    spaced = dict(zip(others, counted[len(firsts):], strict=True))
+    spaced = dict(zip(others, counted[len(firsts) :], strict=True))
     per_word = np.fromiter(map(spaced.__getitem__, words), dtype=np.int64, count=len(words))
-    first = dict(zip(firsts, counted[:len(firsts)], strict=True))
+    first = dict(zip(firsts, counted[: len(firsts)], strict=True))
     per_word[starts] = [first[words[i]] for i in starts]  # a text's first word has no space before it
     return np.add.reduceat(per_word, starts).tolist()

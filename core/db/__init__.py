@@ -19,7 +19,28 @@ from core.db.introspect import ForeignKey, SchemaInfo, introspect
 from core.db.pairgen import GeneratedPair, generate, generate_pairs, template_counts, write_jsonl
 from core.db.preflight import Outcome, merge_preflight, preflight, preflight_summary
 
-__all__ = ["CORRECT", "NOT_EXECUTED", "SAMPLE", "WRONG", "Database", "ForeignKey", "GeneratedPair", "Outcome",
-           "QueryResult", "SchemaInfo", "SourceError", "connect", "describe_source", "generate", "generate_pairs", "introspect",
-           "is_postgres_url", "merge_preflight", "open_database", "preflight", "preflight_summary", "template_counts",
-           "write_jsonl"]
+__all__ = [
+    "CORRECT",
+    "NOT_EXECUTED",
+    "SAMPLE",
+    "WRONG",
+    "Database",
+    "ForeignKey",
+    "GeneratedPair",
+    "Outcome",
+    "QueryResult",
+    "SchemaInfo",
+    "SourceError",
+    "connect",
+    "describe_source",
+    "generate",
+    "generate_pairs",
+    "introspect",
+    "is_postgres_url",
+    "merge_preflight",
+    "open_database",
+    "preflight",
+    "preflight_summary",
+    "template_counts",
+    "write_jsonl",
+]

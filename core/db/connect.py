@@ -31,7 +31,9 @@ from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 from core.redact import redact
 
 SAMPLE = "sample"
-PREFLIGHT_TIMEOUT_S = 2.0  # per query: a connected database answers the studio's own checks quickly or not at all
+PREFLIGHT_TIMEOUT_S = (
+    2.0  # per query: a connected database answers the studio's own checks quickly or not at all
+)
 TABLE_FILES = (".csv", ".tsv", ".parquet", ".pq")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DUCKDB_MAGIC = b"DUCK"  # at byte 8 of a DuckDB file
@@ -72,12 +74,15 @@ def connect(source: str, timeout_s: float = PREFLIGHT_TIMEOUT_S, ddl_dialect: st
     message."""
     source = (source or "").strip()
     if not source:
-        raise SourceError("No database given. Pick the sample database, a SQLite/DuckDB file, CSV/Parquet files or "
-                          "a postgresql:// URL.")
+        raise SourceError(
+            "No database given. Pick the sample database, a SQLite/DuckDB file, CSV/Parquet files or "
+            "a postgresql:// URL."
+        )
     kw = {"timeout_s": timeout_s}
     if source == SAMPLE:
-
-        db = DuckDatabase(SAMPLE_SCHEMA.read_text(encoding="utf-8"), SAMPLE_DATA, ddl_dialect="postgres", **kw)
+        db = DuckDatabase(
+            SAMPLE_SCHEMA.read_text(encoding="utf-8"), SAMPLE_DATA, ddl_dialect="postgres", **kw
+        )
         db.label = "the sample database (embedded DuckDB)"
     elif is_postgres_url(source):
         try:
@@ -97,7 +102,9 @@ def _open_path(path: Path, ddl_dialect: str, kw: dict) -> Database:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in TABLE_FILES)
         if not files:
-            raise SourceError(f"{shown}: the folder has no CSV or Parquet files. Put one file per table in it.")
+            raise SourceError(
+                f"{shown}: the folder has no CSV or Parquet files. Put one file per table in it."
+            )
         return FileTablesDatabase(files, **kw)
     if not path.is_file():
         raise SourceError(f"{shown}: no such file or folder.")
@@ -115,8 +122,10 @@ def _open_path(path: Path, ddl_dialect: str, kw: dict) -> Database:
     if head[8:12] == DUCKDB_MAGIC:
         return DuckFileDatabase(path, **kw)
     if not head:
-        raise SourceError(f"{shown}: the file is empty (0 bytes). Pick the database file itself: a copy or upload "
-                          "may have failed.")
+        raise SourceError(
+            f"{shown}: the file is empty (0 bytes). Pick the database file itself: a copy or upload "
+            "may have failed."
+        )
     try:
         script = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -126,21 +135,29 @@ def _open_path(path: Path, ddl_dialect: str, kw: dict) -> Database:
     try:
         db = DuckDatabase(script, None, ddl_dialect=ddl_dialect, **kw)
     except Exception as e:  # noqa: BLE001 - DDL of any dialect: its own message says what is wrong
-        raise SourceError(f"{shown}: the SQL script could not be loaded ({str(e).splitlines()[0][:200]}). "
-                          "Check the statement named, or pick the dialect it is written in.") from None
+        raise SourceError(
+            f"{shown}: the SQL script could not be loaded ({str(e).splitlines()[0][:200]}). "
+            "Check the statement named, or pick the dialect it is written in."
+        ) from None
     db.label = f"SQL script {shown} (embedded DuckDB)"
     return db
 
 
 def _not_a_database(shown: str, suffix: str, binary: bool) -> str:
     if suffix in DATABASE_FILES:  # named like a database: say what its first bytes are not
-        return (f"{shown}: not a SQLite or DuckDB database (the file does not start with either's header). Pick "
-                "the database file itself: this may be a file of another program, or a copy that was damaged.")
+        return (
+            f"{shown}: not a SQLite or DuckDB database (the file does not start with either's header). Pick "
+            "the database file itself: this may be a file of another program, or a copy that was damaged."
+        )
     if binary:
-        return (f"{shown}: neither a SQLite or DuckDB database nor a UTF-8 SQL script. Pick a SQLite or DuckDB "
-                "file, CSV/Parquet files or a .sql script.")
-    return (f"{shown}: not a database file, and as a SQL script it has no CREATE TABLE statement. Pick a SQLite or "
-            "DuckDB file, CSV/Parquet files or a .sql script with the CREATE TABLE statements.")
+        return (
+            f"{shown}: neither a SQLite or DuckDB database nor a UTF-8 SQL script. Pick a SQLite or DuckDB "
+            "file, CSV/Parquet files or a .sql script."
+        )
+    return (
+        f"{shown}: not a database file, and as a SQL script it has no CREATE TABLE statement. Pick a SQLite or "
+        "DuckDB file, CSV/Parquet files or a .sql script with the CREATE TABLE statements."
+    )
 
 
 class DuckFileDatabase(DuckDatabase):
@@ -176,20 +193,27 @@ class FileTablesDatabase(DuckDatabase):
         for path in files:
             name = table_name_for(path)
             if name in seen:
-                raise SourceError(f"{path.name} and {seen[name].name} would both become the table '{name}'. "
-                                  "Rename one of them.")
+                raise SourceError(
+                    f"{path.name} and {seen[name].name} would both become the table '{name}'. "
+                    "Rename one of them."
+                )
             seen[name] = path
             try:
-                reader = self.con.read_parquet if path.suffix.lower() in (".parquet", ".pq") else self.con.read_csv
+                reader = (
+                    self.con.read_parquet if path.suffix.lower() in (".parquet", ".pq") else self.con.read_csv
+                )
                 relation = reader(str(path))
                 view = f"file_{len(seen)}"
                 self.con.register(view, relation)
-                create = exp.Create(this=exp.to_table(name, quoted=True), kind="TABLE",
-                                    expression=exp.select("*").from_(view))
+                create = exp.Create(
+                    this=exp.to_table(name, quoted=True), kind="TABLE", expression=exp.select("*").from_(view)
+                )
                 self.con.execute(create.sql(dialect="duckdb"))
                 self.con.unregister(view)
             except duckdb.Error as e:
-                raise SourceError(f"{path.name}: cannot be read as a table ({str(e).splitlines()[0][:200]}). "
-                                  "Save it as comma-separated UTF-8 CSV with a header row, or as Parquet.") from None
+                raise SourceError(
+                    f"{path.name}: cannot be read as a table ({str(e).splitlines()[0][:200]}). "
+                    "Save it as comma-separated UTF-8 CSV with a header row, or as Parquet."
+                ) from None
         self._lock_down()
         self.label = f"{len(files)} file{'s' if len(files) != 1 else ''} in an embedded DuckDB"

@@ -24,24 +24,71 @@ def _variants(d: Drafter, table: Table, column: Column) -> list[Draft]:
     drafts = []
     if d.big(table):
         query = d.from_(scope, d.col(column)).order_by(d.ordered(d.col(column), True, column)).limit(TOP)
-        drafts.append(Draft("name_top", d.say(["What are the {n} highest {cs} of {s}?", "List the top {n} {cs} of {s}."],
-                                              n=TOP, cs=cs, s=many), query))
+        drafts.append(
+            Draft(
+                "name_top",
+                d.say(
+                    ["What are the {n} highest {cs} of {s}?", "List the top {n} {cs} of {s}."],
+                    n=TOP,
+                    cs=cs,
+                    s=many,
+                ),
+                query,
+            )
+        )
     else:
-        drafts.append(Draft("name_list", d.say(["List the {cs} of all {s}.", "What are the {cs} of all {s}?",
-                                                "Show the {cs} of every {s1}."], cs=cs, s=many, s1=d.nouns(table)[0]),
-                            d.from_(scope, d.col(column))))
-        drafts.append(Draft("name_distinct", d.say(["What are the distinct {cs} of {s}?",
-                                                    "List the different {cs} of the {s}."], cs=cs, s=many),
-                            d.from_(scope, d.col(column)).distinct()))
-    drafts.append(Draft("name_count", d.say(["How many different {cs} do the {s} have?",
-                                             "Count the distinct {cs} of {s}."], cs=cs, s=many),
-                        d.from_(scope, exp.Count(this=exp.Distinct(expressions=[d.col(column)])))))
+        drafts.append(
+            Draft(
+                "name_list",
+                d.say(
+                    [
+                        "List the {cs} of all {s}.",
+                        "What are the {cs} of all {s}?",
+                        "Show the {cs} of every {s1}.",
+                    ],
+                    cs=cs,
+                    s=many,
+                    s1=d.nouns(table)[0],
+                ),
+                d.from_(scope, d.col(column)),
+            )
+        )
+        drafts.append(
+            Draft(
+                "name_distinct",
+                d.say(
+                    ["What are the distinct {cs} of {s}?", "List the different {cs} of the {s}."],
+                    cs=cs,
+                    s=many,
+                ),
+                d.from_(scope, d.col(column)).distinct(),
+            )
+        )
+    drafts.append(
+        Draft(
+            "name_count",
+            d.say(
+                ["How many different {cs} do the {s} have?", "Count the distinct {cs} of {s}."], cs=cs, s=many
+            ),
+            d.from_(scope, exp.Count(this=exp.Distinct(expressions=[d.col(column)]))),
+        )
+    )
     if label is not None and label is not column and column.examples:
         value = d.pick(column.examples)
         query = d.from_(scope, d.col(label)).where(exp.EQ(this=d.col(column), expression=literal(value)))
-        drafts.append(Draft("name_filter", d.say(["What are the {l} of the {s} whose {c} is {v}?",
-                                                  "List the {l} of {s} with {c} {v}."],
-                                                 l=d.words_plural(label), s=many, c=c, v=spoken_value(value)), query))
+        drafts.append(
+            Draft(
+                "name_filter",
+                d.say(
+                    ["What are the {l} of the {s} whose {c} is {v}?", "List the {l} of {s} with {c} {v}."],
+                    l=d.words_plural(label),
+                    s=many,
+                    c=c,
+                    v=spoken_value(value),
+                ),
+                query,
+            )
+        )
     return drafts
 
 
@@ -57,5 +104,8 @@ def name_drafts(d: Drafter, counts: dict[str, int]) -> Iterator[Draft]:
         if counts.get(table.name, 0) < MIN_MENTIONS:
             query = d.from_(Scope([table]), exp.Count(this=exp.Star()))
             many = d.nouns(table)[1]
-            yield Draft("name_count_rows", d.say(["How many {s} are there?", "Count the {s}.",
-                                                  "What is the number of {s}?"], s=many), query)
+            yield Draft(
+                "name_count_rows",
+                d.say(["How many {s} are there?", "Count the {s}.", "What is the number of {s}?"], s=many),
+                query,
+            )

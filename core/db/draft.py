@@ -22,7 +22,9 @@ from core.db.sqlnames import column_ref, table_ref
 
 _KEY_NAME = re.compile(r"(?i)(^id$|_id$|[a-z]Id$|ID$|_code$|_key$)")
 BIG_TABLE = 1000  # rows: a question about such a table must filter or rank, or its answer is too long to read
-MAX_ROWS = 1000  # a generated query answers with at most this many rows: a question a person reads the answer of
+MAX_ROWS = (
+    1000  # a generated query answers with at most this many rows: a question a person reads the answer of
+)
 
 
 @dataclass
@@ -91,19 +93,38 @@ class Drafter:
     def __post_init__(self):
         self.tables = [t for t in self.info.tables if t.rows > 0 and t.columns]
         present = {t.name for t in self.tables}
-        self._keys = {(k.table, c) for k in self.info.foreign_keys for c in k.columns} | \
-            {(k.ref_table, c) for k in self.info.foreign_keys for c in k.ref_columns}
-        usable = [k for k in self.info.foreign_keys if len(k.columns) == 1 and k.table in present
-                  and k.ref_table in present and k.table != k.ref_table]
+        self._keys = {(k.table, c) for k in self.info.foreign_keys for c in k.columns} | {
+            (k.ref_table, c) for k in self.info.foreign_keys for c in k.ref_columns
+        }
+        usable = [
+            k
+            for k in self.info.foreign_keys
+            if len(k.columns) == 1
+            and k.table in present
+            and k.ref_table in present
+            and k.table != k.ref_table
+        ]
         per_pair = {}
         for k in usable:
             per_pair[(k.table, k.ref_table)] = per_pair.get((k.table, k.ref_table), 0) + 1
-        self.hops = [Hop(self.info.table(k.table), k.columns[0], self.info.table(k.ref_table), k.ref_columns[0],
-                         per_pair[(k.table, k.ref_table)] > 1) for k in usable]
+        self.hops = [
+            Hop(
+                self.info.table(k.table),
+                k.columns[0],
+                self.info.table(k.ref_table),
+                k.ref_columns[0],
+                per_pair[(k.table, k.ref_table)] > 1,
+            )
+            for k in usable
+        ]
 
     # ---- roles of columns ----
     def is_key(self, table: Table, column: Column) -> bool:
-        return column.primary_key or (table.name, column.name) in self._keys or bool(_KEY_NAME.search(column.name))
+        return (
+            column.primary_key
+            or (table.name, column.name) in self._keys
+            or bool(_KEY_NAME.search(column.name))
+        )
 
     def plain(self, table: Table, kinds: tuple[str, ...]) -> list[Column]:
         return [c for c in table.columns if c.kind in kinds and c.examples and not self.is_key(table, c)]
@@ -128,10 +149,21 @@ class Drafter:
         """Columns whose values repeat (what GROUP BY and "for each" make sense on): few distinct values, or a
         reference to another row that many rows share (a bike id, a zip code)."""
         sampled = min(table.rows, 2000)
-        few = [c for c in self.plain(table, ("text", "bool", "number")) if 2 <= c.distinct <= MAX_ROWS
-               and c.distinct <= max(2, 0.7 * sampled) and (c.kind != "number" or _whole(c))]
-        shared = [c for c in table.columns if self.is_key(table, c) and not c.primary_key and c.examples
-                  and 2 <= c.distinct <= max(2, 0.6 * sampled)]
+        few = [
+            c
+            for c in self.plain(table, ("text", "bool", "number"))
+            if 2 <= c.distinct <= MAX_ROWS
+            and c.distinct <= max(2, 0.7 * sampled)
+            and (c.kind != "number" or _whole(c))
+        ]
+        shared = [
+            c
+            for c in table.columns
+            if self.is_key(table, c)
+            and not c.primary_key
+            and c.examples
+            and 2 <= c.distinct <= max(2, 0.6 * sampled)
+        ]
         return few + shared
 
     def texts(self, table: Table) -> list[Column]:
@@ -148,13 +180,19 @@ class Drafter:
         (people ask for "the ids and names of ...")."""
         label = self.label(table)
         rest = [c for c in self.plain(table, ("text", "number", "date", "bool")) if c is not label]
-        keys = [c for c in table.columns if c.examples and self.is_key(table, c)] if self.rng.random() < 0.15 else []
+        keys = (
+            [c for c in table.columns if c.examples and self.is_key(table, c)]
+            if self.rng.random() < 0.15
+            else []
+        )
         return ([label] if label else []) + rest + keys
 
     def sortable(self, table: Table) -> list[Column]:
         """What a list is sorted by: numbers and dates mostly, the label (alphabetical) or an id sometimes."""
         label = self.label(table)
-        extra = ([label] if label else []) + [c for c in table.columns if c.primary_key and c.kind == "number"]
+        extra = ([label] if label else []) + [
+            c for c in table.columns if c.primary_key and c.kind == "number"
+        ]
         return self.numbers(table) * 3 + self.dates(table) * 3 + extra
 
     def big(self, table: Table) -> bool:
@@ -205,8 +243,12 @@ class Drafter:
             steps += [(h.parent, h.child, h) for h in self.hops]
         paths = [((a, b), (h,)) for a, b, h in steps]
         for _ in range(length - 1):
-            paths = [(tables + (b,), hops + (h,)) for tables, hops in paths for a, b, h in steps
-                     if a is tables[-1] and b not in tables][:5000]
+            paths = [
+                (tables + (b,), hops + (h,))
+                for tables, hops in paths
+                for a, b, h in steps
+                if a is tables[-1] and b not in tables
+            ][:5000]
         self._path_cache[(length, many_to_one)] = paths
         return paths
 
@@ -222,20 +264,31 @@ class Drafter:
             a, b = scope.alias(i), scope.alias(i + 1)
             on_left = hop.child_col if left is hop.child else hop.parent_col
             on_right = hop.parent_col if left is hop.child else hop.child_col
-            query = query.join(self.tab(right, b), on=exp.EQ(this=self.col(on_left, a), expression=self.col(on_right, b)))
+            query = query.join(
+                self.tab(right, b), on=exp.EQ(this=self.col(on_left, a), expression=self.col(on_right, b))
+            )
         return query
 
     # ---- conditions (WHERE) with their words ----
-    def condition(self, table: Table, alias: str | None = None, kinds: tuple[str, ...] = ("eq", "cmp", "like"),
-                  avoid: tuple = (), row: tuple | None = None) -> Condition | None:
+    def condition(
+        self,
+        table: Table,
+        alias: str | None = None,
+        kinds: tuple[str, ...] = ("eq", "cmp", "like"),
+        avoid: tuple = (),
+        row: tuple | None = None,
+    ) -> Condition | None:
         """A condition on a real value of one of the table's columns: equality on a category or a name (people ask
         that most), a comparison with a rounded number, or a word the text contains. With `row` (one of the table's
         sample rows), an equality takes that row's value, so two conditions from one row find it."""
         options = []
         if "eq" in kinds:
-            options += [("eq", c) for c in self.texts(table) + [c for c in self.numbers(table) if _whole(c)]] * 3
-            options += [("eq", c) for c in table.columns if self.is_key(table, c) and c.examples
-                        and not c.primary_key]
+            options += [
+                ("eq", c) for c in self.texts(table) + [c for c in self.numbers(table) if _whole(c)]
+            ] * 3
+            options += [
+                ("eq", c) for c in table.columns if self.is_key(table, c) and c.examples and not c.primary_key
+            ]
         if "cmp" in kinds:
             options += [("cmp", c) for c in self.numbers(table) + self.dates(table)]
         if "like" in kinds:
@@ -253,16 +306,30 @@ class Drafter:
             negate = row is None and self.rng.random() < 0.1
             expr = (exp.NEQ if negate else exp.EQ)(this=ref, expression=literal(value))
             v = spoken_value(value)
-            text = self.rng.choice([f"whose {words} is {'not ' if negate else ''}{v}",
-                                    f"with {words} {'other than ' if negate else ''}{v}"])
+            text = self.rng.choice(
+                [
+                    f"whose {words} is {'not ' if negate else ''}{v}",
+                    f"with {words} {'other than ' if negate else ''}{v}",
+                ]
+            )
             return Condition(expr, table, column, text)
         if kind == "like":
-            found = [w for v in column.examples if isinstance(v, str) for w in v.split() if len(w) >= 3 and w.isalpha()]
+            found = [
+                w
+                for v in column.examples
+                if isinstance(v, str)
+                for w in v.split()
+                if len(w) >= 3 and w.isalpha()
+            ]
             word = self.pick(found)
             if word is None:
                 return None
-            return Condition(exp.Like(this=ref, expression=literal(f"%{word}%")), table, column,
-                             self.rng.choice([f"whose {words} contains '{word}'", f"with '{word}' in their {words}"]))
+            return Condition(
+                exp.Like(this=ref, expression=literal(f"%{word}%")),
+                table,
+                column,
+                self.rng.choice([f"whose {words} contains '{word}'", f"with '{word}' in their {words}"]),
+            )
         value = self.threshold(column)
         if value is None:
             return None
@@ -274,14 +341,23 @@ class Drafter:
                 return None
             low, high = sorted([value, high])
             expr = exp.Between(this=ref, low=literal(low), high=literal(high))
-            return Condition(expr, table, column, f"whose {words} is between {spoken_value(low)} and {spoken_value(high)}")
-        cls, said = {"gt": (exp.GT, ["greater than", "more than", "above", "over", "higher than"]),
-                     "lt": (exp.LT, ["less than", "below", "under", "lower than"]),
-                     "gte": (exp.GTE, ["at least"]), "lte": (exp.LTE, ["at most"])}[op]
+            return Condition(
+                expr, table, column, f"whose {words} is between {spoken_value(low)} and {spoken_value(high)}"
+            )
+        cls, said = {
+            "gt": (exp.GT, ["greater than", "more than", "above", "over", "higher than"]),
+            "lt": (exp.LT, ["less than", "below", "under", "lower than"]),
+            "gte": (exp.GTE, ["at least"]),
+            "lte": (exp.LTE, ["at most"]),
+        }[op]
         if column.kind == "date":
             said = {"gt": ["after"], "lt": ["before"], "gte": ["on or after"], "lte": ["on or before"]}[op]
-        return Condition(cls(this=ref, expression=literal(value)), table, column,
-                         f"whose {words} is {self.rng.choice(said)} {v}")
+        return Condition(
+            cls(this=ref, expression=literal(value)),
+            table,
+            column,
+            f"whose {words} is {self.rng.choice(said)} {v}",
+        )
 
     def threshold(self, column: Column):
         """A value to compare with: a real one, rounded as people type thresholds (1719.96 -> 1700)."""
@@ -308,8 +384,9 @@ class Drafter:
         if column is not None and column.nulls:
             return exp.Ordered(this=expression, desc=desc, nulls_first=False)
         plain = _plain_nulls(self.dialect, desc)
-        return exp.Ordered(this=expression, desc=desc or (False if self.rng.random() < 0.5 else None),
-                           nulls_first=plain)
+        return exp.Ordered(
+            this=expression, desc=desc or (False if self.rng.random() < 0.5 else None), nulls_first=plain
+        )
 
     # ---- words ----
     @staticmethod
@@ -325,22 +402,30 @@ class Drafter:
         return column_plural(column.name)
 
     def columns_words(self, columns: list[Column], plural: bool = False) -> str:
-        return join_words([self.words_plural(c) if plural and len(columns) == 1 else self.words(c) for c in columns])
+        return join_words(
+            [self.words_plural(c) if plural and len(columns) == 1 else self.words(c) for c in columns]
+        )
 
 
 @functools.lru_cache(maxsize=64)
 def _plain_nulls(dialect: str, desc: bool):
     """The nulls_first value with which sqlglot writes no NULLS FIRST/LAST for this dialect and direction."""
     for value in (None, True, False):
-        text = exp.select("a").from_("t").order_by(exp.Ordered(this=exp.column("a"), desc=desc, nulls_first=value))
+        text = (
+            exp.select("a")
+            .from_("t")
+            .order_by(exp.Ordered(this=exp.column("a"), desc=desc, nulls_first=value))
+        )
         if "NULLS" not in text.sql(dialect=dialect):
             return value
     return None
 
 
 def _whole(column: Column) -> bool:
-    return all(isinstance(v, int) or (isinstance(v, (float, decimal.Decimal)) and float(v).is_integer())
-               for v in column.examples)
+    return all(
+        isinstance(v, int) or (isinstance(v, (float, decimal.Decimal)) and float(v).is_integer())
+        for v in column.examples
+    )
 
 
 def as_date(value) -> datetime.date | None:
@@ -383,8 +468,13 @@ def count_condition(d: Drafter) -> tuple[exp.Expression, str]:
     """HAVING on the number of rows, as people ask it: at least / more than / exactly / fewer than N."""
     count = exp.Count(this=exp.Star())
     n, how = d.rng.choice([2, 2, 3]), d.weighted({"gte": 44, "gt": 58, "eq": 9, "lt": 5, "lte": 4})
-    cls, words = {"gte": (exp.GTE, f"at least {n}"), "gt": (exp.GT, f"more than {n - 1}"), "eq": (exp.EQ, f"exactly {n}"),
-                  "lt": (exp.LT, f"fewer than {n}"), "lte": (exp.LTE, f"at most {n}")}[how]
+    cls, words = {
+        "gte": (exp.GTE, f"at least {n}"),
+        "gt": (exp.GT, f"more than {n - 1}"),
+        "eq": (exp.EQ, f"exactly {n}"),
+        "lt": (exp.LT, f"fewer than {n}"),
+        "lte": (exp.LTE, f"at most {n}"),
+    }[how]
     return cls(this=count, expression=literal(n - 1 if how == "gt" else n)), words
 
 

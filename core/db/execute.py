@@ -22,21 +22,60 @@ from core.redact import redact
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_ROW_CAP = 10_000
 # Functions that read or write server files, reach other servers or change settings: never run them.
-DENIED_FUNCTIONS = {"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export",
-                    "dblink", "dblink_exec", "pg_terminate_backend", "pg_cancel_backend", "set_config",
-                    "pg_reload_conf", "query_to_xml", "read_csv", "read_csv_auto", "read_parquet", "read_json",
-                    "read_json_auto", "read_text", "read_blob", "glob", "sqlite_scan", "postgres_scan", "load_extension",
-                    # effects that outlive the rolled-back transaction: session locks, notifications, WAL messages
-                    "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
-                    "pg_try_advisory_lock_shared", "pg_advisory_xact_lock", "pg_notify", "pg_logical_emit_message",
-                    "dblink_connect", "dblink_send_query", "pg_file_write", "lo_create", "lo_unlink", "lo_from_bytea"}
+DENIED_FUNCTIONS = {
+    "pg_read_file",
+    "pg_read_binary_file",
+    "pg_ls_dir",
+    "pg_stat_file",
+    "lo_import",
+    "lo_export",
+    "dblink",
+    "dblink_exec",
+    "pg_terminate_backend",
+    "pg_cancel_backend",
+    "set_config",
+    "pg_reload_conf",
+    "query_to_xml",
+    "read_csv",
+    "read_csv_auto",
+    "read_parquet",
+    "read_json",
+    "read_json_auto",
+    "read_text",
+    "read_blob",
+    "glob",
+    "sqlite_scan",
+    "postgres_scan",
+    "load_extension",
+    # effects that outlive the rolled-back transaction: session locks, notifications, WAL messages
+    "pg_advisory_lock",
+    "pg_advisory_lock_shared",
+    "pg_try_advisory_lock",
+    "pg_try_advisory_lock_shared",
+    "pg_advisory_xact_lock",
+    "pg_notify",
+    "pg_logical_emit_message",
+    "dblink_connect",
+    "dblink_send_query",
+    "pg_file_write",
+    "lo_create",
+    "lo_unlink",
+    "lo_from_bytea",
+}
 READ_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 # How the refusals that static validation also reports begin (the pre-flight reports them once, not twice).
 UNPARSED, SEVERAL = "does not parse", "not executed: several statements"
 
 # Categories of one executed query (and of a prediction compared with the gold result).
 CORRECT, WRONG, RUNTIME, UNKNOWN, SYNTAX, TIMEOUT, NOT_EXECUTED = (
-    "correct", "wrong result", "runtime error", "unknown table/column", "syntax error", "timeout", "not executed")
+    "correct",
+    "wrong result",
+    "runtime error",
+    "unknown table/column",
+    "syntax error",
+    "timeout",
+    "not executed",
+)
 
 
 @dataclass
@@ -111,7 +150,9 @@ class Database:
     def explain(self, error: Exception, doing: str) -> str:
         """What went wrong and what to do, as the end of a sentence that core.db.connect starts with the database's
         name. `doing` says what the studio was doing ("reading its tables")."""
-        return f"{doing} failed ({first_line(error)}). Check that the database can be read, then connect again"
+        return (
+            f"{doing} failed ({first_line(error)}). Check that the database can be read, then connect again"
+        )
 
     def _took_too_long(self, doing: str) -> str:
         return f"{doing} took longer than {self.timeout_s:g} s and was stopped"
@@ -131,8 +172,12 @@ class Database:
         try:
             native = transpile(sql, source_dialect, self.dialect)
         except sqlglot.errors.SqlglotError as e:
-            return QueryResult(False, category=NOT_EXECUTED, error=f"not executed: could not translate "
-                               f"{source_dialect} to {self.dialect} ({parse_problem(e)[0]})")
+            return QueryResult(
+                False,
+                category=NOT_EXECUTED,
+                error=f"not executed: could not translate "
+                f"{source_dialect} to {self.dialect} ({parse_problem(e)[0]})",
+            )
         start = time.perf_counter()
         with self._lock:
             self._cap = row_cap or self.row_cap
@@ -182,17 +227,25 @@ class DuckDatabase(Database):
             return f"{self._took_too_long(doing)}. Try again when the machine is less busy"
         if re.search(r"(?i)storage version|newer version|older version|version number", line):
             # the folder an export writes (CSV or Parquet files) is a source the studio connects as it is
-            return (f"it was written by a DuckDB version that the installed DuckDB {version} cannot read ({line}). "
-                    "Open it with the DuckDB that wrote it, run EXPORT DATABASE 'folder' (FORMAT parquet) and connect "
-                    "that folder, or install that DuckDB version")
+            return (
+                f"it was written by a DuckDB version that the installed DuckDB {version} cannot read ({line}). "
+                "Open it with the DuckDB that wrote it, run EXPORT DATABASE 'folder' (FORMAT parquet) and connect "
+                "that folder, or install that DuckDB version"
+            )
         if re.search(r"(?i)could not set lock|conflicting lock|different configuration", line):
-            return (f"another program has it open for writing ({line}). Close that program or its connection to "
-                    "the file, then connect again")
+            return (
+                f"another program has it open for writing ({line}). Close that program or its connection to "
+                "the file, then connect again"
+            )
         if re.search(r"(?i)corrupt|checksum|could not read enough bytes|not a valid duckdb", line):
-            return (f"the file is damaged or incomplete ({line}). Copy or upload it again from the original: a "
-                    "copy or upload may have stopped early")
-        return (f"the installed DuckDB {version} cannot read it ({line}). Check that it is a DuckDB database file "
-                "written by a compatible DuckDB version")
+            return (
+                f"the file is damaged or incomplete ({line}). Copy or upload it again from the original: a "
+                "copy or upload may have stopped early"
+            )
+        return (
+            f"the installed DuckDB {version} cannot read it ({line}). Check that it is a DuckDB database file "
+            "written by a compatible DuckDB version"
+        )
 
     def _lock_down(self) -> None:
         """From here on queries cannot read or write files, attach databases or install extensions. DuckDB shares
@@ -212,7 +265,9 @@ class DuckDatabase(Database):
                 self._load_csv(csv_file)
         elif path is not None and path.suffix.lower() in (".sqlite", ".db", ".sqlite3"):
             self.con.execute(f"ATTACH '{path}' AS src (TYPE sqlite, READ_ONLY)")
-            for (name,) in self.con.execute("SELECT name FROM (SHOW ALL TABLES) WHERE database = 'src'").fetchall():
+            for (name,) in self.con.execute(
+                "SELECT name FROM (SHOW ALL TABLES) WHERE database = 'src'"
+            ).fetchall():
                 self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM src."{name}"')
             self.con.execute("DETACH src")
         else:
@@ -232,12 +287,17 @@ class DuckDatabase(Database):
             return
         table = exp.to_identifier(csv_file.stem, quoted=True).sql(dialect="duckdb")
         try:
-            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_csv(?, header = true, all_varchar = true, "
-                             "delim = ',', quote = '\"', escape = '\"')", [str(csv_file)])
+            self.con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM read_csv(?, header = true, all_varchar = true, "
+                "delim = ',', quote = '\"', escape = '\"')",
+                [str(csv_file)],
+            )
         except duckdb.Error as e:
-            raise ValueError(f"{csv_file.name}: cannot be loaded into the table {csv_file.stem} "
-                             f"({str(e).splitlines()[0]}). Check that file: its name is a table of the schema, its "
-                             "header row names that table's columns, and its values fit their types.") from None
+            raise ValueError(
+                f"{csv_file.name}: cannot be loaded into the table {csv_file.stem} "
+                f"({str(e).splitlines()[0]}). Check that file: its name is a table of the schema, its "
+                "header row names that table's columns, and its values fit their types."
+            ) from None
 
     def _run(self, sql: str) -> QueryResult:
         import duckdb
@@ -275,8 +335,12 @@ class SqliteDatabase(Database):
         super().__init__(**kw)
         # as_uri() percent-encodes the path: a '#', '?' or '%' in a file name stays part of the name. A writer's lock
         # is waited for as long as a statement may run, then reported (SQLITE_BUSY), never waited for forever.
-        self.con = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False,
-                                   timeout=self.timeout_s)
+        self.con = sqlite3.connect(
+            Path(path).resolve().as_uri() + "?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            timeout=self.timeout_s,
+        )
 
     def probe(self) -> None:
         # the first page: SQLite checks the header (and the file's length against it) before it answers
@@ -286,21 +350,29 @@ class SqliteDatabase(Database):
         said = f"SQLite says: {first_line(error)}"
         code = getattr(error, "sqlite_errorname", "")
         if code.startswith("SQLITE_CORRUPT"):
-            return (f"the file is damaged or incomplete ({said}). Copy or upload it again from the original: a copy "
-                    "or upload may have stopped early")
+            return (
+                f"the file is damaged or incomplete ({said}). Copy or upload it again from the original: a copy "
+                "or upload may have stopped early"
+            )
         if code.startswith("SQLITE_NOTADB"):
-            return (f"it is not a SQLite database, or it is encrypted ({said}). Pick the database file itself (an "
-                    "encrypted one must be decrypted first)")
+            return (
+                f"it is not a SQLite database, or it is encrypted ({said}). Pick the database file itself (an "
+                "encrypted one must be decrypted first)"
+            )
         if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            return (f"another program is writing to it and holds its lock ({said}, after waiting "
-                    f"{self.timeout_s:g} s). Wait until that program has finished writing, or close it, then "
-                    "connect again")
+            return (
+                f"another program is writing to it and holds its lock ({said}, after waiting "
+                f"{self.timeout_s:g} s). Wait until that program has finished writing, or close it, then "
+                "connect again"
+            )
         if code.startswith("SQLITE_INTERRUPT"):
             return f"{self._took_too_long(doing)}. Try again when the machine is less busy"
         if code.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM", "SQLITE_AUTH")):
             return f"the file cannot be read ({said}). Check that it exists and that this user may read it"
-        return (f"{doing} failed ({said}). Check the file with the sqlite3 tool (PRAGMA integrity_check), or copy it "
-                "again from the original")
+        return (
+            f"{doing} failed ({said}). Check the file with the sqlite3 tool (PRAGMA integrity_check), or copy it "
+            "again from the original"
+        )
 
     def _run(self, sql: str) -> QueryResult:
         deadline = time.monotonic() + self.timeout_s
@@ -312,11 +384,17 @@ class SqliteDatabase(Database):
         except sqlite3.OperationalError as e:
             text = str(e)
             if "interrupted" in text:
-                return QueryResult(False, category=TIMEOUT, error=f"timeout: stopped after {self.timeout_s:g} s")
+                return QueryResult(
+                    False, category=TIMEOUT, error=f"timeout: stopped after {self.timeout_s:g} s"
+                )
             if getattr(e, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
                 # another program's write lock: a wait that ran out, not a fault of the query
-                return QueryResult(False, category=TIMEOUT, error=f"timeout: another program held the database's "
-                                   f"write lock for over {self.timeout_s:g} s")
+                return QueryResult(
+                    False,
+                    category=TIMEOUT,
+                    error=f"timeout: another program held the database's "
+                    f"write lock for over {self.timeout_s:g} s",
+                )
             category = UNKNOWN if "no such" in text else SYNTAX if "syntax" in text else RUNTIME
             return QueryResult(False, category=category, error=text)
         except sqlite3.Error as e:
@@ -339,11 +417,15 @@ class PostgresDatabase(Database):
 
         # The timeout goes in the connection's startup options (after any the URL gives): no SET statement, and
         # the SQL guard refuses SET and set_config, so a query cannot lift it.
-        options = f"{conninfo_to_dict(url).get('options') or ''} -c statement_timeout={int(self.timeout_s * 1000)}"
+        options = (
+            f"{conninfo_to_dict(url).get('options') or ''} -c statement_timeout={int(self.timeout_s * 1000)}"
+        )
         try:
             self.con = psycopg.connect(url, autocommit=True, connect_timeout=10, options=options.strip())
         except psycopg.Error as e:
-            raise ConnectionError(redact(f"Could not connect to PostgreSQL {url}: {_connect_problem(e)}")) from None
+            raise ConnectionError(
+                redact(f"Could not connect to PostgreSQL {url}: {_connect_problem(e)}")
+            ) from None
         self.con.read_only = True  # each transaction() begins with BEGIN READ ONLY
 
     @property
@@ -357,8 +439,10 @@ class PostgresDatabase(Database):
 
         said = redact(first_line(error))
         if isinstance(error, errors.QueryCanceled):
-            return (f"{self._took_too_long(doing)} (the studio's statement timeout). The server may be busy, or "
-                    "another session holds a lock on the tables: try again later")
+            return (
+                f"{self._took_too_long(doing)} (the studio's statement timeout). The server may be busy, or "
+                "another session holds a lock on the tables: try again later"
+            )
         if isinstance(error, errors.InsufficientPrivilege):
             return f"the user may not read it ({said}). Connect as a user who may read the schema's tables"
         if isinstance(error, OperationalError):
@@ -391,23 +475,37 @@ _CONNECT_HINTS = (
     (r'role "[^"]*" does not exist', "Check the user name"),
     (r'database "[^"]*" does not exist', "Check the database name (the part of the URL after the last /)"),
     (r"pg_hba\.conf", "The server does not let this user connect from this machine: ask its administrator"),
-    (r"(?i)refused|timeout|timed out|resolve|translate host|no route|unreachable|no such file",
-     "Check the host and port, and that the server is running and accepts connections from this machine"),
+    (
+        r"(?i)refused|timeout|timed out|resolve|translate host|no route|unreachable|no such file",
+        "Check the host and port, and that the server is running and accepts connections from this machine",
+    ),
 )
 
 
 def _connect_problem(error: Exception) -> str:
     """psycopg's reason for a failed connection, without libpq's framing, and what to check."""
     text = first_line(error, 300)
-    text = re.sub(r'^connection failed: |connection to server (?:at|on socket) "[^"]*"(?: \([^)]*\))?'
-                  r"(?:, port \d+)? failed: |FATAL:\s+", "", text).strip()
-    hint = next((h for pattern, h in _CONNECT_HINTS if re.search(pattern, text)),
-                "Check the host, port, database name, user and password")
+    text = re.sub(
+        r'^connection failed: |connection to server (?:at|on socket) "[^"]*"(?: \([^)]*\))?'
+        r"(?:, port \d+)? failed: |FATAL:\s+",
+        "",
+        text,
+    ).strip()
+    hint = next(
+        (h for pattern, h in _CONNECT_HINTS if re.search(pattern, text)),
+        "Check the host, port, database name, user and password",
+    )
     return f"{text}. {hint}"
 
 
-def open_database(target: str = "duckdb", ddl: str = "", data: str | Path | None = None, dialect: str = "postgres",
-                  timeout_s: float = DEFAULT_TIMEOUT_S, row_cap: int = DEFAULT_ROW_CAP) -> Database:
+def open_database(
+    target: str = "duckdb",
+    ddl: str = "",
+    data: str | Path | None = None,
+    dialect: str = "postgres",
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    row_cap: int = DEFAULT_ROW_CAP,
+) -> Database:
     """'duckdb' (built from ddl + data), a postgresql:// URL, or a path to a SQLite file."""
     kw = dict(timeout_s=timeout_s, row_cap=row_cap)
     if target.startswith(("postgresql://", "postgres://")):

@@ -31,8 +31,12 @@ from core.db.sqlnames import ident, table_ref
 SAMPLE_ROWS = 2000
 LOW_CARDINALITY = 20  # a text column with at most this many distinct values lists them all
 EXAMPLES = 20  # values kept per column: what generated questions filter on (the schema panel shows a few)
-EXAMPLE_ROWS = 30  # whole rows kept per table: two conditions from one row ("first name X and last name Y") match
-UNREADABLE_TO_STOP = 3  # the first tables all unreadable: the database is locked or unreadable as a whole, stop
+EXAMPLE_ROWS = (
+    30  # whole rows kept per table: two conditions from one row ("first name X and last name Y") match
+)
+UNREADABLE_TO_STOP = (
+    3  # the first tables all unreadable: the database is locked or unreadable as a whole, stop
+)
 
 
 @dataclass
@@ -84,8 +88,9 @@ class SchemaInfo:
 
     def without_keys(self, labels: set[str]) -> "SchemaInfo":
         """A copy without the foreign keys whose label the user unticked."""
-        return SchemaInfo(self.dialect, self.tables, [k for k in self.foreign_keys if k.label not in labels],
-                          self.problems)
+        return SchemaInfo(
+            self.dialect, self.tables, [k for k in self.foreign_keys if k.label not in labels], self.problems
+        )
 
     def ddl(self, dialect: str | None = None, tables: set[str] | None = None) -> str:
         """Compact CREATE TABLE statements (names and types only), as they go into the prompt."""
@@ -95,11 +100,14 @@ class SchemaInfo:
         for table in self._referenced_first():
             if wanted is not None and table.name.lower() not in wanted:
                 continue
-            columns = [exp.ColumnDef(this=ident(c.name, dialect), kind=_data_type(c.type, self.dialect))
-                       for c in table.columns]
+            columns = [
+                exp.ColumnDef(this=ident(c.name, dialect), kind=_data_type(c.type, self.dialect))
+                for c in table.columns
+            ]
             keys = self._keys_of(table, dialect)
-            create = exp.Create(kind="TABLE", this=exp.Schema(this=table_ref(table.name, dialect),
-                                                              expressions=columns + keys))
+            create = exp.Create(
+                kind="TABLE", this=exp.Schema(this=table_ref(table.name, dialect), expressions=columns + keys)
+            )
             out.append(create.sql(dialect=dialect) + ";")
         return "\n".join(out)
 
@@ -108,8 +116,15 @@ class SchemaInfo:
         done: list[Table] = []
         waiting = list(self.tables)
         while waiting:
-            ready = [t for t in waiting if all(k.ref_table in {d.name for d in done} or k.ref_table == t.name
-                                               for k in self.foreign_keys if k.table == t.name)] or waiting[:1]
+            ready = [
+                t
+                for t in waiting
+                if all(
+                    k.ref_table in {d.name for d in done} or k.ref_table == t.name
+                    for k in self.foreign_keys
+                    if k.table == t.name
+                )
+            ] or waiting[:1]
             done.append(ready[0])
             waiting.remove(ready[0])
         return done
@@ -121,9 +136,15 @@ class SchemaInfo:
             keys.append(exp.PrimaryKey(expressions=[ident(c, dialect) for c in table.primary_key]))
         for key in self.foreign_keys:
             if key.table == table.name:
-                reference = exp.Reference(this=exp.Schema(this=table_ref(key.ref_table, dialect),
-                                                          expressions=[ident(c, dialect) for c in key.ref_columns]))
-                keys.append(exp.ForeignKey(expressions=[ident(c, dialect) for c in key.columns], reference=reference))
+                reference = exp.Reference(
+                    this=exp.Schema(
+                        this=table_ref(key.ref_table, dialect),
+                        expressions=[ident(c, dialect) for c in key.ref_columns],
+                    )
+                )
+                keys.append(
+                    exp.ForeignKey(expressions=[ident(c, dialect) for c in key.columns], reference=reference)
+                )
         return keys
 
     def to_schema(self, dialect: str | None = None) -> Schema:
@@ -133,8 +154,10 @@ class SchemaInfo:
     def summary(self) -> str:
         keys = len(self.foreign_keys)
         inferred = sum(k.inferred for k in self.foreign_keys)
-        return (f"{len(self.tables)} tables, {sum(len(t.columns) for t in self.tables)} columns, "
-                f"{sum(t.rows for t in self.tables):,} rows, {keys} foreign keys ({inferred} inferred)")
+        return (
+            f"{len(self.tables)} tables, {sum(len(t.columns) for t in self.tables)} columns, "
+            f"{sum(t.rows for t in self.tables):,} rows, {keys} foreign keys ({inferred} inferred)"
+        )
 
 
 def _data_type(declared: str, dialect: str) -> exp.DataType:
@@ -152,8 +175,9 @@ BOOL_TYPES = re.compile(r"(?i)bool")
 def _kind(declared: str, values: list) -> str:
     if BOOL_TYPES.search(declared or "") or (values and all(isinstance(v, bool) for v in values)):
         return "bool"
-    if DATE_TYPES.search(declared or "") or (values and all(isinstance(v, (datetime.date, datetime.datetime))
-                                                             for v in values)):
+    if DATE_TYPES.search(declared or "") or (
+        values and all(isinstance(v, (datetime.date, datetime.datetime)) for v in values)
+    ):
         return "date"
     if NUMBER_TYPES.search(declared or ""):
         return "number" if all(isinstance(v, (int, float, decimal.Decimal)) for v in values) else "text"
@@ -161,7 +185,11 @@ def _kind(declared: str, values: list) -> str:
         return "number"
     if values and all(isinstance(v, str) for v in values):
         return "text"
-    return "other" if values else ("text" if re.search(r"(?i)char|text|string|clob", declared or "") else "other")
+    return (
+        "other"
+        if values
+        else ("text" if re.search(r"(?i)char|text|string|clob", declared or "") else "other")
+    )
 
 
 def introspect(db: Database) -> SchemaInfo:
@@ -185,9 +213,11 @@ def introspect(db: Database) -> SchemaInfo:
 
 
 def _none_readable(db: Database, unread: list[str], tables: int) -> str:
-    return (f"{source_name(db)}: none of the tables tried could be read ({len(unread)} of {tables}; {unread[0]}). "
-            "Check that no other program or session is writing to them (it may hold a lock) and that this user may "
-            "read them, then connect again.")
+    return (
+        f"{source_name(db)}: none of the tables tried could be read ({len(unread)} of {tables}; {unread[0]}). "
+        "Check that no other program or session is writing to them (it may hold a lock) and that this user may "
+        "read them, then connect again."
+    )
 
 
 # Each catalog reader returns (tables, keys, what it left out and why).
@@ -195,20 +225,28 @@ Catalog = tuple[list[Table], list[ForeignKey], list[str]]
 
 
 def _sqlite_catalog(db: Database) -> Catalog:
-    names = [r[0] for r in db.catalog("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-                                      "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    names = [
+        r[0]
+        for r in db.catalog(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
     tables, keys, left_out = [], [], []
     for name in names:
         try:
-            info = db.catalog('SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid', (name,))
+            info = db.catalog("SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid", (name,))
         except sqlite3.OperationalError as e:  # a view over a table that is gone: that view only is left out
             left_out.append(f"view {name}: left out, SQLite cannot read its columns ({e})")
             continue
         pk = [r[0] for r in sorted((r for r in info if r[2]), key=lambda r: r[2])]
-        tables.append(Table(name, [Column(r[0], r[1] or "", primary_key=r[0] in pk) for r in info], primary_key=pk))
+        tables.append(
+            Table(name, [Column(r[0], r[1] or "", primary_key=r[0] in pk) for r in info], primary_key=pk)
+        )
         by_id: dict[int, ForeignKey] = {}
-        for ref, frm, to, fk_id in db.catalog('SELECT "table", "from", "to", id FROM pragma_foreign_key_list(?) '
-                                              "ORDER BY id, seq", (name,)):
+        for ref, frm, to, fk_id in db.catalog(
+            'SELECT "table", "from", "to", id FROM pragma_foreign_key_list(?) ORDER BY id, seq', (name,)
+        ):
             key = by_id.setdefault(fk_id, ForeignKey(name, [], ref, []))
             key.columns.append(frm)
             key.ref_columns.append(to or "")
@@ -231,15 +269,18 @@ def _tables_from(rows) -> dict[str, Table]:
 
 
 def _duckdb_catalog(db: Database) -> Catalog:
-    rows = db.catalog("SELECT table_name, column_name, data_type FROM information_schema.columns "
-                      "WHERE table_catalog = current_database() AND table_schema = current_schema() "
-                      "ORDER BY table_name, ordinal_position")
+    rows = db.catalog(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = current_schema() "
+        "ORDER BY table_name, ordinal_position"
+    )
     tables = _tables_from(rows)
     keys = []
     for table, kind, columns, ref_table, ref_columns in db.catalog(
-            "SELECT table_name, constraint_type, constraint_column_names, referenced_table, referenced_column_names "
-            "FROM duckdb_constraints() WHERE database_name = current_database() AND schema_name = current_schema() "
-            "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') ORDER BY table_name, constraint_index"):
+        "SELECT table_name, constraint_type, constraint_column_names, referenced_table, referenced_column_names "
+        "FROM duckdb_constraints() WHERE database_name = current_database() AND schema_name = current_schema() "
+        "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') ORDER BY table_name, constraint_index"
+    ):
         if table not in tables:
             continue
         if kind == "PRIMARY KEY":
@@ -266,10 +307,12 @@ ORDER BY cl.relname, c.conname
 
 
 def _postgres_catalog(db: Database) -> Catalog:
-    rows = db.catalog("SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
-                      "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
-                      "AND t.table_name = c.table_name WHERE c.table_schema = current_schema() "
-                      "ORDER BY c.table_name, c.ordinal_position")
+    rows = db.catalog(
+        "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
+        "AND t.table_name = c.table_name WHERE c.table_schema = current_schema() "
+        "ORDER BY c.table_name, c.ordinal_position"
+    )
     tables = _tables_from(rows)
     keys = []
     for kind, table, columns, ref_table, ref_columns in db.catalog(_PG_KEYS):
@@ -331,7 +374,7 @@ def _describe_columns(table: Table, rows: list[tuple]) -> None:
         column.nulls = len(values) - len(present)
         low = column.kind == "text" and len(counts) <= LOW_CARDINALITY
         # many distinct values: a spread of them (every k-th by frequency), not just the smallest ones
-        column.examples = ranked if low else ranked[::max(1, len(ranked) // EXAMPLES)][:EXAMPLES]
+        column.examples = ranked if low else ranked[:: max(1, len(ranked) // EXAMPLES)][:EXAMPLES]
 
 
 def _order(value) -> tuple:
@@ -364,7 +407,9 @@ def infer_foreign_keys(tables: list[Table], declared: list[ForeignKey]) -> list[
                 continue
             if table.primary_key == [column.name]:
                 continue  # a table's own key
-            target = next((by_name[n] for n in sorted(_table_names_for(match.group(1))) if n in by_name), None)
+            target = next(
+                (by_name[n] for n in sorted(_table_names_for(match.group(1))) if n in by_name), None
+            )
             if target is None or target is table:
                 continue
             ref = target.column(column.name) or target.column("id")

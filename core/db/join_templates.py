@@ -14,7 +14,9 @@ from core.db.phrasing import article
 def _hop(d: Drafter, need=lambda h: True, per_parent: bool = False) -> Hop | None:
     """A foreign key whose parent has a label; `per_parent`: the answer has a row per parent, so the parent table
     must be small enough to read (at most MAX_ROWS rows)."""
-    return d.pick([h for h in d.hops if d.label(h.parent) and need(h) and not (per_parent and h.parent.rows > MAX_ROWS)])
+    return d.pick(
+        [h for h in d.hops if d.label(h.parent) and need(h) and not (per_parent and h.parent.rows > MAX_ROWS)]
+    )
 
 
 # Dialects that let a query show a parent's other columns when it groups by the parent's primary key (SQLite and
@@ -78,22 +80,46 @@ def parent_count(d: Drafter) -> Draft | None:
         outputs = _outputs(d, hop.parent)
         lw = d.columns_words(outputs)
         query = _grouped(d, hop, *[d.col(c, "T2") for c in outputs], func(this=d.col(number, "T1")))
-        return Draft("parent_aggregate", d.say([
-            "What is the {f} {n} of the {c} of each {p}? Show the {p} {l}.",
-            "For each {p}, show its {l} and the {f} {n} of its {c}.", "List each {p}'s {l} and the {f} {n} of its {c}.",
-            "Show the {l} of every {p} with the {f} {n} of their {c}."],
-            f=d.rng.choice(words), n=d.words(number), c=c, p=p, l=lw), query)
+        return Draft(
+            "parent_aggregate",
+            d.say(
+                [
+                    "What is the {f} {n} of the {c} of each {p}? Show the {p} {l}.",
+                    "For each {p}, show its {l} and the {f} {n} of its {c}.",
+                    "List each {p}'s {l} and the {f} {n} of its {c}.",
+                    "Show the {l} of every {p} with the {f} {n} of their {c}.",
+                ],
+                f=d.rng.choice(words),
+                n=d.words(number),
+                c=c,
+                p=p,
+                l=lw,
+            ),
+            query,
+        )
     outputs = _outputs(d, hop.parent)
     lw = d.columns_words(outputs)
     through = _through(d, hop) if d.rng.random() < 0.4 else None
     alias = "T1" if through is not None else "T2"
     parts = [*[d.col(c, alias) for c in outputs], exp.Count(this=exp.Star())]
     query = _grouped(d, hop, *(parts if d.rng.random() < 0.8 else parts[::-1]), scope=through, alias=alias)
-    return Draft("parent_count", d.say([
-        "Show each {p}'s {l} and the number of {c} it has.", "How many {c} does each {p} have? Show the {p} {l}.",
-        "List the {l} of every {p} and how many {c} it has.", "For each {p}, give its {l} and the number of {c}.",
-        "Show the {l} of each {p} and the number of {c} for it.", "What is the number of {c} of each {p}, by {l}?"],
-        p=p, l=lw, c=c), query)
+    return Draft(
+        "parent_count",
+        d.say(
+            [
+                "Show each {p}'s {l} and the number of {c} it has.",
+                "How many {c} does each {p} have? Show the {p} {l}.",
+                "List the {l} of every {p} and how many {c} it has.",
+                "For each {p}, give its {l} and the number of {c}.",
+                "Show the {l} of each {p} and the number of {c} for it.",
+                "What is the number of {c} of each {p}, by {l}?",
+            ],
+            p=p,
+            l=lw,
+            c=c,
+        ),
+        query,
+    )
 
 
 def parent_top(d: Drafter) -> Draft | None:
@@ -108,22 +134,44 @@ def parent_top(d: Drafter) -> Draft | None:
     if through is not None:  # the link table and what it links to, all joined
         query = _grouped(d, hop, *[d.col(c, "T1") for c in outputs], scope=through, alias="T1")
         query = query.order_by(d.ordered(count, most)).limit(1)
-        return Draft("parent_top", d.say([
-            "Which {p} has the {m} {c}? Give its {o}.", "What is the {o} of the {p} with the {m} {c}?",
-            "Find the {o} of the {p} linked to the {m} {c}."],
-            p=d.nouns(hop.parent)[0], m="most" if most else "fewest", c=d.nouns(through.tables[2])[1],
-            o=d.columns_words(outputs)), query)
+        return Draft(
+            "parent_top",
+            d.say(
+                [
+                    "Which {p} has the {m} {c}? Give its {o}.",
+                    "What is the {o} of the {p} with the {m} {c}?",
+                    "Find the {o} of the {p} linked to the {m} {c}.",
+                ],
+                p=d.nouns(hop.parent)[0],
+                m="most" if most else "fewest",
+                c=d.nouns(through.tables[2])[1],
+                o=d.columns_words(outputs),
+            ),
+            query,
+        )
     query = _grouped(d, hop, *[d.col(c, "T2") for c in outputs])
     numbers = d.numbers(hop.child)
     if numbers and d.rng.random() < 0.2:  # "the customer with the highest total of payments"
         number, name = d.pick(numbers), d.weighted({"sum": 11, "avg": 6})
         func, words = AGGREGATES[name]
         query = query.order_by(d.ordered(func(this=d.col(number, "T1")), most)).limit(1)
-        return Draft("parent_top", d.say([
-            "Which {p} has the {hl} {f} {n} of {c}? Give its {o}.", "What is the {o} of the {p} whose {c} have the "
-            "{hl} {f} {n}?", "Find the {o} of the {p} with the {hl} {f} {n} of its {c}."],
-            p=d.nouns(hop.parent)[0], hl="highest" if most else "lowest", f=d.rng.choice(words), n=d.words(number),
-            c=d.nouns(hop.child)[1], o=d.columns_words(outputs)), query)
+        return Draft(
+            "parent_top",
+            d.say(
+                [
+                    "Which {p} has the {hl} {f} {n} of {c}? Give its {o}.",
+                    "What is the {o} of the {p} whose {c} have the {hl} {f} {n}?",
+                    "Find the {o} of the {p} with the {hl} {f} {n} of its {c}.",
+                ],
+                p=d.nouns(hop.parent)[0],
+                hl="highest" if most else "lowest",
+                f=d.rng.choice(words),
+                n=d.words(number),
+                c=d.nouns(hop.child)[1],
+                o=d.columns_words(outputs),
+            ),
+            query,
+        )
     cond = d.condition(hop.child, "T1") if d.rng.random() < 0.15 else None
     if cond is not None:  # "the stadium with the most concerts in 2014"
         query = query.where(cond.expr)
@@ -131,12 +179,23 @@ def parent_top(d: Drafter) -> Draft | None:
         query = query.select(count.copy())
         outputs = [*outputs, f"number of {_children(d, hop)}"]
     query = query.order_by(d.ordered(count, most)).limit(1)
-    return Draft("parent_top", d.say([
-        "Which {p} has the {m} {c}? Give its {o}.", "What is the {o} of the {p} with the {m} {c}?",
-        "Find the {o} of the {p} that has the {m} {c}.", "Show the {o} of the {p} with the {m} number of {c}.",
-        "Return the {o} of the {p} with the {m} {c}."],
-        p=d.nouns(hop.parent)[0], m="most" if most else "fewest",
-        c=_children(d, hop) + (f" {cond.words}" if cond is not None else ""), o=d.columns_words(outputs)), query)
+    return Draft(
+        "parent_top",
+        d.say(
+            [
+                "Which {p} has the {m} {c}? Give its {o}.",
+                "What is the {o} of the {p} with the {m} {c}?",
+                "Find the {o} of the {p} that has the {m} {c}.",
+                "Show the {o} of the {p} with the {m} number of {c}.",
+                "Return the {o} of the {p} with the {m} {c}.",
+            ],
+            p=d.nouns(hop.parent)[0],
+            m="most" if most else "fewest",
+            c=_children(d, hop) + (f" {cond.words}" if cond is not None else ""),
+            o=d.columns_words(outputs),
+        ),
+        query,
+    )
 
 
 def parent_having(d: Drafter) -> Draft | None:
@@ -147,11 +206,23 @@ def parent_having(d: Drafter) -> Draft | None:
     outputs = _outputs(d, hop.parent)
     cond, n = count_condition(d)
     query = _grouped(d, hop, *[d.col(c, "T2") for c in outputs]).having(cond)
-    return Draft("parent_having", d.say([
-        "Which {ps} have {n} {c}? Show their {l}.", "List the {l} of {ps} with {n} {c}.",
-        "Show the {l} of every {p} that has {n} {c}.", "What are the {l} of the {ps} that have {n} {c}?"],
-        ps=d.nouns(hop.parent)[1], p=d.nouns(hop.parent)[0], n=n, c=_children(d, hop),
-        l=d.columns_words(outputs, plural=True)), query)
+    return Draft(
+        "parent_having",
+        d.say(
+            [
+                "Which {ps} have {n} {c}? Show their {l}.",
+                "List the {l} of {ps} with {n} {c}.",
+                "Show the {l} of every {p} that has {n} {c}.",
+                "What are the {l} of the {ps} that have {n} {c}?",
+            ],
+            ps=d.nouns(hop.parent)[1],
+            p=d.nouns(hop.parent)[0],
+            n=n,
+            c=_children(d, hop),
+            l=d.columns_words(outputs, plural=True),
+        ),
+        query,
+    )
 
 
 def without(d: Drafter) -> Draft | None:
@@ -174,29 +245,67 @@ def without(d: Drafter) -> Draft | None:
     lw = d.columns_words(outputs, plural=True)
     if shape == "count":
         query = exp.select(exp.Count(this=exp.Star())).from_(d.tab(hop.parent)).where(cond)
-        return Draft("without_count", d.say([
-            "How many {ps} have no {c}?", "Count the {ps} without any {c}.", "What is the number of {ps} that have no {c}?"],
-            ps=ps, c=c), query)
+        return Draft(
+            "without_count",
+            d.say(
+                [
+                    "How many {ps} have no {c}?",
+                    "Count the {ps} without any {c}.",
+                    "What is the number of {ps} that have no {c}?",
+                ],
+                ps=ps,
+                c=c,
+            ),
+            query,
+        )
     if shape == "except" and inner_cond is None and d.rng.random() < 0.5:  # "the ids of X that have no Y"
-        query = exp.except_(exp.select(d.col(hop.parent_col)).from_(d.tab(hop.parent)),
-                            exp.select(d.col(hop.child_col)).from_(d.tab(hop.child)), distinct=True)
-        return Draft("without", d.say([
-            "What are the {ids} of the {ps} that have no {c}?", "Show the {ids} of {ps} without any {c}.",
-            "List the {ids} of all {ps} with no {c}."], ids=d.words_plural(hop.parent.column(hop.parent_col)), ps=ps, c=c),
-            query)
+        query = exp.except_(
+            exp.select(d.col(hop.parent_col)).from_(d.tab(hop.parent)),
+            exp.select(d.col(hop.child_col)).from_(d.tab(hop.child)),
+            distinct=True,
+        )
+        return Draft(
+            "without",
+            d.say(
+                [
+                    "What are the {ids} of the {ps} that have no {c}?",
+                    "Show the {ids} of {ps} without any {c}.",
+                    "List the {ids} of all {ps} with no {c}.",
+                ],
+                ids=d.words_plural(hop.parent.column(hop.parent_col)),
+                ps=ps,
+                c=c,
+            ),
+            query,
+        )
     if shape == "except":
         joined = d.from_(Scope([hop.child, hop.parent], [hop]), d.col(label, "T2"))
         if inner_cond is not None:  # the condition, on the child's alias in the join
-            joined = joined.where(inner_cond.expr.transform(
-                lambda node: d.col(node.name, "T1") if isinstance(node, exp.Column) else node))
+            joined = joined.where(
+                inner_cond.expr.transform(
+                    lambda node: d.col(node.name, "T1") if isinstance(node, exp.Column) else node
+                )
+            )
         query = exp.except_(exp.select(d.col(label)).from_(d.tab(hop.parent)), joined, distinct=True)
     else:
         query = exp.select(*[d.col(c) for c in outputs]).from_(d.tab(hop.parent)).where(cond)
-    return Draft("without", d.say([
-        "Which {ps} have no {c}? Show their {l}.", "List the {l} of {ps} without any {c}.",
-        "Show the {l} of every {p} that has no {c}.", "What are the {l} of the {ps} with no {c} at all?",
-        "Find the {l} of the {ps} that do not have any {c}."],
-        ps=ps, p=d.nouns(hop.parent)[0], c=c, l=lw), query)
+    return Draft(
+        "without",
+        d.say(
+            [
+                "Which {ps} have no {c}? Show their {l}.",
+                "List the {l} of {ps} without any {c}.",
+                "Show the {l} of every {p} that has no {c}.",
+                "What are the {l} of the {ps} with no {c} at all?",
+                "Find the {l} of the {ps} that do not have any {c}.",
+            ],
+            ps=ps,
+            p=d.nouns(hop.parent)[0],
+            c=c,
+            l=lw,
+        ),
+        query,
+    )
 
 
 def parent_of_children(d: Drafter) -> Draft | None:
@@ -212,27 +321,60 @@ def parent_of_children(d: Drafter) -> Draft | None:
     scope = Scope([hop.child, hop.parent], [hop])
 
     def side(value):
-        return d.from_(scope, d.col(label, "T2")).where(exp.EQ(this=d.col(column, "T1"), expression=literal(value)))
+        return d.from_(scope, d.col(label, "T2")).where(
+            exp.EQ(this=d.col(column, "T1"), expression=literal(value))
+        )
 
     ps, c1, cw = d.nouns(hop.parent)[1], d.nouns(hop.child)[0], d.words(column)
     if d.rng.random() < 0.5:
-        return Draft("both", d.say([
-            "Which {ps} have both {ca} with {cw} {a} and {ca} with {cw} {b}? Give their {l}.",
-            "List the {l} of {ps} that have {ca} whose {cw} is {a} and also one whose {cw} is {b}.",
-            "Show the {l} of the {ps} with {c1} {cw} {a} as well as {b}."],
-            ps=ps, ca=article(c1), c1=c1, cw=cw, a=a, b=b, l=d.words_plural(label)),
-            exp.intersect(side(a), side(b), distinct=True))
-    return Draft("parent_filter", d.say([
-        "Which {ps} have {ca} whose {cw} is {a}? Give their {l}.", "List the {l} of {ps} that have {ca} with {cw} {a}.",
-        "Show the distinct {l} of {ps} with {ca} of {cw} {a}."],
-        ps=ps, ca=article(c1), cw=cw, a=a, l=d.words_plural(label)), side(a).distinct())
+        return Draft(
+            "both",
+            d.say(
+                [
+                    "Which {ps} have both {ca} with {cw} {a} and {ca} with {cw} {b}? Give their {l}.",
+                    "List the {l} of {ps} that have {ca} whose {cw} is {a} and also one whose {cw} is {b}.",
+                    "Show the {l} of the {ps} with {c1} {cw} {a} as well as {b}.",
+                ],
+                ps=ps,
+                ca=article(c1),
+                c1=c1,
+                cw=cw,
+                a=a,
+                b=b,
+                l=d.words_plural(label),
+            ),
+            exp.intersect(side(a), side(b), distinct=True),
+        )
+    return Draft(
+        "parent_filter",
+        d.say(
+            [
+                "Which {ps} have {ca} whose {cw} is {a}? Give their {l}.",
+                "List the {l} of {ps} that have {ca} with {cw} {a}.",
+                "Show the distinct {l} of {ps} with {ca} of {cw} {a}.",
+            ],
+            ps=ps,
+            ca=article(c1),
+            cw=cw,
+            a=a,
+            l=d.words_plural(label),
+        ),
+        side(a).distinct(),
+    )
 
 
 def through_link(d: Drafter) -> Draft | None:
     """Rows of one table linked (through a link table) to rows of another with a value, or with both of two values:
     "the students who have both a cat and a dog"."""
-    links = [(a, b) for a in d.hops for b in d.hops if a.child is b.child and a.parent is not b.parent
-             and d.label(a.parent) and (d.categories(b.parent) or d.texts(b.parent))]
+    links = [
+        (a, b)
+        for a in d.hops
+        for b in d.hops
+        if a.child is b.child
+        and a.parent is not b.parent
+        and d.label(a.parent)
+        and (d.categories(b.parent) or d.texts(b.parent))
+    ]
     if not links:
         return None
     first, second = d.pick(links)
@@ -244,20 +386,46 @@ def through_link(d: Drafter) -> Draft | None:
     scope = Scope([first.parent, first.child, second.parent], [first, second])
 
     def side(value):
-        return d.from_(scope, d.col(label, "T1")).where(exp.EQ(this=d.col(column, "T3"), expression=literal(value)))
+        return d.from_(scope, d.col(label, "T1")).where(
+            exp.EQ(this=d.col(column, "T3"), expression=literal(value))
+        )
 
     ps, far, cw = d.nouns(first.parent)[1], d.nouns(second.parent)[0], d.words(column)
     lw = d.words_plural(label)
     if d.rng.random() < 0.5:
-        return Draft("both", d.say([
-            "Which {ps} have both {fa} with {cw} {a} and {fa} with {cw} {b}? Give their {l}.",
-            "Find the {l} of the {ps} linked to {fa} whose {cw} is {a} and to one whose {cw} is {b}.",
-            "List the {l} of {ps} that have {fa} of {cw} {a} as well as one of {cw} {b}."],
-            ps=ps, fa=article(far), cw=cw, a=a, b=b, l=lw), exp.intersect(side(a), side(b), distinct=True))
-    return Draft("list", d.say([
-        "What are the {l} of the {ps} linked to {fa} whose {cw} is {a}?", "List the {l} of {ps} that have {fa} with "
-        "{cw} {a}.", "Show the {l} of all {ps} with {fa} of {cw} {a}."], ps=ps, fa=article(far), cw=cw, a=a, l=lw),
-        side(a).distinct())
+        return Draft(
+            "both",
+            d.say(
+                [
+                    "Which {ps} have both {fa} with {cw} {a} and {fa} with {cw} {b}? Give their {l}.",
+                    "Find the {l} of the {ps} linked to {fa} whose {cw} is {a} and to one whose {cw} is {b}.",
+                    "List the {l} of {ps} that have {fa} of {cw} {a} as well as one of {cw} {b}.",
+                ],
+                ps=ps,
+                fa=article(far),
+                cw=cw,
+                a=a,
+                b=b,
+                l=lw,
+            ),
+            exp.intersect(side(a), side(b), distinct=True),
+        )
+    return Draft(
+        "list",
+        d.say(
+            [
+                "What are the {l} of the {ps} linked to {fa} whose {cw} is {a}?",
+                "List the {l} of {ps} that have {fa} with {cw} {a}.",
+                "Show the {l} of all {ps} with {fa} of {cw} {a}.",
+            ],
+            ps=ps,
+            fa=article(far),
+            cw=cw,
+            a=a,
+            l=lw,
+        ),
+        side(a).distinct(),
+    )
 
 
 def in_subquery(d: Drafter) -> Draft | None:
@@ -270,34 +438,72 @@ def in_subquery(d: Drafter) -> Draft | None:
         return None
     inner = exp.select(d.col(hop.child_col)).from_(d.tab(hop.child)).where(cond.expr)
     outputs = _outputs(d, hop.parent)
-    query = exp.select(*[d.col(c) for c in outputs]).from_(d.tab(hop.parent)).where(
-        exp.In(this=d.col(hop.parent_col), query=exp.Subquery(this=inner)))
-    return Draft("in_subquery", d.say([
-        "What are the {l} of the {ps} that have {ca} {w}?", "List the {l} of {ps} with {ca} {w}.",
-        "Show the {l} of every {p} that has at least one {c} {w}."],
-        l=d.columns_words(outputs, plural=True), ps=d.nouns(hop.parent)[1], p=d.nouns(hop.parent)[0],
-        ca=article(d.nouns(hop.child)[0]), c=d.nouns(hop.child)[0], w=cond.words), query)
+    query = (
+        exp.select(*[d.col(c) for c in outputs])
+        .from_(d.tab(hop.parent))
+        .where(exp.In(this=d.col(hop.parent_col), query=exp.Subquery(this=inner)))
+    )
+    return Draft(
+        "in_subquery",
+        d.say(
+            [
+                "What are the {l} of the {ps} that have {ca} {w}?",
+                "List the {l} of {ps} with {ca} {w}.",
+                "Show the {l} of every {p} that has at least one {c} {w}.",
+            ],
+            l=d.columns_words(outputs, plural=True),
+            ps=d.nouns(hop.parent)[1],
+            p=d.nouns(hop.parent)[0],
+            ca=article(d.nouns(hop.child)[0]),
+            c=d.nouns(hop.child)[0],
+            w=cond.words,
+        ),
+        query,
+    )
 
 
 def across_tables(d: Drafter) -> Draft | None:
     """A column two tables share (the phone numbers of customers and of staff, the cities of both): UNION,
     INTERSECT or EXCEPT of the two tables' values."""
-    pairs = [(a, b, ca, cb) for a in d.tables for b in d.tables if a is not b for ca in d.shown(a) for cb in d.shown(b)
-             if ca.name.lower() == cb.name.lower() and ca.kind == cb.kind and not d.big(a) and not d.big(b)]
+    pairs = [
+        (a, b, ca, cb)
+        for a in d.tables
+        for b in d.tables
+        if a is not b
+        for ca in d.shown(a)
+        for cb in d.shown(b)
+        if ca.name.lower() == cb.name.lower() and ca.kind == cb.kind and not d.big(a) and not d.big(b)
+    ]
     if not pairs:
         return None
     a, b, ca, cb = d.pick(pairs)
     kind = d.weighted({"union": 50, "intersect": 35, "except": 15})
     op = {"union": exp.union, "intersect": exp.intersect, "except": exp.except_}[kind]
     query = op(exp.select(d.col(ca)).from_(d.tab(a)), exp.select(d.col(cb)).from_(d.tab(b)), distinct=True)
-    phrasing = {"union": ["What are the {cs} of all {a} and all {b}?", "List the {cs} of both {a} and {b}.",
-                          "Show every {c} that {a} or {b} have."],
-                "intersect": ["Which {cs} do both {a} and {b} have?", "List the {cs} shared by {a} and {b}.",
-                              "Show the {cs} that appear among {a} as well as {b}."],
-                "except": ["Which {cs} do {a} have that no {b1} has?", "List the {cs} of {a} that are not {cs} of {b}.",
-                           "Show the {cs} of {a}, except those of {b}."]}[kind]
-    return Draft(kind, d.say(phrasing, cs=d.words_plural(ca), c=d.words(ca), a=d.nouns(a)[1], b=d.nouns(b)[1],
-                             b1=d.nouns(b)[0]), query)
+    phrasing = {
+        "union": [
+            "What are the {cs} of all {a} and all {b}?",
+            "List the {cs} of both {a} and {b}.",
+            "Show every {c} that {a} or {b} have.",
+        ],
+        "intersect": [
+            "Which {cs} do both {a} and {b} have?",
+            "List the {cs} shared by {a} and {b}.",
+            "Show the {cs} that appear among {a} as well as {b}.",
+        ],
+        "except": [
+            "Which {cs} do {a} have that no {b1} has?",
+            "List the {cs} of {a} that are not {cs} of {b}.",
+            "Show the {cs} of {a}, except those of {b}.",
+        ],
+    }[kind]
+    return Draft(
+        kind,
+        d.say(
+            phrasing, cs=d.words_plural(ca), c=d.words(ca), a=d.nouns(a)[1], b=d.nouns(b)[1], b1=d.nouns(b)[0]
+        ),
+        query,
+    )
 
 
 def child_with_parent(d: Drafter) -> Draft | None:
@@ -317,10 +523,24 @@ def child_with_parent(d: Drafter) -> Draft | None:
             label_words = d.columns_words([label, *more])
             query = d.from_(scope, *outputs)
             cs = d.nouns(hop.child)[1]
-            return Draft("child_with_parent", d.say([
-                "Show the {l} of the {p} of each of the {cs}.", "For each of the {cs}, list the {l} of its {p}.",
-                "What are the {l} of the {p} of every one of the {cs}?"],
-                l=label_words, p=d.nouns(hop.parent)[0], cs=cs), query) if not d.big(hop.child) else None
+            return (
+                Draft(
+                    "child_with_parent",
+                    d.say(
+                        [
+                            "Show the {l} of the {p} of each of the {cs}.",
+                            "For each of the {cs}, list the {l} of its {p}.",
+                            "What are the {l} of the {p} of every one of the {cs}?",
+                        ],
+                        l=label_words,
+                        p=d.nouns(hop.parent)[0],
+                        cs=cs,
+                    ),
+                    query,
+                )
+                if not d.big(hop.child)
+                else None
+            )
     cond = d.condition(hop.child, "T1", avoid=(own,)) if d.rng.random() < 0.5 else None
     if d.big(hop.child) and cond is None:
         return None
@@ -331,14 +551,49 @@ def child_with_parent(d: Drafter) -> Draft | None:
     w = f" {cond.words}" if cond is not None else ""
     lw = d.words_plural(label)
     if len(outputs) == 2:
-        return Draft("child_with_parent", d.say([
-            "Show the {p} {l} and the {o} of each of the {cs}{w}.", "List the {o} of {cs}{w} and the {l} of their {p}.",
-            "For each of the {cs}{w}, give its {o} and its {p}'s {l}."],
-            p=p, l=d.words(label), o=d.words(own), cs=cs, w=w), query)
-    return Draft("child_with_parent", d.say([
-        "What are the {l} of the {cs}{w}?", "Show the {p} {l} of all {cs}{w}.", "List the {l} of the {ps} of {cs}{w}.",
-        "Give the {l} of the {cs}{w}."], l=lw, p=p, ps=d.nouns(hop.parent)[1], cs=cs, w=w), query)
+        return Draft(
+            "child_with_parent",
+            d.say(
+                [
+                    "Show the {p} {l} and the {o} of each of the {cs}{w}.",
+                    "List the {o} of {cs}{w} and the {l} of their {p}.",
+                    "For each of the {cs}{w}, give its {o} and its {p}'s {l}.",
+                ],
+                p=p,
+                l=d.words(label),
+                o=d.words(own),
+                cs=cs,
+                w=w,
+            ),
+            query,
+        )
+    return Draft(
+        "child_with_parent",
+        d.say(
+            [
+                "What are the {l} of the {cs}{w}?",
+                "Show the {p} {l} of all {cs}{w}.",
+                "List the {l} of the {ps} of {cs}{w}.",
+                "Give the {l} of the {cs}{w}.",
+            ],
+            l=lw,
+            p=p,
+            ps=d.nouns(hop.parent)[1],
+            cs=cs,
+            w=w,
+        ),
+        query,
+    )
 
 
-JOIN_TEMPLATES = [parent_count, parent_top, parent_having, without, parent_of_children, through_link, in_subquery,
-                  across_tables, child_with_parent]
+JOIN_TEMPLATES = [
+    parent_count,
+    parent_top,
+    parent_having,
+    without,
+    parent_of_children,
+    through_link,
+    in_subquery,
+    across_tables,
+    child_with_parent,
+]

@@ -34,11 +34,26 @@ from core.db.templates import TEMPLATES
 # Per 100 human questions of Spider's train split, by kind (see bench/generator_coverage.py): lists 31.6 (of which
 # DISTINCT 5.1), counts 11.6, the most common / the parent with the most 9.4, per-group counts 8.6, sorted and
 # superlatives 12.3, aggregates 5.7, HAVING 5.5, nested averages 3.9, INTERSECT/EXCEPT/UNION 7.2, NOT IN 3.1.
-WEIGHTS = {"list_rows": 24, "child_with_parent": 5, "count_rows": 11.6, "most_common": 4.5, "parent_top": 4.9,
-           "group_count": 5.0, "parent_count": 3.6, "sorted_rows": 12.3, "aggregate": 5.7, "having": 2.5,
-           "parent_having": 3.0, "above_average": 3.9, "set_operation": 4.0, "parent_of_children": 1.6,
-           "through_link": 2.4, "without": 4.5,
-           "in_subquery": 1.0, "across_tables": 1.0}
+WEIGHTS = {
+    "list_rows": 24,
+    "child_with_parent": 5,
+    "count_rows": 11.6,
+    "most_common": 4.5,
+    "parent_top": 4.9,
+    "group_count": 5.0,
+    "parent_count": 3.6,
+    "sorted_rows": 12.3,
+    "aggregate": 5.7,
+    "having": 2.5,
+    "parent_having": 3.0,
+    "above_average": 3.9,
+    "set_operation": 4.0,
+    "parent_of_children": 1.6,
+    "through_link": 2.4,
+    "without": 4.5,
+    "in_subquery": 1.0,
+    "across_tables": 1.0,
+}
 TEMPLATE_FUNCTIONS = {f.__name__: f for f in [*TEMPLATES, *JOIN_TEMPLATES]}
 ALL_TEMPLATES = list(TEMPLATE_FUNCTIONS.values())
 MAX_PAIRS = 20_000
@@ -61,8 +76,13 @@ class GeneratedPair:
     phrasing: str = ""  # which of the template's wordings this question is
 
     def record(self) -> dict:
-        return {"question": self.question, "sql": self.sql, "source": "generated", "template": self.template,
-                "phrasing": self.phrasing}
+        return {
+            "question": self.question,
+            "sql": self.sql,
+            "source": "generated",
+            "template": self.template,
+            "phrasing": self.phrasing,
+        }
 
 
 @dataclass
@@ -71,7 +91,9 @@ class GenerationStats:
     conflicts: int = 0  # questions dropped because one that reads alike has SQL with another result
     too_long: int = 0  # queries dropped for answering with more than MAX_ROWS rows
     over_budget: int = 0  # queries on big tables not run: the generation had scanned enough rows
-    extra_wordings: int = 0  # pairs that are more wordings of a kept SQL, to fill the count on a small database
+    extra_wordings: int = (
+        0  # pairs that are more wordings of a kept SQL, to fill the count on a small database
+    )
     mentions: dict[str, int] = field(default_factory=dict)  # table or table.column -> pairs that name it
 
     @property
@@ -82,18 +104,26 @@ class GenerationStats:
         """What a person should know about this generation, in sentences."""
         out = []
         if made < asked:
-            out.append(f"{asked} asked; this database offers {made} pairs ({self.queries} distinct queries that "
-                       "return rows, two or three wordings each)")
+            out.append(
+                f"{asked} asked; this database offers {made} pairs ({self.queries} distinct queries that "
+                "return rows, two or three wordings each)"
+            )
         if self.extra_wordings:
-            out.append(f"{self.extra_wordings} pairs are further wordings of the same queries: the database offers "
-                       f"only {self.queries} distinct queries")
+            out.append(
+                f"{self.extra_wordings} pairs are further wordings of the same queries: the database offers "
+                f"only {self.queries} distinct queries"
+            )
         if self.conflicts:
-            out.append(f"{self.conflicts} questions dropped: they read like another question whose SQL gives a "
-                       "different result")
+            out.append(
+                f"{self.conflicts} questions dropped: they read like another question whose SQL gives a "
+                "different result"
+            )
         if self.too_long:
             out.append(f"{self.too_long} queries left out for answering with more than {MAX_ROWS} rows")
         if self.over_budget:
-            out.append(f"{self.over_budget} queries on the biggest tables not run: generation keeps to seconds")
+            out.append(
+                f"{self.over_budget} queries on the biggest tables not run: generation keeps to seconds"
+            )
         name, count = self.fewest_mentions
         if name:
             out.append(f"every table and column is named in at least {count} pairs (the fewest: {name})")
@@ -133,7 +163,9 @@ class _Run:
         self.seen_sql: set[str] = set()
         self.answers: dict[str, tuple] = {}  # question key -> result signature of its SQL
         self.out: list[GeneratedPair] = []
-        self.spare: list[GeneratedPair] = []  # more wordings of kept SQL, used when the database offers few queries
+        self.spare: list[
+            GeneratedPair
+        ] = []  # more wordings of kept SQL, used when the database offers few queries
         self.stats = GenerationStats()
         self.rows = {t.name: t.rows for t in info.tables}
         self.scanned, self.scan_budget = 0, SCAN_BUDGET
@@ -174,21 +206,35 @@ class _Run:
         return True
 
 
-def generate_pairs(db: Database, n: int = 500, seed: int = 7, info: SchemaInfo | None = None, dialect: str | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> list[GeneratedPair]:
+def generate_pairs(
+    db: Database,
+    n: int = 500,
+    seed: int = 7,
+    info: SchemaInfo | None = None,
+    dialect: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[GeneratedPair]:
     """Up to `n` executed, deduplicated pairs in the mix people ask. Fewer when the schema offers fewer queries."""
     return generate(db, n, seed, info, dialect, progress).pairs
 
 
-def generate(db: Database, n: int = 500, seed: int = 7, info: SchemaInfo | None = None, dialect: str | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Generation:
+def generate(
+    db: Database,
+    n: int = 500,
+    seed: int = 7,
+    info: SchemaInfo | None = None,
+    dialect: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Generation:
     """The pairs of `generate_pairs`, with what happened on the way (GenerationStats)."""
     if not 1 <= n <= MAX_PAIRS:
         raise ValueError(f"Ask for between 1 and {MAX_PAIRS:,} pairs (got {n}).")
     info = info or introspect(db)
     dialect = dialect or db.dialect
     if not any(t.rows for t in info.tables):
-        raise ValueError("The database has no rows: pairs are made from real values, so load some data first.")
+        raise ValueError(
+            "The database has no rows: pairs are made from real values, so load some data first."
+        )
     run = _Run(db, info, dialect, seed)
     rng = run.drafter.rng
     alive = dict(WEIGHTS)
@@ -197,7 +243,9 @@ def generate(db: Database, n: int = 500, seed: int = 7, info: SchemaInfo | None 
     while len(run.out) < n and alive:
         name = rng.choices(list(alive), weights=list(alive.values()))[0]
         draft = TEMPLATE_FUNCTIONS[name](run.drafter)
-        if draft is None or not run.take(draft, rng.choices(list(WORDINGS), weights=list(WORDINGS.values()))[0]):
+        if draft is None or not run.take(
+            draft, rng.choices(list(WORDINGS), weights=list(WORDINGS.values()))[0]
+        ):
             misses[name] += 1
             if misses[name] >= MISSES_TO_DROP:
                 del alive[name]
@@ -227,8 +275,12 @@ def generate(db: Database, n: int = 500, seed: int = 7, info: SchemaInfo | None 
 def mentions(pairs: list[GeneratedPair], info: SchemaInfo) -> dict[str, int]:
     """How many pairs name each table and each column (`table.column`) of the tables with rows."""
     names = {t.name.lower(): t.name for t in info.tables if t.rows}
-    columns = {(t.name.lower(), c.name.lower()): f"{t.name}.{c.name}" for t in info.tables if t.rows
-               for c in t.columns}
+    columns = {
+        (t.name.lower(), c.name.lower()): f"{t.name}.{c.name}"
+        for t in info.tables
+        if t.rows
+        for c in t.columns
+    }
     count = Counter({name: 0 for name in [*names.values(), *columns.values()]})
     for pair in pairs:
         sql = pair.sql.lower()
@@ -250,7 +302,9 @@ def template_counts(pairs: list[GeneratedPair]) -> dict[str, int]:
 
 def write_jsonl(pairs: list[GeneratedPair], path: str | Path) -> Path:
     path = Path(path)
-    path.write_text("".join(json.dumps(p.record(), ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(p.record(), ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8"
+    )
     return path
 
 
@@ -259,4 +313,3 @@ def timed_generation(db: Database, n: int, seed: int) -> tuple[list[GeneratedPai
     start = time.perf_counter()
     pairs = generate_pairs(db, n, seed)
     return pairs, time.perf_counter() - start
-

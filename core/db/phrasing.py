@@ -17,19 +17,70 @@ _ENGLISH = inflect.engine()
 
 # Short forms common in column names, spelled out.
 ABBREVIATIONS = {
-    "qty": "quantity", "amt": "amount", "num": "number", "no": "number", "nbr": "number", "dob": "date of birth",
-    "desc": "description", "addr": "address", "cnt": "count", "pct": "percent", "avg": "average",
-    "signup": "sign-up", "fname": "first name", "lname": "last name", "dept": "department", "emp": "employee",
-    "mgr": "manager", "stu": "student", "cont": "continent", "yr": "year", "pop": "population", "sal": "salary",
-    "tel": "telephone", "govt": "government", "cust": "customer", "prod": "product", "acct": "account",
-    "ref": "reference", "info": "information", "stat": "status", "loc": "location", "sz": "size",
+    "qty": "quantity",
+    "amt": "amount",
+    "num": "number",
+    "no": "number",
+    "nbr": "number",
+    "dob": "date of birth",
+    "desc": "description",
+    "addr": "address",
+    "cnt": "count",
+    "pct": "percent",
+    "avg": "average",
+    "signup": "sign-up",
+    "fname": "first name",
+    "lname": "last name",
+    "dept": "department",
+    "emp": "employee",
+    "mgr": "manager",
+    "stu": "student",
+    "cont": "continent",
+    "yr": "year",
+    "pop": "population",
+    "sal": "salary",
+    "tel": "telephone",
+    "govt": "government",
+    "cust": "customer",
+    "prod": "product",
+    "acct": "account",
+    "ref": "reference",
+    "info": "information",
+    "stat": "status",
+    "loc": "location",
+    "sz": "size",
 }
 # Nouns that do not take a plural here: a table named after one gets "record(s)" ("cars data records").
-UNCOUNTABLE = {"data", "information", "info", "history", "staff", "equipment", "inventory", "music", "software",
-               "news", "feedback", "media", "personnel"}
+UNCOUNTABLE = {
+    "data",
+    "information",
+    "info",
+    "history",
+    "staff",
+    "equipment",
+    "inventory",
+    "music",
+    "software",
+    "news",
+    "feedback",
+    "media",
+    "personnel",
+}
 LINK_WORDS = {"in", "of", "for", "to", "has", "with", "by", "at", "on"}
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def words_of(name: str) -> list[str]:
@@ -72,8 +123,8 @@ def table_nouns(name: str) -> tuple[str, str]:
         base = " ".join(words)
         return base + " record", base + " records"
     head = next((i for i, w in enumerate(words) if w in LINK_WORDS and i > 0), len(words)) - 1
-    single = [*words[:head], singular_word(words[head]), *words[head + 1:]]
-    many = [*words[:head], plural_word(words[head]), *words[head + 1:]]
+    single = [*words[:head], singular_word(words[head]), *words[head + 1 :]]
+    many = [*words[:head], plural_word(words[head]), *words[head + 1 :]]
     return " ".join(single), " ".join(many)
 
 

@@ -30,8 +30,13 @@ class Outcome:
     seconds: float = 0.0
 
 
-def preflight(pairs: list[Pair], db: Database, dialect: str,
-              progress: Callable[[int, int], None] | None = None, cache: dict | None = None) -> list[Outcome]:
+def preflight(
+    pairs: list[Pair],
+    db: Database,
+    dialect: str,
+    progress: Callable[[int, int], None] | None = None,
+    cache: dict | None = None,
+) -> list[Outcome]:
     """Execute each pair's SQL read-only (with the database's timeout). `cache` (SQL text -> Outcome) may be kept
     between calls: checking the file again after a dialect change only runs what changed."""
     cache = {} if cache is None else cache
@@ -72,33 +77,69 @@ def ran_count(outcomes: list[Outcome]) -> int:
     return sum(o.status in (RUNS, EMPTY) for o in outcomes)
 
 
-def merge_preflight(report: Report, pairs: list[Pair], outcomes: list[Outcome], label: str = "your database") -> Report:
+def merge_preflight(
+    report: Report, pairs: list[Pair], outcomes: list[Outcome], label: str = "your database"
+) -> Report:
     """A new report with the database's findings added, and static name errors of rows that ran made warnings."""
     by_row = {o.row: o for o in outcomes}
     findings = []
     for f in report.findings:
         outcome = by_row.get(f.row)
         if f.kind == "unknown_names" and f.severity == ERROR and outcome and outcome.status in (RUNS, EMPTY):
-            f = Finding(f.row, f.field, WARNING, f"{f.problem}, but the SQL runs on {label}",
-                        _portable_hint(f.problem), f.kind)
+            f = Finding(
+                f.row,
+                f.field,
+                WARNING,
+                f"{f.problem}, but the SQL runs on {label}",
+                _portable_hint(f.problem),
+                f.kind,
+            )
         findings.append(f)
     for outcome in outcomes:
         if outcome.status == FAILS:
-            findings.append(Finding(outcome.row, "sql", ERROR, f"fails on {label}: {outcome.message}",
-                                    "fix the SQL so it runs on the database (or exclude the row)", "db_errors"))
+            findings.append(
+                Finding(
+                    outcome.row,
+                    "sql",
+                    ERROR,
+                    f"fails on {label}: {outcome.message}",
+                    "fix the SQL so it runs on the database (or exclude the row)",
+                    "db_errors",
+                )
+            )
         elif outcome.status == EMPTY:
-            findings.append(Finding(outcome.row, "sql", WARNING, f"returns no rows on {label}",
-                                    "check the filter values: an answer with no rows teaches little", "db_empty"))
+            findings.append(
+                Finding(
+                    outcome.row,
+                    "sql",
+                    WARNING,
+                    f"returns no rows on {label}",
+                    "check the filter values: an answer with no rows teaches little",
+                    "db_empty",
+                )
+            )
         elif outcome.status == TIMED_OUT:
-            findings.append(Finding(outcome.row, "sql", WARNING, f"did not finish on {label} ({outcome.message})",
-                                    "simplify the query, or check it on a smaller database", "db_timeouts"))
+            findings.append(
+                Finding(
+                    outcome.row,
+                    "sql",
+                    WARNING,
+                    f"did not finish on {label} ({outcome.message})",
+                    "simplify the query, or check it on a smaller database",
+                    "db_timeouts",
+                )
+            )
     findings.sort(key=lambda f: (f.row, f.severity != ERROR))
     merged = Report(findings, dict(report.summary), report.token_lengths, report.token_stats)
     merged.error_rows = {f.row for f in findings if f.severity == ERROR}
     kinds = Counter(f.kind for f in findings)
-    merged.summary.update({"trainable": sum(p.row not in merged.error_rows for p in pairs),
-                           "errors": len(merged.error_rows),
-                           "warnings": len({f.row for f in findings if f.severity == WARNING})})
+    merged.summary.update(
+        {
+            "trainable": sum(p.row not in merged.error_rows for p in pairs),
+            "errors": len(merged.error_rows),
+            "warnings": len({f.row for f in findings if f.severity == WARNING}),
+        }
+    )
     merged.summary.update({k: kinds.get(k, 0) for k in list(SUMMARY_LABELS)[4:]})
     merged.preflight = preflight_summary(outcomes, label)
     return merged
@@ -106,8 +147,10 @@ def merge_preflight(report: Report, pairs: list[Pair], outcomes: list[Outcome], 
 
 def _portable_hint(problem: str) -> str:
     if "unknown column" in problem:
-        return ("SQLite reads a double-quoted name that is no column as a string: write text values in single "
-                "quotes ('...') so the SQL means the same on every database")
+        return (
+            "SQLite reads a double-quoted name that is no column as a string: write text values in single "
+            "quotes ('...') so the SQL means the same on every database"
+        )
     return "the database knows this name although the schema text does not: check the schema you gave"
 
 
@@ -116,6 +159,14 @@ def preflight_summary(outcomes: list[Outcome], label: str = "your database") -> 
     counts = Counter(o.status for o in outcomes)
     total = len(outcomes)
     ran = ran_count(outcomes)
-    rest = ", ".join(f"{counts[s]} {name}" for s, name in ((FAILS, "fail"), (EMPTY, "return no rows"),
-                                                           (TIMED_OUT, "time out"), (SKIPPED, "not run")) if counts[s])
+    rest = ", ".join(
+        f"{counts[s]} {name}"
+        for s, name in (
+            (FAILS, "fail"),
+            (EMPTY, "return no rows"),
+            (TIMED_OUT, "time out"),
+            (SKIPPED, "not run"),
+        )
+        if counts[s]
+    )
     return f"{ran} of {total} run on {label}" + (f" ({rest})" if rest else "")

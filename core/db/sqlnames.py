@@ -14,12 +14,73 @@ from sqlglot.dialects.dialect import Dialect
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # SQL-92 reserved words that some parsers accept as names but databases refuse (or read differently).
-_RESERVED = {"all", "and", "as", "asc", "between", "by", "case", "check", "column", "constraint", "create", "cross",
-             "default", "delete", "desc", "distinct", "drop", "else", "end", "except", "exists", "false", "foreign",
-             "from", "full", "group", "having", "in", "index", "inner", "insert", "intersect", "into", "is", "join",
-             "key", "left", "like", "limit", "natural", "not", "null", "offset", "on", "or", "order", "outer",
-             "primary", "references", "right", "select", "set", "table", "then", "to", "true", "union", "unique",
-             "update", "user", "using", "values", "when", "where", "with"}
+_RESERVED = {
+    "all",
+    "and",
+    "as",
+    "asc",
+    "between",
+    "by",
+    "case",
+    "check",
+    "column",
+    "constraint",
+    "create",
+    "cross",
+    "default",
+    "delete",
+    "desc",
+    "distinct",
+    "drop",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "false",
+    "foreign",
+    "from",
+    "full",
+    "group",
+    "having",
+    "in",
+    "index",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "key",
+    "left",
+    "like",
+    "limit",
+    "natural",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "primary",
+    "references",
+    "right",
+    "select",
+    "set",
+    "table",
+    "then",
+    "to",
+    "true",
+    "union",
+    "unique",
+    "update",
+    "user",
+    "using",
+    "values",
+    "when",
+    "where",
+    "with",
+}
 
 
 @lru_cache(maxsize=8192)
@@ -35,8 +96,13 @@ def needs_quotes(name: str, dialect: str) -> bool:
     except Exception:  # noqa: BLE001 - any failure to read it back means: quote it
         return True
     column = tree.find(exp.Column)
-    return not (isinstance(tree, exp.Select) and column is not None and column.name == name
-                and tree.find(exp.Table) is not None and tree.find(exp.Table).name == name)
+    return not (
+        isinstance(tree, exp.Select)
+        and column is not None
+        and column.name == name
+        and tree.find(exp.Table) is not None
+        and tree.find(exp.Table).name == name
+    )
 
 
 def ident(name: str, dialect: str) -> exp.Identifier:

@@ -51,8 +51,11 @@ def add_question(database: str, question: str, sql: str) -> tuple[int, bool]:
         raise ValueError("A question and its SQL are both needed.")
     path = questions_file(database)
     path.parent.mkdir(parents=True, exist_ok=True)
-    kept = [{"question": p.question, "sql": p.sql} for p in your_questions(database)
-            if normalise_question(p.question) != normalise_question(question)]
+    kept = [
+        {"question": p.question, "sql": p.sql}
+        for p in your_questions(database)
+        if normalise_question(p.question) != normalise_question(question)
+    ]
     new = len(kept) == len(your_questions(database))
     kept.append({"question": question, "sql": sql})
     tmp = path.with_suffix(".tmp")
@@ -68,6 +71,9 @@ def leave_out(pairs: list[Pair], database: str) -> tuple[list[Pair], int]:
     if not own:
         return pairs, 0
     given = {normalise_question(p.question) for p in own} | {" ".join(p.sql.split()).lower() for p in own}
-    kept = [p for p in pairs if normalise_question(p.question) not in given
-            and " ".join(p.sql.split()).lower() not in given]
+    kept = [
+        p
+        for p in pairs
+        if normalise_question(p.question) not in given and " ".join(p.sql.split()).lower() not in given
+    ]
     return kept, len(pairs) - len(kept)

@@ -27,7 +27,27 @@ from core.evaluate.of_run import (
 )
 from core.evaluate.schema_check import SchemaCheck, check_names
 
-__all__ = ["SIDE_LABELS", "EvalReport", "EvalRow", "GeneratorProcess", "SchemaCheck", "SqlGenerator", "check_names",
-           "database_for", "default_data_for", "evaluate", "evaluate_after_training", "evaluate_run", "extract_sql",
-           "generating", "held_out_pairs", "load_run_inputs", "logged_evaluation", "rows_csv",
-           "schema_ddl_for", "schema_tables", "training_busy_message", "verdict"]
+__all__ = [
+    "SIDE_LABELS",
+    "EvalReport",
+    "EvalRow",
+    "GeneratorProcess",
+    "SchemaCheck",
+    "SqlGenerator",
+    "check_names",
+    "database_for",
+    "default_data_for",
+    "evaluate",
+    "evaluate_after_training",
+    "evaluate_run",
+    "extract_sql",
+    "generating",
+    "held_out_pairs",
+    "load_run_inputs",
+    "logged_evaluation",
+    "rows_csv",
+    "schema_ddl_for",
+    "schema_tables",
+    "training_busy_message",
+    "verdict",
+]

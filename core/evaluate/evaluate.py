@@ -23,11 +23,25 @@ from core.evaluate.metrics import extract_sql, has_order_by, normalise_sql, pars
 from core.evaluate.schema_check import check_names
 from core.prompt_record import PromptRecord
 
-CATEGORIES = [CORRECT, WRONG, "runtime error", "unknown table/column", "syntax error", "timeout", NOT_EXECUTED]
+CATEGORIES = [
+    CORRECT,
+    WRONG,
+    "runtime error",
+    "unknown table/column",
+    "syntax error",
+    "timeout",
+    NOT_EXECUTED,
+]
 # What each side is called on screen and in MLflow's metric names (eval_* is the adapter, as it always was).
-SIDE_LABELS = {"base": "base with schema", "base_prompt": "base with the adapter's prompt", "adapter": "fine-tuned"}
+SIDE_LABELS = {
+    "base": "base with schema",
+    "base_prompt": "base with the adapter's prompt",
+    "adapter": "fine-tuned",
+}
 METRIC_PREFIXES = {"adapter": "eval", "base": "base", "base_prompt": "base_prompt"}
-HELD_OUT = "held-out"  # the run's held-out rows; other sets (the person's own questions) are scored beside them
+HELD_OUT = (
+    "held-out"  # the run's held-out rows; other sets (the person's own questions) are scored beside them
+)
 
 
 @dataclass
@@ -46,8 +60,12 @@ class EvalRow:
     pred_rows: list = field(default_factory=list)
     gold_columns: list = field(default_factory=list)  # the result's column names, for the grids that show it
     pred_columns: list = field(default_factory=list)
-    checked_sql: str = ""  # the SQL after the schema check, when it repaired a name ("" when it changed nothing)
-    checked_category: str = ""  # the outcome with the schema check (the same as `category` when nothing changed)
+    checked_sql: str = (
+        ""  # the SQL after the schema check, when it repaired a name ("" when it changed nothing)
+    )
+    checked_category: str = (
+        ""  # the outcome with the schema check (the same as `category` when nothing changed)
+    )
     repairs: str = ""  # what the check changed: "singers -> singer"
     set: str = HELD_OUT
 
@@ -76,16 +94,31 @@ class EvalReport:
         base, tuned = self.results.get("base", []), self.results.get("adapter", [])
         out = []
         for b, t in zip(base, tuned, strict=False):
-            out.append({"row": b.row, "set": b.set, "question": b.question, "gold_sql": b.gold_sql, "base_sql": b.sql,
-                        "adapter_sql": t.sql, "base": b.category, "adapter": t.category, "change": change(b, t),
-                        "adapter_checked": t.checked_category or t.category, "repairs": t.repairs})
+            out.append(
+                {
+                    "row": b.row,
+                    "set": b.set,
+                    "question": b.question,
+                    "gold_sql": b.gold_sql,
+                    "base_sql": b.sql,
+                    "adapter_sql": t.sql,
+                    "base": b.category,
+                    "adapter": t.category,
+                    "change": change(b, t),
+                    "adapter_checked": t.checked_category or t.category,
+                    "repairs": t.repairs,
+                }
+            )
         return out
 
     def headline(self) -> str:
         """'execution accuracy on 20 held-out rows: base with schema 45%, fine-tuned 70%' and one clause per other
         set, for logs and the Train tab's final message."""
+
         def sides(summaries: dict) -> str:
-            return ", ".join(f"{SIDE_LABELS.get(n, n)} {s['exec_accuracy']:.0%}" for n, s in summaries.items())
+            return ", ".join(
+                f"{SIDE_LABELS.get(n, n)} {s['exec_accuracy']:.0%}" for n, s in summaries.items()
+            )
 
         text = f"execution accuracy on {self.rows} {self.held_out}: {sides(self.summaries)}"
         for name, summaries in self.set_summaries.items():
@@ -103,24 +136,40 @@ def verdict(summaries: dict) -> str:
     gap = tuned["exec_accuracy"] - base["exec_accuracy"]
     one = 1 / tuned["n"] + 1e-9
     if gap > one:
-        return (f"Fine-tuning beat the base model with the schema in its prompt by {gap * 100:.0f} points "
-                f"({base['exec_accuracy']:.0%} -> {tuned['exec_accuracy']:.0%}).")
+        return (
+            f"Fine-tuning beat the base model with the schema in its prompt by {gap * 100:.0f} points "
+            f"({base['exec_accuracy']:.0%} -> {tuned['exec_accuracy']:.0%})."
+        )
     if gap >= -one:
-        return (f"Fine-tuning did not beat a good prompt: the base model with the schema in its prompt scores "
-                f"{base['exec_accuracy']:.0%}, the adapter {tuned['exec_accuracy']:.0%} (one question or less apart).")
-    return (f"No: the base model with the schema in its prompt did better ({base['exec_accuracy']:.0%} against the "
-            f"adapter's {tuned['exec_accuracy']:.0%}); a good prompt beats this adapter.")
+        return (
+            f"Fine-tuning did not beat a good prompt: the base model with the schema in its prompt scores "
+            f"{base['exec_accuracy']:.0%}, the adapter {tuned['exec_accuracy']:.0%} (one question or less apart)."
+        )
+    return (
+        f"No: the base model with the schema in its prompt did better ({base['exec_accuracy']:.0%} against the "
+        f"adapter's {tuned['exec_accuracy']:.0%}); a good prompt beats this adapter."
+    )
 
 
 def change(base: EvalRow, tuned: EvalRow) -> str:
     b, t = base.category == CORRECT, tuned.category == CORRECT
-    return {(False, True): "fixed by fine-tuning", (True, False): "broken by fine-tuning",
-            (True, True): "both correct", (False, False): "still wrong"}[(b, t)]
+    return {
+        (False, True): "fixed by fine-tuning",
+        (True, False): "broken by fine-tuning",
+        (True, True): "both correct",
+        (False, False): "still wrong",
+    }[(b, t)]
 
 
-def _outcome(pair: Pair, sql: str, gold: QueryResult, db: Database, dialect: str) -> tuple[str, str, QueryResult]:
+def _outcome(
+    pair: Pair, sql: str, gold: QueryResult, db: Database, dialect: str
+) -> tuple[str, str, QueryResult]:
     """(category, error, result) of one SQL answer against the gold result."""
-    result = db.execute(sql, dialect) if sql else QueryResult(False, category="syntax error", error="no SQL in the answer")
+    result = (
+        db.execute(sql, dialect)
+        if sql
+        else QueryResult(False, category="syntax error", error="no SQL in the answer")
+    )
     if not result.ok:
         return result.category, result.error, result
     if results_match(gold.rows, result.rows, ordered=has_order_by(pair.sql, dialect)):
@@ -128,13 +177,28 @@ def _outcome(pair: Pair, sql: str, gold: QueryResult, db: Database, dialect: str
     return WRONG, "", result
 
 
-def score(pair: Pair, raw: str, gold: QueryResult, db: Database, dialect: str,
-          tables: dict[str, list[str]] | None = None) -> EvalRow:
+def score(
+    pair: Pair,
+    raw: str,
+    gold: QueryResult,
+    db: Database,
+    dialect: str,
+    tables: dict[str, list[str]] | None = None,
+) -> EvalRow:
     """One answer, scored as generated and (with `tables`, the schema's tables and columns) after the schema check."""
     sql = extract_sql(raw)
-    row = EvalRow(pair.row, pair.question, pair.sql, raw, sql, category="", valid=parses(sql, dialect),
-                  exact=bool(sql) and normalise_sql(sql, dialect) == normalise_sql(pair.sql, dialect),
-                  gold_rows=gold.rows[:50], gold_columns=list(gold.columns))
+    row = EvalRow(
+        pair.row,
+        pair.question,
+        pair.sql,
+        raw,
+        sql,
+        category="",
+        valid=parses(sql, dialect),
+        exact=bool(sql) and normalise_sql(sql, dialect) == normalise_sql(pair.sql, dialect),
+        gold_rows=gold.rows[:50],
+        gold_columns=list(gold.columns),
+    )
     row.category, row.error, result = _outcome(pair, sql, gold, db, dialect)
     row.executed, row.pred_rows, row.pred_columns = result.ok, result.rows[:50], list(result.columns)
     row.checked_category = row.category
@@ -149,11 +213,16 @@ def score(pair: Pair, raw: str, gold: QueryResult, db: Database, dialect: str,
 def summarize(rows: list[EvalRow]) -> dict:
     n = max(len(rows), 1)
     counts = Counter(r.category for r in rows)
-    return {"n": len(rows), "exec_accuracy": counts[CORRECT] / n,
-            "exec_accuracy_checked": sum(r.correct_checked for r in rows) / n,
-            "valid_sql_rate": sum(r.valid for r in rows) / n, "executable_rate": sum(r.executed for r in rows) / n,
-            "exact_match": sum(r.exact for r in rows) / n, "repaired": sum(bool(r.repairs) for r in rows),
-            "categories": {c: counts.get(c, 0) for c in CATEGORIES}}
+    return {
+        "n": len(rows),
+        "exec_accuracy": counts[CORRECT] / n,
+        "exec_accuracy_checked": sum(r.correct_checked for r in rows) / n,
+        "valid_sql_rate": sum(r.valid for r in rows) / n,
+        "executable_rate": sum(r.executed for r in rows) / n,
+        "exact_match": sum(r.exact for r in rows) / n,
+        "repaired": sum(bool(r.repairs) for r in rows),
+        "categories": {c: counts.get(c, 0) for c in CATEGORIES},
+    }
 
 
 def schema_tables(record: PromptRecord) -> dict[str, list[str]]:
@@ -164,8 +233,9 @@ def schema_tables(record: PromptRecord) -> dict[str, list[str]]:
         return {}
 
 
-def sides_for(record: PromptRecord, adapter_path: str | None, include_base: bool = True,
-              base_prompt: bool = True) -> list[tuple[str, str | None, PromptRecord]]:
+def sides_for(
+    record: PromptRecord, adapter_path: str | None, include_base: bool = True, base_prompt: bool = True
+) -> list[tuple[str, str | None, PromptRecord]]:
     """(side, adapter or None, prompt record) for each model an evaluation asks."""
     baseline = record.baseline()
     sides = []
@@ -178,16 +248,34 @@ def sides_for(record: PromptRecord, adapter_path: str | None, include_base: bool
     return sides
 
 
-def evaluate(pairs: list[Pair], db: Database, record: PromptRecord, adapter_path: str | None = None,
-             include_base: bool = True, progress=print, batch_size: int = 0, trust_remote_code: bool = False,
-             base_prompt: bool = True, other_sets: dict[str, list[Pair]] | None = None) -> EvalReport:
+def evaluate(
+    pairs: list[Pair],
+    db: Database,
+    record: PromptRecord,
+    adapter_path: str | None = None,
+    include_base: bool = True,
+    progress=print,
+    batch_size: int = 0,
+    trust_remote_code: bool = False,
+    base_prompt: bool = True,
+    other_sets: dict[str, list[Pair]] | None = None,
+) -> EvalReport:
     """Generate SQL greedily for each pair with the base model and/or the adapter (in a child process: the models
     never load into the studio's), execute, compare. `other_sets` (name -> pairs, e.g. the person's own questions)
     are scored beside the held-out rows and summarised on their own."""
 
     with generating(), GeneratorProcess(keep=1) as generator:
-        return _evaluate(pairs, db, record, sides_for(record, adapter_path, include_base, base_prompt), progress,
-                         batch_size, trust_remote_code, generator, other_sets or {})
+        return _evaluate(
+            pairs,
+            db,
+            record,
+            sides_for(record, adapter_path, include_base, base_prompt),
+            progress,
+            batch_size,
+            trust_remote_code,
+            generator,
+            other_sets or {},
+        )
 
 
 def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code, generator, other_sets):
@@ -198,9 +286,11 @@ def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code,
     usable = [(name, p, g) for name, p, g in golds if g.ok]
     if not usable:
         first = golds[0][2].error if golds else "no rows"
-        raise ValueError(f"None of the {len(golds)} gold SQL queries ran on {db.label} (first error: {first}). "
-                         "Give the schema and the data of your database (a SQL script, CSVs or a SQLite file), or "
-                         "connect to PostgreSQL.")
+        raise ValueError(
+            f"None of the {len(golds)} gold SQL queries ran on {db.label} (first error: {first}). "
+            "Give the schema and the data of your database (a SQL script, CSVs or a SQLite file), or "
+            "connect to PostgreSQL."
+        )
     if len(usable) < len(golds):
         progress(f"{len(golds) - len(usable)} gold queries did not run on this database; they are left out")
     tables = schema_tables(record)
@@ -210,8 +300,9 @@ def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code,
         side_start = time.time()
         progress(f"generating SQL for {len(usable)} rows with the {SIDE_LABELS[name]} model ...")
         prompts = [side_record.prompt_messages(p.question) for _, p, _ in usable]
-        answers = generator.generate(record.base_model, adapter, trust_remote_code, prompts, batch_size=batch_size,
-                                     max_new_tokens=96)
+        answers = generator.generate(
+            record.base_model, adapter, trust_remote_code, prompts, batch_size=batch_size, max_new_tokens=96
+        )
         rows = []
         for (set_name, p, g), raw in zip(usable, answers, strict=True):
             rows.append(score(p, raw, g, db, dialect, tables))
@@ -219,11 +310,21 @@ def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code,
         results[name] = rows
         side_seconds[name] = time.time() - side_start
     held = {name: [r for r in rows if r.set == HELD_OUT] for name, rows in results.items()}
-    others = {set_name: {name: summarize([r for r in rows if r.set == set_name]) for name, rows in results.items()}
-              for set_name, _ in sets[1:] if any(s == set_name for s, _, _ in usable)}
-    return EvalReport(len(held[sides[0][0]]) if sides else 0, time.time() - start,
-                      {name: summarize(rows) for name, rows in held.items()}, results, len(golds) - len(usable),
-                      side_seconds, others, describe_held_out(pairs))
+    others = {
+        set_name: {name: summarize([r for r in rows if r.set == set_name]) for name, rows in results.items()}
+        for set_name, _ in sets[1:]
+        if any(s == set_name for s, _, _ in usable)
+    }
+    return EvalReport(
+        len(held[sides[0][0]]) if sides else 0,
+        time.time() - start,
+        {name: summarize(rows) for name, rows in held.items()},
+        results,
+        len(golds) - len(usable),
+        side_seconds,
+        others,
+        describe_held_out(pairs),
+    )
 
 
 def describe_held_out(pairs: list[Pair]) -> str:
@@ -240,8 +341,18 @@ def rows_csv(report: EvalReport) -> str:
         fields = list(side[0])
     else:
         name = next(iter(report.results), "")
-        side = [{"row": r.row, "set": r.set, "question": r.question, "gold_sql": r.gold_sql, f"{name}_sql": r.sql,
-                 name: r.category, "error": r.error} for r in report.results.get(name, [])]
+        side = [
+            {
+                "row": r.row,
+                "set": r.set,
+                "question": r.question,
+                "gold_sql": r.gold_sql,
+                f"{name}_sql": r.sql,
+                name: r.category,
+                "error": r.error,
+            }
+            for r in report.results.get(name, [])
+        ]
         fields = list(side[0]) if side else ["row"]
     writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()

@@ -17,7 +17,7 @@ STOP_STRINGS = (";", "\n\n")
 
 
 def training_busy_message() -> str:
-    """"" when no training runs (here or in another process of this data folder), else why generation must wait."""
+    """ "" when no training runs (here or in another process of this data folder), else why generation must wait."""
 
     busy = holder(TRAINING) or training_elsewhere()
     return training_refusal(busy) if busy else ""
@@ -29,13 +29,17 @@ def generating(label: str = "evaluation"):
 
 
 class SqlGenerator:
-    def __init__(self, model_choice: str, adapter_path: str | None = None, trust_remote_code: bool = False,
-                 gguf_file: str | None = None):
+    def __init__(
+        self,
+        model_choice: str,
+        adapter_path: str | None = None,
+        trust_remote_code: bool = False,
+        gguf_file: str | None = None,
+    ):
         """gguf_file: load the weights from this GGUF file instead (an export's self-check); the tokenizer still
         comes from the model_choice folder, because transformers' tokenizer rebuilt from a GGUF garbles text."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-
 
         source = resolve_model(model_choice)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -53,7 +57,11 @@ class SqlGenerator:
         self.tokenizer.padding_side = "left"  # batched greedy generation needs left padding
         # On a GPU: the model's own 16-bit dtype, loaded straight onto the device (a 7B model never sits in host
         # memory whole). On a CPU: float32.
-        placement = dict(dtype="auto", device_map={"": "cuda"}) if self.device == "cuda" else dict(dtype=torch.float32)
+        placement = (
+            dict(dtype="auto", device_map={"": "cuda"})
+            if self.device == "cuda"
+            else dict(dtype=torch.float32)
+        )
         try:
             weights = dict(gguf_file=str(gguf_file)) if gguf_file else {}
             model = AutoModelForCausalLM.from_pretrained(source, **placement, **remote, **weights)
@@ -88,28 +96,43 @@ class SqlGenerator:
         config = self.model.config
         heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        per_sequence = 2 * config.num_hidden_layers * heads * head_dim * 2 * longest_tokens  # keys and values, 16-bit
+        per_sequence = (
+            2 * config.num_hidden_layers * heads * head_dim * 2 * longest_tokens
+        )  # keys and values, 16-bit
         free, _ = torch.cuda.mem_get_info()
         return int(min(64, max(8, free * 0.5 // max(per_sequence, 1))))
 
-    def generate(self, prompts: list[list[dict]], max_new_tokens: int = 160, batch_size: int = 0) -> list[str]:
+    def generate(
+        self, prompts: list[list[dict]], max_new_tokens: int = 160, batch_size: int = 0
+    ) -> list[str]:
         """Raw answers (text after the prompt) for each prompt (a list of system/user messages). batch_size 0: sized
         from the free memory (see batch_size())."""
         import torch
 
-        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        texts = [
+            self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts
+        ]
         if not batch_size:
-            longest = max((len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]), default=1)
+            longest = max(
+                (len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]), default=1
+            )
             batch_size = self.batch_size(longest + max_new_tokens)
         answers: list[str] = []
         with generation_lock, torch.inference_mode():
             for i in range(0, len(texts), batch_size):
-                batch = self.tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True,
-                                       add_special_tokens=False).to(self.device)
-                out = self.model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                          pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_ids,
-                                          stop_strings=list(STOP_STRINGS), tokenizer=self.tokenizer)
-                new = out[:, batch["input_ids"].shape[1]:]
+                batch = self.tokenizer(
+                    texts[i : i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
+                ).to(self.device)
+                out = self.model.generate(
+                    **batch,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    eos_token_id=self.stop_ids,
+                    stop_strings=list(STOP_STRINGS),
+                    tokenizer=self.tokenizer,
+                )
+                new = out[:, batch["input_ids"].shape[1] :]
                 answers.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
         return answers
 

@@ -26,19 +26,39 @@ class GeneratorProcess:
     def __init__(self, keep: int = 2):
         env = {**WAIT_POLICY, **os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
-        self._process = subprocess.Popen([sys.executable, "-m", "core.evaluate.generator_process", str(keep)],
-                                         cwd=PROJECT_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         text=True, start_new_session=True)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "core.evaluate.generator_process", str(keep)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self._lock = threading.Lock()
 
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def generate(self, model: str, adapter: str | None, trust_remote_code: bool, prompts: list[list[dict]],
-                 max_new_tokens: int = 160, batch_size: int = 0, progress=None) -> list[str]:
+    def generate(
+        self,
+        model: str,
+        adapter: str | None,
+        trust_remote_code: bool,
+        prompts: list[list[dict]],
+        max_new_tokens: int = 160,
+        batch_size: int = 0,
+        progress=None,
+    ) -> list[str]:
         """Raw answers of one model (with the adapter merged in, when given) for system/user message lists."""
-        request = {"model": model, "adapter": adapter, "trust": trust_remote_code, "prompts": prompts,
-                   "max_new_tokens": max_new_tokens, "batch_size": batch_size}
+        request = {
+            "model": model,
+            "adapter": adapter,
+            "trust": trust_remote_code,
+            "prompts": prompts,
+            "max_new_tokens": max_new_tokens,
+            "batch_size": batch_size,
+        }
         with self._lock:
             try:
                 self._process.stdin.write(json.dumps(request) + "\n")
@@ -80,7 +100,6 @@ class GeneratorProcess:
 def _error(kind: str, message: str) -> Exception:
     """The child's error as the kind callers would catch in-process."""
     if kind == "ModelError":
-
         return ModelError(message)
     return {"ValueError": ValueError, "MemoryError": MemoryError}.get(kind, RuntimeError)(message)
 
@@ -103,15 +122,21 @@ def serve(keep: int) -> None:
             if key not in loaded:
                 while len(loaded) >= keep:
                     loaded.pop(next(iter(loaded))).close()
-                reply({"progress": f"loading {request['model']}" + (" + adapter" if request["adapter"] else "")})
+                reply(
+                    {"progress": f"loading {request['model']}" + (" + adapter" if request["adapter"] else "")}
+                )
                 loaded[key] = SqlGenerator(*key)
-            answers = loaded[key].generate(request["prompts"], max_new_tokens=request["max_new_tokens"],
-                                           batch_size=request["batch_size"])
+            answers = loaded[key].generate(
+                request["prompts"], max_new_tokens=request["max_new_tokens"], batch_size=request["batch_size"]
+            )
             reply({"ok": True, "answers": answers})
         except Exception as e:  # noqa: BLE001 - every failure goes back to the studio as a message
             text = str(e).strip().splitlines()[0][:400] if str(e).strip() else ""
-            message = text if type(e).__name__ in ("ModelError", "ValueError") and text else \
-                f"{type(e).__name__}: {text}".rstrip(": ")
+            message = (
+                text
+                if type(e).__name__ in ("ModelError", "ValueError") and text
+                else f"{type(e).__name__}: {text}".rstrip(": ")
+            )
             if "out of memory" in message.lower():
                 message += " Free memory (stop the training, close other programs) or use a smaller model."
             reply({"ok": False, "kind": type(e).__name__, "error": message})

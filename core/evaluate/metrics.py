@@ -32,7 +32,7 @@ def extract_sql(text: str) -> str:
     start = _START.search(text)
     if not start:
         return text.strip().split("\n\n")[0].strip().rstrip(";").strip()
-    sql = text[start.start():]
+    sql = text[start.start() :]
     sql = re.split(r";|\n\s*\n|```", sql, maxsplit=1)[0]
     return sql.strip()
 
@@ -85,7 +85,9 @@ def normalise_sql(sql: str, dialect: str = "postgres") -> str:
         if tree is None:
             return ""
         # every identifier quoted: once folded, `"name"` and `name` are the same name, so render them alike
-        return normalize_identifiers(tree, dialect=dialect).sql(dialect=dialect, identify=True, comments=False)
+        return normalize_identifiers(tree, dialect=dialect).sql(
+            dialect=dialect, identify=True, comments=False
+        )
     except sqlglot.errors.SqlglotError:  # not SQL: compare the text with its spacing collapsed
         return " ".join(sql.replace(";", " ").split())
 

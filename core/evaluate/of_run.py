@@ -30,19 +30,41 @@ def evaluation_records(report: EvalReport) -> tuple[dict, dict, dict]:
     """(metrics, text artifacts, tags) an evaluation adds to its training run: eval_* (adapter), base_* (the base
     model with the schema) and base_prompt_* metrics, the per-row table and details. Model-written text is
     redacted like everything else we log."""
-    metrics = {f"{METRIC_PREFIXES[name]}_{key}": summary[key] for name, summary in report.summaries.items()
-               for key in SUMMARY_KEYS if key in summary}
+    metrics = {
+        f"{METRIC_PREFIXES[name]}_{key}": summary[key]
+        for name, summary in report.summaries.items()
+        for key in SUMMARY_KEYS
+        if key in summary
+    }
     for set_name, summaries in report.set_summaries.items():
         slug = set_name.replace(" ", "_")
-        metrics.update({f"{METRIC_PREFIXES[name]}_{slug}_exec_accuracy": s["exec_accuracy"]
-                        for name, s in summaries.items()})
+        metrics.update(
+            {
+                f"{METRIC_PREFIXES[name]}_{slug}_exec_accuracy": s["exec_accuracy"]
+                for name, s in summaries.items()
+            }
+        )
     details = {name: [asdict(r) for r in rows] for name, rows in report.results.items()}
-    texts = {"evaluation/rows.csv": redact(rows_csv(report)),
-             "evaluation/details.json": redact(json.dumps({"summaries": report.summaries, "rows": details,
-                                                           "set_summaries": report.set_summaries,
-                                                           "held_out": report.held_out},
-                                                          default=str, indent=1))}
-    return metrics, texts, {"evaluated_rows": str(report.rows), "baseline": "base model with the schema in the prompt"}
+    texts = {
+        "evaluation/rows.csv": redact(rows_csv(report)),
+        "evaluation/details.json": redact(
+            json.dumps(
+                {
+                    "summaries": report.summaries,
+                    "rows": details,
+                    "set_summaries": report.set_summaries,
+                    "held_out": report.held_out,
+                },
+                default=str,
+                indent=1,
+            )
+        ),
+    }
+    return (
+        metrics,
+        texts,
+        {"evaluated_rows": str(report.rows), "baseline": "base model with the schema in the prompt"},
+    )
 
 
 def logged_evaluation(run_id: str) -> EvalReport | None:
@@ -52,12 +74,20 @@ def logged_evaluation(run_id: str) -> EvalReport | None:
     except Exception:  # noqa: BLE001 - no evaluation yet, or an artifact store that does not answer
         return None
     known = EvalRow.__dataclass_fields__
-    results = {name: [EvalRow(**{k: v for k, v in row.items() if k in known}) for row in rows]
-               for name, rows in data.get("rows", {}).items()}
+    results = {
+        name: [EvalRow(**{k: v for k, v in row.items() if k in known}) for row in rows]
+        for name, rows in data.get("rows", {}).items()
+    }
     summaries = data.get("summaries", {})
     n = next(iter(summaries.values()), {}).get("n", len(next(iter(results.values()), [])))
-    return EvalReport(n, 0.0, summaries, results, set_summaries=data.get("set_summaries", {}),
-                      held_out=data.get("held_out", "held-out rows"))
+    return EvalReport(
+        n,
+        0.0,
+        summaries,
+        results,
+        set_summaries=data.get("set_summaries", {}),
+        held_out=data.get("held_out", "held-out rows"),
+    )
 
 
 def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = None) -> None:
@@ -69,8 +99,11 @@ def log_to_mlflow(run_id: str, report: EvalReport, tracking_uri: str | None = No
     metrics, texts, tags = evaluation_records(report)
     now = int(time.time() * 1000)
     # metrics and tags in one request; each text artifact is an upload of its own
-    client.log_batch(run_id, metrics=[Metric(key, value, now, 0) for key, value in metrics.items()],
-                     tags=[RunTag(key, value) for key, value in tags.items()])
+    client.log_batch(
+        run_id,
+        metrics=[Metric(key, value, now, 0) for key, value in metrics.items()],
+        tags=[RunTag(key, value) for key, value in tags.items()],
+    )
     for name, text in texts.items():
         client.log_text(run_id, text, name)
 
@@ -83,7 +116,11 @@ def other_sets_for(cfg: TrainConfig) -> dict[str, list[Pair]]:
 
 def held_out_pairs(cfg: TrainConfig, split_file: Path | dict) -> list[Pair]:
     """The rows a run held out (its split.json, a file or its contents), read from its data file."""
-    split = split_file if isinstance(split_file, dict) else json.loads(Path(split_file).read_text(encoding="utf-8"))
+    split = (
+        split_file
+        if isinstance(split_file, dict)
+        else json.loads(Path(split_file).read_text(encoding="utf-8"))
+    )
     wanted = set(split["eval_rows"])
     return [p for p in load_pairs(cfg.data_path) if p.row in wanted]
 
@@ -97,8 +134,15 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
         adapter = Path(output_dir) / "adapter"
         pairs = held_out_pairs(cfg, Path(output_dir) / "split.json")
         record = PromptRecord.load(adapter) or PromptRecord.from_config(cfg)
-        report = evaluate(pairs, database_for(cfg), record, str(adapter), progress=state.log,
-                          trust_remote_code=cfg.trust_remote_code, other_sets=other_sets_for(cfg))
+        report = evaluate(
+            pairs,
+            database_for(cfg),
+            record,
+            str(adapter),
+            progress=state.log,
+            trust_remote_code=cfg.trust_remote_code,
+            other_sets=other_sets_for(cfg),
+        )
         metrics, texts, tags = evaluation_records(report)
         for key, value in metrics.items():
             run.log_metric(key, value, state.step)
@@ -118,8 +162,10 @@ def database_for(cfg: TrainConfig, target: str | None = None, data: str | None =
     source = target or cfg.database
     if source and source != "duckdb":
         if MASK in source:
-            raise ValueError("This run's database is a PostgreSQL URL whose password was not stored. Give the URL "
-                             "again (the Evaluate tab's PostgreSQL field, or --db postgresql://...).")
+            raise ValueError(
+                "This run's database is a PostgreSQL URL whose password was not stored. Give the URL "
+                "again (the Evaluate tab's PostgreSQL field, or --db postgresql://...)."
+            )
         return connect(source, ddl_dialect=cfg.dialect)
     return open_database("duckdb", schema_ddl_for(cfg), data or default_data_for(cfg), cfg.dialect)
 
@@ -129,8 +175,9 @@ def default_data_for(cfg: TrainConfig) -> str | None:
     if cfg.eval_data_path:
         return cfg.eval_data_path
     sample_ddl = SAMPLE_SCHEMA.read_text(encoding="utf-8").strip()
-    uses_sample = (cfg.schema_path and str(cfg.schema_path).endswith(SAMPLE_SCHEMA.name)) or \
-        cfg.schema_text.strip() == sample_ddl
+    uses_sample = (
+        cfg.schema_path and str(cfg.schema_path).endswith(SAMPLE_SCHEMA.name)
+    ) or cfg.schema_text.strip() == sample_ddl
     return str(SAMPLE_DATA) if uses_sample else None
 
 
@@ -138,7 +185,9 @@ def schema_ddl_for(cfg: TrainConfig) -> str:
     return Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
 
 
-def load_run_inputs(run_id: str, tracking_uri: str | None = None) -> tuple[TrainConfig, list[Pair], str, PromptRecord]:
+def load_run_inputs(
+    run_id: str, tracking_uri: str | None = None
+) -> tuple[TrainConfig, list[Pair], str, PromptRecord]:
     """(config, held-out pairs, adapter folder, prompt record) of a finished training run, read from MLflow."""
     get_run(run_id, tracking_uri)  # RunNotFound (a clear message) for an id MLflow does not know
     cfg = TrainConfig.from_dict(load_run_dict(run_id, "config.json", tracking_uri))
@@ -146,13 +195,22 @@ def load_run_inputs(run_id: str, tracking_uri: str | None = None) -> tuple[Train
     adapter = run_adapter(run_id, tracking_uri)  # the local copy, else downloaded
     record = run_prompt_record(run_id, tracking_uri, adapter)
     if record is None:
-        raise ValueError(f"The prompt run {run_id} trained with cannot be read back (no prompt record, and its "
-                         "schema file has moved). Evaluate its adapter with --adapter and --schema instead.")
+        raise ValueError(
+            f"The prompt run {run_id} trained with cannot be read back (no prompt record, and its "
+            "schema file has moved). Evaluate its adapter with --adapter and --schema instead."
+        )
     return cfg, pairs, str(adapter), record
 
 
-def evaluate_run(run_id: str, db_target: str | None = None, data: str | None = None, include_base: bool = True,
-                 progress=print, tracking_uri: str | None = None, pairs_file: str | None = None) -> EvalReport:
+def evaluate_run(
+    run_id: str,
+    db_target: str | None = None,
+    data: str | None = None,
+    include_base: bool = True,
+    progress=print,
+    tracking_uri: str | None = None,
+    pairs_file: str | None = None,
+) -> EvalReport:
     """Evaluate a finished run's adapter (and the base model) on its held-out rows and log it to the run; or, with
     `pairs_file`, on every pair of that file (not logged: the run's own evaluation stays its held-out rows). Without
     `db_target` the SQL runs on the run's own database (see `database_for`)."""
@@ -160,11 +218,21 @@ def evaluate_run(run_id: str, db_target: str | None = None, data: str | None = N
     if pairs_file:
         pairs = load_pairs(pairs_file)
     if not pairs:
-        raise ValueError("This run held out no rows (eval split 0), so there is nothing unseen to evaluate on. "
-                         "Train with an eval split (e.g. 0.1), or score another pairs file (--data FILE).")
+        raise ValueError(
+            "This run held out no rows (eval split 0), so there is nothing unseen to evaluate on. "
+            "Train with an eval split (e.g. 0.1), or score another pairs file (--data FILE)."
+        )
     db = database_for(cfg, db_target, data)
-    report = evaluate(pairs, db, record, adapter, include_base, progress, trust_remote_code=cfg.trust_remote_code,
-                      other_sets={} if pairs_file else other_sets_for(cfg))
+    report = evaluate(
+        pairs,
+        db,
+        record,
+        adapter,
+        include_base,
+        progress,
+        trust_remote_code=cfg.trust_remote_code,
+        other_sets={} if pairs_file else other_sets_for(cfg),
+    )
     if not pairs_file:
         log_to_mlflow(run_id, report, tracking_uri)
     return report

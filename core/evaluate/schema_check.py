@@ -89,7 +89,11 @@ def check_names(sql: str, tables: dict[str, list[str]], dialect: str) -> SchemaC
             continue  # a subquery's alias, or a name we do not know: no guessing
         scope = [aliases[owner]] if owner else in_query
         candidates = [c for t in scope for c in tables.get(t, [])]
-        if not candidates or name.lower() in {c.lower() for c in candidates} or (not owner and name.lower() in outputs):
+        if (
+            not candidates
+            or name.lower() in {c.lower() for c in candidates}
+            or (not owner and name.lower() in outputs)
+        ):
             continue
         known = nearest(name, candidates)
         owners = [t for t in scope if known in tables.get(t, [])]

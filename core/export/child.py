@@ -21,8 +21,14 @@ from core.paths import PROJECT_ROOT
 
 
 def result_json(result: ExportResult) -> str:
-    return json.dumps({"path": str(result.path), "summary": result.summary, "command": result.command,
-                       "check": asdict(result.check) if result.check is not None else None})
+    return json.dumps(
+        {
+            "path": str(result.path),
+            "summary": result.summary,
+            "command": result.command,
+            "check": asdict(result.check) if result.check is not None else None,
+        }
+    )
 
 
 def _result(text: str) -> ExportResult:
@@ -31,18 +37,41 @@ def _result(text: str) -> ExportResult:
     return ExportResult(Path(data["path"]), data["summary"], data.get("command", ""), check)
 
 
-def export_in_child(run_id: str, fmt: str, out_dir: Path, name: str = "", progress=print, gguf_type: str = "f16",
-                    questions: int = DEFAULT_QUESTIONS) -> ExportResult:
+def export_in_child(
+    run_id: str,
+    fmt: str,
+    out_dir: Path,
+    name: str = "",
+    progress=print,
+    gguf_type: str = "f16",
+    questions: int = DEFAULT_QUESTIONS,
+) -> ExportResult:
     """The export of `core.export.export`, in a child process; raises ExportError with the child's own message."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "core", "export", "--run", run_id, "--format", fmt, "--out", str(out_dir),
-                   "--gguf-type", gguf_type, "--check", str(questions), "--result-json", str(out)] + \
-            (["--name", name] if name else [])
+        command = [
+            sys.executable,
+            "-m",
+            "core",
+            "export",
+            "--run",
+            run_id,
+            "--format",
+            fmt,
+            "--out",
+            str(out_dir),
+            "--gguf-type",
+            gguf_type,
+            "--check",
+            str(questions),
+            "--result-json",
+            str(out),
+        ] + (["--name", name] if name else [])
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         last = ""
         for line in process.stdout:
             line = line.rstrip()

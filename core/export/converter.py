@@ -20,14 +20,18 @@ from pathlib import Path, PurePosixPath
 
 from core.paths import PROJECT_ROOT
 
-CONVERTER_ENV = "LLAMA_CPP_CONVERTER"  # path to a llama.cpp convert_hf_to_gguf.py, overrides the installed one
+CONVERTER_ENV = (
+    "LLAMA_CPP_CONVERTER"  # path to a llama.cpp convert_hf_to_gguf.py, overrides the installed one
+)
 SCRIPT = "convert_hf_to_gguf.py"
 PATH_NAMES = (SCRIPT, "convert_hf_to_gguf", "convert-hf-to-gguf.py")  # also looked for on PATH
 PIN_FILE = PROJECT_ROOT / "requirements-converter.txt"
 # What the converter needs from the sdist's vendor/llama.cpp/ (LICENSE: llama.cpp's MIT licence travels with it).
 WANTED = (SCRIPT, "conversion", "gguf-py", "LICENSE")
-GGUF_TYPES = {"f16": "16-bit floats: the merged model's own weights, the same answers",
-              "q8_0": "8-bit: half the size, answers may differ slightly"}
+GGUF_TYPES = {
+    "f16": "16-bit floats: the merged model's own weights, the same answers",
+    "q8_0": "8-bit: half the size, answers may differ slightly",
+}
 INSTALL_HINT = (
     "GGUF conversion needs llama.cpp's converter, which is not installed: the set-up (`make venv`) fetches it "
     "from the package index and could not (offline?). Run `python -m core install-converter` once with network, "
@@ -51,9 +55,11 @@ def find_converter() -> Path | None:
     if configured:
         path = Path(configured).expanduser()
         if not path.is_file():
-            raise ConversionError(f"{CONVERTER_ENV} is set to {configured}, which is not a file. Point it at the "
-                                  f"{SCRIPT} of a llama.cpp checkout, or unset it to use the converter the "
-                                  f"set-up installed ({converter_home() / SCRIPT}).")
+            raise ConversionError(
+                f"{CONVERTER_ENV} is set to {configured}, which is not a file. Point it at the "
+                f"{SCRIPT} of a llama.cpp checkout, or unset it to use the converter the "
+                f"set-up installed ({converter_home() / SCRIPT})."
+            )
         return path
     installed = converter_home() / SCRIPT
     if installed.is_file():
@@ -84,13 +90,19 @@ def convert_to_gguf(model_dir: Path, target: Path, gguf_type: str = "f16", progr
         return None
     progress(f"converting to GGUF ({gguf_type}) with llama.cpp's {script.name} ...")
     command, env = _command_and_env(script)
-    result = subprocess.run([*command, str(model_dir), "--outfile", str(target), "--outtype", gguf_type],
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [*command, str(model_dir), "--outfile", str(target), "--outtype", gguf_type],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if result.returncode != 0 or not target.exists():
         last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ConversionError(f"The GGUF converter {script} failed (exit {result.returncode}): {last[0][:300]}. "
-                              f"Run the set-up again (`make venv`) to restore it, or unset {CONVERTER_ENV} if it "
-                              "points at another converter.")
+        raise ConversionError(
+            f"The GGUF converter {script} failed (exit {result.returncode}): {last[0][:300]}. "
+            f"Run the set-up again (`make venv`) to restore it, or unset {CONVERTER_ENV} if it "
+            "points at another converter."
+        )
     return target
 
 
@@ -111,8 +123,10 @@ def unpack_converter(sdist: Path, dest: Path) -> Path:
         archive.extractall(partial, members=members, filter="data")
     if not (partial / SCRIPT).is_file() or not (partial / "gguf-py" / "gguf").is_dir():
         shutil.rmtree(partial, ignore_errors=True)
-        raise ConversionError(f"{sdist.name} has no vendor/llama.cpp/{SCRIPT} with gguf-py/: it is not the "
-                              f"llama-cpp-python source distribution pinned in {PIN_FILE.name}.")
+        raise ConversionError(
+            f"{sdist.name} has no vendor/llama.cpp/{SCRIPT} with gguf-py/: it is not the "
+            f"llama-cpp-python source distribution pinned in {PIN_FILE.name}."
+        )
     shutil.rmtree(dest, ignore_errors=True)
     partial.rename(dest)
     return dest / SCRIPT
@@ -124,9 +138,29 @@ def install(dest: Path | None = None, progress=print) -> Path:
     dest = dest or converter_home()
     with tempfile.TemporaryDirectory(prefix="llama-cpp-sdist-") as tmp:
         progress(f"downloading the llama.cpp converter ({PIN_FILE.name}) ...")
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                               "--no-binary", ":all:", "--require-hashes", "-r", str(PIN_FILE), "-d", tmp,
-                               "--retries", "1", "--timeout", "30"], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--require-hashes",
+                "-r",
+                str(PIN_FILE),
+                "-d",
+                tmp,
+                "--retries",
+                "1",
+                "--timeout",
+                "30",
+            ],
+            capture_output=True,
+            text=True,
+        )
         sdists = sorted(Path(tmp).glob("*.tar.gz"))
         if done.returncode != 0 or not sdists:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]

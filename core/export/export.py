@@ -29,8 +29,12 @@ from core.prompt_record import PROMPT_FILE, PromptRecord
 from core.tracking import get_run, run_adapter, run_prompt_record
 from core.train import resolve_model
 
-FORMATS = {"zip": "LoRA adapter (.zip with README)", "merged": "merged model, 16-bit safetensors",
-           "gguf": "GGUF file (llama.cpp, LM Studio, Ollama)", "ollama": "Ollama bundle (Modelfile + GGUF file)"}
+FORMATS = {
+    "zip": "LoRA adapter (.zip with README)",
+    "merged": "merged model, 16-bit safetensors",
+    "gguf": "GGUF file (llama.cpp, LM Studio, Ollama)",
+    "ollama": "Ollama bundle (Modelfile + GGUF file)",
+}
 STAGES = ("loading", "merging", "writing", "converting", "checking")  # first words of the long steps' lines
 BUNDLED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model the bundled GGUF was made from
 
@@ -58,21 +62,25 @@ class ExportResult:
 
 def _check_adapter(folder: Path) -> Path:
     if not (folder / "adapter_config.json").exists():
-        raise ExportError(f"No LoRA adapter (adapter_config.json) in {folder}. Give the adapter folder a "
-                          "training run saved (data/outputs/JOB/adapter) or use --run RUN_ID.")
+        raise ExportError(
+            f"No LoRA adapter (adapter_config.json) in {folder}. Give the adapter folder a "
+            "training run saved (data/outputs/JOB/adapter) or use --run RUN_ID."
+        )
     return folder
 
 
-def source_from_adapter(path: str | Path, model: str | None = None, record: PromptRecord | None = None,
-                        label: str = "") -> ExportSource:
+def source_from_adapter(
+    path: str | Path, model: str | None = None, record: PromptRecord | None = None, label: str = ""
+) -> ExportSource:
     """An adapter folder. Its studio_prompt.json (written by training) gives the base model and prompt."""
     folder = _check_adapter(Path(path).expanduser())
     record = record or PromptRecord.load(folder)
     config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
     base = model or (record.base_model if record else "") or config.get("base_model_name_or_path") or ""
     if not base:
-        raise ExportError(f"The adapter in {folder} does not say which base model it belongs to: "
-                          "give --model.")
+        raise ExportError(
+            f"The adapter in {folder} does not say which base model it belongs to: give --model."
+        )
     if record and model:
         record.base_model = model
     return ExportSource(folder, base, record, label or folder.parent.name or folder.name)
@@ -84,8 +92,12 @@ def source_from_run(run_id: str, tracking_uri: str | None = None) -> ExportSourc
     run = get_run(run_id, tracking_uri)
     folder = run_adapter(run_id, tracking_uri)
     record = run_prompt_record(run_id, tracking_uri, folder)
-    source = source_from_adapter(folder, None if record else run.data.params.get("cfg.model"), record,
-                                 label=run.info.run_name or run_id)
+    source = source_from_adapter(
+        folder,
+        None if record else run.data.params.get("cfg.model"),
+        record,
+        label=run.info.run_name or run_id,
+    )
     source.run_id = run.info.run_id
     return source
 
@@ -169,7 +181,6 @@ def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress
     lines start with "loading", "merging" and "writing" (STAGES: the Runs tab shows them)."""
     from transformers import AutoTokenizer
 
-
     progress(f"loading the base model {src.base_model} ...")
     merge_files(_base_folder(src.base_model, progress), src.adapter_dir, folder, dtype, progress)
     progress(f"writing the tokenizer and the model's files ({dtype}) ...")
@@ -190,8 +201,9 @@ def _base_folder(model: str, progress) -> Path:
     return Path(snapshot_download(source))
 
 
-def _checked(src: ExportSource, fmt: str, model_dir: Path, gguf_file: Path | None, questions: int,
-             progress) -> SelfCheck:
+def _checked(
+    src: ExportSource, fmt: str, model_dir: Path, gguf_file: Path | None, questions: int, progress
+) -> SelfCheck:
     check = self_check(src, model_dir, gguf_file, questions, progress)
     progress(check.summary())
     return check
@@ -202,8 +214,14 @@ def _size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in files) / 1e6
 
 
-def export_merged(src: ExportSource, out_dir: Path, name: str, dtype: str = "float16", progress=print,
-                  questions: int = DEFAULT_QUESTIONS) -> ExportResult:
+def export_merged(
+    src: ExportSource,
+    out_dir: Path,
+    name: str,
+    dtype: str = "float16",
+    progress=print,
+    questions: int = DEFAULT_QUESTIONS,
+) -> ExportResult:
     """<name>-merged-f16/: the adapter merged into the base model, 16-bit safetensors, tokenizer and README.
     float16 has 3 more mantissa bits than bfloat16: in our round-trip checks it kept the adapter's greedy
     answers where bfloat16 changed one of three. Pick bfloat16 for models whose weights need its range."""
@@ -214,10 +232,14 @@ def export_merged(src: ExportSource, out_dir: Path, name: str, dtype: str = "flo
         merge_into(src, partial, dtype, progress)
         _write_prompt_files(partial, src.record)
         check = _checked(src, "merged", partial, None, questions, progress)
-        readme = merged_readme(target.name, portable_base(src.base_model), dtype, src.record, check.markdown())
+        readme = merged_readme(
+            target.name, portable_base(src.base_model), dtype, src.record, check.markdown()
+        )
         (partial / "README.md").write_text(readme, encoding="utf-8")
     tag_run(src.run_id, "merged", check, progress)
-    summary = f"Merged model written: {target} ({_size_mb(target):.0f} MB, {dtype} safetensors). {check.summary()}"
+    summary = (
+        f"Merged model written: {target} ({_size_mb(target):.0f} MB, {dtype} safetensors). {check.summary()}"
+    )
     return ExportResult(target, summary, check=check)
 
 
@@ -230,8 +252,14 @@ def _converter_or_refusal(required: bool) -> bool:
     return installed
 
 
-def export_gguf(src: ExportSource, out_dir: Path, name: str, gguf_type: str = "f16", progress=print,
-                questions: int = DEFAULT_QUESTIONS) -> ExportResult:
+def export_gguf(
+    src: ExportSource,
+    out_dir: Path,
+    name: str,
+    gguf_type: str = "f16",
+    progress=print,
+    questions: int = DEFAULT_QUESTIONS,
+) -> ExportResult:
     """<name>-gguf/: <name>-<type>.gguf (llama.cpp's converter; the chat template travels in its metadata),
     README with the prompt format and the self-check, system_prompt.txt."""
     _converter_or_refusal(required=True)
@@ -244,8 +272,9 @@ def export_gguf(src: ExportSource, out_dir: Path, name: str, gguf_type: str = "f
         check = _checked(src, "gguf", partial / "merged", gguf, questions, progress)
         shutil.rmtree(partial / "merged")  # the GGUF file holds the same weights
         _write_prompt_files(partial, src.record)
-        readme = gguf_readme(target.name, gguf.name, gguf_type, portable_base(src.base_model), src.record,
-                             check.markdown())
+        readme = gguf_readme(
+            target.name, gguf.name, gguf_type, portable_base(src.base_model), src.record, check.markdown()
+        )
         (partial / "README.md").write_text(readme, encoding="utf-8")
     tag_run(src.run_id, "gguf", check, progress)
     file = target / gguf.name
@@ -253,17 +282,24 @@ def export_gguf(src: ExportSource, out_dir: Path, name: str, gguf_type: str = "f
     return ExportResult(target, summary, check=check)
 
 
-def export_ollama(src: ExportSource, out_dir: Path, name: str, gguf_type: str = "f16", progress=print,
-                  questions: int = DEFAULT_QUESTIONS) -> ExportResult:
+def export_ollama(
+    src: ExportSource,
+    out_dir: Path,
+    name: str,
+    gguf_type: str = "f16",
+    progress=print,
+    questions: int = DEFAULT_QUESTIONS,
+) -> ExportResult:
     """<name>-ollama/: Modelfile + README + the weights: a GGUF file (f16 or q8_0) from llama.cpp's converter,
     or, when it is not installed, the merged safetensors folder, which `ollama create` imports itself."""
     from transformers import AutoTokenizer
 
-
     if src.record is None:
-        raise ExportError("The training prompt of this adapter is unknown (no studio_prompt.json), so a "
-                          "Modelfile cannot reproduce it. Export it from its training run, or on the command "
-                          "line give --schema and --dialect.")
+        raise ExportError(
+            "The training prompt of this adapter is unknown (no studio_prompt.json), so a "
+            "Modelfile cannot reproduce it. Export it from its training run, or on the command "
+            "line give --schema and --dialect."
+        )
     # Before minutes of merging: refuse what the Modelfile cannot express (another chat format, a system
     # prompt with triple quotes) and a converter configured where there is none.
     check_chat_template(AutoTokenizer.from_pretrained(_tokenizer_source(src)), src.record)
@@ -276,23 +312,40 @@ def export_ollama(src: ExportSource, out_dir: Path, name: str, gguf_type: str = 
         gguf = convert_to_gguf(partial / "merged", partial / f"model-{gguf_type}.gguf", gguf_type, progress)
         check = _checked(src, "ollama", partial / "merged", gguf, questions, progress)
         if gguf is not None:
-            shutil.rmtree(partial / "merged")  # the GGUF file has the same weights; the bundle is half the size
+            shutil.rmtree(
+                partial / "merged"
+            )  # the GGUF file has the same weights; the bundle is half the size
         weights = f"./{gguf.name}" if gguf else "./merged"
-        gguf_note = "" if gguf else ("No GGUF file: llama.cpp's converter was not installed at export time; "
-                                     "Ollama imports the safetensors folder itself.")
+        gguf_note = (
+            ""
+            if gguf
+            else (
+                "No GGUF file: llama.cpp's converter was not installed at export time; "
+                "Ollama imports the safetensors folder itself."
+            )
+        )
         (partial / "Modelfile").write_text(modelfile(src.record, weights), encoding="utf-8")
         _write_prompt_files(partial, src.record)
         readme = ollama_readme(target.name, model_name, weights, src.record, gguf_note, check.markdown())
         (partial / "README.md").write_text(readme, encoding="utf-8")
     tag_run(src.run_id, "ollama", check, progress)
     command = f'cd "{target}" && ollama create {model_name} -f Modelfile'
-    summary = f"Ollama bundle written: {target} (FROM {weights}, {_size_mb(target):.0f} MB). {gguf_note} " \
-              f"{check.summary()}"
+    summary = (
+        f"Ollama bundle written: {target} (FROM {weights}, {_size_mb(target):.0f} MB). {gguf_note} "
+        f"{check.summary()}"
+    )
     return ExportResult(target, " ".join(summary.split()), command, check)
 
 
-def export(src: ExportSource, fmt: str, out_dir: Path, name: str = "", progress=print, gguf_type: str = "f16",
-           questions: int = DEFAULT_QUESTIONS) -> ExportResult:
+def export(
+    src: ExportSource,
+    fmt: str,
+    out_dir: Path,
+    name: str = "",
+    progress=print,
+    gguf_type: str = "f16",
+    questions: int = DEFAULT_QUESTIONS,
+) -> ExportResult:
     """One export in the given format; the name is sanitised (defaults to the source's label). Merged and GGUF
     exports then ask `questions` held-out questions of the export and of the adapter (0: no self-check)."""
     name = safe_name(name or src.label)

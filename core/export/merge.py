@@ -14,7 +14,13 @@ import shutil
 from pathlib import Path
 
 SHARD_BYTES = 2 * 2**30
-QUANT_PARTS = ("absmax", "quant_map", "nested_absmax", "nested_quant_map", "quant_state")  # bnb 4-bit companions
+QUANT_PARTS = (
+    "absmax",
+    "quant_map",
+    "nested_absmax",
+    "nested_quant_map",
+    "quant_state",
+)  # bnb 4-bit companions
 
 
 class MergeError(ValueError):
@@ -27,9 +33,11 @@ def _adapter(adapter_dir: Path) -> tuple[dict, float]:
 
     config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
     if config.get("fan_in_fan_out"):
-        raise MergeError("This adapter stores its weights transposed (fan_in_fan_out); merge it with peft instead.")
+        raise MergeError(
+            "This adapter stores its weights transposed (fan_in_fan_out); merge it with peft instead."
+        )
     r, alpha = config["r"], config["lora_alpha"]
-    scale = alpha / (r ** 0.5) if config.get("use_rslora") else alpha / r
+    scale = alpha / (r**0.5) if config.get("use_rslora") else alpha / r
     pairs: dict[str, dict] = {}
     for key, tensor in load_file(str(adapter_dir / "adapter_model.safetensors")).items():
         if ".lora_A." in key or ".lora_B." in key:
@@ -45,8 +53,10 @@ def _shards(base_dir: Path) -> list[Path]:
         return [base_dir / n for n in names]
     single = base_dir / "model.safetensors"
     if not single.exists():
-        raise MergeError(f"{base_dir} holds no safetensors weights (model.safetensors or an index): the merge reads "
-                         "safetensors only. Save the base model with safetensors, or export the adapter zip instead.")
+        raise MergeError(
+            f"{base_dir} holds no safetensors weights (model.safetensors or an index): the merge reads "
+            "safetensors only. Save the base model with safetensors, or export the adapter zip instead."
+        )
     return [single]
 
 
@@ -55,7 +65,7 @@ def _dequantize(name: str, handle, quantized: dict, device: str):
     import bitsandbytes.functional as bnb_f
     import torch
 
-    parts = {key[len(name) + 1:]: handle.get_tensor(key) for key in quantized[name]}
+    parts = {key[len(name) + 1 :]: handle.get_tensor(key) for key in quantized[name]}
     state_key = next(k for k in parts if k.startswith("quant_state."))
     packed = {k: v.to(device) for k, v in parts.items()}
     packed[state_key] = parts[state_key]  # the packed json description stays a CPU byte tensor
@@ -63,7 +73,9 @@ def _dequantize(name: str, handle, quantized: dict, device: str):
     return bnb_f.dequantize_4bit(handle.get_tensor(name).to(device), state)
 
 
-def merge_files(base_dir: Path, adapter_dir: Path, out_dir: Path, dtype: str = "float16", progress=print) -> None:
+def merge_files(
+    base_dir: Path, adapter_dir: Path, out_dir: Path, dtype: str = "float16", progress=print
+) -> None:
     """Write the merged model's config and 16-bit safetensors shards into out_dir (the tokenizer is the caller's)."""
     import torch
     from safetensors import safe_open
@@ -86,24 +98,34 @@ def merge_files(base_dir: Path, adapter_dir: Path, out_dir: Path, dtype: str = "
             weight_map.update(dict.fromkeys(shard, name))
             shard, shard_bytes = {}, 0
 
-    progress(f"merging the adapter tensor by tensor on the {'GPU' if device == 'cuda' else 'CPU'} "
-             f"({'dequantizing the 4-bit base to ' + dtype if four_bit else dtype}) ...")
+    progress(
+        f"merging the adapter tensor by tensor on the {'GPU' if device == 'cuda' else 'CPU'} "
+        f"({'dequantizing the 4-bit base to ' + dtype if four_bit else dtype}) ..."
+    )
     for path in _shards(base_dir):
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             keys = list(handle.keys())
-            quantized = {k: [q for q in keys if q.startswith(k + ".") and q[len(k) + 1:].split(".")[0] in QUANT_PARTS]
-                         for k in keys if k.endswith(".weight")}
+            quantized = {
+                k: [q for q in keys if q.startswith(k + ".") and q[len(k) + 1 :].split(".")[0] in QUANT_PARTS]
+                for k in keys
+                if k.endswith(".weight")
+            }
             quantized = {k: v for k, v in quantized.items() if v}
             companions = {q for parts in quantized.values() for q in parts}
             for key in keys:
                 if key in companions:
                     continue
-                weight = _dequantize(key, handle, quantized, device) if key in quantized else \
-                    handle.get_tensor(key).to(device)
+                weight = (
+                    _dequantize(key, handle, quantized, device)
+                    if key in quantized
+                    else handle.get_tensor(key).to(device)
+                )
                 module = key.removesuffix(".weight")
                 if key.endswith(".weight") and module in lora:
                     a, b = lora.pop(module)
-                    weight = (weight.float() + scale * (b.to(device).float() @ a.to(device).float())).to(out_dtype)
+                    weight = (weight.float() + scale * (b.to(device).float() @ a.to(device).float())).to(
+                        out_dtype
+                    )
                     merged += 1
                 elif weight.is_floating_point():
                     weight = weight.to(out_dtype)
@@ -113,15 +135,19 @@ def merge_files(base_dir: Path, adapter_dir: Path, out_dir: Path, dtype: str = "
                     flush()
     flush()
     if lora:
-        raise MergeError(f"{len(lora)} adapted layers have no weight in the base model (e.g. {next(iter(lora))}): "
-                         "is this the adapter's base model?")
+        raise MergeError(
+            f"{len(lora)} adapted layers have no weight in the base model (e.g. {next(iter(lora))}): "
+            "is this the adapter's base model?"
+        )
     files = sorted(set(weight_map.values()))
     if len(files) == 1:
         (out_dir / files[0]).rename(out_dir / "model.safetensors")
     else:
         total = sum((out_dir / f).stat().st_size for f in files)
         (out_dir / "model.safetensors.index.json").write_text(
-            json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=1), encoding="utf-8")
+            json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=1),
+            encoding="utf-8",
+        )
     config.pop("quantization_config", None)
     config["torch_dtype"] = config["dtype"] = dtype
     (out_dir / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")

@@ -33,7 +33,7 @@ def render_template(template: str, values: dict[str, str]) -> str:
     for match in _ACTION.finditer(template):
         emitting = all(stack)
         if emitting:
-            out.append(template[position:match.start()])
+            out.append(template[position : match.start()])
         position = match.end()
         action = match.group(1)
         if m := re.fullmatch(r"if \.(\w+)", action):
@@ -64,13 +64,16 @@ def check_chat_template(tokenizer, record: PromptRecord, question: str = "How ma
     prompt as the Modelfile's TEMPLATE."""
 
     ensure_chat_template(tokenizer)
-    trained = tokenizer.apply_chat_template(record.prompt_messages(question), tokenize=False,
-                                            add_generation_prompt=True)
+    trained = tokenizer.apply_chat_template(
+        record.prompt_messages(question), tokenize=False, add_generation_prompt=True
+    )
     if trained != ollama_prompt(record, question):
-        raise TemplateMismatch("This model's chat template is not plain ChatML, so an Ollama TEMPLATE "
-                               "written by the studio would not reproduce the training prompt. Export the "
-                               "merged model or the adapter instead and write the Modelfile's TEMPLATE for "
-                               "this model's format.")
+        raise TemplateMismatch(
+            "This model's chat template is not plain ChatML, so an Ollama TEMPLATE "
+            "written by the studio would not reproduce the training prompt. Export the "
+            "merged model or the adapter instead and write the Modelfile's TEMPLATE for "
+            "this model's format."
+        )
 
 
 def ollama_model_name(name: str) -> str:
@@ -82,13 +85,17 @@ def modelfile(record: PromptRecord, weights: str) -> str:
     """The Modelfile text. `weights` is FROM's target, relative to the Modelfile (a GGUF file or a folder)."""
     system = record.system_prompt
     if '"""' in system:
-        raise ValueError('The system prompt contains """, which a Modelfile cannot quote. Remove it from the '
-                         "system prompt template or the schema and train again.")
-    return (f"# Written by SQL Tune Studio. Base model: {record.base_model}; dialect: {record.dialect}; "
-            f"schema hash: {record.schema_hash}.\n"
-            f"FROM {weights}\n\n"
-            f'TEMPLATE """{CHATML_TEMPLATE}"""\n\n'
-            f'SYSTEM """{system}"""\n\n'
-            'PARAMETER stop "<|im_end|>"\n'
-            'PARAMETER stop "<|im_start|>"\n'
-            "PARAMETER temperature 0\n")
+        raise ValueError(
+            'The system prompt contains """, which a Modelfile cannot quote. Remove it from the '
+            "system prompt template or the schema and train again."
+        )
+    return (
+        f"# Written by SQL Tune Studio. Base model: {record.base_model}; dialect: {record.dialect}; "
+        f"schema hash: {record.schema_hash}.\n"
+        f"FROM {weights}\n\n"
+        f'TEMPLATE """{CHATML_TEMPLATE}"""\n\n'
+        f'SYSTEM """{system}"""\n\n'
+        'PARAMETER stop "<|im_end|>"\n'
+        'PARAMETER stop "<|im_start|>"\n'
+        "PARAMETER temperature 0\n"
+    )

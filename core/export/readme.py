@@ -11,8 +11,10 @@ BUNDLED_NOTE = (
 
 def _prompt_section(record: PromptRecord | None) -> str:
     if record is None:
-        return ("## Prompt format\n\nUnknown: this adapter folder has no `studio_prompt.json`. Prompt it "
-                "with the system prompt and chat format you trained with.\n")
+        return (
+            "## Prompt format\n\nUnknown: this adapter folder has no `studio_prompt.json`. Prompt it "
+            "with the system prompt and chat format you trained with.\n"
+        )
     return f"""## Prompt format
 
 ChatML, exactly as in training: a system turn, the question as the user turn, then the assistant's turn,
@@ -81,7 +83,9 @@ the adapter into the base weights and writes a Modelfile with this prompt format
 """
 
 
-def merged_readme(name: str, base_model: str, dtype: str, record: PromptRecord | None, check: str = "") -> str:
+def merged_readme(
+    name: str, base_model: str, dtype: str, record: PromptRecord | None, check: str = ""
+) -> str:
     return f"""# {name}: {base_model} with a text-to-SQL LoRA adapter merged in ({dtype})
 
 A complete model in safetensors: load it like any Hugging Face model, no peft needed.
@@ -96,8 +100,9 @@ tokenizer = AutoTokenizer.from_pretrained("{name}")
 {_prompt_section(record)}"""
 
 
-def ollama_readme(name: str, model_name: str, weights: str, record: PromptRecord, gguf_note: str,
-                  check: str = "") -> str:
+def ollama_readme(
+    name: str, model_name: str, weights: str, record: PromptRecord, gguf_note: str, check: str = ""
+) -> str:
     return f"""# {name}: Ollama bundle
 
 ```bash
@@ -106,8 +111,11 @@ ollama create {model_name} -f Modelfile
 ollama run {model_name} "Total sales amount per region?"
 ```
 
-The Modelfile's `FROM {weights}` points at {"the GGUF file" if weights.endswith(".gguf")
-    else "the merged 16-bit safetensors folder (Ollama converts it on `ollama create`)"}. Its `TEMPLATE` and
+The Modelfile's `FROM {weights}` points at {
+        "the GGUF file"
+        if weights.endswith(".gguf")
+        else "the merged 16-bit safetensors folder (Ollama converts it on `ollama create`)"
+    }. Its `TEMPLATE` and
 `SYSTEM` reproduce the training prompt exactly (ChatML, system prompt with the `{record.dialect}` schema);
 `temperature 0` gives the greedy answers the studio evaluated. {gguf_note}
 
@@ -115,10 +123,14 @@ The Modelfile's `FROM {weights}` points at {"the GGUF file" if weights.endswith(
 {_prompt_section(record)}"""
 
 
-def gguf_readme(name: str, file_name: str, gguf_type: str, base_model: str, record: PromptRecord | None,
-                check: str = "") -> str:
-    kind = "in 16-bit floats (f16): the merged model's own weights" if gguf_type == "f16" else \
-        "in 8-bit (q8_0): half the size of f16, and its answers can differ slightly from the adapter's"
+def gguf_readme(
+    name: str, file_name: str, gguf_type: str, base_model: str, record: PromptRecord | None, check: str = ""
+) -> str:
+    kind = (
+        "in 16-bit floats (f16): the merged model's own weights"
+        if gguf_type == "f16"
+        else "in 8-bit (q8_0): half the size of f16, and its answers can differ slightly from the adapter's"
+    )
     return f"""# {name}: {base_model} with a text-to-SQL LoRA adapter merged in, as one GGUF file
 
 `{file_name}` was written by llama.cpp's `convert_hf_to_gguf.py` from the merged model, {kind}.

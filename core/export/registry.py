@@ -20,8 +20,19 @@ from core.tracking import run_prompt_record as recorded
 CHAMPION = "champion"
 ACCURACY_TAGS = ("eval_exec_accuracy", "base_exec_accuracy")  # adapter, base model
 STUDIO_TAG = ("created_by", "sql-tune-studio")  # marks the registered models this studio made
-VERSION_COLUMNS = ["model", "version", "champion", "run", "base model", "dialect", "exec acc adapter",
-                   "exec acc base", "schema hash", "registered", "run id"]
+VERSION_COLUMNS = [
+    "model",
+    "version",
+    "champion",
+    "run",
+    "base model",
+    "dialect",
+    "exec acc adapter",
+    "exec acc base",
+    "schema hash",
+    "registered",
+    "run id",
+]
 
 
 class RegistryError(ValueError):
@@ -49,8 +60,12 @@ def _version_tags(run, record: PromptRecord | None) -> dict[str, str]:
     metrics, params = run.data.metrics, run.data.params
     tags = {"run_name": run.info.run_name or "", "base_model": params.get("cfg.model", "")}
     if record is not None:
-        tags.update(base_model=record.base_model, dialect=record.dialect,
-                    prompt_template=record.system_template, schema_hash=record.schema_hash)
+        tags.update(
+            base_model=record.base_model,
+            dialect=record.dialect,
+            prompt_template=record.system_template,
+            schema_hash=record.schema_hash,
+        )
     for key in ("eval_exec_accuracy", "base_exec_accuracy", "loss"):
         if key in metrics:
             tags["final_loss" if key == "loss" else key] = f"{metrics[key]:.4f}"
@@ -58,9 +73,11 @@ def _version_tags(run, record: PromptRecord | None) -> dict[str, str]:
 
 
 def _description(tags: dict[str, str], run_id: str) -> str:
-    lines = [f"Text-to-SQL LoRA adapter from run {tags.get('run_name') or run_id} ({run_id}).",
-             f"Base model: {tags.get('base_model') or 'unknown'}; dialect: {tags.get('dialect', 'unknown')}; "
-             f"schema hash: {tags.get('schema_hash', 'unknown')}."]
+    lines = [
+        f"Text-to-SQL LoRA adapter from run {tags.get('run_name') or run_id} ({run_id}).",
+        f"Base model: {tags.get('base_model') or 'unknown'}; dialect: {tags.get('dialect', 'unknown')}; "
+        f"schema hash: {tags.get('schema_hash', 'unknown')}.",
+    ]
     if "eval_exec_accuracy" in tags:
         base = f", base model {float(tags['base_exec_accuracy']):.1%}" if "base_exec_accuracy" in tags else ""
         adapter = f"{float(tags['eval_exec_accuracy']):.1%}"
@@ -76,7 +93,6 @@ def register_run(run_id: str, name: str, champion: bool = False, tracking_uri: s
     """Register the run's adapter as a new version of `name` (created when new). Returns the ModelVersion."""
     from mlflow.exceptions import MlflowException
 
-
     name = safe_name(name)
     run = get_run(run_id, tracking_uri)
     client = _client(tracking_uri)
@@ -85,21 +101,30 @@ def register_run(run_id: str, name: str, champion: bool = False, tracking_uri: s
     except MlflowException:
         files = []
     if not any(f.endswith("adapter_config.json") for f in files):
-        raise RunNotFound(f"Run {run.info.run_name} ({run_id}) has no adapter artifact to register (outcome: "
-                          f"{run.data.tags.get('outcome', 'unknown')}). Pick a completed or stopped run.")
+        raise RunNotFound(
+            f"Run {run.info.run_name} ({run_id}) has no adapter artifact to register (outcome: "
+            f"{run.data.tags.get('outcome', 'unknown')}). Pick a completed or stopped run."
+        )
     tags = _version_tags(run, run_prompt_record(run, tracking_uri))
     try:
         if not client.search_registered_models(f"name = '{name}'"):
-            client.create_registered_model(name, tags=dict([STUDIO_TAG]),
-                                           description="Text-to-SQL LoRA adapters from SQL Tune Studio.")
-        version = client.create_model_version(name, source=f"runs:/{run.info.run_id}/adapter",
-                                              run_id=run.info.run_id, tags=tags,
-                                              description=_description(tags, run.info.run_id))
+            client.create_registered_model(
+                name, tags=dict([STUDIO_TAG]), description="Text-to-SQL LoRA adapters from SQL Tune Studio."
+            )
+        version = client.create_model_version(
+            name,
+            source=f"runs:/{run.info.run_id}/adapter",
+            run_id=run.info.run_id,
+            tags=tags,
+            description=_description(tags, run.info.run_id),
+        )
         if champion:
             client.set_registered_model_alias(name, CHAMPION, version.version)
     except MlflowException as e:
-        raise RegistryError(f"MLflow could not register {name}: {_mlflow_message(e)}. The registry needs a "
-                            "database-backed tracking server (the studio's embedded one is).") from None
+        raise RegistryError(
+            f"MLflow could not register {name}: {_mlflow_message(e)}. The registry needs a "
+            "database-backed tracking server (the studio's embedded one is)."
+        ) from None
     return version
 
 
@@ -110,8 +135,10 @@ def set_champion(name: str, version: int | str, tracking_uri: str | None = None)
     try:
         _client(tracking_uri).set_registered_model_alias(safe_name(name), CHAMPION, str(int(version)))
     except (MlflowException, ValueError) as e:
-        raise RegistryError(f"Could not mark {name} version {version} as champion: {_mlflow_message(e)}. "
-                            "Pick a version from the table of registered versions.") from None
+        raise RegistryError(
+            f"Could not mark {name} version {version} as champion: {_mlflow_message(e)}. "
+            "Pick a version from the table of registered versions."
+        ) from None
 
 
 def list_versions(tracking_uri: str | None = None, limit: int = 200) -> list[list]:
@@ -127,7 +154,18 @@ def list_versions(tracking_uri: str | None = None, limit: int = 200) -> list[lis
             t = v.tags
             acc = [f"{float(t[k]):.0%}" if k in t else "" for k in ACCURACY_TAGS]
             when = datetime.fromtimestamp(v.creation_timestamp / 1000).strftime("%Y-%m-%d %H:%M")
-            rows.append([model.name, int(v.version), "champion" if str(champion) == str(v.version) else "",
-                         t.get("run_name", ""), t.get("base_model", ""), t.get("dialect", ""), *acc,
-                         t.get("schema_hash", ""), when, v.run_id])
+            rows.append(
+                [
+                    model.name,
+                    int(v.version),
+                    "champion" if str(champion) == str(v.version) else "",
+                    t.get("run_name", ""),
+                    t.get("base_model", ""),
+                    t.get("dialect", ""),
+                    *acc,
+                    t.get("schema_hash", ""),
+                    when,
+                    v.run_id,
+                ]
+            )
     return rows

@@ -28,18 +28,33 @@ def run_job(folder: Path) -> int:
         print(f"no job.json with a config in {folder}", file=sys.stderr)
         return 2
     cfg = TrainConfig.from_dict(job["config"])
-    state = MirroredState(status=Status.STARTING, job_id=job["job_id"], started_at=job.get("started", time.time()),
-                          total_steps=cfg.max_steps, output_dir=str(folder), model=cfg.model)
+    state = MirroredState(
+        status=Status.STARTING,
+        job_id=job["job_id"],
+        started_at=job.get("started", time.time()),
+        total_steps=cfg.max_steps,
+        output_dir=str(folder),
+        model=cfg.model,
+    )
     lead = int(os.environ.get("RANK", "0")) == 0
     if lead:
         state.mirror_to(folder)
         state.save()
-        if "worker_pid" not in job:  # started by hand (torchrun across machines): say who trains, for restarts
+        if (
+            "worker_pid" not in job
+        ):  # started by hand (torchrun across machines): say who trains, for restarts
             import psutil  # noqa: PLC0415 - only for workers started by hand
 
-            write_job(folder, worker_pid=os.getpid(), worker_started=psutil.Process().create_time(), host=this_host())
+            write_job(
+                folder,
+                worker_pid=os.getpid(),
+                worker_started=psutil.Process().create_time(),
+                host=this_host(),
+            )
     resume = (Path(job["resume"][0]), int(job["resume"][1])) if job.get("resume") else None
-    run = run_training(cfg, state, StopRequest(folder), Path(folder), resume=resume, send=False, keep_open=lead)
+    run = run_training(
+        cfg, state, StopRequest(folder), Path(folder), resume=resume, send=False, keep_open=lead
+    )
     if run is not None:  # trained, with held-out rows to score: evaluate before the run ends
         began = time.time()
         evaluate_after_training(cfg, folder, run, state)

@@ -28,6 +28,25 @@ from core.tracking.server import (
 )
 from core.tracking.sync import sync_journal, syncer_for
 
-__all__ = ["RUN_COLUMNS", "RunNotFound", "TrackingError", "config_from_params", "ensure_server", "get_run",
-           "is_healthy", "list_runs", "load_run_dict", "load_run_text", "metric_history", "run_adapter", "run_config",
-           "run_details", "run_prompt_record", "run_url", "sync_journal", "syncer_for", "tracking_uri", "wait_until_started"]
+__all__ = [
+    "RUN_COLUMNS",
+    "RunNotFound",
+    "TrackingError",
+    "config_from_params",
+    "ensure_server",
+    "get_run",
+    "is_healthy",
+    "list_runs",
+    "load_run_dict",
+    "load_run_text",
+    "metric_history",
+    "run_adapter",
+    "run_config",
+    "run_details",
+    "run_prompt_record",
+    "run_url",
+    "sync_journal",
+    "syncer_for",
+    "tracking_uri",
+    "wait_until_started",
+]

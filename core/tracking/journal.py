@@ -66,7 +66,9 @@ class Journal:
                 if f.seek(0, os.SEEK_END) and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
                     f.write(b"\n")  # a line cut short by a kill stays alone on its line (and is skipped)
                 f.write(line.encode("utf-8") + b"\n")
-        except OSError:  # disk trouble: the operation still reaches MLflow from memory; the trainer reports it
+        except (
+            OSError
+        ):  # disk trouble: the operation still reaches MLflow from memory; the trainer reports it
             with self._lock:
                 self.ops.append(record)
             return
@@ -74,7 +76,7 @@ class Journal:
 
     def pending(self) -> list[dict]:
         with self._lock:
-            return self.ops[self.sent:]
+            return self.ops[self.sent :]
 
     def acknowledge(self, count: int, run_id: str | None = None) -> None:
         """MLflow has `count` more operations; persist the pointer (write then rename: never half-written)."""
@@ -92,7 +94,7 @@ class Journal:
     def ended(self) -> bool:
         """True when the job wrote its end (completed, stopped, failed or marked killed)."""
         with self._lock:
-            return any(op["op"] == "end" for op in self.ops[self._last_open():])
+            return any(op["op"] == "end" for op in self.ops[self._last_open() :])
 
     def _last_open(self) -> int:
         starts = [i for i, op in enumerate(self.ops) if op["op"] in ("open", "reopen")]

@@ -97,5 +97,3 @@ class TrackedRun:
         self.journal.append("end", status=status)
         syncer = self._wake()
         return syncer.flush(wait_s) if syncer else True
-
-

@@ -8,8 +8,21 @@ from pathlib import Path
 from core.config import TrainConfig
 from core.prompt_record import PROMPT_FILE, PromptRecord
 
-RUN_COLUMNS = ["name", "status", "outcome", "model", "rank", "alpha", "steps", "final loss", "exec acc base",
-               "exec acc adapter", "duration", "started", "run id"]
+RUN_COLUMNS = [
+    "name",
+    "status",
+    "outcome",
+    "model",
+    "rank",
+    "alpha",
+    "steps",
+    "final loss",
+    "exec acc base",
+    "exec acc adapter",
+    "duration",
+    "started",
+    "run id",
+]
 
 
 def _client(tracking_uri: str | None = None):
@@ -41,24 +54,45 @@ def load_run_dict(run_id: str, path: str, tracking_uri: str | None = None) -> di
     return mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}")
 
 
-def list_runs(experiment: str = "text2sql-finetune", tracking_uri: str | None = None, limit: int = 200) -> list[list]:
+def list_runs(
+    experiment: str = "text2sql-finetune", tracking_uri: str | None = None, limit: int = 200
+) -> list[list]:
     """One row per run, newest first, in RUN_COLUMNS order."""
     client = _client(tracking_uri)
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         return []
     rows = []
-    for run in client.search_runs([exp.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"]):
+    for run in client.search_runs(
+        [exp.experiment_id], max_results=limit, order_by=["attributes.start_time DESC"]
+    ):
         p, info = run.data.params, run.info
         loss = run.data.metrics.get("loss")
         end = info.end_time or 0
         duration = f"{(end - info.start_time) / 1000:.0f} s" if end and info.start_time else ""
-        started = datetime.fromtimestamp(info.start_time / 1000).strftime("%Y-%m-%d %H:%M") if info.start_time else ""
+        started = (
+            datetime.fromtimestamp(info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
+            if info.start_time
+            else ""
+        )
         m = run.data.metrics
         acc = [f"{m[k]:.0%}" if k in m else "" for k in ("base_exec_accuracy", "eval_exec_accuracy")]
-        rows.append([info.run_name, info.status, run.data.tags.get("outcome", ""), p.get("cfg.model", ""),
-                     p.get("cfg.rank", ""), p.get("cfg.alpha", ""), p.get("cfg.max_steps", ""),
-                     round(loss, 4) if loss is not None else "", *acc, duration, started, info.run_id])
+        rows.append(
+            [
+                info.run_name,
+                info.status,
+                run.data.tags.get("outcome", ""),
+                p.get("cfg.model", ""),
+                p.get("cfg.rank", ""),
+                p.get("cfg.alpha", ""),
+                p.get("cfg.max_steps", ""),
+                round(loss, 4) if loss is not None else "",
+                *acc,
+                duration,
+                started,
+                info.run_id,
+            ]
+        )
     return rows
 
 
@@ -71,9 +105,14 @@ def run_details(run_id: str, tracking_uri: str | None = None) -> dict:
     except Exception:  # noqa: BLE001 - a run without samples (failed early) still shows its params
         samples = ""
     params = {k[4:]: v for k, v in run.data.params.items() if k.startswith("cfg.")}
-    return {"name": run.info.run_name, "status": run.info.status, "params": params,
-            "tags": {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
-            "metrics": run.data.metrics, "samples": samples}
+    return {
+        "name": run.info.run_name,
+        "status": run.info.status,
+        "params": params,
+        "tags": {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
+        "metrics": run.data.metrics,
+        "samples": samples,
+    }
 
 
 def config_from_params(params: dict) -> TrainConfig:
@@ -111,10 +150,14 @@ def get_run(run_id: str, tracking_uri: str | None = None):
         return _client(tracking_uri).get_run((run_id or "").strip())
     except MlflowException as e:
         if e.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
-            raise ConnectionError(f"MLflow did not answer ({str(e).splitlines()[0][:160]}). Check that the "
-                                  "tracking server is running, then try again.") from None
-        raise RunNotFound(f"No MLflow run with id {run_id!r}. Pick one from the Runs tab (the last column), "
-                          "or list them in MLflow's UI.") from None
+            raise ConnectionError(
+                f"MLflow did not answer ({str(e).splitlines()[0][:160]}). Check that the "
+                "tracking server is running, then try again."
+            ) from None
+        raise RunNotFound(
+            f"No MLflow run with id {run_id!r}. Pick one from the Runs tab (the last column), "
+            "or list them in MLflow's UI."
+        ) from None
 
 
 def run_adapter(run_id: str, tracking_uri: str | None = None) -> Path:
@@ -129,8 +172,10 @@ def run_adapter(run_id: str, tracking_uri: str | None = None) -> Path:
     artifacts = client.list_artifacts(run.info.run_id, "adapter")
     if not any(a.path.endswith("adapter_config.json") for a in artifacts):
         outcome = run.data.tags.get("outcome", "unknown")
-        raise RunNotFound(f"Run {run.info.run_name} ({run_id}) has no adapter: it ended before saving one "
-                          f"(outcome: {outcome}). Pick a completed or stopped run.")
+        raise RunNotFound(
+            f"Run {run.info.run_name} ({run_id}) has no adapter: it ended before saving one "
+            f"(outcome: {outcome}). Pick a completed or stopped run."
+        )
     return Path(client.download_artifacts(run.info.run_id, "adapter", tempfile.mkdtemp(prefix="adapter-")))
 
 
@@ -142,7 +187,9 @@ def run_config(run_id: str, tracking_uri: str | None = None) -> TrainConfig | No
         return None
 
 
-def run_prompt_record(run_id: str, tracking_uri: str | None = None, adapter: Path | None = None) -> PromptRecord | None:
+def run_prompt_record(
+    run_id: str, tracking_uri: str | None = None, adapter: Path | None = None
+) -> PromptRecord | None:
     """The prompt a run trained with, which every consumer renders its prompts from: the adapter folder's record,
     else the run's own (logged when training started), else the adapter artifact's, else rebuilt from the run's
     config.json (runs from before the record existed). None when none of them can be read."""

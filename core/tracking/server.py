@@ -59,25 +59,43 @@ def start_server(port: int, store: Path, wait_s: float = 90.0) -> subprocess.Pop
     uri = f"http://127.0.0.1:{port}"
     log = open(store / "server.log", "ab")  # noqa: SIM115 - kept open for the server's lifetime
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
-         "--artifacts-destination", str(store / "artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{store / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(store / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         # MLflow's job runner (7 extra worker processes for GenAI jobs) is of no use here: a lighter, faster server
-        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ})
+        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ},
+    )
     deadline = time.time() + wait_s
     while time.time() < deadline:
         if process.poll() is not None:
-            raise TrackingError(f"The MLflow server exited at start (code {process.returncode}); "
-                                f"see {store / 'server.log'}.")
+            raise TrackingError(
+                f"The MLflow server exited at start (code {process.returncode}); see {store / 'server.log'}."
+            )
         if is_healthy(uri, timeout=1.0):
-
             owner = {"port": port, "pid": process.pid, "started": psutil.Process(process.pid).create_time()}
             (store / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
             return process
         time.sleep(0.5)
     process.kill()
-    raise TrackingError(f"The MLflow server did not become healthy within {wait_s:.0f} s; see {store / 'server.log'}.")
+    raise TrackingError(
+        f"The MLflow server did not become healthy within {wait_s:.0f} s; see {store / 'server.log'}."
+    )
 
 
 def stop_server(process: subprocess.Popen | None, hard: bool = False) -> None:
@@ -103,7 +121,9 @@ def stop_server(process: subprocess.Popen | None, hard: bool = False) -> None:
         pass
 
 
-def ensure_server(port: int | None = None, wait: bool = True, start_after: threading.Event | None = None) -> str:
+def ensure_server(
+    port: int | None = None, wait: bool = True, start_after: threading.Event | None = None
+) -> str:
     """The tracking URI to use, starting the embedded server when needed. Sets MLFLOW_TRACKING_URI.
 
     With wait=False the server comes up in the background (it takes ~9 s on 2 cores) so the studio's page
@@ -119,16 +139,19 @@ def ensure_server(port: int | None = None, wait: bool = True, start_after: threa
         if _port_open(port):  # another data folder's MLflow, or another program: never log into it by mistake
             taken, port = port, _free_port_after(port)
             uri = f"http://127.0.0.1:{port}"
-            print(f"Port {taken} answers, but not with this data folder's MLflow server (another studio's, or another "
-                  f"program): starting this folder's own on port {port}. Set STUDIO_MLFLOW_PORT to choose one.",
-                  flush=True)
+            print(
+                f"Port {taken} answers, but not with this data folder's MLflow server (another studio's, or another "
+                f"program): starting this folder's own on port {port}. Set STUDIO_MLFLOW_PORT to choose one.",
+                flush=True,
+            )
         print(f"Starting the MLflow server on {uri} (store: {data_dir() / 'mlflow'}) ...", flush=True)
         if wait:
             _start_embedded(port)
         else:
             _started.clear()
-            threading.Thread(target=_start_embedded, args=(port, True, start_after), name="mlflow-start",
-                             daemon=True).start()
+            threading.Thread(
+                target=_start_embedded, args=(port, True, start_after), name="mlflow-start", daemon=True
+            ).start()
     os.environ["MLFLOW_TRACKING_URI"] = uri
     return uri
 
@@ -151,8 +174,9 @@ def _free_port_after(port: int) -> int:
     for candidate in range(port + 1, port + 100):
         if not _port_open(candidate):
             return candidate
-    raise TrackingError(f"No free port near {port} for the MLflow server: set STUDIO_MLFLOW_PORT or "
-                        "MLFLOW_TRACKING_URI.")
+    raise TrackingError(
+        f"No free port near {port} for the MLflow server: set STUDIO_MLFLOW_PORT or MLFLOW_TRACKING_URI."
+    )
 
 
 def _start_embedded(port: int, background: bool = False, start_after: threading.Event | None = None) -> None:
@@ -191,8 +215,9 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
-def metric_history(run_id: str, key: str = "loss", tracking_uri: str | None = None,
-                   timeout: float = 3.0) -> list[tuple[int, float]]:
+def metric_history(
+    run_id: str, key: str = "loss", tracking_uri: str | None = None, timeout: float = 3.0
+) -> list[tuple[int, float]]:
     """(step, value) points MLflow stored for a run's metric, in step order, one per step.
 
     For an http server this is one REST call with a short timeout (the live chart polls it every second and
@@ -207,7 +232,9 @@ def metric_history(run_id: str, key: str = "loss", tracking_uri: str | None = No
     else:
         from mlflow.tracking import MlflowClient
 
-        points = [(m.step, m.timestamp, m.value) for m in MlflowClient(uri or None).get_metric_history(run_id, key)]
+        points = [
+            (m.step, m.timestamp, m.value) for m in MlflowClient(uri or None).get_metric_history(run_id, key)
+        ]
     # A resumed run logs the steps after its checkpoint again: the later point of a step is the one that counts.
     latest = {step: value for step, _, value in sorted(points, key=lambda p: (p[0], p[1]))}
     return sorted(latest.items())

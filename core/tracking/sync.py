@@ -16,8 +16,14 @@ from core.tracking.server import is_healthy, wait_until_started
 
 BATCH = 900  # MLflow accepts 1000 metrics per log_batch call
 # MLflow error codes that mean "never", not "not now": such a record is skipped instead of retried forever.
-REFUSED = ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST", "RESOURCE_ALREADY_EXISTS", "INVALID_STATE",
-           "BAD_REQUEST", "PERMISSION_DENIED")
+REFUSED = (
+    "INVALID_PARAMETER_VALUE",
+    "RESOURCE_DOES_NOT_EXIST",
+    "RESOURCE_ALREADY_EXISTS",
+    "INVALID_STATE",
+    "BAD_REQUEST",
+    "PERMISSION_DENIED",
+)
 HEALTH_TIMEOUT_S = 10.0  # a slow server is still a server: only a dead one makes us wait and retry
 _syncers: dict[str, "Syncer"] = {}  # job folder -> its live sync thread, one per folder in this process
 _syncers_lock = threading.Lock()
@@ -30,7 +36,9 @@ class Syncer:
         self.journal, self.uri, self.state = journal, tracking_uri, state
         self._wake, self._idle = threading.Event(), threading.Event()
         self.down_since: float | None = None
-        self.thread = threading.Thread(target=self._loop, name=f"mlflow-sync-{journal.folder.name}", daemon=True)
+        self.thread = threading.Thread(
+            target=self._loop, name=f"mlflow-sync-{journal.folder.name}", daemon=True
+        )
         self.thread.start()
 
     def wake(self) -> None:
@@ -50,8 +58,10 @@ class Syncer:
             from mlflow.tracking import MlflowClient
         except ImportError:  # a bare GPU host may lack it: the journal still records the run
             if self.state is not None:
-                self.state.update(mlflow_warning=f"MLflow is not installed here: this run is recorded only in "
-                                                 f"{self.journal.path}; training continues.")
+                self.state.update(
+                    mlflow_warning=f"MLflow is not installed here: this run is recorded only in "
+                    f"{self.journal.path}; training continues."
+                )
             return
         client, backoff = MlflowClient(self.uri or None), 1.0
         while True:
@@ -87,7 +97,9 @@ class Syncer:
                     raise
                 # MLflow refuses this record for good (e.g. the run was deleted): skip it, say so, go on
                 if self.state is not None:
-                    self.state.log(f"MLflow refused a {batch[0]['op']} record: {str(e).splitlines()[0][:160]}")
+                    self.state.log(
+                        f"MLflow refused a {batch[0]['op']} record: {str(e).splitlines()[0][:160]}"
+                    )
             self.journal.acknowledge(len(batch))
 
     def _send_one(self, client, batch: list[dict]) -> None:
@@ -95,10 +107,12 @@ class Syncer:
         if op["op"] == "metric":
             from mlflow.entities import Metric
 
-            client.log_batch(self._ensure_run(client), metrics=[Metric(o["key"], o["value"], o["t"], o["step"])
-                                                                for o in batch])
+            client.log_batch(
+                self._ensure_run(client),
+                metrics=[Metric(o["key"], o["value"], o["t"], o["step"]) for o in batch],
+            )
         elif op["op"] == "open":
-                self._ensure_run(client, op)
+            self._ensure_run(client, op)
         elif op["op"] == "reopen":
             run_id = self._ensure_run(client)
             client.update_run(run_id, status="RUNNING")
@@ -130,7 +144,9 @@ class Syncer:
         run = client.create_run(experiment_id, start_time=op["t"], run_name=op["run_name"] or None)
         self.journal.acknowledge(0, run.info.run_id)
         if self.state is not None:
-            self.state.update(mlflow_run_id=run.info.run_id, experiment_id=experiment_id, tracking_uri=self.uri)
+            self.state.update(
+                mlflow_run_id=run.info.run_id, experiment_id=experiment_id, tracking_uri=self.uri
+            )
             self.state.log(f"MLflow run {run.info.run_id} at {self.uri}")
         return run.info.run_id
 
@@ -142,16 +158,22 @@ class Syncer:
         waiting = len(self.journal.pending())
         since = time.strftime("%H:%M:%S", time.localtime(self.down_since))
         state = "is still starting" if not wait_until_started(0) else f"is not reachable (since {since})"
-        self.state.update(mlflow_warning=f"MLflow {state}: {waiting} records are kept in {self.journal.path.name} "
-                                         "and will be sent when it answers. Training is not affected.")
+        self.state.update(
+            mlflow_warning=f"MLflow {state}: {waiting} records are kept in {self.journal.path.name} "
+            "and will be sent when it answers. Training is not affected."
+        )
         if first:
-            self.state.log(f"MLflow problem: {type(error).__name__}: {str(error).splitlines()[0][:160] if str(error) else ''}"
-                           " - records are kept locally and retried")
+            self.state.log(
+                f"MLflow problem: {type(error).__name__}: {str(error).splitlines()[0][:160] if str(error) else ''}"
+                " - records are kept locally and retried"
+            )
 
     def _note_up(self) -> None:
         if self.down_since is not None and self.state is not None:
             self.state.update(mlflow_warning="")
-            self.state.log(f"MLflow is back after {time.time() - self.down_since:.0f} s: the waiting records were sent")
+            self.state.log(
+                f"MLflow is back after {time.time() - self.down_since:.0f} s: the waiting records were sent"
+            )
         self.down_since = None
 
 

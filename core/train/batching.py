@@ -41,11 +41,15 @@ class BatchPlan:
     def describe(self) -> str:
         gpus = f" x {self.devices} devices" if self.devices > 1 else ""
         if self.packing:
-            return (f"pairs are packed into micro-batches of {self.micro_batch_tokens:,} tokens "
-                    f"({self.per_device_batch} x {self.max_length:,}-token rows) x accumulation {self.grad_accum}"
-                    f"{gpus}: one step sees about {self.pairs_per_step:,.0f} pairs")
-        return (f"one step sees {self.pairs_per_step:.0f} pairs (batch {self.per_device_batch} x accumulation "
-                f"{self.grad_accum}{gpus})")
+            return (
+                f"pairs are packed into micro-batches of {self.micro_batch_tokens:,} tokens "
+                f"({self.per_device_batch} x {self.max_length:,}-token rows) x accumulation {self.grad_accum}"
+                f"{gpus}: one step sees about {self.pairs_per_step:,.0f} pairs"
+            )
+        return (
+            f"one step sees {self.pairs_per_step:.0f} pairs (batch {self.per_device_batch} x accumulation "
+            f"{self.grad_accum}{gpus})"
+        )
 
 
 def auto_batch_tokens(total_tokens: int, grad_accum: int) -> int:
@@ -62,12 +66,22 @@ def plan_batches(cfg, token_lengths: list[int], cuda: bool, devices: int = 1) ->
     devices = max(devices, 1)
     if not packing:
         pairs = cfg.batch_size * cfg.grad_accum * devices
-        return BatchPlan(False, cfg.max_seq_length, cfg.batch_size, cfg.grad_accum,
-                         int(cfg.batch_size * mean), pairs, pairs * mean, devices)
+        return BatchPlan(
+            False,
+            cfg.max_seq_length,
+            cfg.batch_size,
+            cfg.grad_accum,
+            int(cfg.batch_size * mean),
+            pairs,
+            pairs * mean,
+            devices,
+        )
     # the budget spreads the dataset over ~MIN_STEPS_PER_EPOCH steps across all the devices
     budget = cfg.batch_tokens or auto_batch_tokens(int(mean * len(token_lengths) / devices), cfg.grad_accum)
     # a packed row must hold the longest allowed pair; beyond PACKED_SEQ_LENGTH, add rows instead
     row_length = max(cfg.max_seq_length, min(PACKED_SEQ_LENGTH, budget))
     rows = max(1, budget // row_length)
     tokens = rows * row_length * cfg.grad_accum * devices
-    return BatchPlan(True, row_length, rows, cfg.grad_accum, rows * row_length, tokens / mean, tokens, devices)
+    return BatchPlan(
+        True, row_length, rows, cfg.grad_accum, rows * row_length, tokens / mean, tokens, devices
+    )

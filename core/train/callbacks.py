@@ -13,21 +13,30 @@ from core.config import TrainConfig
 from core.redact import redact
 from core.runstate import RunState
 
-DISK_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-               errno.EFBIG: "a file grew over the size the system allows", errno.EROFS: "the disk is read-only",
-               errno.EACCES: "permission was denied", errno.EPERM: "permission was denied"}
+DISK_ERRNOS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "a file grew over the size the system allows",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission was denied",
+    errno.EPERM: "permission was denied",
+}
 
 
 def friendly_error(exc: BaseException, cfg: TrainConfig) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     if "out of memory" in text.lower():
-        return (f"The GPU ran out of memory. Lower the tokens per micro-batch (now {cfg.batch_tokens or 'auto'}) "
-                f"or the batch size (now {cfg.batch_size}), or the max sequence length (now {cfg.max_seq_length}), "
-                "turn on 4-bit loading, or pick a smaller model.")
+        return (
+            f"The GPU ran out of memory. Lower the tokens per micro-batch (now {cfg.batch_tokens or 'auto'}) "
+            f"or the batch size (now {cfg.batch_size}), or the max sequence length (now {cfg.max_seq_length}), "
+            "turn on 4-bit loading, or pick a smaller model."
+        )
     if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
         where = f" writing {exc.filename}" if exc.filename else ""
-        return (f"Could not save the run's files{where}: {DISK_ERRNOS[exc.errno]}. Nothing half-written is kept as "
-                "the adapter. Free some space (or point STUDIO_DATA_DIR to another disk) and start again.")
+        return (
+            f"Could not save the run's files{where}: {DISK_ERRNOS[exc.errno]}. Nothing half-written is kept as "
+            "the adapter. Free some space (or point STUDIO_DATA_DIR to another disk) and start again."
+        )
     return redact(text.splitlines()[0][:400] if text else type(exc).__name__)
 
 
@@ -40,7 +49,11 @@ def _agreed(stop: bool) -> bool:
         return stop
     import torch
 
-    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    device = (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
     flag = torch.tensor([1 if stop else 0], device=device)
     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
     return bool(flag.item())
@@ -57,8 +70,10 @@ def make_progress_callback(state: RunState, stop_event, run):
         def on_train_begin(self, args, st, control, **kw):
             self.last_time, self.last_tokens = time.time(), int(getattr(st, "num_input_tokens_seen", 0) or 0)
             state.update(status="running", total_steps=st.max_steps, step=st.global_step)
-            state.log(f"training started: {st.max_steps} steps" + (f", continuing after step {st.global_step}"
-                                                                   if st.global_step else ""))
+            state.log(
+                f"training started: {st.max_steps} steps"
+                + (f", continuing after step {st.global_step}" if st.global_step else "")
+            )
 
         def on_step_end(self, args, st, control, **kw):
             state.update(step=st.global_step, epoch=st.epoch or 0.0)
@@ -85,9 +100,14 @@ def make_progress_callback(state: RunState, stop_event, run):
                 changes["last_loss"] = float(logs["loss"])
                 state.logged_at[st.global_step] = now
             state.update(**changes)
-            shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in logs.items()
-                     if k in ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch")}
+            shown = {
+                k: (round(v, 4) if isinstance(v, float) else v)
+                for k, v in logs.items()
+                if k in ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch")
+            }
             if shown:
-                state.log(f"step {st.global_step}/{st.max_steps} " + " ".join(f"{k}={v}" for k, v in shown.items()))
+                state.log(
+                    f"step {st.global_step}/{st.max_steps} " + " ".join(f"{k}={v}" for k, v in shown.items())
+                )
 
     return ProgressCallback()

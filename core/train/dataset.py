@@ -39,8 +39,18 @@ from core.redact import redact
 
 VALIDATION_FILE = "validation.json"  # in a job folder: the studio's report, for the worker to trust
 # The settings a validation depends on: the same data validated with these gives the same report.
-VALIDATED_WITH = ("data_path", "schema_path", "schema_text", "dialect", "database", "system_template",
-                  "schema_in_prompt", "database_name", "max_seq_length", "model")
+VALIDATED_WITH = (
+    "data_path",
+    "schema_path",
+    "schema_text",
+    "dialect",
+    "database",
+    "system_template",
+    "schema_in_prompt",
+    "database_name",
+    "max_seq_length",
+    "model",
+)
 
 
 @dataclass
@@ -51,8 +61,9 @@ class BuiltDataset:
     report: Report
 
 
-def build_dataset(cfg: TrainConfig, tokenizer=None, pairs: list[Pair] | None = None, checking=None,
-                  running=None) -> BuiltDataset:
+def build_dataset(
+    cfg: TrainConfig, tokenizer=None, pairs: list[Pair] | None = None, checking=None, running=None
+) -> BuiltDataset:
     """Load (unless `pairs` are given), validate and pre-flight. `checking`/`running`: (done, total) progress
     callbacks of the SQL checks and of the pre-flight. Raises DataError/SchemaError/SourceError with clear messages."""
     pairs = pairs if pairs is not None else load_pairs(cfg.data_path, name=cfg.data_name or None)
@@ -88,7 +99,9 @@ class RunData:
     report: Report
     train: list[Pair]
     held_out: list[Pair]
-    record: PromptRecord  # the one prompt of the run: training renders it, evaluation and exports read it back
+    record: (
+        PromptRecord  # the one prompt of the run: training renders it, evaluation and exports read it back
+    )
 
     def rows(self, pairs: list[Pair]) -> list[dict]:
         """prompt/completion rows, as TRL trains on them."""
@@ -96,8 +109,9 @@ class RunData:
         return [as_prompt_completion(fmt.messages(p)) for p in pairs]
 
 
-def planned_split(pairs: list[Pair], report: Report | None, exclude_errors: bool, fraction: float,
-                  seed: int = 3407) -> tuple[list[Pair], list[Pair]]:
+def planned_split(
+    pairs: list[Pair], report: Report | None, exclude_errors: bool, fraction: float, seed: int = 3407
+) -> tuple[list[Pair], list[Pair]]:
     """(train, held out): exactly the rows a run of these pairs will train on and score, for the plan line."""
     usable = trainable_pairs(pairs, report) if exclude_errors and report else pairs
     return split_pairs(usable, fraction, seed) if fraction else (list(usable), [])
@@ -106,7 +120,9 @@ def planned_split(pairs: list[Pair], report: Report | None, exclude_errors: bool
 def _fingerprint(cfg: TrainConfig) -> str:
     """The data file's bytes and the settings a validation depends on (a password in a URL masked)."""
     digest = hashlib.sha256(Path(cfg.data_path).read_bytes())
-    digest.update(json.dumps({k: redact(str(getattr(cfg, k))) for k in VALIDATED_WITH}, sort_keys=True).encode())
+    digest.update(
+        json.dumps({k: redact(str(getattr(cfg, k))) for k in VALIDATED_WITH}, sort_keys=True).encode()
+    )
     return digest.hexdigest()
 
 
@@ -137,9 +153,15 @@ def prepare_run_data(cfg: TrainConfig, tokenizer=None, folder: Path | None = Non
         built = BuiltDataset(load_pairs(cfg.data_path), schema, schema_ddl_only(schema, cfg.dialect), trusted)
     else:
         built = build_dataset(cfg, tokenizer)
-    train, held_out = planned_split(built.pairs, built.report, cfg.exclude_error_rows, cfg.eval_fraction, cfg.seed)
-    train, _ = leave_out(train, database_of(cfg))  # the person's own evaluation questions are never trained on
+    train, held_out = planned_split(
+        built.pairs, built.report, cfg.exclude_error_rows, cfg.eval_fraction, cfg.seed
+    )
+    train, _ = leave_out(
+        train, database_of(cfg)
+    )  # the person's own evaluation questions are never trained on
     if not train and not held_out:
-        raise ValueError(f"No trainable rows: all {len(built.pairs)} rows have errors. Fix them (see the validation "
-                         "report) and start again.")
+        raise ValueError(
+            f"No trainable rows: all {len(built.pairs)} rows have errors. Fix them (see the validation "
+            "report) and start again."
+        )
     return RunData(built.pairs, built.report, train, held_out, PromptRecord.for_run(cfg, built.schema_text))

@@ -70,15 +70,25 @@ def gpus_for(cfg: TrainConfig) -> int:
     if wanted > max(found, 1):
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         where = f" (CUDA_VISIBLE_DEVICES={visible})" if visible is not None else ""
-        raise ConfigError({"gpus": f"{wanted} GPUs asked for, {found} found on this machine{where}. Lower the "
-                                   "setting (0 = all the GPUs there are)."})
+        raise ConfigError(
+            {
+                "gpus": f"{wanted} GPUs asked for, {found} found on this machine{where}. Lower the "
+                "setting (0 = all the GPUs there are)."
+            }
+        )
     return max(wanted, 1)
 
 
 def _compare_estimate(folder: Path) -> dict | None:
     try:
         return record_run(folder)
-    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError) as e:  # bookkeeping never fails a run
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        ZeroDivisionError,
+    ) as e:  # bookkeeping never fails a run
         print(f"note: the run's speed could not be recorded for the next estimate ({type(e).__name__}: {e})")
         return None
 
@@ -126,8 +136,15 @@ class Engine:
         folder = outputs_dir() / job_id
         check_writable(folder.parent)
         folder.mkdir()
-        write_job(folder, job_id=job_id, config=cfg.to_dict(), status="prepared", total_steps=cfg.max_steps,
-                  started=time.time(), host=this_host())
+        write_job(
+            folder,
+            job_id=job_id,
+            config=cfg.to_dict(),
+            status="prepared",
+            total_steps=cfg.max_steps,
+            started=time.time(),
+            host=this_host(),
+        )
         return folder
 
     def resume(self, job_id: str) -> str:
@@ -148,24 +165,44 @@ class Engine:
         try:
             folder = outputs_dir() / job_id
         except OSError as e:  # the data folder itself cannot be created (e.g. its parent is a file)
-            raise StorageError(f"Cannot create the studio's data folder: {e.strerror or e} ({e.filename}). Point "
-                               "STUDIO_DATA_DIR to a writable folder.") from None
+            raise StorageError(
+                f"Cannot create the studio's data folder: {e.strerror or e} ({e.filename}). Point "
+                "STUDIO_DATA_DIR to a writable folder."
+            ) from None
         check_writable(folder.parent if resume is None else folder)
         with self._lock:
             if self._state.active:
-                raise BusyError(f"A training run is already in progress (job {self._state.job_id}, "
-                                f"step {self._state.step}/{self._state.total_steps}). Wait for it or stop it first.")
-            state = RunState(status="starting", job_id=job_id, started_at=time.time(), total_steps=cfg.max_steps,
-                             output_dir=str(folder), model=cfg.model)
-            lease = compute.acquire(compute.TRAINING, lambda: f"job {job_id}, step {state.step}/{state.total_steps}")
+                raise BusyError(
+                    f"A training run is already in progress (job {self._state.job_id}, "
+                    f"step {self._state.step}/{self._state.total_steps}). Wait for it or stop it first."
+                )
+            state = RunState(
+                status="starting",
+                job_id=job_id,
+                started_at=time.time(),
+                total_steps=cfg.max_steps,
+                output_dir=str(folder),
+                model=cfg.model,
+            )
+            lease = compute.acquire(
+                compute.TRAINING, lambda: f"job {job_id}, step {state.step}/{state.total_steps}"
+            )
             watch = None
             try:
                 folder.mkdir(parents=True, exist_ok=resume is not None)
                 for stale in ("stop.request", "state.json", *(p.name for p in folder.glob("rank-*.json"))):
                     (folder / stale).unlink(missing_ok=True)  # a resumed job starts with a clean channel
-                write_job(folder, job_id=job_id, config=cfg.to_dict(), status="starting", total_steps=cfg.max_steps,
-                          started=state.started_at, host=this_host(), gpus=gpus,
-                          resume=[str(resume[0]), resume[1]] if resume else None)
+                write_job(
+                    folder,
+                    job_id=job_id,
+                    config=cfg.to_dict(),
+                    status="starting",
+                    total_steps=cfg.max_steps,
+                    started=state.started_at,
+                    host=this_host(),
+                    gpus=gpus,
+                    resume=[str(resume[0]), resume[1]] if resume else None,
+                )
                 if report is not None:
                     save_validation(folder, cfg, report)
                 watch = watch_job(folder)
@@ -177,16 +214,24 @@ class Engine:
             except OSError as e:
                 self._release(lease, watch)
                 raise StorageError(f"Cannot start the job in {folder}: {e.strerror or e}.") from None
-            state.log(f"job {job_id} " + (f"resuming from step {resume[1]}" if resume else "starting") +
-                      f" in worker process {process.pid}" + (f" on {gpus} GPUs" if gpus > 1 else ""))
+            state.log(
+                f"job {job_id} "
+                + (f"resuming from step {resume[1]}" if resume else "starting")
+                + f" in worker process {process.pid}"
+                + (f" on {gpus} GPUs" if gpus > 1 else "")
+            )
             self._watch(state, process, folder, cfg, lease, watch)
         self.interrupted = [i for i in self.interrupted if i.job_id != job_id]
         return job_id
 
     def _watch(self, state, process, folder, cfg, lease, watch) -> None:
         self._state, self._process, self._folder, self._stopped_now = state, process, folder, False
-        self._thread = threading.Thread(target=self._follow, name=f"train-{state.job_id}", daemon=True,
-                                        args=(state, process, folder, cfg, lease, watch))
+        self._thread = threading.Thread(
+            target=self._follow,
+            name=f"train-{state.job_id}",
+            daemon=True,
+            args=(state, process, folder, cfg, lease, watch),
+        )
         self._thread.start()
 
     @staticmethod
@@ -223,18 +268,29 @@ class Engine:
             record_end(folder, status, message, state.step)
             message = (read_job(folder) or {}).get("message", message)
         if status in WITH_ADAPTER and (compared := _compare_estimate(folder)):
-            state.log(f"estimated {compared['estimated_s'] / 60:.1f} min, took {compared['actual_s'] / 60:.1f} min"
-                      + (f"; peak GPU memory estimated {compared['estimated_peak_gib']:.1f} GiB, used "
-                         f"{compared['actual_peak_gib']:.1f} GiB" if compared["actual_peak_gib"] and
-                         compared["estimated_peak_gib"] else ""))
+            state.log(
+                f"estimated {compared['estimated_s'] / 60:.1f} min, took {compared['actual_s'] / 60:.1f} min"
+                + (
+                    f"; peak GPU memory estimated {compared['estimated_peak_gib']:.1f} GiB, used "
+                    f"{compared['actual_peak_gib']:.1f} GiB"
+                    if compared["actual_peak_gib"] and compared["estimated_peak_gib"]
+                    else ""
+                )
+            )
         if news:
             state.log(message)
         if not run.flush(10.0):
-            state.log("MLflow has not received everything yet: the rest is sent in the background when it answers")
+            state.log(
+                "MLflow has not received everything yet: the rest is sent in the background when it answers"
+            )
         adapter = folder / "adapter"
-        state.update(status=status, finished_at=time.time(), message=message,
-                     error=message if status in ENDED_BADLY else "",
-                     adapter_path=str(adapter) if (adapter / "adapter_config.json").exists() else "")
+        state.update(
+            status=status,
+            finished_at=time.time(),
+            message=message,
+            error=message if status in ENDED_BADLY else "",
+            adapter_path=str(adapter) if (adapter / "adapter_config.json").exists() else "",
+        )
 
     def recover(self, tracking_uri: str | None = None) -> list[Interrupted]:
         """At start-up: mark jobs whose worker died as died (job.json and MLflow) and remember them for the UI;
@@ -255,11 +311,18 @@ class Engine:
             watch = watch_job(folder)
             if watch is None:
                 return False  # another studio (or a CLI) watches it
-            state = RunState(status="running", job_id=job["job_id"], started_at=job.get("started", time.time()),
-                             total_steps=int(job.get("total_steps") or 0), output_dir=str(folder), model=cfg.model)
+            state = RunState(
+                status="running",
+                job_id=job["job_id"],
+                started_at=job.get("started", time.time()),
+                total_steps=int(job.get("total_steps") or 0),
+                output_dir=str(folder),
+                model=cfg.model,
+            )
             try:
-                lease = compute.acquire(compute.TRAINING, lambda: f"job {state.job_id}, step {state.step}/"
-                                                                  f"{state.total_steps}")
+                lease = compute.acquire(
+                    compute.TRAINING, lambda: f"job {state.job_id}, step {state.step}/{state.total_steps}"
+                )
             except BusyError:
                 watch.close()
                 return False

@@ -27,7 +27,10 @@ KEEP = 20  # runs remembered per model and backend
 # training FLOPs at 30% of an H100/H200's bf16 peak (our 7B engine runs measured 44%).
 CPU_TOKENS_PER_S, GPU_FLOPS = 100.0, 0.3 * 989e12
 PRIOR_START_S = {"cpu": 90.0, "cuda": 60.0}
-PRIOR_EVAL_S_PER_ROW = {"cpu": 1.5, "cuda": 0.3}  # per row and per model (base, adapter), greedy, short answers
+PRIOR_EVAL_S_PER_ROW = {
+    "cpu": 1.5,
+    "cuda": 0.3,
+}  # per row and per model (base, adapter), greedy, short answers
 # The suggested steps: this many epochs of the training pairs, on a CPU no more than CPU_BUDGET_S of training.
 EPOCHS_TARGET = 2.5
 CPU_BUDGET_S = 10 * 60
@@ -43,8 +46,11 @@ class Estimate:
     runs: int  # earlier runs the guess rests on (0: the benchmarks' figures)
 
     def describe(self, free_gib: float | None = None) -> str:
-        basis = (f"from {self.runs} earlier run{'s' if self.runs > 1 else ''} of this model here" if self.runs else
-                 "rough: no run of this model on this machine yet")
+        basis = (
+            f"from {self.runs} earlier run{'s' if self.runs > 1 else ''} of this model here"
+            if self.runs
+            else "rough: no run of this model on this machine yet"
+        )
         text = f"Estimated time on this machine: about {_minutes(self.seconds)} ({basis})."
         if self.peak_gib is not None:
             text += f" Peak GPU memory about {self.peak_gib:.1f} GiB"
@@ -79,10 +85,14 @@ def _model_dims(model: str) -> dict | None:
     except (ModelError, OSError, ValueError):
         return None
     try:
-        return {"hidden": int(config["hidden_size"]), "layers": int(config["num_hidden_layers"]),
-                "vocab": int(config["vocab_size"]), "inter": int(config.get("intermediate_size", 4 * config["hidden_size"])),
-                "kv_ratio": config.get("num_key_value_heads", 1) / config.get("num_attention_heads", 1),
-                "tied": bool(config.get("tie_word_embeddings", False))}
+        return {
+            "hidden": int(config["hidden_size"]),
+            "layers": int(config["num_hidden_layers"]),
+            "vocab": int(config["vocab_size"]),
+            "inter": int(config.get("intermediate_size", 4 * config["hidden_size"])),
+            "kv_ratio": config.get("num_key_value_heads", 1) / config.get("num_attention_heads", 1),
+            "tied": bool(config.get("tie_word_embeddings", False)),
+        }
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
 
@@ -121,7 +131,11 @@ def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estima
     peak = None
     if cuda and dims:
         peak = memory_gib(dims, four_bit, plan.micro_batch_tokens)
-        ratios = [r["peak_gib"] / r["peak_estimate_gib"] for r in past if r.get("peak_gib") and r.get("peak_estimate_gib")]
+        ratios = [
+            r["peak_gib"] / r["peak_estimate_gib"]
+            for r in past
+            if r.get("peak_gib") and r.get("peak_estimate_gib")
+        ]
         peak *= statistics.median(ratios) if ratios else 1.0
     return Estimate(seconds, start_s, tokens_per_s, peak, len(past))
 
@@ -135,8 +149,11 @@ def suggested_steps(cfg, plan, rows: int, cuda: bool) -> tuple[int, str]:
         speed = estimate_run(cfg, plan, rows, cuda).tokens_per_s
         budget = int(CPU_BUDGET_S * speed / max(plan.tokens_per_step, 1.0))
         if budget < steps:
-            steps, why = budget, f"{plan.epochs(budget, rows):.1f} epochs: capped at about {CPU_BUDGET_S // 60} min " \
-                                 f"of training on this CPU"
+            steps, why = (
+                budget,
+                f"{plan.epochs(budget, rows):.1f} epochs: capped at about {CPU_BUDGET_S // 60} min "
+                f"of training on this CPU",
+            )
     steps = min(max(steps, MIN_STEPS), MAX_STEPS)
     return steps, why
 
@@ -158,7 +175,10 @@ def record_run(folder: Path) -> dict | None:
     guess = job.get("estimate") or {}
     if len(seen) < 3 or not guess or seen[-1][2] <= seen[1][2] or seen[-1][0] <= seen[1][0]:
         return None
-    (t0, _, n0), (t1, _, n1) = seen[1], seen[-1]  # from the 2nd step: the first carries compilation and warm-up
+    (t0, _, n0), (t1, _, n1) = (
+        seen[1],
+        seen[-1],
+    )  # from the 2nd step: the first carries compilation and warm-up
     started, finished = float(job.get("started", seen[0][0])), float(job.get("finished") or time.time())
     peak = None
     try:
@@ -168,9 +188,15 @@ def record_run(folder: Path) -> dict | None:
     evaluated = job.get("evaluation_seconds")
     tokens_per_s = (n1 - n0) / max(t1 - t0, 1e-6)
     start_s = seen[0][0] - started - seen[0][2] / tokens_per_s  # loading, without the first step itself
-    entry = {"when": time.time(), "tokens_per_s": tokens_per_s, "start_s": max(start_s, 0.0),
-             "seconds": finished - started, "estimate_s": guess.get("seconds"), "peak_gib": peak,
-             "peak_estimate_gib": guess.get("peak_gib")}
+    entry = {
+        "when": time.time(),
+        "tokens_per_s": tokens_per_s,
+        "start_s": max(start_s, 0.0),
+        "seconds": finished - started,
+        "estimate_s": guess.get("seconds"),
+        "peak_gib": peak,
+        "peak_estimate_gib": guess.get("peak_gib"),
+    }
     if evaluated and job.get("eval_rows"):
         entry["eval_s_per_row"] = evaluated / (2 * job["eval_rows"])
     key = guess.get("key", "")
@@ -182,8 +208,12 @@ def record_run(folder: Path) -> dict | None:
         pass
     if job.get("status") != "completed":  # a stopped run says how fast, not how long a whole run takes
         return None
-    return {"estimated_s": guess.get("seconds"), "actual_s": entry["seconds"], "estimated_peak_gib": guess.get("peak_gib"),
-            "actual_peak_gib": peak}
+    return {
+        "estimated_s": guess.get("seconds"),
+        "actual_s": entry["seconds"],
+        "estimated_peak_gib": guess.get("peak_gib"),
+        "actual_peak_gib": peak,
+    }
 
 
 def as_job_fields(guess: Estimate, key: str) -> dict:

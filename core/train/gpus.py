@@ -29,8 +29,12 @@ def _query() -> list[Gpu]:
     if smi is None:
         return []
     try:
-        out = subprocess.run([smi, "--query-gpu=index,uuid,name,memory.total,memory.used",
-                              "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            [smi, "--query-gpu=index,uuid,name,memory.total,memory.used", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return []
     gpus, uuids = [], {}

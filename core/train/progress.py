@@ -89,11 +89,19 @@ class JobFollower:
             return {}
         self._state_mtime = mtime
         logged_at = {int(k): v for k, v in data.pop("logged_at", {}).items()}
-        changes = {k: v for k, v in data.items() if k in self.state.__dataclass_fields__ and k not in STUDIO_FIELDS
-                   and k not in ("started_at", "finished_at")}
+        changes = {
+            k: v
+            for k, v in data.items()
+            if k in self.state.__dataclass_fields__
+            and k not in STUDIO_FIELDS
+            and k not in ("started_at", "finished_at")
+        }
         if changes.get("status") in FINISHED:  # the studio says how the run ended, once it has done its part
             changes.pop("status")
-        if self.state.status == Status.STOPPING and changes.get("status") in (Status.STARTING, Status.RUNNING):
+        if self.state.status == Status.STOPPING and changes.get("status") in (
+            Status.STARTING,
+            Status.RUNNING,
+        ):
             changes.pop("status")  # the worker sees the stop request only at the end of its current step
         self.state.update(**changes)
         self.state.logged_at.update(logged_at)
@@ -149,5 +157,7 @@ class StopRequest:
             except OSError:
                 unwatched = 0.0
             if unwatched > self.limit_s:
-                self.set(f"no studio has watched this job for {unwatched:.0f} s (the studio was closed or died)")
+                self.set(
+                    f"no studio has watched this job for {unwatched:.0f} s (the studio was closed or died)"
+                )
         return self._set

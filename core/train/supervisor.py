@@ -53,8 +53,16 @@ def worker_command(folder: Path | None, gpus: int) -> list[str]:
     """The command of one run's worker: python itself for one device, torchrun (DDP) for several."""
     target = [str(folder)] if folder else ["--standby"]
     if gpus > 1:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
-                "-m", WORKER_MODULE, *target]
+        return [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={gpus}",
+            "-m",
+            WORKER_MODULE,
+            *target,
+        ]
     return [sys.executable, "-m", WORKER_MODULE, *target]
 
 
@@ -124,9 +132,16 @@ def _create_time(pid: int) -> float | None:
 def _spawn(command: list[str], lock, log_path: Path, stdin=None) -> subprocess.Popen:
     log = open(log_path, "ab")  # noqa: SIM115 - the child writes it; we close our copy right after the spawn
     try:
-        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=_env(), stdin=stdin, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                pass_fds=(lock.fileno(),) if lock is not None else ())
+        return subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=_env(),
+            stdin=stdin,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(lock.fileno(),) if lock is not None else (),
+        )
     finally:
         log.close()
 
@@ -214,7 +229,9 @@ def launch(folder: Path, gpus: int, holder: str) -> WorkerProcess:
         raise
     try:
         if standby is not None:
-            os.rename(standby.log, Path(folder) / WORKER_LOG)  # its output so far (import warnings) goes with the job
+            os.rename(
+                standby.log, Path(folder) / WORKER_LOG
+            )  # its output so far (import warnings) goes with the job
             standby.popen.stdin.write(f"{folder}\n".encode())
             standby.popen.stdin.flush()
             popen = standby.popen
@@ -236,9 +253,11 @@ def _traceback_line(log_path: Path) -> str:
         return ""
     if "Traceback (most recent call last)" not in text:
         return ""
-    tail = text[text.rindex("Traceback (most recent call last)"):].strip().splitlines()
-    return next((line.strip() for line in reversed(tail) if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)),
-                tail[-1].strip() if tail else "")
+    tail = text[text.rindex("Traceback (most recent call last)") :].strip().splitlines()
+    return next(
+        (line.strip() for line in reversed(tail) if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)),
+        tail[-1].strip() if tail else "",
+    )
 
 
 def explain_end(folder: Path, code: int | None, stopped_now: bool, step: int = 0) -> tuple[str, str]:
@@ -252,17 +271,23 @@ def explain_end(folder: Path, code: int | None, stopped_now: bool, step: int = 0
     if job.get("status") in WORKER_ENDINGS:
         return job["status"], job.get("error") or job.get("message", "")
     if job.get("status") == Status.EVALUATING:  # trained and saved: only the evaluation was cut short
-        return Status.COMPLETED, (f"{job.get('message') or 'Completed.'} The evaluation did not finish: the process "
-                                  f"ended (exit {code}); evaluate the run in step 5.")
+        return Status.COMPLETED, (
+            f"{job.get('message') or 'Completed.'} The evaluation did not finish: the process "
+            f"ended (exit {code}); evaluate the run in step 5."
+        )
     if stopped_now:
         return "died", f"Stopped at once (Stop now) at step {step}: the training process was ended."
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else "unknown"
-        hint = " (the system may have run out of memory, or someone ended it)" if -code == signal.SIGKILL else ""
+        hint = (
+            " (the system may have run out of memory, or someone ended it)" if -code == signal.SIGKILL else ""
+        )
         return "died", f"The training process was killed (signal {-code}, {name}) at step {step}{hint}."
     if code and (line := _traceback_line(Path(folder) / WORKER_LOG)):
         return "failed", f"The training process failed before it could report: {line[:400]}"
     if code is None:
-        return "died", (f"The training process ended at step {step} while no studio was watching it, without a "
-                        "final word.")
+        return "died", (
+            f"The training process ended at step {step} while no studio was watching it, without a "
+            "final word."
+        )
     return "died", f"The training process ended without a word (exit code {code}) at step {step}."

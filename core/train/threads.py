@@ -31,7 +31,7 @@ def choose_threads(sample_s: float = 0.5) -> tuple[int, str]:
     cores = usable_cores()
     busy = psutil.cpu_percent(interval=sample_s) / 100 * psutil.cpu_count()
     idle = max(1, min(cores, round(cores - busy)))
-    why = (f"{idle} of {cores} cores are idle" if idle < cores else f"all {cores} cores are idle")
+    why = f"{idle} of {cores} cores are idle" if idle < cores else f"all {cores} cores are idle"
     return idle, f"torch uses {idle} thread{'s' if idle != 1 else ''} ({why}; OpenMP threads wait passively)"
 
 

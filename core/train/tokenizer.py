@@ -26,8 +26,11 @@ class FastTokenizer:
         config_file = folder / "tokenizer_config.json"
         config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
         template_file = folder / "chat_template.jinja"
-        self.chat_template = template_file.read_text(encoding="utf-8") if template_file.exists() else \
-            config.get("chat_template")
+        self.chat_template = (
+            template_file.read_text(encoding="utf-8")
+            if template_file.exists()
+            else config.get("chat_template")
+        )
         for name in SPECIAL:
             setattr(self, name, _token_text(config.get(name)))
 
@@ -35,13 +38,19 @@ class FastTokenizer:
     def special_tokens_map(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in SPECIAL if getattr(self, name)}
 
-    def apply_chat_template(self, messages: list[dict], tokenize: bool = False, add_generation_prompt: bool = False):
+    def apply_chat_template(
+        self, messages: list[dict], tokenize: bool = False, add_generation_prompt: bool = False
+    ):
         from transformers.utils.chat_template_utils import render_jinja_template
 
         if not self.chat_template:
             raise ValueError("this tokenizer has no chat template")
-        rendered, _ = render_jinja_template(conversations=[messages], chat_template=self.chat_template,
-                                            add_generation_prompt=add_generation_prompt, **self.special_tokens_map)
+        rendered, _ = render_jinja_template(
+            conversations=[messages],
+            chat_template=self.chat_template,
+            add_generation_prompt=add_generation_prompt,
+            **self.special_tokens_map,
+        )
         text = rendered[0]
         return self(text, add_special_tokens=False)["input_ids"] if tokenize else text
 

@@ -99,14 +99,23 @@ def _report_rank(output_dir: Path, rank: int, error: str) -> None:
     except ImportError:
         pass
     try:
-        (Path(output_dir) / f"rank-{rank}.json").write_text(json.dumps({"peak_gpu_gib": round(peak, 2),
-                                                                         "error": error}), encoding="utf-8")
+        (Path(output_dir) / f"rank-{rank}.json").write_text(
+            json.dumps({"peak_gpu_gib": round(peak, 2), "error": error}), encoding="utf-8"
+        )
     except OSError:
         pass
 
 
-def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path, callbacks: tuple = (),
-                 resume=None, send: bool = True, keep_open: bool = False):
+def run_training(
+    cfg: TrainConfig,
+    state: RunState,
+    stop_event,
+    output_dir: Path,
+    callbacks: tuple = (),
+    resume=None,
+    send: bool = True,
+    keep_open: bool = False,
+):
     """Train one LoRA adapter; never raises (the ending is written to the state and job.json).
 
     `callbacks` are extra TrainerCallbacks (benchmarks); `resume` is (checkpoint folder, step) to continue an
@@ -128,7 +137,6 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         from trl import SFTConfig, SFTTrainer
         from unsloth import FastLanguageModel
 
-
         cuda = torch.cuda.is_available()
         backend = "unsloth-cuda" if cuda else "unsloth-cpu"
         if not cuda:
@@ -140,14 +148,24 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         source = resolve_model(cfg.model, progress=state.log)
         tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
         data = prepare_run_data(cfg, tokenizer, output_dir)  # the studio's validation, when it left one
-        pairs, report, train_pairs, eval_pairs, record = data.pairs, data.report, data.train, data.held_out, data.record
+        pairs, report, train_pairs, eval_pairs, record = (
+            data.pairs,
+            data.report,
+            data.train,
+            data.held_out,
+            data.record,
+        )
         fmt = record.format
         train_rows, eval_rows = data.rows(train_pairs), data.rows(eval_pairs)
         length_of = dict(zip((p.row for p in pairs), report.token_lengths, strict=False))
         devices = int(os.environ.get("WORLD_SIZE", "1"))
-        plan = plan_batches(cfg, [length_of.get(p.row, 0) for p in train_pairs if p.row in length_of], cuda, devices)
+        plan = plan_batches(
+            cfg, [length_of.get(p.row, 0) for p in train_pairs if p.row in length_of], cuda, devices
+        )
         packing = plan.packing
-        if not cfg.max_steps:  # 0: the suggested number, decided here where the pairs and their lengths are known
+        if (
+            not cfg.max_steps
+        ):  # 0: the suggested number, decided here where the pairs and their lengths are known
             steps, why = suggested_steps(cfg, plan, len(train_pairs), cuda)
             cfg = replace(cfg, max_steps=steps)
             state.update(total_steps=steps)
@@ -155,34 +173,55 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
             if lead:  # a resumed run keeps the number
                 write_job(output_dir, config=cfg.to_dict(), total_steps=steps)
         state.update(backend=backend, train_rows=len(train_rows), eval_rows=len(eval_rows), model=cfg.model)
-        state.log(f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}; "
-                  f"{plan.describe()}")
+        state.log(
+            f"{len(train_rows)} training rows, {len(eval_rows)} eval rows, backend {backend}; "
+            f"{plan.describe()}"
+        )
         if eval_pairs and not cfg.evaluate_after:
-            state.log(f"{len(eval_pairs)} rows held out (eval split {cfg.eval_fraction:g}) for the eval loss only: "
-                      "this run does not evaluate when it ends (set the eval split to 0 to train on them)")
+            state.log(
+                f"{len(eval_pairs)} rows held out (eval split {cfg.eval_fraction:g}) for the eval loss only: "
+                "this run does not evaluate when it ends (set the eval split to 0 to train on them)"
+            )
         if lead:
             guess = estimate_run(cfg, plan, len(train_rows), cuda, len(eval_pairs) if keep_open else 0)
-            write_job(output_dir, eval_rows=len(eval_pairs),
-                      **as_job_fields(guess, run_key(cfg.model, cuda, four_bit)))
+            write_job(
+                output_dir,
+                eval_rows=len(eval_pairs),
+                **as_job_fields(guess, run_key(cfg.model, cuda, four_bit)),
+            )
             state.log(guess.describe())
 
-        run = mlflow_run.TrackedRun(output_dir, state, tracking_uri(), send=send) if lead else mlflow_run.NullRun()
+        run = (
+            mlflow_run.TrackedRun(output_dir, state, tracking_uri(), send=send)
+            if lead
+            else mlflow_run.NullRun()
+        )
         if resume:
             run.reopen(resume[1])
         else:
             run.open(cfg.experiment, cfg.run_name or f"sql-lora-r{cfg.rank}-{time.strftime('%m%d-%H%M%S')}")
         run.log_params({f"cfg.{k}": v for k, v in cfg.to_dict().items() if k != "schema_text"})
-        run.set_tags({"backend": backend, "base_model": cfg.model, "dataset_hash": dataset_hash(train_rows),
-                      "train_rows": len(train_rows), "eval_rows": len(eval_rows), "load_in_4bit": four_bit,
-                      "packing": packing, "micro_batch_tokens": plan.micro_batch_tokens,
-                      "pairs_per_step": round(plan.pairs_per_step, 1), "job_id": state.job_id, **library_versions()})
+        run.set_tags(
+            {
+                "backend": backend,
+                "base_model": cfg.model,
+                "dataset_hash": dataset_hash(train_rows),
+                "train_rows": len(train_rows),
+                "eval_rows": len(eval_rows),
+                "load_in_4bit": four_bit,
+                "packing": packing,
+                "micro_batch_tokens": plan.micro_batch_tokens,
+                "pairs_per_step": round(plan.pairs_per_step, 1),
+                "job_id": state.job_id,
+                **library_versions(),
+            }
+        )
         run.log_dict(cfg.to_dict(), "config.json")
         run.log_dict(asdict(record), PROMPT_FILE)
         if lead:
             record.save(output_dir)
         run.log_dict(report.to_dict(), "validation_report.json")
-        samples = [render_example(fmt.messages(p), tokenizer).text
-                   for p in train_pairs[:5]]
+        samples = [render_example(fmt.messages(p), tokenizer).text for p in train_pairs[:5]]
         run.log_text("\n\n".join(samples), "samples.txt")
         split = {"train_rows": [p.row for p in train_pairs], "eval_rows": [p.row for p in eval_pairs]}
         if lead:
@@ -191,34 +230,63 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
 
         state.log(f"loading {cfg.model}")
         model, tokenizer = FastLanguageModel.from_pretrained(
-            model_name=source, max_seq_length=plan.max_length, load_in_4bit=four_bit, dtype=None,
-            trust_remote_code=cfg.trust_remote_code)
+            model_name=source,
+            max_seq_length=plan.max_length,
+            load_in_4bit=four_bit,
+            dtype=None,
+            trust_remote_code=cfg.trust_remote_code,
+        )
         ensure_chat_template(tokenizer)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         model = FastLanguageModel.get_peft_model(
-            model, r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-            target_modules=list(cfg.target_modules), bias="none",
-            use_gradient_checkpointing="unsloth", random_state=cfg.seed)
+            model,
+            r=cfg.rank,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules=list(cfg.target_modules),
+            bias="none",
+            use_gradient_checkpointing="unsloth",
+            random_state=cfg.seed,
+        )
 
         args = SFTConfig(
-            output_dir=str(output_dir / "checkpoints"), max_steps=cfg.max_steps,
-            per_device_train_batch_size=plan.per_device_batch, gradient_accumulation_steps=plan.grad_accum,
-            warmup_steps=min(cfg.warmup_steps, cfg.max_steps - 1), learning_rate=cfg.learning_rate, logging_steps=cfg.logging_steps,
-            optim="adamw_8bit" if cuda else "adamw_torch", weight_decay=0.01, lr_scheduler_type="linear",
-            seed=cfg.seed, max_length=plan.max_length, packing=packing,
-            completion_only_loss=cfg.answer_only_loss, run_name=cfg.run_name or None,
+            output_dir=str(output_dir / "checkpoints"),
+            max_steps=cfg.max_steps,
+            per_device_train_batch_size=plan.per_device_batch,
+            gradient_accumulation_steps=plan.grad_accum,
+            warmup_steps=min(cfg.warmup_steps, cfg.max_steps - 1),
+            learning_rate=cfg.learning_rate,
+            logging_steps=cfg.logging_steps,
+            optim="adamw_8bit" if cuda else "adamw_torch",
+            weight_decay=0.01,
+            lr_scheduler_type="linear",
+            seed=cfg.seed,
+            max_length=plan.max_length,
+            packing=packing,
+            completion_only_loss=cfg.answer_only_loss,
+            run_name=cfg.run_name or None,
             # checkpoints let a killed run resume; only the last 2 are kept (each holds the optimizer state)
-            save_strategy="steps" if cfg.checkpoint_every else "no", save_steps=cfg.checkpoint_every or None,
-            save_total_limit=2, report_to="none",  # metrics go to MLflow through the job's journal (our callback)
-            include_num_input_tokens_seen="non_padding", dataloader_num_workers=0,
+            save_strategy="steps" if cfg.checkpoint_every else "no",
+            save_steps=cfg.checkpoint_every or None,
+            save_total_limit=2,
+            report_to="none",  # metrics go to MLflow through the job's journal (our callback)
+            include_num_input_tokens_seen="non_padding",
+            dataloader_num_workers=0,
             eval_strategy="steps" if eval_rows else "no",
-            eval_steps=max(5, cfg.max_steps // 4) if eval_rows else None,  # eval loss costs time: about 4 points
-            per_device_eval_batch_size=cfg.batch_size, disable_tqdm=True,
-            ddp_find_unused_parameters=False if devices > 1 else None,  # LoRA uses all its parameters: skip the search
+            eval_steps=max(5, cfg.max_steps // 4)
+            if eval_rows
+            else None,  # eval loss costs time: about 4 points
+            per_device_eval_batch_size=cfg.batch_size,
+            disable_tqdm=True,
+            ddp_find_unused_parameters=False
+            if devices > 1
+            else None,  # LoRA uses all its parameters: skip the search
         )
         trainer = SFTTrainer(
-            model=model, processing_class=tokenizer, args=args,
+            model=model,
+            processing_class=tokenizer,
+            args=args,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(eval_rows[:EVAL_LOSS_ROWS]) if eval_rows else None,
             callbacks=[make_progress_callback(state, stop_event, run), *callbacks],
@@ -235,14 +303,18 @@ def run_training(cfg: TrainConfig, state: RunState, stop_event, output_dir: Path
         if stopped:
             why = getattr(stop_event, "reason", "")
             why = f" ({why})" if why and why != "asked" else ""
-            message = f"Stopped at step {state.step} of {state.total_steps}{why}; the adapter is saved and usable."
+            message = (
+                f"Stopped at step {state.step} of {state.total_steps}{why}; the adapter is saved and usable."
+            )
         adapter = output_dir / "adapter"
         if lead:
             _save_adapter(model, tokenizer, adapter, record)
             state.log(f"adapter saved to {adapter}")
             run.log_artifacts(adapter, "adapter")
             run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
-            shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)  # the adapter is saved: no resume needed
+            shutil.rmtree(
+                output_dir / "checkpoints", ignore_errors=True
+            )  # the adapter is saved: no resume needed
             state.log(message)
             if keep_open and cfg.evaluate_after and eval_pairs and not stopped:
                 state.update(status=Status.EVALUATING, adapter_path=str(adapter), message=message)
