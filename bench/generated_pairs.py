@@ -113,7 +113,8 @@ def run_db(db_id: str, args, work: Path) -> dict:
     from core.data import load_pairs
     from core.db.connect import connect
     from core.db.pairgen import generate
-    from core.evaluate import evaluate
+    from core.evaluate import evaluate, rows_csv
+    from core.paths import data_dir
     from core.prompt_record import PromptRecord
 
     db_file = work / f"{db_id}.sqlite"
@@ -164,6 +165,9 @@ def run_db(db_id: str, args, work: Path) -> dict:
     report = evaluate(
         human, db, PromptRecord.load(Path(adapter)), adapter, progress=lambda m: print(m, flush=True)
     )
+    (data_dir() / f"{db_id}-rows.csv").write_text(
+        rows_csv(report), encoding="utf-8"
+    )  # every answer, to look at
     row = {
         "pairs": len(result.pairs),
         "queries": result.stats.queries,
