@@ -15,9 +15,10 @@ from core.db.execute import (
     QueryResult,
     open_database,
 )
-from core.db.introspect import ForeignKey, SchemaInfo, introspect
+from core.db.introspect import introspect
 from core.db.pairgen import GeneratedPair, generate, generate_pairs, template_counts, write_jsonl
 from core.db.preflight import Outcome, merge_preflight, preflight, preflight_summary
+from core.db.schema_info import ForeignKey, SchemaInfo
 
 __all__ = [
     "CORRECT",
