@@ -7,13 +7,13 @@ guard, the validation report), core.config/core.runstate and the bottom modules 
 """
 
 from core.db.connect import SAMPLE, SourceError, connect, describe_source, is_postgres_url
+from core.db.engines import open_database
 from core.db.execute import (
     CORRECT,
     NOT_EXECUTED,
     WRONG,
     Database,
     QueryResult,
-    open_database,
 )
 from core.db.introspect import introspect
 from core.db.pairgen import GeneratedPair, generate, generate_pairs, template_counts, write_jsonl
