@@ -18,7 +18,7 @@ from core.data import (
     load_pairs,
     render_example,
 )
-from core.data.validate import DATABASE_KINDS
+from core.data.report import DATABASE_KINDS
 from core.db import SourceError
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.train import build_dataset, load_tokenizer

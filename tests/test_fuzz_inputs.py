@@ -23,7 +23,7 @@ from core.data import (
     validate_pairs,
 )
 from core.data.load import QUESTION_FIELDS, SCHEMA_FIELDS, SQL_FIELDS
-from core.data.validate import ERROR
+from core.data.report import ERROR
 from core.db.execute import read_only_problem
 
 EXAMPLES = {"bytes": 300, "truncated": 300, "round_trip": 300, "types": 250, "headers": 200, "sql": 250}

@@ -2,6 +2,7 @@
 
 import pytest
 
+import core.data.sqlcheck as sqlcheck
 import core.data.validate as validate
 from core.data import Pair, SchemaError, parse_schema, split_pairs, trainable_pairs, validate_pairs
 
@@ -267,9 +268,9 @@ def test_queries_of_one_shape_are_parsed_once_and_keep_their_own_findings(monkey
     file of generated pairs repeats a few hundred shapes). Another name is another shape; parse errors, whose
     message names a column, are never shared."""
     parsed = []
-    parse = validate.parse_tokens
+    parse = sqlcheck.parse_tokens
     monkeypatch.setattr(
-        validate, "parse_tokens", lambda tokens, sql, d: parsed.append(sql) or parse(tokens, sql, d)
+        sqlcheck, "parse_tokens", lambda tokens, sql, d: parsed.append(sql) or parse(tokens, sql, d)
     )
     same = [
         f"SELECT SUM(amount) FROM sales WHERE region_id = {i} AND name = 'r{i}' -- row {i}" for i in range(40)
@@ -288,10 +289,10 @@ def test_queries_of_one_shape_are_parsed_once_and_keep_their_own_findings(monkey
     }
     assert not found[names[0]] and found[names[1]]
     assert found[broken[0]] != found[broken[1]]  # each names its own column
-    assert validate.sql_shape(
-        validate.tokenize_sql("SELECT 1 FROM sales WHERE name IN ('a', 'b') AND x = 2", "postgres")
-    ) == validate.sql_shape(
-        validate.tokenize_sql("SELECT 7 FROM sales WHERE name IN ('c', 'd') AND x = 9", "postgres")
+    assert sqlcheck.sql_shape(
+        sqlcheck.tokenize_sql("SELECT 1 FROM sales WHERE name IN ('a', 'b') AND x = 2", "postgres")
+    ) == sqlcheck.sql_shape(
+        sqlcheck.tokenize_sql("SELECT 7 FROM sales WHERE name IN ('c', 'd') AND x = 9", "postgres")
     )
 
 
