@@ -10,7 +10,7 @@ import gradio as gr
 
 from app.charts import token_histogram
 from app.common import USER_ERRORS, Dataset, box, progress_reporter, store_upload
-from core.config import TrainConfig, default_template_for
+from core.config import TrainConfig
 from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
     DIALECTS,
@@ -20,6 +20,7 @@ from core.data import (
 )
 from core.data.report import DATABASE_KINDS
 from core.db import SourceError
+from core.defaults import default_template_for
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.train import build_dataset, load_tokenizer
 

@@ -9,19 +9,14 @@ import gradio as gr
 
 from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, close_generators, fmt_duration
-from core.config import (
-    GROUPS,
-    RECIPE,
-    ConfigError,
-    TrainConfig,
-    default_value,
-    recommended_settings,
-)
+from core.config import ConfigError, TrainConfig, default_value
+from core.defaults import RECIPE, recommended_settings
 from core.evaluate import SIDE_LABELS
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact
 from core.runstate import ACTIVE, FINISHED, WITH_ADAPTER, Status
+from core.settings import GROUPS
 from core.tracking import metric_history, run_url
 from core.train import (
     MODEL_CHOICES,

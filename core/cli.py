@@ -24,9 +24,10 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from core.config import TrainConfig, default_value, recommended_settings, validate_config
+from core.config import TrainConfig, default_value, validate_config
 from core.data import SCHEMA_MODES, DataError, SchemaError, TemplateError, load_pairs, render_example
 from core.db import connect, describe_source, generate, introspect, template_counts, write_jsonl
+from core.defaults import recommended_settings
 from core.evaluate import SIDE_LABELS, database_for, evaluate, evaluate_run, rows_csv, training_busy_message
 from core.export import (
     DEFAULT_QUESTIONS,

@@ -118,8 +118,8 @@ def test_preview_highlights_the_trained_sql_and_follows_the_template():
 
 
 def test_the_template_box_shows_the_template_actually_used():
-    from core.config import NO_SCHEMA_TEMPLATE
     from core.data import DEFAULT_SYSTEM_TEMPLATE
+    from core.defaults import NO_SCHEMA_TEMPLATE
 
     ds = sample()
     body, _, shown = data_tab.render_preview(ds, 1, DEFAULT_SYSTEM_TEMPLATE, BUNDLED_MODEL, 2048, "none")

@@ -152,7 +152,7 @@ def test_schema_in_the_prompt_full_relevant_or_none():
 
 
 def test_defaults_fit_the_model_and_the_machine():
-    from core.config import BUNDLED_MODEL, RECIPE, recommended_settings
+    from core.defaults import BUNDLED_MODEL, RECIPE, recommended_settings
 
     small = recommended_settings(BUNDLED_MODEL, gpu=False)
     assert small["learning_rate"] == 1e-3 and small["batch_size"] == 4 and small["grad_accum"] == 1

@@ -43,7 +43,7 @@ def test_the_train_form_is_built_from_the_configs_fields():
     from dataclasses import fields
 
     from app import train_tab
-    from core.config import GROUPS
+    from core.settings import GROUPS
 
     shown = {f.name for f in fields(TrainConfig) if f.metadata.get("label")}
     assert set(train_tab.FIELDS) == shown and {"rank", "max_steps", "model"} <= shown

@@ -39,7 +39,7 @@ def models():
 def start_values(model: str, kind: str) -> list:
     """The Train form's fields (app.train_tab.FIELDS order) with the recommended settings for this machine."""
     from app.train_tab import FIELDS
-    from core.config import recommended_settings
+    from core.defaults import recommended_settings
     from core.train import gpu_available
 
     values = {
