@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import data_tab, train_tab
+from app import data_tab, preview_tab, train_form, train_plan, train_tab
 from app.common import Dataset
 from core.config import BUNDLED_MODEL
 from core.paths import SAMPLE_SCHEMA
@@ -106,14 +106,14 @@ def test_bad_schema_is_a_message_not_a_crash():
 
 def test_preview_highlights_the_trained_sql_and_follows_the_template():
     ds = sample()
-    body, info, _ = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 2048)
+    body, info, _ = preview_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 2048)
     assert '<mark class="trained"' in body and ds.pairs[0].sql.split()[0] in body.split("<mark")[1]
     assert "tokens" in info and "trained" in info
-    body2, _, _ = data_tab.render_preview(ds, 1, "Answer in {dialect} only.", BUNDLED_MODEL, 2048)
+    body2, _, _ = preview_tab.render_preview(ds, 1, "Answer in {dialect} only.", BUNDLED_MODEL, 2048)
     assert "Answer in postgres only." in body2
-    _, short, _ = data_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 64)
+    _, short, _ = preview_tab.render_preview(ds, 1, TEMPLATE, BUNDLED_MODEL, 64)
     assert "will be cut" in short
-    bad, _, _ = data_tab.render_preview(ds, 1, "{nope}", BUNDLED_MODEL, 2048)
+    bad, _, _ = preview_tab.render_preview(ds, 1, "{nope}", BUNDLED_MODEL, 2048)
     assert "msg-error" in bad
 
 
@@ -122,9 +122,9 @@ def test_the_template_box_shows_the_template_actually_used():
     from core.defaults import NO_SCHEMA_TEMPLATE
 
     ds = sample()
-    body, _, shown = data_tab.render_preview(ds, 1, DEFAULT_SYSTEM_TEMPLATE, BUNDLED_MODEL, 2048, "none")
+    body, _, shown = preview_tab.render_preview(ds, 1, DEFAULT_SYSTEM_TEMPLATE, BUNDLED_MODEL, 2048, "none")
     assert shown == NO_SCHEMA_TEMPLATE and "CREATE TABLE" not in body  # the prompt names the database instead
-    body, _, shown = data_tab.render_preview(ds, 1, NO_SCHEMA_TEMPLATE, BUNDLED_MODEL, 2048, "full")
+    body, _, shown = preview_tab.render_preview(ds, 1, NO_SCHEMA_TEMPLATE, BUNDLED_MODEL, 2048, "full")
     assert (
         shown == DEFAULT_SYSTEM_TEMPLATE and "CREATE TABLE" in body
     )  # back to the schema when it is asked for
@@ -132,25 +132,25 @@ def test_the_template_box_shows_the_template_actually_used():
 
 def test_plan_says_pairs_per_step_and_epochs():
     ds = sample()
-    text, suggested = train_tab.plan_html(ds, True, 60, 2, 4)
+    text, suggested = train_plan.plan_html(ds, True, 60, 2, 4)
     # the counts the run will use: the split is made as the trainer makes it
     assert "382 rows will train, 42 are held out" in text
     assert "one step sees 8 pairs (batch 2 x accumulation 4)" in text and "60 steps make 1.26 epochs" in text
     assert (
         f"Suggested: {suggested} steps" in text and 20 <= suggested <= 120
     )  # 2.5 epochs at most, capped on a CPU
-    auto, same = train_tab.plan_html(ds, True, 0, 2, 4)  # 0: the suggestion is what the run will use
+    auto, same = train_plan.plan_html(ds, True, 0, 2, 4)  # 0: the suggestion is what the run will use
     assert same == suggested and f"the suggested {suggested} steps" in auto
 
 
 def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
-    monkeypatch.setattr(train_tab, "gpu_count", lambda: 1)
-    text, suggested = train_tab.plan_html(sample(), True, 60, 2, 4, "auto", 0, 2048)
+    monkeypatch.setattr(train_plan, "gpu_count", lambda: 1)
+    text, suggested = train_plan.plan_html(sample(), True, 60, 2, 4, "auto", 0, 2048)
     assert (
         "On this GPU, pairs are packed into micro-batches of 4,096 tokens" in text
     )  # small data: smallest budget
     assert "x accumulation 4" in text and suggested < 120  # more pairs per step, fewer steps for 2-3 epochs
-    off, _ = train_tab.plan_html(sample(), True, 60, 2, 4, "off", 0, 2048)
+    off, _ = train_plan.plan_html(sample(), True, 60, 2, 4, "off", 0, 2048)
     assert "one step sees 8 pairs" in off
 
 
@@ -182,7 +182,7 @@ def values(**kw):
         database_name="",
     )
     base.update(kw)
-    return [base[f] for f in train_tab.FIELDS]
+    return [base[f] for f in train_form.FIELDS]
 
 
 def test_start_refuses_bad_settings_with_field_messages():
@@ -232,7 +232,7 @@ def test_every_check_and_preview_reads_the_schema_mode():
 
     demo = build_app()
     mode = next(c for c in demo.blocks.values() if getattr(c, "elem_id", None) == "schema-in-prompt")
-    readers = (data_tab.on_upload, data_tab.on_sample, data_tab.on_revalidate, data_tab.render_preview)
+    readers = (data_tab.on_upload, data_tab.on_sample, data_tab.on_revalidate, preview_tab.render_preview)
     events = [f for f in demo.fns.values() if f.fn in readers]
     assert len(events) > 10
     for event in events:

@@ -4,7 +4,7 @@ win), the pre-flight in the report, and the run's config recording the database.
 
 import json
 
-from app import data_tab, db_panel, train_tab
+from app import data_tab, db_panel, generate_panel, train_form
 from core.config import BUNDLED_MODEL
 from core.train import load_tokenizer
 from tests.db_samples import library_sqlite
@@ -52,14 +52,14 @@ def test_several_csv_files_become_one_database(tmp_path):
 
 def test_generate_filter_remove_pick_and_add(tmp_path):
     conn, *_ = connected(tmp_path)
-    rows, message, table, choices, download = db_panel.on_generate(conn, 60, 7, "sqlite")
+    rows, message, table, choices, download = generate_panel.on_generate(conn, 60, 7, "sqlite")
     assert len(rows) == 60 and "msg-ok" in message and download.visible
     kind = rows[0]["template"]
-    assert all(r[1] == kind for r in db_panel.table_rows(rows, kind))
-    kept, message, table, _, _ = db_panel.on_remove(rows, "1, 3-4", "all templates")
+    assert all(r[1] == kind for r in generate_panel.table_rows(rows, kind))
+    kept, message, table, _, _ = generate_panel.on_remove(rows, "1, 3-4", "all templates")
     assert len(kept) == 57 and kept[0] == rows[1]
-    assert "not a row number" in db_panel.on_remove(rows, "two", "all templates")[1]
-    picked = db_panel.on_pick(
+    assert "not a row number" in generate_panel.on_remove(rows, "two", "all templates")[1]
+    picked = generate_panel.on_pick(
         conn, kept, 1
     )  # the result of a row, run on the database, under its column names
     assert len(picked) and "error" not in picked.columns
@@ -73,7 +73,7 @@ def test_generate_filter_remove_pick_and_add(tmp_path):
     ds, _ = data_tab.load_dataset(
         str(user), "mine.jsonl", "", "sqlite", BUNDLED_MODEL, 2048, TEMPLATE, None, conn.source
     )
-    merged, message = db_panel.on_add(ds, kept, conn)
+    merged, message = generate_panel.on_add(ds, kept, conn)
     assert len(merged.pairs) == 2 + 56 and "already in your pairs" in message  # the user's question won
     assert merged.pairs[0].sql == "SELECT 1" and merged.pairs[-1].source == "generated"
     written = [json.loads(line) for line in open(merged.path, encoding="utf-8")]
@@ -82,11 +82,11 @@ def test_generate_filter_remove_pick_and_add(tmp_path):
         conn.schema().ddl("sqlite"), *SQLITE_SETTINGS, merged, conn
     )
     assert "58 of 58 run on" in summary
-    cfg = train_tab.make_config(
+    cfg = train_form.make_config(
         ds2,
         True,
         TEMPLATE,
-        {f: None for f in train_tab.FIELDS}
+        {f: None for f in train_form.FIELDS}
         | {
             "model": BUNDLED_MODEL,
             "target_modules": ["q_proj"],

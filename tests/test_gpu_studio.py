@@ -37,8 +37,8 @@ def models():
 
 
 def start_values(model: str, kind: str) -> list:
-    """The Train form's fields (app.train_tab.FIELDS order) with the recommended settings for this machine."""
-    from app.train_tab import FIELDS
+    """The Train form's fields (app.train_form.FIELDS order) with the recommended settings for this machine."""
+    from app.train_form import FIELDS
     from core.defaults import recommended_settings
     from core.train import gpu_available
 
