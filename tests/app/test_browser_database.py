@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CHROMIUM, fast_settings, page, set_number, shot, start_studio, wait_for_run  # noqa: F401 - `page` is a fixture
+from tests.app.test_browser import CHROMIUM, fast_settings, page, set_number, shot, start_studio, wait_for_run  # noqa: F401 - `page` is a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ from core.config import BUNDLED_MODEL, TrainConfig
 from core.data import DataError
 from core.train import BusyError, Engine
 from tests.conftest import ROOT
-from tests.test_restart import journal_losses
+from tests.train.test_restart import journal_losses
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from core.train.jobs import read_job
 from core.train.progress import STOP_FILE, WATCH_FILE, StopRequest, request_stop
 from core.train.supervisor import GRACE_S
 from tests.conftest import ROOT, free_port
-from tests.test_engine import tiny, wait_for
+from tests.train.test_engine import tiny, wait_for
 
 
 def test_an_unwatched_worker_stops_itself_and_a_stop_request_is_seen(tmp_path):
@@ -88,7 +88,7 @@ def test_the_studio_never_loads_torch_and_stops_its_mlflow_server_on_sigterm(tmp
     managers send) ends it and its MLflow server, which no longer holds its port."""
     from gradio_client import Client
 
-    from tests.test_app_client import START_ARGS
+    from tests.app.test_app_client import START_ARGS
 
     port, mlflow_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}

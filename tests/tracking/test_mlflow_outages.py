@@ -13,8 +13,8 @@ from core.tracking import metric_history
 from core.tracking.server import start_server, stop_server
 from core.train import Engine
 from tests.conftest import ROOT, free_port
-from tests.test_engine import tiny
-from tests.test_restart import small_pairs, wait_for
+from tests.train.test_engine import tiny
+from tests.train.test_restart import small_pairs, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ class SlowProxy:
 def test_slow_server_does_not_slow_training_and_everything_arrives(tmp_path, tracking_uri, mlflow_server):
     """The training worker only appends to the job's journal (it never talks to MLflow); the studio's sync thread
     sends it through a proxy that makes every request take 4 s or more, and everything arrives in order."""
-    from tests.test_restart import journal_losses
+    from tests.train.test_restart import journal_losses
 
     port = int(mlflow_server.rsplit(":", 1)[1])
     proxy = SlowProxy(port, delay=2.0)  # every request through it takes 4 s or more

@@ -7,7 +7,7 @@ import signal
 import pytest
 
 from core.train import Engine, StorageError
-from tests.test_engine import tiny
+from tests.train.test_engine import tiny
 
 
 def test_data_folder_under_a_regular_file_is_refused_before_training(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 
 from core.train import ModelError, resolve_model
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/train/ -> the project
 
 
 def resolve_in_fresh_process(choice: str, tmp_path: Path, **env: str) -> str:

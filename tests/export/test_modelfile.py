@@ -1,5 +1,5 @@
 """The Ollama Modelfile reproduces the training prompt byte for byte; names users give are made safe. (GGUF
-conversion: tests/test_gguf_setup.py.)"""
+conversion: tests/export/test_gguf_setup.py.)"""
 
 import re
 

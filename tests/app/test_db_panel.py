@@ -7,8 +7,8 @@ import json
 from app import data_tab, db_panel, generate_panel, train_form
 from core.config import BUNDLED_MODEL
 from core.train import load_tokenizer
+from tests.app.test_app_handlers import TEMPLATE, Upload
 from tests.db_samples import library_sqlite
-from tests.test_app_handlers import TEMPLATE, Upload
 
 SQLITE_SETTINGS = ("sqlite", BUNDLED_MODEL, 2048, TEMPLATE, True)
 

@@ -1,6 +1,6 @@
 """The GPU path as its users run it (issue 15), for both kinds of base repository: a 16-bit model that Unsloth
 quantizes on load, and a pre-quantized bitsandbytes 4-bit one. Run on a GPU host with `pytest -m gpu
-tests/test_gpu_path.py -s` (Qwen2.5-Coder-1.5B's shape by default, STUDIO_GPU_PATH_SHAPE=7b for the real size;
+tests/train/test_gpu_path.py -s` (Qwen2.5-Coder-1.5B's shape by default, STUDIO_GPU_PATH_SHAPE=7b for the real size;
 bench/gpu_path.py measures the 7B figures). Through the CLI: train with the GPU defaults, evaluate base vs adapter,
 export merged (with its self-check); the merged model is 16-bit, never 4-bit, and the merge stays within the 16-bit
 model's size of host memory plus a margin."""

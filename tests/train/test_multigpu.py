@@ -1,5 +1,5 @@
 """Several GPUs of one host: one run through the studio's engine as DDP (torchrun), run with `pytest -m multigpu` on a
-host with 2 or more GPUs. The same code path runs on the CPU in the default tests (tests/test_worker.py, gloo).
+host with 2 or more GPUs. The same code path runs on the CPU in the default tests (tests/train/test_worker.py, gloo).
 
 A random-initialised Qwen2.5-Coder-1.5B-shaped model (no downloads on the GPU hosts) trains on 2 GPUs: the run
 completes with one MLflow run and one loss series (rank 0 alone logs), one adapter; Stop saves the adapter once;
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_gpu import random_qwen2
-from tests.test_restart import journal_losses
+from tests.train.test_gpu import random_qwen2
+from tests.train.test_restart import journal_losses
 
 pytestmark = pytest.mark.multigpu
 
@@ -68,7 +68,7 @@ def test_a_run_on_two_gpus_logs_once_and_saves_one_adapter(model, mlflow_server)
 
 def test_stop_on_two_gpus_saves_the_adapter_once(model, mlflow_server):
     from core.train import Engine
-    from tests.test_engine import wait_for
+    from tests.train.test_engine import wait_for
 
     engine = Engine()
     engine.start(config(model, max_steps=500, run_name="ddp-stop"))

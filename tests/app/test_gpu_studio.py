@@ -2,7 +2,7 @@
 sample data, a local model folder, 30 steps with the GPU defaults, an evaluation from the Evaluate tab (time per
 side), a playground question, and a merged export from the Runs tab (which checks itself).
 
-On a GPU host: `pytest -m gpu tests/test_gpu_studio.py -s`, for both kinds of base repository (a 16-bit model that
+On a GPU host: `pytest -m gpu tests/app/test_gpu_studio.py -s`, for both kinds of base repository (a 16-bit model that
 Unsloth quantizes on load, a pre-quantized bitsandbytes 4-bit one) of Qwen2.5-Coder-1.5B's shape
 (STUDIO_GPU_PATH_SHAPE=7b for the real size; random weights, made by bench/gpu_path.py). With
 STUDIO_GPU_STUDIO_MODEL=bundled the same path runs on a CPU with the bundled model, to check the test itself."""

@@ -1,6 +1,6 @@
 """The Runs tab's export status: the stage the export is in (loading, merging, writing, converting, checking),
 how long that stage and the whole export have run, and the self-check's result as a warning when answers differ;
-the README's self-check section. No model is loaded here (a real export's stages and check: tests/test_export.py)."""
+the README's self-check section. No model is loaded here (a real export's stages and check: tests/export/test_export.py)."""
 
 import time
 from pathlib import Path

@@ -17,6 +17,7 @@ import pytest
 from app import db_panel
 from core import cli
 from core.db import connect, introspect
+from tests.app.test_app_handlers import Upload
 from tests.db_samples import (
     LIBRARY,
     library_duckdb,
@@ -25,7 +26,6 @@ from tests.db_samples import (
     postgres_schema,
     sqlite_file,
 )
-from tests.test_app_handlers import Upload
 
 PAIRS = [
     {"question": "How many books are there?", "sql": "SELECT COUNT(*) FROM books"},
