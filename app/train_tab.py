@@ -1,95 +1,29 @@
-"""Tab 3: configure and run training, with a live view that mirrors the MLflow run."""
+"""Tab 3: configure and run training, with a live view that mirrors the MLflow run.
+
+The form (its fields and values) is app.train_form, the plan line app.train_plan; this module lays the tab out, starts,
+stops and resumes the run and draws its live view.
+"""
 
 import html
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
 
 from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, close_generators, fmt_duration
-from core.config import (
-    GROUPS,
-    RECIPE,
-    ConfigError,
-    TrainConfig,
-    default_value,
-    recommended_settings,
-)
+from app.train_form import FIELDS, FORM, _rows, make_config, setting_component
+from core.config import ConfigError, TrainConfig, default_value
+from core.defaults import recommended_settings
 from core.evaluate import SIDE_LABELS
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact
 from core.runstate import ACTIVE, FINISHED, WITH_ADAPTER, Status
+from core.settings import GROUPS
 from core.tracking import metric_history, run_url
-from core.train import (
-    MODEL_CHOICES,
-    estimate_run,
-    get_engine,
-    gpu_available,
-    gpu_count,
-    plan_batches,
-    planned_split,
-    resumable_jobs,
-    suggested_steps,
-    visible_gpus,
-)
+from core.train import MODEL_CHOICES, get_engine, gpu_available, resumable_jobs
 from core.train.jobs import read_job
-
-AUTO_ON_OFF = ["auto", "on", "off"]
-# The form is built from the config's own fields (TrainConfig.form_fields: label, help, bounds, widget); their order
-# is the order of the Start button's inputs. The plan line reads those marked `plan`; the recommended and the
-# recipe's settings fill in RECIPE's fields.
-FORM = TrainConfig.form_fields()
-FIELDS = [f.name for f in FORM]
-PLAN_FIELDS = [f.name for f in FORM if f.metadata.get("plan")]
-SETTING_FIELDS = [*RECIPE, "evaluate_after"]
-ELEM_IDS = {
-    "max_steps": "steps",
-    "schema_in_prompt": "schema-in-prompt",
-}  # what the browser tests find them by
-
-
-def _hint(name: str) -> str:
-    return TrainConfig.help(name)
-
-
-def setting_component(f, value):
-    """The form component of one config field, from its metadata: label, help, bounds, choices, widget."""
-    meta, kw = (
-        f.metadata,
-        {
-            "label": f.metadata["label"],
-            "info": f.metadata["help"],
-            "elem_id": ELEM_IDS.get(f.name, f"cfg-{f.name.replace('_', '-')}"),
-        },
-    )
-    widget, kind = meta.get("widget"), str(f.type)
-    if widget == "model":
-        return gr.Dropdown(
-            list(MODEL_CHOICES),
-            value=value,
-            allow_custom_value=True,
-            scale=3,
-            **{**kw, "info": kw["info"] + " Type a folder path or Hub id to use another."},
-        )
-    if widget == "slider":
-        return gr.Slider(
-            meta.get("step", 1), meta.get("ui_max", meta["max"]), value=value, step=meta.get("step", 1), **kw
-        )
-    if "None" in kind:  # an optional switch: decided by the machine unless set
-        return gr.Radio(AUTO_ON_OFF, value=_form_value_of(value), **kw)
-    if meta.get("choices") and f.type is list:
-        return gr.CheckboxGroup(list(meta["choices"]), value=list(value), **kw)
-    if meta.get("choices"):
-        return gr.Radio(list(meta["choices"]), value=value, **kw)
-    if f.type is bool:
-        return gr.Checkbox(value, **kw)
-    if f.type in (int, float):
-        bounds = {"minimum": meta["min"]} if meta.get("min") is not None else {}
-        return gr.Number(value, precision=0 if f.type is int else None, **bounds, **kw)
-    return gr.Textbox(value, **kw)
 
 
 def build_train_tab() -> dict:
@@ -144,139 +78,7 @@ def build_train_tab() -> dict:
     return c
 
 
-def _rows(form: list, width: int = 4) -> list[list]:
-    """Form fields in rows: a wide one (the model, a radio) alone, the others `width` to a row."""
-    rows, row = [], []
-    for f in form:
-        if f.metadata.get("widget") in ("model", "radio") or (f.metadata.get("choices") and f.type is list):
-            rows += [row, [f]] if row else [[f]]
-            row = []
-            continue
-        row.append(f)
-        if len(row) == width:
-            rows.append(row)
-            row = []
-    return [r for r in [*rows, row] if r]
-
-
 # ---- handlers ----
-
-
-def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) -> TrainConfig:
-    """The run's config from the session's data and the form's values (each converted to its field's type).
-    Raises ConfigError for a value out of its bounds."""
-    v = {name: TrainConfig.coerce(name, value) for name, value in values.items()}
-    v["database_name"] = v.get("database_name") or (ds.database_name if ds else "")
-    return TrainConfig(
-        data_path=ds.path if ds else "",
-        data_name=ds.name if ds else "",
-        schema_text=ds.schema_ddl if ds else "",
-        dialect=ds.dialect if ds else "postgres",
-        database=ds.database if ds else "",
-        system_template=template,
-        exclude_error_rows=bool(exclude_errors),
-        **v,
-    )
-
-
-def settings_for_model(model: str):
-    """When the model changes: the settings that fit it on this machine, and a note saying so."""
-    values = recommended_settings(model or MODEL_CHOICES[0], gpu_available())
-    small = values["schema_in_prompt"] == "none"
-    note = (
-        "Settings for a small model on this CPU: a higher learning rate, one micro-batch of 4 per step and "
-        "prompts that name the database instead of pasting its schema."
-        if small
-        else "The recipe's settings for a GPU."
-    )
-    return (
-        *[values[f] for f in SETTING_FIELDS],
-        box(
-            note + " 'Use the recipe's settings' restores the original "
-            "recipe (r16, alpha 32, lr 2e-4, batch 2 x 4, 60 steps).",
-            "info",
-        ),
-    )
-
-
-def recipe_settings(evaluate_after: bool):
-    """The original recipe: a 7B model's settings (on a small CPU model they learn much less; see the note)."""
-    values = {**RECIPE, "evaluate_after": evaluate_after}
-    return (
-        *[values[f] for f in SETTING_FIELDS],
-        box(
-            "The recipe's settings: r16, alpha 32, lr 2e-4, batch 2 x accumulation 4, 60 steps, the full schema "
-            "in every prompt. They suit a 7B model on a GPU; the bundled model on a CPU learns far less with "
-            "them (5% execution accuracy on the sample data, against over 60% with its own defaults).",
-            "info",
-        ),
-    )
-
-
-def plan_for(ds: Dataset, exclude_errors: bool, *values) -> tuple[str, int]:
-    """plan_html from the form's PLAN_FIELDS values, in their order (the event's inputs)."""
-    return plan_html(ds, exclude_errors, **dict(zip(PLAN_FIELDS, values, strict=True)))
-
-
-def plan_html(
-    ds: Dataset,
-    exclude_errors: bool,
-    max_steps=0,
-    batch_size=2,
-    grad_accum=4,
-    packing="auto",
-    batch_tokens=0,
-    max_seq_length=2048,
-    gpus=1,
-    model=MODEL_CHOICES[0],
-    evaluate_after=False,
-    load_in_4bit="auto",
-    eval_fraction=0.1,
-) -> tuple[str, int]:
-    """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
-    steps, batch, accum = max_steps, batch_size, grad_accum
-    if not ds or not ds.loaded:
-        return box("Load data first (step 1): the plan is computed from it.", "info"), 0
-    cfg = TrainConfig(
-        batch_size=max(int(batch or 1), 1),
-        grad_accum=max(int(accum or 1), 1),
-        packing=TrainConfig.coerce("packing", packing),
-        batch_tokens=max(int(batch_tokens or 0), 0),
-        max_seq_length=int(max_seq_length or 2048),
-    )
-    lengths = ds.report.token_lengths if ds.report else []
-    found = gpu_count()
-    devices = min(found if int(gpus or 0) == 0 else int(gpus), found) if found else 1
-    plan = plan_batches(cfg, lengths, found > 0, devices)
-    train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), float(eval_fraction or 0))
-    training, held_out = max(len(train), 1), len(held)
-    cfg = replace(
-        cfg,
-        model=model or MODEL_CHOICES[0],
-        evaluate_after=bool(evaluate_after),
-        load_in_4bit=TrainConfig.coerce("load_in_4bit", load_in_4bit),
-    )
-    suggested, why = suggested_steps(cfg, plan, training, found > 0)
-    steps = int(steps or 0)
-    chosen = f"{steps} steps make" if steps else f"the suggested {suggested} steps ({why}) make"
-    where = "On this GPU, " if plan.packing else ""
-    text = (
-        f"{training} rows will train, {held_out} are held out to score the adapter. {where}{plan.describe()}, so "
-        f"{chosen} {plan.epochs(steps or suggested, training):.2f} epochs."
-        + ("" if not steps else f" Suggested: {suggested} steps ({why}); 0 uses the suggestion.")
-    )
-    cfg = replace(cfg, max_steps=steps or suggested)
-    guess = estimate_run(cfg, plan, training, found > 0, held_out)
-    gpu = next(iter(visible_gpus()), None) if found else None
-    free = gpu.free_mib / 1024 if gpu else None
-    out = box(text, "info") + box(guess.describe(free), "info" if guess.fits(free) else "warn")
-    if not guess.fits(free):
-        out += box(
-            f"This would not fit in the {free:.0f} GiB free on {gpu.name}: lower the tokens per micro-batch or the "
-            "max sequence length, turn on 4-bit loading, or pick a smaller model.",
-            "error",
-        )
-    return out, suggested
 
 
 def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
@@ -304,16 +106,6 @@ def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):
     ), box("Starting ...", "info")
 
 
-def _form_value_of(value):
-    """An optional switch as the form shows it."""
-    return "auto" if value is None else ("on" if value else "off")
-
-
-def _form_value(cfg: TrainConfig, name: str):
-    value = getattr(cfg, name)
-    return _form_value_of(value) if "None" in str(TrainConfig.__dataclass_fields__[name].type) else value
-
-
 def running_job() -> tuple[TrainConfig | None, str]:
     """(config, job id) of the job training now, or (None, "")."""
     snap = get_engine().snapshot()
@@ -321,11 +113,6 @@ def running_job() -> tuple[TrainConfig | None, str]:
         return None, ""
     job = read_job(Path(snap["output_dir"])) or {}
     return (TrainConfig.from_dict(job["config"]), snap["job_id"]) if "config" in job else (None, "")
-
-
-def form_values(cfg: TrainConfig) -> tuple:
-    """The form's fields (FIELDS, then the template) showing a config's settings."""
-    return (*[_form_value(cfg, f) for f in FIELDS], cfg.system_template)
 
 
 def _label(field_name: str) -> str:

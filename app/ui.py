@@ -2,7 +2,19 @@
 
 import gradio as gr
 
-from app import adapter_panel, data_tab, db_panel, eval_tab, playground, runs_tab, train_tab
+from app import (
+    adapter_panel,
+    data_tab,
+    db_panel,
+    eval_tab,
+    generate_panel,
+    playground,
+    preview_tab,
+    runs_tab,
+    train_form,
+    train_plan,
+    train_tab,
+)
 from app.common import Dataset
 
 HEADER = """<div class="studio-header"><h1>SQL Tune Studio</h1>
@@ -18,11 +30,11 @@ def build_app() -> gr.Blocks:
             with gr.Tab("1. Data", id="data"):
                 c = db_panel.build_connect_box()
                 d = data_tab.build_data_tab()
-                g = db_panel.build_generate_box()
+                g = generate_panel.build_generate_box()
             d.update(c)
             d.update(g)
             with gr.Tab("2. Preview", id="preview"):
-                p = data_tab.build_preview_tab()
+                p = preview_tab.build_preview_tab()
             with gr.Tab("3. Train", id="train"):
                 t = train_tab.build_train_tab()
             with gr.Tab("4. Runs", id="runs") as runs_page:
@@ -44,7 +56,7 @@ def build_app() -> gr.Blocks:
         eval_page.select(eval_tab.finished_runs, None, [e["run"], e["message"]])
         # A reload (or a second tab) shows the running job whole: its settings, its data and database, its plan.
         form = [
-            *[t[f] for f in train_tab.FIELDS],
+            *[t[f] for f in train_form.FIELDS],
             p["template"],
             dataset,
             d["message"],
@@ -57,8 +69,8 @@ def build_app() -> gr.Blocks:
             d["dialect"],
         ]
         demo.load(show_running_job, None, form).then(
-            lambda *a: train_tab.plan_for(*a)[0],
-            [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
+            lambda *a: train_plan.plan_for(*a)[0],
+            [dataset, d["exclude"], *[t[f] for f in train_form.PLAN_FIELDS]],
             t["plan"],
         )
     return demo
@@ -68,8 +80,8 @@ def show_running_job():
     """On page load: when a job is training, every tab shows it (not the defaults)."""
     cfg, job_id = train_tab.running_job()
     if cfg is None:
-        return (gr.skip(),) * (len(train_tab.FIELDS) + 10)
-    return (*train_tab.form_values(cfg), *data_tab.restore(cfg, job_id), *db_panel.restore(cfg.database))
+        return (gr.skip(),) * (len(train_form.FIELDS) + 10)
+    return (*train_form.form_values(cfg), *data_tab.restore(cfg, job_id), *db_panel.restore(cfg.database))
 
 
 def wire_eval(e, dataset):
@@ -125,15 +137,15 @@ def wire_data(d, p, t, dataset):
     preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"], t["schema_in_prompt"]]
     mode = t["schema_in_prompt"]
     preview_out = [p["rendered"], p["info"], p["template"]]
-    plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
+    plan_in = [dataset, d["exclude"], *[t[f] for f in train_form.PLAN_FIELDS]]
 
     def plan(*args):
-        return train_tab.plan_for(*args)[0]
+        return train_plan.plan_for(*args)[0]
 
     fit = [d["connection"], dataset, d["only_used"], t["model"], t["max_seq_length"]]
 
     def after_load(event):
-        event.then(data_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"]).then(
+        event.then(preview_tab.render_preview, preview_in, preview_out).then(plan, plan_in, t["plan"]).then(
             lambda *a: db_panel.on_fit(*a)[1], fit, d["schema_fit"]
         )  # the offer depends on the tables the pairs use
 
@@ -177,17 +189,17 @@ def wire_data(d, p, t, dataset):
     )
 
     for event in (p["row"].submit, p["template"].input, t["model"].change):
-        event(data_tab.render_preview, preview_in, preview_out)
-    p["next_btn"].click(lambda ds, row: data_tab.step_row(ds, row, 1), [dataset, p["row"]], p["row"]).then(
-        data_tab.render_preview, preview_in, preview_out
+        event(preview_tab.render_preview, preview_in, preview_out)
+    p["next_btn"].click(lambda ds, row: preview_tab.step_row(ds, row, 1), [dataset, p["row"]], p["row"]).then(
+        preview_tab.render_preview, preview_in, preview_out
     )
-    p["prev_btn"].click(lambda ds, row: data_tab.step_row(ds, row, -1), [dataset, p["row"]], p["row"]).then(
-        data_tab.render_preview, preview_in, preview_out
+    p["prev_btn"].click(
+        lambda ds, row: preview_tab.step_row(ds, row, -1), [dataset, p["row"]], p["row"]
+    ).then(preview_tab.render_preview, preview_in, preview_out)
+    p["random_btn"].click(preview_tab.random_row, dataset, p["row"]).then(
+        preview_tab.render_preview, preview_in, preview_out
     )
-    p["random_btn"].click(data_tab.random_row, dataset, p["row"]).then(
-        data_tab.render_preview, preview_in, preview_out
-    )
-    for field in train_tab.PLAN_FIELDS:
+    for field in train_form.PLAN_FIELDS:
         t[field].change(plan, plan_in, t["plan"])
 
 
@@ -202,14 +214,14 @@ def wire_database(d, p, t, dataset):
     mode = t["schema_in_prompt"]
     revalidate_in = [d["schema_box"], *settings, dataset, conn, mode]
     preview_in = [dataset, p["row"], p["template"], t["model"], t["max_seq_length"], mode]
-    plan_in = [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]]
+    plan_in = [dataset, d["exclude"], *[t[f] for f in train_form.PLAN_FIELDS]]
 
     def recheck(event):
         return (
             event.then(db_panel.on_fit, fit, [d["schema_box"], d["schema_fit"]])
             .then(data_tab.on_revalidate, revalidate_in, shown)
-            .then(data_tab.render_preview, preview_in, [p["rendered"], p["info"], p["template"]])
-            .then(lambda *a: train_tab.plan_for(*a)[0], plan_in, t["plan"])
+            .then(preview_tab.render_preview, preview_in, [p["rendered"], p["info"], p["template"]])
+            .then(lambda *a: train_plan.plan_for(*a)[0], plan_in, t["plan"])
         )
 
     recheck(
@@ -233,22 +245,22 @@ def wire_database(d, p, t, dataset):
 
     generated = [d["generated"], d["gen_message"], d["gen_table"], d["gen_filter"], d["gen_download"]]
     d["gen_btn"].click(
-        db_panel.on_generate,
+        generate_panel.on_generate,
         [conn, d["gen_n"], d["gen_seed"], d["dialect"]],
         generated,
         api_name="generate",
         concurrency_limit=1,
     )
-    d["gen_filter"].change(db_panel.table_rows, [d["generated"], d["gen_filter"]], d["gen_table"])
+    d["gen_filter"].change(generate_panel.table_rows, [d["generated"], d["gen_filter"]], d["gen_table"])
     d["gen_remove_btn"].click(
-        db_panel.on_remove,
+        generate_panel.on_remove,
         [d["generated"], d["gen_remove"], d["gen_filter"]],
         [d["generated"], d["gen_message"], d["gen_table"], d["gen_download"], d["gen_remove"]],
     )
-    d["gen_pick"].change(db_panel.on_pick, [conn, d["generated"], d["gen_pick"]], d["gen_result"])
+    d["gen_pick"].change(generate_panel.on_pick, [conn, d["generated"], d["gen_pick"]], d["gen_result"])
     recheck(
         d["gen_add_btn"].click(
-            db_panel.on_add,
+            generate_panel.on_add,
             [dataset, d["generated"], conn],
             [dataset, d["gen_message"]],
             api_name="add_generated",
@@ -257,17 +269,17 @@ def wire_database(d, p, t, dataset):
 
 
 def wire_train(d, p, t, dataset):
-    settings = [t[f] for f in train_tab.SETTING_FIELDS]
-    t["model"].input(train_tab.settings_for_model, t["model"], [*settings, t["defaults_note"]])
-    t["recipe_btn"].click(train_tab.recipe_settings, t["evaluate_after"], [*settings, t["defaults_note"]])
+    settings = [t[f] for f in train_form.SETTING_FIELDS]
+    t["model"].input(train_form.settings_for_model, t["model"], [*settings, t["defaults_note"]])
+    t["recipe_btn"].click(train_form.recipe_settings, t["evaluate_after"], [*settings, t["defaults_note"]])
     t["suggest_btn"].click(
-        lambda *a: train_tab.plan_for(*a)[1],
-        [dataset, d["exclude"], *[t[f] for f in train_tab.PLAN_FIELDS]],
+        lambda *a: train_plan.plan_for(*a)[1],
+        [dataset, d["exclude"], *[t[f] for f in train_form.PLAN_FIELDS]],
         t["max_steps"],
     )
     t["start_btn"].click(
         train_tab.start_training,
-        [dataset, d["exclude"], p["template"], *[t[f] for f in train_tab.FIELDS]],
+        [dataset, d["exclude"], p["template"], *[t[f] for f in train_form.FIELDS]],
         [t["problems"], t["status"]],
         api_name="start",
         concurrency_limit=1,
@@ -318,13 +330,13 @@ def wire_runs(r, t, p, tabs):
     )
     r["compare"].change(runs_tab.overlay_runs, r["compare"], r["overlay"])
     r["open_run"].change(runs_tab.open_run, r["open_run"], [r["params"], r["samples"]])
-    targets = [t[f] for f in train_tab.FIELDS] + [p["template"]]
+    targets = [t[f] for f in train_form.FIELDS] + [p["template"]]
 
     def clone(run_id):
         values = runs_tab.clone_settings(run_id)
         if not values:
             return (gr.skip(),) * len(targets) + (gr.skip(),)
-        return (*[values[f] for f in train_tab.FIELDS], values["system_template"], gr.Tabs(selected="train"))
+        return (*[values[f] for f in train_form.FIELDS], values["system_template"], gr.Tabs(selected="train"))
 
     r["clone_btn"].click(clone, r["open_run"], [*targets, tabs])
 

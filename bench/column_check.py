@@ -31,7 +31,7 @@ def best_of(fn, items, passes: int = 15) -> float:
 
 def main() -> int:
     from core.data import parse_schema, parse_sql
-    from core.data.validate import check_names
+    from core.data.sqlcheck import check_names
 
     sets = [("sample", ROOT / "assets/sample_pairs.jsonl", ROOT / "assets/sample_schema.sql", "postgres")]
     if SPIDER.is_dir():

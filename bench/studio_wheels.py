@@ -5,7 +5,7 @@ Unsloth set they pass the 64 MiB a call may carry); install both sets with one p
 
     python bench/studio_wheels.py [FOLDER]      (default .whl-studio, kept out of git)
 
-Used for `STUDIO_GPU_PATH_SHAPE=7b pytest -m gpu tests/test_gpu_studio.py` (issue 15); see docs/BENCHMARKS.md.
+Used for `STUDIO_GPU_PATH_SHAPE=7b pytest -m gpu tests/app/test_gpu_studio.py` (issue 15); see docs/BENCHMARKS.md.
 """
 
 import re

@@ -68,7 +68,8 @@ VARIANTS = {
 def validate_preview(n: int, variant: str = "comment") -> tuple[float, float]:
     """(seconds to load, validate and preview n pairs; seconds to validate them again after a template change)."""
     from app.common import Dataset
-    from app.data_tab import outputs_for, render_preview, validate_dataset
+    from app.data_tab import outputs_for, validate_dataset
+    from app.preview_tab import render_preview
     from core.data import load_pairs
 
     base = [json.loads(line) for line in (ROOT / "assets/sample_pairs.jsonl").read_text().splitlines()]

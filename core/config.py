@@ -2,12 +2,13 @@
 
 `validate_config` returns plain-language problems per field (an empty dict when all is well), so the
 CLI and the UI can show them next to the fields before anything starts.
+
+The behaviour every documented setting shares (bounds, form values, help, JSON) is core.settings.Settings; the
+defaults and the recommended settings are in core.defaults.
 """
 
-import json
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from core.data import (
     DEFAULT_SYSTEM_TEMPLATE,
@@ -17,32 +18,11 @@ from core.data import (
     TemplateError,
     system_prompt,
 )
+from core.defaults import BUNDLED_MODEL, database_name_of, default_template_for
 from core.paths import SAMPLE_DATABASE, SAMPLE_PAIRS, SAMPLE_SCHEMA, check_name
+from core.settings import Settings, field_default
 
 ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-BUNDLED_MODEL = "bundled:SmolLM2-135M-Instruct"
-# The default prompt when the schema stays out of it: it names the database, as the original recipe's prompt does.
-NO_SCHEMA_TEMPLATE = "You are a {dialect} SQL expert for the {database} database."
-
-
-def database_name_of(source: str) -> str:
-    """A connected database's own name, from its source string alone (no connection): the sample's name, a
-    PostgreSQL URL's database, a file's stem (a DuckDB file's catalog is its stem too), a folder's name."""
-    source = (source or "").strip()
-    if source == "sample":
-        return SAMPLE_DATABASE
-    if source.startswith(("postgresql://", "postgres://")):
-        return unquote(urlsplit(source).path.lstrip("/")) or "postgres"
-    path = Path(source.rstrip("/\\"))
-    return (path.stem if path.suffix else path.name) or "database"
-
-
-def default_template_for(schema_in_prompt: str, template: str) -> str:
-    """A template left at a default follows the schema mode (the prompt without the schema names the database);
-    one the person wrote is kept."""
-    if template in (DEFAULT_SYSTEM_TEMPLATE, NO_SCHEMA_TEMPLATE):
-        return NO_SCHEMA_TEMPLATE if schema_in_prompt == "none" else DEFAULT_SYSTEM_TEMPLATE
-    return template
 
 
 class ConfigError(ValueError):
@@ -51,17 +31,6 @@ class ConfigError(ValueError):
     def __init__(self, problems: dict[str, str]):
         self.problems = problems
         super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
-
-
-# The documented groups of the settings, in the order the Train tab shows them.
-GROUPS = {
-    "model": "Which model",
-    "lora": "LoRA",
-    "schedule": "Schedule",
-    "data": "What to train on",
-    "evaluation": "Evaluation",
-    "tracking": "Where it is recorded",
-}
 
 
 def _f(default, help: str, group: str, label: str = "", **kw):
@@ -74,7 +43,7 @@ def _f(default, help: str, group: str, label: str = "", **kw):
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     """One training run's settings, in documented groups; an instance with a value out of its bounds cannot be made
     (ConfigError names every problem). What a start needs beyond that (a data file, a model) is `problems()`."""
 
@@ -349,32 +318,6 @@ class TrainConfig:
         if problems:
             raise ConfigError(problems)
 
-    def bound_problems(self) -> dict[str, str]:
-        """Values out of their field's bounds or choices, per field name, in plain words."""
-        problems: dict[str, str] = {}
-        for f in fields(self):
-            value, lo, hi, choices = (
-                getattr(self, f.name),
-                f.metadata.get("min"),
-                f.metadata.get("max"),
-                f.metadata.get("choices"),
-            )
-            if lo is not None or hi is not None:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    problems[f.name] = f"must be a number, got {value!r}"
-                elif (lo is not None and value < lo) or (hi is not None and value > hi):
-                    problems[f.name] = f"must be between {lo:g} and {hi:g}, got {value:g}"
-            elif choices and isinstance(value, list):
-                if not value:
-                    problems[f.name] = "pick at least one (all of them is the default)"
-                elif extra := sorted(set(value) - set(choices)):
-                    problems[f.name] = (
-                        f"unknown choice(s) {', '.join(map(str, extra))}; use {', '.join(choices)}"
-                    )
-            elif choices and value not in choices:
-                problems[f.name] = f"unknown choice {value!r}; pick one of {', '.join(choices)}"
-        return problems
-
     def problems(self) -> dict[str, str]:
         """What keeps this config from starting a run (beyond its bounds, checked when it was made)."""
         problems: dict[str, str] = {}
@@ -395,46 +338,6 @@ class TrainConfig:
                     problems[name] = str(e)
         return problems
 
-    @classmethod
-    def form_fields(cls) -> list:
-        """The fields the Train tab's form shows, group by group (GROUPS' order), in this class's order within one
-        (the order of the Start button's inputs)."""
-        order = list(GROUPS)
-        return sorted(
-            (f for f in fields(cls) if f.metadata.get("label")),
-            key=lambda f: order.index(f.metadata["group"]),
-        )
-
-    @classmethod
-    def coerce(cls, name: str, value):
-        """A form's value as the field's type (numbers from text boxes, "auto/on/off" for optional booleans); None
-        gives the field's default."""
-        f = next(f for f in fields(cls) if f.name == name)
-        if value is None:
-            return default_value(name)
-        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-        if kind in ("bool | None", "Optional[bool]") or "None" in str(f.type):
-            return None if value == "auto" else value in (True, "on")
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "bool":
-            return bool(value)
-        if kind == "list":
-            return list(value)
-        return str(value).strip()
-
-    @classmethod
-    def help(cls, name: str) -> str:
-        return next(f.metadata.get("help", "") for f in fields(cls) if f.name == name)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
     def database_label(self) -> str:
         """The database's name in the prompt: the setting, else the connected database's own name (file stem,
         DuckDB catalog, PostgreSQL database), else the schema (or data) file's name."""
@@ -453,49 +356,9 @@ class TrainConfig:
         template = default_template_for(self.schema_in_prompt, self.system_template)
         return PromptFormat(template, self.dialect, schema_text, self.schema_in_prompt, self.database_label())
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-# The original recipe's settings (a 7B model on a GPU): a few hundred steps' worth of signal per step, gently.
-RECIPE = {
-    "learning_rate": 2e-4,
-    "batch_size": 2,
-    "grad_accum": 4,
-    "max_steps": 60,
-    "warmup_steps": 5,
-    "rank": 16,
-    "alpha": 32,
-    "schema_in_prompt": "full",
-    "max_seq_length": 2048,
-}
-# A small model on a CPU learns from short prompts at a higher learning rate, one micro-batch per step: measured on
-# the sample data (2-core CPU), 0% -> over 60% execution accuracy in minutes, where the recipe's settings gave 5%.
-SMALL_ON_CPU = {
-    "learning_rate": 1e-3,
-    "batch_size": 4,
-    "grad_accum": 1,
-    "max_steps": 0,
-    "warmup_steps": 5,
-    "rank": 16,
-    "alpha": 32,
-    "schema_in_prompt": "none",
-    "max_seq_length": 512,
-}
-
-
-def recommended_settings(model: str, gpu: bool) -> dict:
-    """Defaults that fit the model and the machine: the recipe's for a GPU, SMALL_ON_CPU for the bundled model
-    without one. Evaluation after training is on (it needs held-out rows, which the default split gives)."""
-    chosen = RECIPE if gpu or model not in (BUNDLED_MODEL, "bundled") else SMALL_ON_CPU
-    return {**chosen, "evaluate_after": True}
-
 
 def default_value(name: str):
-    f = next(f for f in fields(TrainConfig) if f.name == name)
-    return f.default_factory() if f.default is MISSING else f.default
+    return field_default(TrainConfig, name)
 
 
 def validate_config(cfg: TrainConfig) -> dict[str, str]:

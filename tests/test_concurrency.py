@@ -11,8 +11,8 @@ import pytest
 
 from app import eval_tab, playground
 from bench.page_load import measure
+from tests.app.test_app_client import START_ARGS
 from tests.conftest import ROOT
-from tests.test_app_client import START_ARGS
 
 TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
 
@@ -79,7 +79,7 @@ def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlf
 def test_training_does_not_start_under_an_evaluation():
     from core.evaluate import generating
     from core.train import BusyError, Engine
-    from tests.test_engine import tiny
+    from tests.train.test_engine import tiny
 
     engine = Engine()
     with generating(), pytest.raises(BusyError, match="being generated"):

@@ -42,14 +42,14 @@ def test_an_invalid_config_cannot_be_made_and_its_problems_are_per_field():
 def test_the_train_form_is_built_from_the_configs_fields():
     from dataclasses import fields
 
-    from app import train_tab
-    from core.config import GROUPS
+    from app import train_form
+    from core.settings import GROUPS
 
     shown = {f.name for f in fields(TrainConfig) if f.metadata.get("label")}
-    assert set(train_tab.FIELDS) == shown and {"rank", "max_steps", "model"} <= shown
+    assert set(train_form.FIELDS) == shown and {"rank", "max_steps", "model"} <= shown
     assert all(f.metadata["group"] in GROUPS for f in fields(TrainConfig))
-    assert set(train_tab.PLAN_FIELDS) <= shown and set(train_tab.SETTING_FIELDS) <= shown
-    slider = train_tab.setting_component(TrainConfig.__dataclass_fields__["rank"], 16)
+    assert set(train_form.PLAN_FIELDS) <= shown and set(train_form.SETTING_FIELDS) <= shown
+    slider = train_form.setting_component(TrainConfig.__dataclass_fields__["rank"], 16)
     assert slider.label == "LoRA rank" and slider.info == TrainConfig.help(
         "rank"
     )  # label and help in one place

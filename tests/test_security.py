@@ -147,7 +147,7 @@ def test_model_code_does_not_run_without_opt_in_and_runs_with_it(model_with_code
 @pytest.mark.slow
 def test_training_refuses_a_model_with_code_unless_opted_in(model_with_code, mlflow_server):
     from core.train import Engine
-    from tests.test_engine import tiny
+    from tests.train.test_engine import tiny
 
     folder, marker = model_with_code
     engine = Engine()
@@ -253,8 +253,8 @@ def test_a_database_password_never_reaches_mlflow_logs_or_messages(postgres, mlf
     from app.eval_tab import run_evaluation
     from app.playground import ask
     from core.train import Engine
-    from tests.test_engine import tiny
-    from tests.test_restart import small_pairs
+    from tests.train.test_engine import tiny
+    from tests.train.test_restart import small_pairs
 
     password, wrong = "pw-not-logged", "wrong-pw-also-secret"
     engine = Engine()

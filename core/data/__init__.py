@@ -17,10 +17,12 @@ from core.data.chatml import (
     system_prompt,
 )
 from core.data.load import DataError, Pair, load_pairs
+from core.data.report import SUMMARY_LABELS, Report
 from core.data.schema import DIALECTS, Schema, SchemaError, load_schema_file, parse_schema, schema_ddl_only
 from core.data.split import split_pairs
+from core.data.sqlcheck import WRITE_STATEMENTS
 from core.data.sqlparse import parse_one_sql, parse_problem, parse_sql, transpile_sql
-from core.data.validate import SUMMARY_LABELS, WRITE_STATEMENTS, Report, trainable_pairs, validate_pairs
+from core.data.validate import trainable_pairs, validate_pairs
 
 __all__ = [
     "DEFAULT_SYSTEM_TEMPLATE",

@@ -7,17 +7,18 @@ guard, the validation report), core.config/core.runstate and the bottom modules 
 """
 
 from core.db.connect import SAMPLE, SourceError, connect, describe_source, is_postgres_url
+from core.db.engines import open_database
 from core.db.execute import (
     CORRECT,
     NOT_EXECUTED,
     WRONG,
     Database,
     QueryResult,
-    open_database,
 )
-from core.db.introspect import ForeignKey, SchemaInfo, introspect
+from core.db.introspect import introspect
 from core.db.pairgen import GeneratedPair, generate, generate_pairs, template_counts, write_jsonl
 from core.db.preflight import Outcome, merge_preflight, preflight, preflight_summary
+from core.db.schema_info import ForeignKey, SchemaInfo
 
 __all__ = [
     "CORRECT",

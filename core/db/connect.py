@@ -26,7 +26,8 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from core.db.execute import Database, DuckDatabase, PostgresDatabase, SqliteDatabase
+from core.db.engines import DuckDatabase, PostgresDatabase, SqliteDatabase
+from core.db.execute import Database
 from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 from core.redact import redact
 

@@ -2,22 +2,24 @@
 the foreign-key graph as join paths (a Scope: one table, or tables joined along keys), conditions with their words,
 and seeded choices of wording and values.
 
-A template (core.db.templates, core.db.join_templates) is a function `(Drafter) -> Draft | None`; it picks a scope,
-columns and real values with the drafter's random generator, builds the SQL as a sqlglot expression (never by gluing
-strings) and words the question with several phrasings at once (a Draft carries two or three, as Spider does).
+A template (core.db.templates and the other *_templates modules) is a function `(Drafter) -> Draft | None`; it picks a
+scope, columns and real values with the drafter's random generator, builds the SQL as a sqlglot expression (never by
+gluing strings) and words the question with several phrasings at once (a Draft carries two or three, as Spider does).
+The scope, condition and draft classes are in core.db.scope, the literals and aggregates in core.db.literals.
 """
 
 import datetime
 import decimal
-import functools
 import random
 import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from core.db.introspect import Column, SchemaInfo, Table
+from core.db.literals import _plain_nulls, _whole, as_date, literal, round_2
 from core.db.phrasing import column_plural, humanise, join_words, spoken_value, table_nouns
+from core.db.schema_info import Column, SchemaInfo, Table
+from core.db.scope import Condition, Hop, Scope
 from core.db.sqlnames import column_ref, table_ref
 
 _KEY_NAME = re.compile(r"(?i)(^id$|_id$|[a-z]Id$|ID$|_code$|_key$)")
@@ -25,59 +27,6 @@ BIG_TABLE = 1000  # rows: a question about such a table must filter or rank, or 
 MAX_ROWS = (
     1000  # a generated query answers with at most this many rows: a question a person reads the answer of
 )
-
-
-@dataclass
-class Draft:
-    template: str
-    questions: list[tuple[str, str]]  # (phrasing id, question): the wordings of the same SQL
-    sql: exp.Expression
-
-    @property
-    def question(self) -> str:
-        return self.questions[0][1]
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One foreign-key step: child.child_col -> parent.parent_col. `shared`: the child refers to the parent through
-    more than one column (follower/followed), so words must name the column, not only the tables."""
-
-    child: Table
-    child_col: str
-    parent: Table
-    parent_col: str
-    shared: bool = False
-
-    def via(self) -> str:
-        """How the child reaches the parent, in words: '' for the only key, 'as follower' for one of two."""
-        return f" as {humanise(self.child_col).removesuffix(' id')}" if self.shared else ""
-
-
-@dataclass
-class Scope:
-    """The FROM part of a query: one table, or tables joined along foreign keys (T1, T2, ... as Spider writes)."""
-
-    tables: list[Table]
-    hops: list[Hop] = field(default_factory=list)  # hops[i] joins tables[i] and tables[i + 1]
-
-    @property
-    def joined(self) -> bool:
-        return len(self.tables) > 1
-
-    def alias(self, i: int) -> str | None:
-        return f"T{i + 1}" if self.joined else None
-
-    def index(self, table: Table) -> int:
-        return next(i for i, t in enumerate(self.tables) if t is table)
-
-
-@dataclass
-class Condition:
-    expr: exp.Expression
-    table: Table
-    column: Column
-    words: str  # "whose age is above 30", relative to the condition's own table
 
 
 @dataclass
@@ -405,82 +354,3 @@ class Drafter:
         return join_words(
             [self.words_plural(c) if plural and len(columns) == 1 else self.words(c) for c in columns]
         )
-
-
-@functools.lru_cache(maxsize=64)
-def _plain_nulls(dialect: str, desc: bool):
-    """The nulls_first value with which sqlglot writes no NULLS FIRST/LAST for this dialect and direction."""
-    for value in (None, True, False):
-        text = (
-            exp.select("a")
-            .from_("t")
-            .order_by(exp.Ordered(this=exp.column("a"), desc=desc, nulls_first=value))
-        )
-        if "NULLS" not in text.sql(dialect=dialect):
-            return value
-    return None
-
-
-def _whole(column: Column) -> bool:
-    return all(
-        isinstance(v, int) or (isinstance(v, (float, decimal.Decimal)) and float(v).is_integer())
-        for v in column.examples
-    )
-
-
-def as_date(value) -> datetime.date | None:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    try:  # SQLite keeps dates as text
-        return datetime.datetime.fromisoformat(str(value)).date()
-    except ValueError:
-        return None
-
-
-def literal(value) -> exp.Expression:
-    """A value from the database as a SQL literal (numbers stay numbers, dates become ISO strings)."""
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, float)):
-        return exp.Literal.number(spoken_value(value))
-    if isinstance(value, decimal.Decimal):
-        return exp.Literal.number(format(value.normalize(), "f"))
-    if isinstance(value, datetime.datetime):
-        return exp.Literal.string(value.date().isoformat())
-    if isinstance(value, datetime.date):
-        return exp.Literal.string(value.isoformat())
-    return exp.Literal.string(str(value))
-
-
-def round_2(value):
-    """Two significant digits, as people type thresholds (1719.96 -> 1700, 0.018186 -> 0.018); whole numbers under
-    100 are kept as they are."""
-    number = float(value)
-    if number == 0 or (number.is_integer() and abs(number) < 100):
-        return int(number)
-    rounded = float(f"{number:.2g}")
-    return int(rounded) if rounded.is_integer() else rounded
-
-
-def count_condition(d: Drafter) -> tuple[exp.Expression, str]:
-    """HAVING on the number of rows, as people ask it: at least / more than / exactly / fewer than N."""
-    count = exp.Count(this=exp.Star())
-    n, how = d.rng.choice([2, 2, 3]), d.weighted({"gte": 44, "gt": 58, "eq": 9, "lt": 5, "lte": 4})
-    cls, words = {
-        "gte": (exp.GTE, f"at least {n}"),
-        "gt": (exp.GT, f"more than {n - 1}"),
-        "eq": (exp.EQ, f"exactly {n}"),
-        "lt": (exp.LT, f"fewer than {n}"),
-        "lte": (exp.LTE, f"at most {n}"),
-    }[how]
-    return cls(this=count, expression=literal(n - 1 if how == "gt" else n)), words
-
-
-AGGREGATES = {  # function, words for the question
-    "avg": (exp.Avg, ["average", "mean"]),
-    "sum": (exp.Sum, ["total", "sum of the"]),
-    "min": (exp.Min, ["minimum", "lowest", "smallest"]),
-    "max": (exp.Max, ["maximum", "highest", "largest"]),
-}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from core.data import SUMMARY_LABELS, Pair, Report
-from core.data.validate import ERROR, WARNING, Finding
+from core.data.report import ERROR, WARNING, Finding
 from core.db.execute import NOT_EXECUTED, SEVERAL, TIMEOUT, UNPARSED, Database
 
 RUNS, FAILS, EMPTY, TIMED_OUT, SKIPPED = "runs", "error", "empty result", "timeout", "not run"

@@ -12,9 +12,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from core.config import database_name_of
 from core.data import Pair, load_pairs
 from core.data.split import normalise_question
+from core.defaults import database_name_of
 from core.paths import data_dir, safe_name
 from core.redact import redact
 

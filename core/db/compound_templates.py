@@ -1,0 +1,196 @@
+"""Pair templates whose query holds a second query: rows above (or below) the average of a column, or with its
+largest value (a nested SELECT), and the values two conditions share, join or tell apart (INTERSECT, UNION, EXCEPT).
+Built as the templates of core.db.templates are (a sqlglot expression from real values, two or three wordings); drawn
+with the weights of core.db.pairgen.WEIGHTS.
+"""
+
+from sqlglot import exp
+
+from core.db.draft import Drafter
+from core.db.literals import AGGREGATES, literal, round_2
+from core.db.phrasing import spoken_value
+from core.db.scope import Condition, Draft, Scope
+
+
+def above_average(d: Drafter) -> Draft | None:
+    """Rows whose number is above (or below) the average of that column; or how many there are."""
+    table, numbers = d.pick(d.tables_with(d.numbers)) or (None, None)
+    if table is None:
+        return None
+    column, above = d.pick(numbers), d.rng.random() < 0.65
+    shown = [x for x in d.shown(table) if x is not column]
+    if shown and not d.big(table) and d.rng.random() < 0.15:  # "the X whose Y is the largest", nested
+        high = d.rng.random() < 0.6
+        extreme = exp.Subquery(
+            this=d.from_(Scope([table]), (exp.Max if high else exp.Min)(this=d.col(column)))
+        )
+        query = d.from_(Scope([table]), d.col(shown[0])).where(exp.EQ(this=d.col(column), expression=extreme))
+        return Draft(
+            "above_average",
+            d.say(
+                [
+                    "What are the {l} of the {s} whose {c} is the {hl}?",
+                    "Which {s1} has the {hl} {c}? List all such {l}.",
+                    "Find the {l} of the {s} with the {hl} {c}, ties included.",
+                ],
+                l=d.words_plural(shown[0]),
+                s=d.nouns(table)[1],
+                s1=d.nouns(table)[0],
+                c=d.words(column),
+                hl="largest" if high else "smallest",
+            ),
+            query,
+        )
+    name = d.weighted({"avg": 80, "min": 10, "max": 10})
+    inner = d.from_(Scope([table]), AGGREGATES[name][0](this=d.col(column)))
+    inner_cond = d.condition(table, kinds=("eq",), avoid=(column,)) if d.rng.random() < 0.2 else None
+    if inner_cond is not None:  # "longer than the shortest trip of bike 636"
+        inner = inner.where(inner_cond.expr)
+    cond = (exp.GT if above else exp.LT)(this=d.col(column), expression=exp.Subquery(this=inner))
+    than = {"avg": "the average", "min": "the smallest", "max": "the largest"}[name]
+    ab, c, s = "above" if above else "below", d.words(column), d.nouns(table)[1]
+    if name != "avg" or inner_cond is not None:
+        rel = "greater than" if above else "less than"
+        of = f" of the {s} {inner_cond.words}" if inner_cond is not None else ""
+        outputs = shown[: d.weighted({1: 75, 2: 25})] if shown else []
+        if not outputs or d.big(table):
+            return None
+        query = d.from_(Scope([table]), *[d.col(o) for o in outputs]).where(cond)
+        return Draft(
+            "above_average",
+            d.say(
+                [
+                    "Which {s} have a {c} {rel} {than} {c}{of}? Give their {l}.",
+                    "List the {l} of {s} whose {c} is {rel} {than} {c}{of}.",
+                    "Find the {l} of the {s} with a {c} {rel} {than} {c}{of}.",
+                ],
+                s=s,
+                c=c,
+                rel=rel,
+                than=than,
+                of=of,
+                l=d.columns_words(outputs, plural=True),
+            ),
+            query,
+        )
+    if not shown or d.big(table) or d.rng.random() < 0.25:
+        query = d.from_(Scope([table]), exp.Count(this=exp.Star())).where(cond)
+        return Draft(
+            "above_average_count",
+            d.say(
+                [
+                    "How many {s} have a {c} {ab} the average?",
+                    "Count the {s} whose {c} is {ab} the average {c}.",
+                    "What is the number of {s} with {c} {ab} average?",
+                ],
+                s=s,
+                c=c,
+                ab=ab,
+            ),
+            query,
+        )
+    outputs = shown[: d.weighted({1: 75, 2: 25})]
+    query = d.from_(Scope([table]), *[d.col(o) for o in outputs]).where(cond)
+    return Draft(
+        "above_average",
+        d.say(
+            [
+                "Which {s} have a {c} {ab} the average? Give their {l}.",
+                "List the {l} of {s} whose {c} is {ab} average.",
+                "Find the {l} of the {s} with a {c} {ab} the average {c}.",
+                "What are the {l} of {s} with {c} {ab} average?",
+            ],
+            s=s,
+            c=c,
+            ab=ab,
+            l=d.columns_words(outputs, plural=True),
+        ),
+        query,
+    )
+
+
+def set_operation(d: Drafter) -> Draft | None:
+    """Values of a column that rows with two different conditions share (INTERSECT), either of them has (UNION),
+    or one has and the other not (EXCEPT)."""
+    table, categories = d.pick(d.tables_with(lambda t: [c for c in d.shown(t) if c.distinct > 1])) or (
+        None,
+        None,
+    )
+    if table is None:
+        return None
+    column = d.pick(categories)
+    scope = Scope([table])
+    first, second = d.condition(table, avoid=(column,)), d.condition(table, avoid=(column,))
+    numbers = [n for n in d.numbers(table) if n is not column and len(n.examples) > 1]
+    if (
+        numbers and d.rng.random() < 0.3
+    ):  # "the locations of shops opened after 2012 and of shops before 2008"
+        number = d.pick(numbers)
+        low, high = (sorted({round_2(v) for v in d.rng.sample(number.examples, 2)}) + [None])[:2]
+        if high is not None:
+            n = d.words(number)
+            first = Condition(
+                exp.GT(this=d.col(number), expression=literal(high)),
+                table,
+                number,
+                f"whose {n} is above {spoken_value(high)}",
+            )
+            second = Condition(
+                exp.LT(this=d.col(number), expression=literal(low)),
+                table,
+                number,
+                f"whose {n} is below {spoken_value(low)}",
+            )
+    if first is None or second is None or first.words == second.words:
+        return None
+    kind = d.weighted({"intersect": 48, "except": 41, "union": 11})
+    left = d.from_(scope, d.col(column))
+    if kind == "except" and d.rng.random() < 0.4:  # "all the names except those of shops in Paris"
+        first = Condition(None, table, column, "")
+    else:
+        left = left.where(first.expr)
+    right = d.from_(scope, d.col(column)).where(second.expr)
+    op = {"intersect": exp.intersect, "except": exp.except_, "union": exp.union}[kind]
+    query = op(left, right, distinct=True)
+    cs, s = d.words_plural(column), d.nouns(table)[1]
+    a, b = first.words, second.words
+    if not a:
+        return Draft(
+            kind,
+            d.say(
+                [
+                    "Which {cs} do {s} have, except those of {s} {b}?",
+                    "List the {cs} of all {s} except the {s} {b}.",
+                    "Show the {cs} of {s} that no {s1} {b} has.",
+                ],
+                cs=cs,
+                s=s,
+                s1=d.nouns(table)[0],
+                b=b,
+            ),
+            query,
+        )
+    phrasing = {
+        "intersect": [
+            "Which {cs} have both {s} {a} and {s} {b}?",
+            "Show the {cs} shared by {s} {a} and {s} {b}.",
+            "Find the {cs} of {s} {a} that also belong to {s} {b}.",
+        ],
+        "except": [
+            "Which {cs} have {s} {a} but no {s} {b}?",
+            "Show the {cs} of {s} {a}, except those of {s} {b}.",
+            "Find the {cs} that {s} {a} have and {s} {b} do not.",
+        ],
+        "union": [
+            "What are the {cs} of {s} {a} or {b}?",
+            "Show the {cs} of {s} that are either {a} or {b}.",
+            "List the {cs} of {s} {a}, together with those of {s} {b}.",
+        ],
+    }[kind]
+    return Draft(kind, d.say(phrasing, cs=cs, s=s, a=a, b=b), query)
+
+
+COMPOUND_TEMPLATES = [
+    above_average,
+    set_operation,
+]

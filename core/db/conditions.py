@@ -1,0 +1,99 @@
+"""The conditions of pair templates and their words: how the subject's rows relate to the other tables of a joined
+scope ("of a maker", "that have a car"), up to two conditions on real values ("whose country is France or Japan"),
+whether a join fans out (a parent met once per child), the WHERE clause, and HAVING on a count.
+
+Used by the templates of core.db.templates and core.db.group_templates (core.db.join_templates uses count_condition).
+"""
+
+from sqlglot import exp
+
+from core.db.draft import Drafter
+from core.db.literals import literal
+from core.db.phrasing import article, spoken_value
+from core.db.scope import Condition, Scope
+
+
+def relation(d: Drafter, scope: Scope, subject: int, other: int) -> str:
+    """How the subject's rows relate to another table of the scope, in words: 'of a maker', 'that have a car',
+    'linked to a concert'."""
+    single = d.nouns(scope.tables[other])[0]
+    if abs(subject - other) == 1:
+        hop = scope.hops[min(subject, other)]
+        if hop.child is scope.tables[subject]:
+            return f"of {article(single)}{hop.via()}"
+        return f"that have {article(single)}{hop.via()}"
+    return f"linked to {article(single)}"
+
+
+def conditions(d: Drafter, scope: Scope, count: int, avoid=()) -> tuple[list, str, str]:
+    """(conditions, their words relative to the subject (table 0), "and" or "or"). In a joined scope the first
+    condition is on the farthest table: the join is there for it, and the question says so."""
+    last = len(scope.tables) - 1
+    count = max(count, 1) if scope.joined else count
+    found, words = [], []
+    tables = ([last] + [d.rng.randrange(len(scope.tables)) if scope.joined else 0 for _ in range(count - 1)])[
+        :count
+    ]
+    same_row = (
+        count == 2 and tables[0] == tables[1] and d.rng.random() < 0.6
+    )  # "first name X and last name Y"
+    row = d.pick(scope.tables[tables[0]].sample) if same_row else None
+    for k, i in enumerate(tables):
+        cond = d.condition(
+            scope.tables[i],
+            scope.alias(i),
+            kinds=("eq",) if row else ("eq", "cmp", "like"),
+            avoid=tuple(avoid) + tuple(c.column for c in found),
+            row=row,
+        )
+        if cond is None:
+            continue
+        if k == 0 and count == 2 and not row and isinstance(cond.expr, exp.EQ) and d.rng.random() < 0.35:
+            other = d.pick([v for v in cond.column.examples if literal(v) != cond.expr.expression])
+            if other is not None:  # two values of one column: "whose country is France or Japan"
+                second = exp.EQ(this=cond.expr.this.copy(), expression=literal(other))
+                both = exp.or_(cond.expr, second)
+                text = f"{cond.words} or {spoken_value(other)}"
+                return (
+                    [Condition(both, cond.table, cond.column, text)],
+                    " " + _related(d, scope, i, text),
+                    "and",
+                )
+        found.append(cond)
+        words.append(_related(d, scope, i, cond.words))
+    if scope.joined and (not found or found[0].table is not scope.tables[last]):
+        return [], "", "and"  # no condition where the join needs one: the caller draws again
+    if not found:
+        return [], "", "and"
+    joiner = "and" if row or d.rng.random() < 0.75 else "or"
+    return found, " " + f" {joiner} ".join(words), joiner
+
+
+def _related(d: Drafter, scope: Scope, i: int, words: str) -> str:
+    return words if i == 0 else f"{relation(d, scope, 0, i)} {words}"
+
+
+def fans_out(scope: Scope) -> bool:
+    """Whether a row of the subject (table 0) can meet several rows of the joined tables (a parent with its
+    children): then counts take DISTINCT keys, lists DISTINCT rows, and aggregates are not drawn over it."""
+    return any(hop.parent is scope.tables[i] for i, hop in enumerate(scope.hops))
+
+
+def where(query: exp.Select, conds: list, joiner: str) -> exp.Select:
+    if not conds:
+        return query
+    return query.where((exp.or_ if joiner == "or" else exp.and_)(*[c.expr for c in conds]))
+
+
+def count_condition(d: Drafter) -> tuple[exp.Expression, str]:
+    """HAVING on the number of rows, as people ask it: at least / more than / exactly / fewer than N."""
+    count = exp.Count(this=exp.Star())
+    n, how = d.rng.choice([2, 2, 3]), d.weighted({"gte": 44, "gt": 58, "eq": 9, "lt": 5, "lte": 4})
+    cls, words = {
+        "gte": (exp.GTE, f"at least {n}"),
+        "gt": (exp.GT, f"more than {n - 1}"),
+        "eq": (exp.EQ, f"exactly {n}"),
+        "lt": (exp.LT, f"fewer than {n}"),
+        "lte": (exp.LTE, f"at most {n}"),
+    }[how]
+    return cls(this=count, expression=literal(n - 1 if how == "gt" else n)), words

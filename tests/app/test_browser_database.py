@@ -1,0 +1,85 @@
+"""In a real browser: connect the sample database, see its schema, generate 200 pairs from it, add them to the
+training set (each checked on the database), and train 5 steps on them. Screenshots go to artifacts/e2e/."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.app.test_browser import CHROMIUM, fast_settings, page, set_number, shot, start_studio, wait_for_run  # noqa: F401 - `page` is a fixture
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def app_url(mlflow_server, tmp_path_factory):
+    """`python -m app` for this module (the page-load time is test_browser.py's to check)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    folder = tmp_path_factory.mktemp("app-db")
+    # its own data folder: a run another module's studio left behind must not re-attach to this page
+    # (the bundled model's converted copy is shared: converting it again costs ~20 s)
+    (folder / "data").mkdir()
+    shared_models = Path(os.environ["STUDIO_DATA_DIR"]) / "models"
+    shared_models.mkdir(parents=True, exist_ok=True)
+    (folder / "data" / "models").symlink_to(shared_models, target_is_directory=True)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "STUDIO_DATA_DIR": str(folder / "data")}
+    process, url, _ = start_studio(env, folder / "app.log", wait_s=120)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def text_of(page, selector: str) -> str:  # noqa: F811 - `page` is the fixture's object here
+    return page.locator(selector).inner_text()
+
+
+def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):  # noqa: F811
+    started = time.time()
+    page.locator("#db-sample").click()
+    page.wait_for_function(
+        "() => (document.querySelector('#schema-panel')?.innerText || '').includes('sales (600 rows')",
+        timeout=120_000,
+    )
+    assert "4 tables" in text_of(page, "#db-message") and "duckdb" in text_of(page, "#db-message")
+    shot(page, "9-database-connected")
+
+    page.get_by_text("Generate pairs from my database").first.click()
+    set_number(page, "gen-n", 200)
+    page.locator("#gen-btn").click()
+    page.wait_for_function(
+        "() => (document.querySelector('#gen-message')?.innerText || '').includes('200 pairs from')",
+        timeout=120_000,
+    )
+    assert "count_all" in text_of(page, "#gen-table")
+    page.locator("#gen-add").click()
+    page.wait_for_function(
+        "() => (document.querySelector('#preflight')?.innerText || '').includes(' of 200 run on')",
+        timeout=300_000,
+    )  # the first check waits for the tokenizer
+    assert text_of(page, "#preflight").startswith("200 of 200 run on"), text_of(page, "#preflight")
+    assert "200 of 200 rows will train" in text_of(page, "#train-count")
+    shot(page, "10-generated-added")
+
+    fast_settings(page, 5)
+    page.get_by_label(
+        "Evaluate when training ends"
+    ).uncheck()  # test_browser.py covers that; this is about the data
+    page.locator("#start").click()
+    status = wait_for_run(
+        page, "document.querySelector('#train-status')?.innerText.includes('Completed')", 600_000
+    )
+    shot(page, "11-trained-on-generated")
+    assert "Completed" in status, status
+
+    from mlflow.tracking import MlflowClient
+
+    runs = MlflowClient(mlflow_server).search_runs(
+        [e.experiment_id for e in MlflowClient(mlflow_server).search_experiments()],
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    assert runs and runs[0].data.params["cfg.database"] == "sample"  # the run remembers its database
+    assert runs[0].data.tags["train_rows"] == "180"  # the 200 generated pairs, 5% (at least 20) held out
+    print(f"\nconnect, generate 200, add, train 5 steps: {time.time() - started:.0f} s")

@@ -1,0 +1,1 @@
+"""Tests of core.data: loading pairs, validation, ChatML rendering, hostile uploads."""

@@ -1,0 +1,3 @@
+"""Tests of core.export: the exports (zip, merged, GGUF, Ollama), the GGUF converter's set-up, the Modelfile and the
+Model Registry.
+"""
