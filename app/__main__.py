@@ -17,6 +17,7 @@ from core.paths import ASSETS
 from core.redact import redact
 from core.tracking import TrackingError, ensure_server, wait_until_started
 from core.train import get_engine
+from core.train.queue import Queue, get_queue_runner
 from core.train.tokenizer import import_renderer
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -82,6 +83,8 @@ def main(argv=None) -> int:
 
         wait_until_started()
         get_engine().recover(uri)
+        if Queue.load().running:  # the queue was running when the studio stopped: it carries on
+            get_queue_runner(get_engine()).start()
 
     threading.Thread(target=recover, name="recover-jobs", daemon=True).start()  # MLflow may be slow or away
     print(f"MLflow: {redact(uri)}", flush=True)

@@ -135,3 +135,62 @@ def category_figure(summaries: dict[str, dict]) -> go.Figure:
         title="Outcome per held-out question", barmode="group", yaxis_title="rows", height=320, **CALM
     )
     return fig
+
+
+def sweep_figure(rows: list[dict]) -> go.Figure | None:
+    """Execution accuracy of each run of a sweep against what it changed (the best marked); None before any run
+    has an accuracy."""
+    scored = [r for r in rows if r["adapter"] is not None]
+    if not scored:
+        return None
+    scored.sort(key=lambda r: sorted(r["settings"].items()))
+    labels = [" ".join(f"{k}={v}" for k, v in r["settings"].items()) or r["run"] for r in scored]
+    fig = go.Figure()
+    fig.add_bar(
+        x=labels,
+        y=[r["adapter"] for r in scored],
+        name="fine-tuned",
+        marker_color=["#1f4e9c" if r["best"] else "#9db4d9" for r in scored],
+        text=["best" if r["best"] else "" for r in scored],
+        textposition="outside",
+    )
+    fig.add_scatter(
+        x=labels,
+        y=[r["base"] for r in scored],
+        mode="markers",
+        name="base with schema",
+        marker=dict(color="#9aa5b1", size=10, symbol="line-ew-open"),
+    )
+    fig.update_layout(
+        title="Execution accuracy against the swept settings",
+        yaxis_title="execution accuracy",
+        yaxis_tickformat=".0%",
+        height=340,
+        **CALM,
+    )
+    return fig
+
+
+def checkpoint_figure(scores: list[dict], best_step: int) -> go.Figure:
+    """Execution accuracy of each checkpoint by step (as generated and schema-checked), the best step marked."""
+    steps = [s["step"] for s in scores]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=steps, y=[s["exec_accuracy"] for s in scores], mode="lines+markers", name="as generated"
+    )
+    fig.add_scatter(
+        x=steps,
+        y=[s["exec_accuracy_checked"] for s in scores],
+        mode="lines+markers",
+        name="schema-checked",
+        line=dict(dash="dot"),
+    )
+    fig.add_vline(x=best_step, line=dict(color="#1f4e9c", dash="dash"), annotation_text="best")
+    fig.update_layout(
+        xaxis_title="step",
+        yaxis_title="execution accuracy",
+        yaxis_tickformat=".0%",
+        height=300,
+        **CALM,
+    )
+    return fig

@@ -7,6 +7,7 @@ import gradio as gr
 
 from app.charts import overlay_figure
 from app.common import box
+from app.train_form import FIELDS, form_values
 from core.tracking import RUN_COLUMNS, config_from_params, is_healthy, list_runs, metric_history, run_details
 
 
@@ -102,32 +103,10 @@ def open_run(run_id: str):
 
 
 def clone_settings(run_id: str) -> dict:
-    """Train-tab field values from a run's settings (None when there is no run)."""
+    """Train-tab field values (FIELDS and the template) from a run's settings ({} when there is no run)."""
     if not run_id:
         return {}
     cfg = config_from_params(run_details(run_id)["params"])
-    tri = {None: "auto", True: "on", False: "off"}
-    return {
-        "model": cfg.model,
-        "rank": cfg.rank,
-        "alpha": cfg.alpha,
-        "max_steps": cfg.max_steps,
-        "learning_rate": cfg.learning_rate,
-        "batch_size": cfg.batch_size,
-        "grad_accum": cfg.grad_accum,
-        "warmup_steps": cfg.warmup_steps,
-        "max_seq_length": cfg.max_seq_length,
-        "dropout": cfg.dropout,
-        "target_modules": cfg.target_modules,
-        "load_in_4bit": tri[cfg.load_in_4bit],
-        "packing": tri[cfg.packing],
-        "batch_tokens": cfg.batch_tokens,
-        "seed": cfg.seed,
-        "eval_fraction": cfg.eval_fraction,
-        "answer_only_loss": cfg.answer_only_loss,
-        "evaluate_after": cfg.evaluate_after,
-        "checkpoint_every": cfg.checkpoint_every,
-        "trust_remote_code": cfg.trust_remote_code,
-        "run_name": f"{cfg.run_name} (copy)" if cfg.run_name else "",
-        "system_template": cfg.system_template,
-    }
+    values = dict(zip([*FIELDS, "system_template"], form_values(cfg), strict=True))
+    values["run_name"] = f"{cfg.run_name} (copy)" if cfg.run_name else ""
+    return values

@@ -83,3 +83,14 @@ def plan_html(
             "error",
         )
     return out, suggested
+
+
+def estimate_seconds(ds: Dataset, exclude_errors: bool, cfg: TrainConfig) -> float | None:
+    """About how long a run of this config takes on this machine (the plan line's guess), None without data."""
+    if not ds or not ds.loaded:
+        return None
+    found = gpu_count()
+    plan = plan_batches(cfg, ds.report.token_lengths if ds.report else [], found > 0, max(min(found, 1), 1))
+    train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), cfg.eval_fraction)
+    steps = cfg.max_steps or suggested_steps(cfg, plan, max(len(train), 1), found > 0)[0]
+    return estimate_run(replace(cfg, max_steps=steps), plan, max(len(train), 1), found > 0, len(held)).seconds

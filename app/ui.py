@@ -4,12 +4,14 @@ import gradio as gr
 
 from app import (
     adapter_panel,
+    checkpoint_panel,
     data_tab,
     db_panel,
     eval_tab,
     generate_panel,
     playground,
     preview_tab,
+    queue_panel,
     runs_tab,
     train_form,
     train_plan,
@@ -37,8 +39,10 @@ def build_app() -> gr.Blocks:
                 p = preview_tab.build_preview_tab()
             with gr.Tab("3. Train", id="train"):
                 t = train_tab.build_train_tab()
+                q = queue_panel.build_queue_panel()
             with gr.Tab("4. Runs", id="runs") as runs_page:
                 r = runs_tab.build_runs_tab()
+                r.update(checkpoint_panel.build_checkpoint_panel())
                 r.update(adapter_panel.build_adapter_panel())
             with gr.Tab("5. Evaluate", id="evaluate") as eval_page:
                 e = eval_tab.build_eval_tab()
@@ -47,6 +51,8 @@ def build_app() -> gr.Blocks:
         wire_database(d, p, t, dataset)
         wire_train(d, p, t, dataset)
         wire_runs(r, t, p, tabs)
+        queue_panel.wire_queue(q, d, p, t, dataset)
+        checkpoint_panel.wire_checkpoints(r)
         t["to_evaluate"].click(lambda: gr.Tabs(selected="evaluate"), None, tabs)
         wire_eval(e, dataset)
         # Results come to the person: opening a tab shows what is there, without pressing Refresh.

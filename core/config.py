@@ -281,6 +281,14 @@ class TrainConfig(Settings):
         max=100000,
         advanced=True,
     )
+    keep_checkpoints: bool = _f(
+        False,
+        "Keep every checkpoint when the run completes, to score them and make the best step the adapter "
+        "(Runs tab: 'Score its checkpoints'). Off: the last 2, deleted once the adapter is saved.",
+        "schedule",
+        "Keep every checkpoint (to score them)",
+        advanced=True,
+    )
     logging_steps: int = _f(1, "Log loss every N steps.", "schedule", min=1, max=100000)
     # ---- evaluation: the held-out questions and what is scored on them ----
     eval_fraction: float = _f(
@@ -311,6 +319,11 @@ class TrainConfig(Settings):
     )
     # ---- tracking: where the run is recorded ----
     experiment: str = _f("text2sql-finetune", "The MLflow experiment the run goes to.", "tracking")
+    parent_run_id: str = _f(
+        "",
+        "The sweep's MLflow run this run belongs to (a child run of it); empty: a run of its own.",
+        "tracking",
+    )
     run_name: str = _f("", "A name for the run (optional).", "tracking", "Run name (optional)", advanced=True)
 
     def __post_init__(self):

@@ -10,11 +10,15 @@
     python -m core register --run RUN_ID --name NAME [--champion]       a version in the MLflow Model Registry
     python -m core versions                                          the registered versions
     python -m core resume [JOB]                                     continue a killed job from its checkpoint
+    python -m core sweep DATA --grid lr=5e-4,1e-3 [--grid schema=none,full] [train flags]   a grid, then the leaderboard
+    python -m core sweep DATA --grid rank=8,16,32 --trials 6 [--storage URL]   N trials drawn by Optuna, pruned on loss
+    python -m core sweep-worker --study NAME --storage URL           join that search from another machine
     python -m core install-converter        fetch llama.cpp's GGUF converter into this environment (set-up runs it)
 
 Bad input prints one line and exits 2; no tracebacks.
 
-The commands live in core.cli.data_commands, core.cli.train_commands and core.cli.adapter_commands, their flags in
+The commands live in core.cli.data_commands, core.cli.train_commands, core.cli.sweep_commands and
+core.cli.adapter_commands, their flags in
 core.cli.parser; core.cli.flags turns the flags into a TrainConfig. `main` runs one command.
 """
 
@@ -33,6 +37,7 @@ from core.cli.adapter_commands import (
 from core.cli.data_commands import cmd_generate, cmd_preview, cmd_validate
 from core.cli.flags import _config
 from core.cli.parser import build_parser
+from core.cli.sweep_commands import cmd_sweep, cmd_sweep_worker
 from core.cli.train_commands import cmd_resume, cmd_train
 from core.data import DataError, SchemaError, TemplateError
 from core.tracking import TrackingError
@@ -78,6 +83,8 @@ def main(argv=None) -> int:
         "preview": cmd_preview,
         "train": cmd_train,
         "resume": cmd_resume,
+        "sweep": cmd_sweep,
+        "sweep-worker": cmd_sweep_worker,
         "evaluate": cmd_evaluate,
         "export": cmd_export,
         "register": cmd_register,

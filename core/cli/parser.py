@@ -70,43 +70,74 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--limit", type=int, default=50, help="findings to print")
     common(pv := sub.add_parser("preview", help="print rendered training samples"))
     pv.add_argument("-n", type=int, default=3)
-    common(t := sub.add_parser("train", help="train a LoRA adapter"), data_default=str(SAMPLE_PAIRS))
-    for name, field_name in (
-        ("rank", "rank"),
-        ("alpha", "alpha"),
-        ("steps", "max_steps"),
-        ("lr", "learning_rate"),
-        ("batch_size", "batch_size"),
-        ("grad_accum", "grad_accum"),
-        ("warmup_steps", "warmup_steps"),
-        ("max_seq_length", "max_seq_length"),
-        ("dropout", "dropout"),
-        ("seed", "seed"),
-        ("eval_fraction", "eval_fraction"),
-        ("experiment", "experiment"),
-        ("run_name", "run_name"),
-        ("checkpoint_every", "checkpoint_every"),
-    ):
-        kind = type(default_value(field_name))
+
+    def training(t):
+        common(t, data_default=str(SAMPLE_PAIRS))
+        for name, field_name in (
+            ("rank", "rank"),
+            ("alpha", "alpha"),
+            ("steps", "max_steps"),
+            ("lr", "learning_rate"),
+            ("batch_size", "batch_size"),
+            ("grad_accum", "grad_accum"),
+            ("warmup_steps", "warmup_steps"),
+            ("max_seq_length", "max_seq_length"),
+            ("dropout", "dropout"),
+            ("seed", "seed"),
+            ("eval_fraction", "eval_fraction"),
+            ("experiment", "experiment"),
+            ("run_name", "run_name"),
+            ("checkpoint_every", "checkpoint_every"),
+        ):
+            kind = type(default_value(field_name))
+            t.add_argument(
+                "--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=_help(field_name)
+            )
+        t.add_argument("--gpus", type=_gpus, default=None, metavar="N|all", help=_help("gpus"))
+        t.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None)
+        t.add_argument("--packing", dest="packing", action=argparse.BooleanOptionalAction, default=None)
         t.add_argument(
-            "--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=_help(field_name)
+            "--evaluate",
+            dest="evaluate_after",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="after training, evaluate base vs adapter on the held-out rows (default: on)",
         )
-    t.add_argument("--gpus", type=_gpus, default=None, metavar="N|all", help=_help("gpus"))
-    t.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None)
-    t.add_argument("--packing", dest="packing", action=argparse.BooleanOptionalAction, default=None)
+        t.add_argument("--database-name", dest="database_name", default=None, help=_help("database_name"))
+        t.add_argument(
+            "--keep-checkpoints",
+            dest="keep_checkpoints",
+            action="store_true",
+            default=None,
+            help=_help("keep_checkpoints"),
+        )
+
+    training(t := sub.add_parser("train", help="train a LoRA adapter"))
     t.add_argument(
         "--prepare",
         action="store_true",
         help="only write the job folder and print how to start its workers with torchrun (several machines)",
     )
-    t.add_argument(
-        "--evaluate",
-        dest="evaluate_after",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="after training, evaluate base vs adapter on the held-out rows (default: on)",
+    training(
+        sw := sub.add_parser(
+            "sweep",
+            help="several runs that differ in a few settings (a grid, or N Optuna trials), then the leaderboard",
+        )
     )
-    t.add_argument("--database-name", dest="database_name", default=None, help=_help("database_name"))
+    sw.add_argument(
+        "--grid",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="two to four values of lr, rank, steps or schema each (e.g. lr=5e-4,1e-3 schema=none,full); every combination is a run",
+    )
+    sw.add_argument("--trials", type=int, default=0, help="search: N trials drawn by Optuna (0: the grid)")
+    sw.add_argument("--storage", default=None, help="the Optuna storage of a search (default: SQLite here)")
+    sw.add_argument("--study", default=None, help="a name for the search's study")
+    w = sub.add_parser("sweep-worker", help="join a search another machine started: run its remaining trials")
+    w.add_argument("--study", required=True, help="the study's name (printed by `sweep --trials`)")
+    w.add_argument("--storage", required=True, help="the Optuna storage shared by the machines")
 
     g = sub.add_parser("generate", help="generate question/SQL pairs from a database (each one executed)")
     g.add_argument("--db", dest="database", required=True, help=DB_HELP)

@@ -53,8 +53,9 @@ class TrackedRun:
     def run_id(self) -> str:
         return self.journal.run_id
 
-    def open(self, experiment: str, run_name: str) -> None:
-        self.journal.append("open", experiment=experiment, run_name=run_name)
+    def open(self, experiment: str, run_name: str, tags: dict | None = None) -> None:
+        """Create the run (when MLflow answers); `tags` are set as it is created (a sweep's parent run id)."""
+        self.journal.append("open", experiment=experiment, run_name=run_name, tags=tags or {})
         self._wake()
 
     def reopen(self, from_step: int) -> None:

@@ -141,7 +141,9 @@ class Syncer:
         op = open_op or next(o for o in self.journal.ops if o["op"] == "open")
         experiment = client.get_experiment_by_name(op["experiment"])
         experiment_id = experiment.experiment_id if experiment else client.create_experiment(op["experiment"])
-        run = client.create_run(experiment_id, start_time=op["t"], run_name=op["run_name"] or None)
+        run = client.create_run(
+            experiment_id, start_time=op["t"], run_name=op["run_name"] or None, tags=op.get("tags") or None
+        )
         self.journal.acknowledge(0, run.info.run_id)
         if self.state is not None:
             self.state.update(

@@ -199,7 +199,11 @@ def run_training(
         if resume:
             run.reopen(resume[1])
         else:
-            run.open(cfg.experiment, cfg.run_name or f"sql-lora-r{cfg.rank}-{time.strftime('%m%d-%H%M%S')}")
+            run.open(
+                cfg.experiment,
+                cfg.run_name or f"sql-lora-r{cfg.rank}-{time.strftime('%m%d-%H%M%S')}",
+                tags={"mlflow.parentRunId": cfg.parent_run_id} if cfg.parent_run_id else None,
+            )
         run.log_params({f"cfg.{k}": v for k, v in cfg.to_dict().items() if k != "schema_text"})
         run.set_tags(
             {
@@ -208,6 +212,8 @@ def run_training(
                 "dataset_hash": dataset_hash(train_rows),
                 "train_rows": len(train_rows),
                 "eval_rows": len(eval_rows),
+                # which rows were held out, as a hash: runs compared on a leaderboard must share them
+                "held_out_rows": dataset_hash([{"row": p.row, "sql": p.sql} for p in eval_pairs]),
                 "load_in_4bit": four_bit,
                 "packing": packing,
                 "micro_batch_tokens": plan.micro_batch_tokens,
@@ -269,14 +275,12 @@ def run_training(
             # checkpoints let a killed run resume; only the last 2 are kept (each holds the optimizer state)
             save_strategy="steps" if cfg.checkpoint_every else "no",
             save_steps=cfg.checkpoint_every or None,
-            save_total_limit=2,
+            save_total_limit=None if cfg.keep_checkpoints else 2,
             report_to="none",  # metrics go to MLflow through the job's journal (our callback)
             include_num_input_tokens_seen="non_padding",
             dataloader_num_workers=0,
             eval_strategy="steps" if eval_rows else "no",
-            eval_steps=max(5, cfg.max_steps // 4)
-            if eval_rows
-            else None,  # eval loss costs time: about 4 points
+            eval_steps=_eval_steps(cfg) if eval_rows else None,
             per_device_eval_batch_size=cfg.batch_size,
             disable_tqdm=True,
             ddp_find_unused_parameters=False
@@ -312,9 +316,10 @@ def run_training(
             state.log(f"adapter saved to {adapter}")
             run.log_artifacts(adapter, "adapter")
             run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
-            shutil.rmtree(
-                output_dir / "checkpoints", ignore_errors=True
-            )  # the adapter is saved: no resume needed
+            if not cfg.keep_checkpoints:  # the adapter is saved: no resume needs them
+                shutil.rmtree(
+                    output_dir / "checkpoints", ignore_errors=True
+                )  # the adapter is saved: no resume needed
             state.log(message)
             if keep_open and cfg.evaluate_after and eval_pairs and not stopped:
                 state.update(status=Status.EVALUATING, adapter_path=str(adapter), message=message)
@@ -349,3 +354,10 @@ def end_run(run, state: RunState, output_dir: Path, outcome: str, message: str) 
         state.log("MLflow has not received everything yet: it is sent in the background when it answers")
     write_job(output_dir, status=outcome, step=state.step, finished=time.time(), message=message)
     state.update(status=outcome, finished_at=time.time(), message=message)
+
+
+def _eval_steps(cfg: TrainConfig) -> int:
+    """Eval loss costs time: about 4 points. A sweep's trial is scored at its checkpoints (where Optuna may prune it)."""
+    if cfg.parent_run_id and cfg.checkpoint_every:
+        return cfg.checkpoint_every
+    return max(5, cfg.max_steps // 4)

@@ -52,6 +52,22 @@ def start_studio(env: dict, log_path: Path, wait_s: float) -> tuple[subprocess.P
     return process, url, time.time() - started
 
 
+def studio_with_own_data(mlflow_server: str, folder: Path):
+    """`python -m app` with a data folder of its own: a run or a queue another module's studio left behind must not
+    re-attach to this page (the bundled model's converted copy is shared: converting it again costs ~20 s)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    (folder / "data").mkdir()
+    shared_models = Path(os.environ["STUDIO_DATA_DIR"]) / "models"
+    shared_models.mkdir(parents=True, exist_ok=True)
+    (folder / "data" / "models").symlink_to(shared_models, target_is_directory=True)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "STUDIO_DATA_DIR": str(folder / "data")}
+    process, url, _ = start_studio(env, folder / "app.log", wait_s=120)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def app_url(mlflow_server, tmp_path_factory):
     """`python -m app` as a subprocess; records how long the first page took after start."""
@@ -95,8 +111,8 @@ def set_number(page, elem_id: str, value: int):
     box.press("Tab")
 
 
-def load_sample_by_upload(page):
-    page.locator("#data-file input[type=file]").set_input_files(str(ROOT / "assets" / "sample_pairs.jsonl"))
+def load_sample_by_upload(page, pairs: Path = ROOT / "assets" / "sample_pairs.jsonl"):
+    page.locator("#data-file input[type=file]").set_input_files(str(pairs))
     page.wait_for_selector("#train-count", timeout=300_000)  # the first load waits for Unsloth's warm-up
     with page.expect_file_chooser() as chooser:
         page.locator("#schema-upload").click()
@@ -110,15 +126,15 @@ def load_sample_by_upload(page):
     )
 
 
-def fast_settings(page, steps: int):
+def fast_settings(page, steps: int, eval_split: float = 0.05):
     open_tab(page, "3. Train")
     set_number(page, "steps", steps)
-    page.get_by_text("Advanced").click()
+    page.get_by_text("Advanced", exact=True).click()
     for label, value in (
         ("Batch size", 1),
         ("Gradient accumulation", 1),
         ("Max sequence length", 512),
-        ("Eval split", 0.05),
+        ("Eval split", eval_split),
     ):
         field = page.get_by_label(label, exact=True)
         field.fill(str(value))

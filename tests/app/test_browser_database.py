@@ -1,13 +1,18 @@
 """In a real browser: connect the sample database, see its schema, generate 200 pairs from it, add them to the
 training set (each checked on the database), and train 5 steps on them. Screenshots go to artifacts/e2e/."""
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.app.test_browser import CHROMIUM, fast_settings, page, set_number, shot, start_studio, wait_for_run  # noqa: F401 - `page` is a fixture
+from tests.app.test_browser import (  # noqa: F401 - `page` is a fixture
+    fast_settings,
+    page,
+    set_number,
+    shot,
+    studio_with_own_data,
+    wait_for_run,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -15,20 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def app_url(mlflow_server, tmp_path_factory):
     """`python -m app` for this module (the page-load time is test_browser.py's to check)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
-    folder = tmp_path_factory.mktemp("app-db")
-    # its own data folder: a run another module's studio left behind must not re-attach to this page
-    # (the bundled model's converted copy is shared: converting it again costs ~20 s)
-    (folder / "data").mkdir()
-    shared_models = Path(os.environ["STUDIO_DATA_DIR"]) / "models"
-    shared_models.mkdir(parents=True, exist_ok=True)
-    (folder / "data" / "models").symlink_to(shared_models, target_is_directory=True)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "STUDIO_DATA_DIR": str(folder / "data")}
-    process, url, _ = start_studio(env, folder / "app.log", wait_s=120)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    yield from studio_with_own_data(mlflow_server, tmp_path_factory.mktemp("app-db"))
 
 
 def text_of(page, selector: str) -> str:  # noqa: F811 - `page` is the fixture's object here

@@ -1,0 +1,114 @@
+"""The leaderboard of a sweep (or of any runs): each run's settings that differ from the others', base and adapter
+execution accuracy, valid SQL, final eval loss and minutes, sorted by the adapter's accuracy; the first is the best.
+
+    rows = leaderboard(parent_run_id)        # the sweep's child runs
+    rows = leaderboard(run_ids=[...])        # the runs of a queue
+    text = leaderboard_text(rows)            # a Markdown table, as the sweep's parent run logs it
+
+All runs of a sweep or a queue are scored on the same held-out rows (one split seed; each run records a hash of the
+rows it held out, `held_out_rows`): a row whose hash differs from the others' is marked, because its accuracy does
+not compare.
+"""
+
+import json
+
+COLUMNS = [
+    "best",
+    "run",
+    "settings",
+    "base exec acc",
+    "adapter exec acc",
+    "valid SQL",
+    "eval loss",
+    "minutes",
+    "status",
+    "run id",
+]
+
+
+def _runs(parent_run_id: str | None, run_ids: list[str] | None, tracking_uri: str | None) -> list:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    if run_ids:
+        return [client.get_run(r) for r in run_ids if r]
+    parent = client.get_run(parent_run_id)
+    return client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=500
+    )
+
+
+def _differing(runs: list) -> dict[str, dict]:
+    """run id -> the cfg.* params whose values are not the same in every run (the run name left out)."""
+    params = {
+        r.info.run_id: {k[4:]: v for k, v in r.data.params.items() if k.startswith("cfg.")} for r in runs
+    }
+    names = {k for p in params.values() for k in p} - {"run_name", "data_name"}
+    varying = sorted(n for n in names if len({p.get(n) for p in params.values()}) > 1)
+    return {run_id: {n: p.get(n, "") for n in varying} for run_id, p in params.items()}
+
+
+def leaderboard(
+    parent_run_id: str | None = None, run_ids: list[str] | None = None, tracking_uri: str | None = None
+) -> list[dict]:
+    """One row per run, the most accurate first (runs without an accuracy last); the first scored row is `best`."""
+    runs = _runs(parent_run_id, run_ids, tracking_uri)
+    settings = _differing(runs)
+    held = [r.data.tags.get("held_out_rows", "") for r in runs]
+    common = max(set(held), key=held.count) if held else ""
+    rows = []
+    for run in runs:
+        m, info = run.data.metrics, run.info
+        minutes = (info.end_time - info.start_time) / 60000 if info.end_time and info.start_time else None
+        rows.append(
+            {
+                "run_id": info.run_id,
+                "run": info.run_name or info.run_id[:8],
+                "settings": settings.get(info.run_id, {}),
+                "base": m.get("base_exec_accuracy"),
+                "adapter": m.get("eval_exec_accuracy"),
+                "valid": m.get("eval_valid_sql_rate"),
+                "eval_loss": m.get("eval_loss"),
+                "minutes": minutes,
+                "status": run.data.tags.get("outcome", info.status.lower()),
+                "same_rows": run.data.tags.get("held_out_rows", "") == common,
+                "best": False,
+            }
+        )
+    rows.sort(key=lambda r: (r["adapter"] is None, -(r["adapter"] or 0), r["eval_loss"] or float("inf")))
+    if rows and rows[0]["adapter"] is not None:
+        rows[0]["best"] = True
+    return rows
+
+
+def _pct(value) -> str:
+    return f"{value:.0%}" if value is not None else "-"
+
+
+def table_rows(rows: list[dict]) -> list[list]:
+    """The rows as a grid shows them (COLUMNS)."""
+    return [
+        [
+            "best" if r["best"] else "",
+            r["run"],
+            ", ".join(f"{k}={v}" for k, v in r["settings"].items()),
+            _pct(r["base"]),
+            _pct(r["adapter"]) + ("" if r["same_rows"] else " (other rows)"),
+            _pct(r["valid"]),
+            f"{r['eval_loss']:.4f}" if r["eval_loss"] is not None else "-",
+            f"{r['minutes']:.1f}" if r["minutes"] is not None else "-",
+            r["status"],
+            r["run_id"],
+        ]
+        for r in rows
+    ]
+
+
+def leaderboard_text(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in table_rows(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def leaderboard_json(rows: list[dict]) -> str:
+    return json.dumps(rows, indent=1, default=str)

@@ -1,0 +1,258 @@
+"""The queue: several runs planned, then run one after another on this machine, unattended.
+
+    queue = Queue.load()                   # kept in the data folder (queue.json): a restart finds it
+    queue.add(cfg)                          # the form as it is
+    queue.duplicate(item_id, "learning_rate", 1e-3)   # the same with one field changed
+    QueueRunner(engine).start()             # runs every queued item as an ordinary run, in a thread
+    runner.stop_after_current() / runner.stop_now()
+
+Each item is an ordinary run (the engine's worker process, job folder, MLflow run, evaluation when it ends); a failed
+item keeps its reason and the queue goes on. The runner writes the queue file after every change, so a studio that
+restarts re-attaches: the engine re-attaches to a worker still training (or marks it died), and the runner waits for
+that item, then goes on with the next.
+"""
+
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from core.config import ConfigError, TrainConfig
+from core.paths import data_dir, outputs_dir
+from core.runstate import ACTIVE, FINISHED, Status
+from core.train.jobs import read_job
+
+QUEUE_FILE = "queue.json"
+POLL_S = 1.0
+_lock = threading.Lock()
+
+
+@dataclass
+class QueueItem:
+    config: dict
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    status: str = Status.QUEUED
+    job_id: str = ""
+    mlflow_run_id: str = ""
+    message: str = ""
+    sweep: str = ""  # the sweep (a parent MLflow run) it belongs to, if any
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def cfg(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.config)
+
+
+@dataclass
+class Queue:
+    items: list[QueueItem] = field(default_factory=list)
+    running: bool = False  # "Run all" was pressed and the queue is not done
+    stop_after_current: bool = False
+
+    # ---- kept in the data folder ----
+    @staticmethod
+    def path() -> Path:
+        return data_dir() / QUEUE_FILE
+
+    @classmethod
+    def load(cls) -> "Queue":
+        with _lock:
+            try:
+                data = json.loads(cls.path().read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                return cls()
+            except (OSError, ValueError):  # damaged: kept aside (nothing is lost), and the queue starts empty
+                cls.path().replace(cls.path().with_name(f"queue.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json"))
+                return cls()
+        known = {f.name for f in fields(QueueItem)}
+        items = [QueueItem(**{k: v for k, v in item.items() if k in known}) for item in data.get("items", [])]
+        return cls(items, bool(data.get("running")), bool(data.get("stop_after_current")))
+
+    def save(self) -> None:
+        with _lock:
+            tmp = self.path().with_name(f"{QUEUE_FILE}.{os.getpid()}.tmp")
+            data = {
+                "items": [asdict(i) for i in self.items],
+                "running": self.running,
+                "stop_after_current": self.stop_after_current,
+            }
+            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            tmp.replace(self.path())  # a job's database URL may be in a config: the file stays the owner's
+            os.chmod(self.path(), 0o600)
+
+    # ---- editing ----
+    def item(self, item_id: str) -> QueueItem:
+        found = next((i for i in self.items if i.id == item_id), None)
+        if found is None:
+            raise ValueError(
+                f"No queue item {item_id!r}: the queue has {', '.join(i.id for i in self.items)}."
+            )
+        return found
+
+    def add(self, cfg: TrainConfig, sweep: str = "") -> QueueItem:
+        item = QueueItem(cfg.to_dict(), sweep=sweep)
+        self.items.append(item)
+        return item
+
+    def remove(self, item_id: str) -> None:
+        item = self.item(item_id)
+        if item.status in ACTIVE:
+            raise ValueError("This item is training now: stop it first.")
+        self.items.remove(item)
+
+    def move(self, item_id: str, by: int) -> None:
+        item = self.item(item_id)
+        at = self.items.index(item)
+        to = min(max(at + by, 0), len(self.items) - 1)
+        self.items.insert(to, self.items.pop(at))
+
+    def duplicate(self, item_id: str, name: str, value) -> QueueItem:
+        """A copy of an item with one setting changed (checked against its bounds)."""
+        source = self.item(item_id)
+        if name not in TrainConfig.__dataclass_fields__:
+            raise ConfigError({name: "no such setting"})
+        cfg = TrainConfig.from_dict({**source.config, name: TrainConfig.coerce(name, value)})
+        copy = QueueItem(cfg.to_dict(), sweep=source.sweep)
+        self.items.insert(self.items.index(source) + 1, copy)
+        return copy
+
+    def differing(self, item: QueueItem) -> dict:
+        """The settings of an item that differ from the first item's (what tells the items apart)."""
+        first = self.items[0].config if self.items else {}
+        return {k: v for k, v in item.config.items() if first.get(k) != v and k not in ("run_name",)}
+
+    def next_queued(self) -> QueueItem | None:
+        return next((i for i in self.items if i.status == Status.QUEUED), None)
+
+    def current(self) -> QueueItem | None:
+        return next((i for i in self.items if i.status in ACTIVE), None)
+
+
+def update(change) -> Queue:
+    """Load the queue, apply `change(queue)`, save it: one writer at a time."""
+    queue = Queue.load()
+    change(queue)
+    queue.save()
+    return queue
+
+
+class QueueRunner:
+    """Runs the queued items one after another with an engine, in a thread of this process."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> bool:
+        """Run all: starts the thread (False when it already runs)."""
+        if self.alive:
+            return False
+        update(lambda q: (setattr(q, "running", True), setattr(q, "stop_after_current", False)))
+        self._thread = threading.Thread(target=self._run, name="queue", daemon=True)
+        self._thread.start()
+        return True
+
+    def stop_after_current(self) -> None:
+        update(lambda q: setattr(q, "stop_after_current", True))
+
+    def stop_now(self) -> None:
+        """End the current run at once (its checkpoint stays resumable) and run nothing more."""
+        self.stop_after_current()
+        self.engine.stop_now()
+
+    def wait(self, timeout: float | None = None) -> Queue:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return Queue.load()
+
+    def _run(self) -> None:
+        while True:
+            queue = Queue.load()
+            current = queue.current()
+            if current is not None:  # re-attached after a restart, or started by the loop below
+                self._follow(current)
+                continue
+            item = queue.next_queued()
+            if item is None or queue.stop_after_current or not queue.running:
+                update(lambda q: setattr(q, "running", False))
+                return
+            if self.engine.snapshot()["status"] in ACTIVE:  # a run started by hand: the queue waits for it
+                time.sleep(POLL_S)
+                continue
+            self._launch(item)
+
+    def _launch(self, item: QueueItem) -> None:
+        try:
+            cfg = item.cfg
+            job_id = self.engine.start(cfg)
+        except Exception as e:  # noqa: BLE001 - a bad item is reported on the item; the queue goes on
+            message = str(e) or type(e).__name__
+            _set(item.id, status=Status.FAILED, message=f"Not started: {message}", finished=time.time())
+            return
+        _set(item.id, status=Status.STARTING, job_id=job_id, started=time.time())
+
+    def _follow(self, item: QueueItem) -> None:
+        """Wait for the item's run to end (the engine's, or a job another process re-attached), then record it."""
+        while True:
+            snap = self.engine.snapshot()
+            if snap["job_id"] == item.job_id and snap["status"] in FINISHED:
+                _set(
+                    item.id,
+                    status=snap["status"],
+                    message=snap["message"] or snap["error"],
+                    mlflow_run_id=snap["mlflow_run_id"],
+                    finished=time.time(),
+                )
+                return
+            if (
+                snap["job_id"] != item.job_id
+            ):  # the studio restarted: the engine knows the job from its folder
+                ended = _job_ending(item.job_id)
+                if ended is not None:
+                    _set(item.id, **ended, finished=time.time())
+                    return
+            elif snap["status"] in ACTIVE:
+                _set(item.id, status=snap["status"], mlflow_run_id=snap["mlflow_run_id"])
+            time.sleep(POLL_S)
+
+
+def _set(item_id: str, **changes) -> None:
+    def change(queue: Queue) -> None:
+        item = next((i for i in queue.items if i.id == item_id), None)
+        if item is not None:
+            for key, value in changes.items():
+                setattr(item, key, value)
+
+    update(change)
+
+
+def _job_ending(job_id: str) -> dict | None:
+    """How a job ended, from its folder (None while it runs)."""
+
+    folder = outputs_dir() / job_id
+    if not folder.is_dir():
+        return {"status": Status.FAILED, "message": f"Its job folder {folder.name} is gone."}
+    job = read_job(folder) or {}
+    if job.get("status") in FINISHED:
+        return {"status": job["status"], "message": job.get("message") or job.get("error", "")}
+    return None
+
+
+_runner: QueueRunner | None = None
+
+
+def get_queue_runner(engine) -> QueueRunner:
+    """This process's queue runner (one queue per data folder, one runner per process)."""
+    global _runner
+    with _lock:
+        if _runner is None or _runner.engine is not engine:
+            _runner = QueueRunner(engine)
+        return _runner

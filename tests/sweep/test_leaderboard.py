@@ -1,0 +1,70 @@
+"""The leaderboard reads a sweep's child runs from a real MLflow server: sorted by the adapter's execution accuracy,
+the settings that differ, the best marked, a run scored on other held-out rows flagged; the parent logs it."""
+
+from mlflow.tracking import MlflowClient
+
+from core.config import TrainConfig
+from core.sweep import finish_sweep, leaderboard
+from core.sweep.leaderboard import table_rows
+from core.sweep.sweep import open_parent
+
+
+def _child(client, experiment_id, parent, name, lr, metrics, held="rows-a"):
+    run = client.create_run(
+        experiment_id, run_name=name, tags={"mlflow.parentRunId": parent, "held_out_rows": held}
+    )
+    run_id = run.info.run_id
+    for key, value in {"cfg.learning_rate": lr, "cfg.rank": 16, "cfg.run_name": name}.items():
+        client.log_param(run_id, key, value)
+    for key, value in metrics.items():
+        client.log_metric(run_id, key, value)
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
+def test_runs_sorted_by_accuracy_with_the_best_marked_and_other_rows_flagged(mlflow_server):
+    client = MlflowClient(mlflow_server)
+    base = TrainConfig(experiment="sweep-tests", run_name="board")
+    parent = open_parent(base, "grid", 3, {"learning_rate": [1e-4, 1e-3, 2e-3]})
+    experiment_id = client.get_run(parent).info.experiment_id
+    low = _child(
+        client, experiment_id, parent, "low", 1e-4, {"eval_exec_accuracy": 0.3, "base_exec_accuracy": 0.1}
+    )
+    top = _child(
+        client,
+        experiment_id,
+        parent,
+        "top",
+        1e-3,
+        {"eval_exec_accuracy": 0.6, "base_exec_accuracy": 0.1, "eval_valid_sql_rate": 0.9, "eval_loss": 0.8},
+    )
+    other = _child(
+        client,
+        experiment_id,
+        parent,
+        "other",
+        2e-3,
+        {"eval_exec_accuracy": 0.5, "base_exec_accuracy": 0.1},
+        "rows-b",
+    )
+    _child(client, experiment_id, parent, "unscored", 5e-3, {})  # failed before its evaluation
+
+    rows = leaderboard(parent, tracking_uri=mlflow_server)
+    assert [r["run_id"] for r in rows[:3]] == [top, other, low]
+    assert rows[-1]["adapter"] is None  # a run without an accuracy comes last, never "best"
+    assert [r["best"] for r in rows] == [True, False, False, False]
+    assert rows[0]["settings"] == {
+        "learning_rate": "0.001"
+    }  # only what differs; the rank is the same everywhere
+    assert [r["same_rows"] for r in rows[:3]] == [True, False, True]
+    shown = table_rows(rows)
+    assert shown[0][0] == "best" and shown[0][4] == "60%" and shown[1][4] == "50% (other rows)"
+
+    logged = finish_sweep(parent, tracking_uri=mlflow_server)
+    parent_run = client.get_run(parent)
+    assert logged[0]["run_id"] == top
+    assert parent_run.data.tags["best_run_id"] == top
+    assert parent_run.data.metrics["best_exec_accuracy"] == 0.6
+    assert parent_run.info.status == "FINISHED"
+    artifacts = {a.path for a in client.list_artifacts(parent)}
+    assert {"leaderboard.md", "leaderboard.json", "sweep_space.json", "base_config.json"} <= artifacts
