@@ -165,6 +165,7 @@ def sweep_figure(rows: list[dict]) -> go.Figure | None:
         title="Execution accuracy against the swept settings",
         yaxis_title="execution accuracy",
         yaxis_tickformat=".0%",
+        yaxis_range=[0, 1.05],  # an accuracy: 0 to 100%, even when every run scored 0
         height=340,
         **CALM,
     )
@@ -190,6 +191,7 @@ def checkpoint_figure(scores: list[dict], best_step: int) -> go.Figure:
         xaxis_title="step",
         yaxis_title="execution accuracy",
         yaxis_tickformat=".0%",
+        yaxis_range=[0, 1.05],
         height=300,
         **CALM,
     )

@@ -60,7 +60,12 @@ def build_queue_panel() -> dict:
             c["queue_stop_now"] = gr.Button("Stop now", variant="stop", elem_id="queue-stop-now")
         c["queue_message"] = gr.HTML(elem_id="queue-message")
         c["queue_table"] = gr.Dataframe(
-            headers=QUEUE_HEADERS, interactive=False, wrap=True, max_height=300, elem_id="queue-table"
+            headers=QUEUE_HEADERS,
+            interactive=False,
+            wrap=True,
+            max_height=300,
+            column_widths=["5%", "11%", "10%", "37%", "37%"],
+            elem_id="queue-table",
         )
         with gr.Row():
             c["queue_item"] = gr.Dropdown([], label="Item", scale=2, elem_id="queue-item")
@@ -241,15 +246,19 @@ def start(cfg: TrainConfig, lr, rank, steps, schema, mode, trials):
         return (*queue_view(box(str(e), "error")), gr.skip())
 
 
-def board(parent: str):
-    """(leaderboard rows, chart): the latest sweep's runs, else the queue's finished runs."""
+def board_rows(parent: str) -> list[dict]:
+    """The leaderboard's rows: the sweep's runs (the latest sweep when none is picked), else the queue's runs."""
     parent = parent or latest_sweep()
+    if parent:
+        return leaderboard(parent)
+    ids = [i.mlflow_run_id for i in Queue.load().items if i.mlflow_run_id]
+    return leaderboard(run_ids=ids) if ids else []
+
+
+def board(parent: str):
+    """(leaderboard rows, chart)."""
     try:
-        if parent:
-            rows = leaderboard(parent)
-        else:
-            ids = [i.mlflow_run_id for i in Queue.load().items if i.mlflow_run_id]
-            rows = leaderboard(run_ids=ids) if ids else []
+        rows = board_rows(parent)
     except Exception:  # noqa: BLE001 - MLflow away: the board waits for the next refresh
         return gr.skip(), gr.skip()
     figure = sweep_figure(rows)
@@ -257,8 +266,7 @@ def board(parent: str):
 
 
 def best_run_id(parent: str) -> str:
-    rows = leaderboard(parent) if parent else []
-    return next((r["run_id"] for r in rows if r["best"]), "")
+    return next((r["run_id"] for r in board_rows(parent) if r["best"]), "")
 
 
 # ---- wiring (app.ui calls it with the tabs' components) ----
@@ -302,8 +310,9 @@ def refresh(parent: str, last_view: str):
 
 def export_best(parent: str):
     """The best run's adapter as a zip (the Train tab's zip, with its README)."""
-    run_id = best_run_id(parent or latest_sweep())
+    run_id = best_run_id(parent)
     if not run_id:
+        gr.Warning("No run of the leaderboard has an accuracy yet: export the best once one is evaluated.")
         return gr.File(visible=False)
     _, _, adapter, _ = load_run_inputs(run_id)
     return gr.File(adapter_zip({"adapter_path": adapter, "job_id": f"best-{run_id[:8]}"}), visible=True)
@@ -311,7 +320,7 @@ def export_best(parent: str):
 
 def clone_best(parent: str):
     """The form showing the best run's settings (unchanged when no run is scored yet)."""
-    run_id = best_run_id(parent or latest_sweep())
+    run_id = best_run_id(parent)
     if not run_id:
         return (gr.skip(),) * (len(FIELDS) + 1)
     cfg = TrainConfig.from_dict({**load_run_dict(run_id, "config.json"), "parent_run_id": ""})

@@ -21,7 +21,8 @@ mako==1.4.3 mlflow==3.17.2 mlflow-skinny==3.17.2 mlflow-tracing==3.17.2 narwhals
 opentelemetry-proto==1.45.2 opentelemetry-sdk==1.45.2 opentelemetry-semantic-conventions==0.66b2 orjson==3.13.0
 plotly==7.1.0 pydantic==2.14.4 pydantic-core==2.50.5 pydub==0.25.1 python-dotenv==1.2.4 python-multipart==0.0.34
 pytz==2026.6 safehttpx==0.1.7 semantic-version==2.10.0 sqlalchemy==2.1.9 sqlparse==0.6.1 starlette==1.10.0
-tomlkit==0.14.0 typing-inspection==0.4.5 uvicorn==0.54.0""".split()
+tomlkit==0.14.0 typing-inspection==0.4.5 uvicorn==0.54.0 inflect==7.6.0 more-itertools==11.2.1 jaraco-functools==4.6.0
+optuna==5.1.0 colorlog==6.12.0 sqlglot==30.30.0""".split()
 
 # What the studio never uses on such a host (checked there: gradio serves its API with only index.html of its
 # bundle, the MLflow server its REST API without the web UI, plotly builds figures without its JavaScript).
