@@ -10,24 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from core.config import TrainConfig
-from core.data import DataError, Pair, Report, SchemaError, TemplateError
+from core.data import Pair, Report
 from core.evaluate import GeneratorProcess
 from core.paths import data_dir
-from core.tracking import TrackingError
-from core.train import BusyError, ConfigError, ModelError, ResumeError, StorageError
-
-# Problems the user can fix: shown as a message in the page, never as a traceback.
-USER_ERRORS = (
-    DataError,
-    SchemaError,
-    ModelError,
-    ConfigError,
-    BusyError,
-    TemplateError,
-    TrackingError,
-    ResumeError,
-    StorageError,
-)
+from core.train import USER_ERRORS  # noqa: F401 - the tabs import it from here
 
 
 @dataclass

@@ -309,6 +309,13 @@ def wire_train(d, p, t, dataset):
         t["last_view"],
     ]
     t["timer"].tick(train_tab.tick, t["last_view"], live, show_progress="hidden", api_visibility="private")
+    # A run that ended taught the estimate this machine's speed (data/speed.json): the plan line says it at once.
+    t["outcome"].change(
+        lambda *a: train_plan.plan_for(*a)[0],
+        [dataset, d["exclude"], *[t[f] for f in train_form.PLAN_FIELDS]],
+        t["plan"],
+        show_progress="hidden",
+    )
     gr.api(live_view, api_name="live")
 
 

@@ -39,29 +39,13 @@ from core.cli.flags import _config
 from core.cli.parser import build_parser
 from core.cli.sweep_commands import cmd_sweep, cmd_sweep_worker
 from core.cli.train_commands import cmd_resume, cmd_train
-from core.data import DataError, SchemaError, TemplateError
-from core.tracking import TrackingError
-from core.train import BusyError, ConfigError, ModelError, ResumeError, StorageError
+from core.train import USER_ERRORS
 
 __all__ = ["_config", "build_parser", "main"]  # what the tests and `python -m core` use
 
 
 def _user_errors():
-
-    return (
-        DataError,
-        SchemaError,
-        ModelError,
-        ConfigError,
-        BusyError,
-        TemplateError,
-        TrackingError,
-        ResumeError,
-        StorageError,
-        FileNotFoundError,
-        ConnectionError,
-        ValueError,
-    )
+    return (*USER_ERRORS, FileNotFoundError, ConnectionError, ValueError)
 
 
 def _interrupt(signum, frame):

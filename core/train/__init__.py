@@ -7,6 +7,8 @@ engine by whoever starts the run.
 
 from core.compute import BusyError
 from core.config import ConfigError
+from core.data import DataError, SchemaError, TemplateError
+from core.tracking import TrackingError
 from core.train.batching import plan_batches
 from core.train.dataset import build_dataset, load_dataset, planned_split, prepare_run_data
 from core.train.engine import Engine, ResumeError, get_engine
@@ -23,7 +25,22 @@ from core.train.models import (
     resolve_model,
 )
 
+# Problems a person can fix (a file, a setting, a model, a busy device, MLflow away): the studio shows them as a message
+# and the CLI as one line, never as a traceback.
+USER_ERRORS = (
+    DataError,
+    SchemaError,
+    ModelError,
+    ConfigError,
+    BusyError,
+    TemplateError,
+    TrackingError,
+    ResumeError,
+    StorageError,
+)
+
 __all__ = [
+    "USER_ERRORS",
     "MODEL_CHOICES",
     "BusyError",
     "ConfigError",

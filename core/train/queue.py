@@ -66,7 +66,9 @@ class Queue:
             except FileNotFoundError:
                 return cls()
             except (OSError, ValueError):  # damaged: kept aside (nothing is lost), and the queue starts empty
-                cls.path().replace(cls.path().with_name(f"queue.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json"))
+                cls.path().replace(
+                    cls.path().with_name(f"queue.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json")
+                )
                 return cls()
         known = {f.name for f in fields(QueueItem)}
         items = [QueueItem(**{k: v for k, v in item.items() if k in known}) for item in data.get("items", [])]
