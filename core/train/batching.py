@@ -1,8 +1,9 @@
 """How many pairs one optimizer step sees: the batch plan shared by the trainer and the UI's plan line.
 
 Short question/SQL pairs (~100-300 tokens) leave a GPU idle when batched a few pairs at a time: what sets
-the speed is tokens per micro-batch (DESIGN.md section 5). So on a GPU, pairs are packed end to end
-(padding-free; Unsloth keeps attention inside each pair) into micro-batches of a token budget chosen from
+the speed is tokens per micro-batch (docs/ARCHITECTURE.md, section 7; measured in docs/BENCHMARKS.md, "Issue 5").
+So on a GPU, pairs are packed end to end (padding-free; Unsloth keeps attention inside each pair) into
+micro-batches of a token budget chosen from
 the data: large enough to keep the GPU busy, small enough that one epoch still has about
 MIN_STEPS_PER_EPOCH optimizer steps, so the user's steps and learning-rate schedule stay meaningful.
 Without a GPU (Unsloth turns packing off on CPU) the plan is the classic batch size x accumulation.
@@ -13,7 +14,7 @@ import statistics
 from dataclasses import dataclass
 
 # Micro-batch token budget bounds for the automatic choice. 16k tokens per micro-batch is where a 7B
-# 4-bit LoRA step on an H100 stops being launch-bound (DESIGN.md section 5: 10.8k tokens/s at ~15k tokens
+# 4-bit LoRA step on an H100 stops being launch-bound (docs/BENCHMARKS.md, "Issue 5": 10.8k tokens/s at ~15k tokens
 # per micro-batch vs 5.2k at 4k) and still needs under 8 GiB.
 AUTO_MIN_TOKENS, AUTO_MAX_TOKENS = 4096, 16384
 PACKED_SEQ_LENGTH = 8192  # longest packed row; a bigger budget packs several such rows per micro-batch

