@@ -11,7 +11,7 @@ import pytest
 
 from app import eval_tab, playground
 from bench.page_load import measure
-from tests.app.test_app_client import START_ARGS
+from tests.app.test_app_client import start_args
 from tests.conftest import ROOT
 
 TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
@@ -23,8 +23,8 @@ def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlf
 
     session_a, session_b = Client(studio, verbose=False), Client(studio, verbose=False)
     session_a.predict(api_name="/use_sample")
-    args = {**START_ARGS, "steps": 400, "max_len": 256, "name": "busy-test", "checkpoint_every": 0}
-    problems, _ = session_a.predict(True, TEMPLATE, *args.values(), api_name="/start")
+    args = start_args(max_steps=400, max_seq_length=256, run_name="busy-test", checkpoint_every=0)
+    problems, _ = session_a.predict(True, TEMPLATE, *args, api_name="/start")
     assert "Started job" in problems, problems
     try:
         deadline = time.time() + 600
@@ -34,7 +34,7 @@ def test_one_training_at_a_time_refusals_and_page_latency_under_load(studio, mlf
 
         # another browser session: a clear busy answer, nothing started
         session_b.predict(api_name="/use_sample")
-        second, _ = session_b.predict(True, TEMPLATE, *args.values(), api_name="/start")
+        second, _ = session_b.predict(True, TEMPLATE, *args, api_name="/start")
         assert "already in progress" in second
 
         # the CLI, another process on the same data folder: refused before it loads anything

@@ -33,7 +33,8 @@ def cmd_train(args) -> int:
     engine = _recovered_engine(uri)
     job = engine.start(cfg)
     print(
-        f"job {job}: training {cfg.model} on {cfg.data_path} for {cfg.max_steps} steps (MLflow: {redact(uri)})",
+        f"job {job}: training {cfg.model} on {cfg.data_path} for "
+        f"{f'{cfg.max_steps} steps' if cfg.max_steps else 'the suggested number of steps'} (MLflow: {redact(uri)})",
         flush=True,
     )
     return _follow(engine, uri)

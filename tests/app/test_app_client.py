@@ -6,32 +6,42 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-START_ARGS = dict(
+START_ARGS = dict(  # the Train form's fields, by name (the /start endpoint takes them in train_form.FIELDS' order)
     model="bundled:SmolLM2-135M-Instruct",
     rank=8,
     alpha=16,
-    steps=5,
-    lr=2e-4,
-    batch=1,
-    accum=1,
-    warmup=1,
-    max_len=512,
+    max_steps=5,
+    learning_rate=2e-4,
+    batch_size=1,
+    grad_accum=1,
+    warmup_steps=1,
+    max_seq_length=512,
     dropout=0.0,
-    targets=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-    four_bit="auto",
+    target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    load_in_4bit="auto",
     packing="auto",
     batch_tokens=0,
     seed=7,
-    eval=0.0,
-    answer_only=True,
+    eval_fraction=0.0,
+    answer_only_loss=True,
     evaluate_after=False,
-    name="client-test",
+    run_name="client-test",
     checkpoint_every=50,
-    trust=False,
+    keep_checkpoints=False,
+    trust_remote_code=False,
     gpus=1,
     schema_in_prompt="full",
     database_name="",
 )
+
+
+def start_args(**changes) -> list:
+    """The form's values in the order the /start endpoint takes them."""
+    from app.train_form import FIELDS
+
+    values = {**START_ARGS, **changes}
+    assert set(values) == set(FIELDS), set(values) ^ set(FIELDS)  # a new field must be given here too
+    return [values[f] for f in FIELDS]
 
 
 def test_sample_to_finished_run_with_chart_equal_to_mlflow(studio, mlflow_server):
@@ -44,12 +54,12 @@ def test_sample_to_finished_run_with_chart_equal_to_mlflow(studio, mlflow_server
     problems, status = client.predict(
         True,
         "You are a {dialect} SQL expert. Use this schema:\n{schema}",
-        *START_ARGS.values(),
+        *start_args(),
         api_name="/start",
     )
     assert "Started job" in problems, problems
     second, _ = client.predict(
-        True, "You are a {dialect} SQL expert.", *START_ARGS.values(), api_name="/start"
+        True, "You are a {dialect} SQL expert.", *start_args(), api_name="/start"
     )
     assert "already in progress" in second  # a second Start says so and does nothing
 

@@ -176,6 +176,7 @@ def values(**kw):
         evaluate_after=False,
         run_name="",
         checkpoint_every=50,
+        keep_checkpoints=False,
         trust_remote_code=False,
         gpus=1,
         schema_in_prompt="full",

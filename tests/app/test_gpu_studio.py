@@ -59,6 +59,7 @@ def start_values(model: str, kind: str) -> list:
         "evaluate_after": False,
         "run_name": f"studio-path-{kind}",
         "checkpoint_every": 0,
+        "keep_checkpoints": False,
         "trust_remote_code": False,
         "gpus": 1,
         "database_name": "",
