@@ -6,32 +6,34 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-START_ARGS = dict(  # the Train form's fields, by name (the /start endpoint takes them in train_form.FIELDS' order)
-    model="bundled:SmolLM2-135M-Instruct",
-    rank=8,
-    alpha=16,
-    max_steps=5,
-    learning_rate=2e-4,
-    batch_size=1,
-    grad_accum=1,
-    warmup_steps=1,
-    max_seq_length=512,
-    dropout=0.0,
-    target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-    load_in_4bit="auto",
-    packing="auto",
-    batch_tokens=0,
-    seed=7,
-    eval_fraction=0.0,
-    answer_only_loss=True,
-    evaluate_after=False,
-    run_name="client-test",
-    checkpoint_every=50,
-    keep_checkpoints=False,
-    trust_remote_code=False,
-    gpus=1,
-    schema_in_prompt="full",
-    database_name="",
+START_ARGS = (
+    dict(  # the Train form's fields, by name (the /start endpoint takes them in train_form.FIELDS' order)
+        model="bundled:SmolLM2-135M-Instruct",
+        rank=8,
+        alpha=16,
+        max_steps=5,
+        learning_rate=2e-4,
+        batch_size=1,
+        grad_accum=1,
+        warmup_steps=1,
+        max_seq_length=512,
+        dropout=0.0,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        load_in_4bit="auto",
+        packing="auto",
+        batch_tokens=0,
+        seed=7,
+        eval_fraction=0.0,
+        answer_only_loss=True,
+        evaluate_after=False,
+        run_name="client-test",
+        checkpoint_every=50,
+        keep_checkpoints=False,
+        trust_remote_code=False,
+        gpus=1,
+        schema_in_prompt="full",
+        database_name="",
+    )
 )
 
 
@@ -58,9 +60,7 @@ def test_sample_to_finished_run_with_chart_equal_to_mlflow(studio, mlflow_server
         api_name="/start",
     )
     assert "Started job" in problems, problems
-    second, _ = client.predict(
-        True, "You are a {dialect} SQL expert.", *start_args(), api_name="/start"
-    )
+    second, _ = client.predict(True, "You are a {dialect} SQL expert.", *start_args(), api_name="/start")
     assert "already in progress" in second  # a second Start says so and does nothing
 
     deadline, live = time.time() + 600, {}
