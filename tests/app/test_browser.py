@@ -192,7 +192,9 @@ def test_upload_validate_preview_train_to_completion(page):
     assert page.locator("#mlflow-run-link").get_attribute("href").startswith("http://127.0.0.1")
     assert page.locator("#download").is_visible()
     # evaluated as it ended (on by default): the result comes to the person, in the Train tab and the Evaluate tab
-    assert "Execution accuracy on 21 held-out questions: base" in page.locator("#outcome").inner_text()
+    assert (
+        "Execution accuracy on 21 held-out rows of your pairs: base" in page.locator("#outcome").inner_text()
+    )
     shot(page, "3-train-completed")
     page.locator("#to-evaluate").click()
     page.wait_for_selector(

@@ -115,7 +115,7 @@ def test_trained_adapter_beats_the_base_model_and_the_cli_reevaluates(mlflow_ser
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"execution accuracy {tuned['exec_accuracy']:.1%}" in result.stdout  # same split, same answers
-    assert out.read_text().startswith("row,question,gold_sql")
+    assert out.read_text().startswith("row,set,question,gold_sql")
 
 
 def test_rows_csv_without_base():

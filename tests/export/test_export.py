@@ -219,9 +219,15 @@ def test_fresh_process_merged_model_and_gguf_give_the_same_sql_as_the_studio(sou
     print(f"in-app {in_app_seconds:.1f} s, fresh process {time.time() - started:.1f} s")
     raw = [r for r, _ in in_app]
     assert fresh["zip"] == raw
-    assert fresh["merged"] == raw  # float16 merged weights: same greedy answers
+    # float16 merged weights round differently from the studio's float32 adapter: where two next tokens are
+    # near-tied (seen once in CI: "you can use" / "you can multiply"), the greedy answer may part after a common
+    # start. A merge that lost the adapter answers like the base model on every row.
+    same = [m == r for m, r in zip(fresh["merged"], raw, strict=True)]
+    assert sum(same) >= ROWS - 1, fresh["merged"]
+    assert all(m[:24] == r[:24] for m, r in zip(fresh["merged"], raw, strict=True)), fresh["merged"]
     assert fresh["gguf"] == fresh["merged"]  # the GGUF file's weights loaded back: the merged model's answers
-    assert fresh["base"] != raw  # the adapter changes the answers, so the equalities above mean something
+    # the adapter changes most answers, so the agreements above mean something
+    assert sum(b != r for b, r in zip(fresh["base"], raw, strict=True)) >= 2, fresh["base"]
 
 
 def test_ollama_bundle_points_at_the_merged_weights_without_a_converter(source, tmp_path, monkeypatch):

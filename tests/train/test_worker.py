@@ -88,7 +88,7 @@ def test_the_studio_never_loads_torch_and_stops_its_mlflow_server_on_sigterm(tmp
     managers send) ends it and its MLflow server, which no longer holds its port."""
     from gradio_client import Client
 
-    from tests.app.test_app_client import START_ARGS
+    from tests.app.test_app_client import start_args
 
     port, mlflow_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
@@ -101,10 +101,8 @@ def test_the_studio_never_loads_torch_and_stops_its_mlflow_server_on_sigterm(tmp
         _wait_http(port, 180)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         client.predict(api_name="/use_sample")
-        args = {**START_ARGS, "steps": 2, "max_len": 256, "name": "no-torch-in-studio"}
-        problems, _ = client.predict(
-            True, "You are a {dialect} SQL expert.", *args.values(), api_name="/start"
-        )
+        args = start_args(max_steps=2, max_seq_length=256, run_name="no-torch-in-studio")
+        problems, _ = client.predict(True, "You are a {dialect} SQL expert.", *args, api_name="/start")
         assert "Started job" in problems, problems
         assert wait_for(
             lambda: client.predict(api_name="/live")["snapshot"]["status"] in ("completed", "failed", "died"),
