@@ -190,7 +190,7 @@ def test_upload_validate_preview_train_to_completion(page):
     )
     assert loss_points(page) >= 5
     assert page.locator("#mlflow-run-link").get_attribute("href").startswith("http://127.0.0.1")
-    assert page.locator("#download").is_visible()
+    page.locator("#download").wait_for(state="visible", timeout=60_000)  # the zip is made as the run ends
     # evaluated as it ended (on by default): the result comes to the person, in the Train tab and the Evaluate tab
     assert (
         "Execution accuracy on 21 held-out rows of your pairs: base" in page.locator("#outcome").inner_text()
