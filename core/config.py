@@ -353,15 +353,16 @@ class TrainConfig(Settings):
 
     def database_label(self) -> str:
         """The database's name in the prompt: the setting, else the connected database's own name (file stem,
-        DuckDB catalog, PostgreSQL database), else the schema (or data) file's name."""
+        DuckDB catalog, PostgreSQL database), else the schema (or data) file's name as the person knows it (an
+        upload is stored under a generated name)."""
         if self.database_name.strip():
             return self.database_name.strip()
         if self.database.strip():
             return database_name_of(self.database)
-        samples = (SAMPLE_SCHEMA.name, SAMPLE_PAIRS.name)
-        if Path(self.schema_path or self.data_path).name in samples:
+        named = self.schema_path or self.data_name or self.data_path
+        if Path(named).name in (SAMPLE_SCHEMA.name, SAMPLE_PAIRS.name):
             return SAMPLE_DATABASE
-        stem = Path(self.schema_path or self.data_path or "database").stem
+        stem = Path(named or "database").stem
         return stem.removesuffix("_schema").removesuffix("_pairs") or "database"
 
     def prompt_format(self, schema_text: str) -> PromptFormat:

@@ -21,6 +21,12 @@ def test_the_database_is_named_after_the_connected_database_not_the_pairs_file()
     cfg = TrainConfig(data_path="shop-gen.jsonl", database="/data/shop.sqlite", schema_in_prompt="none")
     assert cfg.database_label() == "shop"
     assert TrainConfig(**{**cfg.to_dict(), "database_name": "Shop EU"}).database_label() == "Shop EU"
+    # no database: the pairs file as the person named it, not the generated name an upload is stored under
+    upload = TrainConfig(data_path="uploads/dd4629d0dcfb4336.jsonl", data_name="shop_pairs.jsonl")
+    assert upload.database_label() == "shop"
+    assert TrainConfig(data_path="uploads/5e1f.jsonl", data_name="sample_pairs.jsonl").database_label() == (
+        "company_sales"
+    )
 
 
 def test_training_and_evaluation_prompts_are_identical_strings(tmp_path, tokenizer):

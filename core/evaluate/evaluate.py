@@ -301,7 +301,13 @@ def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code,
         progress(f"generating SQL for {len(usable)} rows with the {SIDE_LABELS[name]} model ...")
         prompts = [side_record.prompt_messages(p.question) for _, p, _ in usable]
         answers = generator.generate(
-            record.base_model, adapter, trust_remote_code, prompts, batch_size=batch_size, max_new_tokens=96
+            record.base_model,
+            adapter,
+            trust_remote_code,
+            prompts,
+            batch_size=batch_size,
+            max_new_tokens=96,
+            progress=progress,
         )
         rows = []
         for (set_name, p, g), raw in zip(usable, answers, strict=True):

@@ -16,8 +16,10 @@ import subprocess
 import sys
 import threading
 
+from core.evaluate import answer_cache
 from core.evaluate.generate import SqlGenerator
 from core.paths import PROJECT_ROOT
+from core.train import resolve_model
 from core.train.models import ModelError
 from core.train.threads import WAIT_POLICY
 
@@ -50,7 +52,8 @@ class GeneratorProcess:
         batch_size: int = 0,
         progress=None,
     ) -> list[str]:
-        """Raw answers of one model (with the adapter merged in, when given) for system/user message lists."""
+        """Raw answers of one model (with the adapter merged in, when given) for system/user message lists. The
+        base model's answers on a CPU come from the answer cache when the same request was answered before."""
         request = {
             "model": model,
             "adapter": adapter,
@@ -115,10 +118,23 @@ def serve(keep: int) -> None:
         answers_out.write(json.dumps(data) + "\n")
         answers_out.flush()
 
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     for line in sys.stdin:
         request = json.loads(line)
         key = (request["model"], request["adapter"], request["trust"])
         try:
+            cache_key = answer_cache.key(resolve_model(request["model"]), request, device)
+            kept = answer_cache.read(cache_key)
+            if kept is not None:
+                reply(
+                    {
+                        "progress": "the base model's answers to these prompts are kept from an earlier evaluation"
+                    }
+                )
+                reply({"ok": True, "answers": kept})
+                continue
             if key not in loaded:
                 while len(loaded) >= keep:
                     loaded.pop(next(iter(loaded))).close()
@@ -129,6 +145,7 @@ def serve(keep: int) -> None:
             answers = loaded[key].generate(
                 request["prompts"], max_new_tokens=request["max_new_tokens"], batch_size=request["batch_size"]
             )
+            answer_cache.write(cache_key, answers)
             reply({"ok": True, "answers": answers})
         except Exception as e:  # noqa: BLE001 - every failure goes back to the studio as a message
             text = str(e).strip().splitlines()[0][:400] if str(e).strip() else ""

@@ -1,0 +1,69 @@
+"""The base model's answers, kept by everything that decides them, so the runs of a queue or a sweep (and the two
+base lines of each evaluation) do not ask the same model the same prompts again.
+
+Every run of a sweep is scored on the same held-out rows: its base lines are the same greedy answers each time,
+and on a CPU they are most of an evaluation's minutes (a base model answering in prose). The key is the model's
+files (name, size, time), the library versions, the prompts, the token limit and the batch size; only on a CPU,
+where the batch size does not follow free memory. An adapter's answers are never kept: each run's adapter is new.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from core.paths import data_dir
+
+
+def _model_files(source: str) -> list:
+    folder = Path(source)
+    if not folder.is_dir():
+        return [source]
+    return [source, *sorted((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in folder.iterdir())]
+
+
+def key(model_source: str, request: dict, device: str) -> str | None:
+    """The cache key of a generation request, or None when its answers are not kept."""
+    if request.get("adapter") or device != "cpu":
+        return None
+    import torch
+    import transformers
+
+    what = [
+        _model_files(model_source),
+        torch.__version__,
+        transformers.__version__,
+        request["trust"],
+        request["prompts"],
+        request["max_new_tokens"],
+        request["batch_size"],
+    ]
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def _path(cache_key: str) -> Path:
+    return data_dir() / "cache" / "base_answers" / f"{cache_key}.json"
+
+
+def read(cache_key: str | None) -> list[str] | None:
+    if cache_key is None:
+        return None
+    try:
+        answers = json.loads(_path(cache_key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # none kept, or a damaged file: generate again
+    return answers if isinstance(answers, list) else None
+
+
+def write(cache_key: str | None, answers: list[str]) -> None:
+    if cache_key is None:
+        return
+    path = _path(cache_key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as f:
+            json.dump(answers, f)
+        os.replace(f.name, path)  # whole or not at all: a reader never sees half a file
+    except OSError:
+        pass  # a full or read-only disk only costs the next evaluation its time
