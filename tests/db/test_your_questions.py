@@ -64,7 +64,9 @@ class CannedGenerator:
     def __init__(self, answers: dict):
         self.answers = answers
 
-    def generate(self, model, adapter, trust_remote_code, prompts, batch_size=0, max_new_tokens=96):
+    def generate(
+        self, model, adapter, trust_remote_code, prompts, batch_size=0, max_new_tokens=96, progress=None
+    ):
         return [self.answers["adapter" if adapter else "base"]] * len(prompts)
 
 
