@@ -6,10 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import data_tab, preview_tab, train_form, train_plan, train_tab
+from app import data_tab, preview_tab, train_plan, train_tab
 from app.common import Dataset
 from core.config import BUNDLED_MODEL
 from core.paths import SAMPLE_SCHEMA
+from tests.app.test_app_client import start_args
 from tests.conftest import write
 
 TEMPLATE = "You are a {dialect} SQL expert. Use this schema:\n{schema}"
@@ -155,35 +156,12 @@ def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
 
 
 def values(**kw):
-    base = dict(
-        model=BUNDLED_MODEL,
-        rank=16,
-        alpha=32,
-        max_steps=60,
-        learning_rate=2e-4,
-        batch_size=2,
-        grad_accum=4,
-        warmup_steps=5,
-        max_seq_length=2048,
-        dropout=0.0,
-        target_modules=["q_proj"],
-        load_in_4bit="auto",
-        packing="auto",
-        batch_tokens=0,
-        seed=1,
-        eval_fraction=0.0,
-        answer_only_loss=True,
-        evaluate_after=False,
-        run_name="",
-        checkpoint_every=50,
-        keep_checkpoints=False,
-        trust_remote_code=False,
-        gpus=1,
-        schema_in_prompt="full",
-        database_name="",
+    """The Train form's values in its order: the recipe's settings on the bundled model (tests.app.test_app_client's
+    START_ARGS, changed where these tests want other values)."""
+    recipe = dict(
+        rank=16, alpha=32, max_steps=60, batch_size=2, grad_accum=4, warmup_steps=5, max_seq_length=2048
     )
-    base.update(kw)
-    return [base[f] for f in train_form.FIELDS]
+    return start_args(**{**recipe, "target_modules": ["q_proj"], "seed": 1, "run_name": "", **kw})
 
 
 def test_start_refuses_bad_settings_with_field_messages():
