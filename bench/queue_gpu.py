@@ -2,7 +2,8 @@
 
 The base is Qwen2.5-Coder-7B's shape with random weights, pre-quantized bitsandbytes 4-bit (bench/gpu_path.py makes
 it). Three queue items with the same base, 10 steps each, no evaluation, run by the queue's runner through the
-engine (each item a worker process: the kept-ready standby worker when there is one). Per item: Start to first
+engine: the first item in the kept-ready standby worker, which stays resident with the base loaded for the next items
+of the same base (core.train.resident); the last item has another LoRA rank. Per item: Start to first
 step and the worker's peak GPU memory (from its job folder); over the whole queue: the device's peak memory in use
 (nvidia-smi, every 0.5 s), and the memory in use before the queue and 10 s after it ends.
 
@@ -59,9 +60,18 @@ def main() -> int:
         experiment="queue-gpu",
     )
     Queue().save()
-    update(
+    update(  # the last item has another LoRA rank: a resident worker puts LoRA layers of a new shape on its base
         lambda q: [
-            q.add(TrainConfig.from_dict({**cfg.to_dict(), "run_name": f"item-{n}"})) for n in range(a.items)
+            q.add(
+                TrainConfig.from_dict(
+                    {
+                        **cfg.to_dict(),
+                        "run_name": f"item-{n}",
+                        **({"rank": 32, "alpha": 64} if n == a.items - 1 and n else {}),
+                    }
+                )
+            )
+            for n in range(a.items)
         ]
     )
     engine = get_engine()
@@ -89,7 +99,22 @@ def main() -> int:
         figures = (
             job_figures(Path(os.environ["STUDIO_DATA_DIR"]) / "outputs" / item.job_id) if item.job_id else {}
         )
-        items.append({"item": item.cfg.run_name, "status": item.status, "message": item.message, **figures})
+        log = (
+            (Path(os.environ["STUDIO_DATA_DIR"]) / "outputs" / item.job_id / "log.txt")
+            if item.job_id
+            else None
+        )
+        reused = bool(log and log.exists() and "still loaded" in log.read_text(encoding="utf-8"))
+        items.append(
+            {
+                "item": item.cfg.run_name,
+                "rank": item.cfg.rank,
+                "status": item.status,
+                "message": item.message,
+                "base_kept_loaded": reused,
+                **figures,
+            }
+        )
     result = {
         "gpu": subprocess.run(
             ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True

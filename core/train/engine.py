@@ -107,11 +107,12 @@ class Engine:
         """Keep a worker process with Unsloth imported ready, so Start reaches its first step quickly."""
         supervisor.prewarm()
 
-    def start(self, cfg: TrainConfig, report=None) -> str:
+    def start(self, cfg: TrainConfig, report=None, keep_worker: bool = False) -> str:
         """Validate, then launch the worker (it evaluates when it ends if `cfg.evaluate_after` asks for it).
         `report`: the validation the studio already made of this data, handed to the worker (which uses it when
         the data and the settings are those it was made with, instead of validating again). Returns the job id at
-        once.
+        once. `keep_worker`: the worker stays when the run ends, with its base model loaded, for the next run (the
+        queue asks when the next item has the same base; core.train.supervisor.release_resident ends it).
 
         Raises ConfigError (bad settings, more GPUs than there are), DataError (unreadable data file),
         StorageError (output folder not writable, disk nearly full) or BusyError (a run is active here or in
@@ -123,7 +124,7 @@ class Engine:
         if cfg.model != BUNDLED_MODEL:
             resolve_model(cfg.model)  # fast for folders and Hub ids; offline and uncached -> ModelError now
         job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        return self._launch(cfg, job_id, None, report)
+        return self._launch(cfg, job_id, None, report, keep_worker)
 
     def prepare(self, cfg: TrainConfig) -> Path:
         """Write a job folder without starting it: for a run across several machines, whose workers the user starts
@@ -160,7 +161,7 @@ class Engine:
         load_pairs(cfg.data_path)  # the data must still be there (uploads are kept under the data folder)
         return self._launch(cfg, job_id, checkpoint)
 
-    def _launch(self, cfg: TrainConfig, job_id: str, resume, report=None) -> str:
+    def _launch(self, cfg: TrainConfig, job_id: str, resume, report=None, keep_worker: bool = False) -> str:
         gpus = gpus_for(cfg)
         try:
             folder = outputs_dir() / job_id
@@ -190,7 +191,8 @@ class Engine:
             watch = None
             try:
                 folder.mkdir(parents=True, exist_ok=resume is not None)
-                for stale in ("stop.request", "state.json", *(p.name for p in folder.glob("rank-*.json"))):
+                stale_files = ("stop.request", "state.json", supervisor.DONE_FILE)
+                for stale in (*stale_files, *(p.name for p in folder.glob("rank-*.json"))):
                     (folder / stale).unlink(missing_ok=True)  # a resumed job starts with a clean channel
                 write_job(
                     folder,
@@ -206,7 +208,9 @@ class Engine:
                 if report is not None:
                     save_validation(folder, cfg, report)
                 watch = watch_job(folder)
-                process = supervisor.launch(folder, gpus, holder=f"job {job_id}, studio pid {os.getpid()}")
+                process = supervisor.launch(
+                    folder, gpus, holder=f"job {job_id}, studio pid {os.getpid()}", keep=keep_worker
+                )
                 write_job(folder, **process.identity())
             except LockHeld as e:
                 self._release(lease, watch)
@@ -258,7 +262,7 @@ class Engine:
             state.update(status="failed", error=f"{type(e).__name__}: {e}", finished_at=time.time())
         finally:
             self._release(lease, watch)
-            supervisor.rewarm()
+            supervisor.after_run(process)
 
     def _finish(self, state: RunState, folder: Path, cfg: TrainConfig, code, run) -> None:
         status, message = supervisor.explain_end(folder, code, self._stopped_now, state.step)

@@ -23,6 +23,7 @@ from pathlib import Path
 from core.config import ConfigError, TrainConfig
 from core.paths import data_dir, outputs_dir
 from core.runstate import ACTIVE, FINISHED, Status
+from core.train import supervisor
 from core.train.jobs import read_job
 
 QUEUE_FILE = "queue.json"
@@ -185,16 +186,17 @@ class QueueRunner:
             item = queue.next_queued()
             if item is None or queue.stop_after_current or not queue.running:
                 update(lambda q: setattr(q, "running", False))
+                supervisor.release_resident()  # the queue is done: its worker's memory goes back
                 return
             if self.engine.snapshot()["status"] in ACTIVE:  # a run started by hand: the queue waits for it
                 time.sleep(POLL_S)
                 continue
-            self._launch(item)
+            self._launch(item, keep_worker=_next_has_same_base(queue, item))
 
-    def _launch(self, item: QueueItem) -> None:
+    def _launch(self, item: QueueItem, keep_worker: bool = False) -> None:
         try:
             cfg = item.cfg
-            job_id = self.engine.start(cfg)
+            job_id = self.engine.start(cfg, keep_worker=keep_worker)
         except Exception as e:  # noqa: BLE001 - a bad item is reported on the item; the queue goes on
             message = str(e) or type(e).__name__
             _set(item.id, status=Status.FAILED, message=f"Not started: {message}", finished=time.time())
@@ -224,6 +226,25 @@ class QueueRunner:
             elif snap["status"] in ACTIVE:
                 _set(item.id, status=snap["status"], mlflow_run_id=snap["mlflow_run_id"])
             time.sleep(POLL_S)
+
+
+def same_base(a: TrainConfig, b: TrainConfig) -> bool:
+    """Two runs a resident worker can run one after the other without loading the base again."""
+    return (a.model, a.load_in_4bit, a.trust_remote_code, a.gpus) == (
+        b.model,
+        b.load_in_4bit,
+        b.trust_remote_code,
+        b.gpus,
+    )
+
+
+def _next_has_same_base(queue: Queue, item: QueueItem) -> bool:
+    """Whether the item's worker should stay when it ends: the item queued after it uses the same base model."""
+    later = [i for i in queue.items if i.status == Status.QUEUED and i.id != item.id]
+    try:
+        return bool(later) and not queue.stop_after_current and same_base(item.cfg, later[0].cfg)
+    except ConfigError:  # a damaged item: it will fail on its own
+        return False
 
 
 def _set(item_id: str, **changes) -> None:

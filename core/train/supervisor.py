@@ -12,6 +12,11 @@ training lock's file descriptor is passed to the worker: the lock then lives exa
 A warm standby (`prewarm()`) is a worker process that has already imported Unsloth (~15 s of CPU; several seconds
 on a GPU host) and waits for its job folder on stdin, so Start reaches the first step as soon as an in-process
 trainer would. It is used only when the environment has not changed since it was spawned.
+
+A resident worker (`launch(..., keep=True)`, for a queue item followed by another of the same base) is a standby that
+stays after its job: it writes the job's `worker.done`, keeps the base model loaded, and waits in the standby's place
+for the next job; the studio keeps its copy of the training lock meanwhile, so no other process trains in between.
+`release_resident()` (the queue's end) ends it and its memory goes back to the system.
 """
 
 import json
@@ -33,6 +38,8 @@ from core.train.threads import WAIT_POLICY, policy_on
 
 GRACE_S = 10.0  # Stop now: SIGTERM first, SIGKILL after this many seconds
 WORKER_LOG = "worker.log"  # the worker's own stdout and stderr (tracebacks, library warnings)
+DONE_FILE = "worker.done"  # a resident worker's word that the job ended (its exit code); the process stays
+KEEP_WORD = "keep"  # after a job folder on a standby's input: stay for the next job
 
 
 # The worker process's module: above core.evaluate in the layers (it evaluates after training), so it is started
@@ -69,14 +76,33 @@ def worker_command(folder: Path | None, gpus: int) -> list[str]:
 class WorkerProcess:
     """A worker this process started (exit code known), or one found running after a restart (pid only)."""
 
-    def __init__(self, pid: int, popen: subprocess.Popen | None = None, started: float | None = None):
+    def __init__(
+        self,
+        pid: int,
+        popen: subprocess.Popen | None = None,
+        started: float | None = None,
+        resident: "Standby | None" = None,
+        done: Path | None = None,
+    ):
         self.pid, self.popen = pid, popen
         self.started = started if started is not None else _create_time(pid)
+        self.resident, self.done = (
+            resident,
+            done,
+        )  # a resident worker: the job ends with `done`, not the process
+
+    def _done_code(self) -> int | None:
+        try:
+            return int(self.done.read_text(encoding="utf-8") or 0) if self.done else None
+        except (OSError, ValueError):
+            return None
 
     def identity(self) -> dict:
         return {"worker_pid": self.pid, "worker_started": self.started}
 
     def alive(self) -> bool:
+        if self._done_code() is not None:
+            return False
         if self.popen is not None:
             return self.popen.poll() is None
         now = _create_time(self.pid)  # pid and start time: pids are reused
@@ -86,10 +112,15 @@ class WorkerProcess:
         """The exit code once it ended (negative: the signal), None while it runs. For a worker found after a
         restart the code is unknown: it ends as 0 with nothing more to say."""
         if self.popen is not None:
-            try:
-                return self.popen.wait(timeout) if timeout else self.popen.poll()
-            except subprocess.TimeoutExpired:
-                return None
+            deadline = time.time() + timeout
+            while True:
+                if (code := self._done_code()) is not None:
+                    return code
+                try:
+                    return self.popen.wait(min(timeout, 0.25)) if timeout else self.popen.poll()
+                except subprocess.TimeoutExpired:
+                    if time.time() >= deadline:
+                        return None
         deadline = time.time() + timeout
         while self.alive():
             if time.time() >= deadline:
@@ -99,6 +130,8 @@ class WorkerProcess:
 
     def terminate(self, grace_s: float = GRACE_S) -> None:
         """End it at once: SIGTERM to the whole process group (every DDP rank), SIGKILL if it lingers."""
+        if self._done_code() is not None:
+            return  # a resident worker whose job has ended: nothing of the job is left to end
         _signal_group(self.pid, signal.SIGTERM)
 
         def finish():
@@ -148,7 +181,7 @@ def _spawn(command: list[str], lock, log_path: Path, stdin=None) -> subprocess.P
 
 def _relevant(env: dict) -> dict:
     """The environment a worker depends on (MLflow's settings are the studio's business: it sends the journal)."""
-    return {k: v for k, v in env.items() if not k.startswith("MLFLOW_")}
+    return {k: v for k, v in env.items() if "MLFLOW_" not in k}  # _MLFLOW_TELEMETRY_SESSION_ID appears later
 
 
 class Standby:
@@ -159,17 +192,31 @@ class Standby:
         self.lock = open(data_dir() / "training.lock", "a+", encoding="utf-8")  # noqa: SIM115 - see launch()
         self.log = data_dir() / f"standby-{os.getpid()}-{time.time_ns()}.log"
         self.popen = _spawn(worker_command(None, 1), self.lock, self.log, stdin=subprocess.PIPE)
+        self.resident = False  # has run a job and stayed: its base model may still be loaded
 
     def usable(self) -> bool:
         return self.popen.poll() is None and _relevant(self.env) == _relevant(_env())
 
-    def close(self) -> None:
+    def hand(self, folder: Path, keep: bool) -> None:
+        if not self.resident:  # its output so far (import warnings) goes with its first job
+            os.rename(self.log, Path(folder) / WORKER_LOG)
+        self.popen.stdin.write(f"{folder}{chr(9) + KEEP_WORD if keep else ''}\n".encode())
+        self.popen.stdin.flush()
+
+    def close(self, wait_s: float = 0.0) -> None:
+        """EOF on its input: it exits on its own (a resident, once its last job ends). `wait_s`: wait that long
+        for it to be gone (its memory back), then end it."""
         try:
-            self.popen.stdin.close()  # EOF: the standby exits on its own
+            self.popen.stdin.close()
         except OSError:
             pass
         self.lock.close()
         self.log.unlink(missing_ok=True)
+        if wait_s:
+            try:
+                self.popen.wait(wait_s)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.popen.pid, signal.SIGKILL)
 
 
 _standby: Standby | None = None
@@ -204,6 +251,35 @@ def rewarm() -> None:
         threading.Thread(target=prewarm, name="prewarm-worker", daemon=True).start()
 
 
+def after_run(process: WorkerProcess) -> None:
+    """A run has ended: its resident worker (alive) waits in the standby's place for the next job; else a new
+    standby, if the studio keeps one."""
+    global _standby
+    standby = process.resident
+    if standby is not None and standby.usable():
+        with _standby_lock:
+            spare, _standby = _standby, standby
+        if spare is not None:
+            spare.close()
+        return
+    if standby is not None:
+        standby.close()
+    rewarm()
+
+
+def release_resident(wait_s: float = 30.0) -> None:
+    """End a resident worker (the queue is done) and wait until it is gone, so its memory is back; a plain standby
+    takes its place if the studio keeps one."""
+    global _standby
+    with _standby_lock:
+        found = _standby if _standby is not None and _standby.resident else None
+        if found is not None:
+            _standby = None
+    if found is not None:
+        found.close(wait_s)
+        rewarm()
+
+
 def _put_back(standby: Standby) -> None:
     global _standby
     with _standby_lock:
@@ -213,11 +289,16 @@ def _put_back(standby: Standby) -> None:
         standby.close()
 
 
-def launch(folder: Path, gpus: int, holder: str) -> WorkerProcess:
+def launch(folder: Path, gpus: int, holder: str, keep: bool = False) -> WorkerProcess:
     """Take the training lock (LockHeld when another process trains) and start the worker of a job whose folder
     holds job.json. The worker inherits the locked file (a lock belongs to the open file, not the process) and our
-    copy is closed here, so the lock is released exactly when the worker ends, even if this process dies first."""
+    copy is closed here, so the lock is released exactly when the worker ends, even if this process dies first.
+    `keep` (one device): the worker stays after the job with its base model loaded (a resident worker; our copy of
+    the lock stays open with it, until `release_resident`)."""
+    keep = keep and gpus <= 1
     standby = _take_standby() if gpus <= 1 else None
+    if standby is None and keep:
+        standby = Standby()  # a worker that reads its jobs from its input, so it can take the next one
     lock = standby.lock if standby else open(data_dir() / "training.lock", "a+", encoding="utf-8")  # noqa: SIM115
     try:
         lock_training(lock, holder)
@@ -229,20 +310,19 @@ def launch(folder: Path, gpus: int, holder: str) -> WorkerProcess:
         raise
     try:
         if standby is not None:
-            os.rename(
-                standby.log, Path(folder) / WORKER_LOG
-            )  # its output so far (import warnings) goes with the job
-            standby.popen.stdin.write(f"{folder}\n".encode())
-            standby.popen.stdin.flush()
+            standby.hand(folder, keep)
             popen = standby.popen
         else:
             popen = _spawn(worker_command(Path(folder), gpus), lock, Path(folder) / WORKER_LOG)
     except OSError:
         unlock_training(lock)
-        raise
-    finally:
         lock.close()
-    return WorkerProcess(popen.pid, popen)
+        raise
+    if not keep:
+        lock.close()
+        return WorkerProcess(popen.pid, popen)
+    standby.resident = True
+    return WorkerProcess(popen.pid, popen, resident=standby, done=Path(folder) / DONE_FILE)
 
 
 def _traceback_line(log_path: Path) -> str:

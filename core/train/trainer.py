@@ -29,6 +29,7 @@ from core.prompt_record import PROMPT_FILE, PromptRecord
 from core.runstate import RunState, Status
 from core.tracking import run as mlflow_run
 from core.tracking import tracking_uri
+from core.train import resident
 from core.train.batching import plan_batches
 from core.train.callbacks import friendly_error, make_progress_callback
 from core.train.dataset import prepare_run_data
@@ -115,6 +116,7 @@ def run_training(
     resume=None,
     send: bool = True,
     keep_open: bool = False,
+    keep_model: bool = False,
 ):
     """Train one LoRA adapter; never raises (the ending is written to the state and job.json).
 
@@ -122,7 +124,8 @@ def run_training(
     interrupted job: same output folder, same MLflow run. `send=False` only journals the MLflow run (the worker
     process: the studio sends it). `keep_open`: when training completes with held-out rows and `cfg.evaluate_after`,
     the MLflow run is left open and returned (status "evaluating"): the caller evaluates, then ends the run with
-    `end_run`. Otherwise returns None."""
+    `end_run`. Otherwise returns None. `keep_model`: a resident worker keeps the base model loaded for its next run
+    (core.train.resident); a run takes a kept base back whenever it is the same one."""
 
     rank = int(os.environ.get("RANK", "0"))
     lead = rank == 0  # under DDP, rank 0 alone writes the job's files and the journal
@@ -138,6 +141,8 @@ def run_training(
         from unsloth import FastLanguageModel
 
         cuda = torch.cuda.is_available()
+        if cuda:  # a resident worker's earlier run must not count in this run's peak
+            torch.cuda.reset_peak_memory_stats()
         backend = "unsloth-cuda" if cuda else "unsloth-cpu"
         if not cuda:
             state.log(apply_threads())
@@ -234,17 +239,26 @@ def run_training(
             (output_dir / SPLIT_FILE).write_text(json.dumps(split), encoding="utf-8")
         run.log_dict(split, SPLIT_FILE)
 
-        state.log(f"loading {cfg.model}")
-        model, tokenizer = FastLanguageModel.from_pretrained(
-            model_name=source,
-            max_seq_length=plan.max_length,
-            load_in_4bit=four_bit,
-            dtype=None,
-            trust_remote_code=cfg.trust_remote_code,
-        )
-        ensure_chat_template(tokenizer)
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
+        base = resident.base_key(source, four_bit, plan.max_length, cfg.trust_remote_code)
+        kept = resident.take(base)
+        if kept:
+            model, tokenizer = kept
+            state.log(
+                f"{cfg.model} is still loaded from the previous run in this worker: new LoRA weights and a "
+                "new optimizer, no reload"
+            )
+        else:
+            state.log(f"loading {cfg.model}")
+            model, tokenizer = FastLanguageModel.from_pretrained(
+                model_name=source,
+                max_seq_length=plan.max_length,
+                load_in_4bit=four_bit,
+                dtype=None,
+                trust_remote_code=cfg.trust_remote_code,
+            )
+            ensure_chat_template(tokenizer)
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
         model = FastLanguageModel.get_peft_model(
             model,
             r=cfg.rank,
@@ -316,6 +330,8 @@ def run_training(
             state.log(f"adapter saved to {adapter}")
             run.log_artifacts(adapter, "adapter")
             run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
+            if keep_model:
+                resident.keep(base, model, tokenizer)
             if not cfg.keep_checkpoints:  # the adapter is saved: no resume needs them
                 shutil.rmtree(
                     output_dir / "checkpoints", ignore_errors=True
@@ -331,6 +347,7 @@ def run_training(
         message = error = friendly_error(exc, cfg)
         traceback.clear_frames(exc.__traceback__)  # the frames' locals hold the failed step's GPU tensors
         state.log("failed: " + message)
+        resident.drop()  # a failed run's model may be half-changed (an out-of-memory step): never reused
         if os.environ.get("STUDIO_DEBUG"):
             traceback.print_exc()
         run.set_tags({"outcome": "failed", "error": message[:250]})

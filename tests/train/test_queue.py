@@ -5,13 +5,16 @@ re-attaches. Then the queue's runs on one leaderboard (same held-out rows), and 
 import json
 import time
 
+import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
 from core.evaluate.checkpoints import best, promote, score_checkpoints
+from core.paths import outputs_dir
 from core.runstate import Status
 from core.sweep import leaderboard
 from core.train import Engine
+from core.train.jobs import read_job
 from core.train.queue import Queue, QueueItem, QueueRunner, update
 from tests.conftest import ROOT
 from tests.train.test_engine import tiny
@@ -73,6 +76,17 @@ def test_items_run_in_order_and_a_failed_one_keeps_its_reason(ran_queue):
     assert not queue.running  # done: nothing left
     for i in (first, last):
         assert items[i].mlflow_run_id and items[i].job_id
+
+
+def test_the_next_item_of_the_same_base_runs_in_the_same_worker_without_loading_it_again(ran_queue):
+    _, queue, (first, _, last) = ran_queue
+    items = {i.id: i for i in queue.items}
+    folders = [outputs_dir() / items[i].job_id for i in (first, last)]
+    pids = [read_job(f)["worker_pid"] for f in folders]
+    assert pids[0] == pids[1]  # the first item's worker stayed for the last (the broken one never started)
+    assert "still loaded from the previous run" in (folders[1] / "log.txt").read_text(encoding="utf-8")
+    assert "loading " in (folders[0] / "log.txt").read_text(encoding="utf-8")
+    assert not psutil.pid_exists(pids[0])  # the queue is done: the resident worker is gone, its memory back
 
 
 def test_the_queues_runs_compare_on_the_same_held_out_rows(ran_queue, mlflow_server):
