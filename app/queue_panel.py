@@ -23,6 +23,7 @@ from core.sweep import GRID_CAP, create_study, grid, leaderboard, optimize, pars
 from core.sweep.leaderboard import COLUMNS, table_rows
 from core.tracking import load_run_dict
 from core.train import get_engine
+from core.train.gpus import gpu_count
 from core.train.queue import Queue, get_queue_runner, update
 
 QUEUE_HEADERS = ["#", "item", "status", "differs from the first", "message"]
@@ -58,6 +59,16 @@ def build_queue_panel() -> dict:
             c["queue_run"] = gr.Button("Run all", variant="primary", elem_id="queue-run")
             c["queue_stop_after"] = gr.Button("Stop after this run", elem_id="queue-stop-after")
             c["queue_stop_now"] = gr.Button("Stop now", variant="stop", elem_id="queue-stop-now")
+            c["queue_parallel"] = gr.Number(
+                1,
+                label="Side by side",
+                info="runs at a time, one GPU each",
+                minimum=1,
+                maximum=max(gpu_count(), 1),
+                precision=0,
+                visible=gpu_count() > 1,  # a host with several GPUs
+                elem_id="queue-parallel",
+            )
         c["queue_message"] = gr.HTML(elem_id="queue-message")
         c["queue_table"] = gr.Dataframe(
             headers=QUEUE_HEADERS,
@@ -177,14 +188,18 @@ def edit(action: str, item_id: str, field_name: str = "", value=None):
     )
 
 
-def run_all():
+def run_all(parallel=1):
     runner = get_queue_runner(get_engine())
     if not Queue.load().next_queued():
         return queue_view(box("Nothing queued: add the form (or a sweep) first.", "warn"))
     if get_engine().snapshot()["status"] in ACTIVE and not runner.alive:
         return queue_view(box("A run is training: Run all when it ends.", "warn"))
-    started = runner.start()
-    return queue_view(box("Running the queue." if started else "The queue is already running.", "ok"))
+    try:
+        started = runner.start(parallel=int(parallel or 1))
+    except ValueError as e:
+        return queue_view(box(str(e), "error"))
+    side = f", {int(parallel)} side by side" if (parallel or 1) > 1 else ""
+    return queue_view(box(f"Running the queue{side}." if started else "The queue is already running.", "ok"))
 
 
 def stop_after():
@@ -334,7 +349,7 @@ def wire_queue(q: dict, d: dict, p: dict, t: dict, dataset) -> None:
         q[k] for k in ("sweep_lr", "sweep_rank", "sweep_steps", "sweep_schema", "sweep_mode", "sweep_trials")
     ]
     q["queue_add"].click(_with_form(add_to_queue), form, shown, api_name="queue_add")
-    q["queue_run"].click(run_all, None, shown, api_name="queue_run", concurrency_limit=1)
+    q["queue_run"].click(run_all, q["queue_parallel"], shown, api_name="queue_run", concurrency_limit=1)
     q["queue_stop_after"].click(stop_after, None, shown, api_name="queue_stop_after")
     q["queue_stop_now"].click(stop_now, None, shown, api_name="queue_stop_now")
     for action in ("up", "down", "remove"):

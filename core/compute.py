@@ -32,6 +32,12 @@ class Lease:
     thread: int = field(
         default_factory=threading.get_ident
     )  # the thread doing the work (see hand_to_this_thread)
+    devices: tuple[int, ...] | None = (
+        None  # a training pinned to these GPUs (a queue's side-by-side run); None: all
+    )
+
+    def overlaps(self, devices: tuple[int, ...] | None) -> bool:
+        return self.devices is None or devices is None or bool(set(self.devices) & set(devices))
 
     def hand_to_this_thread(self) -> None:
         """The lease was taken by the thread that started the work; the work's own thread now holds it."""
@@ -64,15 +70,19 @@ def training_refusal(holder: str) -> str:
     )
 
 
-def acquire(kind: str, label: str | Callable[[], str]) -> Lease:
+def acquire(kind: str, label: str | Callable[[], str], devices: tuple[int, ...] | None = None) -> Lease:
     """Take the lease or raise BusyError. Generation shares with generation; training shares with nothing,
-    except the generation its own thread does (the evaluation when a run ends)."""
+    except the generation its own thread does (the evaluation when a run ends) and trainings pinned to other GPUs
+    (`devices`: a queue's runs side by side, one per GPU)."""
     me = threading.get_ident()
     with _lock:
         for held in _leases:
+            side_by_side = kind == TRAINING and held.kind == TRAINING and not held.overlaps(devices)
+            if side_by_side:
+                continue
             if kind == TRAINING or (held.kind == TRAINING and held.thread != me):
                 raise BusyError(_refusal(kind, held))
-        taken = Lease(kind, label)
+        taken = Lease(kind, label, devices=devices)
         _leases.append(taken)
         return taken
 

@@ -289,6 +289,15 @@ class TrainConfig(Settings):
         "Keep every checkpoint (to score them)",
         advanced=True,
     )
+    score_checkpoints: bool = _f(
+        False,
+        "When the run has been evaluated, score every checkpoint on the same held-out rows and make the most "
+        "accurate step the adapter (keeps every checkpoint; a sweep's option). The step is chosen on the rows it "
+        "is scored on: the leaderboard names it.",
+        "schedule",
+        "Make the best checkpoint the adapter",
+        advanced=True,
+    )
     logging_steps: int = _f(1, "Log loss every N steps.", "schedule", min=1, max=100000)
     # ---- evaluation: the held-out questions and what is scored on them ----
     eval_fraction: float = _f(

@@ -111,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help=_help("keep_checkpoints"),
         )
+        t.add_argument(
+            "--score-checkpoints",
+            dest="score_checkpoints",
+            action="store_true",
+            default=None,
+            help=_help("score_checkpoints"),
+        )
 
     training(t := sub.add_parser("train", help="train a LoRA adapter"))
     t.add_argument(
@@ -135,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--trials", type=int, default=0, help="search: N trials drawn by Optuna (0: the grid)")
     sw.add_argument("--storage", default=None, help="the Optuna storage of a search (default: SQLite here)")
     sw.add_argument("--study", default=None, help="a name for the search's study")
+    sw.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="a grid's runs side by side, N at a time, one GPU each (a host with several GPUs)",
+    )
     w = sub.add_parser("sweep-worker", help="join a search another machine started: run its remaining trials")
     w.add_argument("--study", required=True, help="the study's name (printed by `sweep --trials`)")
     w.add_argument("--storage", required=True, help="the Optuna storage shared by the machines")

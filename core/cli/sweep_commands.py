@@ -22,7 +22,7 @@ from core.sweep import (
 from core.sweep.leaderboard import leaderboard
 from core.tracking import ensure_server
 from core.train import ConfigError, get_engine
-from core.train.queue import Queue, QueueRunner
+from core.train.queue import Queue, QueueRunner, check_parallel
 
 
 def cmd_sweep(args) -> int:
@@ -33,6 +33,7 @@ def cmd_sweep(args) -> int:
     if not space:
         raise ConfigError({"grid": "give at least one --grid NAME=V1,V2 (lr, rank, steps or schema)"})
     load_pairs(base.data_path)  # a broken file is refused before anything starts
+    check_parallel(args.parallel)  # side by side needs as many GPUs: said before anything starts
     configs = grid(base, space) if not args.trials else []  # a grid over the cap is refused before any run
     uri = ensure_server()
     engine = get_engine()
@@ -52,7 +53,7 @@ def cmd_sweep(args) -> int:
             f"grid of {len(configs)} runs queued (MLflow parent run {parent}); running them ...", flush=True
         )
         runner = QueueRunner(engine)
-        runner.start()
+        runner.start(parallel=args.parallel)
         _follow_queue(runner, parent)
         finish_sweep(parent)
     print(leaderboard_text(leaderboard(parent)), flush=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core.config import TrainConfig
 from core.evaluate import evaluate_after_training
+from core.evaluate.checkpoints import best_step_after_training
 from core.runstate import Status
 from core.train.jobs import read_job, this_host, write_job
 from core.train.progress import MirroredState, StopRequest
@@ -70,6 +71,8 @@ def run_job(folder: Path, keep_model: bool = False) -> int:
     if run is not None:  # trained, with held-out rows to score: evaluate before the run ends
         began = time.time()
         evaluate_after_training(cfg, folder, run, state)
+        if cfg.score_checkpoints:
+            best_step_after_training(cfg, folder, run, state)
         write_job(folder, evaluation_seconds=time.time() - began)
         end_run(run, state, Path(folder), Status.COMPLETED, state.message)
     return 0

@@ -66,7 +66,9 @@ def leaderboard(
                 "run": info.run_name or info.run_id[:8],
                 "settings": settings.get(info.run_id, {}),
                 "base": m.get("base_exec_accuracy"),
-                "adapter": m.get("eval_exec_accuracy"),
+                # a run with score_checkpoints: its adapter is its most accurate step (adapter_step)
+                "adapter": m.get("adapter_exec_accuracy", m.get("eval_exec_accuracy")),
+                "step": run.data.tags.get("adapter_step", ""),
                 "valid": m.get("eval_valid_sql_rate"),
                 "eval_loss": m.get("eval_loss"),
                 "minutes": minutes,
@@ -93,7 +95,9 @@ def table_rows(rows: list[dict]) -> list[list]:
             r["run"],
             ", ".join(f"{k}={v}" for k, v in r["settings"].items()),
             _pct(r["base"]),
-            _pct(r["adapter"]) + ("" if r["same_rows"] else " (other rows)"),
+            _pct(r["adapter"])
+            + (f" (step {r['step']}, chosen on these rows)" if r.get("step") else "")
+            + ("" if r["same_rows"] else " (other rows)"),
             _pct(r["valid"]),
             f"{r['eval_loss']:.4f}" if r["eval_loss"] is not None else "-",
             f"{r['minutes']:.1f}" if r["minutes"] is not None else "-",

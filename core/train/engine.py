@@ -94,7 +94,10 @@ def _compare_estimate(folder: Path) -> dict | None:
 
 
 class Engine:
-    def __init__(self):
+    def __init__(self, devices: tuple[int, ...] | None = None):
+        """`devices`: an engine of a queue's runs side by side, whose runs use these GPUs only (CUDA_VISIBLE_DEVICES);
+        None: the studio's own engine, whose runs may use every GPU."""
+        self.devices = tuple(devices) if devices is not None else None
         self._lock = threading.Lock()
         self._state = RunState()
         self._thread: threading.Thread | None = None
@@ -162,7 +165,7 @@ class Engine:
         return self._launch(cfg, job_id, checkpoint)
 
     def _launch(self, cfg: TrainConfig, job_id: str, resume, report=None, keep_worker: bool = False) -> str:
-        gpus = gpus_for(cfg)
+        gpus = len(self.devices) if self.devices else gpus_for(cfg)
         try:
             folder = outputs_dir() / job_id
         except OSError as e:  # the data folder itself cannot be created (e.g. its parent is a file)
@@ -186,7 +189,9 @@ class Engine:
                 model=cfg.model,
             )
             lease = compute.acquire(
-                compute.TRAINING, lambda: f"job {job_id}, step {state.step}/{state.total_steps}"
+                compute.TRAINING,
+                lambda: f"job {job_id}, step {state.step}/{state.total_steps}",
+                devices=self.devices,
             )
             watch = None
             try:
@@ -203,13 +208,18 @@ class Engine:
                     started=state.started_at,
                     host=this_host(),
                     gpus=gpus,
+                    devices=list(self.devices) if self.devices is not None else None,
                     resume=[str(resume[0]), resume[1]] if resume else None,
                 )
                 if report is not None:
                     save_validation(folder, cfg, report)
                 watch = watch_job(folder)
                 process = supervisor.launch(
-                    folder, gpus, holder=f"job {job_id}, studio pid {os.getpid()}", keep=keep_worker
+                    folder,
+                    gpus,
+                    holder=f"job {job_id}, studio pid {os.getpid()}",
+                    keep=keep_worker,
+                    devices=self.devices,
                 )
                 write_job(folder, **process.identity())
             except LockHeld as e:
@@ -223,6 +233,7 @@ class Engine:
                 + (f"resuming from step {resume[1]}" if resume else "starting")
                 + f" in worker process {process.pid}"
                 + (f" on {gpus} GPUs" if gpus > 1 else "")
+                + (f" (device {','.join(map(str, self.devices))})" if self.devices is not None else "")
             )
             self._watch(state, process, folder, cfg, lease, watch)
         self.interrupted = [i for i in self.interrupted if i.job_id != job_id]
@@ -262,7 +273,8 @@ class Engine:
             state.update(status="failed", error=f"{type(e).__name__}: {e}", finished_at=time.time())
         finally:
             self._release(lease, watch)
-            supervisor.after_run(process)
+            if self.devices is None:  # runs side by side leave the standby worker to the studio's own engine
+                supervisor.after_run(process)
 
     def _finish(self, state: RunState, folder: Path, cfg: TrainConfig, code, run) -> None:
         status, message = supervisor.explain_end(folder, code, self._stopped_now, state.step)

@@ -239,23 +239,30 @@ def training_elsewhere() -> str:
         return ""
 
 
-def lock_training(handle, holder: str) -> None:
+def lock_training(handle, holder: str, shared: bool = False) -> None:
     """Lock the data folder's training lock through `handle` (an open training.lock), or raise LockHeld naming who
     holds it. One training at a time per data folder, across processes (browser sessions share a studio process;
     the CLI does not). flock belongs to the open file: the worker that inherits the handle holds it, and the OS
-    drops it when the last holder exits, even by SIGKILL, so it never goes stale."""
+    drops it when the last holder exits, even by SIGKILL, so it never goes stale. `shared`: runs pinned to GPUs of
+    their own (a queue's runs side by side) share training.lock and each holds its GPUs' locks (gpu_lock_name)."""
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except OSError:
         handle.seek(0)
         raise LockHeld(
-            f"Another studio process is training ({handle.read().strip() or 'unknown'}). One training runs "
-            "at a time on this machine: wait for it or stop it first."
+            f"Another studio process is training ({handle.read().strip() or 'runs side by side'}). One "
+            "training runs at a time on each device of this machine: wait for it or stop it first."
         ) from None
+    if shared:
+        return
     handle.seek(0)
     handle.truncate()
     handle.write(holder)
     handle.flush()
+
+
+def gpu_lock_name(device: int) -> str:
+    return f"training-gpu{device}.lock"
 
 
 def unlock_training(handle) -> None:

@@ -5,6 +5,11 @@
     queue.duplicate(item_id, "learning_rate", 1e-3)   # the same with one field changed
     QueueRunner(engine).start()             # runs every queued item as an ordinary run, in a thread
     runner.stop_after_current() / runner.stop_now()
+    QueueRunner(engine).start(parallel=2)   # on a host with several GPUs: two items at a time, one GPU each
+
+Side by side (`parallel` N > 1, kept in the queue file): each item runs on GPUs of its own (CUDA_VISIBLE_DEVICES; an
+item of `gpus` G takes G of them, a DDP run), through an engine of its own, as soon as enough GPUs are free; items
+still start in the queue's order.
 
 Each item is an ordinary run (the engine's worker process, job folder, MLflow run, evaluation when it ends); a failed
 item keeps its reason and the queue goes on. The runner writes the queue file after every change, so a studio that
@@ -24,6 +29,8 @@ from core.config import ConfigError, TrainConfig
 from core.paths import data_dir, outputs_dir
 from core.runstate import ACTIVE, FINISHED, Status
 from core.train import supervisor
+from core.train.engine import Engine
+from core.train.gpus import gpu_count
 from core.train.jobs import read_job
 
 QUEUE_FILE = "queue.json"
@@ -53,6 +60,7 @@ class Queue:
     items: list[QueueItem] = field(default_factory=list)
     running: bool = False  # "Run all" was pressed and the queue is not done
     stop_after_current: bool = False
+    parallel: int = 1  # items run side by side, one GPU each (a restart goes on the same way)
 
     # ---- kept in the data folder ----
     @staticmethod
@@ -73,7 +81,12 @@ class Queue:
                 return cls()
         known = {f.name for f in fields(QueueItem)}
         items = [QueueItem(**{k: v for k, v in item.items() if k in known}) for item in data.get("items", [])]
-        return cls(items, bool(data.get("running")), bool(data.get("stop_after_current")))
+        return cls(
+            items,
+            bool(data.get("running")),
+            bool(data.get("stop_after_current")),
+            max(1, int(data.get("parallel") or 1)),
+        )
 
     def save(self) -> None:
         with _lock:
@@ -82,6 +95,7 @@ class Queue:
                 "items": [asdict(i) for i in self.items],
                 "running": self.running,
                 "stop_after_current": self.stop_after_current,
+                "parallel": self.parallel,
             }
             tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
             tmp.replace(self.path())  # a job's database URL may be in a config: the file stays the owner's
@@ -149,16 +163,26 @@ class QueueRunner:
     def __init__(self, engine):
         self.engine = engine
         self._thread: threading.Thread | None = None
+        self._lanes: dict[str, Lane] = {}  # side by side: item id -> its run
 
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> bool:
-        """Run all: starts the thread (False when it already runs)."""
+    def start(self, parallel: int | None = None) -> bool:
+        """Run all: starts the thread (False when it already runs). `parallel`: how many items run side by side, one
+        GPU each (ValueError when the machine has fewer GPUs); None keeps the queue's setting."""
         if self.alive:
             return False
-        update(lambda q: (setattr(q, "running", True), setattr(q, "stop_after_current", False)))
+        if parallel is not None:
+            check_parallel(parallel)
+        update(
+            lambda q: (
+                setattr(q, "running", True),
+                setattr(q, "stop_after_current", False),
+                setattr(q, "parallel", parallel if parallel is not None else q.parallel),
+            )
+        )
         self._thread = threading.Thread(target=self._run, name="queue", daemon=True)
         self._thread.start()
         return True
@@ -170,6 +194,9 @@ class QueueRunner:
         """End the current run at once (its checkpoint stays resumable) and run nothing more."""
         self.stop_after_current()
         self.engine.stop_now()
+        for lane in list(self._lanes.values()):
+            if lane.engine is not None:
+                lane.engine.stop_now()
 
     def wait(self, timeout: float | None = None) -> Queue:
         if self._thread is not None:
@@ -177,6 +204,9 @@ class QueueRunner:
         return Queue.load()
 
     def _run(self) -> None:
+        if (slots := Queue.load().parallel) > 1:
+            self._run_side_by_side(slots)
+            return
         while True:
             queue = Queue.load()
             current = queue.current()
@@ -192,6 +222,17 @@ class QueueRunner:
                 time.sleep(POLL_S)
                 continue
             self._launch(item, keep_worker=_next_has_same_base(queue, item))
+
+    def _run_side_by_side(self, slots: int) -> None:
+        free = set(range(slots))
+        for item in Queue.load().items:  # running before a restart: their GPUs stay taken until they end
+            if item.status in ACTIVE and item.job_id:
+                devices = tuple((read_job(outputs_dir() / item.job_id) or {}).get("devices") or ())
+                self._lanes[item.id] = Lane(None, devices, item.job_id, item.status)
+                free -= set(devices)
+        while _side_by_side_step(self, slots, free):
+            time.sleep(POLL_S)
+        update(lambda q: setattr(q, "running", False))
 
     def _launch(self, item: QueueItem, keep_worker: bool = False) -> None:
         try:
@@ -226,6 +267,74 @@ class QueueRunner:
             elif snap["status"] in ACTIVE:
                 _set(item.id, status=snap["status"], mlflow_run_id=snap["mlflow_run_id"])
             time.sleep(POLL_S)
+
+
+@dataclass
+class Lane:
+    """An item running side by side with others: its engine (None: a run re-attached after a restart, followed
+    through its job folder), its GPUs, its job, the status last recorded."""
+
+    engine: object | None
+    devices: tuple[int, ...]
+    job_id: str
+    status: str = Status.STARTING
+
+
+def check_parallel(parallel: int) -> None:
+    """Side by side needs a GPU per item (STUDIO_CPU_DDP=1 lets CPU processes stand in for GPUs, for the tests)."""
+    if parallel <= 1:
+        return
+    found = gpu_count()
+    if parallel > found and os.environ.get("STUDIO_CPU_DDP") != "1":
+        raise ValueError(
+            f"{parallel} runs side by side need {parallel} GPUs; this machine has {found}. Set it to "
+            f"{max(found, 1)} or fewer."
+        )
+
+
+def _side_by_side_step(runner: "QueueRunner", slots: int, free: set) -> bool:
+    """One turn of the side-by-side loop: record the lanes that ended, start the next item when its GPUs are free.
+    False when the queue is done (nothing running, nothing more to start)."""
+    for item_id, lane in list(runner._lanes.items()):
+        snap = lane.engine.snapshot() if lane.engine is not None else None
+        if snap is not None and snap["job_id"] == lane.job_id and snap["status"] in FINISHED:
+            ended = {"status": snap["status"], "message": snap["message"] or snap["error"]}
+            ended["mlflow_run_id"] = snap["mlflow_run_id"]
+        else:
+            ended = _job_ending(lane.job_id) if snap is None else None
+        if ended is not None:
+            _set(item_id, **ended, finished=time.time())
+            free |= set(lane.devices)
+            del runner._lanes[item_id]
+        elif snap is not None and snap["status"] != lane.status and snap["status"] in ACTIVE:
+            lane.status = snap["status"]
+            _set(item_id, status=snap["status"], mlflow_run_id=snap["mlflow_run_id"])
+    queue = Queue.load()
+    item = queue.next_queued()
+    if item is None or queue.stop_after_current or not queue.running:
+        return bool(runner._lanes)
+    try:
+        need = min(item.cfg.gpus or slots, slots)  # gpus 0 = all: all of the queue's GPUs
+    except ConfigError:
+        need = 1  # a damaged item: it fails when it starts, with its reason
+    if need > len(free):
+        return True
+    devices = tuple(sorted(free)[:need])
+    engine = Engine(devices=devices)
+    try:
+        job_id = engine.start(item.cfg)
+    except Exception as e:  # noqa: BLE001 - a bad item is reported on the item; the queue goes on
+        _set(
+            item.id,
+            status=Status.FAILED,
+            message=f"Not started: {e or type(e).__name__}",
+            finished=time.time(),
+        )
+        return True
+    free -= set(devices)
+    runner._lanes[item.id] = Lane(engine, devices, job_id)
+    _set(item.id, status=Status.STARTING, job_id=job_id, started=time.time())
+    return True
 
 
 def same_base(a: TrainConfig, b: TrainConfig) -> bool:

@@ -33,7 +33,7 @@ import psutil
 
 from core.paths import PROJECT_ROOT, data_dir
 from core.runstate import WORKER_ENDINGS, Status
-from core.train.jobs import LockHeld, lock_training, read_job, unlock_training
+from core.train.jobs import LockHeld, gpu_lock_name, lock_training, read_job, unlock_training
 from core.train.threads import WAIT_POLICY, policy_on
 
 GRACE_S = 10.0  # Stop now: SIGTERM first, SIGKILL after this many seconds
@@ -162,18 +162,24 @@ def _create_time(pid: int) -> float | None:
         return None
 
 
-def _spawn(command: list[str], lock, log_path: Path, stdin=None) -> subprocess.Popen:
+def _spawn(command: list[str], locks, log_path: Path, stdin=None, devices=None) -> subprocess.Popen:
     log = open(log_path, "ab")  # noqa: SIM115 - the child writes it; we close our copy right after the spawn
+    env = _env()
+    if (
+        devices is not None
+    ):  # a run pinned to its GPUs (a queue's runs side by side), counted among the visible
+        seen = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(seen[k] if k < len(seen) else str(k) for k in devices)
     try:
         return subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
-            env=_env(),
+            env=env,
             stdin=stdin,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            pass_fds=(lock.fileno(),) if lock is not None else (),
+            pass_fds=tuple(lock.fileno() for lock in locks),
         )
     finally:
         log.close()
@@ -191,7 +197,7 @@ class Standby:
         self.env = _env()
         self.lock = open(data_dir() / "training.lock", "a+", encoding="utf-8")  # noqa: SIM115 - see launch()
         self.log = data_dir() / f"standby-{os.getpid()}-{time.time_ns()}.log"
-        self.popen = _spawn(worker_command(None, 1), self.lock, self.log, stdin=subprocess.PIPE)
+        self.popen = _spawn(worker_command(None, 1), [self.lock], self.log, stdin=subprocess.PIPE)
         self.resident = False  # has run a job and stayed: its base model may still be loaded
 
     def usable(self) -> bool:
@@ -289,12 +295,17 @@ def _put_back(standby: Standby) -> None:
         standby.close()
 
 
-def launch(folder: Path, gpus: int, holder: str, keep: bool = False) -> WorkerProcess:
+def launch(
+    folder: Path, gpus: int, holder: str, keep: bool = False, devices: tuple[int, ...] | None = None
+) -> WorkerProcess:
     """Take the training lock (LockHeld when another process trains) and start the worker of a job whose folder
     holds job.json. The worker inherits the locked file (a lock belongs to the open file, not the process) and our
     copy is closed here, so the lock is released exactly when the worker ends, even if this process dies first.
     `keep` (one device): the worker stays after the job with its base model loaded (a resident worker; our copy of
-    the lock stays open with it, until `release_resident`)."""
+    the lock stays open with it, until `release_resident`). `devices`: the GPUs of a run side by side with others
+    (CUDA_VISIBLE_DEVICES; a shared training.lock and a lock per GPU; a new worker, never the standby)."""
+    if devices is not None:
+        return _launch_pinned(folder, gpus, holder, devices)
     keep = keep and gpus <= 1
     standby = _take_standby() if gpus <= 1 else None
     if standby is None and keep:
@@ -313,7 +324,7 @@ def launch(folder: Path, gpus: int, holder: str, keep: bool = False) -> WorkerPr
             standby.hand(folder, keep)
             popen = standby.popen
         else:
-            popen = _spawn(worker_command(Path(folder), gpus), lock, Path(folder) / WORKER_LOG)
+            popen = _spawn(worker_command(Path(folder), gpus), [lock], Path(folder) / WORKER_LOG)
     except OSError:
         unlock_training(lock)
         lock.close()
@@ -323,6 +334,25 @@ def launch(folder: Path, gpus: int, holder: str, keep: bool = False) -> WorkerPr
         return WorkerProcess(popen.pid, popen)
     standby.resident = True
     return WorkerProcess(popen.pid, popen, resident=standby, done=Path(folder) / DONE_FILE)
+
+
+def _launch_pinned(folder: Path, gpus: int, holder: str, devices: tuple[int, ...]) -> WorkerProcess:
+    names = ["training.lock", *(gpu_lock_name(k) for k in devices)]
+    locks = [open(data_dir() / name, "a+", encoding="utf-8") for name in names]  # noqa: SIM115 - closed below
+    try:
+        for n, lock in enumerate(locks):
+            lock_training(lock, holder, shared=n == 0)
+        return WorkerProcess(
+            (
+                popen := _spawn(
+                    worker_command(Path(folder), gpus), locks, Path(folder) / WORKER_LOG, devices=devices
+                )
+            ).pid,
+            popen,
+        )
+    finally:
+        for lock in locks:  # the worker holds them now (or, on a failure, nobody does)
+            lock.close()
 
 
 def _traceback_line(log_path: Path) -> str:

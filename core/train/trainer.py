@@ -101,7 +101,14 @@ def _report_rank(output_dir: Path, rank: int, error: str) -> None:
         pass
     try:
         (Path(output_dir) / f"rank-{rank}.json").write_text(
-            json.dumps({"peak_gpu_gib": round(peak, 2), "error": error}), encoding="utf-8"
+            json.dumps(
+                {
+                    "peak_gpu_gib": round(peak, 2),
+                    "error": error,
+                    "devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),  # a queue's runs side by side
+                }
+            ),
+            encoding="utf-8",
         )
     except OSError:
         pass
@@ -289,7 +296,7 @@ def run_training(
             # checkpoints let a killed run resume; only the last 2 are kept (each holds the optimizer state)
             save_strategy="steps" if cfg.checkpoint_every else "no",
             save_steps=cfg.checkpoint_every or None,
-            save_total_limit=None if cfg.keep_checkpoints else 2,
+            save_total_limit=None if cfg.keep_checkpoints or cfg.score_checkpoints else 2,
             report_to="none",  # metrics go to MLflow through the job's journal (our callback)
             include_num_input_tokens_seen="non_padding",
             dataloader_num_workers=0,
@@ -332,7 +339,9 @@ def run_training(
             run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
             if keep_model:
                 resident.keep(base, model, tokenizer)
-            if not cfg.keep_checkpoints:  # the adapter is saved: no resume needs them
+            if not (
+                cfg.keep_checkpoints or cfg.score_checkpoints
+            ):  # the adapter is saved: no resume needs them
                 shutil.rmtree(
                     output_dir / "checkpoints", ignore_errors=True
                 )  # the adapter is saved: no resume needed

@@ -29,6 +29,7 @@ START_ARGS = (
         run_name="client-test",
         checkpoint_every=50,
         keep_checkpoints=False,
+        score_checkpoints=False,
         trust_remote_code=False,
         gpus=1,
         schema_in_prompt="full",

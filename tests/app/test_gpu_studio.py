@@ -60,6 +60,7 @@ def start_values(model: str, kind: str) -> list:
         "run_name": f"studio-path-{kind}",
         "checkpoint_every": 0,
         "keep_checkpoints": False,
+        "score_checkpoints": False,
         "trust_remote_code": False,
         "gpus": 1,
         "database_name": "",

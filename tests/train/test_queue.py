@@ -4,6 +4,7 @@ re-attaches. Then the queue's runs on one leaderboard (same held-out rows), and 
 
 import json
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -17,7 +18,7 @@ from core.train import Engine
 from core.train.jobs import read_job
 from core.train.queue import Queue, QueueItem, QueueRunner, update
 from tests.conftest import ROOT
-from tests.train.test_engine import tiny
+from tests.train.test_engine import tiny, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,9 @@ def ran_queue(mlflow_server, tmp_path_factory):
     Queue().save()  # an empty queue: the data folder is shared between test runs
     first = update(lambda q: q.add(scored(run_name="q-first", learning_rate=5e-4))).items[-1]
     broken = update(lambda q: q.add(tiny(run_name="q-broken", data_path=str(missing)))).items[-1]
-    last = update(lambda q: q.add(scored(run_name="q-last", learning_rate=2e-3))).items[-1]
+    last = update(
+        lambda q: q.add(scored(run_name="q-last", learning_rate=2e-3, score_checkpoints=True))
+    ).items[-1]
     engine = Engine()
     runner = QueueRunner(engine)
     assert runner.start()
@@ -98,7 +101,7 @@ def test_the_queues_runs_compare_on_the_same_held_out_rows(ran_queue, mlflow_ser
     )  # each evaluated when it ended
     assert all(r["same_rows"] for r in rows)
     assert rows[0]["adapter"] >= rows[1]["adapter"] and rows[0]["best"]
-    assert set(rows[0]["settings"]) == {"learning_rate"}
+    assert set(rows[0]["settings"]) == {"learning_rate", "score_checkpoints"}
 
 
 def test_checkpoint_scoring_scores_every_step_and_promotes_the_best(ran_queue, mlflow_server):
@@ -116,11 +119,28 @@ def test_checkpoint_scoring_scores_every_step_and_promotes_the_best(ran_queue, m
     assert MlflowClient(mlflow_server).get_run(run_id).data.tags["adapter_step"] == "2"
 
 
+def test_a_run_that_scores_its_checkpoints_makes_the_best_step_its_adapter(ran_queue, mlflow_server):
+    _, queue, (_, _, last) = ran_queue
+    item = next(i for i in queue.items if i.id == last)
+    folder = outputs_dir() / item.job_id
+    scores = json.loads((folder / "checkpoint_scores.json").read_text())
+    assert [s["step"] for s in scores] == [2, 4]  # scored by the worker when the evaluation was done
+    top = best(scores)
+    run = MlflowClient(mlflow_server).get_run(item.mlflow_run_id)
+    assert run.data.tags["adapter_step"] == str(top["step"])
+    assert run.data.metrics["adapter_exec_accuracy"] == top["exec_accuracy"]
+    weights = Path(top["path"]) / "adapter_model.safetensors"
+    assert (folder / "adapter" / "adapter_model.safetensors").read_bytes() == weights.read_bytes()
+    row = next(r for r in leaderboard(run_ids=[item.mlflow_run_id], tracking_uri=mlflow_server))
+    assert row["step"] == str(top["step"]) and row["adapter"] == top["exec_accuracy"]
+
+
 def test_stop_after_the_current_run_leaves_the_rest_queued(mlflow_server):
     Queue().save()
     update(lambda q: [q.add(tiny(max_steps=2, run_name=f"q-stop-{n}")) for n in range(2)])
     runner = QueueRunner(Engine())
     runner.start()
+    assert wait_for(lambda: Queue.load().current() is not None, timeout=120)  # the first run has started
     runner.stop_after_current()
     queue = runner.wait(timeout=600)
     assert [i.status for i in queue.items] == [Status.COMPLETED, Status.QUEUED]
