@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 import traceback
 from dataclasses import asdict, replace
@@ -140,7 +141,8 @@ def run_training(
     run = mlflow_run.NullRun()
     error = ""
     try:
-        state.log("loading Unsloth (first time takes ~15 s on CPU)")
+        if "unsloth" not in sys.modules:  # a standby or resident worker has it already
+            state.log("loading Unsloth (first time takes ~15 s on CPU)")
         import torch
         import unsloth  # noqa: F401  - must come before transformers/trl/peft: it patches them
         from datasets import Dataset
@@ -277,6 +279,19 @@ def run_training(
             random_state=cfg.seed,
         )
 
+        # the rows as the last run of this resident worker prepared them, when they are the same rows, the same way
+        prepared_key = (
+            base,
+            dataset_hash(train_rows),
+            dataset_hash(eval_rows[:EVAL_LOSS_ROWS]),
+            packing,
+            cfg.answer_only_loss,
+        )
+        prepared = resident.take_prepared(prepared_key)
+        state.log(
+            "LoRA layers in place; "
+            + ("the rows are prepared already (the previous run's)" if prepared else "preparing the rows")
+        )
         args = SFTConfig(
             output_dir=str(output_dir / "checkpoints"),
             max_steps=cfg.max_steps,
@@ -307,15 +322,19 @@ def run_training(
             ddp_find_unused_parameters=False
             if devices > 1
             else None,  # LoRA uses all its parameters: skip the search
+            dataset_kwargs={"skip_prepare_dataset": True} if prepared else None,
         )
         trainer = SFTTrainer(
             model=model,
             processing_class=tokenizer,
             args=args,
-            train_dataset=Dataset.from_list(train_rows),
-            eval_dataset=Dataset.from_list(eval_rows[:EVAL_LOSS_ROWS]) if eval_rows else None,
+            train_dataset=prepared[0] if prepared else Dataset.from_list(train_rows),
+            eval_dataset=(prepared[1] if prepared else Dataset.from_list(eval_rows[:EVAL_LOSS_ROWS]))
+            if eval_rows
+            else None,
             callbacks=[make_progress_callback(state, stop_event, run), *callbacks],
         )
+        state.log("trainer ready; the first step follows")
         run.log_dict(args.to_dict(), "training_args.json")
         state.update(status="running", started_at=state.started_at or time.time())
         if lead:
@@ -339,6 +358,7 @@ def run_training(
             run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
             if keep_model:
                 resident.keep(base, model, tokenizer)
+                resident.keep_prepared(prepared_key, trainer.train_dataset, trainer.eval_dataset)
             if not (
                 cfg.keep_checkpoints or cfg.score_checkpoints
             ):  # the adapter is saved: no resume needs them
