@@ -7,7 +7,7 @@ with the weights of core.db.pairgen.WEIGHTS.
 from sqlglot import exp
 
 from core.db.draft import Drafter
-from core.db.literals import AGGREGATES, literal, round_2
+from core.db.literals import AGGREGATES, literal, numeric, round_2
 from core.db.phrasing import spoken_value
 from core.db.scope import Condition, Draft, Scope
 
@@ -121,12 +121,12 @@ def set_operation(d: Drafter) -> Draft | None:
     column = d.pick(categories)
     scope = Scope([table])
     first, second = d.condition(table, avoid=(column,)), d.condition(table, avoid=(column,))
-    numbers = [n for n in d.numbers(table) if n is not column and len(n.examples) > 1]
+    numbers = [n for n in d.numbers(table) if n is not column and len(numeric(n.examples)) > 1]
     if (
         numbers and d.rng.random() < 0.3
     ):  # "the locations of shops opened after 2012 and of shops before 2008"
         number = d.pick(numbers)
-        low, high = (sorted({round_2(v) for v in d.rng.sample(number.examples, 2)}) + [None])[:2]
+        low, high = (sorted({round_2(v) for v in d.rng.sample(numeric(number.examples), 2)}) + [None])[:2]
         if high is not None:
             n = d.words(number)
             first = Condition(

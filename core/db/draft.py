@@ -230,29 +230,34 @@ class Drafter:
         """A condition on a real value of one of the table's columns: equality on a category or a name (people ask
         that most), a comparison with a rounded number, or a word the text contains. With `row` (one of the table's
         sample rows), an equality takes that row's value, so two conditions from one row find it."""
+        # (kind, column, weight): how often Spider train's human questions filter that way: equality on text
+        # most, comparisons on numbers (a number is compared far more often than matched), LIKE and keys seldom
         options = []
         if "eq" in kinds:
+            options += [("eq", c, 3.0) for c in self.texts(table)]
+            options += [("eq", c, 1.0) for c in self.numbers(table) if _whole(c)]
             options += [
-                ("eq", c) for c in self.texts(table) + [c for c in self.numbers(table) if _whole(c)]
-            ] * 3
-            options += [
-                ("eq", c) for c in table.columns if self.is_key(table, c) and c.examples and not c.primary_key
+                ("eq", c, 0.5)
+                for c in table.columns
+                if self.is_key(table, c) and c.examples and not c.primary_key
             ]
         if "cmp" in kinds:
-            options += [("cmp", c) for c in self.numbers(table) + self.dates(table)]
+            options += [("cmp", c, 2.0) for c in self.numbers(table) + self.dates(table)]
         if "like" in kinds:
-            options += [("like", c) for c in self.texts(table) if c.distinct >= 3]
-        options = [(k, c) for k, c in options if c not in avoid or k == "like"]  # "names that contain ..."
-        kind, column = self.pick(options) or (None, None)
-        if column is None:
+            options += [("like", c, 0.4) for c in self.texts(table) if c.distinct >= 3]
+        options = [
+            (k, c, w) for k, c, w in options if c not in avoid or k == "like"
+        ]  # "names that contain ..."
+        if not options:
             return None
+        kind, column, _ = self.rng.choices(options, weights=[w for *_, w in options])[0]
         ref = self.col(column, alias)
         words = self.words(column)
         if kind == "eq":
             value = self.pick(column.examples)
             if row is not None and row[table.columns.index(column)] is not None:
                 value = row[table.columns.index(column)]
-            negate = row is None and self.rng.random() < 0.1
+            negate = row is None and self.rng.random() < 0.05
             expr = (exp.NEQ if negate else exp.EQ)(this=ref, expression=literal(value))
             v = spoken_value(value)
             text = self.rng.choice(

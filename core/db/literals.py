@@ -61,6 +61,18 @@ def literal(value) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
+def numeric(values) -> list:
+    """The values that read as numbers (a numeric column of SQLite may hold '' or text in some rows)."""
+    out = []
+    for v in values:
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            continue
+        out.append(v)
+    return out
+
+
 def round_2(value):
     """Two significant digits, as people type thresholds (1719.96 -> 1700, 0.018186 -> 0.018); whole numbers under
     100 are kept as they are."""
