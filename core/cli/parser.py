@@ -104,20 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
             help="after training, evaluate base vs adapter on the held-out rows (default: on)",
         )
         t.add_argument("--database-name", dest="database_name", default=None, help=_help("database_name"))
-        t.add_argument(
-            "--keep-checkpoints",
-            dest="keep_checkpoints",
-            action="store_true",
-            default=None,
-            help=_help("keep_checkpoints"),
-        )
-        t.add_argument(
-            "--score-checkpoints",
-            dest="score_checkpoints",
-            action="store_true",
-            default=None,
-            help=_help("score_checkpoints"),
-        )
+        for name in ("keep_checkpoints", "score_checkpoints"):  # switches: absent = the config's default
+            t.add_argument(
+                "--" + name.replace("_", "-"), dest=name, action="store_true", default=None, help=_help(name)
+            )
 
     training(t := sub.add_parser("train", help="train a LoRA adapter"))
     t.add_argument(
