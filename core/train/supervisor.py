@@ -86,10 +86,8 @@ class WorkerProcess:
     ):
         self.pid, self.popen = pid, popen
         self.started = started if started is not None else _create_time(pid)
-        self.resident, self.done = (
-            resident,
-            done,
-        )  # a resident worker: the job ends with `done`, not the process
+        # a resident worker's job ends with its `done` file, not with the process
+        self.resident, self.done = resident, done
 
     def _done_code(self) -> int | None:
         try:
@@ -165,9 +163,7 @@ def _create_time(pid: int) -> float | None:
 def _spawn(command: list[str], locks, log_path: Path, stdin=None, devices=None) -> subprocess.Popen:
     log = open(log_path, "ab")  # noqa: SIM115 - the child writes it; we close our copy right after the spawn
     env = _env()
-    if (
-        devices is not None
-    ):  # a run pinned to its GPUs (a queue's runs side by side), counted among the visible
+    if devices is not None:  # a run side by side: its GPUs, counted among those visible to the studio
         seen = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
         env["CUDA_VISIBLE_DEVICES"] = ",".join(seen[k] if k < len(seen) else str(k) for k in devices)
     try:
@@ -342,14 +338,8 @@ def _launch_pinned(folder: Path, gpus: int, holder: str, devices: tuple[int, ...
     try:
         for n, lock in enumerate(locks):
             lock_training(lock, holder, shared=n == 0)
-        return WorkerProcess(
-            (
-                popen := _spawn(
-                    worker_command(Path(folder), gpus), locks, Path(folder) / WORKER_LOG, devices=devices
-                )
-            ).pid,
-            popen,
-        )
+        popen = _spawn(worker_command(Path(folder), gpus), locks, Path(folder) / WORKER_LOG, devices=devices)
+        return WorkerProcess(popen.pid, popen)
     finally:
         for lock in locks:  # the worker holds them now (or, on a failure, nobody does)
             lock.close()
