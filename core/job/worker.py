@@ -85,7 +85,8 @@ def serve_jobs(lines) -> int:
         if not folder:
             return 0
         log = os.open(Path(folder) / WORKER_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        sys.stdout.flush(), sys.stderr.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
         for stream in (1, 2):  # this job's warnings and tracebacks go to its own folder
             os.dup2(log, stream)
         os.close(log)
