@@ -46,10 +46,6 @@ def keep_prepared(key: tuple, train, evaluation) -> None:
     _kept["prepared"] = (key, (train, evaluation))
 
 
-def kept() -> bool:
-    return bool(_kept)
-
-
 def drop() -> None:
     """Free a kept model (a failed run's model may be half-changed: never reused)."""
     if not _kept:
