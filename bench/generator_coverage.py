@@ -21,12 +21,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import sqlglot
-from sqlglot import exp
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.record import record  # noqa: E402 - after the path is set
+from core.db.shapes import shape  # noqa: E402
 
 _DOUBLE_QUOTED = re.compile(r'"([^"]*)"')
 
@@ -34,32 +32,6 @@ _DOUBLE_QUOTED = re.compile(r'"([^"]*)"')
 def spider_sql(sql: str) -> str:
     """Spider writes string values in double quotes (SQLite reads them as strings when no column has the name)."""
     return _DOUBLE_QUOTED.sub(lambda m: "'" + m.group(1).replace("'", "''") + "'", sql)
-
-
-def _abstract(node: exp.Expression):
-    if isinstance(node, exp.Table):
-        return exp.Table(this=exp.to_identifier("t"))
-    if isinstance(node, exp.Column):
-        return exp.Star() if isinstance(node.this, exp.Star) else exp.Column(this=exp.to_identifier("c"))
-    if isinstance(node, exp.Literal):
-        return exp.Literal.string("v") if node.is_string else exp.Literal.number(0)
-    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
-        return exp.Literal.number(0)
-    if isinstance(node, exp.Alias):
-        return node.this
-    if isinstance(node, exp.TableAlias):
-        return None
-    return node
-
-
-def shape(sql: str, dialect: str = "sqlite") -> str | None:
-    """The SQL with identifiers and values abstracted; None when it does not parse."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.SqlglotError:
-        return None
-    text = tree.transform(_abstract).sql(dialect=dialect).replace('"', "")
-    return re.sub(r" ASC| NULLS (LAST|FIRST)", "", text)  # ORDER BY c and ORDER BY c ASC are one shape
 
 
 def kind(shape_text: str) -> str:

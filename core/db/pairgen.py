@@ -35,6 +35,7 @@ from core.db.join_templates import JOIN_TEMPLATES
 from core.db.join_value_templates import JOIN_VALUE_TEMPLATES
 from core.db.schema_info import SchemaInfo
 from core.db.scope import Draft
+from core.db.shapes import tree_shape
 from core.db.templates import TEMPLATES
 
 # Per 100 human questions of Spider's train split, by kind (see bench/generator_coverage.py): lists 31.6 (of which
@@ -73,8 +74,15 @@ MAX_PAIRS = 20_000
 SCAN_FREE = 100_000
 SCAN_BUDGET = 150_000_000
 MISSES_TO_DROP = 30  # draws in a row without a usable query: the schema has nothing more for this template
-WORDINGS = {2: 2, 3: 1}
-NAME_SHARE = 0.3  # of the pairs, at most, that the pass naming every table and column may take  # how many wordings each SQL gets (Spider writes most queries twice, some three times)
+WORDINGS = {
+    2: 2,
+    3: 1,
+}  # how many wordings each SQL gets (Spider writes most queries twice, some three times)
+NAME_SHARE = 0.3  # of the pairs, at most, that the pass naming every table and column may take
+# A template is drafted CHOICES times per draw and the draft of the least-seen shape is tried first: the weights keep
+# the mix of kinds people ask, and within a kind the simple variants are not crowded out by the many specific ones
+# (on a small database a thousand pairs are only ~400 distinct queries).
+CHOICES = 6
 
 
 @dataclass
@@ -179,6 +187,20 @@ class _Run:
         self.stats = GenerationStats()
         self.rows = {t.name: t.rows for t in info.tables}
         self.scanned, self.scan_budget = 0, SCAN_BUDGET
+        self.shapes: Counter = Counter()  # shape -> distinct SQL kept of that shape
+
+    def draw(self, template: Callable[[Drafter], Draft | None], wordings: int) -> bool:
+        """Draft the template CHOICES times; take the first draft that runs, least-seen shape first."""
+        drafts = {}
+        for _ in range(CHOICES):
+            draft = template(self.drafter)
+            if draft is not None:
+                drafts.setdefault(tree_shape(draft.sql), draft)
+        for key in sorted(drafts, key=lambda k: self.shapes[k]):
+            if self.take(drafts[key], wordings):
+                self.shapes[key] += 1
+                return True
+        return False
 
     def take(self, draft: Draft, wordings: int) -> bool:
         sql = draft.sql.sql(dialect=self.dialect)
@@ -252,10 +274,8 @@ def generate(
     reported = 0
     while len(run.out) < n and alive:
         name = rng.choices(list(alive), weights=list(alive.values()))[0]
-        draft = TEMPLATE_FUNCTIONS[name](run.drafter)
-        if draft is None or not run.take(
-            draft, rng.choices(list(WORDINGS), weights=list(WORDINGS.values()))[0]
-        ):
+        wordings = rng.choices(list(WORDINGS), weights=list(WORDINGS.values()))[0]
+        if not run.draw(TEMPLATE_FUNCTIONS[name], wordings):
             misses[name] += 1
             if misses[name] >= MISSES_TO_DROP:
                 del alive[name]

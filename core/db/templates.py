@@ -77,28 +77,45 @@ def list_rows(d: Drafter) -> Draft | None:
         )
     far = scope.tables[-1]
     theirs = d.shown(far)[: d.weighted({1: 70, 2: 30})]
-    if scope.joined and not fans_out(scope) and theirs and d.rng.random() < 0.3 and not d.big(table):
+    if scope.joined and theirs and d.rng.random() < 0.3 and not d.big(table):
         # "the name of each employee and the name of their department": the columns of both ends, no condition
         query = d.from_(
             scope,
             *[d.col(c, scope.alias(0)) for c in outputs],
             *[d.col(c, scope.alias(len(scope.tables) - 1)) for c in theirs],
         )
+        phrasings = [
+            "Show the {c} of each {s1} and the {f} of its {o}.",
+            "List the {c} of every {s1} together with its {o}'s {f}.",
+            "What are the {c} of all {s} and the {f} of their {o}?",
+            "For each {s1}, give its {c} and the {f} of its {o}.",
+        ]
+        if fans_out(scope):  # a student with several courses: one row per pair
+            phrasings = [
+                "Show the {c} of {s} together with the {f} of their {op}.",
+                "List the {c} of each {s1} and the {f} of each of its {op}.",
+                "What are the {c} of {s} and the {f} of the {op} they have?",
+            ]
+        said = ""
+        by = d.pick(d.sortable(table)) if d.rng.random() < 0.3 else None
+        if by is not None:  # "..., sorted by their age"
+            desc = d.rng.random() < 0.3
+            query = query.order_by(d.ordered(d.col(by, scope.alias(0)), desc, by))
+            said = f", sorted by {d.words(by)}" + (" from highest to lowest" if desc else "")
         return Draft(
             "list",
-            d.say(
-                [
-                    "Show the {c} of each {s1} and the {f} of its {o}.",
-                    "List the {c} of every {s1} together with its {o}'s {f}.",
-                    "What are the {c} of all {s} and the {f} of their {o}?",
-                    "For each {s1}, give its {c} and the {f} of its {o}.",
-                ],
-                c=d.columns_words(outputs),
-                s1=d.nouns(table)[0],
-                s=d.nouns(table)[1],
-                f=d.columns_words(theirs),
-                o=d.nouns(far)[0],
-            ),
+            [
+                (p, q.rstrip(".?") + said + q[-1])
+                for p, q in d.say(
+                    phrasings,
+                    c=d.columns_words(outputs),
+                    s1=d.nouns(table)[0],
+                    s=d.nouns(table)[1],
+                    f=d.columns_words(theirs),
+                    o=d.nouns(far)[0],
+                    op=d.nouns(far)[1],
+                )
+            ],
             query,
         )
     exists = scope.joined and len(scope.tables) == 2 and fans_out(scope) and d.rng.random() < 0.25

@@ -192,6 +192,7 @@ class Standby:
     def __init__(self):
         self.env = _env()
         self.lock = open(data_dir() / "training.lock", "a+", encoding="utf-8")  # noqa: SIM115 - see launch()
+        _remove_orphan_logs()
         self.log = data_dir() / f"standby-{os.getpid()}-{time.time_ns()}.log"
         self.popen = _spawn(worker_command(None, 1), [self.lock], self.log, stdin=subprocess.PIPE)
         self.resident = False  # has run a job and stayed: its base model may still be loaded
@@ -219,6 +220,15 @@ class Standby:
                 self.popen.wait(wait_s)
             except subprocess.TimeoutExpired:
                 _signal_group(self.popen.pid, signal.SIGKILL)
+
+
+def _remove_orphan_logs() -> None:
+    """A standby's log outlives it when its studio ends without a run (the log goes with a job otherwise): remove
+    those of studios that are gone, so the data folder does not fill with them."""
+    for log in data_dir().glob("standby-*-*.log"):
+        owner = log.name.split("-")[1]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            log.unlink(missing_ok=True)
 
 
 _standby: Standby | None = None

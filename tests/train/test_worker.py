@@ -10,9 +10,10 @@ import time
 
 import pytest
 
+from core.paths import data_dir
 from core.train.jobs import read_job
 from core.train.progress import STOP_FILE, WATCH_FILE, StopRequest, request_stop
-from core.train.supervisor import GRACE_S
+from core.train.supervisor import GRACE_S, _remove_orphan_logs
 from tests.conftest import ROOT, free_port
 from tests.train.test_engine import tiny, wait_for
 
@@ -145,3 +146,15 @@ def test_one_run_over_two_processes_through_torchrun(mlflow_server, monkeypatch)
     folder = ROOT / snap["output_dir"]
     assert (folder / "adapter" / "adapter_model.safetensors").exists()
     assert read_job(folder)["gpus"] == 2
+
+
+def test_standby_logs_of_studios_that_are_gone_are_removed():
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = data_dir() / f"standby-{dead.pid}-1.log"
+    ours = data_dir() / f"standby-{os.getpid()}-1.log"
+    for log in (orphan, ours):
+        log.write_text("import warnings\n", encoding="utf-8")
+    _remove_orphan_logs()
+    assert not orphan.exists() and ours.exists()  # a live studio's standby keeps its log
+    ours.unlink()
