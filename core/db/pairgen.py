@@ -74,10 +74,8 @@ MAX_PAIRS = 20_000
 SCAN_FREE = 100_000
 SCAN_BUDGET = 150_000_000
 MISSES_TO_DROP = 30  # draws in a row without a usable query: the schema has nothing more for this template
-WORDINGS = {
-    2: 2,
-    3: 1,
-}  # how many wordings each SQL gets (Spider writes most queries twice, some three times)
+# how many wordings each SQL gets (Spider writes most queries twice, some three times)
+WORDINGS = {2: 2, 3: 1}
 NAME_SHARE = 0.3  # of the pairs, at most, that the pass naming every table and column may take
 # A template is drafted CHOICES times per draw and the draft of the least-seen shape is tried first: the weights keep
 # the mix of kinds people ask, and within a kind the simple variants are not crowded out by the many specific ones

@@ -65,13 +65,14 @@ def score_checkpoints(run_id: str, progress=print, tracking_uri: str | None = No
     return scores
 
 
-def score_steps(cfg, pairs, adapter: Path, record, progress) -> list[dict]:
+def score_steps(cfg, pairs, adapter: Path, record, progress, final_summary: dict | None = None) -> list[dict]:
     """The scores of every checkpoint beside `adapter` and of the adapter itself (the final step), by step; kept in
-    the job folder (SCORES_FILE)."""
+    the job folder (SCORES_FILE). `final_summary`: the adapter's summary on the same rows, when it was just made."""
     folder = _job_folder(str(adapter))
     db = database_for(cfg)
     final = _final_step(folder)  # a checkpoint at the final step holds the adapter's weights: scored once
-    candidates = [*[(s, p) for s, p in checkpoints_of(folder) if s != final], (final, adapter)]
+    earlier = [(s, p) for s, p in checkpoints_of(folder) if s != final]
+    candidates = earlier if final_summary is not None else [*earlier, (final, adapter)]
     scores = []
     with generating("checkpoint scoring"), GeneratorProcess(keep=1) as generator:
         for step, path in candidates:
@@ -87,15 +88,9 @@ def score_steps(cfg, pairs, adapter: Path, record, progress) -> list[dict]:
                 generator,
                 {},
             )
-            summary = report.summaries["adapter"]
-            scores.append(
-                {
-                    "step": step,
-                    "path": str(path),
-                    "exec_accuracy": summary["exec_accuracy"],
-                    "exec_accuracy_checked": summary["exec_accuracy_checked"],
-                }
-            )
+            scores.append(_score(step, path, report.summaries["adapter"]))
+    if final_summary is not None:
+        scores.append(_score(final, adapter, final_summary))
     (folder / SCORES_FILE).write_text(json.dumps(scores, indent=1), encoding="utf-8")
     return scores
 
@@ -109,7 +104,9 @@ def best_step_after_training(cfg, output_dir, run, state) -> None:
     try:
         pairs = held_out_pairs(cfg, Path(output_dir) / "split.json")
         record = PromptRecord.load(adapter) or PromptRecord.from_config(cfg)
-        scores = score_steps(cfg, pairs, adapter, record, state.log)
+        # the evaluation has just scored the final adapter on these rows: not asked again
+        final = (state.snapshot().get("evaluation") or {}).get("adapter")
+        scores = score_steps(cfg, pairs, adapter, record, state.log, final_summary=final)
         for score in scores:
             run.log_metric("checkpoint_exec_accuracy", score["exec_accuracy"], score["step"])
         top = best(scores)
@@ -126,6 +123,15 @@ def best_step_after_training(cfg, output_dir, run, state) -> None:
         state.log(
             f"checkpoint scoring failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
         )
+
+
+def _score(step: int, path: Path, summary: dict) -> dict:
+    return {
+        "step": step,
+        "path": str(path),
+        "exec_accuracy": summary["exec_accuracy"],
+        "exec_accuracy_checked": summary["exec_accuracy_checked"],
+    }
 
 
 def _kept_scores(folder: Path) -> list[dict]:

@@ -127,6 +127,9 @@ def test_a_run_that_scores_its_checkpoints_makes_the_best_step_its_adapter(ran_q
     assert [s["step"] for s in scores] == [2, 4]  # scored by the worker when the evaluation was done
     top = best(scores)
     run = MlflowClient(mlflow_server).get_run(item.mlflow_run_id)
+    # the final step's score is the evaluation's, not asked of the model again
+    assert scores[-1]["exec_accuracy"] == run.data.metrics["eval_exec_accuracy"]
+    assert "checkpoint at step 4" not in (folder / "log.txt").read_text(encoding="utf-8")
     assert run.data.tags["adapter_step"] == str(top["step"])
     assert run.data.metrics["adapter_exec_accuracy"] == top["exec_accuracy"]
     weights = Path(top["path"]) / "adapter_model.safetensors"
