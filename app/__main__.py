@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from app.ui import build_app
-from core.paths import ASSETS
+from core.paths import ASSETS, data_dir
 from core.redact import redact
 from core.tracking import TrackingError, ensure_server, wait_until_started
 from core.train import get_engine
@@ -98,6 +98,9 @@ def main(argv=None) -> int:
         footer_links=["api", "settings"],
         show_error=False,
         prevent_thread_lock=True,
+        # downloads (generated pairs, adapter zips, exports) are made in the data folder: served from there when
+        # STUDIO_DATA_DIR points outside the working directory and the temp folder, as they are by default
+        allowed_paths=[str(data_dir())],
     )
     page_up.set()
     # A worker process imports Unsloth (~15 s of CPU) once the page is up, not before: on 2 cores it would double
