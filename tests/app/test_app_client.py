@@ -91,37 +91,3 @@ def test_live_is_a_gradio_api_endpoint(studio):
     assert "status" in live["snapshot"] and "log_lines" not in live["snapshot"]
     endpoint = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/live"]
     assert endpoint["parameters"] == [] and endpoint["returns"][0]["component"] == "Api"
-
-
-def test_generated_pairs_download_when_the_data_folder_is_outside_the_working_and_temp_folders(
-    mlflow_server, tmp_path
-):
-    """STUDIO_DATA_DIR may point anywhere: the generated pairs' file is made there and must still be served (Gradio
-    serves only the working directory, the temp folder and the allowed paths)."""
-    import os
-    from pathlib import Path
-
-    from gradio_client import Client
-
-    from tests.app.test_browser import start_studio
-
-    data, temp = tmp_path / "data", tmp_path / "temp"
-    temp.mkdir()
-    data.mkdir()
-    (data / "models").symlink_to(Path(os.environ["STUDIO_DATA_DIR"]) / "models", target_is_directory=True)
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": mlflow_server,
-        "STUDIO_DATA_DIR": str(data),
-        "TMPDIR": str(temp),
-    }
-    process, url, _ = start_studio(env, tmp_path / "app.log", wait_s=120)
-    try:
-        client = Client(url, verbose=False)
-        client.predict(api_name="/connect_sample")
-        message, *_, download = client.predict(50, 7, "duckdb", api_name="/generate")
-        assert "50 pairs" in message, message
-        assert Path(download["value"]).read_text(encoding="utf-8").count("\n") == 50  # the client's copy
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

@@ -54,14 +54,22 @@ def start_studio(env: dict, log_path: Path, wait_s: float) -> tuple[subprocess.P
 
 def studio_with_own_data(mlflow_server: str, folder: Path):
     """`python -m app` with a data folder of its own: a run or a queue another module's studio left behind must not
-    re-attach to this page (the bundled model's converted copy is shared: converting it again costs ~20 s)."""
+    re-attach to this page (the bundled model's converted copy is shared: converting it again costs ~20 s). The data
+    folder is outside both the working directory and the temp folder (TMPDIR moved beside it), as STUDIO_DATA_DIR
+    may be: the downloads made there (generated pairs, exports) must still be served."""
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
     (folder / "data").mkdir()
+    (folder / "temp").mkdir()
     shared_models = Path(os.environ["STUDIO_DATA_DIR"]) / "models"
     shared_models.mkdir(parents=True, exist_ok=True)
     (folder / "data" / "models").symlink_to(shared_models, target_is_directory=True)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "STUDIO_DATA_DIR": str(folder / "data")}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": mlflow_server,
+        "STUDIO_DATA_DIR": str(folder / "data"),
+        "TMPDIR": str(folder / "temp"),
+    }
     process, url, _ = start_studio(env, folder / "app.log", wait_s=120)
     yield url
     process.terminate()
