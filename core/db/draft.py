@@ -17,12 +17,24 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from core.db.literals import _plain_nulls, _whole, as_date, literal, round_2
-from core.db.phrasing import column_plural, humanise, join_words, spoken_value, table_nouns
+from core.db.phrasing import column_plural, humanise, join_words, schema_nouns, spoken_value
 from core.db.schema_info import Column, SchemaInfo, Table
 from core.db.scope import Condition, Hop, Scope
 from core.db.sqlnames import column_ref, table_ref
 
 _KEY_NAME = re.compile(r"(?i)(^id$|_id$|[a-z]Id$|ID$|_code$|_key$)")
+# Columns whose value is where a row comes from: "from France" says which column without naming it.
+PLACE_WORDS = {
+    "country",
+    "nationality",
+    "city",
+    "state",
+    "hometown",
+    "town",
+    "citizenship",
+    "region",
+    "continent",
+}
 BIG_TABLE = 1000  # rows: a question about such a table must filter or rank, or its answer is too long to read
 MAX_ROWS = (
     1000  # a generated query answers with at most this many rows: a question a person reads the answer of
@@ -38,9 +50,11 @@ class Drafter:
     hops: list[Hop] = field(init=False)
     _keys: set = field(init=False)
     _path_cache: dict = field(init=False, default_factory=dict)
+    _nouns: dict = field(init=False)
 
     def __post_init__(self):
         self.tables = [t for t in self.info.tables if t.rows > 0 and t.columns]
+        self._nouns = schema_nouns([t.name for t in self.info.tables])
         present = {t.name for t in self.tables}
         self._keys = {(k.table, c) for k in self.info.foreign_keys for c in k.columns} | {
             (k.ref_table, c) for k in self.info.foreign_keys for c in k.ref_columns
@@ -260,12 +274,17 @@ class Drafter:
             negate = row is None and self.rng.random() < 0.05
             expr = (exp.NEQ if negate else exp.EQ)(this=ref, expression=literal(value))
             v = spoken_value(value)
-            text = self.rng.choice(
-                [
-                    f"whose {words} is {'not ' if negate else ''}{v}",
-                    f"with {words} {'other than ' if negate else ''}{v}",
-                ]
-            )
+            said = [
+                f"whose {words} is {'not ' if negate else ''}{v}",
+                f"with {words} {'other than ' if negate else ''}{v}",
+            ]
+            if not negate:  # as people say it: "singers from France", "concerts in 2014"
+                last = words.split()[-1]
+                if last in PLACE_WORDS and isinstance(value, str):
+                    said.append(f"from {v}")
+                elif last == "year" and isinstance(value, int):
+                    said.append(f"in {v}")
+            text = self.rng.choice(said)
             return Condition(expr, table, column, text)
         if kind == "like":
             found = [
@@ -343,9 +362,8 @@ class Drafter:
         )
 
     # ---- words ----
-    @staticmethod
-    def nouns(table: Table) -> tuple[str, str]:
-        return table_nouns(table.name)
+    def nouns(self, table: Table) -> tuple[str, str]:
+        return self._nouns[table.name]
 
     @staticmethod
     def words(column: Column | str) -> str:

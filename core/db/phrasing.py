@@ -66,6 +66,8 @@ UNCOUNTABLE = {
     "media",
     "personnel",
 }
+# Last words of a table name that say "a table of", not what a row is: `cars_data` holds cars, `model_list` models.
+CONTAINER_WORDS = {"data", "information", "list", "details", "records", "table", "tbl", "entries"}
 LINK_WORDS = {"in", "of", "for", "to", "has", "with", "by", "at", "on"}
 MONTHS = [
     "January",
@@ -115,10 +117,13 @@ def plural_word(word: str) -> str:
     return _ENGLISH.plural_noun(singular_word(word))
 
 
-def table_nouns(name: str) -> tuple[str, str]:
+def table_nouns(name: str, whole: bool = False) -> tuple[str, str]:
     """(singular, plural) for a table: `singer` -> ("singer", "singers"), `people` -> ("person", "people"),
-    `singer_in_concert` -> ("singer in concert", "singers in concert"), `cars_data` -> ("cars data record", ...)."""
+    `singer_in_concert` -> ("singer in concert", "singers in concert"), `cars_data` -> ("car", "cars") as people
+    ask about it (with `whole`, when another table already goes by "cars": ("cars data record", ...))."""
     words = words_of(name) or [name.lower()]
+    if not whole and len(words) > 1 and words[-1] in CONTAINER_WORDS:
+        words = words[:-1]
     if words[-1] in UNCOUNTABLE or words[0] in LINK_WORDS:  # has_pet reads better as "has pet record"
         base = " ".join(words)
         return base + " record", base + " records"
@@ -126,6 +131,16 @@ def table_nouns(name: str) -> tuple[str, str]:
     single = [*words[:head], singular_word(words[head]), *words[head + 1 :]]
     many = [*words[:head], plural_word(words[head]), *words[head + 1 :]]
     return " ".join(single), " ".join(many)
+
+
+def schema_nouns(names: list[str]) -> dict[str, tuple[str, str]]:
+    """table_nouns for each table of a schema, each name told apart: a table keeps the words of its whole name where
+    its short nouns would be another table's (`cars` beside `cars_data`)."""
+    short = {name: table_nouns(name) for name in names}
+    return {
+        name: table_nouns(name, whole=True) if any(short[o] == nouns for o in names if o != name) else nouns
+        for name, nouns in short.items()
+    }
 
 
 def column_plural(name: str) -> str:

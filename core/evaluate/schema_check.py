@@ -5,13 +5,15 @@ the nearest name the schema has, when that match is unambiguous.
     check.sql        # "SELECT Name FROM singer"
     check.changes    # [("singers", "singer")]   (columns that differ only in case are not changes)
 
-Small models invent near-miss names (a plural where the table is singular, `Final_Scores` for `Final_Score`).
+Small models invent near-miss names (a plural where the table is singular, `Final_Scores` for `Final_Score`, `role`
+for `role_code`).
 This is a post-processing step on the model's answer, applied the same way to the base model and the adapter,
 so evaluation can report accuracy both as generated and with the check. A query that parses and names only
 known things is returned as it was, character for character; one that does not parse is left alone.
 """
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -36,11 +38,21 @@ class SchemaCheck:
         return ", ".join(f"{was} -> {now}" for was, now in self.changes)
 
 
+def _words(name: str) -> list[str]:
+    return [w.lower() for w in re.split(r"_|(?<=[a-z0-9])(?=[A-Z])", name) if w]
+
+
 def _similarity(a: str, b: str) -> float:
-    a, b = a.lower(), b.lower()
-    if a.rstrip("s") == b.rstrip("s") or a.replace("_", "") == b.replace("_", ""):
+    if a.lower().rstrip("s") == b.lower().rstrip("s") or a.lower().replace("_", "") == b.lower().replace(
+        "_", ""
+    ):
         return 0.99  # singers/singer, FinalScore/Final_Score: the same word
-    return difflib.SequenceMatcher(None, a, b).ratio()
+    short, long = sorted((_words(a), _words(b)), key=len)
+    if short and len(short) < len(long) and short in (long[: len(short)], long[-len(short) :]):
+        return (
+            0.9  # role/role_code, Name/concert_Name: the words a question says, without the rest of the name
+        )
+    return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio()
 
 
 def nearest(name: str, candidates: list[str]) -> str | None:

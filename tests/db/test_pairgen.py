@@ -12,7 +12,7 @@ from core.db import connect, generate_pairs, introspect, write_jsonl
 from core.db.coverage import MIN_MENTIONS
 from core.db.execute import read_only_problem
 from core.db.pairgen import MAX_ROWS, WEIGHTS, generate, question_key
-from core.db.phrasing import humanise, table_nouns
+from core.db.phrasing import humanise, schema_nouns, table_nouns
 from core.db.shapes import shape
 from tests.db_samples import (
     LIBRARY,
@@ -136,7 +136,20 @@ def test_irregular_plurals_come_from_an_english_library():
     assert table_nouns("people") == ("person", "people") and table_nouns("person") == ("person", "people")
     assert table_nouns("high_schooler") == ("high schooler", "high schoolers")
     assert table_nouns("cities") == ("city", "cities") and table_nouns("status") == ("status", "statuses")
-    assert table_nouns("cars_data") == ("cars data record", "cars data records")
+    assert table_nouns("history") == ("history record", "history records")
+
+
+def test_a_table_named_as_a_list_of_things_is_asked_about_as_those_things():
+    # people ask about "cars", not "cars data records"; only where another table is called that, the whole name
+    assert schema_nouns(["cars_data", "model_list", "customer_info"]) == {
+        "cars_data": ("car", "cars"),
+        "model_list": ("model", "models"),
+        "customer_info": ("customer", "customers"),
+    }
+    assert schema_nouns(["cars", "cars_data"]) == {
+        "cars": ("car", "cars"),
+        "cars_data": ("cars data record", "cars data records"),
+    }
 
 
 def test_every_table_and_column_is_named_at_least_k_times(tmp_path):

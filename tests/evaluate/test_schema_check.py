@@ -8,6 +8,7 @@ TABLES = {
     "Final_Score": ["id", "score", "person"],
     "concert": ["concert_ID", "concert_Name", "Year", "Stadium_ID"],
     "stadium": ["Stadium_ID", "Name", "Capacity"],
+    "Professionals": ["professional_id", "role_code", "email_address", "cell_number"],
 }
 
 
@@ -22,6 +23,14 @@ def test_a_near_miss_table_and_column_are_repaired():
     )
 
 
+def test_a_name_said_without_its_other_words_is_repaired():
+    # the question said "role" and "email"; the columns are role_code and email_address
+    check = check_names("SELECT role, email FROM Professionals", TABLES, "sqlite")
+    assert check.sql == "SELECT role_code, email_address FROM Professionals"
+    named = check_names("SELECT Name FROM concert", TABLES, "sqlite")
+    assert named.sql == "SELECT concert_Name FROM concert"
+
+
 def test_an_ambiguous_name_is_left_alone():
     two = {"a": ["cost_2023", "cost_2024"]}
     assert not check_names("SELECT cost_202 FROM a", two, "sqlite").changed  # 2023 or 2024? as near: no guess
@@ -30,6 +39,8 @@ def test_an_ambiguous_name_is_left_alone():
         both, TABLES, "sqlite"
     ).changed  # singer.Name or stadium.Name: unqualified, ambiguous
     assert not check_names("SELECT zzz FROM singer", TABLES, "sqlite").changed  # nothing near
+    codes = {"a": ["role_code", "role_name"]}
+    assert not check_names("SELECT role FROM a", codes, "sqlite").changed  # the code or the name? no guess
 
 
 def test_a_correct_query_is_untouched():
