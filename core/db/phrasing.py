@@ -87,6 +87,8 @@ MONTHS = [
 
 def words_of(name: str) -> list[str]:
     """Words of an identifier: snake_case, camelCase and ALLCAPS runs split, abbreviations spelled out."""
+    if name.lower() in ABBREVIATIONS:  # LName is "last name", not "l name"
+        return ABBREVIATIONS[name.lower()].split()
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
     words = [w.lower() for w in re.split(r"[\s_\-.]+", spaced) if w]
@@ -141,6 +143,28 @@ def schema_nouns(names: list[str]) -> dict[str, tuple[str, str]]:
         name: table_nouns(name, whole=True) if any(short[o] == nouns for o in names if o != name) else nouns
         for name, nouns in short.items()
     }
+
+
+# The adjective people use for the top and the bottom of a column they sort by: "the youngest singer".
+SUPERLATIVES = {
+    "age": ("oldest", "youngest"),
+    "year": ("latest", "earliest"),
+    "price": ("most expensive", "cheapest"),
+    "cost": ("most expensive", "cheapest"),
+    "weight": ("heaviest", "lightest"),
+    "height": ("tallest", "shortest"),
+    "length": ("longest", "shortest"),
+    "speed": ("fastest", "slowest"),
+}
+
+
+def superlative(column_words: str, highest: bool) -> tuple[str, str] | None:
+    """(the adjective for this end, the one for the other end) of a column, or None: `age` -> ("oldest",
+    "youngest")."""
+    pair = SUPERLATIVES.get(column_words.split()[-1])
+    if pair is None:
+        return None
+    return pair if highest else (pair[1], pair[0])
 
 
 def column_plural(name: str) -> str:

@@ -14,7 +14,7 @@ from core.db.conditions import conditions, fans_out, relation, where
 from core.db.draft import Drafter
 from core.db.introspect import LOW_CARDINALITY
 from core.db.literals import AGGREGATES
-from core.db.phrasing import join_words
+from core.db.phrasing import join_words, superlative
 from core.db.scope import Draft, Scope
 
 # How many joins and conditions people's questions have (Spider's train split, by count of queries).
@@ -298,6 +298,7 @@ def sorted_rows(d: Drafter) -> Draft | None:
         query = query.limit(n)
         hl = "highest" if desc else "lowest"
         big = "largest" if desc else "smallest"
+        adjective = superlative(b, desc) if not by_at else None  # "the youngest singer"
         if n == 1:
             return Draft(
                 "superlative",
@@ -308,35 +309,45 @@ def sorted_rows(d: Drafter) -> Draft | None:
                         "Find the {c} of the {s1} with the {big} {b}.",
                         "Show the {c} of the {s1} whose {b} is the {hl}.",
                         "Return the {c} of the {s1} that has the {hl} {b}.",
-                    ],
+                    ]
+                    + (
+                        ["What is the {c} of the {adj} {s1}?", "Find the {c} of the {adj} {s1}."]
+                        if adjective
+                        else []
+                    ),
                     c=cols,
                     s1=single + said,
                     hl=hl,
                     big=big,
                     b=b,
+                    adj=adjective[0] if adjective else "",
                 ),
                 query,
             )
         return Draft(
             "top_n",
             d.say(
-                [
-                    "What are the {c} of the {n} {s} with the {hl} {b}?",
-                    "List the {c} of the top {n} {s} by {b}.",
-                    "Show the {c} of the {n} {s} with the {big} {b}.",
-                ]
-                if desc
-                else [
-                    "What are the {c} of the {n} {s} with the {hl} {b}?",
-                    "Show the {c} of the {n} {s} with the {big} {b}.",
-                    "List the {c} of the {n} {s} with the {hl} {b}.",
-                ],
+                (
+                    [
+                        "What are the {c} of the {n} {s} with the {hl} {b}?",
+                        "List the {c} of the top {n} {s} by {b}.",
+                        "Show the {c} of the {n} {s} with the {big} {b}.",
+                    ]
+                    if desc
+                    else [
+                        "What are the {c} of the {n} {s} with the {hl} {b}?",
+                        "Show the {c} of the {n} {s} with the {big} {b}.",
+                        "List the {c} of the {n} {s} with the {hl} {b}.",
+                    ]
+                )
+                + (["What are the {c} of the {n} {adj} {s}?"] if adjective else []),
                 c=cols,
                 n=n,
                 s=rows + said,
                 hl=hl,
                 big=big,
                 b=b,
+                adj=adjective[0] if adjective else "",
             ),
             query,
         )
@@ -350,6 +361,9 @@ def sorted_rows(d: Drafter) -> Draft | None:
             "from the lowest {b} to the highest",
         ]
     )
+    adjective = superlative(d.words(by), desc) if not by_at else None
+    if adjective:  # "from the oldest to the youngest"
+        direction.append(f"from the {adjective[0]} to the {adjective[1]}")
     if by.kind == "text":
         direction = (
             ["in reverse alphabetical order of {b}", "sorted by {b} descending"]

@@ -244,6 +244,35 @@ def test_names_read_as_english():
     )
     assert table_nouns("singer_in_concert") == ("singer in concert", "singers in concert")
     assert humanise("Song_release_year") == "song release year"
+    assert humanise("LName") == "last name"  # an abbreviation is read whole before camel case is split
+
+
+def test_people_words_for_places_years_and_the_ends_of_a_sort(tmp_path):
+    """'singers from France', 'concerts in 2014', 'the youngest singer': each wording carries the SQL it says."""
+    import sqlite3
+
+    path = tmp_path / "concerts.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER)")
+    con.execute("CREATE TABLE concert (concert_id INTEGER PRIMARY KEY, theme TEXT, year INTEGER)")
+    countries, themes = ["France", "Japan", "Peru", "Chad"], ["Rock", "Jazz", "Folk"]
+    for i in range(40):
+        con.execute("INSERT INTO singer VALUES (?, ?, ?, ?)", (i, f"Singer {i}", countries[i % 4], 20 + i))
+        con.execute("INSERT INTO concert VALUES (?, ?, ?)", (i, themes[i % 3], 2010 + i % 6))
+    con.commit()
+    con.close()
+    pairs = generate_pairs(connect(str(path)), n=400, seed=7)
+    said = {
+        "from": [p for p in pairs if re.search(r"from (France|Japan|Peru|Chad)\b", p.question)],
+        "in": [p for p in pairs if re.search(r"\bin 201[0-5]\b", p.question)],
+        "ends": [p for p in pairs if re.search(r"\b(youngest|oldest|latest|earliest)\b", p.question)],
+    }
+    assert all(said.values()), {k: len(v) for k, v in said.items()}
+    assert all(re.search(r"country = '\w+'", p.sql) for p in said["from"])
+    assert all(re.search(r"year = 201[0-5]", p.sql) for p in said["in"])
+    for p in said["ends"]:
+        young = re.search(r"\b(youngest|earliest)\b", p.question.split(" to the ")[0])
+        assert re.search(r"ORDER BY (age|year)" + ("( ASC)?( LIMIT|$)" if young else " DESC"), p.sql), p
 
 
 def test_cli_generate_writes_the_same_file_twice(tmp_path, capsys):
