@@ -74,21 +74,22 @@ def score_steps(cfg, pairs, adapter: Path, record, progress, final_summary: dict
     earlier = [(s, p) for s, p in checkpoints_of(folder) if s != final]
     candidates = earlier if final_summary is not None else [*earlier, (final, adapter)]
     scores = []
-    with generating("checkpoint scoring"), GeneratorProcess(keep=1) as generator:
-        for step, path in candidates:
-            progress(f"scoring the checkpoint at step {step} on {len(pairs)} held-out rows ...")
-            report = _evaluate(
-                pairs,
-                db,
-                record,
-                [("adapter", str(path), record)],
-                progress,
-                0,
-                cfg.trust_remote_code,
-                generator,
-                {},
-            )
-            scores.append(_score(step, path, report.summaries["adapter"]))
+    if candidates:  # none left when the evaluation scored the final step and no earlier checkpoint was kept
+        with generating("checkpoint scoring"), GeneratorProcess(keep=1) as generator:
+            for step, path in candidates:
+                progress(f"scoring the checkpoint at step {step} on {len(pairs)} held-out rows ...")
+                report = _evaluate(
+                    pairs,
+                    db,
+                    record,
+                    [("adapter", str(path), record)],
+                    progress,
+                    0,
+                    cfg.trust_remote_code,
+                    generator,
+                    {},
+                )
+                scores.append(_score(step, path, report.summaries["adapter"]))
     if final_summary is not None:
         scores.append(_score(final, adapter, final_summary))
     (folder / SCORES_FILE).write_text(json.dumps(scores, indent=1), encoding="utf-8")
