@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from core.db.literals import _plain_nulls, _whole, as_date, literal, round_2
-from core.db.phrasing import column_plural, humanise, join_words, schema_nouns, spoken_value
+from core.db.phrasing import (
+    humanise,
+    join_words,
+    plural_words,
+    schema_nouns,
+    spoken_value,
+    table_column_words,
+)
 from core.db.schema_info import Column, SchemaInfo, Table
 from core.db.scope import Condition, Hop, Scope
 from core.db.sqlnames import column_ref, table_ref
@@ -51,10 +58,18 @@ class Drafter:
     _keys: set = field(init=False)
     _path_cache: dict = field(init=False, default_factory=dict)
     _nouns: dict = field(init=False)
+    _column_words: dict = field(init=False)  # id(column) -> its words in questions
 
     def __post_init__(self):
         self.tables = [t for t in self.info.tables if t.rows > 0 and t.columns]
         self._nouns = schema_nouns([t.name for t in self.info.tables])
+        self._column_words = {
+            id(c): words
+            for t in self.info.tables
+            for c, words in zip(
+                t.columns, table_column_words(self._nouns[t.name], [c.name for c in t.columns]), strict=True
+            )
+        }
         present = {t.name for t in self.tables}
         self._keys = {(k.table, c) for k in self.info.foreign_keys for c in k.columns} | {
             (k.ref_table, c) for k in self.info.foreign_keys for c in k.ref_columns
@@ -365,13 +380,13 @@ class Drafter:
     def nouns(self, table: Table) -> tuple[str, str]:
         return self._nouns[table.name]
 
-    @staticmethod
-    def words(column: Column | str) -> str:
-        return humanise(column if isinstance(column, str) else column.name)
+    def words(self, column: Column | str) -> str:
+        if isinstance(column, str):
+            return humanise(column)
+        return self._column_words.get(id(column)) or humanise(column.name)
 
-    @staticmethod
-    def words_plural(column: Column) -> str:
-        return column_plural(column.name)
+    def words_plural(self, column: Column) -> str:
+        return plural_words(self.words(column))
 
     def columns_words(self, columns: list[Column], plural: bool = False) -> str:
         return join_words(

@@ -167,10 +167,24 @@ def superlative(column_words: str, highest: bool) -> tuple[str, str] | None:
     return pair if highest else (pair[1], pair[0])
 
 
-def column_plural(name: str) -> str:
-    """`Name` -> "names", `country` -> "countries", `song_release_year` -> "song release years"."""
-    words = words_of(name) or [name.lower()]
-    return " ".join([*words[:-1], plural_word(words[-1])])
+def plural_words(words: str) -> str:
+    """ "song release year" -> "song release years": the last word in the plural."""
+    *head, last = words.split() or [words]
+    return " ".join([*head, plural_word(last)])
+
+
+def table_column_words(nouns: tuple[str, str], columns: list[str]) -> list[str]:
+    """The words of each column of a table, without the table's own noun in front: in `pets`, `pet_age` is "age"
+    and `PetType` "type", as people ask ("the age of each pet"); kept whole where the short words would be another
+    column's (`Name` beside `concert_Name`) or nothing would be left."""
+    prefixes = [n.split() for n in nouns]
+    full = [words_of(c) or [c.lower()] for c in columns]
+    short = [next((w[len(p) :] for p in prefixes if len(w) > len(p) and w[: len(p)] == p), w) for w in full]
+    said = [" ".join(w) for w in full + short]
+    return [
+        " ".join(s) if s == f or said.count(" ".join(s)) == 1 else " ".join(f)
+        for f, s in zip(full, short, strict=True)
+    ]
 
 
 def number_text(value) -> str:

@@ -12,7 +12,7 @@ from core.db import connect, generate_pairs, introspect, write_jsonl
 from core.db.coverage import MIN_MENTIONS
 from core.db.execute import read_only_problem
 from core.db.pairgen import MAX_ROWS, WEIGHTS, generate, question_key
-from core.db.phrasing import humanise, schema_nouns, table_nouns
+from core.db.phrasing import humanise, schema_nouns, table_column_words, table_nouns
 from core.db.shapes import shape
 from tests.db_samples import (
     LIBRARY,
@@ -247,13 +247,27 @@ def test_names_read_as_english():
     assert humanise("LName") == "last name"  # an abbreviation is read whole before camel case is split
 
 
+def test_a_column_is_named_without_its_tables_noun_in_front():
+    # "the age of each pet" for pets.pet_age, as people ask; whole where the short words are another column's
+    assert table_column_words(("pet", "pets"), ["PetID", "PetType", "pet_age", "weight"]) == [
+        "id",
+        "type",
+        "age",
+        "weight",
+    ]
+    assert table_column_words(("concert", "concerts"), ["Name", "concert_Name"]) == ["name", "concert name"]
+    assert table_column_words(("singer", "singers"), ["singer"]) == ["singer"]
+
+
 def test_people_words_for_places_years_and_the_ends_of_a_sort(tmp_path):
     """'singers from France', 'concerts in 2014', 'the youngest singer': each wording carries the SQL it says."""
     import sqlite3
 
     path = tmp_path / "concerts.sqlite"
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER)")
+    con.execute(
+        "CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, singer_age INTEGER)"
+    )
     con.execute("CREATE TABLE concert (concert_id INTEGER PRIMARY KEY, theme TEXT, year INTEGER)")
     countries, themes = ["France", "Japan", "Peru", "Chad"], ["Rock", "Jazz", "Folk"]
     for i in range(40):
@@ -272,7 +286,11 @@ def test_people_words_for_places_years_and_the_ends_of_a_sort(tmp_path):
     assert all(re.search(r"year = 201[0-5]", p.sql) for p in said["in"])
     for p in said["ends"]:
         young = re.search(r"\b(youngest|earliest)\b", p.question.split(" to the ")[0])
-        assert re.search(r"ORDER BY (age|year)" + ("( ASC)?( LIMIT|$)" if young else " DESC"), p.sql), p
+        assert re.search(
+            r"ORDER BY (singer_age|year)" + ("( ASC)?( LIMIT|$)" if young else " DESC"), p.sql
+        ), p
+    # singer_age is "age" in the questions: no "singer age"
+    assert not [p.question for p in pairs if "singer age" in p.question]
 
 
 def test_cli_generate_writes_the_same_file_twice(tmp_path, capsys):

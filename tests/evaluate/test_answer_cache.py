@@ -13,19 +13,21 @@ KEPT = "the base model's answers to these prompts are kept from an earlier evalu
 def test_a_repeated_request_is_answered_without_loading_the_model():
     question = f"How many customers are there? ({uuid.uuid4().hex[:8]})"  # never asked before
     prompts = [[{"role": "system", "content": "You write SQLite."}, {"role": "user", "content": question}]]
-    first_lines, again_lines = [], []
+    first_lines, longer_lines, again_lines = [], [], []
     with GeneratorProcess(keep=1) as generator:
         first = generator.generate(
             "bundled", None, False, prompts, max_new_tokens=8, progress=first_lines.append
+        )
+        longer = generator.generate(
+            "bundled", None, False, prompts, max_new_tokens=9, progress=longer_lines.append
         )
     with GeneratorProcess(keep=1) as generator:  # a later evaluation: a new process
         again = generator.generate(
             "bundled", None, False, prompts, max_new_tokens=8, progress=again_lines.append
         )
-        longer = generator.generate("bundled", None, False, prompts, max_new_tokens=9)
     assert KEPT not in first_lines and any(line.startswith("loading") for line in first_lines)
+    assert KEPT not in longer_lines and len(longer) == 1  # another token limit: asked, not read back
     assert again == first and again_lines == [KEPT]  # no "loading": the model was not loaded for it
-    assert isinstance(longer, list) and len(longer) == 1  # another token limit: asked, not read back
 
 
 def test_only_the_base_model_on_a_cpu_is_kept_and_every_setting_is_in_the_key():
