@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from core.db.draft import Drafter
 from core.db.literals import AGGREGATES, literal, numeric, round_2
-from core.db.phrasing import spoken_value
+from core.db.phrasing import article, spoken_value
 from core.db.scope import Condition, Draft, Scope
 
 
@@ -49,6 +49,7 @@ def above_average(d: Drafter) -> Draft | None:
     cond = (exp.GT if above else exp.LT)(this=d.col(column), expression=exp.Subquery(this=inner))
     than = {"avg": "the average", "min": "the smallest", "max": "the largest"}[name]
     ab, c, s = "above" if above else "below", d.words(column), d.nouns(table)[1]
+    ac = article(c)  # "an amount"
     if name != "avg" or inner_cond is not None:
         rel = "greater than" if above else "less than"
         of = f" of the {s} {inner_cond.words}" if inner_cond is not None else ""
@@ -60,12 +61,13 @@ def above_average(d: Drafter) -> Draft | None:
             "above_average",
             d.say(
                 [
-                    "Which {s} have a {c} {rel} {than} {c}{of}? Give their {l}.",
+                    "Which {s} have {ac} {rel} {than} {c}{of}? Give their {l}.",
                     "List the {l} of {s} whose {c} is {rel} {than} {c}{of}.",
-                    "Find the {l} of the {s} with a {c} {rel} {than} {c}{of}.",
+                    "Find the {l} of the {s} with {ac} {rel} {than} {c}{of}.",
                 ],
                 s=s,
                 c=c,
+                ac=ac,
                 rel=rel,
                 than=than,
                 of=of,
@@ -79,12 +81,13 @@ def above_average(d: Drafter) -> Draft | None:
             "above_average_count",
             d.say(
                 [
-                    "How many {s} have a {c} {ab} the average?",
+                    "How many {s} have {ac} {ab} the average?",
                     "Count the {s} whose {c} is {ab} the average {c}.",
                     "What is the number of {s} with {c} {ab} average?",
                 ],
                 s=s,
                 c=c,
+                ac=ac,
                 ab=ab,
             ),
             query,
@@ -95,13 +98,14 @@ def above_average(d: Drafter) -> Draft | None:
         "above_average",
         d.say(
             [
-                "Which {s} have a {c} {ab} the average? Give their {l}.",
+                "Which {s} have {ac} {ab} the average? Give their {l}.",
                 "List the {l} of {s} whose {c} is {ab} average.",
-                "Find the {l} of the {s} with a {c} {ab} the average {c}.",
+                "Find the {l} of the {s} with {ac} {ab} the average {c}.",
                 "What are the {l} of {s} with {c} {ab} average?",
             ],
             s=s,
             c=c,
+            ac=ac,
             ab=ab,
             l=d.columns_words(outputs, plural=True),
         ),

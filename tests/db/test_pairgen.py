@@ -247,6 +247,22 @@ def test_names_read_as_english():
     assert humanise("LName") == "last name"  # an abbreviation is read whole before camel case is split
 
 
+def test_an_amount_not_a_amount(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "events.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE events (event_id INTEGER PRIMARY KEY, kind TEXT, amount INTEGER, age INTEGER)")
+    rows = [(i, "ab"[i % 2], i * 7 % 50, i % 30) for i in range(60)]
+    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    questions = [p.question for p in generate_pairs(connect(str(path)), n=300, seed=7)]
+    assert any(re.search(r"\ban a(mount|ge)\b", q) for q in questions)
+    bad = [q for q in questions if re.search(r"\ba (amount|age)\b", q)]
+    assert not bad, bad[:3]
+
+
 def test_a_column_is_named_without_its_tables_noun_in_front():
     # "the age of each pet" for pets.pet_age, as people ask; whole where the short words are another column's
     assert table_column_words(("pet", "pets"), ["PetID", "PetType", "pet_age", "weight"]) == [
