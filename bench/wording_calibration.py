@@ -21,10 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from core.db.phrasing import CONTAINER_WORDS, schema_nouns, table_column_words, words_of  # noqa: E402
+from core.db.phrasing import CONTAINER_WORDS, PLACE_WORDS, schema_nouns, table_column_words, words_of  # noqa: E402
 
 AGE_SORT = re.compile(r"ORDER BY\s+(?:\w+\.)?(?:\w+_)?age\b", re.I)  # age, pet_age; not average
-PLACE_EQ = re.compile(r"WHERE\s+(?:\w+\.)?(country|nationality|city|state|hometown)\s*=", re.I)
+PLACE_EQ = re.compile(rf"WHERE\s+(?:\w+\.)?({'|'.join(sorted(PLACE_WORDS))})\s*=", re.I)
 
 
 def _uses(name: str, sql: str) -> bool:

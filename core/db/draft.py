@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from core.db.literals import _plain_nulls, _whole, as_date, literal, round_2
 from core.db.phrasing import (
+    PLACE_WORDS,
     humanise,
     join_words,
     plural_words,
@@ -30,18 +31,6 @@ from core.db.scope import Condition, Hop, Scope
 from core.db.sqlnames import column_ref, table_ref
 
 _KEY_NAME = re.compile(r"(?i)(^id$|_id$|[a-z]Id$|ID$|_code$|_key$)")
-# Columns whose value is where a row comes from: "from France" says which column without naming it.
-PLACE_WORDS = {
-    "country",
-    "nationality",
-    "city",
-    "state",
-    "hometown",
-    "town",
-    "citizenship",
-    "region",
-    "continent",
-}
 BIG_TABLE = 1000  # rows: a question about such a table must filter or rank, or its answer is too long to read
 MAX_ROWS = (
     1000  # a generated query answers with at most this many rows: a question a person reads the answer of

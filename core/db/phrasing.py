@@ -68,6 +68,18 @@ UNCOUNTABLE = {
 }
 # Last words of a table name that say "a table of", not what a row is: `cars_data` holds cars, `model_list` models.
 CONTAINER_WORDS = {"data", "information", "list", "details", "records", "table", "tbl", "entries"}
+# Columns whose value is where a row comes from: "from France" says which column without naming it.
+PLACE_WORDS = {
+    "country",
+    "nationality",
+    "city",
+    "state",
+    "hometown",
+    "town",
+    "citizenship",
+    "region",
+    "continent",
+}
 LINK_WORDS = {"in", "of", "for", "to", "has", "with", "by", "at", "on"}
 MONTHS = [
     "January",

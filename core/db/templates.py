@@ -291,6 +291,7 @@ def sorted_rows(d: Drafter) -> Draft | None:
     query = query.order_by(d.ordered(d.col(by, scope.alias(by_at)), desc, by))
     rows, single = _subject_rows(d, scope), d.nouns(table)[0]
     cols, b = d.columns_words(outputs), d.words(by)
+    adjective = None if by_at else superlative(b, desc)  # "the youngest singer"
     if by_at:
         b = f"{d.nouns(far)[0]} {b}"
     if top:
@@ -298,7 +299,6 @@ def sorted_rows(d: Drafter) -> Draft | None:
         query = query.limit(n)
         hl = "highest" if desc else "lowest"
         big = "largest" if desc else "smallest"
-        adjective = superlative(b, desc) if not by_at else None  # "the youngest singer"
         if n == 1:
             return Draft(
                 "superlative",
@@ -361,7 +361,6 @@ def sorted_rows(d: Drafter) -> Draft | None:
             "from the lowest {b} to the highest",
         ]
     )
-    adjective = superlative(d.words(by), desc) if not by_at else None
     if adjective:  # "from the oldest to the youngest"
         direction.append(f"from the {adjective[0]} to the {adjective[1]}")
     if by.kind == "text":

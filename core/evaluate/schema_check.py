@@ -13,13 +13,13 @@ known things is returned as it was, character for character; one that does not p
 """
 
 import difflib
-import re
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
 
 from core.data import parse_one_sql
+from core.db.phrasing import words_of
 
 MIN_SIMILARITY = 0.75  # below this a name is too far from every schema name to be a near miss
 MIN_MARGIN = 0.08  # the best match must beat the second best by this much, or the repair is ambiguous
@@ -38,21 +38,16 @@ class SchemaCheck:
         return ", ".join(f"{was} -> {now}" for was, now in self.changes)
 
 
-def _words(name: str) -> list[str]:
-    return [w.lower() for w in re.split(r"_|(?<=[a-z0-9])(?=[A-Z])", name) if w]
-
-
 def _similarity(a: str, b: str) -> float:
-    if a.lower().rstrip("s") == b.lower().rstrip("s") or a.lower().replace("_", "") == b.lower().replace(
-        "_", ""
-    ):
+    low_a, low_b = a.lower(), b.lower()
+    if low_a.rstrip("s") == low_b.rstrip("s") or low_a.replace("_", "") == low_b.replace("_", ""):
         return 0.99  # singers/singer, FinalScore/Final_Score: the same word
-    short, long = sorted((_words(a), _words(b)), key=len)
+    short, long = sorted((words_of(a), words_of(b)), key=len)
     if short and len(short) < len(long) and short in (long[: len(short)], long[-len(short) :]):
         return (
             0.9  # role/role_code, Name/concert_Name: the words a question says, without the rest of the name
         )
-    return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio()
+    return difflib.SequenceMatcher(None, low_a, low_b).ratio()
 
 
 def nearest(name: str, candidates: list[str]) -> str | None:
