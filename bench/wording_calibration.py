@@ -7,7 +7,9 @@ human questions whose SQL uses such a name:
 - a column named with its table's noun in front (`pets.pet_age`): how often the question says only the short words
   ("age", as core.db.phrasing.table_column_words names it) rather than the whole name ("pet age");
 - a table named as a list of things (`cars_data`): the whole name ("cars data") or the things ("cars");
-- a sort by an age column: "oldest"/"youngest"/"older"/"younger"; an equality on a place column: "from".
+- a sort by an age column: "oldest"/"youngest"/"older"/"younger"; an equality on a place column: "from";
+- a person matched by name: by the first or last name alone, or by both (core.db.draft.FULL_NAME);
+- the first word of every question (core.db.draft.OPENINGS).
 Prints the counts as JSON.
 """
 
@@ -24,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 from core.db.phrasing import CONTAINER_WORDS, PLACE_WORDS, schema_nouns, table_column_words, words_of  # noqa: E402
 
 AGE_SORT = re.compile(r"ORDER BY\s+(?:\w+\.)?(?:\w+_)?age\b", re.I)  # age, pet_age; not average
+FIRST_NAME_EQ = re.compile(r"\b\w*(f|first_?)name\s*=\s*['\"]", re.I)
+LAST_NAME_EQ = re.compile(r"\b\w*(l|last_?)name\s*=\s*['\"]", re.I)
 PLACE_EQ = re.compile(rf"WHERE\s+(?:\w+\.)?({'|'.join(sorted(PLACE_WORDS))})\s*=", re.I)
 
 
@@ -70,6 +74,11 @@ def count(folder: Path) -> Counter:
                         found["... with the whole name"] += full in question
     for pair in (p for ps in by_db.values() for p in ps):
         question = pair["question"].lower()
+        found["questions beginning '" + re.findall(r"[a-z']+", question)[0] + "'"] += 1
+        first, last = FIRST_NAME_EQ.search(pair["query"]), LAST_NAME_EQ.search(pair["query"])
+        if first or last:
+            found["equalities on a first or last name"] += 1
+            found["... on both"] += bool(first and last)
         if AGE_SORT.search(pair["query"]):
             found["sorts by an age column"] += 1
             found["... saying oldest/youngest/older/younger"] += bool(

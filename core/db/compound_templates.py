@@ -122,7 +122,10 @@ def set_operation(d: Drafter) -> Draft | None:
     )
     if table is None:
         return None
-    column = d.pick(categories)
+    # values many rows share (a country, a publisher) mostly: of a column that names one row, rows with two
+    # different conditions rarely share a value, and the query answers nothing
+    shared = [c for c in d.categories(table) if not d.is_key(table, c)]
+    column = d.pick(shared if shared and d.rng.random() < 0.7 else categories)
     scope = Scope([table])
     first, second = d.condition(table, avoid=(column,)), d.condition(table, avoid=(column,))
     numbers = [n for n in d.numbers(table) if n is not column and len(numeric(n.examples)) > 1]

@@ -25,9 +25,10 @@ def relation(d: Drafter, scope: Scope, subject: int, other: int) -> str:
     return f"linked to {article(single)}"
 
 
-def conditions(d: Drafter, scope: Scope, count: int, avoid=()) -> tuple[list, str, str]:
+def conditions(d: Drafter, scope: Scope, count: int, avoid=(), person: bool = True) -> tuple[list, str, str]:
     """(conditions, their words relative to the subject (table 0), "and" or "or"). In a joined scope the first
-    condition is on the farthest table: the join is there for it, and the question says so."""
+    condition is on the farthest table: the join is there for it, and the question says so. `person=False` where a
+    full name would pick out the one row that is grouped or averaged (the name of a joined table stays allowed)."""
     last = len(scope.tables) - 1
     count = max(count, 1) if scope.joined else count
     found, words = [], []
@@ -38,12 +39,19 @@ def conditions(d: Drafter, scope: Scope, count: int, avoid=()) -> tuple[list, st
         count == 2 and tables[0] == tables[1] and d.rng.random() < 0.6
     )  # "first name X and last name Y"
     row = d.pick(scope.tables[tables[0]].sample) if same_row else None
+    # the columns a join uses: "dorms that have an amenity record with dorm id 109" only says "dorm 109" twice
+    joins = tuple(
+        c
+        for hop in scope.hops
+        for c in (hop.child.column(hop.child_col), hop.parent.column(hop.parent_col))
+        if c is not None
+    )
     for k, i in enumerate(tables):
         cond = d.condition(
             scope.tables[i],
             scope.alias(i),
-            kinds=("eq",) if row else ("eq", "cmp", "like"),
-            avoid=tuple(avoid) + tuple(c.column for c in found),
+            kinds=("eq",) if row else ("eq", "cmp", "like") + (("person",) if person or i else ()),
+            avoid=tuple(avoid) + joins + tuple(column for c in found for column in _columns(c)),
             row=row,
         )
         if cond is None:
@@ -69,6 +77,12 @@ def conditions(d: Drafter, scope: Scope, count: int, avoid=()) -> tuple[list, st
     return found, " " + f" {joiner} ".join(words), joiner
 
 
+def _columns(cond: Condition) -> list:
+    """The columns a condition tests (a full name tests two)."""
+    names = {c.name for c in cond.expr.find_all(exp.Column)}
+    return [c for c in cond.table.columns if c.name in names]
+
+
 def _related(d: Drafter, scope: Scope, i: int, words: str) -> str:
     return words if i == 0 else f"{relation(d, scope, 0, i)} {words}"
 
@@ -82,7 +96,14 @@ def fans_out(scope: Scope) -> bool:
 def where(query: exp.Select, conds: list, joiner: str) -> exp.Select:
     if not conds:
         return query
-    return query.where((exp.or_ if joiner == "or" else exp.and_)(*[c.expr for c in conds]))
+    if joiner == "or":
+        return query.where(exp.or_(*[c.expr for c in conds]))
+    # a full name is two equalities of its own: "a = 'x' AND b = 'y' AND c > 3", without brackets, as people write it
+    return query.where(
+        exp.and_(
+            *[part for c in conds for part in (c.expr.flatten() if isinstance(c.expr, exp.And) else [c.expr])]
+        )
+    )
 
 
 def count_condition(d: Drafter) -> tuple[exp.Expression, str]:

@@ -12,6 +12,7 @@ import datetime
 import decimal
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -21,6 +22,7 @@ from core.db.phrasing import (
     PLACE_WORDS,
     humanise,
     join_words,
+    name_part,
     plural_words,
     schema_nouns,
     spoken_value,
@@ -31,6 +33,24 @@ from core.db.scope import Condition, Hop, Scope
 from core.db.sqlnames import column_ref, table_ref
 
 _KEY_NAME = re.compile(r"(?i)(^id$|_id$|[a-z]Id$|ID$|_code$|_key$)")
+# Of Spider train's questions that match a person's first or last name, 65% give both (153 of 235): "the student
+# named Linda Smith" is one condition of two equalities on one row.
+FULL_NAME = 0.65
+# How Spider train's 7,000 human questions begin, per 100 ("What ..." 36.8, "Find ..." 15.6): a draft's wordings are
+# ordered by these weights, so the two or three kept begin as people's questions do (bench/wording_calibration.py).
+OPENINGS = {
+    "what": 36.8,
+    "find": 15.6,
+    "show": 10.5,
+    "how": 10.4,
+    "list": 6.7,
+    "which": 5.8,
+    "return": 3.6,
+    "count": 2.5,
+    "give": 1.8,
+    "for": 1.8,
+}
+OTHER_OPENING = 1.0
 BIG_TABLE = 1000  # rows: a question about such a table must filter or rank, or its answer is too long to read
 MAX_ROWS = (
     1000  # a generated query answers with at most this many rows: a question a person reads the answer of
@@ -48,6 +68,7 @@ class Drafter:
     _path_cache: dict = field(init=False, default_factory=dict)
     _nouns: dict = field(init=False)
     _column_words: dict = field(init=False)  # id(column) -> its words in questions
+    _memo: dict = field(init=False, default_factory=dict)  # roles of columns, per table
 
     def __post_init__(self):
         self.tables = [t for t in self.info.tables if t.rows > 0 and t.columns]
@@ -87,17 +108,29 @@ class Drafter:
 
     # ---- roles of columns ----
     def is_key(self, table: Table, column: Column) -> bool:
+        # a text column in a primary key of several (LastName, FirstName) names its rows: it is no key to show
         return (
-            column.primary_key
+            (column.primary_key and (len(table.primary_key) == 1 or column.kind != "text"))
             or (table.name, column.name) in self._keys
             or bool(_KEY_NAME.search(column.name))
         )
 
     def plain(self, table: Table, kinds: tuple[str, ...]) -> list[Column]:
-        return [c for c in table.columns if c.kind in kinds and c.examples and not self.is_key(table, c)]
+        # asked thousands of times a generation, of a schema that does not change: worked out once
+        key = (table.name, kinds)
+        if key not in self._memo:
+            self._memo[key] = [
+                c for c in table.columns if c.kind in kinds and c.examples and not self.is_key(table, c)
+            ]
+        return self._memo[key]
 
     def label(self, table: Table) -> Column | None:
         """The column that names a row (name, title, ...): what "list the X" shows."""
+        if ("label", table.name) not in self._memo:
+            self._memo[("label", table.name)] = self._label(table)
+        return self._memo[("label", table.name)]
+
+    def _label(self, table: Table) -> Column | None:
         texts = [c for c in self.plain(table, ("text",)) if c.distinct > 1]
         named = [c for c in texts if re.search(r"(?i)name|title|label", c.name)]
         if named:
@@ -132,6 +165,13 @@ class Drafter:
             and 2 <= c.distinct <= max(2, 0.6 * sampled)
         ]
         return few + shared
+
+    def name_pair(self, table: Table) -> tuple[Column, Column] | None:
+        """The columns of a person's first and last name (Fname and LName), when the table has both."""
+        parts: dict = {}
+        for c in self.texts(table):
+            parts.setdefault(name_part(c.name), c)
+        return (parts["first"], parts["last"]) if "first" in parts and "last" in parts else None
 
     def texts(self, table: Table) -> list[Column]:
         return [c for c in self.plain(table, ("text",)) if c.distinct >= 2]
@@ -177,13 +217,18 @@ class Drafter:
         """Every distinct wording, in a random order, each as (phrasing id, text); the id names the wording's family
         (its position in the template's list), which the held-out split keeps on one side. The generator keeps two
         or three of them per SQL, as Spider does, and the rest as spares."""
+        texts = [" ".join(p.format(**slots).split()) for p in phrasings]
+        texts = [t[0].upper() + t[1:] for t in texts]
+        # a random order weighted by how people's questions begin (each opening's share split among the wordings
+        # that begin so): the key u ** (1 / weight), largest first, draws without replacement by weight
+        firsts = [t.split()[0].lower().strip(",") for t in texts]
+        same = Counter(firsts)
+        keys = [self.rng.random() ** (same[f] / OPENINGS.get(f, OTHER_OPENING)) for f in firsts]
         out, seen = [], set()
-        for i in self.rng.sample(range(len(phrasings)), len(phrasings)):
-            text = " ".join(phrasings[i].format(**slots).split())
-            text = text[0].upper() + text[1:]
-            if text.lower() not in seen:
-                seen.add(text.lower())
-                out.append((str(i), text))
+        for i in sorted(range(len(texts)), key=lambda i: -keys[i]):
+            if texts[i].lower() not in seen:
+                seen.add(texts[i].lower())
+                out.append((str(i), texts[i]))
         return out
 
     def tables_with(self, role) -> list[tuple[Table, list[Column]]]:
@@ -241,13 +286,14 @@ class Drafter:
         self,
         table: Table,
         alias: str | None = None,
-        kinds: tuple[str, ...] = ("eq", "cmp", "like"),
+        kinds: tuple[str, ...] = ("eq", "cmp", "like", "person"),
         avoid: tuple = (),
         row: tuple | None = None,
     ) -> Condition | None:
         """A condition on a real value of one of the table's columns: equality on a category or a name (people ask
         that most), a comparison with a rounded number, or a word the text contains. With `row` (one of the table's
-        sample rows), an equality takes that row's value, so two conditions from one row find it."""
+        sample rows), an equality takes that row's value, so two conditions from one row find it. With "person" in
+        `kinds`, an equality on a first or last name is often the whole name (FULL_NAME)."""
         # (kind, column, weight): how often Spider train's human questions filter that way: equality on text
         # most, comparisons on numbers (a number is compared far more often than matched), LIKE and keys seldom
         options = []
@@ -272,6 +318,14 @@ class Drafter:
         ref = self.col(column, alias)
         words = self.words(column)
         if kind == "eq":
+            pair = self.name_pair(table) if row is None and "person" in kinds else None
+            if (
+                pair
+                and any(column is c for c in pair)
+                and not any(a is c for a in avoid for c in pair)
+                and self.rng.random() < FULL_NAME
+            ):
+                return self._full_name(table, alias, *pair)
             value = self.pick(column.examples)
             if row is not None and row[table.columns.index(column)] is not None:
                 value = row[table.columns.index(column)]
@@ -335,6 +389,24 @@ class Drafter:
             column,
             f"whose {words} is {self.rng.choice(said)} {v}",
         )
+
+    def _full_name(self, table: Table, alias: str | None, first: Column, last: Column) -> Condition | None:
+        """ "named Linda Smith": the first and last name of one sampled row."""
+        i, j = table.columns.index(first), table.columns.index(last)
+        row = self.pick([r for r in table.sample if isinstance(r[i], str) and isinstance(r[j], str)])
+        if row is None:
+            return None
+        given, family = spoken_value(row[i]), spoken_value(row[j])
+        expr = exp.and_(
+            exp.EQ(this=self.col(first, alias), expression=literal(row[i])),
+            exp.EQ(this=self.col(last, alias), expression=literal(row[j])),
+        )
+        said = [
+            f"named {given} {family}",
+            f"whose {self.words(first)} is {given} and {self.words(last)} is {family}",
+            f"with {self.words(first)} {given} and {self.words(last)} {family}",
+        ]
+        return Condition(expr, table, first, self.rng.choice(said))
 
     def threshold(self, column: Column):
         """A value to compare with: a real one, rounded as people type thresholds (1719.96 -> 1700)."""

@@ -8,8 +8,8 @@ from sqlglot import exp
 
 from core.db.conditions import conditions, count_condition, where
 from core.db.draft import Drafter
-from core.db.literals import AGGREGATES, literal
-from core.db.phrasing import article, join_words, spoken_value
+from core.db.literals import AGGREGATES, aggregate_words, literal
+from core.db.phrasing import article, spoken_value
 from core.db.scope import Draft, Scope
 
 
@@ -20,7 +20,7 @@ def group_count(d: Drafter) -> Draft | None:
         return None
     column = d.pick(categories)
     scope = Scope([table])
-    conds, said, joiner = conditions(d, scope, d.weighted({0: 75, 1: 25}), avoid=[column])
+    conds, said, joiner = conditions(d, scope, d.weighted({0: 75, 1: 25}), avoid=[column], person=False)
     many, c = d.nouns(table)[1], d.words(column)
     numbers = [n for n in d.numbers(table) if n is not column]
     if numbers and d.rng.random() < 0.3:
@@ -41,7 +41,7 @@ def group_count(d: Drafter) -> Draft | None:
             values = [exp.Count(this=exp.Star()), *values]  # "the number and the total of ..."
         parts = [d.col(column), *values] if d.rng.random() < 0.6 else [*values, d.col(column)]
         query = where(d.from_(scope, *parts), conds, joiner).group_by(d.col(column))
-        f = join_words([d.rng.choice(AGGREGATES[n][1]) for n in names])
+        f = aggregate_words(d.rng, names)
         return Draft(
             "group_aggregate",
             d.say(
@@ -98,7 +98,7 @@ def most_common(d: Drafter) -> Draft | None:
         return None
     column, most = d.pick(categories), d.rng.random() < 0.85
     scope = Scope([table])
-    conds, said, joiner = conditions(d, scope, d.weighted({0: 80, 1: 20}), avoid=[column])
+    conds, said, joiner = conditions(d, scope, d.weighted({0: 80, 1: 20}), avoid=[column], person=False)
     c, s = d.words(column), d.nouns(table)[1] + said
     numbers = [n for n in d.numbers(table) if n is not column]
     if numbers and d.rng.random() < 0.15:  # "the zip code with the lowest average pressure"
@@ -221,7 +221,7 @@ def having(d: Drafter) -> Draft | None:
             ),
             query,
         )
-    conds, said, joiner = conditions(d, scope, d.weighted({0: 80, 1: 20}), avoid=[column])
+    conds, said, joiner = conditions(d, scope, d.weighted({0: 80, 1: 20}), avoid=[column], person=False)
     query = where(d.from_(scope, d.col(column)), conds, joiner).group_by(d.col(column)).having(cond)
     return Draft(
         "having",

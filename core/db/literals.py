@@ -10,7 +10,7 @@ import functools
 
 from sqlglot import exp
 
-from core.db.phrasing import spoken_value
+from core.db.phrasing import join_words, spoken_value
 from core.db.schema_info import Column
 
 
@@ -89,3 +89,11 @@ AGGREGATES = {  # function, words for the question
     "min": (exp.Min, ["minimum", "lowest", "smallest"]),
     "max": (exp.Max, ["maximum", "highest", "largest"]),
 }
+
+
+def aggregate_words(rng, names) -> str:
+    """ "average", "maximum and minimum": one word each when there are several ("the sum of the and highest" is no
+    English)."""
+    return join_words(
+        [rng.choice([w for w in AGGREGATES[n][1] if len(names) == 1 or " " not in w]) for n in names]
+    )

@@ -80,7 +80,7 @@ NAME_SHARE = 0.3  # of the pairs, at most, that the pass naming every table and 
 # A template is drafted CHOICES times per draw and the draft of the least-seen shape is tried first: the weights keep
 # the mix of kinds people ask, and within a kind the simple variants are not crowded out by the many specific ones
 # (on a small database a thousand pairs are only ~400 distinct queries).
-CHOICES = 6
+CHOICES = 12
 
 
 @dataclass

@@ -31,6 +31,8 @@ ABBREVIATIONS = {
     "signup": "sign-up",
     "fname": "first name",
     "lname": "last name",
+    "firstname": "first name",
+    "lastname": "last name",
     "dept": "department",
     "emp": "employee",
     "mgr": "manager",
@@ -108,6 +110,20 @@ def words_of(name: str) -> list[str]:
     for w in words:
         out.extend(ABBREVIATIONS.get(w, w).split())
     return out
+
+
+FIRST_NAME_WORDS = ("first name", "given name", "forename", "personal name")
+LAST_NAME_WORDS = ("last name", "surname", "family name")
+
+
+def name_part(column_name: str) -> str | None:
+    """ "first" or "last" for a column that holds a person's first or last name (Fname, customer_last_name)."""
+    words = " ".join(words_of(column_name))
+    if words.endswith(FIRST_NAME_WORDS):
+        return "first"
+    if words.endswith(LAST_NAME_WORDS):
+        return "last"
+    return None
 
 
 def humanise(name: str) -> str:

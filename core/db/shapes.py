@@ -38,7 +38,9 @@ def _abstract(node: exp.Expression):
 
 
 def tree_shape(tree: exp.Expression, dialect: str = "sqlite") -> str:
-    text = tree.transform(_unparen).transform(_abstract).sql(dialect=dialect).replace('"', "")
+    # one copy, transformed in place twice (the caller's tree stays as it was)
+    abstract = tree.copy().transform(_unparen, copy=False).transform(_abstract, copy=False)
+    text = abstract.sql(dialect=dialect).replace('"', "")
     return re.sub(r" ASC| NULLS (LAST|FIRST)", "", text)  # ORDER BY c and ORDER BY c ASC are one shape
 
 

@@ -13,17 +13,16 @@ from sqlglot import exp
 from core.db.conditions import conditions, fans_out, relation, where
 from core.db.draft import Drafter
 from core.db.introspect import LOW_CARDINALITY
-from core.db.literals import AGGREGATES
+from core.db.literals import AGGREGATES, aggregate_words
 from core.db.phrasing import join_words, superlative
 from core.db.scope import Draft, Scope
 
 # How many joins and conditions people's questions have (Spider's train split, by count of queries).
 JOINS = {0: 62, 1: 28, 2: 8.5, 3: 0.9}
-CONDITIONS = {
-    0: 35,
-    1: 47,
-    2: 18,
-}  # of lists, counts and aggregates (more of them filter than of all queries)
+# How many conditions people's lists (23 of 100 have none), counts and aggregates (about half have none) have,
+# Spider train's queries of those kinds without grouping, sorting or nesting.
+CONDITIONS = {0: 23, 1: 57, 2: 20}
+TOTAL_CONDITIONS = {0: 48, 1: 37, 2: 15}
 WIDTH = {1: 65, 2: 28, 3: 6, 4: 1}  # output columns of a list
 SHOW = [
     "What are the {c} of {s}?",
@@ -32,7 +31,6 @@ SHOW = [
     "Find the {c} of {s}.",
     "Give me the {c} of {s}.",
     "Return the {c} of {s}.",
-    "What is the {c} of {s}?",
 ]
 
 
@@ -134,6 +132,8 @@ def list_rows(d: Drafter) -> Draft | None:
     rows = _subject_rows(d, scope)
     cols = d.columns_words(outputs, plural=True)
     phrasings = SHOW + ["Which {s1} are there{w}? Give their {c}."]
+    if len(outputs) > 1:  # "What is the room and building of ...", never "What is the rooms of ..."
+        phrasings.append("What is the {c} of {s}?")
     if distinct:
         phrasings += ["What are the distinct {c} of {s}?", "List the different {c} of {s}."]
     return Draft("list", d.say(phrasings, c=cols, s=rows + said, s1=rows, w=said), query)
@@ -144,7 +144,7 @@ def count_rows(d: Drafter) -> Draft | None:
     scope = d.scope(JOINS)
     if scope is None:
         return None
-    conds, said, joiner = conditions(d, scope, d.weighted(CONDITIONS))
+    conds, said, joiner = conditions(d, scope, d.weighted(TOTAL_CONDITIONS))
     if scope.joined and not conds:
         return None
     rows = _subject_rows(d, scope)
@@ -220,7 +220,7 @@ def aggregate(d: Drafter) -> Draft | None:
     second = (
         d.pick([n for n in numbers if n is not column]) if len(names) == 1 and d.rng.random() < 0.12 else None
     )
-    conds, said, joiner = conditions(d, scope, d.weighted(CONDITIONS), avoid=[column])
+    conds, said, joiner = conditions(d, scope, d.weighted(TOTAL_CONDITIONS), avoid=[column], person=False)
     if scope.joined and not conds:
         return None
     ref = d.col(column, scope.alias(0))
@@ -238,7 +238,7 @@ def aggregate(d: Drafter) -> Draft | None:
             query,
         )
     query = where(d.from_(scope, *[AGGREGATES[n][0](this=ref.copy()) for n in names]), conds, joiner)
-    f = join_words([d.rng.choice(AGGREGATES[n][1]) for n in names])
+    f = aggregate_words(d.rng, names)
     return Draft(
         "aggregate",
         d.say(
@@ -279,7 +279,9 @@ def sorted_rows(d: Drafter) -> Draft | None:
     if by_at:
         conds, said, joiner = [], " " + relation(d, scope, 0, by_at), "and"
     else:
-        conds, said, joiner = conditions(d, scope, d.weighted({0: 75, 1: 25}), avoid=outputs + [by])
+        conds, said, joiner = conditions(
+            d, scope, d.weighted({0: 75, 1: 25}), avoid=outputs + [by], person=False
+        )
     if (scope.joined and not conds and not by_at) or (
         any(d.big(t) for t in scope.tables) and not top and not conds
     ):

@@ -309,6 +309,50 @@ def test_people_words_for_places_years_and_the_ends_of_a_sort(tmp_path):
     assert not [p.question for p in pairs if "singer age" in p.question]
 
 
+def test_a_person_is_named_by_first_and_last_name(tmp_path):
+    """'the students named Linda Smith': both names of one row, in the question and in the SQL, and never a
+    grouping or an average over that one person."""
+    import sqlite3
+
+    path = tmp_path / "school.sqlite"
+    con = sqlite3.connect(path)
+    con.execute(
+        "CREATE TABLE student (StuID INTEGER PRIMARY KEY, Fname TEXT, LName TEXT, Age INTEGER, Major TEXT)"
+    )
+    con.execute("CREATE TABLE grade (StuID INTEGER REFERENCES student(StuID), course TEXT, score INTEGER)")
+    firsts, lasts = ["Linda", "Tracy", "Shiela", "Dinesh", "Paul"], ["Smith", "Kim", "Jones", "Lee"]
+    for i in range(40):
+        con.execute(
+            "INSERT INTO student VALUES (?, ?, ?, ?, ?)",
+            (i, firsts[i % 5], lasts[i % 4], 18 + i % 9, "ab"[i % 2]),
+        )
+        con.execute("INSERT INTO grade VALUES (?, ?, ?)", (i, ["math", "art"][i % 2], 50 + i))
+    con.commit()
+    con.close()
+    pairs = generate_pairs(connect(str(path)), n=400, seed=7)
+    named = [p for p in pairs if re.search(r"Fname = '(\w+)' AND [\w.]*LName = '(\w+)'", p.sql)]
+    assert len(named) >= 5, len(named)
+    for p in named:
+        first, last = re.search(r"Fname = '(\w+)' AND [\w.]*LName = '(\w+)'", p.sql).groups()
+        assert re.search(
+            rf"{first} {last}|first name is {first} and last name is {last}|first name {first} and last name {last}",
+            p.question,
+        ), p
+        if " OR " not in p.sql:  # two equalities as people write them, without brackets
+            assert not re.search(r"\((\w+\.)?Fname", p.sql), p.sql
+    assert not [p.sql for p in named if "GROUP BY" in p.sql and "JOIN" not in p.sql]
+    assert any("JOIN" in p.sql for p in named)  # "the scores of the student named Linda Smith"
+
+
+def test_questions_begin_as_peoples_do():
+    """Spider's human questions begin "What" far more often than "Show" or "List" (OPENINGS); the kept wordings
+    follow that, not an even draw among a template's wordings."""
+    pairs = generate_pairs(connect("sample"), n=600, seed=7)
+    first = Counter(p.question.split()[0].lower() for p in pairs)
+    assert first["what"] > first["show"] + first["list"], first.most_common(6)
+    assert first["find"] > first["give"], first.most_common(8)
+
+
 def test_cli_generate_writes_the_same_file_twice(tmp_path, capsys):
     out_a, out_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     assert cli.main(["generate", "--db", "sample", "--n", "40", "--seed", "7", "--out", str(out_a)]) == 0
