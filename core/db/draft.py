@@ -214,9 +214,10 @@ class Drafter:
         return self.rng.choices(keys, weights=[choices[k] for k in keys])[0]
 
     def say(self, phrasings: list[str], **slots) -> list[tuple[str, str]]:
-        """Every distinct wording, in a random order, each as (phrasing id, text); the id names the wording's family
-        (its position in the template's list), which the held-out split keeps on one side. The generator keeps two
-        or three of them per SQL, as Spider does, and the rest as spares."""
+        """Every distinct wording, in a random order weighted by how people's questions begin (OPENINGS), each as
+        (phrasing id, text); the id names the wording's family (its position in the template's list), which the
+        held-out split keeps on one side. The generator keeps two or three of them per SQL, as Spider does, and the
+        rest as spares."""
         texts = [" ".join(p.format(**slots).split()) for p in phrasings]
         texts = [t[0].upper() + t[1:] for t in texts]
         # a random order weighted by how people's questions begin (each opening's share split among the wordings
