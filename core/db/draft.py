@@ -168,10 +168,15 @@ class Drafter:
 
     def name_pair(self, table: Table) -> tuple[Column, Column] | None:
         """The columns of a person's first and last name (Fname and LName), when the table has both."""
-        parts: dict = {}
-        for c in self.texts(table):
-            parts.setdefault(name_part(c.name), c)
-        return (parts["first"], parts["last"]) if "first" in parts and "last" in parts else None
+        key = ("name pair", table.name)
+        if key not in self._memo:  # asked on every equality a template draws
+            parts: dict = {}
+            for c in self.texts(table):
+                parts.setdefault(name_part(c.name), c)
+            self._memo[key] = (
+                (parts["first"], parts["last"]) if "first" in parts and "last" in parts else None
+            )
+        return self._memo[key]
 
     def texts(self, table: Table) -> list[Column]:
         return [c for c in self.plain(table, ("text",)) if c.distinct >= 2]
