@@ -11,9 +11,16 @@ import decimal
 import functools
 import re
 
-import inflect
 
-_ENGLISH = inflect.engine()
+@functools.cache
+def _english():
+    """inflect's engine, made on first use: importing inflect costs ~1.6 s of CPU (it type-checks itself as it loads),
+    and every process that imports core (the studio, each worker, each generation child, each CLI call) would pay it
+    though only pair generation needs it."""
+    import inflect  # noqa: PLC0415 - see above
+
+    return inflect.engine()
+
 
 # Short forms common in column names, spelled out.
 ABBREVIATIONS = {
@@ -136,7 +143,7 @@ def singular_word(word: str) -> str:
     """'people' -> 'person', 'cities' -> 'city'; a word that is already singular (or cannot be) is kept."""
     if word in UNCOUNTABLE or not word.isalpha() or word.endswith(("ss", "sis", "us")):
         return word
-    return _ENGLISH.singular_noun(word) or word
+    return _english().singular_noun(word) or word
 
 
 @functools.lru_cache(maxsize=4096)
@@ -144,7 +151,7 @@ def plural_word(word: str) -> str:
     """'person' -> 'people', 'city' -> 'cities'; an uncountable word is kept."""
     if word in UNCOUNTABLE or not word.isalpha():
         return word
-    return _ENGLISH.plural_noun(singular_word(word))
+    return _english().plural_noun(singular_word(word))
 
 
 def table_nouns(name: str, whole: bool = False) -> tuple[str, str]:
@@ -243,7 +250,7 @@ def month_name(date: datetime.date) -> str:
 
 
 def article(noun: str) -> str:
-    return _ENGLISH.a(noun)
+    return _english().a(noun)
 
 
 def join_words(words: list[str]) -> str:

@@ -181,9 +181,16 @@ def _spawn(command: list[str], locks, log_path: Path, stdin=None, devices=None) 
         log.close()
 
 
+# Variables no worker reads that change while the studio runs: MLflow's (the studio sends the journal;
+# _MLFLOW_TELEMETRY_SESSION_ID appears later) and PYTEST_CURRENT_TEST, which pytest rewrites for every test. Counting
+# the latter threw each standby away at the next test's run: every run in the tests spawned a new worker and the
+# discarded standby's Unsloth import (~15 s of CPU) was paid for nothing.
+IGNORED_ENV = ("MLFLOW_", "PYTEST_CURRENT_TEST")
+
+
 def _relevant(env: dict) -> dict:
-    """The environment a worker depends on (MLflow's settings are the studio's business: it sends the journal)."""
-    return {k: v for k, v in env.items() if "MLFLOW_" not in k}  # _MLFLOW_TELEMETRY_SESSION_ID appears later
+    """The environment a worker depends on."""
+    return {k: v for k, v in env.items() if not any(part in k for part in IGNORED_ENV)}
 
 
 class Standby:

@@ -13,7 +13,7 @@ import pytest
 from core.paths import data_dir
 from core.train.jobs import read_job
 from core.train.progress import STOP_FILE, WATCH_FILE, StopRequest, request_stop
-from core.train.supervisor import GRACE_S, _remove_orphan_logs
+from core.train.supervisor import GRACE_S, _relevant, _remove_orphan_logs
 from tests.conftest import ROOT, free_port
 from tests.train.test_engine import tiny, wait_for
 
@@ -158,3 +158,16 @@ def test_standby_logs_of_studios_that_are_gone_are_removed():
     _remove_orphan_logs()
     assert not orphan.exists() and ours.exists()  # a live studio's standby keeps its log
     ours.unlink()
+
+
+def test_a_standby_outlives_variables_no_worker_reads():
+    """pytest rewrites PYTEST_CURRENT_TEST for every test: counted, it threw each kept-ready worker away (a new
+    worker per run, and ~15 s of CPU for a discarded standby). A variable a worker may read still counts."""
+    before = {
+        "PATH": "/usr/bin",
+        "PYTEST_CURRENT_TEST": "a (call)",
+        "MLFLOW_TRACKING_URI": "http://127.0.0.1:1",
+    }
+    after = {**before, "PYTEST_CURRENT_TEST": "b (setup)", "MLFLOW_TRACKING_URI": "http://127.0.0.1:2"}
+    assert _relevant(before) == _relevant(after)
+    assert _relevant(before) != _relevant({**after, "HF_HUB_OFFLINE": "0"})
