@@ -9,20 +9,76 @@ from sqlglot import exp
 
 from core.db.draft import Drafter
 from core.db.literals import literal
-from core.db.phrasing import article, spoken_value
+from core.db.phrasing import article, plural_word, singular_word, spoken_value, words_of
 from core.db.scope import Condition, Scope
 
 
 def relation(d: Drafter, scope: Scope, subject: int, other: int) -> str:
     """How the subject's rows relate to another table of the scope, in words: 'of a maker', 'that have a car',
-    'linked to a concert'."""
+    'that live in a dorm' (through the link table Lives_in), else 'linked to a concert'."""
     single = d.nouns(scope.tables[other])[0]
     if abs(subject - other) == 1:
         hop = scope.hops[min(subject, other)]
         if hop.child is scope.tables[subject]:
             return f"of {article(single)}{hop.via()}"
         return f"that have {article(single)}{hop.via()}"
-    return f"linked to {article(single)}"
+    return link_relation(d, scope, subject, other) or f"linked to {article(single)}"
+
+
+PREPOSITIONS = ("in", "of", "at", "on", "for", "with", "to", "from", "by")
+
+
+def link_relation(d: Drafter, scope: Scope, subject: int, other: int) -> str | None:
+    """The relation through a link table, in the words of its name, as people ask (Spider train: "students living in
+    Smith Hall", "faculty who participate in an activity", "students who play video games", "members of the club"):
+    Lives_in -> 'that live in a dorm', Plays_Games -> 'that play a video game', Member_of_club -> 'that are members of
+    a club' (the other way: 'that have a member'), singer_in_concert -> 'in a concert' ('that have a singer'),
+    Has_Allergy -> 'that have an allergy type' ('of a student'). None when the name says no relation (Treatments)."""
+    if len(scope.tables) != 3 or {subject, other} != {0, 2}:
+        return None
+    link = scope.tables[1]
+    if not all(hop.child is link and hop.parent is not link for hop in scope.hops):
+        return None
+    ends = {0: scope.tables[0], 2: scope.tables[2]}
+    names = {i: {singular_word(w) for noun in d.nouns(t) for w in noun.split()} for i, t in ends.items()}
+    words = [w.lower() for w in words_of(link.name)]
+    agent = None
+    for i in (0, 2):
+        if singular_word(words[0]) in names[i] and singular_word(words[0]) not in names[2 - i]:
+            agent, words = i, words[1:]  # singer_in_concert: the singer is in the concert
+    if agent is None and singular_word(words[-1]) in names[0] ^ names[2]:
+        agent = (
+            2 if singular_word(words[-1]) in names[0] else 0
+        )  # Member_of_club, Plays_Games: the club is played...
+    while words and agent is not None and singular_word(words[-1]) in names[2 - agent]:
+        words = words[:-1]
+    if agent is None:  # Lives_in: the end the link's first key column refers to lives in the other
+        order = [c.name for c in link.columns]
+        first = min(
+            scope.hops, key=lambda h: order.index(h.child_col) if h.child_col in order else len(order)
+        )
+        agent = 0 if first.parent is ends[0] else 2
+    if not words:
+        return None
+    far = d.nouns(ends[2 - agent])[0] if subject == agent else d.nouns(ends[agent])[0]
+    head, rest = words[0], " ".join(words[1:])
+    noun_role = bool(rest) and rest.split()[0] in PREPOSITIONS and not head.endswith(("s", "ed"))
+    if subject != agent:  # the other way round: 'of a student', 'that have a member', 'that have a student'
+        if head in ("has", "have"):
+            return f"of {article(far)}"
+        return f"that have {article(head if noun_role else far)}"
+    if head in ("has", "have"):
+        return f"that have {article(far)}"
+    if head in PREPOSITIONS:
+        return f"{' '.join(words)} {article(far)}"
+    if head.endswith("ed"):
+        return f"that are {' '.join(words)} {article(far)}"
+    if noun_role:
+        return f"that are {plural_word(head)} {rest} {article(far)}"  # a member of -> members of
+    if head.endswith("s") and not head.endswith("ss"):
+        verb = head[:-2] if head.endswith(("sses", "shes", "ches", "xes")) else head[:-1]
+        return f"that {' '.join([verb, *words[1:]])} {article(far)}"
+    return None
 
 
 def conditions(d: Drafter, scope: Scope, count: int, avoid=(), person: bool = True) -> tuple[list, str, str]:

@@ -7,6 +7,7 @@ join helpers are in core.db.joins; drawn with the weights of core.db.pairgen.WEI
 
 from sqlglot import exp
 
+from core.db.conditions import link_relation
 from core.db.draft import Drafter
 from core.db.joins import _hop, _outputs
 from core.db.literals import literal
@@ -98,13 +99,14 @@ def through_link(d: Drafter) -> Draft | None:
 
     ps, far, cw = d.nouns(first.parent)[1], d.nouns(second.parent)[0], d.words(column)
     lw = d.words_plural(label)
+    rel = link_relation(d, scope, 0, 2) or f"linked to {article(far)}"  # "that live in a dorm"
     if d.rng.random() < 0.5:
         return Draft(
             "both",
             d.say(
                 [
                     "Which {ps} have both {fa} with {cw} {a} and {fa} with {cw} {b}? Give their {l}.",
-                    "Find the {l} of the {ps} linked to {fa} whose {cw} is {a} and to one whose {cw} is {b}.",
+                    "Find the {l} of the {ps} {rel} whose {cw} is {a} as well as one whose {cw} is {b}.",
                     "List the {l} of {ps} that have {fa} of {cw} {a} as well as one of {cw} {b}.",
                 ],
                 ps=ps,
@@ -113,6 +115,7 @@ def through_link(d: Drafter) -> Draft | None:
                 a=a,
                 b=b,
                 l=lw,
+                rel=rel,
             ),
             exp.intersect(side(a), side(b), distinct=True),
         )
@@ -120,7 +123,7 @@ def through_link(d: Drafter) -> Draft | None:
         "list",
         d.say(
             [
-                "What are the {l} of the {ps} linked to {fa} whose {cw} is {a}?",
+                "What are the {l} of the {ps} {rel} whose {cw} is {a}?",
                 "List the {l} of {ps} that have {fa} with {cw} {a}.",
                 "Show the {l} of all {ps} with {fa} of {cw} {a}.",
             ],
@@ -129,6 +132,7 @@ def through_link(d: Drafter) -> Draft | None:
             cw=cw,
             a=a,
             l=lw,
+            rel=rel,
         ),
         side(a).distinct(),
     )

@@ -361,3 +361,44 @@ def test_cli_generate_writes_the_same_file_twice(tmp_path, capsys):
     assert re.match(r"40 pairs \(\d+ distinct queries\) from sample", capsys.readouterr().out)
     assert cli.main(["generate", "--db", str(tmp_path / "nope.db"), "--out", str(out_a)]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_link_table_is_said_in_the_words_of_its_name(tmp_path):
+    """Spider train's people say "students living in Smith Hall", "members of the club": a relation through a link
+    table takes its name's words (Lives_in, Member_of_club) both ways, never only "linked to"."""
+    import sqlite3
+
+    path = tmp_path / "campus.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        CREATE TABLE Student (StuID INTEGER PRIMARY KEY, LName TEXT, Age INTEGER, Major TEXT);
+        CREATE TABLE Dorm (dormid INTEGER PRIMARY KEY, dorm_name TEXT, student_capacity INTEGER);
+        CREATE TABLE Club (ClubID INTEGER PRIMARY KEY, ClubName TEXT, ClubLocation TEXT);
+        CREATE TABLE Lives_in (stuid INTEGER REFERENCES Student(StuID), dormid INTEGER REFERENCES Dorm(dormid),
+                               room_number INTEGER);
+        CREATE TABLE Member_of_club (StuID INTEGER REFERENCES Student(StuID), ClubID INTEGER REFERENCES Club(ClubID),
+                                     Position TEXT);
+        """
+    )
+    for i in range(30):
+        con.execute("INSERT INTO Student VALUES (?, ?, ?, ?)", (i, f"Name{i % 7}", 18 + i % 6, "ab"[i % 2]))
+        con.execute("INSERT INTO Lives_in VALUES (?, ?, ?)", (i, i % 4, 100 + i))
+        con.execute("INSERT INTO Member_of_club VALUES (?, ?, ?)", (i, i % 3, ["President", "Member"][i % 2]))
+    for i in range(4):
+        con.execute("INSERT INTO Dorm VALUES (?, ?, ?)", (i, f"Hall {'ABCD'[i]}", 80 + 10 * i))
+    for i in range(3):
+        con.execute("INSERT INTO Club VALUES (?, ?, ?)", (i, f"Club {'XYZ'[i]}", ["AKW", "HHH", "AKW"][i]))
+    con.commit()
+    con.close()
+    questions = [
+        p.question for p in generate_pairs(connect(str(path)), n=600, seed=7) if p.sql.count(" JOIN ") == 2
+    ]
+    said = " | ".join(questions)
+    for words in (
+        "students that live in a dorm",
+        "students that are members of a club",
+        "that have a member",
+    ):
+        assert words in said, words
+    assert sum("linked to a" in q for q in questions) < len(questions) / 10, said
