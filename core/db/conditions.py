@@ -9,37 +9,82 @@ from sqlglot import exp
 
 from core.db.draft import Drafter
 from core.db.literals import literal
-from core.db.phrasing import article, plural_word, singular_word, spoken_value, words_of
+from core.db.phrasing import NUMBER_WORDS, article, plural_word, singular_word, spoken_value, words_of
 from core.db.scope import Condition, Scope
 
 
-def relation(d: Drafter, scope: Scope, subject: int, other: int) -> str:
+def relation(d: Drafter, scope: Scope, subject: int, other: int, attribute: bool = False) -> str:
     """How the subject's rows relate to another table of the scope, in words: 'of a maker', 'that have a car',
-    'that live in a dorm' (through the link table Lives_in), else 'linked to a concert'."""
+    'who live in a dorm' (through the link table Lives_in), else 'linked to a concert'. `attribute`: a condition on
+    the other table's column follows; a link table's columns then read as the subject's own (nothing is said)."""
     single = d.nouns(scope.tables[other])[0]
     if abs(subject - other) == 1:
         hop = scope.hops[min(subject, other)]
         if hop.child is scope.tables[subject]:
             return f"of {article(single)}{hop.via()}"
-        return f"that have {article(single)}{hop.via()}"
-    return link_relation(d, scope, subject, other) or f"linked to {article(single)}"
+        end = link_end(d, hop.child, hop.parent) if not hop.shared else None
+        if (
+            end is not None
+        ):  # a link table's own columns are the subject's: "students whose room number is 330"
+            phrase = (
+                "" if attribute else through(d, hop.child, hop.parent, end)
+            )  # "students who live in a dorm"
+            if phrase is not None:
+                return phrase
+        return f"{_who(d, scope.tables[subject])} have {article(single)}{hop.via()}"
+    return (
+        link_relation(d, scope, subject, other)
+        or _two_hops(d, scope, subject, other)
+        or f"linked to {article(single)}"
+    )
+
+
+def _two_hops(d: Drafter, scope: Scope, subject: int, other: int) -> str | None:
+    """Both steps of a path through a middle table, said: "stadiums that have a game with an injury accident",
+    "rounds of a member of a college" (the join the SQL makes, where "linked to" named only its end)."""
+    if (subject, other) != (0, 2) or len(scope.tables) != 3:
+        return None
+    middle, end = scope.tables[1], scope.tables[2]
+    second = scope.hops[1]
+    step = "of" if second.child is middle else "with"
+    return f"{relation(d, scope, 0, 1)} {step} {article(d.nouns(end)[0])}{second.via()}"
 
 
 PREPOSITIONS = ("in", "of", "at", "on", "for", "with", "to", "from", "by")
 
 
+def _who(d: Drafter, table) -> str:
+    """ "students who have a pet", "dorms that have a student"."""
+    return "who" if d.is_person(table) else "that"
+
+
 def link_relation(d: Drafter, scope: Scope, subject: int, other: int) -> str | None:
     """The relation through a link table, in the words of its name, as people ask (Spider train: "students living in
     Smith Hall", "faculty who participate in an activity", "students who play video games", "members of the club"):
-    Lives_in -> 'that live in a dorm', Plays_Games -> 'that play a video game', Member_of_club -> 'that are members of
+    Lives_in -> 'who live in a dorm', Plays_Games -> 'who play a video game', Member_of_club -> 'who are members of
     a club' (the other way: 'that have a member'), singer_in_concert -> 'in a concert' ('that have a singer'),
-    Has_Allergy -> 'that have an allergy type' ('of a student'). None when the name says no relation (Treatments)."""
+    Has_Allergy -> 'who have an allergy type' ('of a student'). None when the name says no relation (Treatments)."""
     if len(scope.tables) != 3 or {subject, other} != {0, 2}:
         return None
     link = scope.tables[1]
     if not all(hop.child is link and hop.parent is not link for hop in scope.hops):
         return None
-    ends = {0: scope.tables[0], 2: scope.tables[2]}
+    return through(d, link, scope.tables[subject], scope.tables[other])
+
+
+def link_end(d: Drafter, link, subject) -> object | None:
+    """The table a link table joins the subject to (Lives_in: a student's dorm), when the link refers to the subject
+    and to another table."""
+    others = [
+        h.parent for h in d.hops if h.child is link and h.parent is not subject and h.parent is not link
+    ]
+    mine = any(h.child is link and h.parent is subject for h in d.hops)
+    return others[0] if mine and others else None
+
+
+def through(d: Drafter, link, subject, other) -> str | None:
+    """The subject's relation to `other` through `link`, in the words of the link's name (see link_relation)."""
+    ends = {0: subject, 2: other}
     names = {i: {singular_word(w) for noun in d.nouns(t) for w in noun.split()} for i, t in ends.items()}
     words = [w.lower() for w in words_of(link.name)]
     agent = None
@@ -47,37 +92,35 @@ def link_relation(d: Drafter, scope: Scope, subject: int, other: int) -> str | N
         if singular_word(words[0]) in names[i] and singular_word(words[0]) not in names[2 - i]:
             agent, words = i, words[1:]  # singer_in_concert: the singer is in the concert
     if agent is None and singular_word(words[-1]) in names[0] ^ names[2]:
-        agent = (
-            2 if singular_word(words[-1]) in names[0] else 0
-        )  # Member_of_club, Plays_Games: the club is played...
+        agent = 2 if singular_word(words[-1]) in names[0] else 0  # Member_of_club, Plays_Games: not the club
     while words and agent is not None and singular_word(words[-1]) in names[2 - agent]:
         words = words[:-1]
-    if agent is None:  # Lives_in: the end the link's first key column refers to lives in the other
+    if agent is None:  # Lives_in: the table the link's first key column refers to lives in the other
+        hops = [h for h in d.hops if h.child is link and h.parent in (subject, other)]
         order = [c.name for c in link.columns]
-        first = min(
-            scope.hops, key=lambda h: order.index(h.child_col) if h.child_col in order else len(order)
-        )
-        agent = 0 if first.parent is ends[0] else 2
+        first = min(hops, key=lambda h: order.index(h.child_col) if h.child_col in order else len(order))
+        agent = 0 if first.parent is subject else 2
     if not words:
         return None
-    far = d.nouns(ends[2 - agent])[0] if subject == agent else d.nouns(ends[agent])[0]
+    far = d.nouns(ends[2 - agent])[0] if agent == 0 else d.nouns(ends[agent])[0]
+    that = _who(d, subject)
     head, rest = words[0], " ".join(words[1:])
     noun_role = bool(rest) and rest.split()[0] in PREPOSITIONS and not head.endswith(("s", "ed"))
-    if subject != agent:  # the other way round: 'of a student', 'that have a member', 'that have a student'
+    if agent != 0:  # the other way round: 'of a student', 'that have a member', 'that have a student'
         if head in ("has", "have"):
             return f"of {article(far)}"
-        return f"that have {article(head if noun_role else far)}"
+        return f"{that} have {article(head if noun_role else far)}"
     if head in ("has", "have"):
-        return f"that have {article(far)}"
+        return f"{that} have {article(far)}"
     if head in PREPOSITIONS:
         return f"{' '.join(words)} {article(far)}"
     if head.endswith("ed"):
-        return f"that are {' '.join(words)} {article(far)}"
+        return f"{that} are {' '.join(words)} {article(far)}"
     if noun_role:
-        return f"that are {plural_word(head)} {rest} {article(far)}"  # a member of -> members of
+        return f"{that} are {plural_word(head)} {rest} {article(far)}"  # a member of -> members of
     if head.endswith("s") and not head.endswith("ss"):
         verb = head[:-2] if head.endswith(("sses", "shes", "ches", "xes")) else head[:-1]
-        return f"that {' '.join([verb, *words[1:]])} {article(far)}"
+        return f"{that} {' '.join([verb, *words[1:]])} {article(far)}"
     return None
 
 
@@ -140,7 +183,7 @@ def _columns(cond: Condition) -> list:
 
 
 def _related(d: Drafter, scope: Scope, i: int, words: str) -> str:
-    return words if i == 0 else f"{relation(d, scope, 0, i)} {words}"
+    return words if i == 0 else " ".join(w for w in (relation(d, scope, 0, i, attribute=True), words) if w)
 
 
 def fans_out(scope: Scope) -> bool:
@@ -166,11 +209,12 @@ def count_condition(d: Drafter) -> tuple[exp.Expression, str]:
     """HAVING on the number of rows, as people ask it: at least / more than / exactly / fewer than N."""
     count = exp.Count(this=exp.Star())
     n, how = d.rng.choice([2, 2, 3]), d.weighted({"gte": 44, "gt": 58, "eq": 9, "lt": 5, "lte": 4})
+    said = NUMBER_WORDS if d.rng.random() < 0.78 else {k: str(k) for k in NUMBER_WORDS}  # "more than one"
     cls, words = {
-        "gte": (exp.GTE, f"at least {n}"),
-        "gt": (exp.GT, f"more than {n - 1}"),
-        "eq": (exp.EQ, f"exactly {n}"),
-        "lt": (exp.LT, f"fewer than {n}"),
-        "lte": (exp.LTE, f"at most {n}"),
+        "gte": (exp.GTE, f"at least {said[n]}"),
+        "gt": (exp.GT, f"more than {said[n - 1]}"),
+        "eq": (exp.EQ, f"exactly {said[n]}"),
+        "lt": (exp.LT, f"fewer than {said[n]}"),
+        "lte": (exp.LTE, f"at most {said[n]}"),
     }[how]
     return cls(this=count, expression=literal(n - 1 if how == "gt" else n)), words

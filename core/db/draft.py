@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from core.db.literals import _plain_nulls, _whole, as_date, literal, round_2
 from core.db.phrasing import (
+    PERSON_WORDS,
     PLACE_WORDS,
     humanise,
     join_words,
@@ -166,6 +167,15 @@ class Drafter:
         ]
         return few + shared
 
+    def is_person(self, table: Table) -> bool:
+        """Whether the table's rows are people ("students who have a pet"): its noun, or first and last names."""
+        key = ("person", table.name)
+        if key not in self._memo:
+            self._memo[key] = (
+                self.nouns(table)[0].split()[-1] in PERSON_WORDS or self.name_pair(table) is not None
+            )
+        return self._memo[key]
+
     def name_pair(self, table: Table) -> tuple[Column, Column] | None:
         """The columns of a person's first and last name (Fname and LName), when the table has both."""
         key = ("name pair", table.name)
@@ -218,12 +228,14 @@ class Drafter:
         keys = list(choices)
         return self.rng.choices(keys, weights=[choices[k] for k in keys])[0]
 
-    def say(self, phrasings: list[str], **slots) -> list[tuple[str, str]]:
+    def say(self, phrasings: list[str], who: bool = False, **slots) -> list[tuple[str, str]]:
         """Every distinct wording, in a random order weighted by how people's questions begin (OPENINGS), each as
         (phrasing id, text); the id names the wording's family (its position in the template's list), which the
         held-out split keeps on one side. The generator keeps two or three of them per SQL, as Spider does, and the
-        rest as spares."""
+        rest as spares. `who`: the subject is people ("the students who have no pets", see is_person)."""
         texts = [" ".join(p.format(**slots).split()) for p in phrasings]
+        if who:
+            texts = [re.sub(r"\bthat (have|has|do|are|is)\b", r"who \1", t) for t in texts]
         texts = [t[0].upper() + t[1:] for t in texts]
         # a random order weighted by how people's questions begin (each opening's share split among the wordings
         # that begin so): the key u ** (1 / weight), largest first, draws without replacement by weight
@@ -342,7 +354,11 @@ class Drafter:
                 f"whose {words} is {'not ' if negate else ''}{v}",
                 f"with {words} {'other than ' if negate else ''}{v}",
             ]
-            if not negate:  # as people say it: "singers from France", "concerts in 2014"
+            if not negate and words.split()[-1] == "name" and name_part(column.name) is None:
+                # "the club named Tennis Club": Spider train says "named" 125 times, "with name" 36, "called" 20,
+                # "whose name is" once
+                said = [f"named {v}", f"named {v}", f"named {v}", f"called {v}", said[1], said[0]]
+            elif not negate:  # as people say it: "singers from France", "concerts in 2014"
                 last = words.split()[-1]
                 if last in PLACE_WORDS and isinstance(value, str):
                     said.append(f"from {v}")
@@ -455,7 +471,11 @@ class Drafter:
     def words_plural(self, column: Column) -> str:
         return plural_words(self.words(column))
 
-    def columns_words(self, columns: list[Column], plural: bool = False) -> str:
+    def columns_words(self, columns: list[Column], plural: bool = False, each: bool = False) -> str:
+        """ "name and age" ("names" alone with `plural`); "names and ages" with `each` too."""
         return join_words(
-            [self.words_plural(c) if plural and len(columns) == 1 else self.words(c) for c in columns]
+            [
+                self.words_plural(c) if plural and (each or len(columns) == 1) else self.words(c)
+                for c in columns
+            ]
         )

@@ -363,9 +363,8 @@ def test_cli_generate_writes_the_same_file_twice(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
-def test_a_link_table_is_said_in_the_words_of_its_name(tmp_path):
-    """Spider train's people say "students living in Smith Hall", "members of the club": a relation through a link
-    table takes its name's words (Lives_in, Member_of_club) both ways, never only "linked to"."""
+def _campus(tmp_path):
+    """Students, dorms and clubs, with the link tables Lives_in and Member_of_club (as Spider's dorm_1 and club_1)."""
     import sqlite3
 
     path = tmp_path / "campus.sqlite"
@@ -391,14 +390,36 @@ def test_a_link_table_is_said_in_the_words_of_its_name(tmp_path):
         con.execute("INSERT INTO Club VALUES (?, ?, ?)", (i, f"Club {'XYZ'[i]}", ["AKW", "HHH", "AKW"][i]))
     con.commit()
     con.close()
-    questions = [
-        p.question for p in generate_pairs(connect(str(path)), n=600, seed=7) if p.sql.count(" JOIN ") == 2
-    ]
+    return generate_pairs(connect(str(path)), n=600, seed=7)
+
+
+def test_a_link_table_is_said_in_the_words_of_its_name(tmp_path):
+    """Spider train's people say "students living in Smith Hall", "members of the club": a relation through a link
+    table takes its name's words (Lives_in, Member_of_club) both ways, never only "linked to"."""
+    questions = [p.question for p in _campus(tmp_path) if p.sql.count(" JOIN ") == 2]
     said = " | ".join(questions)
     for words in (
-        "students that live in a dorm",
-        "students that are members of a club",
+        "students who live in a dorm",
+        "students who are members of a club",
         "that have a member",
     ):
         assert words in said, words
     assert sum("linked to a" in q for q in questions) < len(questions) / 10, said
+
+
+def test_questions_say_what_people_say(tmp_path):
+    """Wordings Spider train's people use and the generator lacked: "students who have" (222 questions; "who" for
+    people), "the club named X" ("named" 125, "whose name is" once), "more than one" (63, against 14 with the
+    digit), "the names and ages of" (121, beside 153 "the name and age of")."""
+    pairs = _campus(tmp_path)
+    said = " | ".join(p.question for p in pairs)
+    assert re.search(r"students who (have|live|are)", said)
+    assert not re.search(r"students that (have|live|are)", said)
+    assert re.search(r"dorms that have", said)  # things keep "that"
+    named = [p for p in pairs if re.search(r"(ClubName|dorm_name) = '", p.sql)]
+    assert sum(" named " in p.question for p in named) > len(named) / 3, [p.question for p in named]
+    counted = [p for p in pairs if "HAVING COUNT(*)" in p.sql]
+    assert any(re.search(r"(more than one|at least two|exactly two)", p.question) for p in counted)
+    assert re.search(
+        r"(positions|room numbers|last names|majors|ages|names) and (student ids|dormids|\w+s) of", said
+    )
