@@ -61,7 +61,7 @@ def above_average(d: Drafter) -> Draft | None:
             "above_average",
             d.say(
                 [
-                    "Which {s} have {ac} {rel} {than} {c}{of}? Give their {l}.",
+                    "Which {s} have {ac} {rel} {than} {c}{of}? Give me the {l}.",
                     "List the {l} of {s} whose {c} is {rel} {than} {c}{of}.",
                     "Find the {l} of the {s} with {ac} {rel} {than} {c}{of}.",
                 ],
@@ -98,7 +98,7 @@ def above_average(d: Drafter) -> Draft | None:
         "above_average",
         d.say(
             [
-                "Which {s} have {ac} {ab} the average? Give their {l}.",
+                "Which {s} have {ac} {ab} the average? Give me the {l}.",
                 "List the {l} of {s} whose {c} is {ab} average.",
                 "Find the {l} of the {s} with {ac} {ab} the average {c}.",
                 "What are the {l} of {s} with {c} {ab} average?",

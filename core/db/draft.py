@@ -364,6 +364,8 @@ class Drafter:
                     said.append(f"from {v}")
                 elif last == "year" and isinstance(value, int):
                     said.append(f"in {v}")
+                elif last == "date" or column.kind == "date":  # Spider train never says "whose date is"
+                    said = [f"on {v}", said[1]]
             text = self.rng.choice(said)
             return Condition(expr, table, column, text)
         if kind == "like":

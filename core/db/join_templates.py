@@ -88,7 +88,7 @@ def parent_top(d: Drafter) -> Draft | None:
             "parent_top",
             d.say(
                 [
-                    "Which {p} has the {m} {c}? Give its {o}.",
+                    "Which {p} has the {m} {c}? Give me the {o}.",
                     "What is the {o} of the {p} with the {m} {c}?",
                     "Find the {o} of the {p} that has the {m} {c}.",
                 ],
@@ -110,7 +110,7 @@ def parent_top(d: Drafter) -> Draft | None:
             "parent_top",
             d.say(
                 [
-                    "Which {p} has the {hl} {f} {n} of {c}? Give its {o}.",
+                    "Which {p} has the {hl} {f} {n} of {c}? Give me the {o}.",
                     "What is the {o} of the {p} whose {c} have the {hl} {f} {n}?",
                     "Find the {o} of the {p} with the {hl} {f} {n} of its {c}.",
                 ],
@@ -135,7 +135,7 @@ def parent_top(d: Drafter) -> Draft | None:
         "parent_top",
         d.say(
             [
-                "Which {p} has the {m} {c}? Give its {o}.",
+                "Which {p} has the {m} {c}? Give me the {o}.",
                 "What is the {o} of the {p} with the {m} {c}?",
                 "Find the {o} of the {p} that has the {m} {c}.",
                 "Show the {o} of the {p} with the {m} number of {c}.",

@@ -38,7 +38,7 @@ def parent_of_children(d: Drafter) -> Draft | None:
             "both",
             d.say(
                 [
-                    "Which {ps} have both {ca} with {cw} {a} and {ca} with {cw} {b}? Give their {l}.",
+                    "Which {ps} have both {ca} with {cw} {a} and {ca} with {cw} {b}? Give me the {l}.",
                     "List the {l} of {ps} that have {ca} whose {cw} is {a} and also one whose {cw} is {b}.",
                     "Show the {l} of the {ps} with {c1} {cw} {a} as well as {b}.",
                 ],
@@ -57,7 +57,7 @@ def parent_of_children(d: Drafter) -> Draft | None:
         "parent_filter",
         d.say(
             [
-                "Which {ps} have {ca} whose {cw} is {a}? Give their {l}.",
+                "Which {ps} have {ca} whose {cw} is {a}? Give me the {l}.",
                 "List the {l} of {ps} that have {ca} with {cw} {a}.",
                 "Show the distinct {l} of {ps} with {ca} of {cw} {a}.",
             ],
@@ -107,7 +107,7 @@ def through_link(d: Drafter) -> Draft | None:
             "both",
             d.say(
                 [
-                    "Which {ps} have both {fa} with {cw} {a} and {fa} with {cw} {b}? Give their {l}.",
+                    "Which {ps} have both {fa} with {cw} {a} and {fa} with {cw} {b}? Give me the {l}.",
                     "Find the {l} of the {ps} {rel} whose {cw} is {a} as well as one whose {cw} is {b}.",
                     "List the {l} of {ps} that have {fa} of {cw} {a} as well as one of {cw} {b}.",
                 ],

@@ -133,13 +133,15 @@ def list_rows(d: Drafter) -> Draft | None:
     cols = d.columns_words(outputs, plural=True)
     # "the names and ages of" as often as "the name and age of" (Spider train: 121 and 153 questions)
     each = len(outputs) > 1 and d.rng.random() < 0.45
-    phrasings = SHOW + ["Which {s1} are there{w}? Give their {c}."]
+    phrasings = list(
+        SHOW
+    )  # never "Which students are there? Give their names." (Spider train: no "give their")
     if len(outputs) > 1:  # "What is the room and building of ...", never "What is the rooms of ..."
         phrasings.append("What is the {c1} of {s}?")
     if distinct:
         phrasings += ["What are the distinct {c} of {s}?", "List the different {c} of {s}."]
     shown_words = d.columns_words(outputs, plural=True, each=True) if each else cols
-    return Draft("list", d.say(phrasings, c=shown_words, c1=cols, s=rows + said, s1=rows, w=said), query)
+    return Draft("list", d.say(phrasings, c=shown_words, c1=cols, s=rows + said), query)
 
 
 def count_rows(d: Drafter) -> Draft | None:
@@ -310,7 +312,7 @@ def sorted_rows(d: Drafter) -> Draft | None:
                 d.say(
                     [
                         "What is the {c} of the {s1} with the {hl} {b}?",
-                        "Which {s1} has the {hl} {b}? Give its {c}.",
+                        "Which {s1} has the {hl} {b}? Give me the {c}.",
                         "Find the {c} of the {s1} with the {big} {b}.",
                         "Show the {c} of the {s1} whose {b} is the {hl}.",
                         "Return the {c} of the {s1} that has the {hl} {b}.",
