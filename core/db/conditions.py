@@ -166,8 +166,11 @@ def conditions(d: Drafter, scope: Scope, count: int, avoid=(), person: bool = Tr
                     " " + _related(d, scope, i, text),
                     "and",
                 )
+        # a second condition on the same joined table: "of a student whose first name is Tracy and last name is
+        # Jones", not "... and of a student whose last name is Jones" (which reads as another student)
+        same = bool(found) and i != 0 and found[-1].table is scope.tables[i]
         found.append(cond)
-        words.append(_related(d, scope, i, cond.words))
+        words.append(cond.words if same else _related(d, scope, i, cond.words))
     if scope.joined and (not found or found[0].table is not scope.tables[last]):
         return [], "", "and"  # no condition where the join needs one: the caller draws again
     if not found:

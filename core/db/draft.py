@@ -52,6 +52,13 @@ OPENINGS = {
     "for": 1.8,
 }
 OTHER_OPENING = 1.0
+# Kinds whose questions begin otherwise (Spider train, per 100 of the kind): counts "How many" 61 ("Count the number"
+# 19, "What" 6), lists in an order "List" 32, counts per group "How" 19 and "For each" 13.
+KIND_OPENINGS = {
+    "count": {"how": 61, "count": 19, "find": 10, "what": 6, "show": 2, "return": 1},
+    "sorted": {"what": 36, "list": 32, "show": 11, "find": 8, "sort": 3, "return": 3, "give": 2},
+    "group": {"what": 23, "show": 20, "how": 19, "for": 13, "find": 12, "list": 4},
+}
 BIG_TABLE = 1000  # rows: a question about such a table must filter or rank, or its answer is too long to read
 MAX_ROWS = (
     1000  # a generated query answers with at most this many rows: a question a person reads the answer of
@@ -228,11 +235,12 @@ class Drafter:
         keys = list(choices)
         return self.rng.choices(keys, weights=[choices[k] for k in keys])[0]
 
-    def say(self, phrasings: list[str], who: bool = False, **slots) -> list[tuple[str, str]]:
+    def say(self, phrasings: list[str], who: bool = False, kind: str = "", **slots) -> list[tuple[str, str]]:
         """Every distinct wording, in a random order weighted by how people's questions begin (OPENINGS), each as
         (phrasing id, text); the id names the wording's family (its position in the template's list), which the
         held-out split keeps on one side. The generator keeps two or three of them per SQL, as Spider does, and the
-        rest as spares. `who`: the subject is people ("the students who have no pets", see is_person)."""
+        rest as spares. `who`: the subject is people ("the students who have no pets", see is_person). `kind`: a
+        kind of KIND_OPENINGS, whose questions begin otherwise."""
         texts = [" ".join(p.format(**slots).split()) for p in phrasings]
         if who:
             texts = [re.sub(r"\bthat (have|has|do|are|is)\b", r"who \1", t) for t in texts]
@@ -241,7 +249,8 @@ class Drafter:
         # that begin so): the key u ** (1 / weight), largest first, draws without replacement by weight
         firsts = [t.split()[0].lower().strip(",") for t in texts]
         same = Counter(firsts)
-        keys = [self.rng.random() ** (same[f] / OPENINGS.get(f, OTHER_OPENING)) for f in firsts]
+        openings = KIND_OPENINGS.get(kind, OPENINGS)
+        keys = [self.rng.random() ** (same[f] / openings.get(f, OTHER_OPENING)) for f in firsts]
         out, seen = [], set()
         for i in sorted(range(len(texts)), key=lambda i: -keys[i]):
             if texts[i].lower() not in seen:

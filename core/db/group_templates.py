@@ -45,7 +45,8 @@ def group_count(d: Drafter) -> Draft | None:
         return Draft(
             "group_aggregate",
             d.say(
-                [
+                kind="group",
+                phrasings=[
                     "What is the {f} {n} of {s} for each {c}?",
                     "Show each {c} and the {f} {n} of {s} with it.",
                     "For each {c}, what is the {f} {n} of {s}?",
@@ -73,7 +74,8 @@ def group_count(d: Drafter) -> Draft | None:
     return Draft(
         "group_count",
         d.say(
-            [
+            kind="group",
+            phrasings=[
                 "How many {s} are there for each {c}?",
                 "Show each {c} and the number of {s} with it.",
                 "Count the number of {s} for each {c}.",
@@ -81,6 +83,7 @@ def group_count(d: Drafter) -> Draft | None:
                 "List all {cs} and the number of {s} in each.",
                 "How many {s} does each {c} have?",
                 "Show the {cs} and the number of {s} for each.",
+                "What are the {cs} and the number of {s} for each?",
             ],
             s=many + said,
             c=c,

@@ -172,7 +172,8 @@ def count_rows(d: Drafter) -> Draft | None:
         return Draft(
             "count_distinct",
             d.say(
-                [
+                kind="count",
+                phrasings=[
                     "How many different {cs} are there among {s}?",
                     "How many distinct {cs} do the {s} have?",
                     "Count the number of different {cs} of {s}.",
@@ -199,7 +200,7 @@ def count_rows(d: Drafter) -> Draft | None:
     ]
     if not conds:
         phrasings += ["How many {s} are there?", "How many {s} do we have?"]
-    return Draft("count", d.say(phrasings, s=rows, w=said), query)
+    return Draft("count", d.say(phrasings, kind="count", s=rows, w=said), query)
 
 
 def aggregate(d: Drafter) -> Draft | None:
@@ -382,7 +383,9 @@ def sorted_rows(d: Drafter) -> Draft | None:
         for o in direction
     ]
     return Draft(
-        "order", d.say(phrasings, c=d.columns_words(outputs, plural=True), s=rows + said, b=b), query
+        "order",
+        d.say(phrasings, kind="sorted", c=d.columns_words(outputs, plural=True), s=rows + said, b=b),
+        query,
     )
 
 

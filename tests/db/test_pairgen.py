@@ -335,7 +335,7 @@ def test_a_person_is_named_by_first_and_last_name(tmp_path):
     for p in named:
         first, last = re.search(r"Fname = '(\w+)' AND [\w.]*LName = '(\w+)'", p.sql).groups()
         assert re.search(
-            rf"{first} {last}|first name is {first} and last name is {last}|first name {first} and last name {last}",
+            rf"{first} {last}|first name is {first} and (whose )?last name is {last}|first name {first} and (with )?last name {last}",
             p.question,
         ), p
         if " OR " not in p.sql:  # two equalities as people write them, without brackets
