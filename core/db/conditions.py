@@ -67,9 +67,17 @@ def link_relation(d: Drafter, scope: Scope, subject: int, other: int) -> str | N
     if len(scope.tables) != 3 or {subject, other} != {0, 2}:
         return None
     link = scope.tables[1]
-    if not all(hop.child is link and hop.parent is not link for hop in scope.hops):
+    if not all(hop.child is link and hop.parent is not link for hop in scope.hops) or not is_link(d, link):
         return None
     return through(d, link, scope.tables[subject], scope.tables[other])
+
+
+def is_link(d: Drafter, table) -> bool:
+    """A table that relates rows of two others and is no thing of its own: two or more foreign keys and no key
+    column of its own (Lives_in, Member_of_club). Dogs (dog_id, owner_id, size_code) is a thing: "owners who have
+    a dog of a size", never a relation named "dogs"."""
+    keys = {h.child_col for h in d.hops if h.child is table}
+    return len(keys) >= 2 and not [c for c in table.primary_key if c not in keys]
 
 
 def link_end(d: Drafter, link, subject) -> object | None:
@@ -79,7 +87,7 @@ def link_end(d: Drafter, link, subject) -> object | None:
         h.parent for h in d.hops if h.child is link and h.parent is not subject and h.parent is not link
     ]
     mine = any(h.child is link and h.parent is subject for h in d.hops)
-    return others[0] if mine and others else None
+    return others[0] if mine and others and is_link(d, link) else None
 
 
 def through(d: Drafter, link, subject, other) -> str | None:
@@ -91,6 +99,7 @@ def through(d: Drafter, link, subject, other) -> str | None:
     for i in (0, 2):
         if singular_word(words[0]) in names[i] and singular_word(words[0]) not in names[2 - i]:
             agent, words = i, words[1:]  # singer_in_concert: the singer is in the concert
+            break
     if agent is None and singular_word(words[-1]) in names[0] ^ names[2]:
         agent = 2 if singular_word(words[-1]) in names[0] else 0  # Member_of_club, Plays_Games: not the club
     while words and agent is not None and singular_word(words[-1]) in names[2 - agent]:

@@ -143,7 +143,13 @@ class GenerationStats:
                 f"{self.over_budget} queries on the biggest tables not run: generation keeps to seconds"
             )
         name, count = self.fewest_mentions
-        if name:
+        unnamed = sorted(k for k, v in self.mentions.items() if not v)
+        if unnamed:  # "named in at least 0 pairs" said nothing: say which, and what to do
+            out.append(
+                f"{len(unnamed)} of {len(self.mentions)} tables and columns are named in no pair (the first: "
+                f"{unnamed[0]}): more pairs name more of them (a table without rows gets no questions)"
+            )
+        elif name:
             out.append(f"every table and column is named in at least {count} pairs (the fewest: {name})")
         return out
 
