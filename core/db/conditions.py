@@ -23,12 +23,10 @@ def relation(d: Drafter, scope: Scope, subject: int, other: int, attribute: bool
         if hop.child is scope.tables[subject]:
             return f"of {article(single)}{hop.via()}"
         end = link_end(d, hop.child, hop.parent) if not hop.shared else None
-        if (
-            end is not None
-        ):  # a link table's own columns are the subject's: "students whose room number is 330"
-            phrase = (
-                "" if attribute else through(d, hop.child, hop.parent, end)
-            )  # "students who live in a dorm"
+        if end is not None:
+            # a link table's own columns are the subject's ("students whose room number is 330"); said alone, the
+            # relation takes the link's words ("students who live in a dorm")
+            phrase = "" if attribute else through(d, hop.child, hop.parent, end)
             if phrase is not None:
                 return phrase
         return f"{_who(d, scope.tables[subject])} have {article(single)}{hop.via()}"
