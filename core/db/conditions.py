@@ -9,7 +9,15 @@ from sqlglot import exp
 
 from core.db.draft import Drafter
 from core.db.literals import literal
-from core.db.phrasing import NUMBER_WORDS, article, plural_word, singular_word, spoken_value, words_of
+from core.db.phrasing import (
+    NUMBER_WORDS,
+    article,
+    plural_verb,
+    plural_word,
+    singular_word,
+    spoken_value,
+    words_of,
+)
 from core.db.scope import Condition, Scope
 
 
@@ -126,8 +134,7 @@ def through(d: Drafter, link, subject, other) -> str | None:
     if noun_role:
         return f"{that} are {plural_word(head)} {rest} {article(far)}"  # a member of -> members of
     if head.endswith("s") and not head.endswith("ss"):
-        verb = head[:-2] if head.endswith(("sses", "shes", "ches", "xes")) else head[:-1]
-        return f"{that} {' '.join([verb, *words[1:]])} {article(far)}"
+        return f"{that} {' '.join([plural_verb(head), *words[1:]])} {article(far)}"
     return None
 
 

@@ -264,6 +264,11 @@ def month_name(date: datetime.date) -> str:
     return f"{MONTHS[date.month - 1]} {date.year}"
 
 
+def plural_verb(verb: str) -> str:
+    """ "lives" -> "live", "teaches" -> "teach": the verb for a plural subject ("students who live in a dorm")."""
+    return _english().plural_verb(verb)
+
+
 def article(noun: str) -> str:
     return _english().a(noun)
 
