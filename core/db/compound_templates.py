@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from core.db.draft import Drafter
 from core.db.literals import AGGREGATES, literal, numeric, round_2
-from core.db.phrasing import article, spoken_value
+from core.db.phrasing import article, is_or_are, spoken_value
 from core.db.scope import Condition, Draft, Scope
 
 
@@ -140,13 +140,13 @@ def set_operation(d: Drafter) -> Draft | None:
                 exp.GT(this=d.col(number), expression=literal(high)),
                 table,
                 number,
-                f"whose {n} is above {spoken_value(high)}",
+                f"whose {n} {is_or_are(n)} above {spoken_value(high)}",
             )
             second = Condition(
                 exp.LT(this=d.col(number), expression=literal(low)),
                 table,
                 number,
-                f"whose {n} is below {spoken_value(low)}",
+                f"whose {n} {is_or_are(n)} below {spoken_value(low)}",
             )
     if first is None or second is None or first.words == second.words:
         return None

@@ -167,8 +167,8 @@ def conditions(d: Drafter, scope: Scope, count: int, avoid=(), person: bool = Tr
             avoid=tuple(avoid) + joins + tuple(column for c in found for column in _columns(c)),
             row=row,
         )
-        if cond is None:
-            continue
+        if cond is None or any(cond.column is c.column for c in found):
+            continue  # a LIKE may take a column shown, never one already asked about ("name contains X and Y")
         if k == 0 and count == 2 and not row and isinstance(cond.expr, exp.EQ) and d.rng.random() < 0.35:
             other = d.pick([v for v in cond.column.examples if literal(v) != cond.expr.expression])
             if other is not None:  # two values of one column: "whose country is France or Japan"

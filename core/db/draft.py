@@ -22,6 +22,7 @@ from core.db.phrasing import (
     PERSON_WORDS,
     PLACE_WORDS,
     humanise,
+    is_or_are,
     join_words,
     name_part,
     plural_words,
@@ -360,7 +361,7 @@ class Drafter:
             expr = (exp.NEQ if negate else exp.EQ)(this=ref, expression=literal(value))
             v = spoken_value(value)
             said = [
-                f"whose {words} is {'not ' if negate else ''}{v}",
+                f"whose {words} {is_or_are(words)} {'not ' if negate else ''}{v}",
                 f"with {words} {'other than ' if negate else ''}{v}",
             ]
             if not negate and words.split()[-1] == "name" and name_part(column.name) is None:
@@ -406,7 +407,10 @@ class Drafter:
             low, high = sorted([value, high])
             expr = exp.Between(this=ref, low=literal(low), high=literal(high))
             return Condition(
-                expr, table, column, f"whose {words} is between {spoken_value(low)} and {spoken_value(high)}"
+                expr,
+                table,
+                column,
+                f"whose {words} {is_or_are(words)} between {spoken_value(low)} and {spoken_value(high)}",
             )
         cls, said = {
             "gt": (exp.GT, ["greater than", "more than", "above", "over", "higher than"]),
@@ -420,7 +424,7 @@ class Drafter:
             cls(this=ref, expression=literal(value)),
             table,
             column,
-            f"whose {words} is {self.rng.choice(said)} {v}",
+            f"whose {words} {is_or_are(words)} {self.rng.choice(said)} {v}",
         )
 
     def _full_name(self, table: Table, alias: str | None, first: Column, last: Column) -> Condition | None:

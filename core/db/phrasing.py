@@ -169,6 +169,12 @@ def plural_word(word: str) -> str:
     return _english().plural_noun(singular_word(word))
 
 
+def is_or_are(column_words: str) -> str:
+    """The verb for a column's words: "whose age is", "whose points are" (the head noun: "num of shops is")."""
+    head = column_words.split(" of ")[0].split()[-1]
+    return "is" if singular_word(head) == head else "are"
+
+
 def table_nouns(name: str, whole: bool = False) -> tuple[str, str]:
     """(singular, plural) for a table: `singer` -> ("singer", "singers"), `people` -> ("person", "people"),
     `singer_in_concert` -> ("singer in concert", "singers in concert"), `cars_data` -> ("car", "cars") as people

@@ -266,7 +266,11 @@ def aggregate(d: Drafter) -> Draft | None:
 
 def sorted_rows(d: Drafter) -> Draft | None:
     """Rows in the order of a column, or the first one to five of them (the highest, the lowest: a superlative)."""
-    scope = d.scope({0: 80, 1: 17, 2: 3}, many_to_one=True)
+    # A superlative may go from a parent to its children ("the name of the person whose candidate has the highest
+    # support rate": Spider train asks it 26 times): one row per answer, so a parent met once per child stays true.
+    # A whole sorted list only follows a child to its parent, so no row repeats.
+    wants_top = d.rng.random() < 0.5
+    scope = d.scope({0: 80, 1: 17, 2: 3}, many_to_one=not wants_top)
     if scope is None:
         return None
     table = scope.tables[0]
@@ -281,7 +285,9 @@ def sorted_rows(d: Drafter) -> Draft | None:
         by, by_at = d.pick(d.numbers(far) + d.dates(far) or d.sortable(far)), len(scope.tables) - 1
     width = min(d.weighted(WIDTH), len(shown))
     outputs = shown[:width] if d.rng.random() < 0.6 or shown[0] is by else d.rng.sample(shown, width)
-    top = d.rng.random() < 0.5 and by.kind != "text"  # "the highest name" is no question
+    top = wants_top and by.kind != "text"  # "the highest name" is no question
+    if fans_out(scope) and not top:
+        return None
     if by_at:
         conds, said, joiner = [], " " + relation(d, scope, 0, by_at), "and"
     else:
@@ -303,10 +309,29 @@ def sorted_rows(d: Drafter) -> Draft | None:
     if by_at:
         b = f"{d.nouns(far)[0]} {b}"
     if top:
-        n = d.weighted({1: 85, 3: 8, 5: 5, 10: 2})
+        n = 1 if fans_out(scope) else d.weighted({1: 85, 3: 8, 5: 5, 10: 2})  # a parent met twice: top 1 only
         query = query.limit(n)
         hl = "highest" if desc else "lowest"
         big = "largest" if desc else "smallest"
+        if by_at and n == 1:  # "the name of the person whose candidate has the highest support rate"
+            return Draft(
+                "superlative",
+                d.say(
+                    [
+                        "What is the {c} of the {s1} whose {o} has the {hl} {b}?",
+                        "Which {s1} has the {o} with the {hl} {b}? Give me the {c}.",
+                        "Find the {c} of the {s1} whose {o} has the {big} {b}.",
+                    ],
+                    who=d.is_person(table),
+                    c=cols,
+                    s1=single,
+                    o=d.nouns(far)[0],
+                    hl=hl,
+                    big=big,
+                    b=d.words(by),
+                ),
+                query,
+            )
         if n == 1:
             return Draft(
                 "superlative",

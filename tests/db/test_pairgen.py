@@ -12,7 +12,7 @@ from core.db import connect, generate_pairs, introspect, write_jsonl
 from core.db.coverage import MIN_MENTIONS
 from core.db.execute import read_only_problem
 from core.db.pairgen import MAX_ROWS, WEIGHTS, generate, question_key
-from core.db.phrasing import humanise, schema_nouns, table_column_words, table_nouns
+from core.db.phrasing import humanise, is_or_are, schema_nouns, table_column_words, table_nouns
 from core.db.shapes import shape
 from tests.db_samples import (
     LIBRARY,
@@ -423,9 +423,7 @@ def test_questions_say_what_people_say(tmp_path):
     assert sum(" named " in p.question for p in named) > len(named) / 3, [p.question for p in named]
     counted = [p for p in pairs if "HAVING COUNT(*)" in p.sql]
     assert any(re.search(r"(more than one|at least two|exactly two)", p.question) for p in counted)
-    assert re.search(
-        r"(positions|room numbers|last names|majors|ages|names) and (student ids|dormids|\w+s) of", said
-    )
+    assert re.search(r"(positions|room numbers|last names|majors|ages|names) and [\w ]+s of", said)
 
 
 def test_a_thing_with_two_parents_is_no_relation(tmp_path):
@@ -461,3 +459,24 @@ def test_a_thing_with_two_parents_is_no_relation(tmp_path):
     said = " | ".join(p.question for p in generate_pairs(connect(str(path)), n=400, seed=7))
     assert not re.findall(r"[^|]*\bwho dogs?\b[^|]*", said)
     assert "owners who have a dog" in said
+
+
+def test_a_superlative_may_go_from_a_parent_to_its_children(tmp_path):
+    """'the name of the club whose student has the lowest age': the answer is the parent's, the order is the child's
+    (Spider train asks this shape 26 times); LIMIT 1, as a parent met once per child can repeat."""
+    top = [p for p in _campus(tmp_path) if p.template == "superlative" and " JOIN " in p.sql]
+    from_parent = [
+        p
+        for p in top
+        if re.search(
+            r"FROM (Dorm|Club|Student) AS T1 JOIN (Lives_in|Member_of_club) .*ORDER BY T[23]\.", p.sql
+        )
+    ]
+    assert from_parent, [p.sql for p in top]
+    assert all(p.sql.endswith("LIMIT 1") for p in from_parent)
+    assert all(re.search(r"whose \w+ has the|has the \w+ with the", p.question) for p in from_parent)
+
+
+def test_a_plural_column_takes_are():
+    assert is_or_are("points") == "are" and is_or_are("age") == "is"
+    assert is_or_are("status") == "is" and is_or_are("num of shops") == "is"
