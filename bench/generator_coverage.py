@@ -3,7 +3,8 @@
     .venv/bin/python bench/generator_coverage.py --spider SPIDER_TRAIN [--n 1000] [--dbs N] [--label now]
 
 SPIDER_TRAIN is a folder with Spider's `train_spider.json` (7,000 human pairs over 140 databases, CC BY-SA 4.0,
-Yu et al. 2018) and `database/<db_id>/<db_id>.sqlite`; docs/BENCHMARKS.md says where a public copy is. Only the
+Yu et al. 2018) and `database/<db_id>/<db_id>.sqlite`, as Spider's official release lays them out (public
+copies of the release are on GitHub; check that the .sqlite files are SQLite, not Git LFS pointers). Only the
 train split is used here: Spider's dev databases (spider_mini) are for measuring accuracy, never for tuning.
 
 Each human SQL is reduced to its shape with sqlglot: every table becomes `t`, every column `c`, every value `0` or
