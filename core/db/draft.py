@@ -25,6 +25,7 @@ from core.db.phrasing import (
     is_or_are,
     join_words,
     name_part,
+    one_thing,
     plural_words,
     schema_nouns,
     spoken_value,
@@ -242,7 +243,7 @@ class Drafter:
         held-out split keeps on one side. The generator keeps two or three of them per SQL, as Spider does, and the
         rest as spares. `who`: the subject is people ("the students who have no pets", see is_person). `kind`: a
         kind of KIND_OPENINGS, whose questions begin otherwise."""
-        texts = [" ".join(p.format(**slots).split()) for p in phrasings]
+        texts = [one_thing(" ".join(p.format(**slots).split())) for p in phrasings]
         if who:
             texts = [re.sub(r"\bthat (have|has|do|are|is)\b", r"who \1", t) for t in texts]
         texts = [t[0].upper() + t[1:] for t in texts]

@@ -69,7 +69,7 @@ def group_count(d: Drafter) -> Draft | None:
     count = exp.Count(this=counted)
     parts = [d.col(column), count] if d.rng.random() < 0.8 else [count, d.col(column)]
     query = where(d.from_(scope, *[p.copy() for p in parts]), conds, joiner).group_by(d.col(column))
-    if d.rng.random() < 0.12:  # "... in descending order of the count"
+    if d.rng.random() < 0.18:  # "... in descending order of the count"
         query = query.order_by(d.ordered(count.copy(), d.rng.random() < 0.7))
     return Draft(
         "group_count",
@@ -107,13 +107,20 @@ def most_common(d: Drafter) -> Draft | None:
     if numbers and d.rng.random() < 0.15:  # "the zip code with the lowest average pressure"
         number, name = d.pick(numbers), d.weighted({"avg": 3, "sum": 2})
         func, fwords = AGGREGATES[name]
-        query = where(d.from_(scope, d.col(column)), conds, joiner).group_by(d.col(column))
+        shown = [d.col(column)] + ([func(this=d.col(number))] if d.rng.random() < 0.3 else [])
+        query = where(d.from_(scope, *shown), conds, joiner).group_by(d.col(column))
         query = query.order_by(d.ordered(func(this=d.col(number)), most)).limit(1)
         hl = "highest" if most else "lowest"
         return Draft(
             "most_common",
             d.say(
                 [
+                    "Which {c} has the {hl} {f} {n}? Give it with that {f} {n}.",
+                    "What is the {c} with the {hl} {f} {n} of {s}, and what is that {f} {n}?",
+                    "Find the {c} whose {s} have the {hl} {f} {n}, and the {f} {n} itself.",
+                ]
+                if len(shown) > 1
+                else [
                     "Which {c} has the {hl} {f} {n}?",
                     "What is the {c} with the {hl} {f} {n} of {s}?",
                     "Find the {c} whose {s} have the {hl} {f} {n}.",
@@ -225,16 +232,24 @@ def having(d: Drafter) -> Draft | None:
             query,
         )
     conds, said, joiner = conditions(d, scope, d.weighted({0: 80, 1: 20}), avoid=[column], person=False)
-    query = where(d.from_(scope, d.col(column)), conds, joiner).group_by(d.col(column)).having(cond)
+    shown = [d.col(column)] + ([exp.Count(this=exp.Star())] if d.rng.random() < 0.15 else [])
+    query = where(d.from_(scope, *shown), conds, joiner).group_by(d.col(column)).having(cond)
     return Draft(
         "having",
         d.say(
             [
+                "Which {cs} have {n} {s}? Give each with its number of {s1}.",
+                "List the {cs} shared by {n} {s}, and how many {s1} each has.",
+                "Show the {cs} that {n} {s} have, with the count for each.",
+            ]
+            if len(shown) > 1
+            else [
                 "Which {cs} have {n} {s}?",
                 "List the {cs} shared by {n} {s}.",
                 "Show the {cs} that {n} {s} have.",
                 "What are the {cs} with {n} {s}?",
             ],
+            s1=d.nouns(table)[1],
             cs=d.words_plural(column),
             n=n,
             s=d.nouns(table)[1] + said,

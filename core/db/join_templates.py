@@ -10,7 +10,8 @@ from sqlglot import exp
 from core.db.conditions import count_condition
 from core.db.draft import Drafter
 from core.db.joins import _children, _grouped, _hop, _outputs, _through
-from core.db.literals import AGGREGATES
+from core.db.literals import AGGREGATES, literal
+from core.db.phrasing import spoken_value
 from core.db.scope import Draft, Scope
 
 
@@ -27,7 +28,8 @@ def parent_count(d: Drafter) -> Draft | None:
         func, words = AGGREGATES[name]
         outputs = _outputs(d, hop.parent)
         lw = d.columns_words(outputs)
-        query = _grouped(d, hop, *[d.col(c, "T2") for c in outputs], func(this=d.col(number, "T1")))
+        parts = [*[d.col(c, "T2") for c in outputs], func(this=d.col(number, "T1"))]
+        query = _grouped(d, hop, *(parts if d.rng.random() < 0.7 else parts[::-1]))
         return Draft(
             "parent_aggregate",
             d.say(
@@ -105,6 +107,9 @@ def parent_top(d: Drafter) -> Draft | None:
     if numbers and d.rng.random() < 0.2:  # "the customer with the highest total of payments"
         number, name = d.pick(numbers), d.weighted({"sum": 11, "avg": 6})
         func, words = AGGREGATES[name]
+        if d.rng.random() < 0.3:  # "... and that average"
+            query = query.select(func(this=d.col(number, "T1")))
+            outputs = [*outputs, f"{words[0]} {d.words(number)}"]
         query = query.order_by(d.ordered(func(this=d.col(number, "T1")), most)).limit(1)
         return Draft(
             "parent_top",
@@ -157,6 +162,35 @@ def parent_having(d: Drafter) -> Draft | None:
     if hop is None:
         return None
     outputs = _outputs(d, hop.parent)
+    numbers = d.numbers(hop.child)
+    if numbers and d.rng.random() < 0.15:  # "the customers whose payments total more than 5000"
+        number, name = d.pick(numbers), d.weighted({"sum": 3, "avg": 2})
+        value, above = d.threshold(number), d.rng.random() < 0.75
+        if value is None:
+            return None
+        func = AGGREGATES[name][0]
+        compare = (exp.GT if above else exp.LT)(
+            this=func(this=d.col(number, "T1")), expression=literal(value)
+        )
+        return Draft(
+            "parent_having",
+            d.say(
+                [
+                    "Which {ps} have {c} with {fa} {n} {ab} {v}? Show their {l}.",
+                    "List the {l} of {ps} whose {c} have {fa} {n} {ab} {v}.",
+                    "What are the {l} of the {ps} whose {c} have {fa} {n} {ab} {v}?",
+                ],
+                who=d.is_person(hop.parent),
+                ps=d.nouns(hop.parent)[1],
+                c=_children(d, hop),
+                fa="a total" if name == "sum" else "an average",
+                n=d.words(number),
+                ab="above" if above else "below",
+                v=spoken_value(value),
+                l=d.columns_words(outputs, plural=True),
+            ),
+            _grouped(d, hop, *[d.col(c, "T2") for c in outputs]).having(compare),
+        )
     cond, n = count_condition(d)
     query = _grouped(d, hop, *[d.col(c, "T2") for c in outputs]).having(cond)
     return Draft(
@@ -194,7 +228,27 @@ def without(d: Drafter) -> Draft | None:
         inner = inner.where(inner_cond.expr)
         c = f"{c} {inner_cond.words}"
     cond = exp.Not(this=exp.In(this=d.col(hop.parent_col), query=exp.Subquery(this=inner)))
-    shape = d.weighted({"not_in": 45, "count": 18, "except": 37})
+    shape = d.weighted({"not_in": 45, "count": 18, "except": 37, "aggregate": 6})
+    numbers = d.numbers(hop.parent)
+    if shape == "aggregate" and numbers:  # "the average age of the students who have no pet"
+        number = d.pick(numbers)
+        return Draft(
+            "without_count",
+            d.say(
+                [
+                    "What is the average {n} of the {ps} that have no {c}?",
+                    "Find the average {n} of {ps} without any {c}.",
+                    "Show the average {n} of all {ps} with no {c}.",
+                ],
+                who=d.is_person(hop.parent),
+                n=d.words(number),
+                ps=ps,
+                c=c,
+            ),
+            exp.select(exp.Avg(this=d.col(number))).from_(d.tab(hop.parent)).where(cond),
+        )
+    if shape == "aggregate":
+        return None
     outputs = _outputs(d, hop.parent) if shape == "not_in" else [label]
     lw = d.columns_words(outputs, plural=True)
     if shape == "count":

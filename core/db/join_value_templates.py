@@ -20,7 +20,7 @@ def parent_of_children(d: Drafter) -> Draft | None:
     hop = _hop(d, lambda h: d.categories(h.child) or d.texts(h.child))
     if hop is None:
         return None
-    label = d.label(hop.parent)
+    outputs = _outputs(d, hop.parent)  # "the names and ids of the ..." now and then
     column = d.pick(d.categories(hop.child) or d.texts(hop.child))
     if len(column.examples) < 2:
         return None
@@ -28,7 +28,7 @@ def parent_of_children(d: Drafter) -> Draft | None:
     scope = Scope([hop.child, hop.parent], [hop])
 
     def side(value):
-        return d.from_(scope, d.col(label, "T2")).where(
+        return d.from_(scope, *[d.col(c, "T2") for c in outputs]).where(
             exp.EQ(this=d.col(column, "T1"), expression=literal(value))
         )
 
@@ -49,7 +49,7 @@ def parent_of_children(d: Drafter) -> Draft | None:
                 cw=cw,
                 a=a,
                 b=b,
-                l=d.words_plural(label),
+                l=d.columns_words(outputs, plural=True),
             ),
             exp.intersect(side(a), side(b), distinct=True),
         )
@@ -66,7 +66,7 @@ def parent_of_children(d: Drafter) -> Draft | None:
             ca=article(c1),
             cw=cw,
             a=a,
-            l=d.words_plural(label),
+            l=d.columns_words(outputs, plural=True),
         ),
         side(a).distinct(),
     )

@@ -169,6 +169,25 @@ def plural_word(word: str) -> str:
     return _english().plural_noun(singular_word(word))
 
 
+_ONE = re.compile(r"\b(?:more than|at least|exactly|at most|fewer than) (?:one|1) (\w+)(?: (\w+))?")
+
+
+def one_thing(text: str) -> str:
+    """ "more than one car", never "more than one cars": the noun after a count of one is singular."""
+
+    def singular(m: re.Match) -> str:
+        first, second = m.group(1), m.group(2)
+        if (
+            second and singular_word(second) != second and singular_word(first) == first
+        ):  # "one high schooler"
+            return m.group(0)[: m.start(2) - m.start(0)] + singular_word(second)
+        return (
+            m.group(0)[: m.start(1) - m.start(0)] + singular_word(first) + m.group(0)[m.end(1) - m.start(0) :]
+        )
+
+    return _ONE.sub(singular, text)
+
+
 def is_or_are(column_words: str) -> str:
     """The verb for a column's words: "whose age is", "whose points are" (the head noun: "num of shops is")."""
     head = column_words.split(" of ")[0].split()[-1]

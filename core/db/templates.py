@@ -220,6 +220,7 @@ def aggregate(d: Drafter) -> Draft | None:
             ("avg", "min", "max"): 30,
             ("avg", "max"): 5,
             ("sum", "max"): 3,
+            ("sum", "avg"): 4,
         }
     )
     names = tuple(d.rng.sample(names, len(names)))  # "the maximum and minimum", "the minimum and maximum"
@@ -402,14 +403,26 @@ def sorted_rows(d: Drafter) -> Draft | None:
             if desc
             else ["in alphabetical order of {b}", "sorted by {b}", "ordered by {b}"]
         )
+    then = (
+        d.pick([c for c in d.sortable(table) if c is not by]) if not by_at and d.rng.random() < 0.08 else None
+    )
+    if then is not None:  # "sorted by age and then by name" (Spider train: 12 queries order by two columns)
+        query = query.order_by(d.ordered(d.col(then, scope.alias(0)), False, then))
     phrasings = [
-        f"{p} {o}."
+        f"{p} {o}{', then by {t}' if then is not None else ''}{'?' if p.startswith('What') else '.'}"
         for p in ("List the {c} of {s},", "Show the {c} of all {s}", "What are the {c} of {s}")
         for o in direction
     ]
     return Draft(
         "order",
-        d.say(phrasings, kind="sorted", c=d.columns_words(outputs, plural=True), s=rows + said, b=b),
+        d.say(
+            phrasings,
+            kind="sorted",
+            c=d.columns_words(outputs, plural=True),
+            s=rows + said,
+            b=b,
+            t=d.words(then) if then is not None else "",
+        ),
         query,
     )
 
