@@ -85,6 +85,7 @@ def on_generate(conn: Connection, n, seed, dialect: str, progress=gr.Progress())
     rows = [{**p.record(), "rows": p.rows} for p in result.pairs]
     kinds = sorted({r["template"] for r in rows})
     notes = "; ".join(result.stats.notes(int(n or 200), len(rows)))
+    notes = notes[:1].upper() + notes[1:]  # a sentence of its own after the summary
     message = box(
         f"{len(rows)} pairs ({result.stats.queries} distinct queries, two or three wordings each) from "
         f"{len(kinds)} templates, each run on {conn.label} with rows in its result. {notes}.",

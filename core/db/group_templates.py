@@ -127,7 +127,9 @@ def most_common(d: Drafter) -> Draft | None:
                 ],
                 c=c,
                 hl=hl,
-                f=d.rng.choice(fwords),
+                f=fwords[0]
+                if len(shown) > 1
+                else d.rng.choice(fwords),  # "that total", not "that sum of the"
                 n=d.words(number),
                 s=s,
             ),
