@@ -196,7 +196,7 @@ def set_operation(d: Drafter) -> Draft | None:
             "List the {cs} of {s} {a}, together with those of {s} {b}.",
         ],
     }[kind]
-    return Draft(kind, d.say(phrasing, cs=cs, s=s, a=a, b=b), query)
+    return Draft(kind, d.say(phrasing, who=d.is_person(table), cs=cs, s=s, a=a, b=b), query)
 
 
 COMPOUND_TEMPLATES = [

@@ -67,6 +67,9 @@ MAX_ROWS = (
 )
 
 
+TINY_TABLE = 10  # rows: a table this small groups on any of its text columns (categories)
+
+
 @dataclass
 class Drafter:
     info: SchemaInfo
@@ -159,11 +162,15 @@ class Drafter:
         """Columns whose values repeat (what GROUP BY and "for each" make sense on): few distinct values, or a
         reference to another row that many rows share (a bike id, a zip code)."""
         sampled = min(table.rows, 2000)
+        # a table of a few rows: people still ask "how many entrepreneurs per investor" when each value is met once
+        # or twice (Spider train's small tables: 5 investors among 6 rows)
+        tiny = sampled <= TINY_TABLE
         few = [
             c
             for c in self.plain(table, ("text", "bool", "number"))
-            if 2 <= c.distinct <= MAX_ROWS
-            and c.distinct <= max(2, 0.7 * sampled)
+            if (2 <= c.distinct or (tiny and c.kind == "text"))
+            and c.distinct <= MAX_ROWS
+            and (c.distinct <= max(2, 0.7 * sampled) or (tiny and c.kind == "text"))
             and (c.kind != "number" or _whole(c))
         ]
         shared = [

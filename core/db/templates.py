@@ -10,7 +10,7 @@ core.db.join_value_templates.
 
 from sqlglot import exp
 
-from core.db.conditions import conditions, fans_out, relation, where
+from core.db.conditions import conditions, fans_out, is_link, relation, where
 from core.db.draft import Drafter
 from core.db.introspect import LOW_CARDINALITY
 from core.db.literals import AGGREGATES, aggregate_words
@@ -318,7 +318,13 @@ def sorted_rows(d: Drafter) -> Draft | None:
             return Draft(
                 "superlative",
                 d.say(
-                    [
+                    [  # a link table's columns read as the subject's: "the dorm with the lowest room number"
+                        "What is the {c} of the {s1} with the {hl} {b}?",
+                        "Find the {c} of the {s1} that has the {big} {b}.",
+                        "Which {s1} has the {hl} {b}? Give me the {c}.",
+                    ]
+                    if is_link(d, far)
+                    else [
                         "What is the {c} of the {s1} whose {o} has the {hl} {b}?",
                         "Which {s1} has the {o} with the {hl} {b}? Give me the {c}.",
                         "Find the {c} of the {s1} whose {o} has the {big} {b}.",
