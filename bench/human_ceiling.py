@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.generator_coverage import spider_sql  # noqa: E402 - after the path is set
+from bench.generated_pairs import _write  # noqa: E402 - after the path is set
+from bench.generator_coverage import spider_sql  # noqa: E402
 from bench.spider_eval import train_adapter  # noqa: E402
 
 
@@ -34,11 +35,6 @@ def _config(data: Path, db_file: Path, name: str, steps: int | None):
     argv = ["train", str(data), "--db", str(db_file), "--no-evaluate", "--experiment", "bench-human-ceiling"]
     argv += ["--run-name", name] + (["--steps", str(steps)] if steps else [])
     return cli._config(cli.build_parser().parse_args(argv))
-
-
-def _write(rows: list[dict], path: Path) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def run_db(db_id: str, folder: Path, work: Path) -> dict:

@@ -233,7 +233,7 @@ def without(d: Drafter) -> Draft | None:
     if shape == "aggregate" and numbers:  # "the average age of the students who have no pet"
         number = d.pick(numbers)
         return Draft(
-            "without_count",
+            "without_average",
             d.say(
                 [
                     "What is the average {n} of the {ps} that have no {c}?",

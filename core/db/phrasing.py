@@ -169,21 +169,20 @@ def plural_word(word: str) -> str:
     return _english().plural_noun(singular_word(word))
 
 
-_ONE = re.compile(r"\b(?:more than|at least|exactly|at most|fewer than) (?:one|1) (\w+)(?: (\w+))?")
+_ONE = re.compile(r"\b((?:more than|at least|exactly|at most|fewer than) (?:one|1) )(\w+)(?: (\w+))?")
 
 
 def one_thing(text: str) -> str:
     """ "more than one car", never "more than one cars": the noun after a count of one is singular."""
 
     def singular(m: re.Match) -> str:
-        first, second = m.group(1), m.group(2)
-        if (
-            second and singular_word(second) != second and singular_word(first) == first
-        ):  # "one high schooler"
-            return m.group(0)[: m.start(2) - m.start(0)] + singular_word(second)
-        return (
-            m.group(0)[: m.start(1) - m.start(0)] + singular_word(first) + m.group(0)[m.end(1) - m.start(0) :]
+        words = [w for w in m.group(2, 3) if w]
+        # "one high schooler": the second word is the noun when the first is no plural
+        i = int(
+            len(words) == 2 and singular_word(words[0]) == words[0] and singular_word(words[1]) != words[1]
         )
+        words[i] = singular_word(words[i])
+        return m.group(1) + " ".join(words)
 
     return _ONE.sub(singular, text)
 

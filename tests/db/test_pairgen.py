@@ -73,7 +73,7 @@ def test_every_weighted_kind_appears_on_the_sample_database():
         "set_operation": {"intersect", "except", "union"},
         "parent_of_children": {"both", "parent_filter"},
         "through_link": {"both", "list"},
-        "without": {"without", "without_count"},
+        "without": {"without", "without_count", "without_average"},
         "in_subquery": {"in_subquery"},
         "across_tables": {"union", "intersect", "except"},
     }
