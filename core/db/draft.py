@@ -90,7 +90,11 @@ class Drafter:
             id(c): words
             for t in self.info.tables
             for c, words in zip(
-                t.columns, table_column_words(self._nouns[t.name], [c.name for c in t.columns]), strict=True
+                t.columns,
+                table_column_words(
+                    self._nouns[t.name], [c.name for c in t.columns], [c.kind == "text" for c in t.columns]
+                ),
+                strict=True,
             )
         }
         present = {t.name for t in self.tables}
@@ -164,13 +168,13 @@ class Drafter:
         sampled = min(table.rows, 2000)
         # a table of a few rows: people still ask "how many entrepreneurs per investor" when each value is met once
         # or twice (Spider train's small tables: 5 investors among 6 rows)
+        # (never on a column whose every value is met once: "the number of continents for each continent" is 1)
         tiny = sampled <= TINY_TABLE
         few = [
             c
             for c in self.plain(table, ("text", "bool", "number"))
-            if (2 <= c.distinct or (tiny and c.kind == "text"))
-            and c.distinct <= MAX_ROWS
-            and (c.distinct <= max(2, 0.7 * sampled) or (tiny and c.kind == "text"))
+            if 2 <= c.distinct <= MAX_ROWS
+            and (c.distinct <= max(2, 0.7 * sampled) or (tiny and c.kind == "text" and c.distinct < sampled))
             and (c.kind != "number" or _whole(c))
         ]
         shared = [

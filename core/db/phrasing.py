@@ -247,18 +247,27 @@ def plural_words(words: str) -> str:
     return " ".join([*head, plural_word(last)])
 
 
-def table_column_words(nouns: tuple[str, str], columns: list[str]) -> list[str]:
+def table_column_words(
+    nouns: tuple[str, str], columns: list[str], texts: list[bool] | None = None
+) -> list[str]:
     """The words of each column of a table, without the table's own noun in front: in `pets`, `pet_age` is "age"
     and `PetType` "type", as people ask ("the age of each pet"); kept whole where the short words would be another
-    column's (`Name` beside `concert_Name`) or nothing would be left."""
+    column's (`Name` beside `concert_Name`) or nothing would be left. A text column named as the table is its
+    rows' name (`Continent` in `continents`: "the names of continents", not "the continents of continents"),
+    where no other column is "name"; `texts` says which columns hold text."""
     prefixes = [n.split() for n in nouns]
     full = [words_of(c) or [c.lower()] for c in columns]
     short = [next((w[len(p) :] for p in prefixes if len(w) > len(p) and w[: len(p)] == p), w) for w in full]
     said = [" ".join(w) for w in full + short]
-    return [
+    words = [
         " ".join(s) if s == f or said.count(" ".join(s)) == 1 else " ".join(f)
         for f, s in zip(full, short, strict=True)
     ]
+    if texts and "name" not in words:
+        own = [i for i, w in enumerate(words) if texts[i] and w in nouns]
+        if len(own) == 1:
+            words[own[0]] = "name"
+    return words
 
 
 def number_text(value) -> str:
