@@ -12,7 +12,7 @@ from core.db.draft import Drafter
 from core.db.joins import _children, _grouped, _hop, _outputs, _through
 from core.db.literals import AGGREGATES, literal
 from core.db.phrasing import spoken_value
-from core.db.scope import Draft, Scope
+from core.db.scope import Draft, Hop, Scope
 
 
 def parent_count(d: Drafter) -> Draft | None:
@@ -223,12 +223,17 @@ def without(d: Drafter) -> Draft | None:
     inner = exp.select(d.col(hop.child_col)).from_(d.tab(hop.child))
     if (hop.child.column(hop.child_col) or hop.parent.columns[0]).nulls:  # NOT IN over a NULL is never true
         inner = inner.where(exp.Not(this=exp.Is(this=d.col(hop.child_col), expression=exp.Null())))
-    inner_cond = d.condition(hop.child) if d.rng.random() < 0.25 else None
+    # never on the child's keys: "pets with no student whose student id is 1001" asks about the join itself
+    keys = tuple(c for c in hop.child.columns if d.is_key(hop.child, c))
+    inner_cond = d.condition(hop.child, avoid=keys) if d.rng.random() < 0.25 else None
     if inner_cond is not None:  # "the architects without a mill built before 1850"
         inner = inner.where(inner_cond.expr)
         c = f"{c} {inner_cond.words}"
-    cond = exp.Not(this=exp.In(this=d.col(hop.parent_col), query=exp.Subquery(this=inner)))
     shape = d.weighted({"not_in": 45, "count": 18, "except": 37, "aggregate": 6})
+    linked = _through(d, hop) if inner_cond is None and d.rng.random() < 0.3 else None
+    if linked is not None:  # "the students who do not have a cat": a value of the table the link leads to
+        return _without_linked(d, hop, linked, shape)
+    cond = exp.Not(this=exp.In(this=d.col(hop.parent_col), query=exp.Subquery(this=inner)))
     numbers = d.numbers(hop.parent)
     if shape == "aggregate" and numbers:  # "the average age of the students who have no pet"
         number = d.pick(numbers)
@@ -319,6 +324,54 @@ def without(d: Drafter) -> Draft | None:
             p=d.nouns(hop.parent)[0],
             c=c,
             l=lw,
+        ),
+        query,
+    )
+
+
+def _without_linked(d: Drafter, hop: Hop, linked: Scope, shape: str) -> Draft | None:
+    """Parents linked to no row of the far table with a value (parent <- link -> other: "Which students have no
+    pet whose type is cat?"): NOT IN over the link joined to the other table, EXCEPT over all three, or a count."""
+    other = linked.tables[2]
+    far = d.condition(other, "T2", kinds=("eq", "cmp"))
+    if far is None or shape == "aggregate":
+        return None
+    label = d.label(hop.parent)
+    inner = d.from_(Scope(linked.tables[1:], linked.hops[1:]), d.col(hop.child_col, "T1")).where(far.expr)
+    cond = exp.Not(this=exp.In(this=d.col(hop.parent_col), query=exp.Subquery(this=inner)))
+    if shape == "except":
+        outputs = [label]
+        retagged = far.expr.transform(lambda n: d.col(n.name, "T3") if isinstance(n, exp.Column) else n)
+        joined = d.from_(linked, d.col(label, "T1")).where(retagged)
+        query = exp.except_(exp.select(d.col(label)).from_(d.tab(hop.parent)), joined, distinct=True)
+    elif shape == "count":
+        outputs, query = [], exp.select(exp.Count(this=exp.Star())).from_(d.tab(hop.parent)).where(cond)
+    else:
+        outputs = _outputs(d, hop.parent)
+        query = exp.select(*[d.col(c) for c in outputs]).from_(d.tab(hop.parent)).where(cond)
+    phrasings = (
+        [
+            "How many {ps} have no {o} {w}?",
+            "Count the {ps} that are not linked to any {o1} {w}.",
+            "What is the number of {ps} without a {o1} {w}?",
+        ]
+        if shape == "count"
+        else [
+            "Which {ps} have no {o} {w}? Show their {l}.",
+            "List the {l} of {ps} that do not have any {o1} {w}.",
+            "Find the {l} of the {ps} without a {o1} {w}.",
+        ]
+    )
+    return Draft(
+        "without_count" if shape == "count" else "without",
+        d.say(
+            phrasings,
+            who=d.is_person(hop.parent),
+            ps=d.nouns(hop.parent)[1],
+            o=d.nouns(other)[1],
+            o1=d.nouns(other)[0],
+            w=far.words,
+            l=d.columns_words(outputs, plural=True) if outputs else "",
         ),
         query,
     )

@@ -397,6 +397,10 @@ def test_cli_generate_writes_the_same_file_twice(tmp_path, capsys):
 
 def _campus(tmp_path):
     """Students, dorms and clubs, with the link tables Lives_in and Member_of_club (as Spider's dorm_1 and club_1)."""
+    return generate_pairs(connect(str(_campus_file(tmp_path))), n=600, seed=7)
+
+
+def _campus_file(tmp_path):
     import sqlite3
 
     path = tmp_path / "campus.sqlite"
@@ -422,7 +426,29 @@ def _campus(tmp_path):
         con.execute("INSERT INTO Club VALUES (?, ?, ?)", (i, f"Club {'XYZ'[i]}", ["AKW", "HHH", "AKW"][i]))
     con.commit()
     con.close()
-    return generate_pairs(connect(str(path)), n=600, seed=7)
+    return path
+
+
+def test_without_a_linked_row_of_a_value(tmp_path):
+    """Spider train asks "the students who do not have a cat" through the link table (NOT IN over the link joined to
+    the far table, or EXCEPT over all three), and never about the join's own key ("pets with no student whose
+    student id is 1001")."""
+    import random
+
+    from core.db.draft import Drafter
+    from core.db.join_templates import without
+
+    db = connect(str(_campus_file(tmp_path)))
+    drafter = Drafter(introspect(db), "sqlite", random.Random(7))
+    drafts = [d for d in (without(drafter) for _ in range(400)) if d]
+    sqls = [d.sql.sql() for d in drafts]
+    assert any(
+        re.search(r"NOT \w+ IN \(SELECT T1\.\w+ FROM \w+ AS T1 JOIN \w+ AS T2 .* WHERE T2\.", s) for s in sqls
+    )
+    assert any(re.search(r"EXCEPT SELECT T1\.\w+ FROM .* JOIN .* JOIN .* WHERE T3\.", s) for s in sqls)
+    assert not any(re.search(r"WHERE (T\d\.)?(stuid|dormid|ClubID|StuID) = ", s) for s in sqls), sqls
+    for d in drafts:
+        assert db.execute(d.sql.sql(dialect="sqlite"), "sqlite").ok
 
 
 def test_a_link_table_is_said_in_the_words_of_its_name(tmp_path):
