@@ -319,12 +319,19 @@ def mentions(pairs: list[GeneratedPair], info: SchemaInfo) -> dict[str, int]:
     }
     count = Counter({name: 0 for name in [*names.values(), *columns.values()]})
     for pair in pairs:
-        sql = pair.sql.lower()
+        sql = _SQL_WORDS.sub(" ", pair.sql).lower()  # "GROUP BY" never names a column "group"
         words = set(re.findall(r"\w+", sql))
         tables = {t for t in names if _named(t, sql, words)}
         count.update({names[t] for t in tables})
         count.update({columns[(t, c)] for (t, c) in columns if t in tables and _named(c, sql, words)})
     return dict(count)
+
+
+# The words of SQL itself, as sqlglot writes them (upper case): a column named like one is quoted, in its own case
+_SQL_WORDS = re.compile(
+    r"\b(?:SELECT|DISTINCT|FROM|WHERE|GROUP|ORDER|BY|HAVING|LIMIT|JOIN|ON|AS|AND|OR|NOT|IN|IS|NULL|LIKE|"
+    r"UNION|INTERSECT|EXCEPT|ASC|DESC|NULLS|FIRST|LAST|COUNT|SUM|AVG|MIN|MAX|CAST|BETWEEN)\b"
+)
 
 
 def _named(name: str, sql: str, words: set[str]) -> bool:
