@@ -578,3 +578,20 @@ def test_a_count_of_one_takes_a_singular_noun():
     assert one_thing("employees who have more than one classes?") == "employees who have more than one class?"
     assert one_thing("at least one high schoolers") == "at least one high schooler"
     assert one_thing("more than two cars") == "more than two cars"
+
+
+def test_the_smallest_or_largest_compared_with_is_mostly_of_some_rows():
+    """'a resolution higher than the lowest of the English songs': Spider train compares with the MIN or MAX of rows
+    that meet a condition in 46 of 59 queries, with the average of all rows in 88 of 94."""
+    import random
+
+    from core.db.compound_templates import above_average
+    from core.db.draft import Drafter
+
+    drafter = Drafter(introspect(connect("sample")), "duckdb", random.Random(7))
+    sqls = [d.sql.sql() for d in (above_average(drafter) for _ in range(1500)) if d]
+    nested = [re.search(r"[<>] \(SELECT (MIN|MAX|AVG)\(\w+\) FROM \w+( WHERE)?", s) for s in sqls]
+    extremes = [m for m in nested if m and m.group(1) != "AVG"]
+    averages = [m for m in nested if m and m.group(1) == "AVG"]
+    assert len(extremes) >= 10 and sum(bool(m.group(2)) for m in extremes) > 0.5 * len(extremes)
+    assert sum(bool(m.group(2)) for m in averages) < 0.25 * len(averages)
