@@ -8,10 +8,11 @@ Used by the templates of core.db.templates and core.db.group_templates (core.db.
 from sqlglot import exp
 
 from core.db.draft import Drafter
-from core.db.literals import literal
+from core.db.literals import literal, numeric, round_2
 from core.db.phrasing import (
     NUMBER_WORDS,
     article,
+    is_or_are,
     plural_verb,
     plural_word,
     singular_word,
@@ -180,6 +181,10 @@ def conditions(d: Drafter, scope: Scope, count: int, avoid=(), person: bool = Tr
                     " " + _related(d, scope, i, text),
                     "and",
                 )
+        if k == 0 and count == 2 and not row and _compares(cond) and d.rng.random() < 0.3:
+            span = _range(d, cond)
+            if span is not None:  # "whose height is above 200 or below 190", "from 1935 to 1939"
+                return [span], " " + _related(d, scope, i, span.words), "and"
         # a second condition on the same joined table: "of a student whose first name is Tracy and last name is
         # Jones", not "... and of a student whose last name is Jones" (which reads as another student)
         same = bool(found) and i != 0 and found[-1].table is scope.tables[i]
@@ -191,6 +196,33 @@ def conditions(d: Drafter, scope: Scope, count: int, avoid=(), person: bool = Tr
         return [], "", "and"
     joiner = "and" if row or d.rng.random() < 0.75 else "or"
     return found, " " + f" {joiner} ".join(words), joiner
+
+
+def _compares(cond: Condition) -> bool:
+    return cond.column.kind == "number" and isinstance(cond.expr, (exp.GT, exp.GTE, exp.LT, exp.LTE))
+
+
+def _range(d: Drafter, cond: Condition) -> Condition | None:
+    """Two bounds on one number (Spider train: 22 queries such as "height above 200 or below 190", "year >= 1935
+    AND year <= 1939", beside 66 BETWEENs): inside the range (>= AND <=) or outside it (> OR <)."""
+    values = sorted({round_2(v) for v in numeric(cond.column.examples)})
+    if len(values) < 2:
+        return None
+    low, high = sorted(d.rng.sample(values, 2))
+    column, n = cond.expr.this, d.words(cond.column)
+    if d.rng.random() < 0.5:
+        expr = exp.and_(
+            exp.GTE(this=column.copy(), expression=literal(low)),
+            exp.LTE(this=column.copy(), expression=literal(high)),
+        )
+        words = f"whose {n} {is_or_are(n)} from {spoken_value(low)} to {spoken_value(high)}"
+    else:
+        expr = exp.or_(
+            exp.GT(this=column.copy(), expression=literal(high)),
+            exp.LT(this=column.copy(), expression=literal(low)),
+        )
+        words = f"whose {n} {is_or_are(n)} above {spoken_value(high)} or below {spoken_value(low)}"
+    return Condition(expr, cond.table, cond.column, words)
 
 
 def _columns(cond: Condition) -> list:

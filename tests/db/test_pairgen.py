@@ -595,3 +595,21 @@ def test_the_smallest_or_largest_compared_with_is_mostly_of_some_rows():
     averages = [m for m in nested if m and m.group(1) == "AVG"]
     assert len(extremes) >= 10 and sum(bool(m.group(2)) for m in extremes) > 0.5 * len(extremes)
     assert sum(bool(m.group(2)) for m in averages) < 0.25 * len(averages)
+
+
+def test_two_bounds_on_one_number():
+    """'height above 200 or below 190', 'year >= 1935 AND year <= 1939': Spider train asks 22 such queries."""
+    import random
+
+    from core.db.draft import Drafter
+    from core.db.templates import count_rows, list_rows
+
+    drafter = Drafter(introspect(connect("sample")), "duckdb", random.Random(7))
+    drafts = [d for t in (list_rows, count_rows) for d in (t(drafter) for _ in range(1500)) if d]
+    sqls = [d.sql.sql() for d in drafts]
+    inside = [s for s in sqls if re.search(r"([\w.]+) >= \S+ AND \1 <= ", s)]
+    outside = [s for s in sqls if re.search(r"([\w.]+) > \S+ OR \1 < ", s)]
+    assert inside and outside
+    said = {s: q for d in drafts for s in [d.sql.sql()] for _, q in d.questions}
+    assert all(re.search(r" from \S+ to ", said[s]) for s in inside)
+    assert all(re.search(r" above \S+ or below ", said[s]) for s in outside)
