@@ -21,21 +21,27 @@ def above_average(d: Drafter) -> Draft | None:
     shown = [x for x in d.shown(table) if x is not column]
     if shown and not d.big(table) and d.rng.random() < 0.15:  # "the X whose Y is the largest", nested
         high = d.rng.random() < 0.6
-        extreme = exp.Subquery(
-            this=d.from_(Scope([table]), (exp.Max if high else exp.Min)(this=d.col(column)))
+        inner = d.from_(Scope([table]), (exp.Max if high else exp.Min)(this=d.col(column)))
+        # "the youngest student of major 600": the same condition outside and inside (Spider train: 12 of 50)
+        among = d.condition(table, kinds=("eq",), avoid=(column, shown[0])) if d.rng.random() < 0.25 else None
+        if among is not None:
+            inner = inner.where(among.expr.copy())
+        extreme = exp.EQ(this=d.col(column), expression=exp.Subquery(this=inner))
+        query = d.from_(Scope([table]), d.col(shown[0])).where(
+            exp.and_(among.expr, extreme) if among is not None else extreme
         )
-        query = d.from_(Scope([table]), d.col(shown[0])).where(exp.EQ(this=d.col(column), expression=extreme))
         return Draft(
             "above_average",
             d.say(
                 [
-                    "What are the {l} of the {s} whose {c} is the {hl}?",
-                    "Which {s1} has the {hl} {c}? List all such {l}.",
-                    "Find the {l} of the {s} with the {hl} {c}, ties included.",
+                    "What are the {l} of the {s}{w} whose {c} is the {hl}?",
+                    "Which {s1}{w} has the {hl} {c}? List all such {l}.",
+                    "Find the {l} of the {s}{w} with the {hl} {c}, ties included.",
                 ],
                 l=d.words_plural(shown[0]),
                 s=d.nouns(table)[1],
                 s1=d.nouns(table)[0],
+                w=f" {among.words}" if among is not None else "",
                 c=d.words(column),
                 hl="largest" if high else "smallest",
             ),

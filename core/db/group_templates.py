@@ -137,10 +137,27 @@ def most_common(d: Drafter) -> Draft | None:
         )
     count = exp.Count(this=exp.Star())
     with_count = d.rng.random() < 0.15
-    n = d.weighted({1: 90, 3: 10})
+    n = d.weighted({1: 88, 3: 9, 0: 3})  # 0: every value, the most common first (no LIMIT)
+    with_count = with_count and n != 0  # group_count shows every value with its count
     query = where(d.from_(scope, d.col(column), *([count.copy()] if with_count else [])), conds, joiner)
-    query = query.group_by(d.col(column)).order_by(d.ordered(count, most)).limit(n)
+    query = query.group_by(d.col(column)).order_by(d.ordered(count, most or n == 0))
+    query = query.limit(n) if n else query
     m, mc = ("most", "most common") if most else ("fewest", "least common")
+    if n == 0:
+        return Draft(
+            "most_common",
+            d.say(
+                [
+                    "List the {cs} of {s}, from the most common to the least common.",
+                    "What are the {cs} of {s}, ordered by how many {s1} have each, most first?",
+                    "Sort the {cs} of {s} by how often they occur, most frequent first.",
+                ],
+                cs=d.words_plural(column),
+                s=s,
+                s1=d.nouns(table)[1],
+            ),
+            query,
+        )
     if n > 1:
         return Draft(
             "most_common",
@@ -201,7 +218,10 @@ def having(d: Drafter) -> Draft | None:
     if table is None or table.rows < 4:
         return None
     column = d.pick(categories)
-    cond, n = count_condition(d)
+    key = d.key(table)
+    cond, n = count_condition(
+        d, d.col(key) if key is not None and key.primary_key and not key.nulls else None
+    )
     scope = Scope([table])
     numbers = [x for x in d.numbers(table) if x is not column]
     if numbers and d.rng.random() < 0.2:  # "the zip codes whose average temperature is above 60"

@@ -191,7 +191,7 @@ def parent_having(d: Drafter) -> Draft | None:
             ),
             _grouped(d, hop, *[d.col(c, "T2") for c in outputs]).having(compare),
         )
-    cond, n = count_condition(d)
+    cond, n = count_condition(d, d.col(hop.child_col, "T1"))  # a child joined to its parent names it
     query = _grouped(d, hop, *[d.col(c, "T2") for c in outputs]).having(cond)
     return Draft(
         "parent_having",
@@ -254,8 +254,23 @@ def without(d: Drafter) -> Draft | None:
         )
     if shape == "aggregate":
         return None
-    outputs = _outputs(d, hop.parent) if shape == "not_in" else [label]
+    outputs = _outputs(d, hop.parent) if shape == "not_in" or d.rng.random() < 0.3 else [label]
     lw = d.columns_words(outputs, plural=True)
+    if shape == "not_in" and d.rng.random() < 0.08:  # "all the information about the X that have no Y"
+        return Draft(
+            "without",
+            d.say(
+                [
+                    "Show all information about the {ps} that have no {c}.",
+                    "What is all the information about {ps} without any {c}?",
+                    "List everything about the {ps} that do not have any {c}.",
+                ],
+                who=d.is_person(hop.parent),
+                ps=ps,
+                c=c,
+            ),
+            exp.select(exp.Star()).from_(d.tab(hop.parent)).where(cond),
+        )
     if shape == "count":
         query = exp.select(exp.Count(this=exp.Star())).from_(d.tab(hop.parent)).where(cond)
         return Draft(
@@ -294,14 +309,16 @@ def without(d: Drafter) -> Draft | None:
             query,
         )
     if shape == "except":
-        joined = d.from_(Scope([hop.child, hop.parent], [hop]), d.col(label, "T2"))
+        joined = d.from_(Scope([hop.child, hop.parent], [hop]), *[d.col(o, "T2") for o in outputs])
         if inner_cond is not None:  # the condition, on the child's alias in the join
             joined = joined.where(
                 inner_cond.expr.transform(
                     lambda node: d.col(node.name, "T1") if isinstance(node, exp.Column) else node
                 )
             )
-        query = exp.except_(exp.select(d.col(label)).from_(d.tab(hop.parent)), joined, distinct=True)
+        query = exp.except_(
+            exp.select(*[d.col(o) for o in outputs]).from_(d.tab(hop.parent)), joined, distinct=True
+        )
         # its own wordings: a question already kept for the NOT IN form would drop this one as a duplicate
         phrasings = [
             "Show the {l} of every {p} that has no {c}.",

@@ -454,15 +454,29 @@ def test_without_a_linked_row_of_a_value(tmp_path):
 def test_a_link_table_is_said_in_the_words_of_its_name(tmp_path):
     """Spider train's people say "students living in Smith Hall", "members of the club": a relation through a link
     table takes its name's words (Lives_in, Member_of_club) both ways, never only "linked to"."""
-    questions = [p.question for p in _campus(tmp_path) if p.sql.count(" JOIN ") == 2]
-    said = " | ".join(questions)
-    for words in (
-        "students who live in a dorm",
-        "students who are members of a club",
-        "that have a member",
-    ):
-        assert words in said, words
-    assert sum("linked to a" in q for q in questions) < len(questions) / 10, said
+    import random
+
+    from core.db.conditions import link_relation
+    from core.db.draft import Drafter
+    from core.db.scope import Scope
+
+    path = _campus_file(tmp_path)
+    drafter = Drafter(introspect(connect(str(path))), "sqlite", random.Random(7))
+    table = {t.name: t for t in drafter.tables}
+
+    def said(subject, link, other):
+        hops = [
+            next(h for h in drafter.hops if h.child is table[link] and h.parent is table[t])
+            for t in (subject, other)
+        ]
+        return link_relation(drafter, Scope([table[subject], table[link], table[other]], hops), 0, 2)
+
+    assert said("Student", "Lives_in", "Dorm") == "who live in a dorm"
+    assert said("Student", "Member_of_club", "Club") == "who are members of a club"
+    assert said("Club", "Member_of_club", "Student") == "that have a member"
+    pairs = generate_pairs(connect(str(path)), n=600, seed=7)
+    questions = [p.question for p in pairs if p.sql.count(" JOIN ") == 2]
+    assert sum("linked to a" in q for q in questions) < len(questions) / 10, questions
 
 
 def test_questions_say_what_people_say(tmp_path):
@@ -613,3 +627,29 @@ def test_two_bounds_on_one_number():
     said = {s: q for d in drafts for s in [d.sql.sql()] for _, q in d.questions}
     assert all(re.search(r" from \S+ to ", said[s]) for s in inside)
     assert all(re.search(r" above \S+ or below ", said[s]) for s in outside)
+
+
+def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
+    """Spider train shapes no database got: every value from the most common down (no LIMIT), the smallest of the
+    rows that meet a condition among those rows, all the information about parents without children, EXCEPT on
+    two columns, HAVING on the count of a key."""
+    import random
+
+    from core.db.compound_templates import above_average
+    from core.db.draft import Drafter
+    from core.db.group_templates import having, most_common
+    from core.db.join_templates import parent_having, without
+
+    drafter = Drafter(introspect(connect(str(_campus_file(tmp_path)))), "sqlite", random.Random(7))
+    wanted = {
+        most_common: r"GROUP BY \w+ ORDER BY COUNT\(\*\) DESC$",
+        above_average: r"WHERE (\w+) = '?\w+'? AND (\w+) = \(SELECT (MIN|MAX)\(\2\) FROM \w+ WHERE \1 = ",
+        without: r"^SELECT \* FROM \w+ WHERE NOT",
+        parent_having: r"HAVING COUNT\(T1\.\w+\)",
+        having: r"HAVING COUNT\(\w+\)",
+    }
+    for template, pattern in wanted.items():
+        sqls = [d.sql.sql() for d in (template(drafter) for _ in range(800)) if d]
+        assert any(re.search(pattern, s) for s in sqls), (template.__name__, pattern)
+    excepts = [d.sql.sql() for d in (without(drafter) for _ in range(800)) if d]
+    assert any(re.match(r"SELECT \w+, \w+ FROM \w+ EXCEPT SELECT T2\.\w+, T2\.\w+ FROM", s) for s in excepts)
