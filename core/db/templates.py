@@ -10,7 +10,7 @@ core.db.join_value_templates.
 
 from sqlglot import exp
 
-from core.db.conditions import conditions, fans_out, is_link, relation, where
+from core.db.conditions import conditions, fans_out, is_link, pinned, relation, where
 from core.db.draft import Drafter
 from core.db.introspect import LOW_CARDINALITY
 from core.db.literals import AGGREGATES, aggregate_words
@@ -185,7 +185,7 @@ def count_rows(d: Drafter) -> Draft | None:
             query,
         )
     counted = exp.Star()
-    if fans_out(scope):  # a parent met once per child: count the parents, not the rows of the join
+    if fans_out(scope) and not pinned(scope, conds, joiner):  # a parent met once per child: count the parents
         key = d.key(scope.tables[0])
         if key is None:
             return None
@@ -205,9 +205,11 @@ def count_rows(d: Drafter) -> Draft | None:
 
 def aggregate(d: Drafter) -> Draft | None:
     """An average, total, minimum or maximum (or two or three of them) of a number column."""
-    scope = d.scope(JOINS, many_to_one=True)
+    # over a parent met once per child, an average would weigh each parent by its children: only along many-to-one
+    # paths, or through a link table to one row of the far table (checked once the conditions are drawn)
+    scope = d.scope(JOINS, many_to_one=d.rng.random() < 0.7)
     if scope is None or not d.numbers(scope.tables[0]):
-        return None  # over a parent met once per child, an average would weigh each parent by its children
+        return None
     numbers = d.numbers(scope.tables[0])
     column = d.pick(numbers)
     names = d.weighted(
@@ -228,7 +230,7 @@ def aggregate(d: Drafter) -> Draft | None:
         d.pick([n for n in numbers if n is not column]) if len(names) == 1 and d.rng.random() < 0.12 else None
     )
     conds, said, joiner = conditions(d, scope, d.weighted(TOTAL_CONDITIONS), avoid=[column], person=False)
-    if scope.joined and not conds:
+    if scope.joined and not conds or fans_out(scope) and not pinned(scope, conds, joiner):
         return None
     ref = d.col(column, scope.alias(0))
     if second is not None:  # "the average latitude and longitude"

@@ -653,3 +653,28 @@ def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
         assert any(re.search(pattern, s) for s in sqls), (template.__name__, pattern)
     excepts = [d.sql.sql() for d in (without(drafter) for _ in range(800)) if d]
     assert any(re.match(r"SELECT \w+, \w+ FROM \w+ EXCEPT SELECT T2\.\w+, T2\.\w+ FROM", s) for s in excepts)
+
+
+def test_through_a_link_to_one_row_needs_no_distinct(tmp_path):
+    """'the average age of the members of the club Bootup Baltimore': through a link table to one row of the far
+    table (an equality on a column no two rows share) each student is met once, so AVG and COUNT(*) are right as
+    Spider train writes them; without that equality an average over the link is never drawn."""
+    import random
+
+    from core.db.draft import Drafter
+    from core.db.templates import aggregate, count_rows
+
+    db = connect(str(_campus_file(tmp_path)))
+    drafter = Drafter(introspect(db), "sqlite", random.Random(7))
+    through = r"FROM Student AS T1 JOIN (Lives_in|Member_of_club) AS T2 .* JOIN (Dorm|Club) AS T3 .*"
+    unique = (
+        r"WHERE (.* AND )?T3\.(dorm_name|ClubName|dormid|ClubID|student_capacity) = ('[^']*'|\d+)( AND|$)"
+    )
+    for template, head in (
+        (aggregate, r"^SELECT (AVG|SUM|MIN|MAX)\(T1\.\w+\)"),
+        (count_rows, r"^SELECT COUNT\(\*\)"),
+    ):
+        sqls = [d.sql.sql() for d in (template(drafter) for _ in range(1500)) if d]
+        linked = [s for s in sqls if re.search(through, s)]
+        assert any(re.search(head + " " + through + unique, s) for s in linked), (template.__name__, linked)
+        assert not [s for s in linked if not re.search(unique, s) and "DISTINCT" not in s]
