@@ -148,9 +148,9 @@ def most_common(d: Drafter) -> Draft | None:
             "most_common",
             d.say(
                 [
-                    "List the {cs} of {s}, from the most common to the least common.",
+                    "What are the {cs} of {s}, from the most common to the least common?",
                     "What are the {cs} of {s}, ordered by how many {s1} have each, most first?",
-                    "Sort the {cs} of {s} by how often they occur, most frequent first.",
+                    "List the {cs} of {s} by how often they occur, most frequent first.",
                 ],
                 cs=d.words_plural(column),
                 s=s,

@@ -53,7 +53,11 @@ def parent_count(d: Drafter) -> Draft | None:
     through = _through(d, hop) if d.rng.random() < 0.4 else None
     alias = "T1" if through is not None else "T2"
     parts = [*[d.col(c, alias) for c in outputs], exp.Count(this=exp.Star())]
-    query = _grouped(d, hop, *(parts if d.rng.random() < 0.8 else parts[::-1]), scope=through, alias=alias)
+    query = _grouped(d, hop, *(parts if d.rng.random() < 0.75 else parts[::-1]), scope=through, alias=alias)
+    cond = _counted_condition(d, hop, through, 0.12)
+    if cond is not None:  # "How many students older than 20 does each dorm have?"
+        query = query.where(cond.expr)
+        c = f"{c} {cond.words}"
     return Draft(
         "parent_count",
         d.say(
@@ -85,6 +89,9 @@ def parent_top(d: Drafter) -> Draft | None:
     through = _through(d, hop) if d.rng.random() < 0.4 else None
     if through is not None:  # the link table and what it links to, all joined
         query = _grouped(d, hop, *[d.col(c, "T1") for c in outputs], scope=through, alias="T1")
+        cond = _counted_condition(d, hop, through, 0.12)
+        if cond is not None:
+            query = query.where(cond.expr)
         query = query.order_by(d.ordered(count, most)).limit(1)
         return Draft(
             "parent_top",
@@ -97,7 +104,7 @@ def parent_top(d: Drafter) -> Draft | None:
                 who=d.is_person(hop.parent),
                 p=d.nouns(hop.parent)[0],
                 m="most" if most else "fewest",
-                c=d.nouns(through.tables[2])[1],
+                c=d.nouns(through.tables[2])[1] + (f" {cond.words}" if cond is not None else ""),
                 o=d.columns_words(outputs),
             ),
             query,
@@ -193,6 +200,9 @@ def parent_having(d: Drafter) -> Draft | None:
         )
     cond, n = count_condition(d, d.col(hop.child_col, "T1"))  # a child joined to its parent names it
     query = _grouped(d, hop, *[d.col(c, "T2") for c in outputs]).having(cond)
+    among = _counted_condition(d, hop, None, 0.1)
+    if among is not None:  # "the dorms with at least two students older than 20"
+        query = query.where(among.expr)
     return Draft(
         "parent_having",
         d.say(
@@ -206,7 +216,7 @@ def parent_having(d: Drafter) -> Draft | None:
             ps=d.nouns(hop.parent)[1],
             p=d.nouns(hop.parent)[0],
             n=n,
-            c=_children(d, hop),
+            c=_children(d, hop) + (f" {among.words}" if among is not None else ""),
             l=d.columns_words(outputs, plural=True),
         ),
         query,
@@ -261,9 +271,9 @@ def without(d: Drafter) -> Draft | None:
             "without",
             d.say(
                 [
-                    "Show all information about the {ps} that have no {c}.",
                     "What is all the information about {ps} without any {c}?",
-                    "List everything about the {ps} that do not have any {c}.",
+                    "What are all the details of the {ps} that have no {c}?",
+                    "Show all information about the {ps} that do not have any {c}.",
                 ],
                 who=d.is_person(hop.parent),
                 ps=ps,
@@ -346,6 +356,16 @@ def without(d: Drafter) -> Draft | None:
     )
 
 
+def _counted_condition(d: Drafter, hop: Hop, through: Scope | None, rate: float):
+    """Now and then a condition on the rows counted per parent (Spider train: 71 of 768 grouped joins have a WHERE):
+    on the child (T1), or through a link table on the table it links to (T3); never on a key."""
+    if d.rng.random() >= rate:
+        return None
+    table, alias = (through.tables[2], "T3") if through is not None else (hop.child, "T1")
+    keys = tuple(c for c in table.columns if d.is_key(table, c))
+    return d.condition(table, alias, kinds=("eq", "cmp"), avoid=keys)
+
+
 def _without_linked(d: Drafter, hop: Hop, linked: Scope, shape: str) -> Draft | None:
     """Parents linked to no row of the far table with a value (parent <- link -> other: "Which students have no
     pet whose type is cat?"): NOT IN over the link joined to the other table, EXCEPT over all three, or a count."""
@@ -375,7 +395,7 @@ def _without_linked(d: Drafter, hop: Hop, linked: Scope, shape: str) -> Draft | 
         if shape == "count"
         else [
             "Which {ps} have no {o} {w}? Show their {l}.",
-            "List the {l} of {ps} that do not have any {o1} {w}.",
+            "What are the {l} of the {ps} that do not have any {o1} {w}?",
             "Find the {l} of the {ps} without a {o1} {w}.",
         ]
     )

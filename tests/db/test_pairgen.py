@@ -638,17 +638,21 @@ def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
     from core.db.compound_templates import above_average
     from core.db.draft import Drafter
     from core.db.group_templates import having, most_common
-    from core.db.join_templates import parent_having, without
+    from core.db.join_templates import parent_count, parent_having, parent_top, without
 
     drafter = Drafter(introspect(connect(str(_campus_file(tmp_path)))), "sqlite", random.Random(7))
-    wanted = {
-        most_common: r"GROUP BY \w+ ORDER BY COUNT\(\*\) DESC$",
-        above_average: r"WHERE (\w+) = '?\w+'? AND (\w+) = \(SELECT (MIN|MAX)\(\2\) FROM \w+ WHERE \1 = ",
-        without: r"^SELECT \* FROM \w+ WHERE NOT",
-        parent_having: r"HAVING COUNT\(T1\.\w+\)",
-        having: r"HAVING COUNT\(\w+\)",
-    }
-    for template, pattern in wanted.items():
+    wanted = [
+        (most_common, r"GROUP BY \w+ ORDER BY COUNT\(\*\) DESC$"),
+        (above_average, r"WHERE (\w+) = '?\w+'? AND (\w+) = \(SELECT (MIN|MAX)\(\2\) FROM \w+ WHERE \1 = "),
+        (without, r"^SELECT \* FROM \w+ WHERE NOT"),
+        (parent_having, r"HAVING COUNT\(T1\.\w+\)"),
+        (having, r"HAVING COUNT\(\w+\)"),
+        # the rows counted per parent meet a condition (Spider train: 71 of 768 grouped joins)
+        (parent_count, r"JOIN \w+ AS T2 ON .* WHERE T1\.\w+ \S+ \S+ GROUP BY T2\.\w+$"),
+        (parent_having, r" WHERE T1\.\w+ \S+ \S+ GROUP BY T2\.\w+ HAVING"),
+        (parent_top, r"JOIN \w+ AS T3 ON .* WHERE T3\.\w+ \S+ \S+ GROUP BY T1\.\w+ ORDER BY COUNT"),
+    ]
+    for template, pattern in wanted:
         sqls = [d.sql.sql() for d in (template(drafter) for _ in range(800)) if d]
         assert any(re.search(pattern, s) for s in sqls), (template.__name__, pattern)
     excepts = [d.sql.sql() for d in (without(drafter) for _ in range(800)) if d]
