@@ -651,6 +651,11 @@ def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
         (parent_count, r"JOIN \w+ AS T2 ON .* WHERE T1\.\w+ \S+ \S+ GROUP BY T2\.\w+$"),
         (parent_having, r" WHERE T1\.\w+ \S+ \S+ GROUP BY T2\.\w+ HAVING"),
         (parent_top, r"JOIN \w+ AS T3 ON .* WHERE T3\.\w+ \S+ \S+ GROUP BY T1\.\w+ ORDER BY COUNT"),
+        # compared with the average of the joined table (Spider train: 62 of 203 such comparisons join)
+        (
+            above_average,
+            r"FROM \w+ AS T1 JOIN \w+ AS T2 ON .* WHERE T2\.\w+ [<>=] \(SELECT (AVG|MAX|MIN)\(\w+\) FROM \w+\)$",
+        ),
     ]
     for template, pattern in wanted:
         sqls = [d.sql.sql() for d in (template(drafter) for _ in range(800)) if d]
