@@ -6,8 +6,9 @@ with the weights of core.db.pairgen.WEIGHTS.
 
 from sqlglot import exp
 
-from core.db.conditions import fans_out, relation
+from core.db.conditions import fans_out, is_link, relation
 from core.db.draft import Drafter
+from core.db.joins import _through
 from core.db.literals import AGGREGATES, literal, numeric, round_2
 from core.db.phrasing import article, is_or_are, spoken_value
 from core.db.scope import Condition, Draft, Scope
@@ -131,16 +132,25 @@ def _joined_comparison(d: Drafter) -> Draft | None:
     """The label of rows joined to a row whose number is above the average of its table, or the largest: "the names
     of the customers whose checking balance is below the average", "the scientists on the project with the most
     hours". One foreign key, either way; DISTINCT now and then where a row meets several."""
-    hop = d.pick([h for h in d.hops if d.numbers(h.child) or d.numbers(h.parent)])
+    hop = d.pick([h for h in d.hops if d.numbers(h.child) or d.numbers(h.parent) or is_link(d, h.child)])
     if hop is None:
         return None
-    ends = [
-        (h, o) for h, o in ((hop.child, hop.parent), (hop.parent, hop.child)) if d.numbers(h) and d.label(o)
-    ]
-    numbered, other = d.pick(ends) or (None, None)
-    if numbered is None:
-        return None
-    scope = Scope([other, numbered], [hop])
+    linked = _through(d, hop) if is_link(d, hop.child) and d.rng.random() < 0.5 else None
+    if linked is not None:  # "the scientists assigned to the project with the most hours", through AssignedTo
+        numbered, other, scope = linked.tables[2], hop.parent, linked
+        if not d.numbers(numbered) or not d.label(other):
+            return None
+    else:
+        ends = [
+            (h, o)
+            for h, o in ((hop.child, hop.parent), (hop.parent, hop.child))
+            if d.numbers(h) and d.label(o)
+        ]
+        numbered, other = d.pick(ends) or (None, None)
+        if numbered is None:
+            return None
+        scope = Scope([other, numbered], [hop])
+    at = scope.alias(len(scope.tables) - 1)
     column = d.pick(d.numbers(numbered))
     name = d.weighted({"avg": 60, "max": 15, "min": 15})
     equal = name != "avg" and d.rng.random() < 0.7  # "the largest" itself, else "above the smallest"
@@ -149,7 +159,7 @@ def _joined_comparison(d: Drafter) -> Draft | None:
     compare = exp.EQ if equal else exp.GT if above else exp.LT
     outputs = _label_first(d, other)
     query = d.from_(scope, *[d.col(o, "T1") for o in outputs]).where(
-        compare(this=d.col(column, "T2"), expression=inner)
+        compare(this=d.col(column, at), expression=inner)
     )
     if fans_out(scope) and d.rng.random() < 0.5:
         query = query.distinct()
@@ -171,7 +181,7 @@ def _joined_comparison(d: Drafter) -> Draft | None:
         how = f"{'above' if above else 'below'} the average"
     else:
         how = f"{'greater' if above else 'less'} than the {extreme} {c}"
-    rel = relation(d, scope, 0, 1, attribute=True)
+    rel = relation(d, scope, 0, len(scope.tables) - 1, attribute=True)
     return Draft(
         "above_average",
         d.say(
@@ -182,7 +192,7 @@ def _joined_comparison(d: Drafter) -> Draft | None:
             r=f"{rel} " if rel else "",
             c=c,
             is_=is_or_are(c),
-            ac=article(c),
+            ac=article(c) if is_or_are(c) == "is" else c,  # "a balance", "hours"
             hl=extreme,
             how=how,
         ),

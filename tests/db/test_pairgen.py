@@ -656,6 +656,10 @@ def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
             above_average,
             r"FROM \w+ AS T1 JOIN \w+ AS T2 ON .* WHERE T2\.\w+ [<>=] \(SELECT (AVG|MAX|MIN)\(\w+\) FROM \w+\)$",
         ),
+        (
+            above_average,
+            r"FROM Student AS T1 JOIN \w+ AS T2 .* JOIN (Dorm|Club) AS T3 .* WHERE T3\.\w+ [<>=] \(SELECT",
+        ),
     ]
     for template, pattern in wanted:
         sqls = [d.sql.sql() for d in (template(drafter) for _ in range(800)) if d]
