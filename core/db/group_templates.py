@@ -9,7 +9,7 @@ from sqlglot import exp
 from core.db.conditions import conditions, count_condition, where
 from core.db.draft import Drafter
 from core.db.literals import AGGREGATES, aggregate_words, literal
-from core.db.phrasing import article, spoken_value
+from core.db.phrasing import article, is_or_are, spoken_value
 from core.db.scope import Draft, Scope
 
 
@@ -136,6 +136,30 @@ def most_common(d: Drafter) -> Draft | None:
             query,
         )
     count = exp.Count(this=exp.Star())
+    label = d.label(table)
+    if not conds and label is not None and label is not column and d.rng.random() < 0.06:
+        # "the names of the singers from the most common country": the rows whose value is the most common one
+        common = (
+            d.from_(scope, d.col(column)).group_by(d.col(column)).order_by(d.ordered(count, True)).limit(1)
+        )
+        query = d.from_(scope, d.col(label)).where(
+            exp.EQ(this=d.col(column), expression=exp.Subquery(this=common))
+        )
+        return Draft(
+            "most_common",
+            d.say(
+                [
+                    "What are the {ls} of the {s} whose {c} {is_} the most common?",
+                    "What are the {ls} of {s} with the most common {c}?",
+                    "Find the {ls} of the {s} that have the most common {c}.",
+                ],
+                ls=d.words_plural(label),
+                s=s,
+                c=c,
+                is_=is_or_are(c),
+            ),
+            query,
+        )
     with_count = d.rng.random() < 0.15
     n = d.weighted({1: 88, 3: 9, 0: 3})  # 0: every value, the most common first (no LIMIT)
     with_count = with_count and n != 0  # group_count shows every value with its count
@@ -227,13 +251,16 @@ def having(d: Drafter) -> Draft | None:
     if numbers and d.rng.random() < 0.2:  # "the zip codes whose average temperature is above 60"
         number, name = d.pick(numbers), d.weighted({"avg": 5, "sum": 3, "max": 1, "min": 1})
         func, fwords = AGGREGATES[name]
-        value, above = d.threshold(number), d.rng.random() < 0.7
+        value, above = d.threshold(number), d.rng.random() < 0.83
         if value is None:
             return None
+        # "at least" too: Spider train's HAVINGs on an aggregate compare with > 35 times, >= 11, < 8
+        compare, words = (exp.GT, "above") if d.rng.random() < 0.76 else (exp.GTE, "at least")
+        compare, words = (compare, words) if above else (exp.LT, "below")
         query = (
             d.from_(scope, d.col(column))
             .group_by(d.col(column))
-            .having((exp.GT if above else exp.LT)(this=func(this=d.col(number)), expression=literal(value)))
+            .having(compare(this=func(this=d.col(number)), expression=literal(value)))
         )
         return Draft(
             "having",
@@ -248,7 +275,7 @@ def having(d: Drafter) -> Draft | None:
                 fa=article(f),
                 nb=d.words(number),
                 s=d.nouns(table)[1],
-                ab="above" if above else "below",
+                ab=words,
                 v=spoken_value(value),
             ),
             query,

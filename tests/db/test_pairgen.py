@@ -643,6 +643,8 @@ def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
     drafter = Drafter(introspect(connect(str(_campus_file(tmp_path)))), "sqlite", random.Random(7))
     wanted = [
         (most_common, r"GROUP BY \w+ ORDER BY COUNT\(\*\) DESC$"),
+        (most_common, r"WHERE \w+ = \(SELECT \w+ FROM \w+ GROUP BY \w+ ORDER BY COUNT\(\*\) DESC LIMIT 1\)"),
+        (having, r"HAVING (AVG|SUM|MAX|MIN)\(\w+\) >= "),
         (above_average, r"WHERE (\w+) = '?\w+'? AND (\w+) = \(SELECT (MIN|MAX)\(\2\) FROM \w+ WHERE \1 = "),
         (without, r"^SELECT \* FROM \w+ WHERE NOT"),
         (parent_having, r"HAVING COUNT\(T1\.\w+\)"),
