@@ -266,27 +266,20 @@ def without(d: Drafter) -> Draft | None:
         return None
     outputs = _outputs(d, hop.parent) if shape == "not_in" or d.rng.random() < 0.3 else [label]
     lw = d.columns_words(outputs, plural=True)
-    if shape == "not_in" and d.rng.random() < 0.08:  # "all the information about the X that have no Y"
+    if shape == "count" or (
+        shape == "not_in" and d.rng.random() < 0.08
+    ):  # how many, or "all the information"
+        star = shape != "count"
         return Draft(
-            "without",
+            "without" if star else "without_count",
             d.say(
                 [
                     "What is all the information about {ps} without any {c}?",
                     "What are all the details of the {ps} that have no {c}?",
                     "Show all information about the {ps} that do not have any {c}.",
-                ],
-                who=d.is_person(hop.parent),
-                ps=ps,
-                c=c,
-            ),
-            exp.select(exp.Star()).from_(d.tab(hop.parent)).where(cond),
-        )
-    if shape == "count":
-        query = exp.select(exp.Count(this=exp.Star())).from_(d.tab(hop.parent)).where(cond)
-        return Draft(
-            "without_count",
-            d.say(
-                [
+                ]
+                if star
+                else [
                     "How many {ps} have no {c}?",
                     "Count the {ps} without any {c}.",
                     "What is the number of {ps} that have no {c}?",
@@ -295,7 +288,9 @@ def without(d: Drafter) -> Draft | None:
                 ps=ps,
                 c=c,
             ),
-            query,
+            exp.select(exp.Star() if star else exp.Count(this=exp.Star()))
+            .from_(d.tab(hop.parent))
+            .where(cond),
         )
     if shape == "except" and inner_cond is None and d.rng.random() < 0.5:  # "the ids of X that have no Y"
         query = exp.except_(
