@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from core.db.conditions import fans_out, is_link, relation
 from core.db.draft import Drafter
-from core.db.joins import _outputs, _through
+from core.db.joins import _through
 from core.db.literals import AGGREGATES, literal, numeric, round_2
 from core.db.phrasing import article, is_or_are, spoken_value
 from core.db.scope import Condition, Draft, Scope
@@ -157,7 +157,7 @@ def _joined_comparison(d: Drafter) -> Draft | None:
     above = name == "min" if not equal and name != "avg" else d.rng.random() < 0.6
     inner = exp.Subquery(this=d.from_(Scope([numbered]), AGGREGATES[name][0](this=d.col(column))))
     compare = exp.EQ if equal else exp.GT if above else exp.LT
-    outputs = _outputs(d, other)
+    outputs = _label_first(d, other)
     query = d.from_(scope, *[d.col(o, "T1") for o in outputs]).where(
         compare(this=d.col(column, at), expression=inner)
     )
@@ -198,6 +198,12 @@ def _joined_comparison(d: Drafter) -> Draft | None:
         ),
         query,
     )
+
+
+def _label_first(d: Drafter, table) -> list:
+    """The label, and a quarter of the time one other column (joins._outputs adds ids too, and draws otherwise)."""
+    label, others = d.label(table), [c for c in d.shown(table) if c is not d.label(table)]
+    return [label] + (d.rng.sample(others, 1) if others and d.rng.random() < 0.25 else [])
 
 
 def set_operation(d: Drafter) -> Draft | None:

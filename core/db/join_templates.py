@@ -266,9 +266,8 @@ def without(d: Drafter) -> Draft | None:
         return None
     outputs = _outputs(d, hop.parent) if shape == "not_in" or d.rng.random() < 0.3 else [label]
     lw = d.columns_words(outputs, plural=True)
-    if shape == "count" or (
-        shape == "not_in" and d.rng.random() < 0.08
-    ):  # how many, or "all the information"
+    # how many, or now and then "all the information about the X that have no Y"
+    if shape == "count" or (shape == "not_in" and d.rng.random() < 0.08):
         star = shape != "count"
         return Draft(
             "without" if star else "without_count",
