@@ -64,7 +64,8 @@ def test_server_down_at_start_then_up_then_killed_mid_run_then_back(tmp_path, tr
         server = start_server(port, tmp_path / "store")
         run_id = wait_for(lambda: engine.snapshot()["mlflow_run_id"], 120, "the late MLflow run")
         wait_for(lambda: len(run_record(uri, run_id)[1]) >= 2, 120, "the backlog in MLflow")
-        assert engine.snapshot()["mlflow_warning"] == ""
+        # the warning goes once the whole backlog is sent (on a loaded machine, after the first points arrive)
+        wait_for(lambda: engine.snapshot()["mlflow_warning"] == "", 120, "the warning to go")
 
         # 3. it dies mid-run (SIGKILL: no goodbye): training continues, the UI says so
         before = engine.snapshot()["step"]
