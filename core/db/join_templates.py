@@ -234,7 +234,7 @@ def without(d: Drafter) -> Draft | None:
     if (hop.child.column(hop.child_col) or hop.parent.columns[0]).nulls:  # NOT IN over a NULL is never true
         inner = inner.where(exp.Not(this=exp.Is(this=d.col(hop.child_col), expression=exp.Null())))
     # never on the child's keys: "pets with no student whose student id is 1001" asks about the join itself
-    keys = tuple(c for c in hop.child.columns if d.is_key(hop.child, c))
+    keys = _keys(d, hop.child)
     inner_cond = d.condition(hop.child, avoid=keys) if d.rng.random() < 0.25 else None
     if inner_cond is not None:  # "the architects without a mill built before 1850"
         inner = inner.where(inner_cond.expr)
@@ -356,8 +356,12 @@ def _counted_condition(d: Drafter, hop: Hop, through: Scope | None, rate: float)
     if d.rng.random() >= rate:
         return None
     table, alias = (through.tables[2], "T3") if through is not None else (hop.child, "T1")
-    keys = tuple(c for c in table.columns if d.is_key(table, c))
-    return d.condition(table, alias, kinds=("eq", "cmp"), avoid=keys)
+    return d.condition(table, alias, kinds=("eq", "cmp"), avoid=_keys(d, table))
+
+
+def _keys(d: Drafter, table) -> tuple:
+    """The table's key columns (its own and its foreign keys): a condition on one asks about the join itself."""
+    return tuple(c for c in table.columns if d.is_key(table, c))
 
 
 def _without_linked(d: Drafter, hop: Hop, linked: Scope, shape: str) -> Draft | None:
