@@ -20,13 +20,14 @@ psycopg) of the studio's reads into that sentence (introspection reads through i
 """
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlglot import exp
 
-from core.db.engines import DuckDatabase, PostgresDatabase, SqliteDatabase
+from core.db.engines import DuckDatabase, PostgresDatabase, SqliteDatabase, SqliteScriptDatabase
 from core.db.execute import Database
 from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 from core.redact import redact
@@ -136,12 +137,24 @@ def _open_path(path: Path, ddl_dialect: str, kw: dict) -> Database:
     try:
         db = DuckDatabase(script, None, ddl_dialect=ddl_dialect, **kw)
     except Exception as e:  # noqa: BLE001 - DDL of any dialect: its own message says what is wrong
-        raise SourceError(
-            f"{shown}: the SQL script could not be loaded ({str(e).splitlines()[0][:200]}). "
-            "Check the statement named, or pick the dialect it is written in."
-        ) from None
+        db = _sqlite_script(script, kw)
+        if db is None:
+            raise SourceError(
+                f"{shown}: the SQL script could not be loaded ({str(e).splitlines()[0][:200]}). "
+                "Check the statement named, or pick the dialect it is written in."
+            ) from None
+        db.label = f"SQL script {shown} (embedded SQLite: DuckDB refused it, SQLite accepts it)"
+        return db
     db.label = f"SQL script {shown} (embedded DuckDB)"
     return db
+
+
+def _sqlite_script(script: str, kw: dict) -> Database | None:
+    """The script in an in-memory SQLite, or None when SQLite refuses it too (DuckDB's message is the one shown)."""
+    try:
+        return SqliteScriptDatabase(script, **kw)
+    except sqlite3.Error:
+        return None
 
 
 def _not_a_database(shown: str, suffix: str, binary: bool) -> str:

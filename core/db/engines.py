@@ -237,6 +237,21 @@ class SqliteDatabase(Database):
             self.con.set_progress_handler(None, 0)
 
 
+class SqliteScriptDatabase(SqliteDatabase):
+    """A SQL script built in an in-memory SQLite, then made read-only: for scripts that SQLite accepts and DuckDB
+    does not (SQLite lets a foreign key join an INTEGER column to a VARCHAR one, as Spider's car_1 does)."""
+
+    def __init__(self, script: str, **kw):
+        Database.__init__(self, **kw)
+        self.con = sqlite3.connect(":memory:", check_same_thread=False, timeout=self.timeout_s)
+        try:
+            self.con.executescript(script)
+        except sqlite3.Error:
+            self.con.close()
+            raise
+        self.con.execute("PRAGMA query_only = ON")  # from here on, no statement can change it
+
+
 class PostgresDatabase(Database):
     """PostgreSQL through a connection URL; every statement in its own READ ONLY transaction (psycopg's `read_only`),
     rolled back when done, under a statement timeout set for the session when it connects."""

@@ -148,3 +148,28 @@ def test_sample_database_and_a_sql_script(tmp_path):
     script = tmp_path / "shop.sql"
     script.write_text("CREATE TABLE t (a INT, b TEXT);\nINSERT INTO t VALUES (1, 'x');")
     assert introspect(connect(str(script))).table("t").rows == 1
+
+
+def test_a_script_duckdb_refuses_and_sqlite_accepts_loads_into_sqlite_read_only(tmp_path):
+    # Spider's car_1 declares a foreign key from an INTEGER column to a TEXT one: SQLite allows it, DuckDB does not
+    script = tmp_path / "cars.sql"
+    script.write_text(
+        "PRAGMA foreign_keys = ON;\n"
+        "CREATE TABLE makers (id TEXT PRIMARY KEY, name TEXT);\n"
+        "CREATE TABLE models (model_id INTEGER PRIMARY KEY, maker INTEGER, FOREIGN KEY (maker) REFERENCES makers (id));\n"
+        "INSERT INTO makers VALUES ('1', 'amc');\nINSERT INTO models VALUES (1, 1), (2, 1);\n"
+    )
+    db = connect(str(script))
+    assert db.dialect == "sqlite" and "embedded SQLite" in db.label
+    info = introspect(db)
+    assert info.table("models").rows == 2 and keys(info) == {"models(maker) -> makers(id)"}
+    assert db.execute("SELECT COUNT(*) FROM models").rows == [(2,)]
+    assert not db.execute("DELETE FROM models").ok  # read-only, whichever way the statement comes
+    assert db.execute("SELECT COUNT(*) FROM models").rows == [(2,)]
+
+
+def test_a_script_neither_engine_accepts_names_duckdbs_complaint(tmp_path):
+    script = tmp_path / "broken.sql"
+    script.write_text("CREATE TABLE t (a INT;\n")
+    with pytest.raises(SourceError, match=r"broken\.sql: the SQL script could not be loaded"):
+        connect(str(script))
