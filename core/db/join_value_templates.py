@@ -271,13 +271,14 @@ def child_with_parent(d: Drafter) -> Draft | None:
             d.say(
                 [
                     "Show the {p} {l} and the {o} of each of the {cs}{w}.",
-                    "List the {o} of {cs}{w} and the {l} of their {p}.",
+                    "List the {os} of {cs}{w} and the {l} of their {p}.",
                     "For each of the {cs}{w}, give its {o} and its {p}'s {l}.",
-                    "What are the {o} of the {cs}{w} and the {l} of their {p}?",
+                    "What are the {os} of the {cs}{w} and the {l} of their {p}?",
                 ],
                 p=p,
                 l=d.words(label),
                 o=d.words(own),
+                os=d.words_plural(own),
                 cs=cs,
                 w=w,
             ),

@@ -192,7 +192,8 @@ def count_rows(d: Drafter) -> Draft | None:
         counted = exp.Distinct(expressions=[d.col(key, scope.alias(0))])
     query = where(d.from_(scope, exp.Count(this=counted)), conds, joiner)
     phrasings = [
-        "How many {s}{w}?",
+        # "How many countries of a continent named Asia are there?": without its verb the question does not read
+        "How many {s}{w} are there?" if conds else "How many {s}?",
         "Count the number of {s}{w}.",
         "What is the number of {s}{w}?",
         "Find the number of {s}{w}.",

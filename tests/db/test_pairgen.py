@@ -629,6 +629,25 @@ def test_two_bounds_on_one_number():
     assert all(re.search(r" above \S+ or below ", said[s]) for s in outside)
 
 
+def test_counts_with_a_condition_and_lists_of_two_columns_read_as_english():
+    """ "How many customers of a region named West are there?", never "How many customers of a region named West?";
+    "What are the names of the sales and the region of their customer?", never "What are the name of the sales"."""
+    import random
+
+    from core.db.draft import Drafter
+    from core.db.join_value_templates import child_with_parent
+    from core.db.templates import count_rows
+
+    drafter = Drafter(introspect(connect("sample")), "duckdb", random.Random(7))
+    counts = [d for d in (count_rows(drafter) for _ in range(300)) if d and "COUNT(*) FROM" in d.sql.sql()]
+    counts = [d for d in counts if "WHERE" in d.sql.sql()]
+    how_many = [q for d in counts for _, q in d.questions if q.startswith("How many")]
+    assert how_many and all(q.endswith(" are there?") for q in how_many), how_many
+    both = [d for d in (child_with_parent(drafter) for _ in range(300)) if d and len(d.sql.expressions) == 2]
+    lists = [q for d in both for _, q in d.questions if re.match(r"(What are|List) the .* of their ", q)]
+    assert lists and all(re.match(r"(What are|List) the [\w -]+?s of ", q) for q in lists), lists
+
+
 def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
     """Spider train shapes no database got: every value from the most common down (no LIMIT), the smallest of the
     rows that meet a condition among those rows, all the information about parents without children, EXCEPT on
