@@ -422,7 +422,7 @@ class Drafter:
                 expr,
                 table,
                 column,
-                f"whose {words} {is_or_are(words)} between {spoken_value(low)} and {spoken_value(high)}",
+                f"{self._whose(column, words)} between {spoken_value(low)} and {spoken_value(high)}",
             )
         cls, said = {
             "gt": (exp.GT, ["greater than", "more than", "above", "over", "higher than"]),
@@ -436,8 +436,15 @@ class Drafter:
             cls(this=ref, expression=literal(value)),
             table,
             column,
-            f"whose {words} {is_or_are(words)} {self.rng.choice(said)} {v}",
+            f"{self._whose(column, words)} {self.rng.choice(said)} {v}",
         )
+
+    @staticmethod
+    def _whose(column: Column, words: str) -> str:
+        """ "whose price is", or for a date named by a verb, "that started": never "whose started is"."""
+        if column.kind == "date" and re.fullmatch(r"[a-z]{3,}ed", words):
+            return f"that {words}"
+        return f"whose {words} {is_or_are(words)}"
 
     def _full_name(self, table: Table, alias: str | None, first: Column, last: Column) -> Condition | None:
         """ "named Linda Smith": the first and last name of one sampled row."""

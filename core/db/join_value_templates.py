@@ -11,7 +11,7 @@ from core.db.conditions import link_relation
 from core.db.draft import Drafter
 from core.db.joins import _hop, _outputs
 from core.db.literals import literal
-from core.db.phrasing import article
+from core.db.phrasing import article, humanise, plural_words
 from core.db.scope import Draft, Scope
 
 
@@ -229,6 +229,12 @@ def child_with_parent(d: Drafter) -> Draft | None:
         return None
     label = d.label(hop.parent)
     scope = Scope([hop.child, hop.parent], [hop])
+    p, ps = d.nouns(hop.parent)
+    if (
+        hop.shared
+    ):  # rides with a start and an end station: "the name of their start station", not "their station"
+        p = humanise(hop.child_col).removesuffix(" id")
+        ps = plural_words(p)
     own = d.pick([c for c in d.shown(hop.child)])
     outputs = [d.col(label, "T2")] + ([d.col(own, "T1")] if own is not None and d.rng.random() < 0.5 else [])
     if len(outputs) == 1 and d.rng.random() < 0.3:  # several of the parent's columns for each child row
@@ -248,7 +254,7 @@ def child_with_parent(d: Drafter) -> Draft | None:
                             "What are the {l} of the {p} of every one of the {cs}?",
                         ],
                         l=label_words,
-                        p=d.nouns(hop.parent)[0],
+                        p=p,
                         cs=cs,
                     ),
                     query,
@@ -262,7 +268,7 @@ def child_with_parent(d: Drafter) -> Draft | None:
     query = d.from_(scope, *outputs)
     if cond is not None:
         query = query.where(cond.expr)
-    cs, p = d.nouns(hop.child)[1], d.nouns(hop.parent)[0]
+    cs = d.nouns(hop.child)[1]
     w = f" {cond.words}" if cond is not None else ""
     lw = d.words_plural(label)
     if len(outputs) == 2:
@@ -288,14 +294,17 @@ def child_with_parent(d: Drafter) -> Draft | None:
         "child_with_parent",
         d.say(
             [
-                "What are the {l} of the {cs}{w}?",
+                # "the names of the rides" could be either station's: with two ways to the parent, say which
+                "What are the {l} of the {ps} of the {cs}{w}?"
+                if hop.shared
+                else "What are the {l} of the {cs}{w}?",
                 "Show the {p} {l} of all {cs}{w}.",
                 "List the {l} of the {ps} of {cs}{w}.",
-                "Give the {l} of the {cs}{w}.",
+                "Give the {p} {l} of each of the {cs}{w}." if hop.shared else "Give the {l} of the {cs}{w}.",
             ],
             l=lw,
             p=p,
-            ps=d.nouns(hop.parent)[1],
+            ps=ps,
             cs=cs,
             w=w,
         ),

@@ -21,6 +21,7 @@ from tests.db_samples import (
     library_sqlite,
     postgres_schema,
     sample_sqlite,
+    sqlite_file,
 )
 
 
@@ -712,3 +713,32 @@ def test_through_a_link_to_one_row_needs_no_distinct(tmp_path):
         linked = [s for s in sqls if re.search(through, s)]
         assert any(re.search(head + " " + through + unique, s) for s in linked), (template.__name__, linked)
         assert not [s for s in linked if not re.search(unique, s) and "DISTINCT" not in s]
+
+
+RIDES = """
+CREATE TABLE stations (station_id INTEGER PRIMARY KEY, name TEXT, city TEXT);
+CREATE TABLE rides (ride_id INTEGER PRIMARY KEY, start_station_id INTEGER REFERENCES stations(station_id),
+  end_station_id INTEGER REFERENCES stations(station_id), started DATE, minutes INTEGER);
+INSERT INTO stations VALUES (1, 'Harbour', 'Lisbon'), (2, 'Old Mill', 'Lisbon'), (3, 'Central', 'Porto');
+""" + "".join(
+    f"INSERT INTO rides VALUES ({i}, {i % 3 + 1}, {(i * 7) % 3 + 1}, '2024-0{i % 9 + 1}-1{i % 10}', {i * 3 % 50 + 5});\n"
+    for i in range(1, 61)
+)
+
+
+def test_a_date_named_by_a_verb_and_a_parent_reached_two_ways_read_plainly(tmp_path):
+    """ "rides that started before 2024-05-01", never "rides whose started is before"; a ride has a start and an end
+    station: "the name of their start station", never "their station", which could be either."""
+    import random
+
+    from core.db.draft import Drafter
+    from core.db.join_value_templates import child_with_parent
+
+    db = connect(str(sqlite_file(tmp_path / "rides.sqlite", RIDES)))
+    said = " | ".join(p.question for p in generate_pairs(db, n=300, seed=7))
+    assert "whose started" not in said and re.search(r"that started (before|after|between|on)", said)
+    drafter = Drafter(introspect(db), "sqlite", random.Random(7))
+    drafts = [d for d in (child_with_parent(drafter) for _ in range(200)) if d]
+    for end in ("start", "end"):
+        via = [q for d in drafts if f"T1.{end}_station_id = T2" in d.sql.sql() for _, q in d.questions]
+        assert via and all(f"{end} station" in q for q in via), via
