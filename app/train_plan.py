@@ -56,6 +56,8 @@ def plan_html(
     plan = plan_batches(cfg, lengths, found > 0, devices)
     train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), float(eval_fraction or 0))
     training, held_out = max(len(train), 1), len(held)
+    # rows that share a held-out row's SQL or question: trained on, they would give its answer away
+    aside = len(planned_split(ds.pairs, ds.report, bool(exclude_errors), 0)[0]) - len(train) - held_out
     cfg = replace(
         cfg,
         model=model or MODEL_CHOICES[0],
@@ -67,7 +69,14 @@ def plan_html(
     chosen = f"{steps} steps make" if steps else f"the suggested {suggested} steps ({why}) make"
     where = "On this GPU, " if plan.packing else ""
     text = (
-        f"{training} rows will train, {held_out} are held out to score the adapter. {where}{plan.describe()}, so "
+        f"{training} rows will train, {held_out} are held out to score the adapter"
+        + (
+            f" ({aside} more share a held-out row's SQL or question and stay out of training, so the score is on "
+            "questions the adapter never saw)"
+            if aside > 0
+            else ""
+        )
+        + f". {where}{plan.describe()}, so "
         f"{chosen} {plan.epochs(steps or suggested, training):.2f} epochs."
         + ("" if not steps else f" Suggested: {suggested} steps ({why}); 0 uses the suggestion.")
     )

@@ -1,5 +1,6 @@
 """The studio's handlers, called directly with the real engine, real tokenizer and a real MLflow server."""
 
+import re
 import time
 
 import pytest
@@ -142,6 +143,25 @@ def test_plan_says_pairs_per_step_and_epochs():
     )  # 2.5 epochs at most, capped on a CPU
     auto, same = train_plan.plan_html(ds, True, 0, 2, 4)  # 0: the suggestion is what the run will use
     assert same == suggested and f"the suggested {suggested} steps" in auto
+
+
+def test_plan_says_why_generated_rows_neither_train_nor_score(tmp_path):
+    """Generated pairs: the other wordings of a held-out question stay out of training. Without the sentence the
+    Data tab's "500 of 500 rows will train" and the plan's "378 rows will train, 53 are held out" disagree."""
+    from dataclasses import replace
+
+    from core.data import load_pairs
+    from core.db import connect, generate_pairs, write_jsonl
+
+    path = tmp_path / "generated.jsonl"
+    write_jsonl(generate_pairs(connect("sample"), n=200, seed=7), path)
+    ds = replace(sample(), pairs=load_pairs(path), report=None)
+    text, _ = train_plan.plan_html(ds, True, 60, 2, 4)
+    trained, held, aside = (
+        int(n) for n in re.search(r"(\d+) rows will train, (\d+) are held out .*?\((\d+) more", text).groups()
+    )
+    assert trained + held + aside == 200 and aside > 0, text
+    assert "so the score is on questions the adapter never saw" in text
 
 
 def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
