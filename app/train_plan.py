@@ -67,7 +67,8 @@ def plan_html(
     suggested, why = suggested_steps(cfg, plan, training, found > 0)
     steps = int(steps or 0)
     chosen = f"{steps} steps make" if steps else f"the suggested {suggested} steps ({why}) make"
-    where = "On this GPU, " if plan.packing else ""
+    steps_seen = ("On this GPU, " if plan.packing else "") + plan.describe()
+    steps_seen = steps_seen[0].upper() + steps_seen[1:]  # "One step sees 4 pairs": a sentence of its own
     text = (
         f"{training} rows will train, {held_out} are held out to score the adapter"
         + (
@@ -76,7 +77,7 @@ def plan_html(
             if aside > 0
             else ""
         )
-        + f". {where}{plan.describe()}, so "
+        + f". {steps_seen}, so "
         f"{chosen} {plan.epochs(steps or suggested, training):.2f} epochs."
         + ("" if not steps else f" Suggested: {suggested} steps ({why}); 0 uses the suggestion.")
     )

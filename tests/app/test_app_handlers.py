@@ -137,7 +137,9 @@ def test_plan_says_pairs_per_step_and_epochs():
     text, suggested = train_plan.plan_html(ds, True, 60, 2, 4)
     # the counts the run will use: the split is made as the trainer makes it
     assert "382 rows will train, 42 are held out" in text
-    assert "one step sees 8 pairs (batch 2 x accumulation 4)" in text and "60 steps make 1.26 epochs" in text
+    assert (
+        ". One step sees 8 pairs (batch 2 x accumulation 4)" in text and "60 steps make 1.26 epochs" in text
+    )
     assert (
         f"Suggested: {suggested} steps" in text and 20 <= suggested <= 120
     )  # 2.5 epochs at most, capped on a CPU
@@ -172,7 +174,7 @@ def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
     )  # small data: smallest budget
     assert "x accumulation 4" in text and suggested < 120  # more pairs per step, fewer steps for 2-3 epochs
     off, _ = train_plan.plan_html(sample(), True, 60, 2, 4, "off", 0, 2048)
-    assert "one step sees 8 pairs" in off
+    assert ". One step sees 8 pairs" in off
 
 
 def values(**kw):
