@@ -17,7 +17,15 @@ from sqlglot import exp
 
 from app.common import Dataset, box
 from core.data import Pair, parse_sql
-from core.db import SAMPLE, SchemaInfo, SourceError, describe_source, introspect
+from core.db import (
+    SAMPLE,
+    SchemaInfo,
+    SourceError,
+    describe_source,
+    introspect,
+    split_password,
+    with_password,
+)
 from core.db.session import database
 from core.paths import data_dir
 from core.train import load_tokenizer
@@ -70,10 +78,14 @@ def build_connect_box() -> dict:
             with gr.Column(scale=2):
                 c["db_url"] = gr.Textbox(
                     label="... or a PostgreSQL URL or a path on this machine",
-                    type="password",
-                    placeholder="postgresql://user:password@localhost/shop",
+                    placeholder="postgresql://user@localhost/shop   or   /data/shop.sqlite",
                     elem_id="db-url",
-                    info="The password is never shown, logged or stored in MLflow.",
+                )
+                c["db_password"] = gr.Textbox(
+                    label="PostgreSQL password (if the URL needs one)",
+                    type="password",
+                    elem_id="db-password",
+                    info="Never shown, logged or stored in MLflow. A password typed into the URL moves here.",
                 )
                 with gr.Row():
                     c["connect_btn"] = gr.Button(
@@ -139,10 +151,17 @@ def connect_source(source: str) -> tuple[Connection, str]:
     )
 
 
-def on_connect(files, url, current: Connection):
-    """Connect from the URL/path box (or, without one, the uploaded files). Outputs: connection, message, panel,
-    inferred keys, schema text, dialect."""
-    url = (url or "").strip()
+def on_password(url, password):
+    """Before connecting: a password typed into the URL moves to the masked box, so the URL box never shows it.
+    Outputs: the URL box, the password box."""
+    url, typed = split_password((url or "").strip())
+    return url, typed or password
+
+
+def on_connect(files, url, current: Connection, password: str = ""):
+    """Connect from the URL/path box (with the password box's password), or, without one, the uploaded files.
+    Outputs: connection, message, panel, inferred keys, schema text, dialect."""
+    url = with_password((url or "").strip(), password or "")
     if not files and not url:
         return (
             current,

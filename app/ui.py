@@ -231,8 +231,13 @@ def wire_database(d, p, t, dataset):
         )
 
     recheck(
-        d["connect_btn"].click(
-            db_panel.on_connect, [d["db_files"], d["db_url"], conn], connected, api_name="connect"
+        d["connect_btn"]
+        .click(db_panel.on_password, [d["db_url"], d["db_password"]], [d["db_url"], d["db_password"]])
+        .then(
+            db_panel.on_connect,
+            [d["db_files"], d["db_url"], conn, d["db_password"]],
+            connected,
+            api_name="connect",
         )
     )
     recheck(

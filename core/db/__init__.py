@@ -6,7 +6,15 @@ Model-written and user-given SQL runs here and nowhere else. It may use core.dat
 guard, the validation report), core.config/core.runstate and the bottom modules (paths, redact, compute).
 """
 
-from core.db.connect import SAMPLE, SourceError, connect, describe_source, is_postgres_url
+from core.db.connect import (
+    SAMPLE,
+    SourceError,
+    connect,
+    describe_source,
+    is_postgres_url,
+    split_password,
+    with_password,
+)
 from core.db.engines import open_database
 from core.db.execute import (
     CORRECT,
@@ -38,6 +46,8 @@ __all__ = [
     "generate_pairs",
     "introspect",
     "is_postgres_url",
+    "split_password",
+    "with_password",
     "merge_preflight",
     "open_database",
     "preflight",

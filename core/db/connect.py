@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from sqlglot import exp
 
@@ -48,6 +49,29 @@ class SourceError(ValueError):
 
 def is_postgres_url(source: str) -> bool:
     return source.startswith(("postgresql://", "postgres://"))
+
+
+def split_password(url: str) -> tuple[str, str]:
+    """(the URL without its password, the password): a PostgreSQL URL typed with its password is shown without it,
+    the password kept in a masked box. Anything else comes back as it is, with no password."""
+    if not is_postgres_url(url):
+        return url, ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, ""
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}@{host}")), unquote(parts.password)
+
+
+def with_password(url: str, password: str) -> str:
+    """The URL to connect to: a PostgreSQL URL without a password gets the masked box's (quoted as URLs need)."""
+    if not password or not is_postgres_url(url) or urlsplit(url).password is not None:
+        return url
+    parts = urlsplit(url)
+    user, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url  # no user name to put the password beside: libpq reads PGPASSWORD or ~/.pgpass instead
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
 
 
 def describe_source(source: str) -> str:

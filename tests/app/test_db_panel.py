@@ -116,3 +116,28 @@ def test_a_long_schema_offers_only_the_tables_the_pairs_use(tmp_path):
     text, message = db_panel.schema_fit(conn, ds, True, count, 128)
     assert text.count("CREATE TABLE") == 1 and "CREATE TABLE books" in text
     assert db_panel.schema_fit(conn, ds, False, count, 100_000)[1] == ""  # short enough: nothing to say
+
+
+def test_a_path_is_typed_in_plain_sight_and_a_urls_password_moves_to_the_masked_box(postgres):
+    """The URL/path box shows what is typed (a path in dots helps nobody); a PostgreSQL password typed into the URL
+    moves to the masked password box before connecting, and the two together connect."""
+    from core.db import split_password, with_password
+    from tests.db_samples import LIBRARY, library_rows, postgres_schema
+
+    url = postgres_schema(postgres, "library", LIBRARY + library_rows())
+    assert ":pw-not-logged@" in url
+    shown, password = db_panel.on_password(url, "")
+    assert "pw-not-logged" not in shown and password == "pw-not-logged"
+    conn, message, panel, *_ = db_panel.on_connect([], shown, db_panel.Connection(), password)
+    assert conn.connected and "books (40 rows" in panel and "pw-not-logged" not in message
+    assert db_panel.on_password("/data/shop.sqlite", "") == ("/data/shop.sqlite", "")
+    # a password with URL characters in it survives the round trip
+    assert split_password(with_password("postgresql://bob@localhost/shop", "p@ss:w/rd")) == (
+        "postgresql://bob@localhost/shop",
+        "p@ss:w/rd",
+    )
+    import gradio as gr
+
+    with gr.Blocks():
+        boxes = db_panel.build_connect_box()
+    assert boxes["db_url"].type == "text" and boxes["db_password"].type == "password"
