@@ -50,11 +50,11 @@ def plan_html(
         batch_tokens=max(int(batch_tokens or 0), 0),
         max_seq_length=int(max_seq_length or 2048),
     )
-    lengths = ds.report.token_lengths if ds.report else []
     found = gpu_count()
     devices = min(found if int(gpus or 0) == 0 else int(gpus), found) if found else 1
-    plan = plan_batches(cfg, lengths, found > 0, devices)
-    train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), float(eval_fraction or 0))
+    train, held, plan = _split_and_plan(
+        ds, exclude_errors, float(eval_fraction or 0), cfg, found > 0, devices
+    )
     training, held_out = max(len(train), 1), len(held)
     # rows that share a held-out row's SQL or question: trained on, they would give its answer away
     aside = len(planned_split(ds.pairs, ds.report, bool(exclude_errors), 0)[0]) - len(train) - held_out
@@ -100,7 +100,22 @@ def estimate_seconds(ds: Dataset, exclude_errors: bool, cfg: TrainConfig) -> flo
     if not ds or not ds.loaded:
         return None
     found = gpu_count()
-    plan = plan_batches(cfg, ds.report.token_lengths if ds.report else [], found > 0, max(min(found, 1), 1))
-    train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), cfg.eval_fraction)
+    train, held, plan = _split_and_plan(ds, exclude_errors, cfg.eval_fraction, cfg, found > 0, 1)
     steps = cfg.max_steps or suggested_steps(cfg, plan, max(len(train), 1), found > 0)[0]
     return estimate_run(replace(cfg, max_steps=steps), plan, max(len(train), 1), found > 0, len(held)).seconds
+
+
+def _split_and_plan(
+    ds: Dataset, exclude_errors: bool, fraction: float, cfg: TrainConfig, cuda: bool, devices: int
+):
+    """(train, held out, batch plan) as the trainer makes them: the plan from the training rows' lengths alone (all
+    rows' lengths suggested other steps than the run then took)."""
+    train, held = planned_split(ds.pairs, ds.report, bool(exclude_errors), fraction)
+    length_of = dict(
+        zip((p.row for p in ds.pairs), ds.report.token_lengths if ds.report else [], strict=False)
+    )
+    return (
+        train,
+        held,
+        plan_batches(cfg, [length_of[p.row] for p in train if p.row in length_of], cuda, devices),
+    )

@@ -147,9 +147,7 @@ def test_plan_says_pairs_per_step_and_epochs():
     assert same == suggested and f"the suggested {suggested} steps" in auto
 
 
-def test_plan_says_why_generated_rows_neither_train_nor_score(tmp_path):
-    """Generated pairs: the other wordings of a held-out question stay out of training. Without the sentence the
-    Data tab's "500 of 500 rows will train" and the plan's "378 rows will train, 53 are held out" disagree."""
+def generated_dataset(tmp_path) -> Dataset:
     from dataclasses import replace
 
     from core.data import load_pairs
@@ -157,13 +155,34 @@ def test_plan_says_why_generated_rows_neither_train_nor_score(tmp_path):
 
     path = tmp_path / "generated.jsonl"
     write_jsonl(generate_pairs(connect("sample"), n=200, seed=7), path)
-    ds = replace(sample(), pairs=load_pairs(path), report=None)
+    return replace(sample(), pairs=load_pairs(path), report=None)
+
+
+def test_plan_says_why_generated_rows_neither_train_nor_score(tmp_path):
+    """Generated pairs: the other wordings of a held-out question stay out of training. Without the sentence the
+    Data tab's "500 of 500 rows will train" and the plan's "378 rows will train, 53 are held out" disagree."""
+    ds = generated_dataset(tmp_path)
     text, _ = train_plan.plan_html(ds, True, 60, 2, 4)
     trained, held, aside = (
         int(n) for n in re.search(r"(\d+) rows will train, (\d+) are held out .*?\((\d+) more", text).groups()
     )
     assert trained + held + aside == 200 and aside > 0, text
     assert "so the score is on questions the adapter never saw" in text
+
+
+def test_plan_suggests_the_steps_from_the_training_rows_as_the_trainer_does(tmp_path):
+    """The trainer plans its steps from the rows it trains on: the plan line's suggestion must not move with the
+    lengths of rows that never train (it said 172 steps, the run took 179)."""
+    from core.data.report import Report
+    from core.train import planned_split
+
+    ds = generated_dataset(tmp_path)
+    trained = {p.row for p in planned_split(ds.pairs, None, True, 0.1)[0]}
+    ds.report = Report(token_lengths=[100] * len(ds.pairs))
+    _, alike = train_plan.plan_html(ds, True, 0, 4, 1)
+    ds.report = Report(token_lengths=[100 if p.row in trained else 1500 for p in ds.pairs])
+    _, suggested = train_plan.plan_html(ds, True, 0, 4, 1)
+    assert suggested == alike
 
 
 def test_plan_on_a_gpu_counts_packed_pairs_per_step(monkeypatch):
