@@ -90,18 +90,29 @@ def main(argv=None) -> int:
     print(f"MLflow: {redact(uri)}", flush=True)
     demo = build_app()
     demo.queue(default_concurrency_limit=8)
-    demo.launch(
-        server_name=args.host,
-        server_port=args.port,
-        auth=auth,
-        css=(ASSETS / "studio.css").read_text(),
-        footer_links=["api", "settings"],
-        show_error=False,
-        prevent_thread_lock=True,
-        # downloads (generated pairs, adapter zips, exports) are made in the data folder: served from there when
-        # STUDIO_DATA_DIR points outside the working directory and the temp folder, as they are by default
-        allowed_paths=[str(data_dir())],
-    )
+    try:
+        demo.launch(
+            server_name=args.host,
+            server_port=args.port,
+            auth=auth,
+            css=(ASSETS / "studio.css").read_text(),
+            footer_links=["api", "settings"],
+            show_error=False,
+            prevent_thread_lock=True,
+            # downloads (generated pairs, adapter zips, exports) are made in the data folder: served from there
+            # when STUDIO_DATA_DIR points outside the working directory and the temp folder, as they are by default
+            allowed_paths=[str(data_dir())],
+        )
+    except (
+        OSError
+    ) as e:  # the port is taken (another studio, another program), or the address is not this machine's
+        said = "the port is in use" if "empty port" in str(e) else str(e).splitlines()[0]
+        print(
+            f"error: cannot serve the studio on {args.host}:{args.port}: {said}. Stop the studio or program that "
+            f"uses it, or start with --port {args.port + 1} (or STUDIO_PORT={args.port + 1}).",
+            file=sys.stderr,
+        )
+        return 2
     page_up.set()
     # A worker process imports Unsloth (~15 s of CPU) once the page is up, not before: on 2 cores it would double
     # the time to the first page. It then waits for Start, which reaches its first step without that wait.

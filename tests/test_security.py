@@ -302,3 +302,29 @@ def test_the_job_file_that_holds_a_database_password_is_readable_by_its_owner_on
     write_job(tmp_path, config={"database": "postgresql://shop:pw-kept@localhost/shop"})
     assert read_job(tmp_path)["config"]["database"].endswith("pw-kept@localhost/shop")
     assert (tmp_path / JOB_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_taken_port_is_one_sentence_that_says_what_to_do(tmp_path):
+    """A second studio on the same port (or any program holding it): exit 2 and a sentence naming the port and the
+    way out, never Gradio's traceback (which named GRADIO_SERVER_PORT, a variable the studio does not read)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        env = {**os.environ, "STUDIO_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+        env.pop("STUDIO_PORT", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"127.0.0.1:{port}: the port is in use" in done.stderr and f"--port {port + 1}" in done.stderr
+    assert "Traceback" not in done.stderr and "GRADIO_SERVER_PORT" not in done.stderr
