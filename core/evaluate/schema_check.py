@@ -35,7 +35,8 @@ class SchemaCheck:
         return bool(self.changes)
 
     def describe(self) -> str:
-        return ", ".join(f"{was} -> {now}" for was, now in self.changes)
+        # a name repaired in two places ("ORDER BY T2.last" beside "SELECT T2.last") is said once
+        return ", ".join(dict.fromkeys(f"{was} -> {now}" for was, now in self.changes))
 
 
 def _similarity(a: str, b: str) -> float:

@@ -21,6 +21,10 @@ def test_a_near_miss_table_and_column_are_repaired():
         aliased.sql == "SELECT T1.Name FROM singer AS T1"
         and aliased.describe() == "singers -> singer, Nam -> Name"
     )
+    twice = check_names("SELECT Nam FROM singer ORDER BY Nam", TABLES, "sqlite")
+    assert (
+        twice.sql == "SELECT Name FROM singer ORDER BY Name" and twice.describe() == "Nam -> Name"
+    )  # said once
 
 
 def test_a_name_said_without_its_other_words_is_repaired():
