@@ -103,9 +103,8 @@ def main(argv=None) -> int:
             # when STUDIO_DATA_DIR points outside the working directory and the temp folder, as they are by default
             allowed_paths=[str(data_dir())],
         )
-    except (
-        OSError
-    ) as e:  # the port is taken (another studio, another program), or the address is not this machine's
+    except OSError as e:
+        # the port is taken (another studio, another program), or the address is not this machine's
         said = "the port is in use" if "empty port" in str(e) else str(e).splitlines()[0]
         print(
             f"error: cannot serve the studio on {args.host}:{args.port}: {said}. Stop the studio or program that "

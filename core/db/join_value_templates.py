@@ -230,9 +230,8 @@ def child_with_parent(d: Drafter) -> Draft | None:
     label = d.label(hop.parent)
     scope = Scope([hop.child, hop.parent], [hop])
     p, ps = d.nouns(hop.parent)
-    if (
-        hop.shared
-    ):  # rides with a start and an end station: "the name of their start station", not "their station"
+    # rides with a start and an end station: "the name of their start station", not "their station"
+    if hop.shared:
         p = humanise(hop.child_col).removesuffix(" id")
         ps = plural_words(p)
     own = d.pick([c for c in d.shown(hop.child)])
