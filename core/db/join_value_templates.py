@@ -11,7 +11,7 @@ from core.db.conditions import link_relation
 from core.db.draft import Drafter
 from core.db.joins import _hop, _outputs
 from core.db.literals import literal
-from core.db.phrasing import article, humanise, plural_words
+from core.db.phrasing import article, plural_words
 from core.db.scope import Draft, Scope
 
 
@@ -232,7 +232,7 @@ def child_with_parent(d: Drafter) -> Draft | None:
     p, ps = d.nouns(hop.parent)
     # rides with a start and an end station: "the name of their start station", not "their station"
     if hop.shared:
-        p = humanise(hop.child_col).removesuffix(" id")
+        p = hop.role()
         ps = plural_words(p)
     own = d.pick([c for c in d.shown(hop.child)])
     outputs = [d.col(label, "T2")] + ([d.col(own, "T1")] if own is not None and d.rng.random() < 0.5 else [])

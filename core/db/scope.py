@@ -33,9 +33,13 @@ class Hop:
     parent_col: str
     shared: bool = False
 
+    def role(self) -> str:
+        """The child's key column in words, the parent's role: 'follower', 'start station'."""
+        return humanise(self.child_col).removesuffix(" id")
+
     def via(self) -> str:
         """How the child reaches the parent, in words: '' for the only key, 'as follower' for one of two."""
-        return f" as {humanise(self.child_col).removesuffix(' id')}" if self.shared else ""
+        return f" as {self.role()}" if self.shared else ""
 
 
 @dataclass
