@@ -320,6 +320,19 @@ class TrainConfig(Settings):
         advanced=True,
         plan=True,
     )
+    candidates: int = _f(
+        0,
+        "Candidates per answer when evaluating: 1 = the greedy answer alone; N > 1 = the greedy answer and N-1 "
+        "sampled ones (temperature 0.8, top-p 0.95), each run on the database, and the result most of them give "
+        "wins (a 'with voting' line beside 'as generated', for the base model and the adapter alike). 0 = this "
+        "machine's default: 8 with a GPU, 1 on a CPU (8 candidates cost a CPU several times a greedy answer).",
+        "evaluation",
+        "Candidates per answer (voting)",
+        min=0,
+        max=32,
+        advanced=True,
+        plan=True,
+    )
     eval_data_path: str = _f(
         "",
         "Rows to execute the evaluation on: a SQL script of INSERTs, a folder with one CSV "

@@ -5,6 +5,7 @@
     python -m core preview DATA [--model M] [-n 3]                  rendered samples, trained part marked
     python -m core train DATA [--db SOURCE] [--schema F] [--model M] [--rank 16 --alpha 32 --steps 60 ...]
     python -m core evaluate --run RUN_ID [--db SOURCE]               base vs adapter on the run's (or that) database
+    python -m core ask --run RUN_ID "How many ...?" [--db SOURCE] [--candidates N]   the SQL and its rows
     python -m core export --run RUN_ID|--adapter PATH --format zip|merged|gguf|ollama [--out DIR] [--name NAME]
                           [--gguf-type f16|q8_0] [--check 8]      merged/GGUF exports check themselves
     python -m core register --run RUN_ID --name NAME [--champion]       a version in the MLflow Model Registry
@@ -28,6 +29,7 @@ import sys
 import threading
 
 from core.cli.adapter_commands import (
+    cmd_ask,
     cmd_evaluate,
     cmd_export,
     cmd_install_converter,
@@ -70,6 +72,7 @@ def main(argv=None) -> int:
         "sweep": cmd_sweep,
         "sweep-worker": cmd_sweep_worker,
         "evaluate": cmd_evaluate,
+        "ask": cmd_ask,
         "export": cmd_export,
         "register": cmd_register,
         "versions": cmd_versions,

@@ -1,4 +1,5 @@
-"""The commands about a trained adapter: `evaluate` (base vs adapter execution accuracy, a per-row CSV), `export`
+"""The commands about a trained adapter: `evaluate` (base vs adapter execution accuracy, a per-row CSV), `ask` (one
+question answered from the shell: the SQL and its rows), `export`
 (a zip, a merged model, a GGUF file or an Ollama bundle, checked against the adapter), `register` and `versions`
 (the MLflow Model Registry), and `install-converter` (llama.cpp's GGUF converter, which the set-up fetches).
 """
@@ -8,7 +9,20 @@ from pathlib import Path
 from core.cli.flags import _config
 from core.config import TrainConfig, default_value
 from core.data import load_pairs
-from core.evaluate import SIDE_LABELS, database_for, evaluate, evaluate_run, rows_csv, training_busy_message
+from core.evaluate import (
+    SIDE_LABELS,
+    GeneratorProcess,
+    candidates_for,
+    database_for,
+    evaluate,
+    evaluate_run,
+    generating,
+    load_run_inputs,
+    rows_csv,
+    schema_tables,
+    training_busy_message,
+)
+from core.evaluate.ask import ask_model
 from core.export import (
     VERSION_COLUMNS,
     export,
@@ -37,7 +51,14 @@ def cmd_evaluate(args) -> int:
     db_data = args.db_data
     if args.run:
         ensure_server()
-        report = evaluate_run(args.run, args.database, db_data, include_base=args.base, pairs_file=args.data)
+        report = evaluate_run(
+            args.run,
+            args.database,
+            db_data,
+            include_base=args.base,
+            pairs_file=args.data,
+            candidates=args.candidates,
+        )
     else:
         if not args.data:
             raise ConfigError({"data": "--adapter needs --data: the question/SQL pairs to evaluate on"})
@@ -57,7 +78,13 @@ def cmd_evaluate(args) -> int:
         pairs = load_pairs(args.data)
         db = database_for(cfg, "duckdb" if built else None, db_data)
         report = evaluate(
-            pairs, db, record, args.adapter, include_base=args.base, trust_remote_code=cfg.trust_remote_code
+            pairs,
+            db,
+            record,
+            args.adapter,
+            include_base=args.base,
+            trust_remote_code=cfg.trust_remote_code,
+            candidates=candidates_for(cfg, args.candidates),
         )
     print(f"{report.rows} rows evaluated {report.timing()} on {redact(args.database or 'the run database')}")
     for name, summary in report.summaries.items():
@@ -67,8 +94,52 @@ def cmd_evaluate(args) -> int:
             f"with the schema check {summary['exec_accuracy_checked']:.1%}  valid SQL {summary['valid_sql_rate']:.1%}  "
             f"executes {summary['executable_rate']:.1%}  exact match {summary['exact_match']:.1%}  ({cats})"
         )
+        if "exec_accuracy_voted" in summary:
+            print(
+                f"{'':30s} with voting ({summary['candidates']} candidates) {summary['exec_accuracy_voted']:.1%}"
+            )
     Path(args.out).write_text(rows_csv(report), encoding="utf-8")
     print(f"per-row table: {args.out}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    """One question answered by a run's adapter on the run's database (or --db): the SQL, then its rows."""
+    question = (args.question or "").strip()
+    if not question:
+        raise ConfigError(
+            {"question": 'ask a question in words: python -m core ask --run RUN_ID "How many ...?"'}
+        )
+    if busy := training_busy_message():
+        raise BusyError(busy)
+    ensure_server()
+    cfg, _, adapter, record = load_run_inputs(args.run)
+    db = database_for(cfg, args.database)
+    n = candidates_for(cfg, args.candidates)
+    tables = schema_tables(record) if args.schema_check else None
+    with generating("a question from the shell"), GeneratorProcess(keep=1) as generator:
+        answer = ask_model(generator, record, adapter, question, db, cfg.trust_remote_code, n, tables)
+    if not answer.sql:
+        print(f"The adapter wrote no SQL; it answered: {' '.join(answer.raw.split())[:300]}")
+        return 1
+    agree = (
+        f", {answer.ballot.votes_of(answer.ballot.winner)} of {n} candidates agree" if answer.ballot else ""
+    )
+    print(f"-- {record.base_model} + the adapter of run {args.run}{agree}")
+    print(answer.shown)
+    result = answer.result
+    if not result.ok:
+        print(f"It did not run on {redact(args.database or cfg.database or 'the database')}: {result.error}")
+        return 1
+    print(
+        f"\n{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
+        + (" (first ones)" if result.truncated else "")
+    )
+    print("\t".join(result.columns))
+    for row in result.rows[: args.limit]:
+        print("\t".join("NULL" if v is None else str(v) for v in row))
+    if len(result.rows) > args.limit:
+        print(f"... {len(result.rows) - args.limit} more (--limit N shows more)")
     return 0
 
 

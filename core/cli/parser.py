@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
             ("experiment", "experiment"),
             ("run_name", "run_name"),
             ("checkpoint_every", "checkpoint_every"),
+            ("candidates", "candidates"),
         ):
             kind = type(default_value(field_name))
             t.add_argument(
@@ -184,8 +185,43 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--base", action=argparse.BooleanOptionalAction, default=True, help="also evaluate the base model"
     )
+    e.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        metavar="N",
+        help=_help("candidates") + " Default: the run's setting (with --adapter: this machine's default).",
+    )
     e.add_argument("--out", default="evaluation.csv", help="where to write the per-row table")
 
+    a = sub.add_parser(
+        "ask", help="answer one question with a run's adapter: its SQL and the rows it returns"
+    )
+    a.add_argument(
+        "question", nargs="?", default="", help='the question, in quotes: "How many orders are there?"'
+    )
+    a.add_argument("--run", required=True, help="MLflow run id of a training run")
+    a.add_argument(
+        "--db",
+        dest="database",
+        default=None,
+        help="where the SQL runs (default: the run's own database); " + DB_HELP,
+    )
+    a.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        metavar="N",
+        help=_help("candidates") + " Default: the run's setting.",
+    )
+    a.add_argument(
+        "--schema-check",
+        dest="schema_check",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="repair a table or column name the database does not have to the one nearest it (default: on)",
+    )
+    a.add_argument("--limit", type=int, default=20, help="rows to print")
     x = sub.add_parser(
         "export", help="export an adapter: zip with README, merged model, GGUF file or Ollama bundle"
     )

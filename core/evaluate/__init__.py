@@ -16,6 +16,7 @@ from core.evaluate.generate import SqlGenerator, generating, training_busy_messa
 from core.evaluate.generator_process import GeneratorProcess
 from core.evaluate.metrics import extract_sql
 from core.evaluate.of_run import (
+    candidates_for,
     database_for,
     default_data_for,
     evaluate_after_training,
@@ -34,6 +35,7 @@ __all__ = [
     "GeneratorProcess",
     "SchemaCheck",
     "SqlGenerator",
+    "candidates_for",
     "check_names",
     "database_for",
     "default_data_for",

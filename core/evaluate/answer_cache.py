@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from core.evaluate.vote import SAMPLING_SEED, TEMPERATURE, TOP_P
 from core.paths import data_dir
 
 
@@ -23,8 +24,9 @@ def _model_files(source: str) -> list:
     return [source, *sorted((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in folder.iterdir())]
 
 
-def key(model_source: str, request: dict, device: str) -> str | None:
-    """The cache key of a generation request, or None when its answers are not kept."""
+def key(model_source: str, request: dict, device: str, samples: int = 0) -> str | None:
+    """The cache key of a generation request (its greedy answers, or `samples` sampled answers per prompt), or None
+    when its answers are not kept."""
     if request.get("adapter") or device != "cpu":
         return None
     import torch
@@ -39,6 +41,8 @@ def key(model_source: str, request: dict, device: str) -> str | None:
         request["max_new_tokens"],
         request["batch_size"],
     ]
+    if samples:  # drawn with a fixed seed, so the same request draws the same candidates
+        what.append(["samples", samples, TEMPERATURE, TOP_P, SAMPLING_SEED])
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
@@ -46,7 +50,7 @@ def _path(cache_key: str) -> Path:
     return data_dir() / "cache" / "base_answers" / f"{cache_key}.json"
 
 
-def read(cache_key: str | None) -> list[str] | None:
+def read(cache_key: str | None) -> list | None:
     if cache_key is None:
         return None
     try:
@@ -56,7 +60,7 @@ def read(cache_key: str | None) -> list[str] | None:
     return answers if isinstance(answers, list) else None
 
 
-def write(cache_key: str | None, answers: list[str]) -> None:
+def write(cache_key: str | None, answers: list) -> None:
     if cache_key is None:
         return
     path = _path(cache_key)

@@ -21,6 +21,7 @@ from core.evaluate.generate import generating
 from core.evaluate.generator_process import GeneratorProcess
 from core.evaluate.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
 from core.evaluate.schema_check import check_names
+from core.evaluate.vote import vote
 from core.prompt_record import PromptRecord
 
 CATEGORIES = [
@@ -68,6 +69,9 @@ class EvalRow:
     )
     repairs: str = ""  # what the check changed: "singers -> singer"
     set: str = HELD_OUT
+    voted_sql: str = ""  # with voting: the SQL whose result most candidates gave ("" without voting)
+    voted_category: str = ""  # its outcome
+    votes: str = ""  # "5 of 8": the candidates that gave the winning result
 
     @property
     def correct_checked(self) -> bool:
@@ -121,6 +125,12 @@ class EvalReport:
             )
 
         text = f"execution accuracy on {self.rows} {self.held_out}: {sides(self.summaries)}"
+        voted = {n: s for n, s in self.summaries.items() if "exec_accuracy_voted" in s}
+        if voted:
+            n = next(iter(voted.values()))["candidates"]
+            text += f"; with voting ({n} candidates): " + ", ".join(
+                f"{SIDE_LABELS.get(name, name)} {s['exec_accuracy_voted']:.0%}" for name, s in voted.items()
+            )
         for name, summaries in self.set_summaries.items():
             n = next(iter(summaries.values()))["n"] if summaries else 0
             text += f"; on {n} of {name}: {sides(summaries)}"
@@ -170,11 +180,26 @@ def _outcome(
         if sql
         else QueryResult(False, category="syntax error", error="no SQL in the answer")
     )
+    return (*_judged(pair, result, gold, dialect), result)
+
+
+def _judged(pair: Pair, result: QueryResult, gold: QueryResult, dialect: str) -> tuple[str, str]:
+    """(category, error) of a result against the gold result."""
     if not result.ok:
-        return result.category, result.error, result
+        return result.category, result.error
     if results_match(gold.rows, result.rows, ordered=has_order_by(pair.sql, dialect)):
-        return CORRECT, "", result
-    return WRONG, "", result
+        return CORRECT, ""
+    return WRONG, ""
+
+
+def score_vote(
+    row: EvalRow, pair: Pair, raws: list[str], gold: QueryResult, db: Database, dialect: str
+) -> None:
+    """Add the vote of `raws` (the greedy answer first, then the sampled ones) to a scored row."""
+    ballot = vote([extract_sql(r) for r in raws], lambda sql: db.execute(sql, dialect))
+    row.voted_sql = ballot.winner.sql
+    row.voted_category = _judged(pair, ballot.winner.result, gold, dialect)[0]
+    row.votes = f"{ballot.votes_of(ballot.winner)} of {len(raws)}"
 
 
 def score(
@@ -222,6 +247,18 @@ def summarize(rows: list[EvalRow]) -> dict:
         "exact_match": sum(r.exact for r in rows) / n,
         "repaired": sum(bool(r.repairs) for r in rows),
         "categories": {c: counts.get(c, 0) for c in CATEGORIES},
+        **voted_summary(rows),
+    }
+
+
+def voted_summary(rows: list[EvalRow]) -> dict:
+    """With voting: its accuracy and the candidates per answer ({} without voting)."""
+    voted = [r for r in rows if r.voted_category]
+    if not voted:
+        return {}
+    return {
+        "exec_accuracy_voted": sum(r.voted_category == CORRECT for r in rows) / max(len(rows), 1),
+        "candidates": max(int(r.votes.split(" of ")[-1]) for r in voted),
     }
 
 
@@ -259,10 +296,13 @@ def evaluate(
     trust_remote_code: bool = False,
     base_prompt: bool = True,
     other_sets: dict[str, list[Pair]] | None = None,
+    candidates: int = 1,
 ) -> EvalReport:
     """Generate SQL greedily for each pair with the base model and/or the adapter (in a child process: the models
     never load into the studio's), execute, compare. `other_sets` (name -> pairs, e.g. the person's own questions)
-    are scored beside the held-out rows and summarised on their own."""
+    are scored beside the held-out rows and summarised on their own. With `candidates` > 1 every side also draws
+    that many candidates per question (the greedy answer and sampled ones) and is scored again on their vote
+    (core.evaluate.vote): the "with voting" line."""
 
     with generating(), GeneratorProcess(keep=1) as generator:
         return _evaluate(
@@ -275,10 +315,13 @@ def evaluate(
             trust_remote_code,
             generator,
             other_sets or {},
+            candidates,
         )
 
 
-def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code, generator, other_sets):
+def _evaluate(
+    pairs, db, record, sides, progress, batch_size, trust_remote_code, generator, other_sets, candidates=1
+):
     start = time.time()
     dialect = record.dialect
     sets = [(HELD_OUT, pairs), *other_sets.items()]
@@ -298,7 +341,8 @@ def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code,
     side_seconds: dict[str, float] = {}
     for name, adapter, side_record in sides:
         side_start = time.time()
-        progress(f"generating SQL for {len(usable)} rows with the {SIDE_LABELS[name]} model ...")
+        each = f", {candidates} candidates each" if candidates > 1 else ""
+        progress(f"generating SQL for {len(usable)} rows{each} with the {SIDE_LABELS[name]} model ...")
         prompts = [side_record.prompt_messages(p.question) for _, p, _ in usable]
         answers = generator.generate(
             record.base_model,
@@ -308,11 +352,15 @@ def _evaluate(pairs, db, record, sides, progress, batch_size, trust_remote_code,
             batch_size=batch_size,
             max_new_tokens=96,
             progress=progress,
+            candidates=candidates,
         )
         rows = []
         for (set_name, p, g), raw in zip(usable, answers, strict=True):
-            rows.append(score(p, raw, g, db, dialect, tables))
+            drawn = raw if candidates > 1 else [raw]
+            rows.append(score(p, drawn[0], g, db, dialect, tables))
             rows[-1].set = set_name
+            if candidates > 1:
+                score_vote(rows[-1], p, drawn, g, db, dialect)
         results[name] = rows
         side_seconds[name] = time.time() - side_start
     held = {name: [r for r in rows if r.set == HELD_OUT] for name, rows in results.items()}

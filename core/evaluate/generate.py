@@ -9,6 +9,7 @@ import gc
 from core.compute import GENERATION, TRAINING, generation_lock, holder, lease, training_refusal
 from core.data import Pair, PromptFormat, ensure_chat_template
 from core.evaluate.metrics import extract_sql
+from core.evaluate.vote import SAMPLING_SEED, TEMPERATURE, TOP_P
 from core.train import needs_remote_code, remote_code_error, resolve_model, training_elsewhere
 
 # Where the SQL of an answer ends for extract_sql (the first ';' or blank line): generating past it only costs time
@@ -107,6 +108,22 @@ class SqlGenerator:
     ) -> list[str]:
         """Raw answers (text after the prompt) for each prompt (a list of system/user messages). batch_size 0: sized
         from the free memory (see batch_size())."""
+        return [answers[0] for answers in self._answers(prompts, max_new_tokens, batch_size, 1)]
+
+    def sample(
+        self, prompts: list[list[dict]], n: int, max_new_tokens: int = 160, batch_size: int = 0
+    ) -> list[list[str]]:
+        """`n` sampled answers per prompt (core.evaluate.vote's temperature and top-p, a fixed seed: the same
+        prompts on the same model and machine draw the same answers)."""
+        import torch
+
+        torch.manual_seed(SAMPLING_SEED)
+        return self._answers(
+            prompts, max_new_tokens, batch_size, n, do_sample=True, temperature=TEMPERATURE, top_p=TOP_P
+        )
+
+    def _answers(self, prompts, max_new_tokens: int, batch_size: int, per_prompt: int, **sampling):
+        """`per_prompt` answers for each prompt; a batch holds `batch_size` sequences in all."""
         import torch
 
         texts = [
@@ -117,23 +134,28 @@ class SqlGenerator:
                 (len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]), default=1
             )
             batch_size = self.batch_size(longest + max_new_tokens)
-        answers: list[str] = []
+        step = max(1, batch_size // per_prompt)
+        decoding = sampling or {"do_sample": False}
+        answers: list[list[str]] = []
         with generation_lock, torch.inference_mode():
-            for i in range(0, len(texts), batch_size):
+            for i in range(0, len(texts), step):
                 batch = self.tokenizer(
-                    texts[i : i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
+                    texts[i : i + step], return_tensors="pt", padding=True, add_special_tokens=False
                 ).to(self.device)
                 out = self.model.generate(
                     **batch,
                     max_new_tokens=max_new_tokens,
-                    do_sample=False,
+                    num_return_sequences=per_prompt,
                     pad_token_id=self.tokenizer.pad_token_id,
                     eos_token_id=self.stop_ids,
                     stop_strings=list(STOP_STRINGS),
                     tokenizer=self.tokenizer,
+                    **decoding,
                 )
-                new = out[:, batch["input_ids"].shape[1] :]
-                answers.extend(self.tokenizer.batch_decode(new, skip_special_tokens=True))
+                new = self.tokenizer.batch_decode(
+                    out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True
+                )
+                answers.extend(new[j : j + per_prompt] for j in range(0, len(new), per_prompt))
         return answers
 
     def sql_for(self, pairs: list[Pair], fmt: PromptFormat, **kw) -> list[tuple[str, str]]:

@@ -51,9 +51,11 @@ class GeneratorProcess:
         max_new_tokens: int = 160,
         batch_size: int = 0,
         progress=None,
-    ) -> list[str]:
+        candidates: int = 1,
+    ) -> list:
         """Raw answers of one model (with the adapter merged in, when given) for system/user message lists. The
-        base model's answers on a CPU come from the answer cache when the same request was answered before."""
+        base model's answers on a CPU come from the answer cache when the same request was answered before. With
+        `candidates` > 1, a list per prompt: the greedy answer, then `candidates` - 1 sampled ones (for a vote)."""
         request = {
             "model": model,
             "adapter": adapter,
@@ -61,6 +63,7 @@ class GeneratorProcess:
             "prompts": prompts,
             "max_new_tokens": max_new_tokens,
             "batch_size": batch_size,
+            "samples": max(candidates - 1, 0),
         }
         with self._lock:
             try:
@@ -121,31 +124,42 @@ def serve(keep: int) -> None:
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def model_for(request: dict) -> SqlGenerator:
+        key = (request["model"], request["adapter"], request["trust"])
+        if key not in loaded:
+            while len(loaded) >= keep:
+                loaded.pop(next(iter(loaded))).close()
+            reply({"progress": f"loading {request['model']}" + (" + adapter" if request["adapter"] else "")})
+            loaded[key] = SqlGenerator(*key)
+        return loaded[key]
+
+    def answers_for(request: dict, samples: int = 0) -> list:
+        """Greedy answers, or `samples` sampled ones per prompt; the base model's kept in the answer cache."""
+        cache_key = answer_cache.key(resolve_model(request["model"]), request, device, samples)
+        kept = answer_cache.read(cache_key)
+        if kept is not None:
+            reply(
+                {"progress": "the base model's answers to these prompts are kept from an earlier evaluation"}
+            )
+            return kept
+        model, size = model_for(request), request["batch_size"]
+        if samples:
+            answers = model.sample(request["prompts"], samples, request["max_new_tokens"], size)
+        else:
+            answers = model.generate(
+                request["prompts"], max_new_tokens=request["max_new_tokens"], batch_size=size
+            )
+        answer_cache.write(cache_key, answers)
+        return answers
+
     for line in sys.stdin:
         request = json.loads(line)
-        key = (request["model"], request["adapter"], request["trust"])
         try:
-            cache_key = answer_cache.key(resolve_model(request["model"]), request, device)
-            kept = answer_cache.read(cache_key)
-            if kept is not None:
-                reply(
-                    {
-                        "progress": "the base model's answers to these prompts are kept from an earlier evaluation"
-                    }
-                )
-                reply({"ok": True, "answers": kept})
-                continue
-            if key not in loaded:
-                while len(loaded) >= keep:
-                    loaded.pop(next(iter(loaded))).close()
-                reply(
-                    {"progress": f"loading {request['model']}" + (" + adapter" if request["adapter"] else "")}
-                )
-                loaded[key] = SqlGenerator(*key)
-            answers = loaded[key].generate(
-                request["prompts"], max_new_tokens=request["max_new_tokens"], batch_size=request["batch_size"]
-            )
-            answer_cache.write(cache_key, answers)
+            answers = answers_for(request)
+            if request.get("samples"):  # candidates for a vote: the greedy answer first, then the samples
+                drawn = answers_for(request, request["samples"])
+                answers = [[greedy, *more] for greedy, more in zip(answers, drawn, strict=True)]
             reply({"ok": True, "answers": answers})
         except Exception as e:  # noqa: BLE001 - every failure goes back to the studio as a message
             text = str(e).strip().splitlines()[0][:400] if str(e).strip() else ""

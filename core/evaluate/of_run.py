@@ -18,12 +18,27 @@ from core.data import Pair, load_pairs
 from core.db import connect, open_database
 from core.db.your_questions import SET_NAME, database_of, your_questions
 from core.evaluate.evaluate import METRIC_PREFIXES, EvalReport, EvalRow, evaluate, rows_csv
+from core.evaluate.vote import default_candidates
 from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 from core.prompt_record import PromptRecord
 from core.redact import MASK, redact
 from core.tracking import get_run, load_run_dict, run_adapter, run_prompt_record
+from core.train import gpu_available
 
-SUMMARY_KEYS = ("exec_accuracy", "exec_accuracy_checked", "valid_sql_rate", "executable_rate", "exact_match")
+SUMMARY_KEYS = (
+    "exec_accuracy",
+    "exec_accuracy_checked",
+    "exec_accuracy_voted",
+    "valid_sql_rate",
+    "executable_rate",
+    "exact_match",
+)
+
+
+def candidates_for(cfg: TrainConfig, asked: int | None = None) -> int:
+    """Candidates per answer: `asked` when given, else the run's setting, else (0) this machine's default."""
+    n = asked if asked else cfg.candidates
+    return n or default_candidates(gpu_available())
 
 
 def evaluation_records(report: EvalReport) -> tuple[dict, dict, dict]:
@@ -142,6 +157,7 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
             progress=state.log,
             trust_remote_code=cfg.trust_remote_code,
             other_sets=other_sets_for(cfg),
+            candidates=candidates_for(cfg),
         )
         metrics, texts, tags = evaluation_records(report)
         for key, value in metrics.items():
@@ -210,6 +226,7 @@ def evaluate_run(
     progress=print,
     tracking_uri: str | None = None,
     pairs_file: str | None = None,
+    candidates: int | None = None,
 ) -> EvalReport:
     """Evaluate a finished run's adapter (and the base model) on its held-out rows and log it to the run; or, with
     `pairs_file`, on every pair of that file (not logged: the run's own evaluation stays its held-out rows). Without
@@ -232,6 +249,7 @@ def evaluate_run(
         progress,
         trust_remote_code=cfg.trust_remote_code,
         other_sets={} if pairs_file else other_sets_for(cfg),
+        candidates=candidates_for(cfg, candidates),
     )
     if not pairs_file:
         log_to_mlflow(run_id, report, tracking_uri)
