@@ -10,8 +10,8 @@ import gradio as gr
 
 from app.common import Dataset, box
 from core.config import TrainConfig
-from core.defaults import RECIPE, recommended_settings
-from core.train import MODEL_CHOICES, gpu_available
+from core.defaults import RECIPE
+from core.train import MODEL_CHOICES, gpu_available, recommended_for
 
 AUTO_ON_OFF = ["auto", "on", "off"]
 # The form is built from the config's own fields (TrainConfig.form_fields: label, help, bounds, widget); their order
@@ -102,14 +102,20 @@ def make_config(ds: Dataset, exclude_errors: bool, template: str, values: dict) 
 
 def settings_for_model(model: str):
     """When the model changes: the settings that fit it on this machine, and a note saying so."""
-    values = recommended_settings(model or MODEL_CHOICES[0], gpu_available())
-    small = values["schema_in_prompt"] == "none"
-    note = (
-        "Settings for a small model on this CPU: a higher learning rate, one micro-batch of 4 per step and "
-        "prompts that name the database instead of pasting its schema."
-        if small
-        else "The recipe's settings for a GPU."
-    )
+    values = recommended_for(model or MODEL_CHOICES[0], gpu_available())
+    small, gpu = values["schema_in_prompt"] == "none", gpu_available()
+    if small and gpu:
+        note = (
+            "Settings for a small model on this GPU: a higher learning rate, prompts that name the database "
+            f"instead of pasting its schema, and {values['epochs']:g} epochs of your pairs (a GPU can afford them)."
+        )
+    elif small:
+        note = (
+            "Settings for a small model on this CPU: a higher learning rate, one micro-batch of 4 per step and "
+            "prompts that name the database instead of pasting its schema."
+        )
+    else:
+        note = "The recipe's settings (a 7B-class model)."
     return (
         *[values[f] for f in SETTING_FIELDS],
         box(

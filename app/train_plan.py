@@ -38,6 +38,9 @@ def plan_html(
     evaluate_after=False,
     load_in_4bit="auto",
     eval_fraction=0.1,
+    gradient_checkpointing="auto",
+    epochs=2.5,
+    candidates=0,
 ) -> tuple[str, int]:
     """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
     steps, batch, accum = max_steps, batch_size, grad_accum
@@ -49,6 +52,7 @@ def plan_html(
         packing=TrainConfig.coerce("packing", packing),
         batch_tokens=max(int(batch_tokens or 0), 0),
         max_seq_length=int(max_seq_length or 2048),
+        epochs=float(epochs or 2.5),
     )
     found = gpu_count()
     devices = min(found if int(gpus or 0) == 0 else int(gpus), found) if found else 1
@@ -63,6 +67,8 @@ def plan_html(
         model=model or MODEL_CHOICES[0],
         evaluate_after=bool(evaluate_after),
         load_in_4bit=TrainConfig.coerce("load_in_4bit", load_in_4bit),
+        gradient_checkpointing=TrainConfig.coerce("gradient_checkpointing", gradient_checkpointing),
+        candidates=int(candidates or 0),
     )
     suggested, why = suggested_steps(cfg, plan, training, found > 0)
     steps = int(steps or 0)

@@ -14,7 +14,6 @@ from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, close_generators, fmt_duration
 from app.train_form import FIELDS, FORM, _rows, make_config, setting_component
 from core.config import ConfigError, TrainConfig, default_value
-from core.defaults import recommended_settings
 from core.evaluate import SIDE_LABELS
 from core.export import export, source_from_adapter
 from core.paths import safe_name
@@ -22,14 +21,14 @@ from core.redact import redact
 from core.runstate import ACTIVE, FINISHED, WITH_ADAPTER, Status
 from core.settings import GROUPS
 from core.tracking import metric_history, run_url
-from core.train import MODEL_CHOICES, get_engine, gpu_available, resumable_jobs
+from core.train import MODEL_CHOICES, get_engine, gpu_available, recommended_for, resumable_jobs
 from core.train.jobs import read_job
 
 
 def build_train_tab() -> dict:
     c = {}
     model = MODEL_CHOICES[0]
-    start = {**{f.name: default_value(f.name) for f in FORM}, **recommended_settings(model, gpu_available())}
+    start = {**{f.name: default_value(f.name) for f in FORM}, **recommended_for(model, gpu_available())}
     main = [f for f in FORM if not f.metadata.get("advanced")]
     for row in _rows(main):
         with gr.Row():

@@ -30,6 +30,8 @@ H100_BF16_PEAK = 989e12  # dense bf16 FLOP/s of an H100 SXM, the MFU denominator
 SHAPES = {  # Qwen2.5-Coder shapes: hidden, intermediate, layers, heads, kv heads, vocab, tied embeddings
     "7b": (3584, 18944, 28, 28, 4, 152064, False),
     "1.5b": (1536, 8960, 28, 12, 2, 151936, True),
+    "0.5b": (896, 4864, 24, 14, 2, 151936, True),
+    "135m": (576, 1536, 30, 9, 3, 49152, True),  # the bundled SmolLM2-135M's shape (a Llama)
     "tiny": (256, 512, 2, 4, 2, 49152, True),  # to try the script on a CPU
 }
 RECIPE = {"batch_size": 2, "grad_accum": 4, "packing": False, "max_length": 2048}  # the recipe's settings
@@ -63,10 +65,11 @@ def bench_data(rows: int) -> Path:
 
 def make_model(shape: str, target: Path, tokenizer_dir: str) -> None:
     import torch
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     h, inter, layers, heads, kv, vocab, tied = SHAPES[shape]
-    config = Qwen2Config(
+    config_class, model_class = (LlamaConfig, LlamaForCausalLM) if shape == "135m" else (Qwen2Config, Qwen2ForCausalLM)
+    config = config_class(
         vocab_size=vocab,
         hidden_size=h,
         intermediate_size=inter,
@@ -78,7 +81,7 @@ def make_model(shape: str, target: Path, tokenizer_dir: str) -> None:
         torch_dtype="bfloat16",
     )
     with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
-        model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+        model = model_class(config).to(torch.bfloat16)
     model.save_pretrained(target)
     AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(target)
 
@@ -398,7 +401,7 @@ def row(label: str, r: dict, shape: str, steps_for: int = 60) -> str:
         return f"| {label} | failed: {r['error']} | | | | | |"
     mfu = (
         f"{r['tokens_per_s'] * 6 * matmul_params(shape) / H100_BF16_PEAK:.1%}"
-        if shape in ("7b", "1.5b")
+        if shape in SHAPES
         else "-"
     )
     peak = f"{r['peak_gib']:.1f}" if "peak_gib" in r else "-"

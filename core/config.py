@@ -134,6 +134,15 @@ class TrainConfig(Settings):
         advanced=True,
         plan=True,
     )
+    gradient_checkpointing: bool | None = _f(
+        None,
+        "Recompute activations in the backward pass instead of keeping them (Unsloth's offloaded checkpointing): "
+        "less GPU memory, slower steps. Default: on where the model needs the memory, off for small models.",
+        "model",
+        "Gradient checkpointing",
+        advanced=True,
+        plan=True,
+    )
     # ---- lora: the adapter ----
     rank: int = _f(
         16,
@@ -177,7 +186,7 @@ class TrainConfig(Settings):
     # ---- schedule: how long and how fast ----
     max_steps: int = _f(
         0,
-        "Optimizer steps. 0 = the suggested number: about 2.5 epochs of your pairs, capped on a CPU "
+        "Optimizer steps. 0 = the suggested number: the epochs below of your pairs, capped on a CPU "
         "at about 10 minutes of training (the plan line says how many).",
         "schedule",
         "Steps (0 = suggested)",
@@ -185,9 +194,21 @@ class TrainConfig(Settings):
         max=100000,
         plan=True,
     )
+    epochs: float = _f(
+        2.5,
+        "With steps at 0: how many times the suggested steps show the model each training pair (on a CPU, no "
+        "more than about 10 minutes of training buy).",
+        "schedule",
+        "Epochs (when steps are 0)",
+        min=0.1,
+        max=1000.0,
+        advanced=True,
+        plan=True,
+    )
     learning_rate: float = _f(
         2e-4,
-        "Step size. 1e-4 to 3e-4 is safe for LoRA; lower it if the loss jumps around.",
+        "Step size. The recipe's 2e-4 suits a 7B model; small models learn faster at 1e-3 (the default for "
+        "them). Lower it if the loss jumps around.",
         "schedule",
         "Learning rate",
         min=1e-7,

@@ -7,8 +7,7 @@ from dataclasses import fields
 
 from core.config import TrainConfig, default_value
 from core.db import connect
-from core.defaults import recommended_settings
-from core.train import gpu_available
+from core.train import gpu_available, recommended_for
 
 # CLI flag -> config field, for the flags whose name differs from the field
 FLAG_FIELDS = {
@@ -39,7 +38,7 @@ def _config(args) -> TrainConfig:
     model = values.get("model") or default_value("model")
     if values.get("evaluate_after") is False and getattr(args, "eval_fraction", None) is None:
         values["eval_fraction"] = 0.0  # --no-evaluate: nothing will be scored, so every pair trains
-    for name, value in recommended_settings(model, gpu_available()).items():
+    for name, value in recommended_for(model, gpu_available()).items():
         values.setdefault(name, value)
     return TrainConfig(**values)
 

@@ -15,6 +15,7 @@ from core.train.engine import Engine, ResumeError, get_engine
 from core.train.estimate import estimate_run, suggested_steps
 from core.train.gpus import gpu_count, visible_gpus
 from core.train.jobs import StorageError, read_job, resumable_jobs, training_elsewhere
+from core.train.model_size import recommended_for
 from core.train.models import (
     MODEL_CHOICES,
     ModelError,
@@ -60,6 +61,7 @@ __all__ = [
     "planned_split",
     "prepare_run_data",
     "read_job",
+    "recommended_for",
     "remote_code_error",
     "resolve_model",
     "resumable_jobs",

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from core.paths import data_dir
 from core.tracking.journal import Journal
-from core.train.models import ModelError, resolve_model
+from core.train.model_size import memory_gib, model_dims, split_parameters
+from core.train.precision import checkpointing, four_bit_for, held_as
 
 HISTORY_FILE = "speed.json"
 KEEP = 20  # runs remembered per model and backend
@@ -31,8 +32,7 @@ PRIOR_EVAL_S_PER_ROW = {
     "cpu": 1.5,
     "cuda": 0.3,
 }  # per row and per model (base, adapter), greedy, short answers
-# The suggested steps: this many epochs of the training pairs, on a CPU no more than CPU_BUDGET_S of training.
-EPOCHS_TARGET = 2.5
+# The suggested steps: the config's epochs of the training pairs, on a CPU no more than CPU_BUDGET_S of training.
 CPU_BUDGET_S = 10 * 60
 MIN_STEPS, MAX_STEPS = 20, 3000
 
@@ -65,8 +65,9 @@ def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
-def run_key(model: str, cuda: bool, four_bit: bool) -> str:
-    return f"{model}|{'cuda' if cuda else 'cpu'}|{'4bit' if four_bit else '16bit'}"
+def run_key(model: str, cuda: bool, held: str) -> str:
+    """The speed history's key: the model, the device, and how the model is held (core.train.precision.held_as)."""
+    return f"{model}|{'cuda' if cuda else 'cpu'}|{held}"
 
 
 def _history() -> dict:
@@ -76,53 +77,19 @@ def _history() -> dict:
         return {}
 
 
-def _model_dims(model: str) -> dict | None:
-    """hidden size, layers, vocabulary, intermediate size, heads from the model's config.json (local only)."""
-
-    try:
-        folder = Path(resolve_model(model, progress=lambda _: None))
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (ModelError, OSError, ValueError):
-        return None
-    try:
-        return {
-            "hidden": int(config["hidden_size"]),
-            "layers": int(config["num_hidden_layers"]),
-            "vocab": int(config["vocab_size"]),
-            "inter": int(config.get("intermediate_size", 4 * config["hidden_size"])),
-            "kv_ratio": config.get("num_key_value_heads", 1) / config.get("num_attention_heads", 1),
-            "tied": bool(config.get("tie_word_embeddings", False)),
-        }
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
-        return None
-
-
-def _params(d: dict) -> tuple[float, float]:
-    """(parameters in the transformer's linear layers, parameters in the embeddings)."""
-    h = d["hidden"]
-    linear = d["layers"] * (2 * h * h + 2 * h * h * d["kv_ratio"] + 3 * h * d["inter"])
-    return linear, d["vocab"] * h * (1 if d["tied"] else 2)
-
-
-def memory_gib(d: dict, four_bit: bool, micro_batch_tokens: int) -> float:
-    linear, embeddings = _params(d)
-    weights = linear * (0.5 if four_bit else 2.0) + embeddings * 2.0
-    activations = micro_batch_tokens * 2.0 * d["hidden"] * d["layers"]
-    return (weights + activations) / 2**30 + 1.0
-
-
 def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estimate:
     """The time (and on a GPU the peak memory) of a run of `cfg` with this batch plan on `rows` training rows."""
-    four_bit = bool(cfg.load_in_4bit if cfg.load_in_4bit is not None else cuda)
-    past = _history().get(run_key(cfg.model, cuda, four_bit), [])[-3:]
+    dims = model_dims(cfg.model)
+    four_bit = four_bit_for(cfg, cuda, dims)
+    kept = checkpointing(cfg, cuda, dims, plan.micro_batch_tokens, four_bit)
+    past = _history().get(run_key(cfg.model, cuda, held_as(cuda, four_bit, kept)), [])[-3:]
     backend = "cuda" if cuda else "cpu"
-    dims = _model_dims(cfg.model)
     if past:
         tokens_per_s = statistics.median(r["tokens_per_s"] for r in past)
         start_s = statistics.median(r["start_s"] for r in past)
         eval_per_row = statistics.median(r.get("eval_s_per_row", PRIOR_EVAL_S_PER_ROW[backend]) for r in past)
     else:
-        linear = _params(dims)[0] if dims else 1.5e9
+        linear = split_parameters(dims)[0] if dims else 1.5e9
         tokens_per_s = GPU_FLOPS / (6 * linear) if cuda else CPU_TOKENS_PER_S
         start_s, eval_per_row = PRIOR_START_S[backend], PRIOR_EVAL_S_PER_ROW[backend]
     seconds = start_s + cfg.max_steps * plan.tokens_per_step / max(tokens_per_s, 1e-6)
@@ -130,7 +97,7 @@ def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estima
         seconds += 2 * eval_rows * eval_per_row
     peak = None
     if cuda and dims:
-        peak = memory_gib(dims, four_bit, plan.micro_batch_tokens)
+        peak = memory_gib(dims, four_bit, plan.micro_batch_tokens, kept)
         ratios = [
             r["peak_gib"] / r["peak_estimate_gib"]
             for r in past
@@ -141,10 +108,10 @@ def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estima
 
 
 def suggested_steps(cfg, plan, rows: int, cuda: bool) -> tuple[int, str]:
-    """(steps, why): EPOCHS_TARGET epochs of `rows` pairs, capped on a CPU by CPU_BUDGET_S of training at this
+    """(steps, why): the config's epochs of `rows` pairs, capped on a CPU by CPU_BUDGET_S of training at this
     machine's speed for the model (its last runs here, else the prior)."""
-    steps = plan.steps_for_epochs(EPOCHS_TARGET, rows)
-    why = f"{EPOCHS_TARGET:g} epochs of {rows} pairs"
+    steps = plan.steps_for_epochs(cfg.epochs, rows)
+    why = f"{cfg.epochs:g} epochs of {rows} pairs"
     if not cuda:
         speed = estimate_run(cfg, plan, rows, cuda).tokens_per_s
         budget = int(CPU_BUDGET_S * speed / max(plan.tokens_per_step, 1.0))

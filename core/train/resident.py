@@ -14,8 +14,8 @@ import gc
 _kept: dict = {}
 
 
-def base_key(source: str, four_bit: bool, max_length: int, trust_remote_code: bool) -> tuple:
-    return (str(source), bool(four_bit), int(max_length), bool(trust_remote_code))
+def base_key(source: str, four_bit: bool, max_length: int, trust_remote_code: bool, dtype: str = "") -> tuple:
+    return (str(source), bool(four_bit), int(max_length), bool(trust_remote_code), dtype)
 
 
 def take(key: tuple):

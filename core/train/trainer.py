@@ -36,7 +36,10 @@ from core.train.callbacks import friendly_error, make_progress_callback
 from core.train.dataset import prepare_run_data
 from core.train.estimate import as_job_fields, estimate_run, run_key, suggested_steps
 from core.train.jobs import write_job
+from core.train.model_size import model_dims
 from core.train.models import load_tokenizer, resolve_model
+from core.train.precision import base_dtype, checkpointing, four_bit_for, held_as
+from core.train.precision import describe as describe_precision
 from core.train.threads import apply_threads
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
@@ -155,11 +158,12 @@ def run_training(
         backend = "unsloth-cuda" if cuda else "unsloth-cpu"
         if not cuda:
             state.log(apply_threads())
-        four_bit = cfg.load_in_4bit if cfg.load_in_4bit is not None else cuda
-        if four_bit and not cuda:
+        dtype = base_dtype(cuda)
+        if cfg.load_in_4bit and not cuda:
             state.log("4-bit loading needs a CUDA GPU: loading in full precision on CPU instead")
-            four_bit = False
         source = resolve_model(cfg.model, progress=state.log)
+        dims = model_dims(cfg.model)
+        four_bit = four_bit_for(cfg, cuda, dims)
         tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
         data = prepare_run_data(cfg, tokenizer, output_dir)  # the studio's validation, when it left one
         pairs, report, train_pairs, eval_pairs, record = (
@@ -177,6 +181,8 @@ def run_training(
             cfg, [length_of.get(p.row, 0) for p in train_pairs if p.row in length_of], cuda, devices
         )
         packing = plan.packing
+        checkpointed = checkpointing(cfg, cuda, dims, plan.micro_batch_tokens, four_bit)
+        state.log(describe_precision(dtype, four_bit, checkpointed))
         if (
             not cfg.max_steps
         ):  # 0: the suggested number, decided here where the pairs and their lengths are known
@@ -201,7 +207,7 @@ def run_training(
             write_job(
                 output_dir,
                 eval_rows=len(eval_pairs),
-                **as_job_fields(guess, run_key(cfg.model, cuda, four_bit)),
+                **as_job_fields(guess, run_key(cfg.model, cuda, held_as(cuda, four_bit, checkpointed))),
             )
             state.log(guess.describe())
 
@@ -248,7 +254,7 @@ def run_training(
             (output_dir / SPLIT_FILE).write_text(json.dumps(split), encoding="utf-8")
         run.log_dict(split, SPLIT_FILE)
 
-        base = resident.base_key(source, four_bit, plan.max_length, cfg.trust_remote_code)
+        base = resident.base_key(source, four_bit, plan.max_length, cfg.trust_remote_code, str(dtype))
         kept = resident.take(base)
         if kept:
             model, tokenizer = kept
@@ -262,7 +268,7 @@ def run_training(
                 model_name=source,
                 max_seq_length=plan.max_length,
                 load_in_4bit=four_bit,
-                dtype=None,
+                dtype=dtype,
                 trust_remote_code=cfg.trust_remote_code,
             )
             ensure_chat_template(tokenizer)
@@ -275,7 +281,7 @@ def run_training(
             lora_dropout=cfg.dropout,
             target_modules=list(cfg.target_modules),
             bias="none",
-            use_gradient_checkpointing="unsloth",
+            use_gradient_checkpointing="unsloth" if checkpointed else False,
             random_state=cfg.seed,
         )
 

@@ -157,12 +157,62 @@ def test_defaults_fit_the_model_and_the_machine():
     small = recommended_settings(BUNDLED_MODEL, gpu=False)
     assert small["learning_rate"] == 1e-3 and small["batch_size"] == 4 and small["grad_accum"] == 1
     assert small["schema_in_prompt"] == "none" and small["evaluate_after"] is True
-    for model, gpu in (
-        (BUNDLED_MODEL, True),
-        ("unsloth/Qwen2.5-Coder-7B", True),
-        ("unsloth/Qwen2.5-Coder-7B", False),
+    # a small model on a GPU: the small model's learning settings, many more epochs
+    on_gpu = recommended_settings(BUNDLED_MODEL, gpu=True)
+    assert on_gpu["learning_rate"] == 1e-3 and on_gpu["schema_in_prompt"] == "none" and on_gpu["epochs"] == 15
+    assert recommended_settings("my/model", True, parameters=0.49e9) == on_gpu  # a 0.5B model, by its size
+    for model, gpu, size in (
+        ("unsloth/Qwen2.5-Coder-7B", True, 7.6e9),
+        ("unsloth/Qwen2.5-Coder-7B", False, 7.6e9),
+        ("unsloth/Qwen2.5-Coder-1.5B-Instruct", True, 1.5e9),
+        ("a/model/of/unknown/size", True, None),
     ):
-        assert recommended_settings(model, gpu) == {**RECIPE, "evaluate_after": True}
+        assert recommended_settings(model, gpu, size) == {**RECIPE, "evaluate_after": True}
+
+
+def test_the_machine_decides_precision_checkpointing_and_bf16(monkeypatch):
+    """4-bit only for models over 3B on a GPU; checkpointing only where kept activations would crowd the device;
+    bfloat16 base weights on a CPU only where the CPU has bfloat16 units (both branches)."""
+    import torch
+
+    from core.config import TrainConfig
+    from core.train import precision
+    from core.train.model_size import model_dims
+
+    bundled, seven_b = (
+        model_dims("bundled"),
+        {
+            "hidden": 3584,
+            "layers": 28,
+            "vocab": 152064,
+            "inter": 18944,
+            "kv_ratio": 4 / 28,
+            "tied": False,
+        },
+    )
+    auto = TrainConfig()
+    assert precision.four_bit_for(auto, True, bundled) is False and precision.four_bit_for(
+        auto, True, seven_b
+    )
+    assert precision.four_bit_for(auto, False, seven_b) is False  # no 4-bit without CUDA
+    assert precision.four_bit_for(TrainConfig(load_in_4bit=True), True, bundled)  # the person's choice wins
+    monkeypatch.setattr(precision, "device_gib", lambda cuda: 80.0)  # an H100
+    assert not precision.checkpointing(auto, True, bundled, 65536, four_bit=False)  # about 34 GiB kept: fits
+    assert precision.checkpointing(auto, True, seven_b, 16384, four_bit=True)  # about 46 GiB of activations
+    assert precision.checkpointing(TrainConfig(gradient_checkpointing=True), True, bundled, 4096, False)
+    monkeypatch.setattr(precision, "device_gib", lambda cuda: None)
+    assert precision.checkpointing(auto, True, bundled, 4096, False)  # unknown memory: the safe choice
+
+    monkeypatch.setattr(precision, "_cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    assert precision.base_dtype(cuda=False) == torch.bfloat16
+    assert precision.base_dtype(cuda=True) is None  # on a GPU Unsloth chooses
+    assert precision.held_as(False, False, checkpointed=False) == "bf16-kept"
+    monkeypatch.setattr(precision, "_cpu_flags", lambda: frozenset({"avx512f", "avx2"}))
+    assert precision.base_dtype(cuda=False) == torch.float32
+    assert precision.held_as(False, False, checkpointed=True) == "fp32"
+    monkeypatch.setenv("STUDIO_CPU_BF16", "off")
+    monkeypatch.setattr(precision, "_cpu_flags", lambda: frozenset({"amx_bf16"}))
+    assert precision.base_dtype(cuda=False) == torch.float32
 
 
 def test_a_template_change_counts_only_the_new_frame_not_every_question_and_sql_again(tokenizer):

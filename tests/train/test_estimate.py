@@ -58,7 +58,8 @@ def test_the_estimate_learns_the_speed_of_this_machine(tmp_path, monkeypatch):
     first = est.estimate_run(cfg, plan, rows=400, cuda=False)
     assert first.runs == 0 and "rough" in first.describe()
     assert first.seconds == est.PRIOR_START_S["cpu"] + 100 * 400 / est.CPU_TOKENS_PER_S
-    key = est.run_key(cfg.model, cuda=False, four_bit=False)
+    kept = est.checkpointing(cfg, False, est.model_dims(cfg.model), plan.micro_batch_tokens, four_bit=False)
+    key = est.run_key(cfg.model, cuda=False, held=est.held_as(False, False, kept))
     fake_run(
         tmp_path / "job1", tokens_per_s=250.0, start_s=30.0, steps=20, estimate={**vars(first), "key": key}
     )
@@ -80,7 +81,7 @@ def test_gpu_memory_estimate_from_the_model_shape_and_a_warning_when_it_does_not
         "kv_ratio": 4 / 28,
         "tied": False,
     }
-    guess = est.memory_gib(seven_b, four_bit=True, micro_batch_tokens=16384)
+    guess = est.memory_gib(seven_b, four_bit=True, micro_batch_tokens=16384)  # checkpointed, as it trains
     assert 8.0 < guess < 10.5
     assert est.memory_gib(seven_b, four_bit=False, micro_batch_tokens=16384) > 15
     big = est.Estimate(600, 60, 5000, peak_gib=90.0, runs=0)
