@@ -7,13 +7,18 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gradio as gr
 import pandas as pd
 
 from core.config import TrainConfig
 from core.data import Pair, Report
 from core.evaluate import GeneratorProcess
+from core.evaluate.vote import TEMPERATURE, TOP_P, default_candidates
 from core.paths import data_dir
-from core.train import USER_ERRORS  # noqa: F401 - the tabs import it from here
+from core.train import (
+    USER_ERRORS,  # noqa: F401 - the tabs import it from here
+    gpu_available,
+)
 
 
 @dataclass
@@ -159,3 +164,18 @@ def playground_generator() -> GeneratorProcess:
     if not _generators:
         _generators.append(GeneratorProcess(keep=2))
     return _generators[0]
+
+
+def candidates_slider(elem_id: str) -> gr.Slider:
+    """Candidates per answer: 1 answers greedily; more vote by their results (core.evaluate.vote)."""
+    return gr.Slider(
+        1,
+        16,
+        value=default_candidates(gpu_available()),
+        step=1,
+        label="Candidates per answer (voting)",
+        info=f"1 = the greedy answer. More: the greedy answer and sampled ones (temperature {TEMPERATURE:g}, top-p "
+        f"{TOP_P:g}) each run on the database, and the result most of them give wins, for both models alike. "
+        "On a CPU each extra candidate costs time.",
+        elem_id=elem_id,
+    )

@@ -5,7 +5,7 @@ import html
 import gradio as gr
 
 from app.charts import category_figure
-from app.common import RUN_DATABASE, USER_ERRORS, box, db_target, result_frame
+from app.common import RUN_DATABASE, USER_ERRORS, box, candidates_slider, db_target, result_frame
 from core.db.your_questions import ENOUGH, SET_NAME
 from core.evaluate import SIDE_LABELS, evaluate_run, logged_evaluation, training_busy_message, verdict
 from core.redact import redact
@@ -50,6 +50,7 @@ def build_eval_tab() -> dict:
         c["include_base"] = gr.Checkbox(
             True, label="Also evaluate the base model (side by side)", elem_id="eval-base"
         )
+        c["candidates"] = candidates_slider("eval-candidates")
         c["eval_btn"] = gr.Button("Evaluate", variant="primary", elem_id="evaluate")
     c["message"] = gr.HTML(elem_id="eval-message")
     c["headline"] = gr.HTML(elem_id="eval-headline")
@@ -120,11 +121,13 @@ def headline_html(report) -> str:
             for n in names
         )
 
+    voted = next((s["candidates"] for s in summaries.values() if "candidates" in s), 0)
     rows = "".join(
         f"<tr><td>{label}</td>{cells(summaries, key, key.startswith('exec'))}</tr>"
         for label, key in (
             ("Execution accuracy", "exec_accuracy"),
             ("... with the schema check", "exec_accuracy_checked"),
+            *([(f"... with voting ({voted} candidates)", "exec_accuracy_voted")] if voted else []),
             ("Valid SQL", "valid_sql_rate"),
             ("Executes", "executable_rate"),
             ("Exact match", "exact_match"),
@@ -151,7 +154,7 @@ def headline_html(report) -> str:
     return table + "".join(box(n, "info") for n in notes if n)
 
 
-def run_evaluation(run_id, kind, db_file, pg_url, include_base, progress=gr.Progress()):  # noqa: B008 - gradio idiom
+def run_evaluation(run_id, kind, db_file, pg_url, include_base, candidates=1, progress=gr.Progress()):  # noqa: B008 - gradio idiom
     if not run_id:
         return box("Pick a finished run first.", "warn"), gr.skip(), gr.skip(), gr.skip(), None
     if busy := training_busy_message():  # refuse clearly rather than slow or starve the training
@@ -159,7 +162,12 @@ def run_evaluation(run_id, kind, db_file, pg_url, include_base, progress=gr.Prog
     try:
         target, data = db_target(kind, db_file, pg_url)
         report = evaluate_run(
-            run_id, target, data, bool(include_base), progress=lambda m: progress(0.5, desc=m)
+            run_id,
+            target,
+            data,
+            bool(include_base),
+            progress=lambda m: progress(0.5, desc=m),
+            candidates=int(candidates or 1),
         )
     except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError) as e:
         return box(redact(str(e)), "error"), gr.skip(), gr.skip(), gr.skip(), None

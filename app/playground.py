@@ -4,20 +4,29 @@ or as a new training pair."""
 
 import gradio as gr
 
-from app.common import USER_ERRORS, Dataset, box, db_target, playground_generator, result_frame, write_pairs
+from app.common import (
+    USER_ERRORS,
+    Dataset,
+    box,
+    candidates_slider,
+    db_target,
+    playground_generator,
+    result_frame,
+    write_pairs,
+)
 from core.data import Pair
 from core.db.your_questions import ENOUGH, add_question, database_of
 from core.evaluate import (
-    SchemaCheck,
-    check_names,
     database_for,
-    extract_sql,
     generating,
     load_run_inputs,
     schema_tables,
     training_busy_message,
 )
+from core.evaluate.ask import ask_model
 from core.redact import redact
+
+VOTE_HEADERS = ["votes", "times drawn", "SQL", "outcome"]
 
 
 def build_playground() -> dict:
@@ -36,6 +45,7 @@ def build_playground() -> dict:
             placeholder="e.g. Which customers bought nothing in March?",
         )
         c["ask_btn"] = gr.Button("Ask both models", variant="primary", scale=1, elem_id="ask")
+    c["pg_candidates"] = candidates_slider("pg-candidates")
     c["schema_check"] = gr.Checkbox(
         True,
         label="Schema check",
@@ -59,6 +69,14 @@ def build_playground() -> dict:
                 label="Adapter SQL", language="sql", elem_id="pg-adapter-sql", lines=4, wrap_lines=True
             )
             c["adapter_result"] = gr.Dataframe(label="Adapter rows", interactive=False, max_height=240)
+    c["votes"] = gr.Dataframe(
+        headers=VOTE_HEADERS,
+        label="The adapter's candidates (with more than one candidate per answer): the winner first",
+        interactive=False,
+        wrap=True,
+        max_height=240,
+        elem_id="pg-votes",
+    )
     c["pg_message"] = gr.HTML(elem_id="pg-message")
     with gr.Row():
         c["corrected"] = gr.Code(
@@ -78,42 +96,43 @@ def build_playground() -> dict:
     return c
 
 
-def ask(run_id, question, kind, db_file, pg_url, schema_check=True):
-    """Base and adapter SQL for one question, each executed read-only. (6 outputs)"""
+def ask(run_id, question, kind, db_file, pg_url, schema_check=True, candidates=1):
+    """Base and adapter SQL for one question, each executed read-only; with several candidates per answer, each
+    model's candidates vote by their results and the adapter's are listed with their votes. (7 outputs)"""
     if not run_id or not (question or "").strip():
-        return "", [], "", [], box("Pick a run and type a question.", "warn"), ""
+        return "", [], "", [], box("Pick a run and type a question.", "warn"), "", []
     if busy := training_busy_message():
-        return "", [], "", [], box(busy, "warn"), ""
+        return "", [], "", [], box(busy, "warn"), "", []
     with generating():
-        return _ask(run_id, question, kind, db_file, pg_url, schema_check)
+        return _ask(run_id, question, kind, db_file, pg_url, schema_check, int(candidates or 1))
 
 
-def _shown(sql: str, check: SchemaCheck) -> str:
-    """The SQL shown: the repaired query under a comment that names what the schema check changed."""
-    return f"-- schema check: {check.describe()}\n{check.sql}" if check.changed else sql
-
-
-def _ask(run_id, question, kind, db_file, pg_url, schema_check):
+def _ask(run_id, question, kind, db_file, pg_url, schema_check, candidates):
     try:
         cfg, _, adapter, record = load_run_inputs(run_id)
         target, data = db_target(kind, db_file, pg_url)
         db = database_for(cfg, target, data)
         tables = schema_tables(record) if schema_check else {}
-        outputs = []
         # the base model at its best (the schema in its prompt), the adapter with the prompt it trained on
-        for side, adapter_path in ((record.baseline(), None), (record, adapter)):
-            prompt = side.prompt_messages(question.strip())
-            [raw] = playground_generator().generate(
-                record.base_model, adapter_path, cfg.trust_remote_code, [prompt], max_new_tokens=200
+        answers = [
+            ask_model(
+                playground_generator(), side, path, question, db, cfg.trust_remote_code, candidates, tables
             )
-            sql = extract_sql(raw)
-            check = check_names(sql, tables, record.dialect) if sql and tables else SchemaCheck(sql)
-            result = db.execute(check.sql, record.dialect) if sql else None
-            outputs.append((_shown(sql, check) if sql else raw, result_frame(result), check.sql))
+            for side, path in ((record.baseline(), None), (record, adapter))
+        ]
     except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError, RuntimeError) as e:
-        return "", [], "", [], box(redact(str(e)), "error"), ""
-    (base_sql, base_rows, _), (tuned_sql, tuned_rows, tuned_run) = outputs
-    return base_sql, base_rows, tuned_sql, tuned_rows, "", tuned_run
+        return "", [], "", [], box(redact(str(e)), "error"), "", []
+    base, tuned = answers
+    votes = tuned.ballot.table() if tuned.ballot else []
+    return (
+        base.shown or base.raw,
+        result_frame(base.result),
+        tuned.shown or tuned.raw,
+        result_frame(tuned.result),
+        "",
+        tuned.sql,
+        votes,
+    )
 
 
 def keep_question(run_id, question: str, sql: str):

@@ -98,7 +98,7 @@ def wire_eval(e, dataset):
     db = [e["db_kind"], e["db_file"], e["pg_url"]]
     e["eval_btn"].click(
         eval_tab.run_evaluation,
-        [e["run"], *db, e["include_base"]],
+        [e["run"], *db, e["include_base"], e["candidates"]],
         [e["message"], e["headline"], e["chart"], e["table"], e["report"]],
         api_name="evaluate",
         concurrency_limit=1,
@@ -110,7 +110,7 @@ def wire_eval(e, dataset):
     )
     e["ask_btn"].click(
         playground.ask,
-        [e["run"], e["question"], *db, e["schema_check"]],
+        [e["run"], e["question"], *db, e["schema_check"], e["pg_candidates"]],
         [
             e["base_sql"],
             e["base_result"],
@@ -118,6 +118,7 @@ def wire_eval(e, dataset):
             e["adapter_result"],
             e["pg_message"],
             e["corrected"],
+            e["votes"],
         ],
         api_name="ask",
         concurrency_limit=1,

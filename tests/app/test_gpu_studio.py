@@ -39,16 +39,17 @@ def models():
 def start_values(model: str, kind: str) -> list:
     """The Train form's fields (app.train_form.FIELDS order) with the recommended settings for this machine."""
     from app.train_form import FIELDS
-    from core.defaults import recommended_settings
-    from core.train import gpu_available
+    from core.train import gpu_available, recommended_for
 
     values = {
-        **recommended_settings(model, gpu_available()),
+        **recommended_for(model, gpu_available()),
         "model": model,
         "max_steps": 30,
         "dropout": 0.0,
         "target_modules": ALL_MODULES,
         "load_in_4bit": "auto",
+        "gradient_checkpointing": "auto",
+        "candidates": 1,
         "packing": "auto",
         "batch_tokens": 0,
         "seed": 3407,
@@ -107,7 +108,7 @@ def test_train_evaluate_ask_and_export_through_the_studio(models, kind, studio, 
     assert evaluated, message
     rows, base_s, adapter_s = int(evaluated[1]), max(int(evaluated[3]), 1), max(int(evaluated[4]), 1)
 
-    base_sql, _, adapter_sql, _, pg_message, _ = client.predict(
+    base_sql, _, adapter_sql, _, pg_message, _, _ = client.predict(
         run_id, "Total sales amount per region?", "The run's database", None, "", api_name="/ask"
     )
     assert base_sql.strip() and adapter_sql.strip(), pg_message

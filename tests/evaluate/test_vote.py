@@ -96,7 +96,10 @@ def test_an_evaluation_with_candidates_has_a_voting_line_for_both_sides(duck):
     pairs = [Pair("How many regions are there?", COUNT, 1), Pair("Name every region.", ALL, 2)]
     record = RECORD
     generator = FixedCandidates(
-        {None: [BROKEN, COUNT, COUNT], "adapter": [ALL, COUNT, COUNT, ALL, ALL]}  # base: greedy fails, votes count
+        {
+            None: [BROKEN, COUNT, COUNT],
+            "adapter": [ALL, COUNT, COUNT, ALL, ALL],
+        }  # base: greedy fails, votes count
     )
     sides = sides_for(record, "adapter", include_base=True, base_prompt=False)
     report = _evaluate(pairs, duck, record, sides, lambda _: None, 0, False, generator, {}, candidates=3)
