@@ -7,13 +7,15 @@ import time
 from core.cli.flags import _config
 from core.data import load_pairs, render_example
 from core.db import connect, describe_source, generate, introspect, template_counts, write_jsonl
-from core.train import build_dataset, load_dataset, load_tokenizer
+from core.defaults import pairs_to_generate
+from core.train import build_dataset, gpu_available, load_dataset, load_tokenizer
 
 
 def cmd_generate(args) -> int:
     """Question/SQL pairs made from the database's schema and values, each executed; written as JSONL."""
 
     start = time.time()
+    args.n = args.n or pairs_to_generate(gpu_available())
     db = connect(args.database)
     info = introspect(db)
     result = generate(db, n=args.n, seed=args.seed, info=info, dialect=args.dialect or db.dialect)
