@@ -3,6 +3,7 @@
 It may use core.train (models, who is training), core.db, core.tracking and everything below.
 """
 
+from core.data.metrics import extract_sql
 from core.evaluate.evaluate import (
     SIDE_LABELS,
     EvalReport,
@@ -14,7 +15,6 @@ from core.evaluate.evaluate import (
 )
 from core.evaluate.generate import SqlGenerator, generating, training_busy_message
 from core.evaluate.generator_process import GeneratorProcess
-from core.evaluate.metrics import extract_sql
 from core.evaluate.of_run import (
     candidates_for,
     database_for,

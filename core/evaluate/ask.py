@@ -11,8 +11,8 @@ before it runs, as the playground's checkbox asks.
 
 from dataclasses import dataclass
 
+from core.data.metrics import extract_sql
 from core.db import Database, QueryResult
-from core.evaluate.metrics import extract_sql
 from core.evaluate.schema_check import SchemaCheck, check_names
 from core.evaluate.vote import Ballot, vote
 from core.prompt_record import PromptRecord

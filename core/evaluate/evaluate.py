@@ -16,10 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from core.data import Pair, parse_schema
+from core.data.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
 from core.db import CORRECT, NOT_EXECUTED, WRONG, Database, QueryResult
 from core.evaluate.generate import generating
 from core.evaluate.generator_process import GeneratorProcess
-from core.evaluate.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
 from core.evaluate.schema_check import check_names
 from core.evaluate.vote import vote
 from core.prompt_record import PromptRecord

@@ -8,7 +8,7 @@ import gc
 
 from core.compute import GENERATION, TRAINING, generation_lock, holder, lease, training_refusal
 from core.data import Pair, PromptFormat, ensure_chat_template
-from core.evaluate.metrics import extract_sql
+from core.data.metrics import extract_sql
 from core.evaluate.vote import SAMPLING_SEED, TEMPERATURE, TOP_P
 from core.train import needs_remote_code, remote_code_error, resolve_model, training_elsewhere
 

@@ -8,15 +8,15 @@ The rules: a candidate whose SQL fails (error, timeout, not a read) has no vote;
 candidate returned rows; the result shared by the most candidates wins; a tie goes to the greedy answer's result
 when it is among the tied, else to the tied result met first. When no candidate runs, the greedy answer stands and
 is scored as it is. The winning SQL is the greedy answer when it gave the winning result, else the first candidate
-that did. Results are compared as BIRD and Spider compare them (core.evaluate.metrics): rows as a multiset, values
+that did. Results are compared as BIRD and Spider compare them (core.data.metrics): rows as a multiset, values
 normalised, column names ignored.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from core.data.metrics import normalise_rows
 from core.db import QueryResult
-from core.evaluate.metrics import normalise_rows
 
 # The candidates beyond the greedy answer are sampled at this temperature and top-p: the settings measured when
 # voting was proposed (Spider dev, CPU adapters: 51.1% greedy -> 58.5% with 8 candidates).

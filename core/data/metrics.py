@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from core.data import parse_one_sql, parse_sql
+from core.data.sqlparse import parse_one_sql, parse_sql
 
 FLOAT_DIGITS = 4  # numbers are compared after rounding to this many decimals (relative for large values)
 _FENCE = re.compile(r"```(?:sql|postgresql|postgres|sqlite|duckdb)?\s*\n?(.*?)(?:```|$)", re.S | re.I)

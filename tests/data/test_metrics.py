@@ -5,7 +5,7 @@ import decimal
 
 import pytest
 
-from core.evaluate.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
+from core.data.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
 
 
 @pytest.mark.parametrize(
