@@ -320,6 +320,40 @@ class TrainConfig(Settings):
         advanced=True,
     )
     logging_steps: int = _f(1, "Log loss every N steps.", "schedule", min=1, max=100000)
+    # ---- reinforce: GRPO after the supervised steps, rewarded by the database ----
+    grpo_steps: int = _f(
+        0,
+        "After the supervised steps, reinforce with the database (GRPO): each step the adapter answers a "
+        "training question several times, every answer runs on the database, and answers that return the "
+        "right rows are made more likely (reward 1 for the right result, 0.1 for SQL that runs, 0 otherwise). "
+        "0 = no reinforcement. Slow on a CPU (each answer is generated, about a minute a step).",
+        "reinforce",
+        "Then reinforce with the database (GRPO): steps",
+        min=0,
+        max=100000,
+        advanced=True,
+        plan=True,
+    )
+    grpo_generations: int = _f(
+        4,
+        "GRPO: answers drawn per question in a step; the rewards are compared within them.",
+        "reinforce",
+        "GRPO: answers per question",
+        min=2,
+        max=64,
+        advanced=True,
+        plan=True,
+    )
+    grpo_learning_rate: float = _f(
+        1e-5,
+        "GRPO: the step size of the reinforcement phase (much smaller than the supervised one: it only "
+        "reweighs what the adapter already writes).",
+        "reinforce",
+        "GRPO: learning rate",
+        min=1e-8,
+        max=1e-2,
+        advanced=True,
+    )
     # ---- evaluation: the held-out questions and what is scored on them ----
     eval_fraction: float = _f(
         0.1,

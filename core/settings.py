@@ -16,6 +16,7 @@ GROUPS = {
     "model": "Which model",
     "lora": "LoRA",
     "schedule": "Schedule",
+    "reinforce": "Then reinforce with the database (GRPO)",
     "data": "What to train on",
     "evaluation": "Evaluation",
     "tracking": "Where it is recorded",

@@ -13,6 +13,7 @@ from core.train import gpu_available, recommended_for
 FLAG_FIELDS = {
     "steps": "max_steps",
     "lr": "learning_rate",
+    "grpo_lr": "grpo_learning_rate",
     "model": "model",
     "schema": "schema_path",
     "database": "database",

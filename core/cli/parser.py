@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
             ("run_name", "run_name"),
             ("checkpoint_every", "checkpoint_every"),
             ("candidates", "candidates"),
+            ("epochs", "epochs"),
+            ("grpo_steps", "grpo_steps"),
+            ("grpo_generations", "grpo_generations"),
+            ("grpo_lr", "grpo_learning_rate"),
         ):
             kind = type(default_value(field_name))
             t.add_argument(
@@ -97,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument("--gpus", type=_gpus, default=None, metavar="N|all", help=_help("gpus"))
         t.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None)
         t.add_argument("--packing", dest="packing", action=argparse.BooleanOptionalAction, default=None)
+        t.add_argument(
+            "--gradient-checkpointing",
+            dest="gradient_checkpointing",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=_help("gradient_checkpointing"),
+        )
         t.add_argument(
             "--evaluate",
             dest="evaluate_after",

@@ -17,16 +17,14 @@ from core.evaluate.generate import SqlGenerator, generating, training_busy_messa
 from core.evaluate.generator_process import GeneratorProcess
 from core.evaluate.of_run import (
     candidates_for,
-    database_for,
-    default_data_for,
     evaluate_after_training,
     evaluate_run,
     held_out_pairs,
     load_run_inputs,
     logged_evaluation,
-    schema_ddl_for,
 )
 from core.evaluate.schema_check import SchemaCheck, check_names
+from core.train.run_database import database_for, default_data_for, schema_ddl_for
 
 __all__ = [
     "SIDE_LABELS",

@@ -15,15 +15,14 @@ from pathlib import Path
 
 from core.config import TrainConfig
 from core.data import Pair, load_pairs
-from core.db import connect, open_database
 from core.db.your_questions import SET_NAME, database_of, your_questions
+from core.defaults import default_candidates
 from core.evaluate.evaluate import METRIC_PREFIXES, EvalReport, EvalRow, evaluate, rows_csv
-from core.evaluate.vote import default_candidates
-from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
 from core.prompt_record import PromptRecord
-from core.redact import MASK, redact
+from core.redact import redact
 from core.tracking import get_run, load_run_dict, run_adapter, run_prompt_record
 from core.train import gpu_available
+from core.train.run_database import database_for
 
 SUMMARY_KEYS = (
     "exec_accuracy",
@@ -169,36 +168,6 @@ def evaluate_after_training(cfg: TrainConfig, output_dir, run, state) -> None:
         state.log(report.headline())
     except Exception as e:  # noqa: BLE001 - the adapter is saved; a failed evaluation must not fail the run
         state.log(f"evaluation failed: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
-
-
-def database_for(cfg: TrainConfig, target: str | None = None, data: str | None = None):
-    """The database a run's SQL executes on: `target` when given (any source core.db.connect opens, or 'duckdb' for
-    the DuckDB built from the schema plus `data`), else the run's own connected database (cfg.database), else the
-    DuckDB built from the run's schema and rows (the sample data for the sample schema)."""
-    source = target or cfg.database
-    if source and source != "duckdb":
-        if MASK in source:
-            raise ValueError(
-                "This run's database is a PostgreSQL URL whose password was not stored. Give the URL "
-                "again (the Evaluate tab's PostgreSQL field, or --db postgresql://...)."
-            )
-        return connect(source, ddl_dialect=cfg.dialect)
-    return open_database("duckdb", schema_ddl_for(cfg), data or default_data_for(cfg), cfg.dialect)
-
-
-def default_data_for(cfg: TrainConfig) -> str | None:
-    """The rows to execute on: the config's data script, or the sample data for the sample schema."""
-    if cfg.eval_data_path:
-        return cfg.eval_data_path
-    sample_ddl = SAMPLE_SCHEMA.read_text(encoding="utf-8").strip()
-    uses_sample = (
-        cfg.schema_path and str(cfg.schema_path).endswith(SAMPLE_SCHEMA.name)
-    ) or cfg.schema_text.strip() == sample_ddl
-    return str(SAMPLE_DATA) if uses_sample else None
-
-
-def schema_ddl_for(cfg: TrainConfig) -> str:
-    return Path(cfg.schema_path).read_text(encoding="utf-8") if cfg.schema_path else cfg.schema_text
 
 
 def load_run_inputs(

@@ -22,14 +22,6 @@ from core.db import QueryResult
 # voting was proposed (Spider dev, CPU adapters: 51.1% greedy -> 58.5% with 8 candidates).
 TEMPERATURE, TOP_P = 0.8, 0.95
 SAMPLING_SEED = 1234  # sampled candidates repeat for the same prompts, model and machine (and can be cached)
-# Candidates per answer by machine: one greedy answer costs ~2 s on 2 CPU cores, eight cost ~15 s (docs/BENCHMARKS.md),
-# so a CPU answers greedily unless asked; a GPU samples eight in about the time of one.
-DEFAULT_CANDIDATES = {"cpu": 1, "cuda": 8}
-MAX_CANDIDATES = 32
-
-
-def default_candidates(gpu: bool) -> int:
-    return DEFAULT_CANDIDATES["cuda" if gpu else "cpu"]
 
 
 @dataclass

@@ -59,9 +59,22 @@ def _agreed(stop: bool) -> bool:
     return bool(flag.item())
 
 
-def make_progress_callback(state: RunState, stop_event, run):
-    """A TrainerCallback that mirrors progress into `state`, logs metrics to `run`, and honours the stop request."""
+# The reinforcement phase's own numbers keep their names where nothing else uses them (the reward and its spread,
+# which the chart shows); the rest get this prefix, so its policy loss never continues the supervised loss curve.
+GRPO_PREFIX, GRPO_KEPT = "grpo_", ("reward", "reward_std")
+
+
+def grpo_metric(key: str) -> str:
+    return key if key in GRPO_KEPT else GRPO_PREFIX + key
+
+
+def make_progress_callback(state: RunState, stop_event, run, offset: int = 0, phase: str = "", more: int = 0):
+    """A TrainerCallback that mirrors progress into `state`, logs metrics to `run`, and honours the stop request.
+    `phase` "reinforce": the GRPO phase after `offset` supervised steps; its steps continue the run's numbering and
+    its metrics are named by `grpo_metric`. `more`: steps of a later phase, counted in the run's total."""
     from transformers import TrainerCallback
+
+    name = grpo_metric if phase == "reinforce" else (lambda key: key)
 
     class ProgressCallback(TrainerCallback):
         def __init__(self):
@@ -69,45 +82,52 @@ def make_progress_callback(state: RunState, stop_event, run):
 
         def on_train_begin(self, args, st, control, **kw):
             self.last_time, self.last_tokens = time.time(), int(getattr(st, "num_input_tokens_seen", 0) or 0)
-            state.update(status="running", total_steps=st.max_steps, step=st.global_step)
+            state.update(
+                status="running", total_steps=st.max_steps + offset + more, step=st.global_step + offset
+            )
+            what = "reinforcement (GRPO)" if phase == "reinforce" else "training"
             state.log(
-                f"training started: {st.max_steps} steps"
+                f"{what} started: {st.max_steps} steps"
                 + (f", continuing after step {st.global_step}" if st.global_step else "")
             )
 
         def on_step_end(self, args, st, control, **kw):
-            state.update(step=st.global_step, epoch=st.epoch or 0.0)
+            state.update(step=st.global_step + offset, epoch=st.epoch or 0.0)
             if _agreed(stop_event.is_set()):
                 control.should_training_stop = True
                 state.update(status="stopping")
 
         def on_save(self, args, st, control, **kw):
-            state.log(f"checkpoint saved at step {st.global_step}")
+            state.log(f"checkpoint saved at step {st.global_step + offset}")
 
         def on_log(self, args, st, control, logs=None, **kw):
-            logs = logs or {}
+            logs = {name(k): v for k, v in (logs or {}).items()}
+            step = st.global_step + offset
             now, tokens = time.time(), int(getattr(st, "num_input_tokens_seen", 0) or 0)
-            changes = {"step": st.global_step, "tokens_seen": tokens}
+            changes = {"step": step, "tokens_seen": tokens}
             for key, value in logs.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    run.log_metric(re.sub(r"[^0-9A-Za-z_\-. :/]", "_", key), value, st.global_step)
+                    run.log_metric(re.sub(r"[^0-9A-Za-z_\-. :/]", "_", key), value, step)
             if tokens and self.last_time and now > self.last_time and tokens > self.last_tokens:
                 tps = (tokens - self.last_tokens) / (now - self.last_time)
                 changes["tokens_per_second"] = tps
-                run.log_metric("tokens_per_second", tps, st.global_step)
+                run.log_metric(name("tokens_per_second"), tps, step)
             self.last_time, self.last_tokens = now, tokens
             if "loss" in logs:
                 changes["last_loss"] = float(logs["loss"])
-                state.logged_at[st.global_step] = now
+                state.logged_at[step] = now
+            if "reward" in logs:
+                changes["last_reward"] = float(logs["reward"])
+                state.logged_at[step] = now
             state.update(**changes)
             shown = {
                 k: (round(v, 4) if isinstance(v, float) else v)
                 for k, v in logs.items()
-                if k in ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch")
+                if k in ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch", "reward", "reward_std")
             }
             if shown:
                 state.log(
-                    f"step {st.global_step}/{st.max_steps} " + " ".join(f"{k}={v}" for k, v in shown.items())
+                    f"step {step}/{st.max_steps + offset} " + " ".join(f"{k}={v}" for k, v in shown.items())
                 )
 
     return ProgressCallback()

@@ -17,10 +17,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.defaults import default_candidates
 from core.paths import data_dir
 from core.tracking.journal import Journal
 from core.train.model_size import memory_gib, model_dims, split_parameters
 from core.train.precision import checkpointing, four_bit_for, held_as
+from core.train.reinforce import questions_per_step
 
 HISTORY_FILE = "speed.json"
 KEEP = 20  # runs remembered per model and backend
@@ -28,6 +30,10 @@ KEEP = 20  # runs remembered per model and backend
 # training FLOPs at 30% of an H100/H200's bf16 peak (our 7B engine runs measured 44%).
 CPU_TOKENS_PER_S, GPU_FLOPS = 100.0, 0.3 * 989e12
 PRIOR_START_S = {"cpu": 90.0, "cuda": 60.0}
+# With voting, each sampled candidate costs this share of a greedy answer (they are generated in one batch).
+SAMPLED_COST = 0.5
+# The reinforcement phase (GRPO): seconds per answer drawn, generated and run (before a run here measured it).
+PRIOR_ANSWER_S = {"cpu": 10.0, "cuda": 0.5}
 PRIOR_EVAL_S_PER_ROW = {
     "cpu": 1.5,
     "cuda": 0.3,
@@ -44,6 +50,7 @@ class Estimate:
     tokens_per_s: float
     peak_gib: float | None  # None without a GPU, or when the model's size is unknown
     runs: int  # earlier runs the guess rests on (0: the benchmarks' figures)
+    reinforce_s: float = 0.0  # of `seconds`: the reinforcement phase (GRPO)
 
     def describe(self, free_gib: float | None = None) -> str:
         basis = (
@@ -52,6 +59,11 @@ class Estimate:
             else "rough: no run of this model on this machine yet"
         )
         text = f"Estimated time on this machine: about {_minutes(self.seconds)} ({basis})."
+        if self.reinforce_s:
+            text += (
+                f" Of it, the reinforcement with the database (GRPO) about {_minutes(self.reinforce_s)}: every "
+                "answer it draws is generated and run."
+            )
         if self.peak_gib is not None:
             text += f" Peak GPU memory about {self.peak_gib:.1f} GiB"
             text += f" of {free_gib:.0f} GiB free." if free_gib is not None else "."
@@ -94,7 +106,9 @@ def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estima
         start_s, eval_per_row = PRIOR_START_S[backend], PRIOR_EVAL_S_PER_ROW[backend]
     seconds = start_s + cfg.max_steps * plan.tokens_per_step / max(tokens_per_s, 1e-6)
     if cfg.evaluate_after and eval_rows:
-        seconds += 2 * eval_rows * eval_per_row
+        seconds += 2 * eval_rows * eval_per_row * candidate_cost(cfg.candidates or default_candidates(cuda))
+    reinforce_s = reinforcement_seconds(cfg, cuda, past)
+    seconds += reinforce_s
     peak = None
     if cuda and dims:
         peak = memory_gib(dims, four_bit, plan.micro_batch_tokens, kept)
@@ -104,7 +118,22 @@ def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estima
             if r.get("peak_gib") and r.get("peak_estimate_gib")
         ]
         peak *= statistics.median(ratios) if ratios else 1.0
-    return Estimate(seconds, start_s, tokens_per_s, peak, len(past))
+    return Estimate(seconds, start_s, tokens_per_s, peak, len(past), reinforce_s)
+
+
+def candidate_cost(candidates: int) -> float:
+    """An evaluation's time with `candidates` per answer, in greedy evaluations: the sampled ones are generated
+    together, a batch per question (SAMPLED_COST each, measured in docs/BENCHMARKS.md)."""
+    return 1.0 + SAMPLED_COST * max(candidates - 1, 0)
+
+
+def reinforcement_seconds(cfg, cuda: bool, past: list) -> float:
+    """The GRPO phase: its steps x the answers each draws x the seconds an answer took here (else the prior)."""
+    if not cfg.grpo_steps:
+        return 0.0
+    measured = [r["answer_s"] for r in past if r.get("answer_s")]
+    per_answer = statistics.median(measured) if measured else PRIOR_ANSWER_S["cuda" if cuda else "cpu"]
+    return cfg.grpo_steps * cfg.grpo_generations * questions_per_step(cuda) * per_answer
 
 
 def suggested_steps(cfg, plan, rows: int, cuda: bool) -> tuple[int, str]:
@@ -166,6 +195,15 @@ def record_run(folder: Path) -> dict | None:
     }
     if evaluated and job.get("eval_rows"):
         entry["eval_s_per_row"] = evaluated / (2 * job["eval_rows"])
+    step_times = [
+        op["value"] for op in Journal(folder).ops if op["op"] == "metric" and op["key"] == "grpo_step_time"
+    ]
+    if step_times:  # the reinforcement phase: seconds per answer it drew
+        config = job.get("config", {})
+        answers = config.get("grpo_generations", 4) * questions_per_step(
+            guess.get("key", "").count("|cuda|") > 0
+        )
+        entry["answer_s"] = statistics.median(step_times) / max(answers, 1)
     key = guess.get("key", "")
     history = _history()
     history[key] = (history.get(key, []) + [entry])[-KEEP:]

@@ -122,17 +122,24 @@ def record_end(folder: Path, status: str, message: str, step: int) -> int:
     return checkpoint_step
 
 
+SUPERVISED_CHECKPOINTS, REINFORCE_CHECKPOINTS = "checkpoints", "checkpoints-reinforce"
+
+
 def latest_checkpoint(folder: Path) -> tuple[Path, int] | None:
-    """The newest complete checkpoint (its trainer_state.json is written last) and its step."""
-    found = []
-    for path in (Path(folder) / "checkpoints").glob("checkpoint-*"):
-        suffix = path.name.rsplit("-", 1)[-1]
-        if suffix.isdigit() and (path / "trainer_state.json").exists():
-            found.append((int(suffix), path))
-    if not found:
-        return None
-    step, path = max(found)
-    return path, step
+    """The newest complete checkpoint (its trainer_state.json is written last) and its step in the run: one of the
+    reinforcement phase (GRPO, numbered after the supervised steps) when there is one, else a supervised one."""
+    for kind, offset in ((REINFORCE_CHECKPOINTS, None), (SUPERVISED_CHECKPOINTS, 0)):
+        found = []
+        for path in (Path(folder) / kind).glob("checkpoint-*"):
+            suffix = path.name.rsplit("-", 1)[-1]
+            if suffix.isdigit() and (path / "trainer_state.json").exists():
+                found.append((int(suffix), path))
+        if found:
+            step, path = max(found)
+            if offset is None:
+                offset = int((read_job(folder) or {}).get("supervised_steps", 0))
+            return path, step + offset
+    return None
 
 
 @dataclass

@@ -35,11 +35,13 @@ from core.train.batching import plan_batches
 from core.train.callbacks import friendly_error, make_progress_callback
 from core.train.dataset import prepare_run_data
 from core.train.estimate import as_job_fields, estimate_run, run_key, suggested_steps
-from core.train.jobs import write_job
+from core.train.jobs import REINFORCE_CHECKPOINTS, SUPERVISED_CHECKPOINTS, write_job
 from core.train.model_size import model_dims
 from core.train.models import load_tokenizer, resolve_model
 from core.train.precision import base_dtype, checkpointing, four_bit_for, held_as
 from core.train.precision import describe as describe_precision
+from core.train.reinforce import run_reinforcement
+from core.train.run_database import database_for
 from core.train.threads import apply_threads
 
 # Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
@@ -338,14 +340,45 @@ def run_training(
             eval_dataset=(prepared[1] if prepared else Dataset.from_list(eval_rows[:EVAL_LOSS_ROWS]))
             if eval_rows
             else None,
-            callbacks=[make_progress_callback(state, stop_event, run), *callbacks],
+            callbacks=[make_progress_callback(state, stop_event, run, more=cfg.grpo_steps), *callbacks],
         )
         state.log("trainer ready; the first step follows")
         run.log_dict(args.to_dict(), "training_args.json")
         state.update(status="running", started_at=state.started_at or time.time())
         if lead:
             write_job(output_dir, status="running")
-        trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
+        reinforcing = bool(resume) and resume[0].parent.name == REINFORCE_CHECKPOINTS
+        supervised_only = ""  # why a reinforcement phase that failed left the supervised adapter
+        if not reinforcing:  # a resume inside the reinforcement phase has its supervised steps behind it
+            trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
+        if cfg.grpo_steps and not stop_event.is_set():
+            if lead:  # the supervised adapter: usable even if the reinforcement fails
+                _save_adapter(model, tokenizer, output_dir / "adapter", record)
+                write_job(
+                    output_dir, supervised_steps=cfg.max_steps, total_steps=cfg.max_steps + cfg.grpo_steps
+                )
+            del trainer
+            trainer = None
+            keep_model = False  # its forward carries the reinforcement's patches: a new run loads afresh
+            try:
+                trainer = run_reinforcement(
+                    model,
+                    tokenizer,
+                    cfg,
+                    train_pairs,
+                    fmt,
+                    database_for(cfg),
+                    state,
+                    stop_event,
+                    run,
+                    output_dir,
+                    cuda,
+                    resume[0] if reinforcing else None,
+                )
+            except Exception as e:  # noqa: BLE001 - the supervised adapter is saved: it stays the run's adapter
+                supervised_only = friendly_error(e, cfg)
+                state.log(f"the reinforcement failed ({supervised_only}); the supervised adapter is kept")
+                run.set_tags({"reinforce_error": supervised_only[:250]})
 
         stopped = stop_event.is_set()
         outcome = "stopped" if stopped else "completed"
@@ -358,7 +391,8 @@ def run_training(
             )
         adapter = output_dir / "adapter"
         if lead:
-            _save_adapter(model, tokenizer, adapter, record)
+            if not supervised_only:  # after a failed reinforcement the saved supervised adapter stands
+                _save_adapter(model, tokenizer, adapter, record)
             state.log(f"adapter saved to {adapter}")
             run.log_artifacts(adapter, "adapter")
             run.set_tags({"outcome": outcome, "adapter_path": str(adapter)})
@@ -368,9 +402,8 @@ def run_training(
             if not (
                 cfg.keep_checkpoints or cfg.score_checkpoints
             ):  # the adapter is saved: no resume needs them
-                shutil.rmtree(
-                    output_dir / "checkpoints", ignore_errors=True
-                )  # the adapter is saved: no resume needed
+                for kind in (SUPERVISED_CHECKPOINTS, REINFORCE_CHECKPOINTS):
+                    shutil.rmtree(output_dir / kind, ignore_errors=True)
             state.log(message)
             if keep_open and cfg.evaluate_after and eval_pairs and not stopped:
                 state.update(status=Status.EVALUATING, adapter_path=str(adapter), message=message)

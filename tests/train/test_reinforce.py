@@ -1,0 +1,66 @@
+"""The reinforcement phase's reward (core.train.reinforce): the database judges each answer - 1 for the gold result,
+0.1 for SQL that runs but returns something else, 0 for SQL that fails, times out or is not there. The phase itself
+runs for real in tests/evaluate/test_evaluate.py (two GRPO steps after the supervised ones, then evaluated)."""
+
+import pytest
+
+from core.data import Pair, PromptFormat
+from core.db import open_database
+from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
+from core.train.reinforce import REWARD_RIGHT, REWARD_RUNS, DatabaseReward, _TorchLogProbs, prompt_rows
+
+GOLD = "SELECT r.name, SUM(s.amount) FROM sales s JOIN regions r ON s.region_id = r.region_id GROUP BY r.name"
+
+
+@pytest.fixture(scope="module")
+def reward():
+    return DatabaseReward(
+        open_database("duckdb", SAMPLE_SCHEMA.read_text(), SAMPLE_DATA, timeout_s=2), "postgres"
+    )
+
+
+@pytest.mark.parametrize(
+    "answer,expected",
+    [
+        # the right rows in another order, with aliases, in a fence: right
+        (
+            "```sql\nSELECT r.name AS region, SUM(s.amount) AS total FROM regions r JOIN sales s "
+            "ON s.region_id = r.region_id GROUP BY r.name ORDER BY total\n```",
+            REWARD_RIGHT,
+        ),
+        ("SELECT SUM(amount) FROM sales", REWARD_RUNS),  # runs, wrong result
+        ("SELECT region, SUM(amount) FROM sales GROUP BY region", 0.0),  # fails: no such column
+        ("SELECT COUNT(*) FROM sales a, sales b, sales c, sales d", 0.0),  # times out
+        ("DROP TABLE sales", 0.0),  # not a read: never run
+        ("There are eight regions.", 0.0),  # no SQL
+    ],
+)
+def test_the_database_judges_each_answer(reward, answer, expected):
+    conversational = [{"role": "assistant", "content": answer}]
+    assert reward(["q"], [answer], gold_sql=[GOLD]) == [expected]
+    assert reward(["q"], [conversational], gold_sql=[GOLD]) == [expected]  # TRL's chat form of a completion
+
+
+def test_gold_results_run_once_and_rows_carry_the_gold_sql(reward):
+    reward(["q"] * 3, ["SELECT 1"] * 3, gold_sql=[GOLD] * 3)
+    assert list(reward._gold) == [GOLD]
+    fmt = PromptFormat(
+        "You are a {dialect} SQL expert for the {database} database.", "postgres", "", "none", "shop"
+    )
+    [row] = prompt_rows([Pair("Sales per region?", GOLD, 1)], fmt)
+    assert [m["role"] for m in row["prompt"]] == ["system", "user"] and row["gold_sql"] == GOLD
+
+
+def test_the_plain_torch_log_probabilities_match_a_log_softmax():
+    """The CPU stand-in for TRL's Triton kernel: the same numbers as the textbook formula."""
+    import torch
+
+    torch.manual_seed(0)
+    hidden, weight, targets = torch.randn(5, 8), torch.randn(11, 8), torch.randint(0, 11, (5,))
+    log_p, entropy, _, _, top1 = _TorchLogProbs.apply(
+        hidden, weight, None, targets, 0.5, 4, None, 1.0, ("log_probs", "entropy", "is_top1")
+    )
+    reference = torch.log_softmax(hidden @ weight.t() / 0.5, dim=-1)
+    assert torch.allclose(log_p, reference.gather(-1, targets[:, None]).squeeze(-1), atol=1e-5)
+    assert torch.allclose(entropy, -(reference.exp() * reference).sum(-1), atol=1e-5)
+    assert torch.equal(top1, reference.argmax(-1) == targets)
