@@ -17,6 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.files import locked, write_atomic
 from core.paths import data_dir
 from core.tracking.journal import Journal
 from core.train.models import ModelError, resolve_model
@@ -200,10 +201,12 @@ def record_run(folder: Path) -> dict | None:
     if evaluated and job.get("eval_rows"):
         entry["eval_s_per_row"] = evaluated / (2 * job["eval_rows"])
     key = guess.get("key", "")
-    history = _history()
-    history[key] = (history.get(key, []) + [entry])[-KEEP:]
     try:
-        (data_dir() / HISTORY_FILE).write_text(json.dumps(history, indent=1), encoding="utf-8")
+        # runs side by side (and other processes) end at the same time: one read-modify-write at a time
+        with locked(data_dir() / HISTORY_FILE):
+            history = _history()
+            history[key] = (history.get(key, []) + [entry])[-KEEP:]
+            write_atomic(data_dir() / HISTORY_FILE, json.dumps(history, indent=1))
     except OSError:
         pass
     if job.get("status") != "completed":  # a stopped run says how fast, not how long a whole run takes
