@@ -8,19 +8,9 @@ exactly as the SQL holds them (a threshold is rounded before both are built, so 
 
 import datetime
 import decimal
-import functools
 import re
 
-
-@functools.cache
-def _english():
-    """inflect's engine, made on first use: importing inflect costs ~1.6 s of CPU (it type-checks itself as it loads),
-    and every process that imports core (the studio, each worker, each generation child, each CLI call) would pay it
-    though only pair generation needs it."""
-    import inflect  # noqa: PLC0415 - see above
-
-    return inflect.engine()
-
+from core.data.english import UNCOUNTABLE, english, plural_word, singular_word
 
 # Short forms common in column names, spelled out.
 ABBREVIATIONS = {
@@ -58,22 +48,6 @@ ABBREVIATIONS = {
     "stat": "status",
     "loc": "location",
     "sz": "size",
-}
-# Nouns that do not take a plural here: a table named after one gets "record(s)" ("cars data records").
-UNCOUNTABLE = {
-    "data",
-    "information",
-    "info",
-    "history",
-    "staff",
-    "equipment",
-    "inventory",
-    "music",
-    "software",
-    "news",
-    "feedback",
-    "media",
-    "personnel",
 }
 # Last words of a table name that say "a table of", not what a row is: `cars_data` holds cars, `model_list` models.
 CONTAINER_WORDS = {"data", "information", "list", "details", "records", "table", "tbl", "entries"}
@@ -151,22 +125,6 @@ def name_part(column_name: str) -> str | None:
 def humanise(name: str) -> str:
     """A column or table name as words: `signup_date` -> "sign-up date"."""
     return " ".join(words_of(name)) or name
-
-
-@functools.lru_cache(maxsize=4096)
-def singular_word(word: str) -> str:
-    """'people' -> 'person', 'cities' -> 'city'; a word that is already singular (or cannot be) is kept."""
-    if word in UNCOUNTABLE or not word.isalpha() or word.endswith(("ss", "sis", "us")):
-        return word
-    return _english().singular_noun(word) or word
-
-
-@functools.lru_cache(maxsize=4096)
-def plural_word(word: str) -> str:
-    """'person' -> 'people', 'city' -> 'cities'; an uncountable word is kept."""
-    if word in UNCOUNTABLE or not word.isalpha():
-        return word
-    return _english().plural_noun(singular_word(word))
 
 
 _ONE = re.compile(r"\b((?:more than|at least|exactly|at most|fewer than) (?:one|1) )(\w+)(?: (\w+))?")
@@ -299,11 +257,11 @@ def month_name(date: datetime.date) -> str:
 
 def plural_verb(verb: str) -> str:
     """ "lives" -> "live", "teaches" -> "teach": the verb for a plural subject ("students who live in a dorm")."""
-    return _english().plural_verb(verb)
+    return english().plural_verb(verb)
 
 
 def article(noun: str) -> str:
-    return _english().a(noun)
+    return english().a(noun)
 
 
 def join_words(words: list[str]) -> str:
