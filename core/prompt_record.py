@@ -35,11 +35,19 @@ class PromptRecord:
     schema_text: str = ""  # the CREATE TABLEs of the whole database, compact
     schema_mode: str = "full"  # what the prompt holds of them: full, relevant (per question) or none
     database: str = ""  # the database's name, for templates with {database}
+    # How "relevant" finds the tables a question names (core.data.schema.PLURALS): records written before the field
+    # existed were trained with the suffix rule, and keep it.
+    plurals: str = "inflect"
 
     @property
     def format(self) -> PromptFormat:
         return PromptFormat(
-            self.system_template, self.dialect, self.schema_text, self.schema_mode, self.database
+            self.system_template,
+            self.dialect,
+            self.schema_text,
+            self.schema_mode,
+            self.database,
+            self.plurals,
         )
 
     @property
@@ -73,6 +81,7 @@ class PromptRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> "PromptRecord":
+        data = {"plurals": "suffix", **data}  # a record from before `plurals`: the rule it was trained with
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     @classmethod
@@ -88,4 +97,4 @@ class PromptRecord:
     @classmethod
     def for_run(cls, cfg: TrainConfig, schema_text: str) -> "PromptRecord":
         fmt = cfg.prompt_format(schema_text)
-        return cls(cfg.model, fmt.template, fmt.dialect, schema_text, fmt.mode, fmt.database)
+        return cls(cfg.model, fmt.template, fmt.dialect, schema_text, fmt.mode, fmt.database, fmt.plurals)

@@ -56,6 +56,10 @@ class RunState:
     total_steps: int = 0
     started_at: float = 0.0
     finished_at: float = 0.0
+    # The step and the time this process's training began at (its first step): the ETA's pace counts from there,
+    # so loading the model is not training time, nor are a resumed run's steps before its checkpoint.
+    paced_from_step: int = 0
+    paced_from: float = 0.0
     last_loss: float | None = None
     tokens_per_second: float | None = None
     tokens_seen: int = 0
@@ -96,6 +100,12 @@ class RunState:
             self.log_lines.append(redact(line))
             self.log_count += 1
 
+    def pace_from(self, step: int) -> None:
+        """Training begins (or goes on after a Resume) at `step`, now; the first call of a run counts. Called from
+        the training loop's thread only (through `update`, so a worker's mirror writes it too)."""
+        if not self.paced_from:
+            self.update(paced_from_step=step, paced_from=time.time())
+
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
@@ -110,10 +120,11 @@ class RunState:
             data["log_lines"] = list(self.log_lines)
         now = data["finished_at"] or time.time()
         data["elapsed"] = now - data["started_at"] if data["started_at"] else 0.0
-        done, total = data["step"], data["total_steps"]
+        step, total = data["step"], data["total_steps"]
+        done = step - data["paced_from_step"]  # steps this process trained, in the time since it began
         data["eta"] = (
-            (data["elapsed"] / done * (total - done))
-            if done and total and data["status"] == "running"
+            (now - data["paced_from"]) / done * (total - step)
+            if data["paced_from"] and done > 0 and total and data["status"] == "running"
             else None
         )
         return data

@@ -56,6 +56,35 @@ def test_the_train_form_is_built_from_the_configs_fields():
     assert TrainConfig.coerce("load_in_4bit", "auto") is None and TrainConfig.coerce("max_steps", "12") == 12
 
 
+def test_a_form_value_becomes_its_fields_declared_type():
+    """Each field's value is converted by its declared type (pydantic), not by the text of its annotation: an
+    optional text field is no boolean, and "false" is False."""
+    from dataclasses import dataclass
+
+    from core.settings import Settings
+
+    @dataclass
+    class Form(Settings):
+        note: str | None = None
+        steps: int = 1
+        check: bool = True
+        quantized: bool | None = None
+
+    assert Form.coerce("note", " kept ") == "kept"  # by the annotation's text, a bool: False
+    assert (Form.coerce("steps", "12"), Form.coerce("steps", 12.0), Form.coerce("check", "false")) == (
+        12,
+        12,
+        False,
+    )
+    assert (Form.coerce("quantized", "auto"), Form.coerce("quantized", "off"), Form.coerce("note", None)) == (
+        None,
+        False,
+        None,
+    )
+    with pytest.raises(ValueError, match=r"^Input should be a valid integer.*\(got '1e'\)$"):
+        Form.coerce("steps", "1e")  # one line, no link to pydantic's pages
+
+
 def test_a_broken_layer_contract_fails_the_import_linter(tmp_path):
     """The layers in pyproject.toml are enforced: a copy of the project where the data stage imports gradio and
     the training stage imports the evaluation stage fails `lint-imports`, naming both contracts (`make test` runs

@@ -57,12 +57,13 @@ class PromptFormat:
     schema_text: str = ""  # the compact CREATE TABLEs of the whole database
     mode: str = "full"
     database: str = ""
+    plurals: str = "inflect"  # how "relevant" finds the tables a question names (core.data.schema.PLURALS)
 
     def schema_for(self, question: str) -> str:
         if self.mode == "none":
             return ""
         if self.mode == "relevant" and self.schema_text:
-            return relevant_schema(question, self.schema_text, self.dialect)
+            return relevant_schema(question, self.schema_text, self.dialect, self.plurals)
         return self.schema_text
 
     def system(self, pair: Pair) -> str:

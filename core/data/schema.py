@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from core.data.english import plural_word, singular_word
 from core.data.sqlparse import parse_problem, parse_sql
 
 DIALECTS = (
@@ -138,24 +139,35 @@ def _tables_of(schema_text: str, dialect: str) -> tuple[tuple[str, tuple[str, ..
     return tuple(out)
 
 
-def _word_forms(name: str) -> set[str]:
-    """How a question may mention a table or column: 'sale_date' -> {'sale_date', 'sale date', 'sales date', ...}."""
+# How a "relevant" prompt tells that a question names a table or column: by the English singular and plural of its
+# last word ("inflect"), or by the suffix rule prompts used before (+s, -s, -ies -> -y: "addresses" -> "addresse",
+# "countrys"), which the prompt records of adapters trained with it say, so their prompts stay what they trained on.
+PLURALS = ("inflect", "suffix")
+
+
+@functools.lru_cache(maxsize=8192)
+def _word_forms(name: str, plurals: str = "inflect") -> frozenset[str]:
+    """How a question may mention a table or column: 'sale_date' -> {'sale_date', 'sale date', 'sale dates'},
+    'people' -> {'people', 'person'}, 'address' -> {'address', 'addresses'}."""
     spaced = name.lower().replace("_", " ").strip()
-    forms = {name.lower(), spaced}
-    last = spaced.split(" ")[-1]
-    if last.endswith("ies"):
-        forms.add(spaced[:-3] + "y")
-    elif last.endswith("s"):
-        forms.add(spaced[:-1])
+    *head, last = spaced.split(" ")
+    if plurals == "suffix":
+        if last.endswith("ies"):
+            others = [spaced[:-3] + "y"]
+        else:
+            others = [spaced[:-1] if last.endswith("s") else spaced + "s"]
     else:
-        forms.add(spaced + "s")
-    return {f for f in forms if len(f) > 2}
+        others = [" ".join([*head, word]) for word in (singular_word(last), plural_word(last))]
+    return frozenset(f for f in (name.lower(), spaced, *others) if len(f) > 2)
 
 
-def relevant_schema(question: str, schema_text: str, dialect: str = "postgres") -> str:
+def relevant_schema(
+    question: str, schema_text: str, dialect: str = "postgres", plurals: str = "inflect"
+) -> str:
     """The CREATE TABLEs of the tables a question mentions (by name, or by one of their columns' names, singular or
     plural, with spaces for underscores), or all of them when it mentions none. The same words at training and at
-    inference: the gold SQL is never looked at, so a deployed model gets the prompt it was trained on."""
+    inference: the gold SQL is never looked at, so a deployed model gets the prompt it was trained on (`plurals`:
+    PLURALS, as the prompt record says)."""
     try:
         tables = _tables_of(schema_text, dialect)
     except sqlglot.errors.SqlglotError:
@@ -164,7 +176,8 @@ def relevant_schema(question: str, schema_text: str, dialect: str = "postgres") 
     words = {w for w in text.split()}
 
     def mentioned(name: str) -> bool:
-        return any((f" {form} " in text) if " " in form else form in words for form in _word_forms(name))
+        forms = _word_forms(name, plurals)
+        return any((f" {form} " in text) if " " in form else form in words for form in forms)
 
     kept = [
         sql

@@ -33,7 +33,7 @@ WRITE_STATEMENTS = (
 )
 
 
-def _source_columns(source, known: dict[str, set[str]]) -> set[str] | None:
+def source_columns(source, known: dict[str, set[str]]) -> set[str] | None:
     """Lower-cased column names a FROM/JOIN source offers; None when they cannot be known (a table missing from
     the schema, which is reported on its own; a table function; a subquery that selects *)."""
     if isinstance(source, exp.Table):
@@ -49,7 +49,15 @@ def _source_columns(source, known: dict[str, set[str]]) -> set[str] | None:
     return {name.lower() for name in query.named_selects}
 
 
-def _visible_scopes(scope: Scope):
+def query_scopes(tree: exp.Expression) -> list[Scope] | None:
+    """The query's scopes, innermost first (sqlglot's traverse_scope), or None when sqlglot cannot follow them."""
+    try:
+        return list(traverse_scope(tree))
+    except (sqlglot.errors.SqlglotError, *_PARSER_CRASHES):
+        return None
+
+
+def visible_scopes(scope: Scope):
     """The scope, then the enclosing ones whose FROM it may refer to (a subquery may be correlated; a CTE or a
     derived table may not)."""
     yield scope
@@ -60,7 +68,7 @@ def _visible_scopes(scope: Scope):
         yield scope
 
 
-def _scope_columns(scope: Scope) -> list[exp.Column]:
+def scope_columns(scope: Scope) -> list[exp.Column]:
     """The columns written in this scope itself (not in its subqueries). sqlglot's `columns` leaves out unqualified
     names in HAVING (they may be output aliases); they are checked here too, aliases being allowed."""
     mine = scope.column_index
@@ -92,15 +100,14 @@ def check_names(
     (sqlglot's traverse_scope): an unqualified column must belong to a table of its own FROM/JOIN (or, in a
     correlated subquery, of an enclosing one), or be an output alias of its SELECT; a qualified one to the table
     its qualifier names."""
-    try:
-        scopes = traverse_scope(tree)
-    except (sqlglot.errors.SqlglotError, *_PARSER_CRASHES):
+    scopes = query_scopes(tree)
+    if scopes is None:
         return []  # sqlglot cannot follow this query's scopes; it parsed, so nothing more to say
     problems = []
     entries = {id(scope): _entries(scope, known, problems) for scope in scopes}
     for scope in scopes:
-        visible = [entries[id(outer)] for outer in _visible_scopes(scope) if id(outer) in entries]
-        for column in _scope_columns(scope):
+        visible = [entries[id(outer)] for outer in visible_scopes(scope) if id(outer) in entries]
+        for column in scope_columns(scope):
             problem = _column_problem(column, scope, visible, dialect)
             if problem:
                 problems.append(problem)
@@ -116,7 +123,7 @@ def _entries(scope: Scope, known: dict[str, set[str]], problems: list) -> list[_
             problems.append(
                 (ERROR, f"unknown table '{source.name}'", "fix the name, or add it to the schema")
             )
-        out.append((name.lower(), source.name if is_table else name, _source_columns(source, known)))
+        out.append((name.lower(), source.name if is_table else name, source_columns(source, known)))
     return out
 
 

@@ -10,8 +10,8 @@ from sqlglot import exp
 from core.db.draft import Drafter
 from core.db.literals import literal, numeric, round_2
 from core.db.phrasing import (
-    NUMBER_WORDS,
     article,
+    count_words,
     is_or_are,
     plural_verb,
     plural_word,
@@ -272,12 +272,12 @@ def count_condition(d: Drafter, key: exp.Column | None = None) -> tuple[exp.Expr
     the count is of `key`, a column no counted row leaves empty (Spider train: 16 of 371 write COUNT(address_id))."""
     count = exp.Count(this=key if key is not None and d.rng.random() < 0.05 else exp.Star())
     n, how = d.rng.choice([2, 2, 3]), d.weighted({"gte": 44, "gt": 58, "eq": 9, "lt": 5, "lte": 4})
-    said = NUMBER_WORDS if d.rng.random() < 0.78 else {k: str(k) for k in NUMBER_WORDS}  # "more than one"
+    said = count_words if d.rng.random() < 0.78 else str  # "more than one"
     cls, words = {
-        "gte": (exp.GTE, f"at least {said[n]}"),
-        "gt": (exp.GT, f"more than {said[n - 1]}"),
-        "eq": (exp.EQ, f"exactly {said[n]}"),
-        "lt": (exp.LT, f"fewer than {said[n]}"),
-        "lte": (exp.LTE, f"at most {said[n]}"),
+        "gte": (exp.GTE, f"at least {said(n)}"),
+        "gt": (exp.GT, f"more than {said(n - 1)}"),
+        "eq": (exp.EQ, f"exactly {said(n)}"),
+        "lt": (exp.LT, f"fewer than {said(n)}"),
+        "lte": (exp.LTE, f"at most {said(n)}"),
     }[how]
     return cls(this=count, expression=literal(n - 1 if how == "gt" else n)), words

@@ -6,21 +6,13 @@ library made for English plurals, not with rules of our own. Values are written 
 exactly as the SQL holds them (a threshold is rounded before both are built, so "greater than 0.02" means `> 0.02`).
 """
 
+import calendar
 import datetime
 import decimal
 import functools
 import re
 
-
-@functools.cache
-def _english():
-    """inflect's engine, made on first use: importing inflect costs ~1.6 s of CPU (it type-checks itself as it loads),
-    and every process that imports core (the studio, each worker, each generation child, each CLI call) would pay it
-    though only pair generation needs it."""
-    import inflect  # noqa: PLC0415 - see above
-
-    return inflect.engine()
-
+from core.data.english import UNCOUNTABLE, english, plural_word, singular_word
 
 # Short forms common in column names, spelled out.
 ABBREVIATIONS = {
@@ -59,22 +51,6 @@ ABBREVIATIONS = {
     "loc": "location",
     "sz": "size",
 }
-# Nouns that do not take a plural here: a table named after one gets "record(s)" ("cars data records").
-UNCOUNTABLE = {
-    "data",
-    "information",
-    "info",
-    "history",
-    "staff",
-    "equipment",
-    "inventory",
-    "music",
-    "software",
-    "news",
-    "feedback",
-    "media",
-    "personnel",
-}
 # Last words of a table name that say "a table of", not what a row is: `cars_data` holds cars, `model_list` models.
 CONTAINER_WORDS = {"data", "information", "list", "details", "records", "table", "tbl", "entries"}
 # Columns whose value is where a row comes from: "from France" says which column without naming it.
@@ -102,23 +78,6 @@ PERSON_WORDS = set(
     writer researcher official mayor
     """.split()
 )
-# Small counts as people write them: "more than one", "at least two" (Spider train: 63 and 52 times, against 14 and
-# 16 with digits).
-NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def words_of(name: str) -> list[str]:
@@ -151,22 +110,6 @@ def name_part(column_name: str) -> str | None:
 def humanise(name: str) -> str:
     """A column or table name as words: `signup_date` -> "sign-up date"."""
     return " ".join(words_of(name)) or name
-
-
-@functools.lru_cache(maxsize=4096)
-def singular_word(word: str) -> str:
-    """'people' -> 'person', 'cities' -> 'city'; a word that is already singular (or cannot be) is kept."""
-    if word in UNCOUNTABLE or not word.isalpha() or word.endswith(("ss", "sis", "us")):
-        return word
-    return _english().singular_noun(word) or word
-
-
-@functools.lru_cache(maxsize=4096)
-def plural_word(word: str) -> str:
-    """'person' -> 'people', 'city' -> 'cities'; an uncountable word is kept."""
-    if word in UNCOUNTABLE or not word.isalpha():
-        return word
-    return _english().plural_noun(singular_word(word))
 
 
 _ONE = re.compile(r"\b((?:more than|at least|exactly|at most|fewer than) (?:one|1) )(\w+)(?: (\w+))?")
@@ -294,18 +237,33 @@ def spoken_value(value) -> str:
 
 
 def month_name(date: datetime.date) -> str:
-    return f"{MONTHS[date.month - 1]} {date.year}"
+    """ "March 2014" (the C locale's names, English, as Python starts in)."""
+    return f"{calendar.month_name[date.month]} {date.year}"
 
 
 def plural_verb(verb: str) -> str:
     """ "lives" -> "live", "teaches" -> "teach": the verb for a plural subject ("students who live in a dorm")."""
-    return _english().plural_verb(verb)
+    return english().plural_verb(verb)
 
 
 def article(noun: str) -> str:
-    return _english().a(noun)
+    return english().a(noun)
 
 
 def join_words(words: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    """'a', 'a and b', 'a, b and c' ('' for none)."""
+    return _joined(tuple(words))
+
+
+@functools.lru_cache(maxsize=4096)
+def _joined(words: tuple[str, ...]) -> str:
+    # no comma before "and"; commas even where a word has one (inflect would switch to ";"). Cached: inflect
+    # type-checks every call (~30 us), and a generation joins the same few column lists thousands of times.
+    return english().join(list(words), sep=",", final_sep="")
+
+
+@functools.lru_cache(maxsize=64)
+def count_words(n: int) -> str:
+    """A small count as people write it: "more than one", "at least two" (Spider train: 63 and 52 times, against 14
+    and 16 with digits)."""
+    return english().number_to_words(n)

@@ -15,6 +15,7 @@ from pathlib import Path
 from core.data import Pair, load_pairs
 from core.data.split import normalise_question
 from core.defaults import database_name_of
+from core.files import locked, write_atomic
 from core.paths import data_dir, safe_name
 from core.redact import redact
 
@@ -51,16 +52,16 @@ def add_question(database: str, question: str, sql: str) -> tuple[int, bool]:
         raise ValueError("A question and its SQL are both needed.")
     path = questions_file(database)
     path.parent.mkdir(parents=True, exist_ok=True)
-    kept = [
-        {"question": p.question, "sql": p.sql}
-        for p in your_questions(database)
-        if normalise_question(p.question) != normalise_question(question)
-    ]
-    new = len(kept) == len(your_questions(database))
-    kept.append({"question": question, "sql": sql})
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), encoding="utf-8")
-    tmp.replace(path)
+    with locked(path):  # two sessions (or the studio and a CLI) adding at once: neither question is lost
+        had = your_questions(database)
+        kept = [
+            {"question": p.question, "sql": p.sql}
+            for p in had
+            if normalise_question(p.question) != normalise_question(question)
+        ]
+        new = len(kept) == len(had)
+        kept.append({"question": question, "sql": sql})
+        write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
     return len(kept), new
 
 

@@ -9,11 +9,10 @@ where the batch size does not follow free memory. An adapter's answers are never
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from core.evaluate.vote import SAMPLING_SEED, TEMPERATURE, TOP_P
+from core.files import write_atomic
 from core.paths import data_dir
 
 
@@ -66,8 +65,8 @@ def write(cache_key: str | None, answers: list) -> None:
     path = _path(cache_key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as f:
-            json.dump(answers, f)
-        os.replace(f.name, path)  # whole or not at all: a reader never sees half a file
+        # Whole or not at all: a reader never sees half a file. No lock: nothing is read to write it, and two
+        # runs that ask the base at once write the same answers.
+        write_atomic(path, json.dumps(answers))
     except OSError:
         pass  # a full or read-only disk only costs the next evaluation its time

@@ -4,7 +4,8 @@
         answers = generator.generate("bundled", None, False, prompts)              # the base model
         answers = generator.generate("bundled", "data/outputs/JOB/adapter", False, prompts)
 
-The child keeps the last `keep` models loaded (the playground keeps base and adapter; an evaluation one at a time)
+The child keeps the `keep` models it used last loaded (the playground keeps base and adapter; an evaluation one at a
+time): a model asked for again goes to the back of the line, and the one unused the longest is freed first
 and answers JSON lines on its stdout; everything the libraries print goes to stderr. A failure in the child (a
 model that cannot be loaded, out of memory) comes back as the same kind of error with its message; a child that
 dies is reported as a RuntimeError and a new one is started by the next GeneratorProcess.
@@ -15,6 +16,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 
 from core.evaluate import answer_cache
 from core.evaluate.generate import SqlGenerator
@@ -110,12 +112,34 @@ def _error(kind: str, message: str) -> Exception:
     return {"ValueError": ValueError, "MemoryError": MemoryError}.get(kind, RuntimeError)(message)
 
 
+class LoadedModels:
+    """The models a generation child holds, at most `keep`, the least recently used freed first: the playground
+    asks the base model beside each adapter, so trying another adapter frees the last adapter, not the base it has
+    just asked (the oldest load), which the next question would load again."""
+
+    def __init__(self, keep: int, load=SqlGenerator):
+        self.keep, self._load, self._models = max(1, keep), load, OrderedDict()
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._models
+
+    def get(self, key: tuple):
+        """The model of `key`, loaded now when it is not held (after freeing the least recently used)."""
+        if key in self._models:
+            self._models.move_to_end(key)
+            return self._models[key]
+        while len(self._models) >= self.keep:
+            self._models.popitem(last=False)[1].close()
+        self._models[key] = self._load(*key)
+        return self._models[key]
+
+
 def serve(keep: int) -> None:
     """The child: read requests on stdin, answer on the original stdout; library output goes to stderr."""
 
     answers_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # print() of any library now lands on stderr, never in the protocol
-    loaded: dict[tuple, SqlGenerator] = {}
+    loaded = LoadedModels(keep)
 
     def reply(data: dict) -> None:
         answers_out.write(json.dumps(data) + "\n")
@@ -128,11 +152,8 @@ def serve(keep: int) -> None:
     def model_for(request: dict) -> SqlGenerator:
         key = (request["model"], request["adapter"], request["trust"])
         if key not in loaded:
-            while len(loaded) >= keep:
-                loaded.pop(next(iter(loaded))).close()
             reply({"progress": f"loading {request['model']}" + (" + adapter" if request["adapter"] else "")})
-            loaded[key] = SqlGenerator(*key)
-        return loaded[key]
+        return loaded.get(key)
 
     def answers_for(request: dict, samples: int = 0) -> list:
         """Greedy answers, or `samples` sampled ones per prompt; the base model's kept in the answer cache."""

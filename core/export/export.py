@@ -20,7 +20,7 @@ from pathlib import Path
 from core.config import BUNDLED_MODEL
 from core.data import ensure_chat_template
 from core.export.converter import GGUF_TYPES, INSTALL_HINT, convert_to_gguf, find_converter
-from core.export.merge import merge_files
+from core.export.merge import check_mergeable, merge_files
 from core.export.ollama import check_chat_template, modelfile, ollama_model_name
 from core.export.readme import BUNDLED_NOTE, adapter_readme, gguf_readme, merged_readme, ollama_readme
 from core.export.selfcheck import DEFAULT_QUESTIONS, SelfCheck, self_check, tag_run
@@ -181,6 +181,7 @@ def merge_into(src: ExportSource, folder: Path, dtype: str = "float16", progress
     lines start with "loading", "merging" and "writing" (STAGES: the Runs tab shows them)."""
     from transformers import AutoTokenizer
 
+    check_mergeable(src.adapter_dir)  # before the base model is fetched or converted
     progress(f"loading the base model {src.base_model} ...")
     merge_files(_base_folder(src.base_model, progress), src.adapter_dir, folder, dtype, progress)
     progress(f"writing the tokenizer and the model's files ({dtype}) ...")

@@ -27,15 +27,43 @@ class MergeError(ValueError):
     """The base model or the adapter cannot be merged as they are. The message says why."""
 
 
+# What a peft LoRA config may hold that one scale x B @ A per adapted layer does not merge (`export --adapter` takes
+# any adapter folder): per-layer ranks or alphas, DoRA's magnitudes, whole modules or token rows trained beside the
+# LoRA layers, trained biases, layers copied or parameters adapted in place.
+NOT_MERGED = {
+    "rank_pattern": "per-layer ranks (rank_pattern)",
+    "alpha_pattern": "per-layer alphas (alpha_pattern)",
+    "use_dora": "DoRA (use_dora)",
+    "modules_to_save": "whole modules trained beside it (modules_to_save)",
+    "trainable_token_indices": "trained token rows (trainable_token_indices)",
+    "lora_bias": "LoRA biases (lora_bias)",
+    "layer_replication": "copied layers (layer_replication)",
+    "target_parameters": "adapted parameters (target_parameters)",
+    "fan_in_fan_out": "weights stored transposed (fan_in_fan_out)",
+}
+
+
+def check_mergeable(adapter_dir: Path) -> dict:
+    """The adapter's config, or MergeError in one line when the streaming merge cannot merge it exactly."""
+    config = json.loads((Path(adapter_dir) / "adapter_config.json").read_text(encoding="utf-8"))
+    found = [what for key, what in NOT_MERGED.items() if config.get(key)]
+    if config.get("peft_type", "LORA") != "LORA":
+        found.insert(0, f"peft type {config['peft_type']} (not LoRA)")
+    if config.get("bias", "none") != "none":
+        found.append(f"trained biases (bias: {config['bias']})")
+    if found:
+        raise MergeError(
+            f"This adapter has {', '.join(found)}: the merge adds one scale x B @ A to each adapted layer and "
+            "would lose it. Export the adapter zip instead, or merge with peft's merge_and_unload()."
+        )
+    return config
+
+
 def _adapter(adapter_dir: Path) -> tuple[dict, float]:
     """module name -> (lora_A, lora_B) of the adapter, and its scale (alpha / r, or alpha / sqrt(r) with rsLoRA)."""
     from safetensors.torch import load_file
 
-    config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
-    if config.get("fan_in_fan_out"):
-        raise MergeError(
-            "This adapter stores its weights transposed (fan_in_fan_out); merge it with peft instead."
-        )
+    config = check_mergeable(adapter_dir)
     r, alpha = config["r"], config["lora_alpha"]
     scale = alpha / (r**0.5) if config.get("use_rslora") else alpha / r
     pairs: dict[str, dict] = {}

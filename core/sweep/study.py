@@ -27,13 +27,16 @@ def default_storage() -> str:
 
 
 def storage_url(storage: str | None) -> str:
-    """The storage as SQLAlchemy takes it: a plain postgresql:// URL uses psycopg 3 (the driver installed)."""
+    """The storage as SQLAlchemy takes it: a PostgreSQL URL without a driver (postgresql:// or postgres://, as the
+    database box takes them) uses psycopg 3, the driver installed. Parsed by SQLAlchemy's own make_url, so a
+    password's escapes and the query string pass as they are."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - loaded with optuna, for a search only
+
     storage = storage or default_storage()
-    return (
-        "postgresql+psycopg://" + storage[len("postgresql://") :]
-        if storage.startswith("postgresql://")
-        else storage
-    )
+    url = make_url(storage)
+    if url.drivername not in ("postgresql", "postgres"):
+        return storage
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
 def _optuna():

@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from core.files import locked, write_atomic
+
 JOURNAL = "tracking.jsonl"
 SENT = "tracking.sent"
 
@@ -79,15 +81,20 @@ class Journal:
             return self.ops[self.sent :]
 
     def acknowledge(self, count: int, run_id: str | None = None) -> None:
-        """MLflow has `count` more operations; persist the pointer (write then rename: never half-written)."""
+        """MLflow has `count` more operations; persist the pointer. Under the file's lock, as a read-modify-write:
+        another process syncing the same folder (the studio's sync thread, a CLI's `sync_journal`) may have moved
+        it further meanwhile, and its word stands (what it sent is not sent again)."""
         with self._lock:
             self.sent = min(self.sent + count, len(self.ops))
             if run_id:
                 self.run_id = run_id
-            tmp = self.folder / (SENT + ".tmp")
             try:
-                tmp.write_text(json.dumps({"run_id": self.run_id, "sent": self.sent}), encoding="utf-8")
-                os.replace(tmp, self.folder / SENT)
+                with locked(self.folder / SENT):
+                    there = self._read_sent()
+                    self.run_id = self.run_id or there.get("run_id", "")
+                    if there.get("run_id", self.run_id) == self.run_id:
+                        self.sent = max(self.sent, min(int(there.get("sent", 0)), len(self.ops)))
+                    write_atomic(self.folder / SENT, json.dumps({"run_id": self.run_id, "sent": self.sent}))
             except OSError:
                 pass
 

@@ -91,7 +91,15 @@ def make_progress_callback(state: RunState, stop_event, run, offset: int = 0, ph
                 + (f", continuing after step {st.global_step}" if st.global_step else "")
             )
 
+        def on_step_begin(self, args, st, control, **kw):
+            state.pace_from(
+                st.global_step + offset
+            )  # the first step: the model, the checkpoint and its batches are loaded
+
         def on_step_end(self, args, st, control, **kw):
+            state.pace_from(
+                st.global_step + offset
+            )  # (a training loop that calls no on_step_begin: from the 2nd step)
             state.update(step=st.global_step + offset, epoch=st.epoch or 0.0)
             if _agreed(stop_event.is_set()):
                 control.should_training_stop = True

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.defaults import default_candidates
+from core.files import locked, write_atomic
 from core.paths import data_dir
 from core.tracking.journal import Journal
 from core.train.model_size import memory_gib, model_dims, split_parameters
@@ -205,10 +206,12 @@ def record_run(folder: Path) -> dict | None:
         )
         entry["answer_s"] = statistics.median(step_times) / max(answers, 1)
     key = guess.get("key", "")
-    history = _history()
-    history[key] = (history.get(key, []) + [entry])[-KEEP:]
     try:
-        (data_dir() / HISTORY_FILE).write_text(json.dumps(history, indent=1), encoding="utf-8")
+        # runs side by side (and other processes) end at the same time: one read-modify-write at a time
+        with locked(data_dir() / HISTORY_FILE):
+            history = _history()
+            history[key] = (history.get(key, []) + [entry])[-KEEP:]
+            write_atomic(data_dir() / HISTORY_FILE, json.dumps(history, indent=1))
     except OSError:
         pass
     if job.get("status") != "completed":  # a stopped run says how fast, not how long a whole run takes

@@ -7,7 +7,7 @@ whose process died (killed, crashed, machine restarted).
     outputs/<job>/state.json, log.txt, stop.request, watched    the worker <-> studio channel (core.train.progress)
     outputs/<job>/worker.log        the worker process's own output (tracebacks, library warnings)
     outputs/<job>/watch.lock        held (flock) by the studio process watching the job
-    outputs/<job>/job.lock          held (flock) while job.json is rewritten (the studio and the worker both do)
+    outputs/<job>/job.json.lock     held (core.files.locked) while job.json is rewritten (the studio and the worker)
     data/training.lock              held (flock) by the worker process that trains; the OS drops it when that ends
 """
 
@@ -16,20 +16,19 @@ import json
 import os
 import shutil
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from core.files import locked, write_atomic
 from core.paths import data_dir, outputs_dir
 from core.runstate import ACTIVE, RESUMABLE
 from core.tracking import sync_journal
 from core.tracking.journal import Journal
 
 JOB_FILE = "job.json"
-JOB_LOCK = "job.lock"
 DEFAULT_MIN_FREE_MB = 500  # checkpoints + adapter of a 7B LoRA run fit; raise it with STUDIO_MIN_FREE_MB
 
 
@@ -57,17 +56,10 @@ def write_job(folder: Path, **fields) -> dict:
 
     Readable by its owner only, like ~/.pgpass: the run's settings hold the database URL the worker and a Resume
     connect with, password included (logs and MLflow get it masked)."""
-    # The studio and the worker both write it: one at a time (else one's fields are lost, or its temp file is
-    # renamed away under it), each through a temp file of its own.
-    with open(Path(folder) / JOB_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # The studio and the worker both write it: one at a time, else one's fields are lost.
+    with locked(Path(folder) / JOB_FILE):
         job = {**(read_job(folder) or {}), **fields}
-        tmp = Path(folder) / f"{JOB_FILE}.{os.getpid()}-{threading.get_ident()}.tmp"
-        with os.fdopen(
-            os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
-        ) as f:
-            f.write(json.dumps(job, indent=1, default=str))
-        os.replace(tmp, Path(folder) / JOB_FILE)
+        write_atomic(Path(folder) / JOB_FILE, json.dumps(job, indent=1, default=str), mode=0o600)
     return job
 
 

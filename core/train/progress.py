@@ -15,6 +15,7 @@ import os
 import time
 from pathlib import Path
 
+from core.files import write_atomic
 from core.runstate import FINISHED, RunState, Status
 
 STATE_FILE, LOG_FILE, STOP_FILE, WATCH_FILE = "state.json", "log.txt", "stop.request", "watched"
@@ -29,12 +30,6 @@ def orphan_limit_s() -> float:
         return float(os.environ.get("STUDIO_ORPHAN_LIMIT_S", DEFAULT_ORPHAN_LIMIT_S))
     except ValueError:
         return DEFAULT_ORPHAN_LIMIT_S
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class MirroredState(RunState):

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from core.config import ConfigError, TrainConfig
+from core.files import locked, write_atomic
 from core.paths import data_dir, outputs_dir
 from core.runstate import ACTIVE, FINISHED, Status
 from core.train import supervisor
@@ -35,7 +36,7 @@ from core.train.jobs import read_job
 
 QUEUE_FILE = "queue.json"
 POLL_S = 1.0
-_lock = threading.Lock()
+_lock = threading.Lock()  # this process's one runner (get_queue_runner)
 
 
 @dataclass
@@ -69,16 +70,16 @@ class Queue:
 
     @classmethod
     def load(cls) -> "Queue":
-        with _lock:
-            try:
-                data = json.loads(cls.path().read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                return cls()
-            except (OSError, ValueError):  # damaged: kept aside (nothing is lost), and the queue starts empty
+        try:
+            data = json.loads(cls.path().read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError):  # damaged: kept aside (nothing is lost), and the queue starts empty
+            with locked(cls.path()):
                 cls.path().replace(
                     cls.path().with_name(f"queue.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json")
                 )
-                return cls()
+            return cls()
         known = {f.name for f in fields(QueueItem)}
         items = [QueueItem(**{k: v for k, v in item.items() if k in known}) for item in data.get("items", [])]
         return cls(
@@ -89,17 +90,16 @@ class Queue:
         )
 
     def save(self) -> None:
-        with _lock:
-            tmp = self.path().with_name(f"{QUEUE_FILE}.{os.getpid()}.tmp")
-            data = {
-                "items": [asdict(i) for i in self.items],
-                "running": self.running,
-                "stop_after_current": self.stop_after_current,
-                "parallel": self.parallel,
-            }
-            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-            tmp.replace(self.path())  # a job's database URL may be in a config: the file stays the owner's
-            os.chmod(self.path(), 0o600)
+        """Write the queue whole (a job's database URL may be in a config: the file is the owner's only). A change
+        of what is there goes through `update`, which holds the lock from the load to the save."""
+        data = {
+            "items": [asdict(i) for i in self.items],
+            "running": self.running,
+            "stop_after_current": self.stop_after_current,
+            "parallel": self.parallel,
+        }
+        with locked(self.path()):
+            write_atomic(self.path(), json.dumps(data, indent=1), mode=0o600)
 
     # ---- editing ----
     def item(self, item_id: str) -> QueueItem:
@@ -150,10 +150,12 @@ class Queue:
 
 
 def update(change) -> Queue:
-    """Load the queue, apply `change(queue)`, save it: one writer at a time."""
-    queue = Queue.load()
-    change(queue)
-    queue.save()
+    """Load the queue, apply `change(queue)`, save it, under the queue file's lock: the runner's thread, the page's
+    buttons and a `core sweep` in another process each change it this way, and none loses another's change."""
+    with locked(Queue.path()):
+        queue = Queue.load()
+        change(queue)
+        queue.save()
     return queue
 
 

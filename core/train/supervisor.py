@@ -395,7 +395,7 @@ def explain_end(folder: Path, code: int | None, stopped_now: bool, step: int = 0
     if stopped_now:
         return "died", f"Stopped at once (Stop now) at step {step}: the training process was ended."
     if code is not None and code < 0:
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else "unknown"
+        name = signal.Signals(-code).name if -code in set(signal.Signals) else signal.strsignal(-code) or "?"
         hint = (
             " (the system may have run out of memory, or someone ended it)" if -code == signal.SIGKILL else ""
         )

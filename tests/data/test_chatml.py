@@ -2,6 +2,7 @@
 and the per-token mask of trained tokens."""
 
 import copy
+from dataclasses import asdict
 
 import pytest
 
@@ -149,6 +150,36 @@ def test_schema_in_the_prompt_full_relevant_or_none():
     assert (
         unmentioned.system(Pair("What is the meaning of it all?", "", 2)) == full
     )  # nothing named: all tables
+
+
+def test_relevant_tables_are_found_by_english_plurals_and_old_records_keep_their_rule():
+    """ "countries" names a country column, "people" a person table, "addresses" an address column (the suffix rule
+    said "countrys", "peoples", "addresse"); a prompt record from before keeps the rule it was trained with."""
+    from core.data.schema import relevant_schema
+    from core.prompt_record import PromptRecord
+
+    schema = (
+        "CREATE TABLE people (id INT, name TEXT);\nCREATE TABLE offices (id INT, address TEXT);\n"
+        "CREATE TABLE makers (id INT, country TEXT);\nCREATE TABLE cars (id INT, model TEXT)"
+    )
+
+    def tables(question: str, plurals: str = "inflect") -> list[str]:
+        kept = relevant_schema(question, schema, "postgres", plurals)
+        return [t for t in ("people", "offices", "makers", "cars") if f"CREATE TABLE {t} " in kept]
+
+    assert tables("Which person owns the most cars?") == ["people", "cars"]
+    assert tables("List the addresses of every office.") == ["offices"]
+    assert tables("How many countries make cars?") == ["makers", "cars"]
+    assert tables("Which person owns the most cars?", "suffix") == ["cars"]
+    assert tables("How many countries make cars?", "suffix") == ["cars"]
+    record = PromptRecord("bundled", schema_text=schema, schema_mode="relevant")
+    assert record.plurals == "inflect" and PromptRecord.from_dict(asdict(record)) == record
+    before = {k: v for k, v in asdict(record).items() if k != "plurals"}  # a studio_prompt.json of before
+    assert PromptRecord.from_dict(before).plurals == "suffix"
+    question = "How many countries make cars?"
+    trained = PromptRecord.from_dict(before).prompt_messages(question)[0]["content"]
+    assert "CREATE TABLE cars" in trained and "CREATE TABLE makers" not in trained  # as it was trained
+    assert "CREATE TABLE makers" in record.prompt_messages(question)[0]["content"]
 
 
 def test_defaults_fit_the_model_and_the_machine():

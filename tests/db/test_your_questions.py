@@ -2,6 +2,7 @@
 held-out rows taken by template and wording family, so no held-out wording was trained on."""
 
 import json
+import threading
 
 from core.config import TrainConfig
 from core.data import Pair, split_pairs
@@ -28,6 +29,27 @@ def test_questions_are_kept_per_database_and_a_question_asked_again_replaces_its
     assert questions_file("/data/shop.sqlite").parent == tmp_path / "questions"
     assert "secret" not in questions_file("postgresql://u:secret@localhost/shop").name
     assert your_questions("/data/other.sqlite") == []
+
+
+def test_questions_added_at_once_are_all_kept(tmp_path, monkeypatch):
+    """Two sessions (or the studio and a CLI) adding questions at once: each add is a read-modify-write of the
+    database's file under its cross-process lock, so neither loses the other's."""
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))
+
+    # words, not numbers: a number is a value, and questions that differ only in one are the same question
+    words = "zero one two three four five six seven eight nine ten eleven twelve".split()
+
+    def ask(who: str):
+        for word in words:
+            add_question("/data/shop.sqlite", f"Which {word} did {who} ask about?", "SELECT 1")
+
+    threads = [threading.Thread(target=ask, args=(who,)) for who in ("Ann", "Bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    kept = {p.question for p in your_questions("/data/shop.sqlite")}
+    assert kept == {f"Which {word} did {who} ask about?" for who in ("Ann", "Bob") for word in words}
 
 
 def test_your_questions_are_never_trained_on(tmp_path, monkeypatch):

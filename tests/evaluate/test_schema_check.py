@@ -1,5 +1,5 @@
 """The schema check repairs a near-miss table or column name to the schema's, only when the match is unambiguous,
-and leaves a correct query as it was, character for character."""
+each name in its own scope, and leaves a correct query as it was, character for character."""
 
 from core.evaluate import check_names
 
@@ -8,6 +8,7 @@ TABLES = {
     "Final_Score": ["id", "score", "person"],
     "concert": ["concert_ID", "concert_Name", "Year", "Stadium_ID"],
     "stadium": ["Stadium_ID", "Name", "Capacity"],
+    "singer_in_concert": ["concert_ID", "Singer_ID"],
     "Professionals": ["professional_id", "role_code", "email_address", "cell_number"],
 }
 
@@ -58,3 +59,38 @@ def test_a_correct_query_is_untouched():
     assert (
         check_names("SELEC nonsense", TABLES, "sqlite").sql == "SELEC nonsense"
     )  # does not parse: left alone
+
+
+def test_a_subquery_alias_is_not_repaired_against_a_table():
+    # T1 outside is the derived table, whose column is Nme; the T1 inside is singer
+    derived = "SELECT T1.Nme FROM (SELECT T1.Name AS Nme FROM singer AS T1) AS T1"
+    assert check_names(derived, TABLES, "sqlite").sql == derived
+    named_as_a_table = "SELECT singer.Nme FROM (SELECT Name AS Nme FROM singer) AS singer"
+    assert check_names(named_as_a_table, TABLES, "sqlite").sql == named_as_a_table
+    # T1 is singer outside and concert inside: the outer T1.Name is singer's, no concert_Name
+    reused = (
+        "SELECT T1.Name FROM singer AS T1 WHERE T1.Singer_ID IN (SELECT T2.Singer_ID FROM concert AS T1 JOIN "
+        "singer_in_concert AS T2 ON T1.concert_ID = T2.concert_ID WHERE T1.Year = 2014)"
+    )
+    assert check_names(reused, TABLES, "sqlite").sql == reused
+
+
+def test_a_correlated_column_is_resolved_in_the_scope_it_names():
+    # T1.Name inside EXISTS is the enclosing stadium's (a later subquery's T1 is concert): not concert_Name
+    sql = (
+        "SELECT T1.Capacity FROM stadium AS T1 WHERE EXISTS (SELECT 1 FROM singer AS T2 WHERE T2.Name = {}) "
+        "AND T1.Stadium_ID IN (SELECT T1.Stadium_ID FROM concert AS T1 WHERE T1.Year = 2014)"
+    )
+    assert check_names(sql.format("T1.Name"), TABLES, "sqlite").sql == sql.format("T1.Name")
+    near = check_names(sql.format("T1.Nme"), TABLES, "sqlite")  # a near miss: repaired against stadium
+    assert near.changes == [("Nme", "Name")] and "T2.Name = T1.Name" in near.sql
+    # unqualified: its own FROM first, then the enclosing one (a correlated subquery sees it)
+    inner = check_names(
+        "SELECT Name FROM stadium WHERE EXISTS (SELECT 1 FROM concert WHERE Yer = 2014 AND Capacty > 9)",
+        TABLES,
+        "sqlite",
+    )
+    assert inner.changes == [("Yer", "Year"), ("Capacty", "Capacity")]
+    # the outer query does not see a subquery's tables: Capacity is no column of singer
+    outer = "SELECT Capacty FROM singer WHERE Singer_ID IN (SELECT Stadium_ID FROM stadium)"
+    assert check_names(outer, TABLES, "sqlite").sql == outer

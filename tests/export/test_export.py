@@ -408,3 +408,28 @@ def test_the_merge_streams_tensor_by_tensor_and_equals_peft(tmp_path):
     ours = AutoModelForCausalLM.from_pretrained(tmp_path / "merged", dtype=torch.float16).state_dict()
     assert set(ours) == set(reference)
     assert all(torch.equal(ours[k], reference[k]) for k in reference)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"rank_pattern": {"q_proj": 4}},
+        {"alpha_pattern": {"v_proj": 32}},
+        {"use_dora": True},
+        {"modules_to_save": ["lm_head"]},
+    ],
+)
+def test_the_merge_refuses_in_one_line_what_one_scale_per_adapter_does_not_cover(setting, tmp_path, capsys):
+    """Per-layer ranks or alphas, DoRA and modules trained whole need more than one alpha / r per adapter: the
+    streaming merge would write a model that silently differs from the adapter, so `export --adapter` (any adapter
+    folder) says so before it fetches the base model, and leaves nothing behind."""
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "rank_pattern": {}, "alpha_pattern": {}}
+    (folder / "adapter_config.json").write_text(json.dumps({**config, "use_dora": False, **setting}))
+    out = tmp_path / "out"
+    args = ["export", "--adapter", str(folder), "--model", "bundled", "--format", "merged", "--out", str(out)]
+    assert main(args) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert f"({next(iter(setting))})" in line and "Export the adapter zip instead" in line
+    assert not out.exists() or not list(out.iterdir())

@@ -105,3 +105,17 @@ def test_two_workers_share_a_postgres_study_without_running_a_trial_twice(
     assert {
         r.info.run_id for r in children
     } == run_ids  # both logged to the same MLflow server, under the parent
+
+
+def test_a_postgres_url_without_a_driver_uses_psycopg():
+    """Both spellings the database box takes, postgresql:// and postgres://, become SQLAlchemy's psycopg 3 URL, the
+    password's escapes and the query string kept; other storages pass as given."""
+    from core.sweep.study import storage_url
+
+    assert storage_url("postgresql://u:p%40ss@h:5432/db?sslmode=require") == (
+        "postgresql+psycopg://u:p%40ss@h:5432/db?sslmode=require"
+    )
+    assert storage_url("postgres://u:pw@h/db") == "postgresql+psycopg://u:pw@h/db"
+    for kept in ("postgresql+psycopg2://u@h/db", "sqlite:////tmp/sweeps.db"):
+        assert storage_url(kept) == kept
+    assert storage_url(None).startswith("sqlite:///") and storage_url(None).endswith("sweeps.db")
