@@ -12,8 +12,9 @@ import pandas as pd
 
 from core.config import TrainConfig
 from core.data import Pair, Report
+from core.defaults import default_candidates
 from core.evaluate import GeneratorProcess
-from core.evaluate.vote import TEMPERATURE, TOP_P, default_candidates
+from core.evaluate.vote import TEMPERATURE, TOP_P
 from core.paths import data_dir
 from core.train import (
     USER_ERRORS,  # noqa: F401 - the tabs import it from here
