@@ -25,7 +25,10 @@ def loss_figure(
     loss: list[tuple[int, float]],
     eval_loss: list[tuple[int, float]] | None = None,
     title: str = "Training loss (from MLflow)",
+    reward: list[tuple[int, float]] | None = None,
 ) -> go.Figure:
+    """The supervised loss (and eval loss); after it, the reinforcement phase's mean reward on an axis of its own
+    (0 to 1, on the right), its steps numbered after the supervised ones."""
     fig = go.Figure()
     if loss:
         steps, values = zip(*loss, strict=True)
@@ -48,6 +51,20 @@ def loss_figure(
         steps, values = zip(*eval_loss, strict=True)
         fig.add_scatter(
             x=steps, y=values, mode="lines+markers", name="eval loss", line=dict(color="#d9822b", width=2)
+        )
+    if reward:
+        steps, values = zip(*reward, strict=True)
+        fig.add_scatter(
+            x=steps,
+            y=values,
+            mode="lines+markers",
+            name="mean reward (GRPO)",
+            yaxis="y2",
+            line=dict(color="#4c956c", width=2),
+            marker=dict(size=4),
+        )
+        fig.update_layout(
+            yaxis2=dict(title="reward", overlaying="y", side="right", range=[0, 1.05], showgrid=False)
         )
     fig.update_layout(title=title, xaxis_title="step", yaxis_title="loss", height=340, **CALM)
     if not loss:

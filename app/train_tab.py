@@ -163,11 +163,11 @@ def stop_training():
 
 def chart_data(run_id: str, tracking_uri: str | None = None) -> dict:
     """The points the charts show, read from the MLflow run's metric history."""
-    out = {"run_id": run_id, "loss": [], "eval_loss": [], "learning_rate": [], "warning": ""}
+    out = {"run_id": run_id, "loss": [], "eval_loss": [], "learning_rate": [], "reward": [], "warning": ""}
     if not run_id:
         return out
     try:
-        for key in ("loss", "eval_loss", "learning_rate"):
+        for key in ("loss", "eval_loss", "learning_rate", "reward"):
             out[key] = [list(p) for p in metric_history(run_id, key, tracking_uri)]
     except Exception as e:  # noqa: BLE001 - a slow or unreachable server must not break the page
         out["warning"] = (
@@ -259,6 +259,7 @@ def tick(last_view: str):
     data = chart_data(snap["mlflow_run_id"], snap["tracking_uri"] or None)
     view = (
         f"{snap['status']}|{snap['job_id']}|{snap['step']}|{len(data['loss'])}|{len(data['eval_loss'])}|"
+        f"{len(data['reward'])}|"
         f"{len(get_engine().interrupted)}|"
         f"{data['warning']}|{snap['mlflow_warning']}|{len(snap['log_lines'])}|{int(time.time()) // 5}"
     )
@@ -280,7 +281,7 @@ def tick(last_view: str):
     to_evaluate = gr.Button(visible=bool(evaluation_line(snap)) and snap["status"] == "completed")
     # no empty chart: a plot shows once MLflow has a point for it
     loss = (
-        gr.Plot(loss_figure(data["loss"], data["eval_loss"]), visible=True)
+        gr.Plot(loss_figure(data["loss"], data["eval_loss"], reward=data["reward"]), visible=True)
         if data["loss"]
         else gr.Plot(visible=False)
     )

@@ -64,3 +64,26 @@ def test_the_plain_torch_log_probabilities_match_a_log_softmax():
     assert torch.allclose(log_p, reference.gather(-1, targets[:, None]).squeeze(-1), atol=1e-5)
     assert torch.allclose(entropy, -(reference.exp() * reference).sum(-1), atol=1e-5)
     assert torch.equal(top1, reference.argmax(-1) == targets)
+
+
+def test_a_resume_inside_the_reinforcement_continues_from_its_own_checkpoint(tmp_path):
+    """After the supervised steps, the reinforcement phase's checkpoints come first, numbered after those steps."""
+    from core.train.jobs import latest_checkpoint, write_job
+
+    write_job(tmp_path, job_id="j", supervised_steps=40)
+    for kind, step in (("checkpoints", 40), ("checkpoints-reinforce", 2), ("checkpoints-reinforce", 4)):
+        (tmp_path / kind / f"checkpoint-{step}").mkdir(parents=True)
+        (tmp_path / kind / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    path, step = latest_checkpoint(tmp_path)
+    assert (path.parent.name, path.name, step) == ("checkpoints-reinforce", "checkpoint-4", 44)
+    (tmp_path / "checkpoints-reinforce" / "checkpoint-4" / "trainer_state.json").unlink()  # half-written
+    assert latest_checkpoint(tmp_path)[1] == 42
+
+
+def test_the_loss_chart_shows_the_mean_reward_beside_the_loss():
+    from app.charts import loss_figure
+
+    figure = loss_figure([(1, 2.0), (2, 1.5)], [], reward=[(3, 0.1), (4, 0.35)])
+    reward = next(t for t in figure.data if t.name == "mean reward (GRPO)")
+    assert list(reward.x) == [3, 4] and reward.yaxis == "y2" and tuple(figure.layout.yaxis2.range) == (0, 1.05)
+    assert all(t.name != "mean reward (GRPO)" for t in loss_figure([(1, 2.0)], []).data)
