@@ -142,6 +142,7 @@ def run_db(db_id: str, args, work: Path) -> dict:
                 "bench-generated-pairs",
                 "--run-name",
                 f"{db_id}-generated",
+                *(["--grpo-steps", str(args.grpo_steps)] if args.grpo_steps is not None else []),
             ]
         )
     )
@@ -162,9 +163,19 @@ def run_db(db_id: str, args, work: Path) -> dict:
         human = load_pairs(human_file)
     else:
         human = load_pairs(SPIDER / db_id / "pairs.jsonl")
-    report = evaluate(
-        human, db, PromptRecord.load(Path(adapter)), adapter, progress=lambda m: print(m, flush=True)
-    )
+    record = PromptRecord.load(Path(adapter))
+    report = evaluate(human, db, record, adapter, progress=lambda m: print(m, flush=True), candidates=1)
+    voted = None
+    if args.candidates > 1:  # the adapter again with voting (on a CPU the base model's prose costs too much)
+        voted = evaluate(
+            human,
+            db,
+            record,
+            adapter,
+            include_base=args.vote_base,
+            progress=lambda m: print(m, flush=True),
+            candidates=args.candidates,
+        )
     (data_dir() / f"{db_id}-rows.csv").write_text(
         rows_csv(report), encoding="utf-8"
     )  # every answer, to look at
@@ -183,6 +194,12 @@ def run_db(db_id: str, args, work: Path) -> dict:
             "checked": round(summary["exec_accuracy_checked"], 4),
             "valid": round(summary["valid_sql_rate"], 4),
         }
+    if voted is not None:
+        row["vote_min"] = round(voted.seconds / 60, 1)
+        row["candidates"] = args.candidates
+        for side, summary in voted.summaries.items():
+            row[side]["voted"] = round(summary["exec_accuracy_voted"], 4)
+            row[side]["voted_greedy"] = round(summary["exec_accuracy"], 4)  # the same greedy answers, again
     return row
 
 
@@ -190,7 +207,10 @@ def table(results: dict, args) -> str:
     lines = [
         f"\n### Generated pairs only, Spider-mini, all human questions ({time.strftime('%Y-%m-%d')}, this 2-core "
         "x86_64 CPU, bundled SmolLM2-135M-Instruct)\n",
-        f"Command: `.venv/bin/python bench/generated_pairs.py spider --n {args.n}`. Per database: "
+        f"Command: `.venv/bin/python bench/generated_pairs.py spider --n {args.n}"
+        + (f" --candidates {args.candidates}" if args.candidates > 1 else "")
+        + (f" --grpo-steps {args.grpo_steps}" if args.grpo_steps else "")
+        + "`. Per database: "
         f"`generate --db DB --n {args.n} --seed 7`, then `train PAIRS --db DB --no-evaluate` with the CLI's "
         "defaults on this machine (steps chosen by the studio), then every Spider question of the database "
         "(none of them trained on; Spider's pairs are never used for training). Base with schema: the base "
@@ -201,24 +221,31 @@ def table(results: dict, args) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
 
+    voting = any("candidates" in r for r in results.values())
+    if voting:
+        lines[-2] += f" adapter with voting ({args.candidates} candidates) | voting min |"
+        lines[-1] += "---|---|"
+
     def cell(r, side, key="exec"):
-        return f"{r[side][key]:.1%}" if side in r else "-"
+        return f"{r[side][key]:.1%}" if side in r and key in r[side] else "-"
 
     for db_id, r in results.items():
         lines.append(
             f"| {db_id} | {r['questions']} | {r['pairs']} ({r['queries']}) | {r['generation_s']} | "
             f"{r['steps']} | {r['train_min']} | {cell(r, 'base')} ({cell(r, 'base', 'checked')}) | "
             f"{cell(r, 'base_prompt')} | **{cell(r, 'adapter')}** | {cell(r, 'adapter', 'checked')} |"
+            + (f" **{cell(r, 'adapter', 'voted')}** | {r.get('vote_min', '-')} |" if voting else "")
         )
     if results:
 
         def mean(side, key="exec"):
-            values = [r[side][key] for r in results.values() if side in r]
+            values = [r[side][key] for r in results.values() if side in r and key in r[side]]
             return f"{statistics.fmean(values):.1%}" if values else "-"
 
         lines.append(
             f"| **mean** | | | | | | {mean('base')} ({mean('base', 'checked')}) | {mean('base_prompt')} | "
             f"**{mean('adapter')}** | {mean('adapter', 'checked')} |"
+            + (f" **{mean('adapter', 'voted')}** | |" if voting else "")
         )
     return "\n".join(lines) + "\n"
 
@@ -233,7 +260,7 @@ def spider(args) -> int:
     from core.tracking import ensure_server
 
     ensure_server()
-    out = data_dir() / ("calibration.json" if args.train else "generated.json")
+    out = data_dir() / (args.out_name or ("calibration.json" if args.train else "generated.json"))
     results = json.loads(out.read_text()) if out.exists() and args.resume else {}
     with tempfile.TemporaryDirectory() as tmp:
         for db_id in args.dbs:
@@ -257,6 +284,14 @@ def main() -> int:
     parser.add_argument(
         "--resume", action="store_true", help="keep the finished databases of data/bench/generated.json"
     )
+    parser.add_argument(
+        "--candidates", type=int, default=1, help="also score the adapter with voting over N candidates"
+    )
+    parser.add_argument(
+        "--vote-base", action="store_true", help="with --candidates: the base model votes too"
+    )
+    parser.add_argument("--grpo-steps", type=int, default=None, help="train with N steps of GRPO after SFT")
+    parser.add_argument("--out-name", default="", help="the results file under data/bench (default by mode)")
     parser.add_argument(
         "--train",
         help="calibrate instead: Spider's train split (a folder with train_spider.json and "

@@ -36,8 +36,18 @@ VARIANTS = {
     "32k": {"load_in_4bit": False, "gradient_checkpointing": False, "batch_tokens": 32768, "grad_accum": 1},
     "64k": {"load_in_4bit": False, "gradient_checkpointing": False, "batch_tokens": 65536, "grad_accum": 1},
     "128k": {"load_in_4bit": False, "gradient_checkpointing": False, "batch_tokens": 131072, "grad_accum": 1},
-    "64k-ckpt": {"load_in_4bit": False, "gradient_checkpointing": True, "batch_tokens": 65536, "grad_accum": 1},
-    "64k-4bit": {"load_in_4bit": True, "gradient_checkpointing": False, "batch_tokens": 65536, "grad_accum": 1},
+    "64k-ckpt": {
+        "load_in_4bit": False,
+        "gradient_checkpointing": True,
+        "batch_tokens": 65536,
+        "grad_accum": 1,
+    },
+    "64k-4bit": {
+        "load_in_4bit": True,
+        "gradient_checkpointing": False,
+        "batch_tokens": 65536,
+        "grad_accum": 1,
+    },
     "auto": {},  # whatever the studio's defaults choose for this model on this machine
     # a CPU before issue 37: float32 weights, checkpointing on; then each change alone
     "cpu-before": {"gradient_checkpointing": True, "env": {"STUDIO_CPU_BF16": "off"}},
@@ -51,31 +61,37 @@ def step_callbacks(profile_step: int, out: Path):
     import torch
     from transformers import TrainerCallback
 
+    cuda = torch.cuda.is_available()
+
     class Steps(TrainerCallback):
         marks: list[tuple[float, int, int]] = []
         profiler = None
 
         def on_step_begin(self, args, state, control, **kw):
-            if profile_step and state.global_step + 1 == profile_step and torch.cuda.is_available():
-                torch.cuda.synchronize()
-                self.profiler = torch.profiler.profile(
-                    activities=[torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
-                )
+            if profile_step and state.global_step + 1 == profile_step:
+                activities = [torch.profiler.ProfilerActivity.CPU]
+                if cuda:
+                    torch.cuda.synchronize()
+                    activities.append(torch.profiler.ProfilerActivity.CUDA)
+                self.profiler = torch.profiler.profile(activities=activities)
                 self.profiler.__enter__()
                 self.began = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kw):
             if self.profiler is not None:
-                torch.cuda.synchronize()
+                if cuda:
+                    torch.cuda.synchronize()
                 wall = time.perf_counter() - self.began
                 self.profiler.__exit__(None, None, None)
                 events = self.profiler.key_averages()
                 kernels = sum(e.self_device_time_total for e in events) / 1e6
-                table = events.table(sort_by="self_device_time_total", row_limit=25, max_name_column_width=60)
-                cpu_table = events.table(sort_by="self_cpu_time_total", row_limit=15, max_name_column_width=60)
+                busy = f"GPU kernels {kernels:.3f} s ({kernels / wall:.0%} busy)" if cuda else "CPU only"
+                by_gpu = events.table(
+                    sort_by="self_device_time_total", row_limit=25, max_name_column_width=60
+                )
+                by_cpu = events.table(sort_by="self_cpu_time_total", row_limit=25, max_name_column_width=60)
                 out.with_suffix(".profile.txt").write_text(
-                    f"step wall {wall:.3f} s, GPU kernels {kernels:.3f} s ({kernels / wall:.0%} busy)\n\n"
-                    f"{table}\n\nby CPU time:\n{cpu_table}\n"
+                    f"step wall {wall:.3f} s, {busy}\n\n{by_gpu if cuda else ''}\n\nby CPU time:\n{by_cpu}\n"
                 )
                 self.profiler = None
             self.marks.append((time.perf_counter(), state.global_step, int(state.num_input_tokens_seen or 0)))
@@ -98,7 +114,11 @@ def run_variant(a) -> None:
 
     settings = {
         # the studio's settings for this model on this machine, then the run's base settings and the variant's
-        **{k: v for k, v in recommended_settings(a.model, torch.cuda.is_available()).items() if k != "max_steps"},
+        **{
+            k: v
+            for k, v in recommended_settings(a.model, torch.cuda.is_available()).items()
+            if k != "max_steps"
+        },
         "data_path": str(bench_data(a.rows)),
         "schema_path": str(ROOT / "assets/sample_schema.sql"),
         "model": a.model,

@@ -68,7 +68,9 @@ def make_model(shape: str, target: Path, tokenizer_dir: str) -> None:
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     h, inter, layers, heads, kv, vocab, tied = SHAPES[shape]
-    config_class, model_class = (LlamaConfig, LlamaForCausalLM) if shape == "135m" else (Qwen2Config, Qwen2ForCausalLM)
+    config_class, model_class = (
+        (LlamaConfig, LlamaForCausalLM) if shape == "135m" else (Qwen2Config, Qwen2ForCausalLM)
+    )
     config = config_class(
         vocab_size=vocab,
         hidden_size=h,
@@ -399,11 +401,7 @@ def prepare(a) -> tuple[str, Path]:
 def row(label: str, r: dict, shape: str, steps_for: int = 60) -> str:
     if "error" in r:
         return f"| {label} | failed: {r['error']} | | | | | |"
-    mfu = (
-        f"{r['tokens_per_s'] * 6 * matmul_params(shape) / H100_BF16_PEAK:.1%}"
-        if shape in SHAPES
-        else "-"
-    )
+    mfu = f"{r['tokens_per_s'] * 6 * matmul_params(shape) / H100_BF16_PEAK:.1%}" if shape in SHAPES else "-"
     peak = f"{r['peak_gib']:.1f}" if "peak_gib" in r else "-"
     return (
         f"| {label} | {r['tokens_per_s']:,.0f} | {r['tokens_per_step']:,.0f} | {r['s_per_step']:.2f} | "

@@ -49,3 +49,13 @@ def plural_word(word: str) -> str:
     if word in UNCOUNTABLE or not word.isalpha():
         return word
     return english().plural_noun(singular_word(word))
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 row', '2 rows', '0 rows': a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else plural_word(noun)}"
+
+
+def share(part: int, whole: int) -> str:
+    """A percentage with the counts it was made of: '8% (2 of 25)', so a reader sees how much it rests on."""
+    return f"{part / whole:.0%} ({part:,} of {whole:,})" if whole else "- (none)"

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from core.data import Pair, parse_schema
+from core.data.english import share
 from core.data.metrics import extract_sql, has_order_by, normalise_sql, parses, results_match
 from core.db import CORRECT, NOT_EXECUTED, WRONG, Database, QueryResult
 from core.evaluate.generate import generating
@@ -119,45 +120,55 @@ class EvalReport:
         """'execution accuracy on 20 held-out rows: base with schema 45%, fine-tuned 70%' and one clause per other
         set, for logs and the Train tab's final message."""
 
-        def sides(summaries: dict) -> str:
-            return ", ".join(
-                f"{SIDE_LABELS.get(n, n)} {s['exec_accuracy']:.0%}" for n, s in summaries.items()
-            )
+        def sides(summaries: dict, key: str = "exec_accuracy") -> str:
+            return ", ".join(f"{SIDE_LABELS.get(n, n)} {right(s, key)}" for n, s in summaries.items())
 
         text = f"execution accuracy on {self.rows} {self.held_out}: {sides(self.summaries)}"
         voted = {n: s for n, s in self.summaries.items() if "exec_accuracy_voted" in s}
         if voted:
             n = next(iter(voted.values()))["candidates"]
-            text += f"; with voting ({n} candidates): " + ", ".join(
-                f"{SIDE_LABELS.get(name, name)} {s['exec_accuracy_voted']:.0%}" for name, s in voted.items()
-            )
+            text += f"; with voting ({n} candidates): " + sides(voted, "exec_accuracy_voted")
         for name, summaries in self.set_summaries.items():
             n = next(iter(summaries.values()))["n"] if summaries else 0
             text += f"; on {n} of {name}: {sides(summaries)}"
         return text + ". " + verdict(self.summaries)
 
 
+def right(summary: dict, key: str = "exec_accuracy") -> str:
+    """An accuracy with the counts it rests on: '8% (2 of 25)'."""
+    n = summary.get("n", 0)
+    return share(round(summary.get(key, 0.0) * n), n)
+
+
 def verdict(summaries: dict) -> str:
-    """Did fine-tuning beat the base model at its best? One sentence that can say no. A difference of one question
-    or less is no difference."""
+    """Did fine-tuning beat the base model at its best? One sentence that can say no, with the counts each
+    percentage rests on. A difference of one question or less is no difference; a base model that wrote no SQL at
+    all is said to, not called a good prompt."""
     base, tuned = summaries.get("base"), summaries.get("adapter")
     if not base or not tuned or not tuned["n"]:
         return ""
+    n = tuned["n"]
+    b, t = round(base["exec_accuracy"] * n), round(tuned["exec_accuracy"] * n)
     gap = tuned["exec_accuracy"] - base["exec_accuracy"]
-    one = 1 / tuned["n"] + 1e-9
+    one = 1 / n + 1e-9
     if gap > one:
         return (
             f"Fine-tuning beat the base model with the schema in its prompt by {gap * 100:.0f} points "
-            f"({base['exec_accuracy']:.0%} -> {tuned['exec_accuracy']:.0%})."
+            f"({share(b, n)} -> {share(t, n)})."
+        )
+    if not base.get("valid_sql_rate") and not b:
+        return (
+            f"The base model wrote no SQL at all (it answered in words), and the adapter answered {share(t, n)} "
+            "right: too few to call it a win. Train longer or on more pairs, and check the held-out rows."
         )
     if gap >= -one:
         return (
-            f"Fine-tuning did not beat a good prompt: the base model with the schema in its prompt scores "
-            f"{base['exec_accuracy']:.0%}, the adapter {tuned['exec_accuracy']:.0%} (one question or less apart)."
+            f"Fine-tuning did not beat a good prompt: the base model with the schema in its prompt answers "
+            f"{share(b, n)} right, the adapter {share(t, n)} (one question or less apart)."
         )
     return (
-        f"No: the base model with the schema in its prompt did better ({base['exec_accuracy']:.0%} against the "
-        f"adapter's {tuned['exec_accuracy']:.0%}); a good prompt beats this adapter."
+        f"No: the base model with the schema in its prompt did better ({share(b, n)} against the adapter's "
+        f"{share(t, n)}); a good prompt beats this adapter."
     )
 
 

@@ -112,7 +112,7 @@ def plain_torch_logprobs(cuda: bool):
         trl_utils._ChunkedLogProbFunction = kernel
 
 
-def grpo_config(cfg, output_dir: str, cuda: bool):
+def grpo_config(cfg, output_dir: str, cuda: bool, checkpointed: bool = True):
     """GRPOConfig for the phase: `cfg.grpo_steps` steps, each of one question per `grpo_generations` answers on a
     CPU, more questions a step on a GPU (`grpo_questions_per_step`)."""
     from trl import GRPOConfig
@@ -137,6 +137,7 @@ def grpo_config(cfg, output_dir: str, cuda: bool):
         disable_tqdm=True,
         dataloader_num_workers=0,
         bf16=cuda,
+        gradient_checkpointing=checkpointed,  # as the supervised phase (TRL's default would recompute anyway)
     )
 
 
@@ -146,7 +147,19 @@ def questions_per_step(cuda: bool) -> int:
 
 
 def run_reinforcement(
-    model, tokenizer, cfg, pairs, fmt, db, state, stop_event, run, folder, cuda, resume=None
+    model,
+    tokenizer,
+    cfg,
+    pairs,
+    fmt,
+    db,
+    state,
+    stop_event,
+    run,
+    folder,
+    cuda,
+    resume=None,
+    checkpointed=True,
 ):
     """The GRPO phase on the supervised adapter in `model` (trained in place); returns its trainer. Its steps are
     numbered after the supervised ones (state.step); `resume` is a GRPO checkpoint to continue from."""
@@ -164,7 +177,7 @@ def run_reinforcement(
             model=model,
             processing_class=tokenizer,
             reward_funcs=[DatabaseReward(db, cfg.dialect)],
-            args=grpo_config(cfg, str(folder / REINFORCE_CHECKPOINTS), cuda),
+            args=grpo_config(cfg, str(folder / REINFORCE_CHECKPOINTS), cuda, checkpointed),
             train_dataset=Dataset.from_list(prompt_rows(pairs, fmt)),
             callbacks=[make_progress_callback(state, stop_event, run, offset=offset, phase="reinforce")],
         )

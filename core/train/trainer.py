@@ -309,6 +309,9 @@ def run_training(
             learning_rate=cfg.learning_rate,
             logging_steps=cfg.logging_steps,
             optim="adamw_8bit" if cuda else "adamw_torch",
+            # TRL turns the Trainer's own checkpointing on by default (recomputing every layer's forward); Unsloth's
+            # offloaded checkpointing (get_peft_model) is the one a run uses when it needs the memory
+            gradient_checkpointing=checkpointed,
             weight_decay=0.01,
             lr_scheduler_type="linear",
             seed=cfg.seed,
@@ -374,6 +377,7 @@ def run_training(
                     output_dir,
                     cuda,
                     resume[0] if reinforcing else None,
+                    checkpointed,
                 )
             except Exception as e:  # noqa: BLE001 - the supervised adapter is saved: it stays the run's adapter
                 supervised_only = friendly_error(e, cfg)
