@@ -46,12 +46,16 @@ class Dataset:
 
         cfg = TrainConfig(
             data_path=self.path,
+            data_name=self.name,
             schema_path="",
             dialect=self.dialect,
+            database=self.database,
             schema_in_prompt=self.schema_mode,
             database_name=self.database_name,
         )
-        return cfg.prompt_format(self.schema_text)
+        return cfg.prompt_format(
+            self.schema_text
+        )  # as the run's prompt record will (app.train_form.make_config)
 
     @property
     def loaded(self) -> bool:

@@ -13,6 +13,7 @@ from app.charts import token_histogram
 from app.common import USER_ERRORS, Dataset, box, progress_reporter, store_upload
 from core.config import TrainConfig
 from core.data import DIALECTS, SUMMARY_LABELS, load_pairs
+from core.data.english import counted
 from core.data.report import DATABASE_KINDS
 from core.db import SourceError
 from core.paths import SAMPLE_PAIRS, SAMPLE_SCHEMA
@@ -191,8 +192,12 @@ def load_dataset(
         )
     errors = len(ds.report.error_rows)
     kind = "warn" if errors else "ok"
-    note = f" {errors} rows have errors: see the report below." if errors else " No errors found."
-    return ds, box(f"Loaded {name}: {len(pairs)} rows.{note}", kind)
+    note = (
+        f" {counted(errors, 'row')} {'has' if errors == 1 else 'have'} errors: see the report below."
+        if errors
+        else " No errors found."
+    )
+    return ds, box(f"Loaded {name}: {counted(len(pairs), 'row')}.{note}", kind)
 
 
 def _kept(current: Dataset) -> str:
@@ -308,7 +313,7 @@ def on_revalidate(
     return outputs_for(
         candidate,
         box(
-            f"Checked {ds.name} again: {len(candidate.report.error_rows)} rows with errors.",
+            f"Checked {ds.name} again: {counted(len(candidate.report.error_rows), 'row')} with errors.",
             "warn" if candidate.report.error_rows else "ok",
         ),
         exclude_errors,

@@ -8,6 +8,7 @@ from app.charts import category_figure
 from app.common import RUN_DATABASE, USER_ERRORS, box, candidates_slider, db_target, result_frame
 from core.db.your_questions import ENOUGH, SET_NAME
 from core.evaluate import SIDE_LABELS, evaluate_run, logged_evaluation, training_busy_message, verdict
+from core.evaluate.evaluate import right
 from core.redact import redact
 from core.runstate import WITH_ADAPTER
 from core.tracking import list_runs
@@ -113,9 +114,12 @@ def headline_html(report) -> str:
     names = [n for n in SIDE_LABELS if n in summaries]
 
     def cells(values: dict, key: str, bold: bool) -> str:
+        """Accuracies with the counts they rest on ('8% (2 of 25)'), the other rates as percentages."""
+        shown = {
+            n: right(v, key) if key.startswith("exec") else f"{v.get(key, 0):.0%}" for n, v in values.items()
+        }
         return "".join(
-            f"<td>{'<b>' if bold and n == 'adapter' else ''}{values[n].get(key, 0):.0%}"
-            f"{'</b>' if bold and n == 'adapter' else ''}</td>"
+            f"<td>{'<b>' if bold and n == 'adapter' else ''}{shown[n]}{'</b>' if bold and n == 'adapter' else ''}</td>"
             if n in values
             else "<td>-</td>"
             for n in names

@@ -14,6 +14,7 @@ import gradio as gr
 from app.common import Dataset, box, progress_reporter, result_frame, write_pairs
 from app.db_panel import Connection
 from core.data import Pair
+from core.data.english import counted
 from core.data.split import normalise_question
 from core.db import SourceError, generate
 from core.db.session import database
@@ -175,16 +176,17 @@ def on_add(ds: Dataset, rows: list[dict], conn: Connection):
     """Add the generated pairs to the session's dataset (validated again by the next step of the chain)."""
     if not rows:
         return ds, box("Generate pairs first.", "warn")
-    merged, message = merge_generated(ds, rows)
+    merged, message = merge_generated(ds, rows, conn.label if conn and conn.connected else "your database")
     if conn and conn.connected:
         merged.database = conn.source
         merged.dialect = merged.dialect if ds and ds.loaded else conn.dialect
     return merged, box(message + " Their checks are below.", "ok")
 
 
-def merge_generated(ds: Dataset, rows: list[dict]) -> tuple[Dataset, str]:
+def merge_generated(ds: Dataset, rows: list[dict], source: str = "your database") -> tuple[Dataset, str]:
     """The dataset with the generated pairs added (the user's pairs win when questions clash), written to a new
-    JSONL file that training reads."""
+    JSONL file that training reads; named by where it came from ("500 pairs generated from SQLite file shop.sqlite"),
+    never by the stored file's name."""
     ds = ds or Dataset()
     asked = {normalise_question(p.question) for p in ds.pairs}
     added = [r for r in rows if normalise_question(r["question"]) not in asked]
@@ -204,7 +206,9 @@ def merge_generated(ds: Dataset, rows: list[dict]) -> tuple[Dataset, str]:
     target = write_pairs(pairs)
     merged = Dataset(
         str(target),
-        target.name if not ds.loaded else f"{ds.name} + generated",
+        f"{counted(len(new), 'pair')} generated from {source}"
+        if not ds.loaded
+        else f"{ds.name} + {counted(len(new), 'pair')} generated from {source}",
         pairs,
         None,
         ds.schema_ddl,

@@ -30,8 +30,8 @@ def build_preview_tab() -> dict:
         label="System prompt template",
         lines=3,
         elem_id="system-template",
-        info="{dialect} and {schema} are filled in for every row. Edits update the preview "
-        "and are used for training.",
+        info="Filled in for every row: {dialect} (the SQL dialect), {schema} (the tables the schema mode puts in) "
+        "and {database} (the database's name). Edits update the preview and are used for training.",
     )
     info = gr.HTML(elem_id="preview-info")
     rendered = gr.HTML(elem_id="preview")

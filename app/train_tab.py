@@ -15,6 +15,7 @@ from app.common import USER_ERRORS, Dataset, box, close_generators, fmt_duration
 from app.train_form import FIELDS, FORM, _rows, make_config, setting_component
 from core.config import ConfigError, TrainConfig, default_value
 from core.evaluate import SIDE_LABELS
+from core.evaluate.evaluate import right
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact
@@ -221,7 +222,7 @@ def evaluation_line(snap: dict) -> str:
     if "adapter" not in summaries:
         return ""
     text = snap.get("evaluation_text") or ", ".join(
-        f"{SIDE_LABELS.get(name, name)} {s['exec_accuracy']:.0%}" for name, s in summaries.items()
+        f"{SIDE_LABELS.get(name, name)} {right(s)}" for name, s in summaries.items()
     )
     return f" {text[0].upper()}{text[1:]} See every answer in step 5 (Evaluate)."
 

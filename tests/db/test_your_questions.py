@@ -87,7 +87,15 @@ class CannedGenerator:
         self.answers = answers
 
     def generate(
-        self, model, adapter, trust_remote_code, prompts, batch_size=0, max_new_tokens=96, progress=None
+        self,
+        model,
+        adapter,
+        trust_remote_code,
+        prompts,
+        batch_size=0,
+        max_new_tokens=96,
+        progress=None,
+        candidates=1,
     ):
         return [self.answers["adapter" if adapter else "base"]] * len(prompts)
 
@@ -118,7 +126,8 @@ def test_your_questions_are_scored_as_their_own_set():
     assert report.set_summaries[SET_NAME]["adapter"]["exec_accuracy"] == 0.5  # right on one of the two
     assert report.set_summaries[SET_NAME]["base"]["exec_accuracy"] == 0.0
     assert "generated questions" in report.held_out and f"2 of {SET_NAME}" in report.headline()
-    assert report.headline().endswith("(0% -> 100%).")  # the verdict: fine-tuning beat the baseline
+    # the verdict: fine-tuning beat the baseline, each percentage with its counts
+    assert report.headline().endswith("(0% (0 of 3) -> 100% (3 of 3)).")
 
 
 def test_generated_rows_are_held_out_by_template_and_wording_family():

@@ -85,5 +85,7 @@ def test_the_loss_chart_shows_the_mean_reward_beside_the_loss():
 
     figure = loss_figure([(1, 2.0), (2, 1.5)], [], reward=[(3, 0.1), (4, 0.35)])
     reward = next(t for t in figure.data if t.name == "mean reward (GRPO)")
-    assert list(reward.x) == [3, 4] and reward.yaxis == "y2" and tuple(figure.layout.yaxis2.range) == (0, 1.05)
+    assert (
+        list(reward.x) == [3, 4] and reward.yaxis == "y2" and tuple(figure.layout.yaxis2.range) == (0, 1.05)
+    )
     assert all(t.name != "mean reward (GRPO)" for t in loss_figure([(1, 2.0)], []).data)
