@@ -126,6 +126,7 @@ def run_variant(a) -> None:
         "eval_fraction": 0.0,
         "checkpoint_every": 0,
         "evaluate_after": False,
+        "grpo_steps": 0,  # the supervised step alone
         "experiment": "bench-gpu-step",
         **{k: v for k, v in VARIANTS[a.variant].items() if k != "env"},
     }
