@@ -3,11 +3,14 @@
 Add the form as it is to the queue; move, remove or duplicate an item with one setting changed; Run all runs every
 queued item as an ordinary run (core.train.queue); a sweep is a grid of the form with two to four values of the
 learning rate, the rank, the steps or the schema in the prompt (queued as the children of one parent MLflow run), or
-a search of N trials with Optuna. The leaderboard lists the runs of the latest sweep (or of the queue), the best first.
+a search of N trials with Optuna. The leaderboard lists every run on the connected database (single runs, the queue's,
+every sweep's), the best first: chosen on your own questions when a run was scored on enough of them, else on the
+held-out rows.
 """
 
 import threading
 import time
+from pathlib import Path
 
 import gradio as gr
 
@@ -17,6 +20,7 @@ from app.train_form import FIELDS, form_values, make_config
 from app.train_plan import estimate_seconds
 from app.train_tab import adapter_zip
 from core.config import ConfigError, TrainConfig
+from core.db.your_questions import ENOUGH
 from core.evaluate.of_run import load_run_inputs
 from core.runstate import ACTIVE
 from core.sweep import GRID_CAP, create_study, grid, leaderboard, optimize, parse_grid, start_sweep
@@ -26,7 +30,7 @@ from core.train import get_engine
 from core.train.gpus import gpu_count
 from core.train.queue import Queue, get_queue_runner, update
 
-QUEUE_HEADERS = ["#", "item", "status", "differs from the first", "message"]
+QUEUE_HEADERS = ["#", "run", "status", "what differs from the first", "message"]
 DUPLICABLE = [
     "learning_rate",
     "rank",
@@ -117,7 +121,9 @@ def build_queue_panel() -> dict:
             c["sweep_btn"] = gr.Button("Start the sweep", variant="primary", elem_id="sweep-start")
         c["sweep_plan"] = gr.HTML(elem_id="sweep-plan")
         gr.Markdown(
-            "**Leaderboard** - the runs of the latest sweep (or of the queue), the most accurate first."
+            "**Leaderboard** - every run on the connected database (single runs, the queue's, every sweep's), the "
+            f"best first: chosen on your own questions when a run was scored on {ENOUGH} or more of them (the "
+            "Evaluate tab's playground keeps them), else on the held-out rows."
         )
         c["board"] = gr.Dataframe(
             headers=COLUMNS, interactive=False, wrap=True, max_height=360, elem_id="leaderboard"
@@ -144,15 +150,18 @@ def queue_view(message: str = ""):
     rows = [
         [
             n,
-            item.id,
+            item.cfg.run_name or f"run {n}",
             item.status,
-            ", ".join(f"{k}={v}" for k, v in queue.differing(item).items()) or "-",
+            TrainConfig.describe(queue.differing(item)) or "-",
             item.message,
         ]
         for n, item in enumerate(queue.items, start=1)
     ]
     choices = [
-        (f"{n}. {item.cfg.run_name or item.id} ({item.status})", item.id)
+        (
+            f"{n}. {item.cfg.run_name or TrainConfig.describe(queue.differing(item)) or 'run'} ({item.status})",
+            item.id,
+        )
         for n, item in enumerate(queue.items, start=1)
     ]
     running = " The queue is running." if queue.running else ""
@@ -261,8 +270,11 @@ def start(cfg: TrainConfig, lr, rank, steps, schema, mode, trials):
         return (*queue_view(box(str(e), "error")), gr.skip())
 
 
-def board_rows(parent: str) -> list[dict]:
-    """The leaderboard's rows: the sweep's runs (the latest sweep when none is picked), else the queue's runs."""
+def board_rows(parent: str, database: str = "") -> list[dict]:
+    """The leaderboard's rows: every run on the connected database (single runs, the queue's, every sweep's); with
+    no database connected, the sweep's (the latest when none was started here), else the queue's."""
+    if database:
+        return leaderboard(database=database)
     parent = parent or latest_sweep()
     if parent:
         return leaderboard(parent)
@@ -270,18 +282,32 @@ def board_rows(parent: str) -> list[dict]:
     return leaderboard(run_ids=ids) if ids else []
 
 
-def board(parent: str):
+def _database(ds) -> str:
+    return ds.database if ds else ""
+
+
+def board(parent: str, ds=None):
     """(leaderboard rows, chart)."""
     try:
-        rows = board_rows(parent)
+        rows = board_rows(parent, _database(ds))
     except Exception:  # noqa: BLE001 - MLflow away: the board waits for the next refresh
         return gr.skip(), gr.skip()
     figure = sweep_figure(rows)
     return table_rows(rows), (gr.Plot(figure, visible=True) if figure is not None else gr.Plot(visible=False))
 
 
-def best_run_id(parent: str) -> str:
-    return next((r["run_id"] for r in board_rows(parent) if r["best"]), "")
+def best_row(parent: str, ds=None) -> dict | None:
+    return next((r for r in board_rows(parent, _database(ds)) if r["best"]), None)
+
+
+def _said(row: dict) -> str:
+    """The best run in words: its name, what it was chosen on and its score there."""
+    score = (
+        f"{row['own']:.0%} on your {row['own_n']} questions"
+        if row["basis"].startswith("your")
+        else f"{row['adapter']:.0%} on the held-out rows"
+    )
+    return f"{row['run']} ({TrainConfig.describe(row['settings']) or 'the first settings'}; {score})"
 
 
 # ---- wiring (app.ui calls it with the tabs' components) ----
@@ -314,32 +340,37 @@ def _with_form(handler):
     return run
 
 
-def refresh(parent: str, last_view: str):
+def refresh(parent: str, last_view: str, ds=None):
     """The timer: the queue and the leaderboard, redrawn only when the queue file changed (or every 30 s)."""
     path = Queue.path()
-    view = f"{path.stat().st_mtime if path.exists() else 0}|{parent}|{int(time.time()) // 30}"
+    view = f"{path.stat().st_mtime if path.exists() else 0}|{parent}|{_database(ds)}|{int(time.time()) // 30}"
     if view == last_view:
         return (gr.skip(),) * 6
-    return (*queue_view(), *board(parent), view)
+    return (*queue_view(), *board(parent, ds), view)
 
 
-def export_best(parent: str):
-    """The best run's adapter as a zip (the Train tab's zip, with its README)."""
-    run_id = best_run_id(parent)
-    if not run_id:
-        gr.Warning("No run of the leaderboard has an accuracy yet: export the best once one is evaluated.")
-        return gr.File(visible=False)
-    _, _, adapter, _ = load_run_inputs(run_id)
-    return gr.File(adapter_zip({"adapter_path": adapter, "job_id": f"best-{run_id[:8]}"}), visible=True)
+NOTHING_SCORED = "No run of the leaderboard has an accuracy yet: the best is chosen once one is evaluated."
 
 
-def clone_best(parent: str):
-    """The form showing the best run's settings (unchanged when no run is scored yet)."""
-    run_id = best_run_id(parent)
-    if not run_id:
-        return (gr.skip(),) * (len(FIELDS) + 1)
-    cfg = TrainConfig.from_dict({**load_run_dict(run_id, "config.json"), "parent_run_id": ""})
-    return form_values(cfg)
+def export_best(parent: str, ds=None):
+    """The best run's adapter as a zip (the Train tab's zip, with its README), and what was exported."""
+    row = best_row(parent, ds)
+    if row is None:
+        return gr.File(visible=False), box(NOTHING_SCORED, "warn")
+    _, _, adapter, _ = load_run_inputs(row["run_id"])
+    zipped = adapter_zip({"adapter_path": adapter, "job_id": f"best-{row['run_id'][:8]}"})
+    return gr.File(zipped, visible=True), box(
+        f"Exported the best run, {_said(row)}: {Path(zipped).name}, below.", "ok"
+    )
+
+
+def clone_best(parent: str, ds=None):
+    """The form showing the best run's settings (unchanged when no run is scored yet), and what was cloned."""
+    row = best_row(parent, ds)
+    if row is None:
+        return (*(gr.skip(),) * (len(FIELDS) + 1), box(NOTHING_SCORED, "warn"))
+    cfg = TrainConfig.from_dict({**load_run_dict(row["run_id"], "config.json"), "parent_run_id": ""})
+    return (*form_values(cfg), box(f"The form now holds the settings of the best run, {_said(row)}.", "ok"))
 
 
 def wire_queue(q: dict, d: dict, p: dict, t: dict, dataset) -> None:
@@ -376,11 +407,13 @@ def wire_queue(q: dict, d: dict, p: dict, t: dict, dataset) -> None:
     )
     q["timer"].tick(
         refresh,
-        [q["sweep_parent"], q["last_view"]],
+        [q["sweep_parent"], q["last_view"], dataset],
         [*shown, q["board"], q["board_chart"], q["last_view"]],
         show_progress="hidden",
         api_visibility="private",
     )
-    q["sweep_parent"].change(board, q["sweep_parent"], [q["board"], q["board_chart"]])
-    q["best_clone"].click(clone_best, q["sweep_parent"], [*[t[f] for f in FIELDS], p["template"]])
-    q["best_export"].click(export_best, q["sweep_parent"], q["best_file"])
+    q["sweep_parent"].change(board, [q["sweep_parent"], dataset], [q["board"], q["board_chart"]])
+    q["best_clone"].click(
+        clone_best, [q["sweep_parent"], dataset], [*[t[f] for f in FIELDS], p["template"], q["queue_message"]]
+    )
+    q["best_export"].click(export_best, [q["sweep_parent"], dataset], [q["best_file"], q["queue_message"]])

@@ -100,6 +100,29 @@ class Settings:
     def help(cls, name: str) -> str:
         return next(f.metadata.get("help", "") for f in fields(cls) if f.name == name)
 
+    @classmethod
+    def describe(cls, values: dict) -> str:
+        """Settings as a person reads them: each by its form label and a plain value ("Learning rate 0.002, LoRA
+        rank 32"). Settings the form does not show (the data file's path, the run's or a sweep's ids) are left out:
+        they tell runs apart only by names the person never chose."""
+        labels = {f.name: f.metadata.get("label", "") for f in fields(cls)}
+        shown = []
+        for name, value in values.items():
+            label = labels.get(name, "")
+            if not label:
+                continue
+            label, _, note = label.removesuffix(" (optional)").partition(" (")
+            if value is None:
+                text = "auto"
+            elif isinstance(value, bool):
+                text = "on" if value else "off"
+            elif value == 0 and "0 = " in note:  # "Steps (0 = suggested)": say what 0 means
+                text = note.split("0 = ", 1)[1].rstrip(")")
+            else:
+                text = f"{value:g}" if isinstance(value, float) else str(value)
+            shown.append(f"{label} {text}")
+        return ", ".join(shown)
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -52,12 +52,9 @@ def evaluation_records(report: EvalReport) -> tuple[dict, dict, dict]:
     }
     for set_name, summaries in report.set_summaries.items():
         slug = set_name.replace(" ", "_")
-        metrics.update(
-            {
-                f"{METRIC_PREFIXES[name]}_{slug}_exec_accuracy": s["exec_accuracy"]
-                for name, s in summaries.items()
-            }
-        )
+        for name, s in summaries.items():
+            metrics[f"{METRIC_PREFIXES[name]}_{slug}_exec_accuracy"] = s["exec_accuracy"]
+            metrics[f"{METRIC_PREFIXES[name]}_{slug}_n"] = s["n"]  # what the accuracy rests on (the leaderboard)
     details = {name: [asdict(r) for r in rows] for name, rows in report.results.items()}
     texts = {
         "evaluation/rows.csv": redact(rows_csv(report)),

@@ -12,26 +12,38 @@ not compare.
 
 import json
 
+from core.config import TrainConfig
+from core.data.english import share
+from core.db.your_questions import ENOUGH
+from core.redact import redact
+
 COLUMNS = [
     "best",
     "run",
     "settings",
     "base exec acc",
     "adapter exec acc",
+    "your questions",
     "valid SQL",
     "eval loss",
     "minutes",
     "status",
-    "run id",
 ]
+OWN = "eval_your_questions"  # the metrics of the person's own questions (core.evaluate.of_run)
 
 
-def _runs(parent_run_id: str | None, run_ids: list[str] | None, tracking_uri: str | None) -> list:
+def _runs(
+    parent_run_id: str | None, run_ids: list[str] | None, tracking_uri: str | None, database: str | None
+) -> list:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
     if run_ids:
         return [client.get_run(r) for r in run_ids if r]
+    if database is not None:  # every run that trained on this database: single runs, queues and sweeps alike
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        value = redact(database).replace("'", "\\'")
+        return client.search_runs(experiments, f"params.`cfg.database` = '{value}'", max_results=500)
     parent = client.get_run(parent_run_id)
     return client.search_runs(
         [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=500
@@ -49,10 +61,14 @@ def _differing(runs: list) -> dict[str, dict]:
 
 
 def leaderboard(
-    parent_run_id: str | None = None, run_ids: list[str] | None = None, tracking_uri: str | None = None
+    parent_run_id: str | None = None,
+    run_ids: list[str] | None = None,
+    tracking_uri: str | None = None,
+    database: str | None = None,
 ) -> list[dict]:
-    """One row per run, the most accurate first (runs without an accuracy last); the first scored row is `best`."""
-    runs = _runs(parent_run_id, run_ids, tracking_uri)
+    """One row per run, the best first (see `choose_best`; runs without an accuracy last). `database`: every run
+    that trained on that connected database (its source as the studio connected it)."""
+    runs = [r for r in _runs(parent_run_id, run_ids, tracking_uri, database) if not _is_sweep_parent(r)]
     settings = _differing(runs)
     held = [r.data.tags.get("held_out_rows", "") for r in runs]
     common = max(set(held), key=held.count) if held else ""
@@ -69,6 +85,8 @@ def leaderboard(
                 # a run with score_checkpoints: its adapter is its most accurate step (adapter_step)
                 "adapter": m.get("adapter_exec_accuracy", m.get("eval_exec_accuracy")),
                 "step": run.data.tags.get("adapter_step", ""),
+                "own": m.get(f"{OWN}_exec_accuracy"),
+                "own_n": int(m.get(f"{OWN}_n", 0)),
                 "valid": m.get("eval_valid_sql_rate"),
                 "eval_loss": m.get("eval_loss"),
                 "minutes": minutes,
@@ -77,8 +95,30 @@ def leaderboard(
                 "best": False,
             }
         )
-    rows.sort(key=lambda r: (r["adapter"] is None, -(r["adapter"] or 0), r["eval_loss"] or float("inf")))
-    if rows and rows[0]["adapter"] is not None:
+    return choose_best(rows)
+
+
+def _is_sweep_parent(run) -> bool:
+    return "studio.sweep" in run.data.tags
+
+
+def choose_best(rows: list[dict]) -> list[dict]:
+    """The rows sorted best first, the best marked, and `basis` saying what it was chosen on: the person's own
+    questions when a run was scored on ENOUGH of them (they are what the person cares about and never trained on),
+    else the held-out rows."""
+    own = [r for r in rows if r["own"] is not None and r["own_n"] >= ENOUGH]
+    if own:
+        n = max(r["own_n"] for r in own)
+        basis = f"your {n} questions"
+        rows.sort(
+            key=lambda r: (r["own"] is None or r["own_n"] < ENOUGH, -(r["own"] or 0), -(r["adapter"] or 0))
+        )
+    else:
+        basis = "the held-out rows"
+        rows.sort(key=lambda r: (r["adapter"] is None, -(r["adapter"] or 0), r["eval_loss"] or float("inf")))
+    for r in rows:
+        r["basis"] = basis
+    if rows and (rows[0]["own"] if own else rows[0]["adapter"]) is not None:
         rows[0]["best"] = True
     return rows
 
@@ -88,21 +128,22 @@ def _pct(value) -> str:
 
 
 def table_rows(rows: list[dict]) -> list[list]:
-    """The rows as a grid shows them (COLUMNS)."""
+    """The rows as a grid shows them (COLUMNS): settings by their form labels, accuracies with their counts where
+    known; no paths, no run ids."""
     return [
         [
-            "best" if r["best"] else "",
+            f"best (on {r['basis']})" if r["best"] else "",
             r["run"],
-            ", ".join(f"{k}={v}" for k, v in r["settings"].items()),
+            TrainConfig.describe(r["settings"]) or "-",
             _pct(r["base"]),
             _pct(r["adapter"])
             + (f" (step {r['step']}, chosen on these rows)" if r.get("step") else "")
             + ("" if r["same_rows"] else " (other rows)"),
+            share(round(r["own"] * r["own_n"]), r["own_n"]) if r["own"] is not None and r["own_n"] else "-",
             _pct(r["valid"]),
             f"{r['eval_loss']:.4f}" if r["eval_loss"] is not None else "-",
             f"{r['minutes']:.1f}" if r["minutes"] is not None else "-",
             r["status"],
-            r["run_id"],
         ]
         for r in rows
     ]

@@ -46,7 +46,7 @@ def test_queue_two_configurations_and_a_failing_one_then_export_the_best(page): 
     add(page, "Learning rate", "0.002")
     add(page, "Base model", "/no/such/model-folder")
     page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 3", timeout=10_000)
-    assert cell(page, "queue-table", 1, 3) == "learning_rate=0.002"  # what differs from the first item
+    assert cell(page, "queue-table", 1, 3) == "Learning rate 0.002"  # what differs, by the form's label
 
     page.locator("#queue-run").click()
     page.wait_for_function(

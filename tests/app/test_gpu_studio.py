@@ -50,6 +50,8 @@ def start_values(model: str, kind: str) -> list:
         "load_in_4bit": "auto",
         "gradient_checkpointing": "auto",
         "candidates": 1,
+        "grpo_generations": 4,
+        "grpo_learning_rate": 1e-5,
         "packing": "auto",
         "batch_tokens": 0,
         "seed": 3407,

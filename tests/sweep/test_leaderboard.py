@@ -9,12 +9,17 @@ from core.sweep.leaderboard import table_rows
 from core.sweep.sweep import open_parent
 
 
-def _child(client, experiment_id, parent, name, lr, metrics, held="rows-a"):
-    run = client.create_run(
-        experiment_id, run_name=name, tags={"mlflow.parentRunId": parent, "held_out_rows": held}
-    )
+def _child(client, experiment_id, parent, name, lr, metrics, held="rows-a", database=""):
+    tags = {"held_out_rows": held, **({"mlflow.parentRunId": parent} if parent else {})}
+    run = client.create_run(experiment_id, run_name=name, tags=tags)
     run_id = run.info.run_id
-    for key, value in {"cfg.learning_rate": lr, "cfg.rank": 16, "cfg.run_name": name}.items():
+    params = {
+        "cfg.learning_rate": lr,
+        "cfg.rank": 16,
+        "cfg.run_name": name,
+        "cfg.data_path": f"/up/{name}.jsonl",
+    }
+    for key, value in {**params, **({"cfg.database": database} if database else {})}.items():
         client.log_param(run_id, key, value)
     for key, value in metrics.items():
         client.log_metric(run_id, key, value)
@@ -53,12 +58,17 @@ def test_runs_sorted_by_accuracy_with_the_best_marked_and_other_rows_flagged(mlf
     assert [r["run_id"] for r in rows[:3]] == [top, other, low]
     assert rows[-1]["adapter"] is None  # a run without an accuracy comes last, never "best"
     assert [r["best"] for r in rows] == [True, False, False, False]
-    assert rows[0]["settings"] == {
-        "learning_rate": "0.001"
-    }  # only what differs; the rank is the same everywhere
+    # only what differs (the rank is the same everywhere); the grid shows only what the form shows
+    assert rows[0]["settings"] == {"learning_rate": "0.001", "data_path": "/up/top.jsonl"}
     assert [r["same_rows"] for r in rows[:3]] == [True, False, True]
     shown = table_rows(rows)
-    assert shown[0][0] == "best" and shown[0][4] == "60%" and shown[1][4] == "50% (other rows)"
+    assert (
+        shown[0][0] == "best (on the held-out rows)"
+        and shown[0][4] == "60%"
+        and shown[1][4] == "50% (other rows)"
+    )
+    assert shown[0][2] == "Learning rate 0.001"  # by the form's label; no run ids or paths in the grid
+    assert not any(top in str(cell) for line in shown for cell in line)
 
     logged = finish_sweep(parent, tracking_uri=mlflow_server)
     parent_run = client.get_run(parent)
@@ -68,3 +78,44 @@ def test_runs_sorted_by_accuracy_with_the_best_marked_and_other_rows_flagged(mlf
     assert parent_run.info.status == "FINISHED"
     artifacts = {a.path for a in client.list_artifacts(parent)}
     assert {"leaderboard.md", "leaderboard.json", "sweep_space.json", "base_config.json"} <= artifacts
+
+
+def test_every_run_on_the_database_and_the_best_chosen_on_the_persons_own_questions(mlflow_server):
+    """A single run and a sweep's run on the same database are on one board (another database's run is not); the
+    run that answers more of the person's own questions is the best though it scores fewer held-out rows."""
+    client = MlflowClient(mlflow_server)
+    db = "/data/databases/shop.sqlite"
+    experiment_id = client.create_experiment("board-by-database")
+    parent = open_parent(TrainConfig(experiment="board-by-database"), "grid", 2, {"learning_rate": [1e-3]})
+    single = _child(
+        client,
+        experiment_id,
+        "",
+        "single",
+        1e-3,
+        {"eval_exec_accuracy": 0.5, "eval_your_questions_exec_accuracy": 0.8, "eval_your_questions_n": 5},
+        database=db,
+    )
+    swept = _child(
+        client,
+        experiment_id,
+        parent,
+        "swept",
+        2e-3,
+        {"eval_exec_accuracy": 0.7, "eval_your_questions_exec_accuracy": 0.4, "eval_your_questions_n": 5},
+        database=db,
+    )
+    _child(
+        client, experiment_id, "", "elsewhere", 1e-3, {"eval_exec_accuracy": 0.9}, database="/other.sqlite"
+    )
+    rows = leaderboard(tracking_uri=mlflow_server, database=db)
+    assert [r["run_id"] for r in rows] == [single, swept] and rows[0]["best"]
+    shown = table_rows(rows)
+    assert shown[0][0] == "best (on your 5 questions)" and shown[0][5] == "80% (4 of 5)"
+    # with fewer than five own questions, the held-out rows decide
+    few = leaderboard(run_ids=[single, swept], tracking_uri=mlflow_server)
+    for r in few:
+        r["own_n"] = 4
+    from core.sweep.leaderboard import choose_best
+
+    assert choose_best(few)[0]["run_id"] == swept and few[0]["basis"] == "the held-out rows"
