@@ -10,7 +10,7 @@ memory a LoRA run of it needs. The estimate (core.train.estimate), the precision
 import json
 from pathlib import Path
 
-from core.defaults import recommended_settings
+from core.defaults import is_small, recommended_settings
 from core.train.models import ModelError, resolve_model
 
 # Activation memory per token of a micro-batch. With Unsloth's checkpointing only each layer's input stays (2 bytes
@@ -62,5 +62,7 @@ def memory_gib(d: dict, four_bit: bool, micro_batch_tokens: int, checkpointing: 
 
 
 def recommended_for(model: str, gpu: bool) -> dict:
-    """The settings recommended for this model on this machine, by its size (core.defaults)."""
-    return recommended_settings(model, gpu, parameters(model_dims(model)))
+    """The settings recommended for this model on this machine, by its size (core.defaults). The bundled model is
+    small by name: its size is not looked up (that would convert it first, ~20 s, before a command reads its input)."""
+    size = None if is_small(model, None) else parameters(model_dims(model))
+    return recommended_settings(model, gpu, size)
