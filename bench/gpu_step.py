@@ -53,6 +53,9 @@ VARIANTS = {
     "cpu-before": {"gradient_checkpointing": True, "env": {"STUDIO_CPU_BF16": "off"}},
     "cpu-bf16": {"gradient_checkpointing": True},
     "cpu-nockpt": {"gradient_checkpointing": False, "env": {"STUDIO_CPU_BF16": "off"}},
+    "cpu-flash": {
+        "env": {"STUDIO_CPU_ATTENTION": "flash"}
+    },  # the studio's CPU choices, torch's attention kernel
 }
 
 
@@ -65,6 +68,7 @@ def step_callbacks(profile_step: int, out: Path):
 
     class Steps(TrainerCallback):
         marks: list[tuple[float, int, int]] = []
+        cpu: list[float] = []
         profiler = None
 
         def on_step_begin(self, args, state, control, **kw):
@@ -95,6 +99,10 @@ def step_callbacks(profile_step: int, out: Path):
                 )
                 self.profiler = None
             self.marks.append((time.perf_counter(), state.global_step, int(state.num_input_tokens_seen or 0)))
+            self.cpu.append(
+                time.process_time()
+            )  # CPU seconds of this process: next to another busy process the
+            # wall time per step grows, the CPU time it takes much less
 
     return Steps()
 
@@ -142,6 +150,7 @@ def run_variant(a) -> None:
         "tokens_per_s": (n1 - n0) / (t1 - t0),
         "s_per_step": (t1 - t0) / (s1 - s0),
         "tokens_per_step": (n1 - n0) / (s1 - s0),
+        "tokens_per_cpu_s": (n1 - n0) / (timer.cpu[-1] - timer.cpu[a.warmup - 1]),
         "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else 0.0,
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "log": [line for line in state.log_lines if "micro-batches" in line or "one step" in line][:1],

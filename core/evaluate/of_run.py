@@ -54,7 +54,9 @@ def evaluation_records(report: EvalReport) -> tuple[dict, dict, dict]:
         slug = set_name.replace(" ", "_")
         for name, s in summaries.items():
             metrics[f"{METRIC_PREFIXES[name]}_{slug}_exec_accuracy"] = s["exec_accuracy"]
-            metrics[f"{METRIC_PREFIXES[name]}_{slug}_n"] = s["n"]  # what the accuracy rests on (the leaderboard)
+            metrics[f"{METRIC_PREFIXES[name]}_{slug}_n"] = s[
+                "n"
+            ]  # what the accuracy rests on (the leaderboard)
     details = {name: [asdict(r) for r in rows] for name, rows in report.results.items()}
     texts = {
         "evaluation/rows.csv": redact(rows_csv(report)),

@@ -38,7 +38,7 @@ from core.train.estimate import as_job_fields, estimate_run, run_key, suggested_
 from core.train.jobs import REINFORCE_CHECKPOINTS, SUPERVISED_CHECKPOINTS, write_job
 from core.train.model_size import model_dims
 from core.train.models import load_tokenizer, resolve_model
-from core.train.precision import base_dtype, checkpointing, four_bit_for, held_as
+from core.train.precision import attention_kernels, base_dtype, checkpointing, four_bit_for, held_as
 from core.train.precision import describe as describe_precision
 from core.train.reinforce import run_reinforcement
 from core.train.run_database import database_for
@@ -353,7 +353,8 @@ def run_training(
         reinforcing = bool(resume) and resume[0].parent.name == REINFORCE_CHECKPOINTS
         supervised_only = ""  # why a reinforcement phase that failed left the supervised adapter
         if not reinforcing:  # a resume inside the reinforcement phase has its supervised steps behind it
-            trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
+            with attention_kernels(dtype):
+                trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
         if cfg.grpo_steps and not stop_event.is_set():
             if lead:  # the supervised adapter: usable even if the reinforcement fails
                 _save_adapter(model, tokenizer, output_dir / "adapter", record)
