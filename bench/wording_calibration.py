@@ -23,7 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from core.db.phrasing import CONTAINER_WORDS, PLACE_WORDS, schema_nouns, table_column_words, words_of  # noqa: E402
+from core.data.english import words_of  # noqa: E402
+from core.db.phrasing import CONTAINER_WORDS, PLACE_WORDS, schema_nouns, table_column_words  # noqa: E402
 
 AGE_SORT = re.compile(r"ORDER BY\s+(?:\w+\.)?(?:\w+_)?age\b", re.I)  # age, pet_age; not average
 FIRST_NAME_EQ = re.compile(r"\b\w*(f|first_?)name\s*=\s*['\"]", re.I)

@@ -7,6 +7,7 @@ Used by the templates of core.db.templates and core.db.group_templates (core.db.
 
 from sqlglot import exp
 
+from core.data.english import words_of
 from core.db.draft import Drafter
 from core.db.literals import literal, numeric, round_2
 from core.db.phrasing import (
@@ -17,7 +18,6 @@ from core.db.phrasing import (
     plural_word,
     singular_word,
     spoken_value,
-    words_of,
 )
 from core.db.scope import Condition, Scope
 
