@@ -15,9 +15,10 @@ from app.common import Dataset, box, progress_reporter, result_frame, write_pair
 from app.db_panel import Connection
 from core.data import Pair
 from core.data.split import normalise_question
-from core.db import SourceError, generate
+from core.db import SourceError
 from core.db.session import database
 from core.defaults import pairs_to_generate
+from core.pairgen import generate
 from core.paths import data_dir
 from core.train import gpu_available
 

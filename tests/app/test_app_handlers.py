@@ -151,7 +151,8 @@ def generated_dataset(tmp_path) -> Dataset:
     from dataclasses import replace
 
     from core.data import load_pairs
-    from core.db import connect, generate_pairs, write_jsonl
+    from core.db import connect
+    from core.pairgen import generate_pairs, write_jsonl
 
     path = tmp_path / "generated.jsonl"
     write_jsonl(generate_pairs(connect("sample"), n=200, seed=7), path)

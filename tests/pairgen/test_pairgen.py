@@ -8,12 +8,20 @@ from collections import Counter
 import pytest
 
 from core import cli
-from core.db import connect, generate_pairs, introspect, write_jsonl
-from core.db.coverage import MIN_MENTIONS
+from core.db import connect, introspect
 from core.db.execute import read_only_problem
-from core.db.pairgen import MAX_ROWS, WEIGHTS, generate, question_key
-from core.db.phrasing import humanise, is_or_are, one_thing, schema_nouns, table_column_words, table_nouns
-from core.db.shapes import shape
+from core.pairgen import generate_pairs, write_jsonl
+from core.pairgen.coverage import MIN_MENTIONS
+from core.pairgen.generator import MAX_ROWS, WEIGHTS, generate, question_key
+from core.pairgen.phrasing import (
+    humanise,
+    is_or_are,
+    one_thing,
+    schema_nouns,
+    table_column_words,
+    table_nouns,
+)
+from core.pairgen.shapes import shape
 from tests.db_samples import (
     LIBRARY,
     library_duckdb,
@@ -93,7 +101,7 @@ def test_the_least_seen_shape_is_tried_first_so_plain_variants_are_not_crowded_o
     db = connect("sample")
 
     def shapes(choices: int) -> int:
-        monkeypatch.setattr("core.db.pairgen.CHOICES", choices)
+        monkeypatch.setattr("core.pairgen.generator.CHOICES", choices)
         return sum(len({shape(p.sql) for p in generate_pairs(db, n=300, seed=s)}) for s in range(3))
 
     first_draft, least_seen = shapes(1), shapes(6)
@@ -292,7 +300,7 @@ def test_a_small_table_groups_on_a_text_column_with_a_repeated_value(tmp_path):
     import random
     import sqlite3
 
-    from core.db.draft import Drafter
+    from core.pairgen.draft import Drafter
 
     path = tmp_path / "small.sqlite"
     con = sqlite3.connect(path)
@@ -436,8 +444,8 @@ def test_without_a_linked_row_of_a_value(tmp_path):
     student id is 1001")."""
     import random
 
-    from core.db.draft import Drafter
-    from core.db.join_templates import without
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.child_counts import without
 
     db = connect(str(_campus_file(tmp_path)))
     drafter = Drafter(introspect(db), "sqlite", random.Random(7))
@@ -457,9 +465,9 @@ def test_a_link_table_is_said_in_the_words_of_its_name(tmp_path):
     table takes its name's words (Lives_in, Member_of_club) both ways, never only "linked to"."""
     import random
 
-    from core.db.conditions import link_relation
-    from core.db.draft import Drafter
-    from core.db.scope import Scope
+    from core.pairgen.draft import Drafter
+    from core.pairgen.scope import Scope
+    from core.pairgen.templates.conditions import link_relation
 
     path = _campus_file(tmp_path)
     drafter = Drafter(introspect(connect(str(path))), "sqlite", random.Random(7))
@@ -536,8 +544,8 @@ def test_a_superlative_may_go_from_a_parent_to_its_children(tmp_path):
     (Spider train asks this shape 26 times); LIMIT 1, as a parent met once per child can repeat."""
     import random
 
-    from core.db.draft import Drafter
-    from core.db.templates import sorted_rows
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.rows import sorted_rows
 
     drafter = Drafter(introspect(connect(str(_campus_file(tmp_path)))), "sqlite", random.Random(7))
     drafts = [d for d in (sorted_rows(drafter) for _ in range(600)) if d and d.template == "superlative"]
@@ -568,8 +576,8 @@ def test_shapes_people_ask_that_the_generator_lacked(tmp_path):
     the average over the rows without children, a sort on two columns, the aggregate beside the most common value."""
     import random
 
-    from core.db.draft import Drafter
-    from core.db.join_templates import parent_having, without
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.child_counts import parent_having, without
 
     pairs = _campus(tmp_path) + generate_pairs(connect("sample"), n=1500, seed=7)
     sqls = [p.sql for p in pairs]
@@ -600,8 +608,8 @@ def test_the_smallest_or_largest_compared_with_is_mostly_of_some_rows():
     that meet a condition in 46 of 59 queries, with the average of all rows in 88 of 94."""
     import random
 
-    from core.db.compound_templates import above_average
-    from core.db.draft import Drafter
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.compound import above_average
 
     drafter = Drafter(introspect(connect("sample")), "duckdb", random.Random(7))
     sqls = [d.sql.sql() for d in (above_average(drafter) for _ in range(1500)) if d]
@@ -616,8 +624,8 @@ def test_two_bounds_on_one_number():
     """'height above 200 or below 190', 'year >= 1935 AND year <= 1939': Spider train asks 22 such queries."""
     import random
 
-    from core.db.draft import Drafter
-    from core.db.templates import count_rows, list_rows
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.rows import count_rows, list_rows
 
     drafter = Drafter(introspect(connect("sample")), "duckdb", random.Random(7))
     drafts = [d for t in (list_rows, count_rows) for d in (t(drafter) for _ in range(1500)) if d]
@@ -635,9 +643,9 @@ def test_counts_with_a_condition_and_lists_of_two_columns_read_as_english():
     "What are the names of the sales and the region of their customer?", never "What are the name of the sales"."""
     import random
 
-    from core.db.draft import Drafter
-    from core.db.join_value_templates import child_with_parent
-    from core.db.templates import count_rows
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.join_values import child_with_parent
+    from core.pairgen.templates.rows import count_rows
 
     drafter = Drafter(introspect(connect("sample")), "duckdb", random.Random(7))
     counts = [d for d in (count_rows(drafter) for _ in range(300)) if d and "COUNT(*) FROM" in d.sql.sql()]
@@ -655,10 +663,10 @@ def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
     two columns, HAVING on the count of a key."""
     import random
 
-    from core.db.compound_templates import above_average
-    from core.db.draft import Drafter
-    from core.db.group_templates import having, most_common
-    from core.db.join_templates import parent_count, parent_having, parent_top, without
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.child_counts import parent_count, parent_having, parent_top, without
+    from core.pairgen.templates.compound import above_average
+    from core.pairgen.templates.groups import having, most_common
 
     drafter = Drafter(introspect(connect(str(_campus_file(tmp_path)))), "sqlite", random.Random(7))
     wanted = [
@@ -696,8 +704,8 @@ def test_through_a_link_to_one_row_needs_no_distinct(tmp_path):
     Spider train writes them; without that equality an average over the link is never drawn."""
     import random
 
-    from core.db.draft import Drafter
-    from core.db.templates import aggregate, count_rows
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.rows import aggregate, count_rows
 
     db = connect(str(_campus_file(tmp_path)))
     drafter = Drafter(introspect(db), "sqlite", random.Random(7))
@@ -731,8 +739,8 @@ def test_a_date_named_by_a_verb_and_a_parent_reached_two_ways_read_plainly(tmp_p
     station: "the name of their start station", never "their station", which could be either."""
     import random
 
-    from core.db.draft import Drafter
-    from core.db.join_value_templates import child_with_parent
+    from core.pairgen.draft import Drafter
+    from core.pairgen.templates.join_values import child_with_parent
 
     db = connect(str(sqlite_file(tmp_path / "rides.sqlite", RIDES)))
     said = " | ".join(p.question for p in generate_pairs(db, n=300, seed=7))
@@ -742,3 +750,11 @@ def test_a_date_named_by_a_verb_and_a_parent_reached_two_ways_read_plainly(tmp_p
     for end in ("start", "end"):
         via = [q for d in drafts if f"T1.{end}_station_id = T2" in d.sql.sql() for _, q in d.questions]
         assert via and all(f"{end} station" in q for q in via), via
+
+
+def test_thresholds_are_drawn_only_from_values_that_read_as_numbers():
+    """SQLite lets an INTEGER column hold '' (Spider's bike_1: weather.max_visibility_miles, where '' is among the
+    most frequent values): the set-operation template drew two of its examples and stopped on float('')."""
+    from core.pairgen.literals import numeric
+
+    assert numeric([10, "", "2.5", None, "x", 20]) == [10, "2.5", 20]

@@ -1,17 +1,17 @@
 """Pair templates whose query holds a second query: rows above (or below) the average of a column, or with its
 largest value (a nested SELECT), and the values two conditions share, join or tell apart (INTERSECT, UNION, EXCEPT).
-Built as the templates of core.db.templates are (a sqlglot expression from real values, two or three wordings); drawn
-with the weights of core.db.pairgen.WEIGHTS.
+Built as the templates of rows.py are (a sqlglot expression from real values, two or three wordings); drawn with
+the weights of core.pairgen.generator.WEIGHTS.
 """
 
 from sqlglot import exp
 
-from core.db.conditions import fans_out, is_link, relation
-from core.db.draft import Drafter
-from core.db.joins import _through
-from core.db.literals import AGGREGATES, literal, numeric, round_2
-from core.db.phrasing import article, is_or_are, spoken_value
-from core.db.scope import Condition, Draft, Scope
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import AGGREGATES, literal, numeric, round_2
+from core.pairgen.phrasing import article, is_or_are, spoken_value
+from core.pairgen.scope import Condition, Draft, Scope
+from core.pairgen.templates.conditions import fans_out, is_link, relation
+from core.pairgen.templates.joins import _through
 
 
 def above_average(d: Drafter) -> Draft | None:

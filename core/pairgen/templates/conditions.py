@@ -2,15 +2,15 @@
 scope ("of a maker", "that have a car"), up to two conditions on real values ("whose country is France or Japan"),
 whether a join fans out (a parent met once per child), the WHERE clause, and HAVING on a count.
 
-Used by the templates of core.db.templates and core.db.group_templates (core.db.join_templates uses count_condition).
+Used by the templates of rows.py and groups.py (child_counts.py uses count_condition).
 """
 
 from sqlglot import exp
 
 from core.data.english import words_of
-from core.db.draft import Drafter
-from core.db.literals import literal, numeric, round_2
-from core.db.phrasing import (
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import literal, numeric, round_2
+from core.pairgen.phrasing import (
     article,
     count_words,
     is_or_are,
@@ -19,7 +19,7 @@ from core.db.phrasing import (
     singular_word,
     spoken_value,
 )
-from core.db.scope import Condition, Scope
+from core.pairgen.scope import Condition, Scope
 
 
 def relation(d: Drafter, scope: Scope, subject: int, other: int, attribute: bool = False) -> str:

@@ -2,10 +2,10 @@
 the foreign-key graph as join paths (a Scope: one table, or tables joined along keys), conditions with their words,
 and seeded choices of wording and values.
 
-A template (core.db.templates and the other *_templates modules) is a function `(Drafter) -> Draft | None`; it picks a
-scope, columns and real values with the drafter's random generator, builds the SQL as a sqlglot expression (never by
-gluing strings) and words the question with several phrasings at once (a Draft carries two or three, as Spider does).
-The scope, condition and draft classes are in core.db.scope, the literals and aggregates in core.db.literals.
+A template (the modules of core.pairgen.templates) is a function `(Drafter) -> Draft | None`; it picks a scope,
+columns and real values with the drafter's random generator, builds the SQL as a sqlglot expression (never by gluing
+strings) and words the question with several phrasings at once (a Draft carries two or three, as Spider does). The
+scope, condition and draft classes are in core.pairgen.scope, the literals and aggregates in core.pairgen.literals.
 """
 
 import datetime
@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from core.db.literals import _plain_nulls, _whole, as_date, literal, round_2
-from core.db.phrasing import (
+from core.db.schema_info import Column, SchemaInfo, Table
+from core.db.sqlnames import column_ref, table_ref
+from core.pairgen.literals import _plain_nulls, _whole, as_date, literal, round_2
+from core.pairgen.phrasing import (
     PERSON_WORDS,
     PLACE_WORDS,
     humanise,
@@ -31,9 +33,7 @@ from core.db.phrasing import (
     spoken_value,
     table_column_words,
 )
-from core.db.schema_info import Column, SchemaInfo, Table
-from core.db.scope import Condition, Hop, Scope
-from core.db.sqlnames import column_ref, table_ref
+from core.pairgen.scope import Condition, Hop, Scope
 
 _KEY_NAME = re.compile(r"(?i)(^id$|_id$|[a-z]Id$|ID$|_code$|_key$)")
 # Of Spider train's questions that match a person's first or last name, 65% give both (153 of 235): "the student

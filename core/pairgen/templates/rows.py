@@ -1,21 +1,21 @@
 """Pair templates over one table or tables joined along foreign keys: lists (with up to two conditions, DISTINCT),
 counts, aggregates, sorted lists, superlatives and top-N. Each builds its SQL as a sqlglot expression from real values
-and words the question two or three ways (see core.db.draft; the conditions come from core.db.conditions). How often
-each runs, and with how many joins and conditions, follows Spider's human questions (core.db.pairgen.WEIGHTS).
+and words the question two or three ways (see core.pairgen.draft; the conditions come from conditions.py). How
+often each runs, and with how many joins and conditions, follows Spider's human questions
+(core.pairgen.generator.WEIGHTS).
 
-Counts and aggregates per group, the most common value and HAVING are in core.db.group_templates; "above the average"
-and set operations in core.db.compound_templates; the templates along one foreign key in core.db.join_templates and
-core.db.join_value_templates.
+Counts and aggregates per group, the most common value and HAVING are in groups.py; "above the average" and set
+operations in compound.py; the templates along one foreign key in child_counts.py and join_values.py.
 """
 
 from sqlglot import exp
 
-from core.db.conditions import conditions, fans_out, is_link, pinned, relation, where
-from core.db.draft import Drafter
 from core.db.introspect import LOW_CARDINALITY
-from core.db.literals import AGGREGATES, aggregate_words
-from core.db.phrasing import join_words, superlative
-from core.db.scope import Draft, Scope
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import AGGREGATES, aggregate_words
+from core.pairgen.phrasing import join_words, superlative
+from core.pairgen.scope import Draft, Scope
+from core.pairgen.templates.conditions import conditions, fans_out, is_link, pinned, relation, where
 
 # How many joins and conditions people's questions have (Spider's train split, by count of queries).
 JOINS = {0: 62, 1: 28, 2: 8.5, 3: 0.9}

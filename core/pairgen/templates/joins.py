@@ -1,5 +1,5 @@
-"""What the templates along one foreign key (core.db.join_templates, core.db.join_value_templates) share: picking a
-foreign key whose parent has a label, grouping by the parent's key (never by a name two rows can share, with the shown
+"""What the templates along one foreign key (child_counts.py, join_values.py) share: picking a foreign key whose
+parent has a label, grouping by the parent's key (never by a name two rows can share, with the shown
 columns where the dialect wants them), the parent <- link -> other scope of a link table, the parent's columns to show
 and the child rows in words (a child that refers to one parent twice, follower/followed, names the column it goes
 through).
@@ -7,8 +7,8 @@ through).
 
 from sqlglot import exp
 
-from core.db.draft import MAX_ROWS, Drafter
-from core.db.scope import Hop, Scope
+from core.pairgen.draft import MAX_ROWS, Drafter
+from core.pairgen.scope import Hop, Scope
 
 
 def _hop(d: Drafter, need=lambda h: True, per_parent: bool = False) -> Hop | None:

@@ -10,7 +10,8 @@ import sqlite3
 
 import pytest
 
-from core.db import connect, generate_pairs, write_jsonl
+from core.db import connect
+from core.pairgen import generate_pairs, write_jsonl
 from tests.conftest import SPIDER
 
 DIGESTS = {

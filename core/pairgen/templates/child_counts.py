@@ -1,18 +1,17 @@
 """Pair templates along one foreign key, parent <- child, that count the children: each parent with the number (or
 an aggregate) of its children, the parent with the most (or the fewest) children, parents with at least N, parents
-without any (NOT IN, EXCEPT). Rows are grouped by the parent's key, never by a name two rows can share (core.db.joins
-holds the helpers both join template modules use); the templates that pick rows by values are in
-core.db.join_value_templates.
+without any (NOT IN, EXCEPT). Rows are grouped by the parent's key, never by a name two rows can share (joins.py
+holds the helpers the join templates share); the templates that pick rows by values are in join_values.py.
 """
 
 from sqlglot import exp
 
-from core.db.conditions import count_condition
-from core.db.draft import Drafter
-from core.db.joins import _children, _grouped, _hop, _outputs, _through
-from core.db.literals import AGGREGATES, literal
-from core.db.phrasing import spoken_value
-from core.db.scope import Draft, Hop, Scope
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import AGGREGATES, literal
+from core.pairgen.phrasing import spoken_value
+from core.pairgen.scope import Draft, Hop, Scope
+from core.pairgen.templates.conditions import count_condition
+from core.pairgen.templates.joins import _children, _grouped, _hop, _outputs, _through
 
 
 def parent_count(d: Drafter) -> Draft | None:
