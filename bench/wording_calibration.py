@@ -8,7 +8,7 @@ human questions whose SQL uses such a name:
   ("age", as core.pairgen.phrasing.table_column_words names it) rather than the whole name ("pet age");
 - a table named as a list of things (`cars_data`): the whole name ("cars data") or the things ("cars");
 - a sort by an age column: "oldest"/"youngest"/"older"/"younger"; an equality on a place column: "from";
-- a person matched by name: by the first or last name alone, or by both (core.pairgen.draft.FULL_NAME);
+- a person matched by name: by the first or last name alone, or by both (core.pairgen.templates.filters.FULL_NAME);
 - the first word of every question (core.pairgen.draft.OPENINGS).
 Prints the counts as JSON.
 """

@@ -8,6 +8,7 @@ draw; the generator draws again). core.pairgen.generator draws them by name with
                      parents without children (NOT IN, EXCEPT)
     join_values.py   along a foreign key, by values: a parent's attribute for its children, IN (subquery), links
 
-What only templates use: conditions.py (how the subject relates to the joined tables, up to two conditions, WHERE,
-HAVING on a count) and joins.py (the helpers of the templates along one foreign key).
+What only templates use: filters.py (one condition on a real value, with its words), conditions.py (how the subject
+relates to the joined tables, up to two conditions, WHERE, HAVING on a count) and joins.py (the helpers of the
+templates along one foreign key).
 """

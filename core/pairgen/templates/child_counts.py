@@ -11,6 +11,7 @@ from core.pairgen.literals import AGGREGATES, literal
 from core.pairgen.phrasing import spoken_value
 from core.pairgen.scope import Draft, Hop, Scope
 from core.pairgen.templates.conditions import count_condition
+from core.pairgen.templates.filters import condition, threshold
 from core.pairgen.templates.joins import _children, _grouped, _hop, _outputs, _through
 
 
@@ -135,7 +136,7 @@ def parent_top(d: Drafter) -> Draft | None:
             ),
             query,
         )
-    cond = d.condition(hop.child, "T1", kinds=("eq", "cmp", "like")) if d.rng.random() < 0.15 else None
+    cond = condition(d, hop.child, "T1", kinds=("eq", "cmp", "like")) if d.rng.random() < 0.15 else None
     if cond is not None:  # "the stadium with the most concerts in 2014"
         query = query.where(cond.expr)
     if d.rng.random() < 0.15:  # "... and how many it has"
@@ -171,7 +172,7 @@ def parent_having(d: Drafter) -> Draft | None:
     numbers = d.numbers(hop.child)
     if numbers and d.rng.random() < 0.15:  # "the customers whose payments total more than 5000"
         number, name = d.pick(numbers), d.weighted({"sum": 3, "avg": 2})
-        value, above = d.threshold(number), d.rng.random() < 0.75
+        value, above = threshold(d, number), d.rng.random() < 0.75
         if value is None:
             return None
         func = AGGREGATES[name][0]
@@ -234,7 +235,7 @@ def without(d: Drafter) -> Draft | None:
         inner = inner.where(exp.Not(this=exp.Is(this=d.col(hop.child_col), expression=exp.Null())))
     # never on the child's keys: "pets with no student whose student id is 1001" asks about the join itself
     keys = _keys(d, hop.child)
-    inner_cond = d.condition(hop.child, avoid=keys) if d.rng.random() < 0.25 else None
+    inner_cond = condition(d, hop.child, avoid=keys) if d.rng.random() < 0.25 else None
     if inner_cond is not None:  # "the architects without a mill built before 1850"
         inner = inner.where(inner_cond.expr)
         c = f"{c} {inner_cond.words}"
@@ -355,7 +356,7 @@ def _counted_condition(d: Drafter, hop: Hop, through: Scope | None, rate: float)
     if d.rng.random() >= rate:
         return None
     table, alias = (through.tables[2], "T3") if through is not None else (hop.child, "T1")
-    return d.condition(table, alias, kinds=("eq", "cmp"), avoid=_keys(d, table))
+    return condition(d, table, alias, kinds=("eq", "cmp"), avoid=_keys(d, table))
 
 
 def _keys(d: Drafter, table) -> tuple:
@@ -367,7 +368,7 @@ def _without_linked(d: Drafter, hop: Hop, linked: Scope, shape: str) -> Draft | 
     """Parents linked to no row of the far table with a value (parent <- link -> other: "Which students have no
     pet whose type is cat?"): NOT IN over the link joined to the other table, EXCEPT over all three, or a count."""
     other = linked.tables[2]
-    far = d.condition(other, "T2", kinds=("eq", "cmp"))
+    far = condition(d, other, "T2", kinds=("eq", "cmp"))
     if far is None or shape == "aggregate":
         return None
     label = d.label(hop.parent)

@@ -20,6 +20,7 @@ from core.pairgen.phrasing import (
     spoken_value,
 )
 from core.pairgen.scope import Condition, Scope
+from core.pairgen.templates.filters import condition
 
 
 def relation(d: Drafter, scope: Scope, subject: int, other: int, attribute: bool = False) -> str:
@@ -161,7 +162,8 @@ def conditions(d: Drafter, scope: Scope, count: int, avoid=(), person: bool = Tr
         if c is not None
     )
     for k, i in enumerate(tables):
-        cond = d.condition(
+        cond = condition(
+            d,
             scope.tables[i],
             scope.alias(i),
             kinds=("eq",) if row else ("eq", "cmp", "like") + (("person",) if person or i else ()),

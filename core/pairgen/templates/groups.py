@@ -11,6 +11,7 @@ from core.pairgen.literals import AGGREGATES, aggregate_words, literal
 from core.pairgen.phrasing import article, is_or_are, spoken_value
 from core.pairgen.scope import Draft, Scope
 from core.pairgen.templates.conditions import conditions, count_condition, where
+from core.pairgen.templates.filters import threshold
 
 
 def group_count(d: Drafter) -> Draft | None:
@@ -251,7 +252,7 @@ def having(d: Drafter) -> Draft | None:
     if numbers and d.rng.random() < 0.2:  # "the zip codes whose average temperature is above 60"
         number, name = d.pick(numbers), d.weighted({"avg": 5, "sum": 3, "max": 1, "min": 1})
         func, fwords = AGGREGATES[name]
-        value, above = d.threshold(number), d.rng.random() < 0.83
+        value, above = threshold(d, number), d.rng.random() < 0.83
         if value is None:
             return None
         # "at least" too: Spider train's HAVINGs on an aggregate compare with > 35 times, >= 11, < 8

@@ -12,6 +12,7 @@ from core.pairgen.literals import literal
 from core.pairgen.phrasing import article, plural_words
 from core.pairgen.scope import Draft, Scope
 from core.pairgen.templates.conditions import link_relation
+from core.pairgen.templates.filters import condition
 from core.pairgen.templates.joins import _hop, _outputs
 
 
@@ -147,7 +148,7 @@ def in_subquery(d: Drafter) -> Draft | None:
     hop = _hop(d, lambda h: d.texts(h.child) or d.numbers(h.child))
     if hop is None:
         return None
-    cond = d.condition(hop.child, kinds=("eq", "cmp"))
+    cond = condition(d, hop.child, kinds=("eq", "cmp"))
     if cond is None:
         return None
     inner = exp.select(d.col(hop.child_col)).from_(d.tab(hop.child)).where(cond.expr)
@@ -261,7 +262,7 @@ def child_with_parent(d: Drafter) -> Draft | None:
                 if not d.big(hop.child)
                 else None
             )
-    cond = d.condition(hop.child, "T1", avoid=(own,)) if d.rng.random() < 0.5 else None
+    cond = condition(d, hop.child, "T1", avoid=(own,)) if d.rng.random() < 0.5 else None
     if d.big(hop.child) and cond is None:
         return None
     query = d.from_(scope, *outputs)
