@@ -31,11 +31,13 @@ from core.pairgen.coverage import name_drafts
 from core.pairgen.draft import MAX_ROWS, Drafter
 from core.pairgen.scope import Draft
 from core.pairgen.shapes import tree_shape
-from core.pairgen.templates.child_counts import JOIN_TEMPLATES
+from core.pairgen.templates.child_counts import CHILD_COUNT_TEMPLATES
 from core.pairgen.templates.compound import COMPOUND_TEMPLATES
 from core.pairgen.templates.groups import GROUP_TEMPLATES
 from core.pairgen.templates.join_values import JOIN_VALUE_TEMPLATES
-from core.pairgen.templates.rows import TEMPLATES
+from core.pairgen.templates.rows import ROW_TEMPLATES
+from core.pairgen.templates.sorting import SORTED_TEMPLATES
+from core.pairgen.templates.without import WITHOUT_TEMPLATES
 
 # Per 100 human questions of Spider's train split, by kind (see bench/generator_coverage.py): lists 31.6 (of which
 # DISTINCT 5.1), counts 11.6, the most common / the parent with the most 9.4, per-group counts 8.6, sorted and
@@ -63,7 +65,15 @@ WEIGHTS = {
 # by name: WEIGHTS draws a name, so generation stays the same whichever module a template lives in
 TEMPLATE_FUNCTIONS = {
     f.__name__: f
-    for f in [*TEMPLATES, *GROUP_TEMPLATES, *COMPOUND_TEMPLATES, *JOIN_TEMPLATES, *JOIN_VALUE_TEMPLATES]
+    for f in [
+        *ROW_TEMPLATES,
+        *SORTED_TEMPLATES,
+        *GROUP_TEMPLATES,
+        *COMPOUND_TEMPLATES,
+        *CHILD_COUNT_TEMPLATES,
+        *WITHOUT_TEMPLATES,
+        *JOIN_VALUE_TEMPLATES,
+    ]
 }
 ALL_TEMPLATES = list(TEMPLATE_FUNCTIONS.values())
 MAX_PAIRS = 20_000

@@ -445,7 +445,7 @@ def test_without_a_linked_row_of_a_value(tmp_path):
     import random
 
     from core.pairgen.draft import Drafter
-    from core.pairgen.templates.child_counts import without
+    from core.pairgen.templates.without import without
 
     db = connect(str(_campus_file(tmp_path)))
     drafter = Drafter(introspect(db), "sqlite", random.Random(7))
@@ -545,7 +545,7 @@ def test_a_superlative_may_go_from_a_parent_to_its_children(tmp_path):
     import random
 
     from core.pairgen.draft import Drafter
-    from core.pairgen.templates.rows import sorted_rows
+    from core.pairgen.templates.sorting import sorted_rows
 
     drafter = Drafter(introspect(connect(str(_campus_file(tmp_path)))), "sqlite", random.Random(7))
     drafts = [d for d in (sorted_rows(drafter) for _ in range(600)) if d and d.template == "superlative"]
@@ -577,7 +577,8 @@ def test_shapes_people_ask_that_the_generator_lacked(tmp_path):
     import random
 
     from core.pairgen.draft import Drafter
-    from core.pairgen.templates.child_counts import parent_having, without
+    from core.pairgen.templates.child_counts import parent_having
+    from core.pairgen.templates.without import without
 
     pairs = _campus(tmp_path) + generate_pairs(connect("sample"), n=1500, seed=7)
     sqls = [p.sql for p in pairs]
@@ -664,9 +665,10 @@ def test_more_shapes_people_ask_drawn_from_their_templates(tmp_path):
     import random
 
     from core.pairgen.draft import Drafter
-    from core.pairgen.templates.child_counts import parent_count, parent_having, parent_top, without
+    from core.pairgen.templates.child_counts import parent_count, parent_having, parent_top
     from core.pairgen.templates.compound import above_average
     from core.pairgen.templates.groups import having, most_common
+    from core.pairgen.templates.without import without
 
     drafter = Drafter(introspect(connect(str(_campus_file(tmp_path)))), "sqlite", random.Random(7))
     wanted = [
