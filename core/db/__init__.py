@@ -7,16 +7,7 @@ Model-written and user-given SQL runs here and nowhere else. It may use core.dat
 guard, the validation report), core.config/core.runstate and the bottom modules (paths, redact, compute).
 """
 
-from core.db.connect import (
-    SAMPLE,
-    SourceError,
-    connect,
-    describe_source,
-    is_postgres_url,
-    split_password,
-    with_password,
-)
-from core.db.engines import open_database
+from core.db.connect import SAMPLE, connect, open_database
 from core.db.execute import (
     CORRECT,
     NOT_EXECUTED,
@@ -27,6 +18,7 @@ from core.db.execute import (
 from core.db.introspect import introspect
 from core.db.preflight import Outcome, merge_preflight, preflight, preflight_summary
 from core.db.schema_info import ForeignKey, SchemaInfo
+from core.db.source import SourceError, describe_source, is_postgres_url, split_password, with_password
 
 __all__ = [
     "CORRECT",
