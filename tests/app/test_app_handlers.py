@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from app import data_tab, preview_tab, train_plan, train_tab
 from app.common import Dataset
-from core.config import BUNDLED_MODEL
+from core.defaults import BUNDLED_MODEL
 from core.paths import SAMPLE_SCHEMA
 from tests.app.test_app_client import start_args
 from tests.conftest import write
