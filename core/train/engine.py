@@ -31,7 +31,7 @@ from core.paths import outputs_dir
 from core.runstate import ENDED_BADLY, RESUMABLE, WITH_ADAPTER, WORKER_ENDINGS, RunState
 from core.tracking import tracking_uri
 from core.tracking.run import TrackedRun
-from core.train import supervisor
+from core.train import endings, supervisor
 from core.train.dataset import save_validation
 from core.train.estimate import record_run
 from core.train.gpus import gpu_count
@@ -277,7 +277,7 @@ class Engine:
                 supervisor.after_run(process)
 
     def _finish(self, state: RunState, folder: Path, cfg: TrainConfig, code, run) -> None:
-        status, message = supervisor.explain_end(folder, code, self._stopped_now, state.step)
+        status, message = endings.explain_end(folder, code, self._stopped_now, state.step)
         job = read_job(folder) or {}
         news = job.get("status") not in WORKER_ENDINGS  # else the worker logged its own ending already
         if job.get("status") not in WORKER_ENDINGS:  # the worker could not write its own ending
