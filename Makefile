@@ -1,11 +1,11 @@
-# Two commands: `make run` (set up, then start the studio) and `make test` (set up, then run the tests).
-# Set-up creates .venv and installs everything; nothing is downloaded from model hubs.
+# Two commands: `make run` (set up, then start the studio) and `make test` (set up, then run the tests); `make
+# test-fast` is the inner loop. Set-up creates .venv and installs everything; nothing is downloaded from model hubs.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONVERTER := $(VENV)/llama.cpp/convert_hf_to_gguf.py
 
-.PHONY: venv run train test test-gpu system-deps sample clean
+.PHONY: venv run train test test-fast test-gpu system-deps sample clean
 
 venv: $(STAMP) $(CONVERTER)
 
@@ -50,6 +50,16 @@ test:
 	$(PY) -m ruff format --check core app tests assets bench
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
+
+# The inner loop: the same lint and contracts, then every test that needs neither training nor a browser (the
+# markers are in pyproject.toml: `slow` trains a real model or starts a real MLflow server; every browser test is
+# `slow` too). The PostgreSQL tests among them need Debian's postgresql (`make system-deps`).
+FAST := not slow and not browser and not gpu and not multigpu
+test-fast: venv
+	$(PY) -m ruff check core app tests assets bench
+	$(PY) -m ruff format --check core app tests assets bench
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest -m "$(FAST)"; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 
 test-gpu: venv
 	$(PY) -m pytest -m gpu

@@ -16,9 +16,10 @@ from app.db_panel import Connection
 from core.data import Pair
 from core.data.english import counted
 from core.data.split import normalise_question
-from core.db import SourceError, generate
+from core.db import SourceError
 from core.db.session import database
 from core.defaults import pairs_to_generate
+from core.pairgen import generate
 from core.paths import data_dir
 from core.train import gpu_available
 

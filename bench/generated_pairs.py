@@ -1,4 +1,4 @@
-"""Benchmark: pairs generated from the database (core.db.pairgen) - how fast, and do they teach the model?
+"""Benchmark: pairs generated from the database (core.pairgen.generator) - how fast, and do they teach the model?
 
     .venv/bin/python bench/generated_pairs.py speed                 # 1,000 pairs: the sample, and 1,000,000 rows
     .venv/bin/python bench/generated_pairs.py spider [--dbs ...] [--n 500] [--resume]
@@ -73,7 +73,7 @@ def big_sqlite(path: Path, rows: int = 1_000_000) -> Path:
 
 def speed(runs: int = 3) -> None:
     from core.db.connect import connect
-    from core.db.pairgen import generate
+    from core.pairgen.generator import generate
 
     lines = [
         f"\n### Pair generation speed ({time.strftime('%Y-%m-%d')}, this 2-core x86_64 machine)\n",
@@ -112,8 +112,8 @@ def run_db(db_id: str, args, work: Path) -> dict:
     from core import cli
     from core.data import load_pairs
     from core.db.connect import connect
-    from core.db.pairgen import generate
     from core.evaluate import evaluate, rows_csv
+    from core.pairgen.generator import generate
     from core.paths import data_dir
     from core.prompt_record import PromptRecord
 

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.record import record  # noqa: E402 - after the path is set
-from core.db.shapes import shape  # noqa: E402
+from core.pairgen.shapes import shape  # noqa: E402
 
 _DOUBLE_QUOTED = re.compile(r'"([^"]*)"')
 
@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--missing", type=int, default=25, help="how many uncovered shapes to list")
     args = parser.parse_args()
     from core.db.connect import connect
-    from core.db.pairgen import generate_pairs
+    from core.pairgen.generator import generate_pairs
 
     folder = Path(args.spider)
     pairs = json.loads((folder / "train_spider.json").read_text())

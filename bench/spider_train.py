@@ -40,7 +40,7 @@ def database(db_id: str, folder: Path, work: Path):
     """(the SQLite file copied into `work`, its connection, its human pairs, 500 generated pairs' file)."""
     from core.data import Pair
     from core.db.connect import connect
-    from core.db.pairgen import generate
+    from core.pairgen.generator import generate
 
     db_file = work / f"{db_id}.sqlite"
     shutil.copyfile(folder / "database" / db_id / f"{db_id}.sqlite", db_file)

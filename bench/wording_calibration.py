@@ -5,11 +5,11 @@
 SPIDER_TRAIN as in bench/generator_coverage.py (train split only: spider_mini is for measuring). Counts, over the
 human questions whose SQL uses such a name:
 - a column named with its table's noun in front (`pets.pet_age`): how often the question says only the short words
-  ("age", as core.db.phrasing.table_column_words names it) rather than the whole name ("pet age");
+  ("age", as core.pairgen.phrasing.table_column_words names it) rather than the whole name ("pet age");
 - a table named as a list of things (`cars_data`): the whole name ("cars data") or the things ("cars");
 - a sort by an age column: "oldest"/"youngest"/"older"/"younger"; an equality on a place column: "from";
-- a person matched by name: by the first or last name alone, or by both (core.db.draft.FULL_NAME);
-- the first word of every question (core.db.draft.OPENINGS).
+- a person matched by name: by the first or last name alone, or by both (core.pairgen.templates.filters.FULL_NAME);
+- the first word of every question (core.pairgen.draft.OPENINGS).
 Prints the counts as JSON.
 """
 
@@ -23,7 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from core.db.phrasing import CONTAINER_WORDS, PLACE_WORDS, schema_nouns, table_column_words, words_of  # noqa: E402
+from core.data.english import words_of  # noqa: E402
+from core.pairgen.phrasing import CONTAINER_WORDS, PLACE_WORDS, schema_nouns, table_column_words  # noqa: E402
 
 AGE_SORT = re.compile(r"ORDER BY\s+(?:\w+\.)?(?:\w+_)?age\b", re.I)  # age, pet_age; not average
 FIRST_NAME_EQ = re.compile(r"\b\w*(f|first_?)name\s*=\s*['\"]", re.I)

@@ -3,14 +3,14 @@ label, bounds (min, max, choices) and widget. The base class Settings does what 
 of the form (group by group, GROUPS' order), the values out of bounds, a form's value as the field's type, a field's
 help and default, and the JSON form.
 
-core.config's TrainConfig is such a dataclass (its fields are declared with core.config._f); the Train tab's form and
+core.config's TrainConfig is such a dataclass (its fields are declared with `setting`); the Train tab's form and
 the CLI's flags are built from its fields.
 """
 
 import functools
 import json
 import typing
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, asdict, field, fields
 from typing import Self
 
 # The documented groups of the settings, in the order the Train tab shows them.
@@ -32,6 +32,15 @@ def _adapter(kind):
     from pydantic import ConfigDict, TypeAdapter  # noqa: PLC0415 - see above
 
     return TypeAdapter(kind, config=ConfigDict(str_strip_whitespace=True, coerce_numbers_to_str=True))
+
+
+def setting(default, help: str, group: str, label: str = "", **kw):
+    """A documented setting: its help (the UI's hint and the CLI's help), its group, and, for the Train tab's form,
+    its label (no label: not in the form), its bounds (min, max, choices) and how it is shown (`advanced`, `widget`)."""
+    meta = {"help": help, "group": group, "label": label, **kw}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 def field_default(cls, name: str):

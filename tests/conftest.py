@@ -25,12 +25,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def warm_worker():
+def warm_worker(request):
     """Keep a training worker with Unsloth imported ready, as the studio does: a run's start then skips that
-    import (~15 s of CPU). A test that changes the environment gets a fresh worker instead (core.train.supervisor)."""
-    from core.train import supervisor
+    import (~15 s of CPU). A test that changes the environment gets a fresh worker instead (core.train.supervisor).
+    Only when a `slow` test (one that trains) is selected: `make test-fast` selects none, and the import would take
+    its CPU for nothing."""
+    if any(item.get_closest_marker("slow") for item in request.session.items):
+        from core.train import supervisor
 
-    supervisor.prewarm()
+        supervisor.prewarm()
     yield
 
 

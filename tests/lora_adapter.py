@@ -7,7 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.config import BUNDLED_MODEL, TrainConfig
+from core.config import TrainConfig
+from core.defaults import BUNDLED_MODEL
 from core.prompt_record import PromptRecord
 from tests.conftest import ROOT
 

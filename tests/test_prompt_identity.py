@@ -5,8 +5,9 @@ same strings by construction."""
 import json
 
 from core import cli
-from core.config import TrainConfig, database_name_of
+from core.config import TrainConfig
 from core.data import render_example
+from core.defaults import database_name_of
 from core.evaluate.evaluate import sides_for
 from core.prompt_record import PromptRecord
 from core.train.dataset import prepare_run_data

@@ -6,8 +6,9 @@ import time
 
 from core.cli.flags import _config
 from core.data import load_pairs, render_example
-from core.db import connect, describe_source, generate, introspect, template_counts, write_jsonl
+from core.db import connect, describe_source, introspect
 from core.defaults import pairs_to_generate
+from core.pairgen import generate, template_counts, write_jsonl
 from core.train import build_dataset, gpu_available, load_dataset, load_tokenizer
 
 

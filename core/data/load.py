@@ -35,7 +35,7 @@ class Pair:
     schema: str = ""  # per-row schema/context, when the file has one
     problems: list[str] = field(default_factory=list)  # field-type problems found while loading
     source: str = (
-        ""  # "generated" for pairs made from the database (core.db.pairgen); "" or "user" for the user's
+        ""  # "generated" for pairs made from the database (core.pairgen); "" or "user" for the user's
     )
     template: str = ""  # the generator's template id, for generated pairs
     phrasing: str = ""  # which of the template's wordings the question is (a generated pair's wording family)

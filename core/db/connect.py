@@ -9,29 +9,33 @@
     db = connect("sample")                         # the sample database (assets/sample_schema.sql + sample_data.sql)
 
 The source string is what a training run records (TrainConfig.database), so the evaluation after training, the
-Evaluate tab and `python -m core evaluate --run` reconnect to the same database; `describe_source` is the form
-that may be shown or logged (the password masked). Files are told apart by their first bytes, not their names.
+Evaluate tab and `python -m core evaluate --run` reconnect to the same database; `describe_source` (core.db.source)
+is the form that may be shown or logged (the password masked). Files are told apart by their first bytes, not their
+names. `open_database` opens a target the same way for the evaluation and the benchmarks: 'duckdb' (built from DDL
+and rows), a postgresql:// URL or a SQLite file.
+
+This module only picks; each engine lives in one module: core.db.engine_sqlite (a file, or a script SQLite accepts
+where DuckDB refuses it), core.db.engine_duckdb (built from DDL, a DuckDB file, CSV/Parquet files) and
+core.db.engine_postgres.
 
 Whatever a hostile source does (an empty, truncated or damaged file, a file of another program, a DuckDB file of
 another version, a database locked by a writer, a wrong password, an unreachable host, a catalog query past the
 timeout), the user gets one SourceError sentence that names the source and says what to do: `connect` reads the
-database once right away (`Database.probe`), and `reading` turns the library's own exceptions (sqlite3, duckdb,
-psycopg) of the studio's reads into that sentence (introspection reads through it too). Nothing is ever written.
+database once right away (`Database.probe`), and core.db.source's `reading` turns the library's own exceptions
+(sqlite3, duckdb, psycopg) of the studio's reads into that sentence (introspection reads through it too). Nothing is
+ever written.
 """
 
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from sqlglot import exp
-
-from core.db.engines import DuckDatabase, PostgresDatabase, SqliteDatabase, SqliteScriptDatabase
-from core.db.execute import Database
+from core.db.engine_duckdb import DuckDatabase, DuckFileDatabase, FileTablesDatabase
+from core.db.engine_postgres import PostgresDatabase
+from core.db.engine_sqlite import SqliteDatabase, SqliteScriptDatabase
+from core.db.execute import DEFAULT_ROW_CAP, DEFAULT_TIMEOUT_S, Database
+from core.db.source import SourceError, is_postgres_url, reading
 from core.paths import SAMPLE_DATA, SAMPLE_SCHEMA
-from core.redact import redact
 
 SAMPLE = "sample"
 PREFLIGHT_TIMEOUT_S = (
@@ -41,58 +45,6 @@ TABLE_FILES = (".csv", ".tsv", ".parquet", ".pq")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DUCKDB_MAGIC = b"DUCK"  # at byte 8 of a DuckDB file
 DATABASE_FILES = (".sqlite", ".sqlite3", ".db", ".db3", ".s3db", ".sl3", ".duckdb", ".ddb")
-
-
-class SourceError(ValueError):
-    """A database source that cannot be opened. The message is meant for the user, as is."""
-
-
-def is_postgres_url(source: str) -> bool:
-    return source.startswith(("postgresql://", "postgres://"))
-
-
-def split_password(url: str) -> tuple[str, str]:
-    """(the URL without its password, the password): a PostgreSQL URL typed with its password is shown without it,
-    the password kept in a masked box. Anything else comes back as it is, with no password."""
-    if not is_postgres_url(url):
-        return url, ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url, ""
-    user, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}@{host}")), unquote(parts.password)
-
-
-def with_password(url: str, password: str) -> str:
-    """The URL to connect to: a PostgreSQL URL without a password gets the masked box's (quoted as URLs need)."""
-    if not password or not is_postgres_url(url) or urlsplit(url).password is not None:
-        return url
-    parts = urlsplit(url)
-    user, at, host = parts.netloc.rpartition("@")
-    if not at:
-        return url  # no user name to put the password beside: libpq reads PGPASSWORD or ~/.pgpass instead
-    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
-
-
-def describe_source(source: str) -> str:
-    """The source as it may be shown, logged or stored: passwords masked."""
-    return redact(source or "")
-
-
-def source_name(db: Database) -> str:
-    """How a message names a connected database: the file it came from, or the PostgreSQL URL with the password
-    masked."""
-    return f"PostgreSQL {describe_source(db.source)}" if is_postgres_url(db.source) else db.label
-
-
-@contextmanager
-def reading(db: Database, doing: str) -> Iterator[None]:
-    """The studio's own reads of a database (opening it, its catalog): the library's exceptions become one
-    SourceError sentence that names the database, says what went wrong and what to do."""
-    try:
-        yield
-    except db.errors as e:
-        raise SourceError(f"{source_name(db)}: {db.explain(e, doing)}.") from None
 
 
 def connect(source: str, timeout_s: float = PREFLIGHT_TIMEOUT_S, ddl_dialect: str = "postgres") -> Database:
@@ -198,60 +150,20 @@ def _not_a_database(shown: str, suffix: str, binary: bool) -> str:
     )
 
 
-class DuckFileDatabase(DuckDatabase):
-    """A DuckDB database file, opened read-only, with file access and configuration locked."""
-
-    label = "DuckDB file"
-
-    def __init__(self, path: Path, **kw):
-        Database.__init__(self, **kw)
-        import duckdb
-
-        self.label = f"DuckDB file {path.name}"
-        with reading(self, "opening it"):
-            self.con = duckdb.connect(str(path), read_only=True)
-        self._lock_down()
-
-
-def table_name_for(path: Path) -> str:
-    """The table a CSV/Parquet file becomes: its name without the extension, as a plain identifier."""
-    name = re.sub(r"\W+", "_", path.stem.strip()).strip("_").lower() or "table"
-    return f"t_{name}" if name[0].isdigit() else name
-
-
-class FileTablesDatabase(DuckDatabase):
-    """CSV/Parquet files, each loaded as one table (named after the file) into an embedded DuckDB."""
-
-    def __init__(self, files: list[Path], **kw):
-        Database.__init__(self, **kw)
-        import duckdb
-
-        self.con = duckdb.connect(":memory:")
-        seen: dict[str, Path] = {}
-        for path in files:
-            name = table_name_for(path)
-            if name in seen:
-                raise SourceError(
-                    f"{path.name} and {seen[name].name} would both become the table '{name}'. "
-                    "Rename one of them."
-                )
-            seen[name] = path
-            try:
-                reader = (
-                    self.con.read_parquet if path.suffix.lower() in (".parquet", ".pq") else self.con.read_csv
-                )
-                relation = reader(str(path))
-                view = f"file_{len(seen)}"
-                self.con.register(view, relation)
-                create = exp.Create(
-                    this=exp.to_table(name, quoted=True), kind="TABLE", expression=exp.select("*").from_(view)
-                )
-                self.con.execute(create.sql(dialect="duckdb"))
-                self.con.unregister(view)
-            except duckdb.Error as e:
-                raise SourceError(
-                    f"{path.name}: cannot be read as a table ({str(e).splitlines()[0][:200]}). "
-                    "Save it as comma-separated UTF-8 CSV with a header row, or as Parquet."
-                ) from None
-        self._lock_down()
-        self.label = f"{len(files)} file{'s' if len(files) != 1 else ''} in an embedded DuckDB"
+def open_database(
+    target: str = "duckdb",
+    ddl: str = "",
+    data: str | Path | None = None,
+    dialect: str = "postgres",
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    row_cap: int = DEFAULT_ROW_CAP,
+) -> Database:
+    """'duckdb' (built from ddl + data), a postgresql:// URL, or a path to a SQLite file."""
+    kw = dict(timeout_s=timeout_s, row_cap=row_cap)
+    if target.startswith(("postgresql://", "postgres://")):
+        return PostgresDatabase(target, **kw)
+    if target not in ("", "duckdb"):
+        if not Path(target).is_file():
+            raise FileNotFoundError(f"No database file at {target}")
+        return SqliteDatabase(target, **kw)
+    return DuckDatabase(ddl, data, ddl_dialect=dialect, **kw)

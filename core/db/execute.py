@@ -6,7 +6,8 @@ opens read-only; PostgreSQL runs each statement in a READ ONLY transaction with 
 SQL in another dialect is transpiled with sqlglot; a failure to transpile is reported as "not executed".
 
 This module holds the base class (the read-only check, transpiling, the timeout and the row cap), the result and its
-categories; the engines (DuckDB, SQLite, PostgreSQL) and `open_database` are in core.db.engines.
+categories; the engines are core.db.engine_duckdb, engine_sqlite and engine_postgres, and core.db.connect opens one
+from a source string (`connect`) or a target (`open_database`).
 """
 
 import threading

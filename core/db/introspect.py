@@ -9,7 +9,7 @@ or `customers.id`) and marked `inferred`, so the user can untick a wrong one. Ex
 SAMPLE_ROWS rows of each table (one query per table, so a 200-table schema takes a moment, not minutes).
 
 A catalog query that fails (a damaged file, a lost connection, the statement timeout) is one SourceError sentence
-(core.db.connect.reading). A table that cannot be counted or sampled in time (locked by another session, a slow
+(core.db.source.reading). A table that cannot be counted or sampled in time (locked by another session, a slow
 view) keeps what could be read and is named in `SchemaInfo.problems`; when the first tables cannot be read at all,
 the database is locked or unreadable as a whole, and that is a SourceError too.
 
@@ -24,10 +24,10 @@ from collections import Counter
 
 from sqlglot import exp
 
-from core.db.connect import SourceError, reading, source_name
 from core.db.execute import TIMEOUT, Database
 from core.db.foreign_keys import infer_foreign_keys
 from core.db.schema_info import Column, ForeignKey, SchemaInfo, Table
+from core.db.source import SourceError, reading, source_name
 from core.db.sqlnames import ident, table_ref
 
 SAMPLE_ROWS = 2000

@@ -2,7 +2,7 @@
 example values), foreign keys (ForeignKey, declared or inferred) and the whole (SchemaInfo), which writes the compact
 CREATE TABLEs of the prompt and the core.data Schema that validation checks names against.
 
-Templates (core.db.draft and the template modules), the pre-flight and the studio's schema panel read these; only
+Templates (core.pairgen.draft and the template modules), the pre-flight and the studio's schema panel read these; only
 core.db.introspect and core.db.foreign_keys make them.
 """
 

@@ -21,8 +21,8 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
 from core.data import parse_one_sql
+from core.data.english import words_of
 from core.data.sqlcheck import query_scopes, scope_columns, source_columns, visible_scopes
-from core.db.phrasing import words_of
 
 MIN_SIMILARITY = 0.75  # below this a name is too far from every schema name to be a near miss
 MIN_MARGIN = 0.08  # the best match must beat the second best by this much, or the repair is ambiguous

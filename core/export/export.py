@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from core.config import BUNDLED_MODEL
 from core.data import ensure_chat_template
+from core.defaults import BUNDLED_MODEL
 from core.export.converter import GGUF_TYPES, INSTALL_HINT, convert_to_gguf, find_converter
 from core.export.merge import check_mergeable, merge_files
 from core.export.ollama import check_chat_template, modelfile, ollama_model_name

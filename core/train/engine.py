@@ -23,15 +23,15 @@ import time
 import uuid
 from pathlib import Path
 
-from core import compute
+from core import compute, defaults
 from core.compute import BusyError
-from core.config import BUNDLED_MODEL, ConfigError, TrainConfig, validate_config
+from core.config import ConfigError, TrainConfig, validate_config
 from core.data import load_pairs
 from core.paths import outputs_dir
 from core.runstate import ENDED_BADLY, RESUMABLE, WITH_ADAPTER, WORKER_ENDINGS, RunState
 from core.tracking import tracking_uri
 from core.tracking.run import TrackedRun
-from core.train import supervisor
+from core.train import endings, supervisor
 from core.train.dataset import save_validation
 from core.train.estimate import record_run
 from core.train.gpus import gpu_count
@@ -124,7 +124,7 @@ class Engine:
         if problems:
             raise ConfigError(problems)
         load_pairs(cfg.data_path)  # a broken file is refused here, with the loader's message
-        if cfg.model != BUNDLED_MODEL:
+        if cfg.model != defaults.BUNDLED_MODEL:
             resolve_model(cfg.model)  # fast for folders and Hub ids; offline and uncached -> ModelError now
         job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         return self._launch(cfg, job_id, None, report, keep_worker)
@@ -277,7 +277,7 @@ class Engine:
                 supervisor.after_run(process)
 
     def _finish(self, state: RunState, folder: Path, cfg: TrainConfig, code, run) -> None:
-        status, message = supervisor.explain_end(folder, code, self._stopped_now, state.step)
+        status, message = endings.explain_end(folder, code, self._stopped_now, state.step)
         job = read_job(folder) or {}
         news = job.get("status") not in WORKER_ENDINGS  # else the worker logged its own ending already
         if job.get("status") not in WORKER_ENDINGS:  # the worker could not write its own ending

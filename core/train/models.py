@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from core.config import BUNDLED_MODEL
+from core.defaults import BUNDLED_MODEL
 from core.paths import PROJECT_ROOT, data_dir
 from core.train.gpus import gpu_count
 from core.train.tokenizer import FastTokenizer, can_load

@@ -4,9 +4,10 @@ each run) calls first.
 pairs -> validated, formatted prompt/completion rows -> MLflow run (core.tracking.run: the job's journal; the
 studio watching the job sends it, so a slow or dead server never stalls training) -> Unsloth model + LoRA -> TRL
 SFTTrainer with a checkpoint every N steps (an interrupted job resumes from the last one) -> adapter saved (temp
-folder, then renamed) and logged as an artifact. The config comes from the job folder's job.json; progress, log
-lines and the stop request travel through the folder (core.train.progress, core.train.callbacks). Errors end as
-status "failed" with a short message. Under DDP only rank 0 writes the journal, the job's files and the adapter.
+folder, then renamed) and logged as an artifact. The model with its LoRA layers and the SFTTrainer are built by
+core.train.sft; this module keeps the run's bookkeeping around them. The config comes from the job folder's job.json;
+progress, log lines and the stop request travel through the folder (core.train.progress, core.train.callbacks).
+Errors end as status "failed" with a short message. Under DDP only rank 0 writes the journal, the job's files and the adapter.
 """
 
 import gc
@@ -22,17 +23,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from core.config import TrainConfig
-from core.data import (
-    ensure_chat_template,
-    render_example,
-)
+from core.data import render_example
 from core.prompt_record import PROMPT_FILE, PromptRecord
 from core.runstate import RunState, Status
 from core.tracking import run as mlflow_run
 from core.tracking import tracking_uri
 from core.train import resident
 from core.train.batching import plan_batches
-from core.train.callbacks import friendly_error, make_progress_callback
+from core.train.callbacks import friendly_error
 from core.train.dataset import prepare_run_data
 from core.train.estimate import as_job_fields, estimate_run, run_key, suggested_steps
 from core.train.jobs import REINFORCE_CHECKPOINTS, SUPERVISED_CHECKPOINTS, write_job
@@ -42,11 +40,9 @@ from core.train.precision import attention_kernels, base_dtype, checkpointing, f
 from core.train.precision import describe as describe_precision
 from core.train.reinforce import run_reinforcement
 from core.train.run_database import database_for
+from core.train.sft import EVAL_LOSS_ROWS, lora_model, sft_trainer
 from core.train.threads import apply_threads
 
-# Eval loss is measured on at most this many held-out rows (it runs every quarter of the steps and is slow on
-# a CPU); execution accuracy uses all of them.
-EVAL_LOSS_ROWS = 32
 SPLIT_FILE = "split.json"  # the rows trained on and held out, in the job folder and as an MLflow artifact
 
 
@@ -150,9 +146,6 @@ def run_training(
             state.log("loading Unsloth (first time takes ~15 s on CPU)")
         import torch
         import unsloth  # noqa: F401  - must come before transformers/trl/peft: it patches them
-        from datasets import Dataset
-        from trl import SFTConfig, SFTTrainer
-        from unsloth import FastLanguageModel
 
         cuda = torch.cuda.is_available()
         if cuda:  # a resident worker's earlier run must not count in this run's peak
@@ -257,35 +250,7 @@ def run_training(
         run.log_dict(split, SPLIT_FILE)
 
         base = resident.base_key(source, four_bit, plan.max_length, cfg.trust_remote_code, str(dtype))
-        kept = resident.take(base)
-        if kept:
-            model, tokenizer = kept
-            state.log(
-                f"{cfg.model} is still loaded from the previous run in this worker: new LoRA weights and a "
-                "new optimizer, no reload"
-            )
-        else:
-            state.log(f"loading {cfg.model}")
-            model, tokenizer = FastLanguageModel.from_pretrained(
-                model_name=source,
-                max_seq_length=plan.max_length,
-                load_in_4bit=four_bit,
-                dtype=dtype,
-                trust_remote_code=cfg.trust_remote_code,
-            )
-            ensure_chat_template(tokenizer)
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-        model = FastLanguageModel.get_peft_model(
-            model,
-            r=cfg.rank,
-            lora_alpha=cfg.alpha,
-            lora_dropout=cfg.dropout,
-            target_modules=list(cfg.target_modules),
-            bias="none",
-            use_gradient_checkpointing="unsloth" if checkpointed else False,
-            random_state=cfg.seed,
-        )
+        model, tokenizer = lora_model(cfg, source, base, plan, four_bit, dtype, checkpointed, state)
 
         # the rows as the last run of this resident worker prepared them, when they are the same rows, the same way
         prepared_key = (
@@ -300,50 +265,20 @@ def run_training(
             "LoRA layers in place; "
             + ("the rows are prepared already (the previous run's)" if prepared else "preparing the rows")
         )
-        args = SFTConfig(
-            output_dir=str(output_dir / "checkpoints"),
-            max_steps=cfg.max_steps,
-            per_device_train_batch_size=plan.per_device_batch,
-            gradient_accumulation_steps=plan.grad_accum,
-            warmup_steps=min(cfg.warmup_steps, cfg.max_steps - 1),
-            learning_rate=cfg.learning_rate,
-            logging_steps=cfg.logging_steps,
-            optim="adamw_8bit" if cuda else "adamw_torch",
-            # TRL turns the Trainer's own checkpointing on by default (recomputing every layer's forward); Unsloth's
-            # offloaded checkpointing (get_peft_model) is the one a run uses when it needs the memory
-            gradient_checkpointing=checkpointed,
-            weight_decay=0.01,
-            lr_scheduler_type="linear",
-            seed=cfg.seed,
-            max_length=plan.max_length,
-            packing=packing,
-            completion_only_loss=cfg.answer_only_loss,
-            run_name=cfg.run_name or None,
-            # checkpoints let a killed run resume; only the last 2 are kept (each holds the optimizer state)
-            save_strategy="steps" if cfg.checkpoint_every else "no",
-            save_steps=cfg.checkpoint_every or None,
-            save_total_limit=None if cfg.keep_checkpoints or cfg.score_checkpoints else 2,
-            report_to="none",  # metrics go to MLflow through the job's journal (our callback)
-            include_num_input_tokens_seen="non_padding",
-            dataloader_num_workers=0,
-            eval_strategy="steps" if eval_rows else "no",
-            eval_steps=_eval_steps(cfg) if eval_rows else None,
-            per_device_eval_batch_size=cfg.batch_size,
-            disable_tqdm=True,
-            ddp_find_unused_parameters=False
-            if devices > 1
-            else None,  # LoRA uses all its parameters: skip the search
-            dataset_kwargs={"skip_prepare_dataset": True} if prepared else None,
-        )
-        trainer = SFTTrainer(
-            model=model,
-            processing_class=tokenizer,
-            args=args,
-            train_dataset=prepared[0] if prepared else Dataset.from_list(train_rows),
-            eval_dataset=(prepared[1] if prepared else Dataset.from_list(eval_rows[:EVAL_LOSS_ROWS]))
-            if eval_rows
-            else None,
-            callbacks=[make_progress_callback(state, stop_event, run, more=cfg.grpo_steps), *callbacks],
+        trainer, args = sft_trainer(
+            cfg,
+            model,
+            tokenizer,
+            plan,
+            output_dir,
+            train_rows,
+            eval_rows,
+            prepared,
+            cuda,
+            devices,
+            (state, stop_event, run),
+            callbacks,
+            checkpointed,
         )
         state.log("trainer ready; the first step follows")
         run.log_dict(args.to_dict(), "training_args.json")
@@ -444,10 +379,3 @@ def end_run(run, state: RunState, output_dir: Path, outcome: str, message: str) 
         state.log("MLflow has not received everything yet: it is sent in the background when it answers")
     write_job(output_dir, status=outcome, step=state.step, finished=time.time(), message=message)
     state.update(status=outcome, finished_at=time.time(), message=message)
-
-
-def _eval_steps(cfg: TrainConfig) -> int:
-    """Eval loss costs time: about 4 points. A sweep's trial is scored at its checkpoints (where Optuna may prune it)."""
-    if cfg.parent_run_id and cfg.checkpoint_every:
-        return cfg.checkpoint_every
-    return max(5, cfg.max_steps // 4)

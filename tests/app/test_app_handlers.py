@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from app import data_tab, preview_tab, train_plan, train_tab
 from app.common import Dataset
-from core.config import BUNDLED_MODEL
+from core.defaults import BUNDLED_MODEL
 from core.paths import SAMPLE_SCHEMA
 from tests.app.test_app_client import start_args
 from tests.conftest import write
@@ -151,7 +151,8 @@ def generated_dataset(tmp_path) -> Dataset:
     from dataclasses import replace
 
     from core.data import load_pairs
-    from core.db import connect, generate_pairs, write_jsonl
+    from core.db import connect
+    from core.pairgen import generate_pairs, write_jsonl
 
     path = tmp_path / "generated.jsonl"
     write_jsonl(generate_pairs(connect("sample"), n=200, seed=7), path)

@@ -1,6 +1,8 @@
 """End to end in a real browser: Debian's Chromium driven by Playwright against `python -m app`.
 
-Screenshots of each step go to artifacts/e2e/. Needs /usr/bin/chromium (installed by .ci/run)."""
+Screenshots of each step go to artifacts/e2e/; the README's pictures (docs/screenshots/: train-running, preview,
+train-completed, runs, evaluate-result here, data-generated in test_browser_database.py) are taken on the way.
+Needs /usr/bin/chromium (installed by .ci/run)."""
 
 import os
 import subprocess
@@ -109,6 +111,14 @@ def shot(page, name: str):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def readme_shot(page, name: str, element: str = ""):
+    """One of the README's pictures, docs/screenshots/NAME.png: the window as a person sees it (not the whole page),
+    `element` scrolled into view first."""
+    if element:
+        page.locator(element).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(README_SHOTS / f"{name}.png"))
+
+
 def open_tab(page, label: str):
     page.get_by_role("tab", name=label).click()
 
@@ -185,6 +195,7 @@ def test_upload_validate_preview_train_to_completion(page):
     trained.wait_for()
     assert trained.inner_text().startswith("SELECT")
     shot(page, "2-preview")
+    readme_shot(page, "preview")
     fast_settings(page, 5)
     assert page.locator(
         "#schema-in-prompt input[value=none]"
@@ -204,13 +215,14 @@ def test_upload_validate_preview_train_to_completion(page):
         "Execution accuracy on 21 held-out rows of your pairs: base" in page.locator("#outcome").inner_text()
     )
     shot(page, "3-train-completed")
+    readme_shot(page, "train-completed", "#outcome")
     page.locator("#to-evaluate").click()
     page.wait_for_selector(
         "#eval-headline table.headline", timeout=60_000
     )  # the logged evaluation, not re-run
     assert "logged to this run" in page.locator("#eval-message").inner_text()
     shot(page, "3b-evaluate-logged")
-    page.screenshot(path=str(README_SHOTS / "evaluate-result.png"))
+    readme_shot(page, "evaluate-result")
 
 
 def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
@@ -224,9 +236,7 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
     )
     assert loss_points(page) >= 12, status
     shot(page, "4-train-running")
-    page.screenshot(
-        path=str(README_SHOTS / "train-running.png")
-    )  # the README's picture: mid-run, a real curve
+    readme_shot(page, "train-running")  # the README's first picture: mid-run, a real curve
     page.reload()
     open_tab(page, "3. Train")
     # the form re-attaches whole: the running job's settings, not the defaults; the data tab names its file
@@ -259,6 +269,7 @@ def test_evaluate_tab_and_playground(page):
     page.wait_for_function(
         "() => (document.querySelector('#runs-table')?.innerText || '').includes('FINISHED')", timeout=60_000
     )  # listed as the tab opens
+    readme_shot(page, "runs")
     open_tab(page, "5. Evaluate")
     page.wait_for_function(
         "() => (document.querySelector('#eval-run input')?.value || '').length > 0", timeout=60_000

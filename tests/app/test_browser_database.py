@@ -1,5 +1,6 @@
 """In a real browser: connect the sample database, see its schema, generate 200 pairs from it, add them to the
-training set (each checked on the database), and train 5 steps on them. Screenshots go to artifacts/e2e/."""
+training set (each checked on the database), and train 5 steps on them. Screenshots go to artifacts/e2e/; the
+README's picture of the Data tab (docs/screenshots/data-generated.png) is taken here."""
 
 import time
 
@@ -8,6 +9,7 @@ import pytest
 from tests.app.test_browser import (  # noqa: F401 - `page` is a fixture
     fast_settings,
     page,
+    readme_shot,
     set_number,
     shot,
     studio_with_own_data,
@@ -48,6 +50,7 @@ def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):
     assert any(
         kind in shown for kind in ("list", "count", "order", "superlative")
     )  # each row names its template
+    readme_shot(page, "data-generated", "#gen-table")
     page.locator("#gen-add").click()
     page.wait_for_function(
         "() => (document.querySelector('#preflight')?.innerText || '').includes(' of 200 run on')",

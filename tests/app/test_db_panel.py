@@ -5,7 +5,7 @@ win), the pre-flight in the report, and the run's config recording the database.
 import json
 
 from app import data_tab, db_panel, generate_panel, train_form
-from core.config import BUNDLED_MODEL
+from core.defaults import BUNDLED_MODEL
 from core.train import load_tokenizer
 from tests.app.test_app_handlers import TEMPLATE, Upload
 from tests.db_samples import library_sqlite

@@ -1,3 +1,1 @@
-"""Tests of core.db: connecting and introspecting, safe execution, the pre-flight, generated pairs, hostile databases,
-your questions.
-"""
+"""Tests of core.db: connecting, introspecting, safe execution, the pre-flight, hostile databases, your questions."""

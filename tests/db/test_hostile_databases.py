@@ -395,11 +395,3 @@ def test_the_data_tab_shows_the_sentence(tmp_path, name):
     assert not conn.connected and "msg-error" in message and name in message, message
     assert "Traceback" not in message and "sqlite3." not in message
     assert ("damaged or incomplete" if name == "truncated.sqlite" else "the file is empty") in message
-
-
-def test_thresholds_are_drawn_only_from_values_that_read_as_numbers():
-    """SQLite lets an INTEGER column hold '' (Spider's bike_1: weather.max_visibility_miles, where '' is among the
-    most frequent values): the set-operation template drew two of its examples and stopped on float('')."""
-    from core.db.literals import numeric
-
-    assert numeric([10, "", "2.5", None, "x", 20]) == [10, "2.5", 20]

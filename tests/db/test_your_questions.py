@@ -6,9 +6,10 @@ import threading
 
 from core.config import TrainConfig
 from core.data import Pair, split_pairs
-from core.db import connect, generate_pairs
+from core.db import connect
 from core.db.your_questions import SET_NAME, add_question, database_of, questions_file, your_questions
 from core.evaluate.evaluate import _evaluate, sides_for
+from core.pairgen import generate_pairs
 from core.prompt_record import PromptRecord
 from core.train.dataset import prepare_run_data
 

@@ -114,7 +114,10 @@ def test_an_evaluation_with_candidates_has_a_voting_line_for_both_sides(duck):
         "correct",
         "2 of 3",
     )
-    assert "with voting (3 candidates): base with schema 50% (1 of 2), fine-tuned 50% (1 of 2)" in report.headline()
+    assert (
+        "with voting (3 candidates): base with schema 50% (1 of 2), fine-tuned 50% (1 of 2)"
+        in report.headline()
+    )
     greedy_only = _evaluate(pairs, duck, record, sides, lambda _: None, 0, False, generator, {})
     assert "exec_accuracy_voted" not in greedy_only.summaries["adapter"]
     assert "voting" not in greedy_only.headline()

@@ -20,8 +20,9 @@ import zipfile
 import pytest
 
 from core.cli import main
-from core.config import BUNDLED_MODEL, TrainConfig
+from core.config import TrainConfig
 from core.data import load_pairs, split_pairs
+from core.defaults import BUNDLED_MODEL
 from core.export import STAGES, ExportError, export, selfcheck, source_from_adapter, source_from_run, stage_of
 from core.export.converter import CONVERTER_ENV
 from core.export.export import BUNDLED_HUB_ID

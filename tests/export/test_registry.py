@@ -10,7 +10,8 @@ import pytest
 
 from app import adapter_panel
 from core.cli import main
-from core.config import BUNDLED_MODEL, TrainConfig
+from core.config import TrainConfig
+from core.defaults import BUNDLED_MODEL
 from core.export import RegistryError, list_versions, register_run, set_champion
 from core.export.registry import CHAMPION
 from core.tracking import RunNotFound

@@ -2,7 +2,7 @@
 
 import signal
 
-from core.train.supervisor import explain_end
+from core.train.endings import explain_end
 
 
 def test_a_killed_worker_is_told_by_its_signal_name(tmp_path):

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from core.config import BUNDLED_MODEL, TrainConfig
+from core.config import TrainConfig
 from core.data import DataError
+from core.defaults import BUNDLED_MODEL
 from core.train import BusyError, Engine
 from tests.conftest import ROOT
 from tests.train.test_restart import journal_losses

@@ -1,15 +1,14 @@
 """What pair templates draw from: the introspected schema seen as roles (labels, categories, numbers, dates, keys),
-the foreign-key graph as join paths (a Scope: one table, or tables joined along keys), conditions with their words,
-and seeded choices of wording and values.
+the foreign-key graph as join paths (a Scope: one table, or tables joined along keys), the SQL pieces, and seeded
+choices of wording and values.
 
-A template (core.db.templates and the other *_templates modules) is a function `(Drafter) -> Draft | None`; it picks a
-scope, columns and real values with the drafter's random generator, builds the SQL as a sqlglot expression (never by
-gluing strings) and words the question with several phrasings at once (a Draft carries two or three, as Spider does).
-The scope, condition and draft classes are in core.db.scope, the literals and aggregates in core.db.literals.
+A template (the modules of core.pairgen.templates) is a function `(Drafter) -> Draft | None`; it picks a scope,
+columns and real values with the drafter's random generator, builds the SQL as a sqlglot expression (never by gluing
+strings) and words the question with several phrasings at once (a Draft carries two or three, as Spider does). The
+scope, condition and draft classes are in core.pairgen.scope, the literals and aggregates in core.pairgen.literals, a
+condition on a real value with its words in core.pairgen.templates.filters.
 """
 
-import datetime
-import decimal
 import random
 import re
 from collections import Counter
@@ -17,28 +16,22 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from core.db.literals import _plain_nulls, _whole, as_date, literal, round_2
-from core.db.phrasing import (
+from core.db.schema_info import Column, SchemaInfo, Table
+from core.db.sqlnames import column_ref, table_ref
+from core.pairgen.literals import _plain_nulls, _whole
+from core.pairgen.phrasing import (
     PERSON_WORDS,
-    PLACE_WORDS,
     humanise,
-    is_or_are,
     join_words,
     name_part,
     one_thing,
     plural_words,
     schema_nouns,
-    spoken_value,
     table_column_words,
 )
-from core.db.schema_info import Column, SchemaInfo, Table
-from core.db.scope import Condition, Hop, Scope
-from core.db.sqlnames import column_ref, table_ref
+from core.pairgen.scope import Hop, Scope
 
 _KEY_NAME = re.compile(r"(?i)(^id$|_id$|[a-z]Id$|ID$|_code$|_key$)")
-# Of Spider train's questions that match a person's first or last name, 65% give both (153 of 235): "the student
-# named Linda Smith" is one condition of two equalities on one row.
-FULL_NAME = 0.65
 # How Spider train's 7,000 human questions begin, per 100 ("What ..." 36.8, "Find ..." 15.6): a draft's wordings are
 # ordered by these weights, so the two or three kept begin as people's questions do (bench/wording_calibration.py).
 OPENINGS = {
@@ -320,161 +313,6 @@ class Drafter:
                 self.tab(right, b), on=exp.EQ(this=self.col(on_left, a), expression=self.col(on_right, b))
             )
         return query
-
-    # ---- conditions (WHERE) with their words ----
-    def condition(
-        self,
-        table: Table,
-        alias: str | None = None,
-        kinds: tuple[str, ...] = ("eq", "cmp", "like", "person"),
-        avoid: tuple = (),
-        row: tuple | None = None,
-    ) -> Condition | None:
-        """A condition on a real value of one of the table's columns: equality on a category or a name (people ask
-        that most), a comparison with a rounded number, or a word the text contains. With `row` (one of the table's
-        sample rows), an equality takes that row's value, so two conditions from one row find it. With "person" in
-        `kinds`, an equality on a first or last name is often the whole name (FULL_NAME)."""
-        # (kind, column, weight): how often Spider train's human questions filter that way: equality on text
-        # most, comparisons on numbers (a number is compared far more often than matched), LIKE and keys seldom
-        options = []
-        if "eq" in kinds:
-            options += [("eq", c, 3.0) for c in self.texts(table)]
-            options += [("eq", c, 1.0) for c in self.numbers(table) if _whole(c)]
-            options += [
-                ("eq", c, 0.5)
-                for c in table.columns
-                if self.is_key(table, c) and c.examples and not c.primary_key
-            ]
-        if "cmp" in kinds:
-            options += [("cmp", c, 2.0) for c in self.numbers(table) + self.dates(table)]
-        if "like" in kinds:
-            options += [("like", c, 0.4) for c in self.texts(table) if c.distinct >= 3]
-        options = [
-            (k, c, w) for k, c, w in options if c not in avoid or k == "like"
-        ]  # "names that contain ..."
-        if not options:
-            return None
-        kind, column, _ = self.rng.choices(options, weights=[w for *_, w in options])[0]
-        ref = self.col(column, alias)
-        words = self.words(column)
-        if kind == "eq":
-            pair = self.name_pair(table) if row is None and "person" in kinds else None
-            if (
-                pair
-                and any(column is c for c in pair)
-                and not any(a is c for a in avoid for c in pair)
-                and self.rng.random() < FULL_NAME
-            ):
-                return self._full_name(table, alias, *pair)
-            value = self.pick(column.examples)
-            if row is not None and row[table.columns.index(column)] is not None:
-                value = row[table.columns.index(column)]
-            negate = row is None and self.rng.random() < 0.05
-            expr = (exp.NEQ if negate else exp.EQ)(this=ref, expression=literal(value))
-            v = spoken_value(value)
-            said = [
-                f"whose {words} {is_or_are(words)} {'not ' if negate else ''}{v}",
-                f"with {words} {'other than ' if negate else ''}{v}",
-            ]
-            if not negate and words.split()[-1] == "name" and name_part(column.name) is None:
-                # "the club named Tennis Club": Spider train says "named" 125 times, "with name" 36, "called" 20,
-                # "whose name is" once
-                said = [f"named {v}", f"named {v}", f"named {v}", f"called {v}", said[1], said[0]]
-            elif not negate:  # as people say it: "singers from France", "concerts in 2014"
-                last = words.split()[-1]
-                if last in PLACE_WORDS and isinstance(value, str):
-                    said.append(f"from {v}")
-                elif last == "year" and isinstance(value, int):
-                    said.append(f"in {v}")
-                elif last == "date" or column.kind == "date":  # Spider train never says "whose date is"
-                    said = [f"on {v}", said[1]]
-            text = self.rng.choice(said)
-            return Condition(expr, table, column, text)
-        if kind == "like":
-            found = [
-                w
-                for v in column.examples
-                if isinstance(v, str)
-                for w in v.split()
-                if len(w) >= 3 and w.isalpha()
-            ]
-            word = self.pick(found)
-            if word is None:
-                return None
-            return Condition(
-                exp.Like(this=ref, expression=literal(f"%{word}%")),
-                table,
-                column,
-                self.rng.choice([f"whose {words} contains '{word}'", f"with '{word}' in their {words}"]),
-            )
-        value = self.threshold(column)
-        if value is None:
-            return None
-        op = self.weighted({"gt": 12, "lt": 5, "between": 3.5, "gte": 1.3, "lte": 0.6})
-        v = spoken_value(value)
-        if op == "between":
-            high = self.threshold(column)
-            if high is None or high == value:
-                return None
-            low, high = sorted([value, high])
-            expr = exp.Between(this=ref, low=literal(low), high=literal(high))
-            return Condition(
-                expr,
-                table,
-                column,
-                f"{self._whose(column, words)} between {spoken_value(low)} and {spoken_value(high)}",
-            )
-        cls, said = {
-            "gt": (exp.GT, ["greater than", "more than", "above", "over", "higher than"]),
-            "lt": (exp.LT, ["less than", "below", "under", "lower than"]),
-            "gte": (exp.GTE, ["at least"]),
-            "lte": (exp.LTE, ["at most"]),
-        }[op]
-        if column.kind == "date":
-            said = {"gt": ["after"], "lt": ["before"], "gte": ["on or after"], "lte": ["on or before"]}[op]
-        return Condition(
-            cls(this=ref, expression=literal(value)),
-            table,
-            column,
-            f"{self._whose(column, words)} {self.rng.choice(said)} {v}",
-        )
-
-    @staticmethod
-    def _whose(column: Column, words: str) -> str:
-        """ "whose price is", or for a date named by a verb, "that started": never "whose started is"."""
-        if column.kind == "date" and re.fullmatch(r"[a-z]{3,}ed", words):
-            return f"that {words}"
-        return f"whose {words} {is_or_are(words)}"
-
-    def _full_name(self, table: Table, alias: str | None, first: Column, last: Column) -> Condition | None:
-        """ "named Linda Smith": the first and last name of one sampled row."""
-        i, j = table.columns.index(first), table.columns.index(last)
-        row = self.pick([r for r in table.sample if isinstance(r[i], str) and isinstance(r[j], str)])
-        if row is None:
-            return None
-        given, family = spoken_value(row[i]), spoken_value(row[j])
-        expr = exp.and_(
-            exp.EQ(this=self.col(first, alias), expression=literal(row[i])),
-            exp.EQ(this=self.col(last, alias), expression=literal(row[j])),
-        )
-        said = [
-            f"named {given} {family}",
-            f"whose {self.words(first)} is {given} and {self.words(last)} is {family}",
-            f"with {self.words(first)} {given} and {self.words(last)} {family}",
-        ]
-        return Condition(expr, table, first, self.rng.choice(said))
-
-    def threshold(self, column: Column):
-        """A value to compare with: a real one, rounded as people type thresholds (1719.96 -> 1700)."""
-        value = self.pick(column.examples)
-        if isinstance(value, bool) or value is None:
-            return None
-        if isinstance(value, (int, float, decimal.Decimal)):
-            return round_2(value)
-        if isinstance(value, (datetime.date, datetime.datetime)) or column.kind == "date":
-            day = as_date(value)
-            return day.isoformat() if day else None
-        return None
 
     # ---- SQL pieces ----
     def col(self, column: Column | str, alias: str | None = None) -> exp.Column:

@@ -1,14 +1,15 @@
 """What a pair template's query is made of and what it gives back: the Scope (the FROM part: one table, or tables
 joined along foreign-key Hops), a Condition with its words, and the Draft (the SQL as a sqlglot expression with the
-question's wordings). The Drafter (core.db.draft) makes scopes and conditions; the templates return drafts.
+question's wordings). The Drafter (core.pairgen.draft) makes scopes, core.pairgen.templates.filters conditions; the
+templates return drafts.
 """
 
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from core.db.phrasing import humanise
 from core.db.schema_info import Column, Table
+from core.pairgen.phrasing import humanise
 
 
 @dataclass

@@ -1,17 +1,18 @@
 """Pair templates whose query holds a second query: rows above (or below) the average of a column, or with its
 largest value (a nested SELECT), and the values two conditions share, join or tell apart (INTERSECT, UNION, EXCEPT).
-Built as the templates of core.db.templates are (a sqlglot expression from real values, two or three wordings); drawn
-with the weights of core.db.pairgen.WEIGHTS.
+Built as the templates of rows.py are (a sqlglot expression from real values, two or three wordings); drawn with
+the weights of core.pairgen.generator.WEIGHTS.
 """
 
 from sqlglot import exp
 
-from core.db.conditions import fans_out, is_link, relation
-from core.db.draft import Drafter
-from core.db.joins import _through
-from core.db.literals import AGGREGATES, literal, numeric, round_2
-from core.db.phrasing import article, is_or_are, spoken_value
-from core.db.scope import Condition, Draft, Scope
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import AGGREGATES, literal, numeric, round_2
+from core.pairgen.phrasing import article, is_or_are, spoken_value
+from core.pairgen.scope import Condition, Draft, Scope
+from core.pairgen.templates.conditions import fans_out, is_link, relation
+from core.pairgen.templates.filters import condition
+from core.pairgen.templates.joins import _through
 
 
 def above_average(d: Drafter) -> Draft | None:
@@ -27,7 +28,9 @@ def above_average(d: Drafter) -> Draft | None:
         high = d.rng.random() < 0.6
         inner = d.from_(Scope([table]), (exp.Max if high else exp.Min)(this=d.col(column)))
         # "the youngest student of major 600": the same condition outside and inside (Spider train: 12 of 50)
-        among = d.condition(table, kinds=("eq",), avoid=(column, shown[0])) if d.rng.random() < 0.25 else None
+        among = (
+            condition(d, table, kinds=("eq",), avoid=(column, shown[0])) if d.rng.random() < 0.25 else None
+        )
         if among is not None:
             inner = inner.where(among.expr.copy())
         extreme = exp.EQ(this=d.col(column), expression=exp.Subquery(this=inner))
@@ -56,7 +59,7 @@ def above_average(d: Drafter) -> Draft | None:
     # people compare with the smallest or largest of some rows far more than of all ("a resolution higher than the
     # lowest of the English songs": 46 of Spider train's 59 such queries), with the average of all (88 of 94)
     within = 0.1 if name == "avg" else 0.75
-    inner_cond = d.condition(table, kinds=("eq",), avoid=(column,)) if d.rng.random() < within else None
+    inner_cond = condition(d, table, kinds=("eq",), avoid=(column,)) if d.rng.random() < within else None
     if inner_cond is not None:  # "longer than the shortest trip of bike 636"
         inner = inner.where(inner_cond.expr)
     cond = (exp.GT if above else exp.LT)(this=d.col(column), expression=exp.Subquery(this=inner))
@@ -220,7 +223,7 @@ def set_operation(d: Drafter) -> Draft | None:
     shared = [c for c in d.categories(table) if not d.is_key(table, c)]
     column = d.pick(shared if shared and d.rng.random() < 0.7 else categories)
     scope = Scope([table])
-    first, second = d.condition(table, avoid=(column,)), d.condition(table, avoid=(column,))
+    first, second = condition(d, table, avoid=(column,)), condition(d, table, avoid=(column,))
     numbers = [n for n in d.numbers(table) if n is not column and len(numeric(n.examples)) > 1]
     if (
         numbers and d.rng.random() < 0.3

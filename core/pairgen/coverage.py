@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from core.db.draft import Drafter
-from core.db.literals import literal
-from core.db.phrasing import spoken_value
 from core.db.schema_info import Column, Table
-from core.db.scope import Draft, Scope
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import literal
+from core.pairgen.phrasing import spoken_value
+from core.pairgen.scope import Draft, Scope
 
 MIN_MENTIONS = 3
 TOP = 5  # a big table's column is asked for as "the 5 highest", not listed whole

@@ -2,17 +2,18 @@
 with a child of one value (also as IN (subquery)), rows linked through a link table to rows with a value ("the
 students who have both a cat and a dog"), a column two tables share (UNION, INTERSECT, EXCEPT), and the parent's
 attribute for the child's rows ("the names of the players", where the name lives in the parent table). The shared
-join helpers are in core.db.joins; drawn with the weights of core.db.pairgen.WEIGHTS.
+join helpers are in joins.py; drawn with the weights of core.pairgen.generator.WEIGHTS.
 """
 
 from sqlglot import exp
 
-from core.db.conditions import link_relation
-from core.db.draft import Drafter
-from core.db.joins import _hop, _outputs
-from core.db.literals import literal
-from core.db.phrasing import article, plural_words
-from core.db.scope import Draft, Scope
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import literal
+from core.pairgen.phrasing import article, plural_words
+from core.pairgen.scope import Draft, Scope
+from core.pairgen.templates.conditions import link_relation
+from core.pairgen.templates.filters import condition
+from core.pairgen.templates.joins import _hop, _outputs
 
 
 def parent_of_children(d: Drafter) -> Draft | None:
@@ -147,7 +148,7 @@ def in_subquery(d: Drafter) -> Draft | None:
     hop = _hop(d, lambda h: d.texts(h.child) or d.numbers(h.child))
     if hop is None:
         return None
-    cond = d.condition(hop.child, kinds=("eq", "cmp"))
+    cond = condition(d, hop.child, kinds=("eq", "cmp"))
     if cond is None:
         return None
     inner = exp.select(d.col(hop.child_col)).from_(d.tab(hop.child)).where(cond.expr)
@@ -261,7 +262,7 @@ def child_with_parent(d: Drafter) -> Draft | None:
                 if not d.big(hop.child)
                 else None
             )
-    cond = d.condition(hop.child, "T1", avoid=(own,)) if d.rng.random() < 0.5 else None
+    cond = condition(d, hop.child, "T1", avoid=(own,)) if d.rng.random() < 0.5 else None
     if d.big(hop.child) and cond is None:
         return None
     query = d.from_(scope, *outputs)

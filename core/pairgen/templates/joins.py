@@ -1,14 +1,14 @@
-"""What the templates along one foreign key (core.db.join_templates, core.db.join_value_templates) share: picking a
-foreign key whose parent has a label, grouping by the parent's key (never by a name two rows can share, with the shown
-columns where the dialect wants them), the parent <- link -> other scope of a link table, the parent's columns to show
-and the child rows in words (a child that refers to one parent twice, follower/followed, names the column it goes
-through).
+"""What the templates along one foreign key (child_counts.py, without.py, join_values.py) share: picking a foreign
+key whose parent has a label, grouping by the parent's key (never by a name two rows can share, with the shown
+columns where the dialect wants them), the parent <- link -> other scope of a link table, the parent's columns to show,
+the child rows in words (a child that refers to one parent twice, follower/followed, names the column it goes
+through) and a table's key columns (a condition on one would ask about the join itself).
 """
 
 from sqlglot import exp
 
-from core.db.draft import MAX_ROWS, Drafter
-from core.db.scope import Hop, Scope
+from core.pairgen.draft import MAX_ROWS, Drafter
+from core.pairgen.scope import Hop, Scope
 
 
 def _hop(d: Drafter, need=lambda h: True, per_parent: bool = False) -> Hop | None:
@@ -64,3 +64,8 @@ def _children(d: Drafter, hop: Hop) -> str:
     if len(others) == 1 and len(plain) <= 2 and not hop.shared:
         return d.nouns(others[0])[1]
     return d.nouns(hop.child)[1] + hop.via()
+
+
+def _keys(d: Drafter, table) -> tuple:
+    """The table's key columns (its own and its foreign keys): a condition on one asks about the join itself."""
+    return tuple(c for c in table.columns if d.is_key(table, c))

@@ -3,8 +3,8 @@
     shape("SELECT name FROM singer WHERE age > 30")   # 'SELECT c FROM t WHERE c > 0'
 
 Two queries of one shape ask the same kind of question of different tables. The generator uses shapes to spread its
-pairs over many kinds of question (core.db.pairgen), and bench/generator_coverage.py to compare them with the shapes
-of people's questions.
+pairs over many kinds of question (core.pairgen.generator), and bench/generator_coverage.py to compare them with
+the shapes of people's questions.
 """
 
 import re

@@ -2,14 +2,15 @@
 scope ("of a maker", "that have a car"), up to two conditions on real values ("whose country is France or Japan"),
 whether a join fans out (a parent met once per child), the WHERE clause, and HAVING on a count.
 
-Used by the templates of core.db.templates and core.db.group_templates (core.db.join_templates uses count_condition).
+Used by the templates of rows.py and groups.py (child_counts.py uses count_condition).
 """
 
 from sqlglot import exp
 
-from core.db.draft import Drafter
-from core.db.literals import literal, numeric, round_2
-from core.db.phrasing import (
+from core.data.english import words_of
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import literal, numeric, round_2
+from core.pairgen.phrasing import (
     article,
     count_words,
     is_or_are,
@@ -17,9 +18,9 @@ from core.db.phrasing import (
     plural_word,
     singular_word,
     spoken_value,
-    words_of,
 )
-from core.db.scope import Condition, Scope
+from core.pairgen.scope import Condition, Scope
+from core.pairgen.templates.filters import condition
 
 
 def relation(d: Drafter, scope: Scope, subject: int, other: int, attribute: bool = False) -> str:
@@ -161,7 +162,8 @@ def conditions(d: Drafter, scope: Scope, count: int, avoid=(), person: bool = Tr
         if c is not None
     )
     for k, i in enumerate(tables):
-        cond = d.condition(
+        cond = condition(
+            d,
             scope.tables[i],
             scope.alias(i),
             kinds=("eq",) if row else ("eq", "cmp", "like") + (("person",) if person or i else ()),

@@ -12,45 +12,8 @@ import decimal
 import functools
 import re
 
-from core.data.english import UNCOUNTABLE, english, plural_word, singular_word
+from core.data.english import UNCOUNTABLE, english, plural_word, singular_word, words_of
 
-# Short forms common in column names, spelled out.
-ABBREVIATIONS = {
-    "qty": "quantity",
-    "amt": "amount",
-    "num": "number",
-    "no": "number",
-    "nbr": "number",
-    "dob": "date of birth",
-    "desc": "description",
-    "addr": "address",
-    "cnt": "count",
-    "pct": "percent",
-    "avg": "average",
-    "signup": "sign-up",
-    "fname": "first name",
-    "lname": "last name",
-    "firstname": "first name",
-    "lastname": "last name",
-    "dept": "department",
-    "emp": "employee",
-    "mgr": "manager",
-    "stu": "student",
-    "cont": "continent",
-    "yr": "year",
-    "pop": "population",
-    "sal": "salary",
-    "tel": "telephone",
-    "govt": "government",
-    "cust": "customer",
-    "prod": "product",
-    "acct": "account",
-    "ref": "reference",
-    "info": "information",
-    "stat": "status",
-    "loc": "location",
-    "sz": "size",
-}
 # Last words of a table name that say "a table of", not what a row is: `cars_data` holds cars, `model_list` models.
 CONTAINER_WORDS = {"data", "information", "list", "details", "records", "table", "tbl", "entries"}
 # Columns whose value is where a row comes from: "from France" says which column without naming it.
@@ -78,19 +41,6 @@ PERSON_WORDS = set(
     writer researcher official mayor
     """.split()
 )
-
-
-def words_of(name: str) -> list[str]:
-    """Words of an identifier: snake_case, camelCase and ALLCAPS runs split, abbreviations spelled out."""
-    if name.lower() in ABBREVIATIONS:  # LName is "last name", not "l name"
-        return ABBREVIATIONS[name.lower()].split()
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
-    words = [w.lower() for w in re.split(r"[\s_\-.]+", spaced) if w]
-    out: list[str] = []
-    for w in words:
-        out.extend(ABBREVIATIONS.get(w, w).split())
-    return out
 
 
 FIRST_NAME_WORDS = ("first name", "given name", "forename", "personal name")

@@ -5,10 +5,9 @@
     result = generate(db, n=500, seed=7)               # the pairs and what happened: conflicts dropped, the fewest
                                                        # mentions of a name, extra wordings, ...
 
-Templates (core.db.templates, core.db.group_templates, core.db.compound_templates, core.db.join_templates,
-core.db.join_value_templates) are drawn with the weights of WEIGHTS, by name: how often people ask each kind of
-question, counted on Spider's train split (bench/generator_coverage.py measures how many of those questions' shapes
-the generator can produce). Each SQL is rendered in the chosen dialect and executed read-only; only queries
+Templates (the modules of core.pairgen.templates) are drawn with the weights of WEIGHTS, by name: how often people
+ask each kind of question, counted on Spider's train split (bench/generator_coverage.py measures how many of those
+questions' shapes the generator can produce). Each SQL is rendered in the chosen dialect and executed read-only; only queries
 that run within the timeout and return between one and MAX_ROWS rows are kept, each with two or three wordings.
 Duplicates (the same SQL after normalising, or the same question) are dropped, and so is a question that reads like
 an earlier one whose SQL gives another result. A last pass names every table and column a few times (MIN_MENTIONS).
@@ -25,18 +24,20 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from core.db.compound_templates import COMPOUND_TEMPLATES
-from core.db.coverage import name_drafts
-from core.db.draft import MAX_ROWS, Drafter
 from core.db.execute import Database
-from core.db.group_templates import GROUP_TEMPLATES
 from core.db.introspect import introspect
-from core.db.join_templates import JOIN_TEMPLATES
-from core.db.join_value_templates import JOIN_VALUE_TEMPLATES
 from core.db.schema_info import SchemaInfo
-from core.db.scope import Draft
-from core.db.shapes import tree_shape
-from core.db.templates import TEMPLATES
+from core.pairgen.coverage import name_drafts
+from core.pairgen.draft import MAX_ROWS, Drafter
+from core.pairgen.scope import Draft
+from core.pairgen.shapes import tree_shape
+from core.pairgen.templates.child_counts import CHILD_COUNT_TEMPLATES
+from core.pairgen.templates.compound import COMPOUND_TEMPLATES
+from core.pairgen.templates.groups import GROUP_TEMPLATES
+from core.pairgen.templates.join_values import JOIN_VALUE_TEMPLATES
+from core.pairgen.templates.rows import ROW_TEMPLATES
+from core.pairgen.templates.sorting import SORTED_TEMPLATES
+from core.pairgen.templates.without import WITHOUT_TEMPLATES
 
 # Per 100 human questions of Spider's train split, by kind (see bench/generator_coverage.py): lists 31.6 (of which
 # DISTINCT 5.1), counts 11.6, the most common / the parent with the most 9.4, per-group counts 8.6, sorted and
@@ -64,7 +65,15 @@ WEIGHTS = {
 # by name: WEIGHTS draws a name, so generation stays the same whichever module a template lives in
 TEMPLATE_FUNCTIONS = {
     f.__name__: f
-    for f in [*TEMPLATES, *GROUP_TEMPLATES, *COMPOUND_TEMPLATES, *JOIN_TEMPLATES, *JOIN_VALUE_TEMPLATES]
+    for f in [
+        *ROW_TEMPLATES,
+        *SORTED_TEMPLATES,
+        *GROUP_TEMPLATES,
+        *COMPOUND_TEMPLATES,
+        *CHILD_COUNT_TEMPLATES,
+        *WITHOUT_TEMPLATES,
+        *JOIN_VALUE_TEMPLATES,
+    ]
 }
 ALL_TEMPLATES = list(TEMPLATE_FUNCTIONS.values())
 MAX_PAIRS = 20_000

@@ -10,8 +10,8 @@ import functools
 
 from sqlglot import exp
 
-from core.db.phrasing import join_words, spoken_value
 from core.db.schema_info import Column
+from core.pairgen.phrasing import join_words, spoken_value
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,16 +1,17 @@
 """Pair templates over the groups of one table: each value of a category with the number of its rows (or an
 aggregate of a number), the most (or least) common value, and the values shared by at least N rows (HAVING). Built
-as the templates of core.db.templates are (a sqlglot expression from real values, two or three wordings), with the
-conditions of core.db.conditions; drawn with the weights of core.db.pairgen.WEIGHTS.
+as the templates of rows.py are (a sqlglot expression from real values, two or three wordings), with the conditions
+of conditions.py; drawn with the weights of core.pairgen.generator.WEIGHTS.
 """
 
 from sqlglot import exp
 
-from core.db.conditions import conditions, count_condition, where
-from core.db.draft import Drafter
-from core.db.literals import AGGREGATES, aggregate_words, literal
-from core.db.phrasing import article, is_or_are, spoken_value
-from core.db.scope import Draft, Scope
+from core.pairgen.draft import Drafter
+from core.pairgen.literals import AGGREGATES, aggregate_words, literal
+from core.pairgen.phrasing import article, is_or_are, spoken_value
+from core.pairgen.scope import Draft, Scope
+from core.pairgen.templates.conditions import conditions, count_condition, where
+from core.pairgen.templates.filters import threshold
 
 
 def group_count(d: Drafter) -> Draft | None:
@@ -251,7 +252,7 @@ def having(d: Drafter) -> Draft | None:
     if numbers and d.rng.random() < 0.2:  # "the zip codes whose average temperature is above 60"
         number, name = d.pick(numbers), d.weighted({"avg": 5, "sum": 3, "max": 1, "min": 1})
         func, fwords = AGGREGATES[name]
-        value, above = d.threshold(number), d.rng.random() < 0.83
+        value, above = threshold(d, number), d.rng.random() < 0.83
         if value is None:
             return None
         # "at least" too: Spider train's HAVINGs on an aggregate compare with > 35 times, >= 11, < 8
