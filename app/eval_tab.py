@@ -8,7 +8,7 @@ from app.charts import category_figure
 from app.common import RUN_DATABASE, USER_ERRORS, box, candidates_slider, db_target, result_frame
 from core.db.your_questions import ENOUGH, SET_NAME
 from core.evaluate import SIDE_LABELS, evaluate_run, logged_evaluation, training_busy_message, verdict
-from core.evaluate.evaluate import right
+from core.evaluate.score import right
 from core.redact import redact
 from core.runstate import WITH_ADAPTER
 from core.tracking import list_runs

@@ -15,7 +15,7 @@ from app.common import USER_ERRORS, Dataset, box, close_generators, fmt_duration
 from app.train_form import FIELDS, FORM, _rows, make_config, setting_component
 from core.config import ConfigError, TrainConfig, default_value
 from core.evaluate import SIDE_LABELS
-from core.evaluate.evaluate import right
+from core.evaluate.score import right
 from core.export import export, source_from_adapter
 from core.paths import safe_name
 from core.redact import redact

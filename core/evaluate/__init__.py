@@ -7,7 +7,6 @@ from core.data.metrics import extract_sql
 from core.evaluate.evaluate import (
     SIDE_LABELS,
     EvalReport,
-    EvalRow,
     evaluate,
     rows_csv,
     schema_tables,
@@ -24,6 +23,7 @@ from core.evaluate.of_run import (
     logged_evaluation,
 )
 from core.evaluate.schema_check import SchemaCheck, check_names
+from core.evaluate.score import EvalRow
 from core.train.run_database import database_for, default_data_for, schema_ddl_for
 
 __all__ = [

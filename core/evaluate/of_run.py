@@ -17,7 +17,8 @@ from core.config import TrainConfig
 from core.data import Pair, load_pairs
 from core.db.your_questions import SET_NAME, database_of, your_questions
 from core.defaults import default_candidates
-from core.evaluate.evaluate import METRIC_PREFIXES, EvalReport, EvalRow, evaluate, rows_csv
+from core.evaluate.evaluate import METRIC_PREFIXES, EvalReport, evaluate, rows_csv
+from core.evaluate.score import EvalRow
 from core.prompt_record import PromptRecord
 from core.redact import redact
 from core.tracking import get_run, load_run_dict, run_adapter, run_prompt_record

@@ -9,7 +9,8 @@ from core.config import TrainConfig
 from core.data import Pair
 from core.db import open_database
 from core.evaluate import rows_csv
-from core.evaluate.evaluate import CATEGORIES, EvalRow, change, score, summarize
+from core.evaluate.evaluate import change
+from core.evaluate.score import CATEGORIES, EvalRow, score, summarize
 from core.paths import SAMPLE_DATA, SAMPLE_PAIRS, SAMPLE_SCHEMA
 from core.prompt_record import PromptRecord
 from tests.conftest import ROOT

@@ -12,8 +12,9 @@ import pytest
 
 from core.config import TrainConfig
 from core.db import CORRECT, WRONG
-from core.evaluate.evaluate import EvalReport, EvalRow, summarize
+from core.evaluate.evaluate import EvalReport
 from core.evaluate.of_run import load_run_inputs, log_to_mlflow
+from core.evaluate.score import EvalRow, summarize
 from core.export.registry import run_prompt_record
 from core.prompt_record import PROMPT_FILE
 from core.tracking import get_run, run_config, run_details
