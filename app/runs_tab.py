@@ -30,7 +30,7 @@ def build_runs_tab() -> dict:
     c["compare"] = gr.Dropdown(
         [], multiselect=True, label="Runs to compare", info="Pick several runs to overlay their loss curves."
     )
-    c["overlay"] = gr.Plot(label="Loss curves", visible=False)
+    c["overlay"] = gr.Plot(label="Loss curves", visible=False, elem_id="runs-overlay")
     with gr.Row():
         c["open_run"] = gr.Dropdown([], label="Open a run", scale=3)
         c["clone_btn"] = gr.Button("Clone its settings into the Train tab", size="sm", scale=1)

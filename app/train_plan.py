@@ -41,6 +41,8 @@ def plan_html(
     gradient_checkpointing="auto",
     epochs=2.5,
     candidates=0,
+    grpo_steps=0,
+    grpo_generations=4,
 ) -> tuple[str, int]:
     """What one step sees and how many epochs the steps make, plus a suggested number of steps."""
     steps, batch, accum = max_steps, batch_size, grad_accum
@@ -69,6 +71,8 @@ def plan_html(
         load_in_4bit=TrainConfig.coerce("load_in_4bit", load_in_4bit),
         gradient_checkpointing=TrainConfig.coerce("gradient_checkpointing", gradient_checkpointing),
         candidates=int(candidates or 0),
+        grpo_steps=int(grpo_steps or 0),
+        grpo_generations=max(int(grpo_generations or 4), 2),
     )
     suggested, why = suggested_steps(cfg, plan, training, found > 0)
     steps = int(steps or 0)

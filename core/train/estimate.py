@@ -22,19 +22,21 @@ from core.files import locked, write_atomic
 from core.paths import data_dir
 from core.tracking.journal import Journal
 from core.train.model_size import memory_gib, model_dims, split_parameters
-from core.train.precision import checkpointing, four_bit_for, held_as
+from core.train.precision import checkpointing, cpu_has_bf16_units, four_bit_for, held_as
 from core.train.reinforce import questions_per_step
 
 HISTORY_FILE = "speed.json"
 KEEP = 20  # runs remembered per model and backend
-# Before any run here: tokens/s of the bundled model on 2 CPU cores (docs/BENCHMARKS.md), and for a GPU the model's
-# training FLOPs at 30% of an H100/H200's bf16 peak (our 7B engine runs measured 44%).
-CPU_TOKENS_PER_S, GPU_FLOPS = 100.0, 0.3 * 989e12
+# Before any run here: tokens/s of the bundled model on 2 CPU cores, with bfloat16 units and without (docs/BENCHMARKS.md,
+# "Issue 37": 250-310 and 175-185), and for a GPU the model's training FLOPs at 30% of an H100/H200's bf16 peak (our 7B
+# engine runs measured 44%).
+CPU_TOKENS_PER_S, GPU_FLOPS = {"bf16": 250.0, "fp32": 175.0}, 0.3 * 989e12
 PRIOR_START_S = {"cpu": 90.0, "cuda": 60.0}
 # With voting, each sampled candidate costs this share of a greedy answer (they are generated in one batch).
 SAMPLED_COST = 0.5
-# The reinforcement phase (GRPO): seconds per answer drawn, generated and run (before a run here measured it).
-PRIOR_ANSWER_S = {"cpu": 10.0, "cuda": 0.5}
+# The reinforcement phase (GRPO): seconds per answer drawn, generated and run, before a run here measured it (on 2 CPU
+# cores a step of 4 answers of the bundled model took 8-15 s; a GPU generates a step's 32 answers in one batch).
+PRIOR_ANSWER_S = {"cpu": 3.0, "cuda": 0.1}
 PRIOR_EVAL_S_PER_ROW = {
     "cpu": 1.5,
     "cuda": 0.3,
@@ -103,7 +105,7 @@ def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estima
         eval_per_row = statistics.median(r.get("eval_s_per_row", PRIOR_EVAL_S_PER_ROW[backend]) for r in past)
     else:
         linear = split_parameters(dims)[0] if dims else 1.5e9
-        tokens_per_s = GPU_FLOPS / (6 * linear) if cuda else CPU_TOKENS_PER_S
+        tokens_per_s = GPU_FLOPS / (6 * linear) if cuda else CPU_TOKENS_PER_S[cpu_precision()]
         start_s, eval_per_row = PRIOR_START_S[backend], PRIOR_EVAL_S_PER_ROW[backend]
     seconds = start_s + cfg.max_steps * plan.tokens_per_step / max(tokens_per_s, 1e-6)
     if cfg.evaluate_after and eval_rows:
@@ -120,6 +122,10 @@ def estimate_run(cfg, plan, rows: int, cuda: bool, eval_rows: int = 0) -> Estima
         ]
         peak *= statistics.median(ratios) if ratios else 1.0
     return Estimate(seconds, start_s, tokens_per_s, peak, len(past), reinforce_s)
+
+
+def cpu_precision() -> str:
+    return "bf16" if cpu_has_bf16_units() else "fp32"
 
 
 def candidate_cost(candidates: int) -> float:

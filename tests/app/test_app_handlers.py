@@ -318,3 +318,20 @@ def test_an_upload_shows_its_sql_checks_progress(tmp_path, monkeypatch):
         Upload(path, "big.csv"), SAMPLE_SCHEMA.read_text(), *SETTINGS, Dataset(), progress=progress
     )
     assert progress.heard == [f"checking SQL: {n} of 250 queries" for n in (100, 200, 250)]
+
+
+def test_the_plan_takes_every_plan_field_of_the_form_and_says_what_reinforcing_costs():
+    """The page calls the plan with the form's values of every field marked `plan`, in their order: a new field
+    the plan does not take left the plan line empty in the browser."""
+    from dataclasses import replace
+
+    from app.train_form import FIELDS, PLAN_FIELDS, form_values
+    from core.config import TrainConfig
+
+    def plan(cfg):
+        shown = dict(zip(FIELDS, form_values(cfg)[: len(FIELDS)], strict=True))
+        return train_plan.plan_for(sample(), True, *[shown[f] for f in PLAN_FIELDS])[0]
+
+    cfg = TrainConfig(batch_size=4, grad_accum=1, max_steps=40)
+    assert "40 steps make" in plan(cfg) and "reinforcement" not in plan(cfg)
+    assert "the reinforcement with the database (GRPO) about" in plan(replace(cfg, grpo_steps=10))

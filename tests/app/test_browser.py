@@ -269,6 +269,9 @@ def test_evaluate_tab_and_playground(page):
     page.wait_for_function(
         "() => (document.querySelector('#runs-table')?.innerText || '').includes('FINISHED')", timeout=60_000
     )  # listed as the tab opens
+    page.wait_for_function(  # the newest run's loss curve, drawn (the README's picture is not of a spinner)
+        "() => !!document.querySelector('#runs-overlay .js-plotly-plot .scatterlayer .trace')", timeout=60_000
+    )
     readme_shot(page, "runs")
     open_tab(page, "5. Evaluate")
     page.wait_for_function(

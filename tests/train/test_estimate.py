@@ -57,7 +57,7 @@ def test_the_estimate_learns_the_speed_of_this_machine(tmp_path, monkeypatch):
     plan = plan_batches(cfg, [100] * 400, cuda=False)  # 400 tokens a step
     first = est.estimate_run(cfg, plan, rows=400, cuda=False)
     assert first.runs == 0 and "rough" in first.describe()
-    assert first.seconds == est.PRIOR_START_S["cpu"] + 100 * 400 / est.CPU_TOKENS_PER_S
+    assert first.seconds == est.PRIOR_START_S["cpu"] + 100 * 400 / est.CPU_TOKENS_PER_S[est.cpu_precision()]
     kept = est.checkpointing(cfg, False, est.model_dims(cfg.model), plan.micro_batch_tokens, four_bit=False)
     key = est.run_key(cfg.model, cuda=False, held=est.held_as(False, False, kept))
     fake_run(
