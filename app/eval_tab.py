@@ -58,7 +58,13 @@ def build_eval_tab() -> dict:
     c["chart"] = gr.Plot(label="Outcomes", visible=False)
     c["filter"] = gr.Dropdown(FILTERS, value="all rows", label="Show")
     c["table"] = gr.Dataframe(
-        headers=ROW_HEADERS, interactive=False, wrap=True, max_height=420, elem_id="eval-table"
+        headers=ROW_HEADERS,
+        interactive=False,
+        wrap=True,
+        max_height=420,
+        elem_id="eval-table",
+        # the three SQL columns wrapped beside the question: the outcome columns stay on screen at 1440 px
+        column_widths=["4%", "16%", "18%", "18%", "18%", "8%", "8%", "10%"],
     )
     c["pick"] = gr.Number(label="Row to inspect", precision=0)
     with gr.Row():

@@ -54,7 +54,13 @@ def build_generate_box() -> dict:
             c["gen_remove"] = gr.Textbox(label="Remove rows (e.g. 3, 7-9)", elem_id="gen-remove")
             c["gen_remove_btn"] = gr.Button("Remove", size="sm")
         c["gen_table"] = gr.Dataframe(
-            headers=GENERATED_HEADERS, interactive=False, wrap=True, max_height=360, elem_id="gen-table"
+            headers=GENERATED_HEADERS,
+            interactive=False,
+            wrap=True,
+            max_height=360,
+            elem_id="gen-table",
+            # the question and its SQL side by side, wrapped: nothing to scroll sideways for at 1440 px
+            column_widths=["5%", "14%", "36%", "37%", "8%"],
         )
         with gr.Row():
             c["gen_pick"] = gr.Number(label="See the result of row #", precision=0, elem_id="gen-pick")

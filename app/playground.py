@@ -79,21 +79,64 @@ def build_playground() -> dict:
     )
     c["pg_message"] = gr.HTML(elem_id="pg-message")
     with gr.Row():
-        c["corrected"] = gr.Code(
-            label="The right SQL (the adapter's answer; correct it if it is wrong)",
-            language="sql",
-            interactive=True,
-            elem_id="pg-corrected",
-            lines=4,
-            wrap_lines=True,
-        )
+        with gr.Column(scale=3):
+            c["corrected"] = gr.Code(
+                label="The right SQL, checked by you (write it, or start from the adapter's answer and correct it)",
+                language="sql",
+                interactive=True,
+                elem_id="pg-corrected",
+                lines=4,
+                wrap_lines=True,
+            )
+            c["corrected_rows"] = gr.Dataframe(
+                label="What this SQL returns (what will be kept as the right answer)",
+                interactive=False,
+                max_height=200,
+                visible=False,
+                elem_id="pg-corrected-rows",
+            )
         with gr.Column():
+            c["use_answer_btn"] = gr.Button(
+                "Start from the adapter's answer", size="sm", elem_id="pg-use-answer"
+            )
+            c["run_corrected_btn"] = gr.Button("Run this SQL", size="sm", elem_id="pg-run-corrected")
             c["keep_btn"] = gr.Button(
                 "Keep as one of my questions (evaluation only)", variant="primary", elem_id="pg-keep"
             )
             c["add_btn"] = gr.Button("Add to the training data instead")
             c["dataset_file"] = gr.DownloadButton("Download the dataset (.jsonl)", visible=False)
     return c
+
+
+def without_comments(sql: str) -> str:
+    """The SQL of a box, without the schema check's comment lines."""
+    return "\n".join(line for line in (sql or "").splitlines() if not line.strip().startswith("--")).strip()
+
+
+def cleared(question: str):
+    """A new question: the previous answers go (they answered another question). (7 outputs)"""
+    return "", None, "", None, "", "", None
+
+
+def run_corrected(run_id, sql: str, kind, db_file, pg_url):
+    """The rows the SQL in the right-SQL box returns: what keeping it would keep. (rows grid, message)"""
+    sql = without_comments(sql)
+    if not run_id or not sql:
+        return gr.Dataframe(visible=False), box("Pick a run and write the right SQL first.", "warn")
+    try:
+        cfg, _, _, record = load_run_inputs(run_id)
+        target, data = db_target(kind, db_file, pg_url)
+        result = database_for(cfg, target, data).execute(sql, record.dialect)
+    except (*USER_ERRORS, ValueError, ConnectionError, FileNotFoundError) as e:
+        return gr.Dataframe(visible=False), box(redact(str(e)), "error")
+    if not result.ok:
+        return gr.Dataframe(visible=False), box(
+            f"This SQL does not run on the database: {result.error}", "error"
+        )
+    n = len(result.rows)
+    return gr.Dataframe(result_frame(result), visible=True), box(
+        f"It returns {n} row{'s' if n != 1 else ''}: if they answer the question, keep it.", "info"
+    )
 
 
 def ask(run_id, question, kind, db_file, pg_url, schema_check=True, candidates=1):
@@ -130,7 +173,7 @@ def _ask(run_id, question, kind, db_file, pg_url, schema_check, candidates):
         tuned.shown or tuned.raw,
         result_frame(tuned.result),
         "",
-        tuned.sql,
+        "",  # the right-SQL box stays empty: only SQL the person checked is kept (one click starts from the answer)
         votes,
     )
 
@@ -139,11 +182,17 @@ def keep_question(run_id, question: str, sql: str):
     """Keep the question with its checked SQL among the run's database's own questions."""
     if not run_id or not (question or "").strip() or not (sql or "").strip():
         return box("Ask a question first; the SQL box must hold the right SQL.", "warn")
-    sql = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--")).strip()
+    sql = without_comments(sql)
     try:
-        cfg, _, _, _ = load_run_inputs(run_id)
+        cfg, _, _, record = load_run_inputs(run_id)
+        result = database_for(cfg).execute(sql, record.dialect)
+        if not result.ok:  # an answer that does not run would score every model wrong
+            return box(
+                f"Not kept: this SQL does not run on the run's database ({result.error}). Correct it.",
+                "error",
+            )
         count, new = add_question(database_of(cfg), question, sql)
-    except (*USER_ERRORS, ValueError, OSError) as e:
+    except (*USER_ERRORS, ValueError, OSError, ConnectionError) as e:
         return box(redact(str(e)), "error")
     more = f" Add {ENOUGH - count} more for a score worth reading." if count < ENOUGH else ""
     return box(
@@ -170,4 +219,42 @@ def add_pair(ds: Dataset, question: str, sql: str):
             "ok",
         ),
         gr.DownloadButton(value=str(target), visible=True),
+    )
+
+
+def wire_playground(e: dict, dataset, db: list) -> None:
+    """The playground's events (app.ui calls it with the Evaluate tab's components; `db` its database choice)."""
+    answers = [
+        e["base_sql"],
+        e["base_result"],
+        e["adapter_sql"],
+        e["adapter_result"],
+        e["pg_message"],
+        e["corrected"],
+        e["votes"],
+    ]
+    e["ask_btn"].click(
+        ask,
+        [e["run"], e["question"], *db, e["schema_check"], e["pg_candidates"]],
+        answers,
+        api_name="ask",
+        concurrency_limit=1,
+        concurrency_id="generate",
+    )
+    e["question"].input(cleared, e["question"], answers, show_progress="hidden")
+    e["use_answer_btn"].click(without_comments, e["adapter_sql"], e["corrected"])
+    e["run_corrected_btn"].click(
+        run_corrected,
+        [e["run"], e["corrected"], *db],
+        [e["corrected_rows"], e["pg_message"]],
+        api_name="run_corrected",
+    )
+    e["keep_btn"].click(
+        keep_question, [e["run"], e["question"], e["corrected"]], e["pg_message"], api_name="keep_question"
+    )
+    e["add_btn"].click(
+        add_pair,
+        [dataset, e["question"], e["corrected"]],
+        [dataset, e["pg_message"], e["dataset_file"]],
+        api_name="add_pair",
     )

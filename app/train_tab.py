@@ -13,6 +13,7 @@ import gradio as gr
 from app.charts import loss_figure, lr_figure
 from app.common import USER_ERRORS, Dataset, box, close_generators, fmt_duration
 from app.train_form import FIELDS, FORM, _rows, make_config, setting_component
+from core.cli.command_line import command_for
 from core.config import ConfigError, TrainConfig, default_value
 from core.evaluate import SIDE_LABELS
 from core.evaluate.score import right
@@ -49,6 +50,15 @@ def build_train_tab() -> dict:
                 with gr.Row():
                     for f in row:
                         c[f.name] = setting_component(f, start[f.name])
+    with gr.Row():
+        c["command_btn"] = gr.Button("Show the command", size="sm", elem_id="show-command")
+    c["command"] = gr.Code(
+        label="The same run from a shell (python -m core train ...)",
+        language="shell",
+        visible=False,
+        interactive=False,
+        elem_id="command",
+    )
     c["problems"] = gr.HTML(elem_id="train-problems")
     with gr.Row():
         c["start_btn"] = gr.Button("Start training", variant="primary", elem_id="start")
@@ -79,6 +89,17 @@ def build_train_tab() -> dict:
 
 
 # ---- handlers ----
+
+
+def show_command(ds: Dataset, exclude_errors: bool, template: str, *values):
+    """The `python -m core train` line of the form as it is (its problems, when it has some)."""
+    if not ds or not ds.loaded:
+        return gr.Code(visible=False), box("Load data first (step 1: Data).", "warn")
+    try:
+        cfg = make_config(ds, exclude_errors, template, dict(zip(FIELDS, values, strict=True)))
+    except (ConfigError, ValueError, TypeError) as e:
+        return gr.Code(visible=False), box(f"Fix the form first: {e}", "error")
+    return gr.Code(command_for(cfg, gpu_available()), visible=True), ""
 
 
 def start_training(ds: Dataset, exclude_errors: bool, template: str, *values):

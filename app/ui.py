@@ -108,34 +108,7 @@ def wire_eval(e, dataset):
     e["pick"].change(
         eval_tab.inspect_row, [e["report"], e["pick"]], [e["gold_rows"], e["base_rows"], e["adapter_rows"]]
     )
-    e["ask_btn"].click(
-        playground.ask,
-        [e["run"], e["question"], *db, e["schema_check"], e["pg_candidates"]],
-        [
-            e["base_sql"],
-            e["base_result"],
-            e["adapter_sql"],
-            e["adapter_result"],
-            e["pg_message"],
-            e["corrected"],
-            e["votes"],
-        ],
-        api_name="ask",
-        concurrency_limit=1,
-        concurrency_id="generate",
-    )
-    e["keep_btn"].click(
-        playground.keep_question,
-        [e["run"], e["question"], e["corrected"]],
-        e["pg_message"],
-        api_name="keep_question",
-    )
-    e["add_btn"].click(
-        playground.add_pair,
-        [dataset, e["question"], e["corrected"]],
-        [dataset, e["pg_message"], e["dataset_file"]],
-        api_name="add_pair",
-    )
+    playground.wire_playground(e, dataset, db)
 
 
 def wire_data(d, p, t, dataset):
@@ -288,6 +261,11 @@ def wire_train(d, p, t, dataset):
         lambda *a: train_plan.plan_for(*a)[1],
         [dataset, d["exclude"], *[t[f] for f in train_form.PLAN_FIELDS]],
         t["max_steps"],
+    )
+    t["command_btn"].click(
+        train_tab.show_command,
+        [dataset, d["exclude"], p["template"], *[t[f] for f in train_form.FIELDS]],
+        [t["command"], t["problems"]],
     )
     t["start_btn"].click(
         train_tab.start_training,

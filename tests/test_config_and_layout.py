@@ -205,3 +205,31 @@ def test_the_studio_imports_gradio_without_rewriting_its_type_stubs():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "Blocks", done.stderr[-2000:]
+
+
+def test_the_command_shown_under_the_train_form_reproduces_the_form():
+    """ "Show the command": the `python -m core train` line, parsed by the command line itself, gives the same
+    settings; what the command line cannot say is named."""
+    import shlex
+    from dataclasses import replace
+
+    from core.cli import _config, build_parser
+    from core.cli.command_line import command_for
+    from core.config import TrainConfig
+    from core.train import recommended_for
+
+    form = TrainConfig(
+        **{**recommended_for("bundled", False), "data_path": str(ROOT / "assets" / "sample_pairs.jsonl")},
+        schema_path=str(ROOT / "assets" / "sample_schema.sql"),
+    )
+    form = replace(
+        form, learning_rate=0.002, max_steps=120, rank=32, load_in_4bit=False, grpo_steps=3, seed=7
+    )
+    line = command_for(form, gpu=False)
+    assert line.startswith("python -m core train ") and "--lr 0.002" in line and "--grpo-steps 3" in line
+    again = _config(build_parser().parse_args(shlex.split(line)[3:]))
+    for name in ("learning_rate", "max_steps", "rank", "load_in_4bit", "grpo_steps", "seed", "schema_path"):
+        assert getattr(again, name) == getattr(form, name), name
+    assert "in the form only: Target modules" in command_for(
+        replace(form, target_modules=["q_proj"]), gpu=False
+    )

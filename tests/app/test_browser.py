@@ -296,6 +296,9 @@ def test_evaluate_tab_and_playground(page):
     assert "Execution accuracy" in headline and "%" in headline
     table = page.locator("#eval-table").inner_text()
     assert "SELECT" in table and "wrong result" in table or "correct" in table or "error" in table
+    assert sql_header_inside(page, "eval-table", "adapter SQL") and sql_header_inside(
+        page, "eval-table", "change"
+    )
     page.locator("#pg-question textarea").fill("Total sales amount per region?")
     page.locator("#ask").click()
     # both answers appear (an adapter trained for a few steps may still answer in prose: that is shown as is)
@@ -307,3 +310,35 @@ def test_evaluate_tab_and_playground(page):
     )
     assert not page.locator("#pg-message .msg").count(), page.locator("#pg-message").inner_text()
     shot(page, "8-playground")
+    # only checked answers are kept: the right-SQL box starts empty, the adapter's answer is one click away, and what
+    # it returns is shown before it is kept; a new question clears the old answers
+    corrected = "#pg-corrected .cm-content"
+    assert page.locator(corrected).inner_text().strip() == ""
+    page.locator("#pg-use-answer").click()
+    adapter_sql = page.locator("#pg-adapter-sql .cm-content").inner_text()
+    expected = "\n".join(
+        line for line in adapter_sql.splitlines() if not line.strip().startswith("--")
+    ).strip()
+    page.wait_for_function(
+        f"() => (document.querySelector('{corrected}')?.innerText || '').trim().length > 0"
+    )
+    assert page.locator(corrected).inner_text().strip() == expected
+    page.locator("#pg-corrected .cm-content").fill("SELECT COUNT(*) AS n FROM regions")
+    page.locator("#pg-run-corrected").click()
+    page.wait_for_function(
+        "() => /returns 1 row/.test(document.querySelector('#pg-message')?.innerText || '')"
+    )
+    assert page.locator("#pg-corrected-rows").is_visible()
+    page.locator("#pg-question textarea").fill("How many regions are there?")
+    page.wait_for_function(
+        "() => (document.querySelector('#pg-adapter-sql .cm-content')?.innerText || '').trim() === ''"
+    )
+
+
+def sql_header_inside(page, table: str, header: str, width: int = 1440) -> bool:
+    """Whether a table's SQL column header is on screen at `width` px without scrolling sideways."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    cell = page.locator(f"#{table} th").filter(has_text=header).first
+    cell.scroll_into_view_if_needed()
+    box = cell.bounding_box()
+    return box is not None and box["x"] + box["width"] <= width

@@ -12,6 +12,7 @@ from tests.app.test_browser import (  # noqa: F401 - `page` is a fixture
     readme_shot,
     set_number,
     shot,
+    sql_header_inside,
     studio_with_own_data,
     wait_for_run,
 )
@@ -51,6 +52,7 @@ def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):
         kind in shown for kind in ("list", "count", "order", "superlative")
     )  # each row names its template
     readme_shot(page, "data-generated", "#gen-table")
+    assert sql_header_inside(page, "gen-table", "sql") and sql_header_inside(page, "gen-table", "rows")
     page.locator("#gen-add").click()
     page.wait_for_function(
         "() => (document.querySelector('#preflight')?.innerText || '').includes(' of 200 run on')",
