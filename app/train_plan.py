@@ -8,6 +8,7 @@ from dataclasses import replace
 from app.common import Dataset, box
 from app.train_form import PLAN_FIELDS
 from core.config import TrainConfig
+from core.data.english import counted
 from core.train import (
     MODEL_CHOICES,
     estimate_run,
@@ -79,11 +80,18 @@ def plan_html(
     chosen = f"{steps} steps make" if steps else f"the suggested {suggested} steps ({why}) make"
     steps_seen = ("On this GPU, " if plan.packing else "") + plan.describe()
     steps_seen = steps_seen[0].upper() + steps_seen[1:]  # "One step sees 4 pairs": a sentence of its own
+    generated_only = bool(held) and all(p.generated for p in held)
+    what = (
+        "generated questions are held out, whole template-and-wording families the adapter never sees, to check it "
+        "on new wordings (your own questions, kept in the Evaluate tab's playground, score it on what you ask)"
+        if generated_only
+        else "are held out to score the adapter"
+    )
     text = (
-        f"{training} rows will train, {held_out} are held out to score the adapter"
+        f"{counted(training, 'row')} will train, {held_out} {what}"
         + (
-            f" ({aside} more share a held-out row's SQL or question and stay out of training, so the score is on "
-            "questions the adapter never saw)"
+            f"; {aside} more share a held-out row's SQL or question and stay out of training, so the score is on "
+            "questions the adapter never saw"
             if aside > 0
             else ""
         )

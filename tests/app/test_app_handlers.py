@@ -165,10 +165,37 @@ def test_plan_says_why_generated_rows_neither_train_nor_score(tmp_path):
     ds = generated_dataset(tmp_path)
     text, _ = train_plan.plan_html(ds, True, 60, 2, 4)
     trained, held, aside = (
-        int(n) for n in re.search(r"(\d+) rows will train, (\d+) are held out .*?\((\d+) more", text).groups()
+        int(n)
+        for n in re.search(
+            r"(\d+) rows will train, (\d+) generated questions are held out.*?; (\d+) more", text
+        ).groups()
     )
     assert trained + held + aside == 200 and aside > 0, text
     assert "so the score is on questions the adapter never saw" in text
+    assert "your own questions" in text  # what scores the adapter on what the person asks
+
+
+def test_few_generated_pairs_hold_few_back():
+    """Generated pairs alone hold out 40% of the eval fraction (at least 20): 500 pairs kept 50 back and 70 twins
+    beside them; the held-out rows check new wordings, the person's own questions score the adapter."""
+    from core.data import Pair, split_pairs
+
+    def generated(n):
+        return [
+            Pair(
+                f"Question {i}?",
+                f"SELECT {i}",
+                i,
+                source="generated",
+                template=f"t{i % 40}",
+                phrasing=str(i % 3),
+            )
+            for i in range(1, n + 1)
+        ]
+
+    assert len(split_pairs(generated(500), 0.1, seed=1)[1]) in range(20, 30)  # whole families: a few over 20
+    assert len(split_pairs(generated(200), 0.1, seed=1)[1]) in range(20, 30)
+    assert len(split_pairs(generated(5000), 0.1, seed=1)[1]) in range(200, 215)
 
 
 def test_plan_suggests_the_steps_from_the_training_rows_as_the_trainer_does(tmp_path):
