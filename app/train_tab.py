@@ -286,7 +286,7 @@ def tick(last_view: str):
         f"{data['warning']}|{snap['mlflow_warning']}|{len(snap['log_lines'])}|{int(time.time()) // 5}"
     )
     if view == last_view:
-        return (gr.skip(),) * 12
+        return (gr.skip(),) * 13
     link = ""
     if snap["mlflow_run_id"] and snap["tracking_uri"].startswith("http"):
         url = run_url(snap["tracking_uri"], snap["experiment_id"], snap["mlflow_run_id"])
@@ -324,5 +324,6 @@ def tick(last_view: str):
         stop,
         resume,
         to_evaluate,
+        gr.Button(interactive=not active),  # one run at a time: Start is off while one trains
         view,
     )

@@ -73,6 +73,7 @@ def build_app() -> gr.Blocks:
             d["inferred_keys"],
             d["schema_box"],
             d["dialect"],
+            tabs,
         ]
         demo.load(show_running_job, None, form).then(
             lambda *a: train_plan.plan_for(*a)[0],
@@ -83,11 +84,17 @@ def build_app() -> gr.Blocks:
 
 
 def show_running_job():
-    """On page load: when a job is training, every tab shows it (not the defaults)."""
+    """On page load: when a job is training, every tab shows it (not the defaults), and the page opens on its Train
+    tab (where its progress is)."""
     cfg, job_id = train_tab.running_job()
     if cfg is None:
-        return (gr.skip(),) * (len(train_form.FIELDS) + 10)
-    return (*train_form.form_values(cfg), *data_tab.restore(cfg, job_id), *db_panel.restore(cfg.database))
+        return (gr.skip(),) * (len(train_form.FIELDS) + 11)
+    return (
+        *train_form.form_values(cfg),
+        *data_tab.restore(cfg, job_id),
+        *db_panel.restore(cfg.database),
+        gr.Tabs(selected="train"),
+    )
 
 
 def wire_eval(e, dataset):
@@ -290,6 +297,7 @@ def wire_train(d, p, t, dataset):
         t["stop_btn"],
         t["resume_btn"],
         t["to_evaluate"],
+        t["start_btn"],
         t["last_view"],
     ]
     t["timer"].tick(train_tab.tick, t["last_view"], live, show_progress="hidden", api_visibility="private")

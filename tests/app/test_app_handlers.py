@@ -259,7 +259,8 @@ def test_tick_renders_the_engine_state_and_skips_when_nothing_changed():
     out = train_tab.tick("")
     status = train_tab.get_engine().snapshot()["status"]
     expected = {"idle": "No training yet", "completed": "Completed", "failed": "Failed", "stopped": "Stopped"}
-    assert len(out) == 12 and expected.get(status, "") in out[0]
+    assert len(out) == 13 and expected.get(status, "") in out[0]
+    assert out[-2].interactive is (status not in ("starting", "running", "stopping", "evaluating"))  # Start
     # Same view -> every output is a gr.skip(). A finished run's view can still change for a moment (its
     # MLflow records being sent in the background), so allow it to settle first.
     view = out[-1]

@@ -238,6 +238,12 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
     shot(page, "4-train-running")
     readme_shot(page, "train-running")  # the README's first picture: mid-run, a real curve
     page.reload()
+    # a job trains: the page opens on its Train tab by itself
+    page.wait_for_function(
+        "() => (document.querySelector('button[role=tab][aria-selected=true]')?.innerText || '').includes('Train')",
+        timeout=60_000,
+    )
+    assert not page.locator("#start").is_enabled()  # one run at a time
     open_tab(page, "3. Train")
     # the form re-attaches whole: the running job's settings, not the defaults; the data tab names its file
     # (the page-load event reads the job's data again: on 2 busy cores that takes a few seconds)
