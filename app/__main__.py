@@ -17,6 +17,7 @@ from core.paths import ASSETS, data_dir
 from core.redact import redact
 from core.tracking import TrackingError, ensure_server, wait_until_started
 from core.train import get_engine
+from core.train.models import bundled_model_dir
 from core.train.queue import Queue, get_queue_runner
 from core.train.tokenizer import import_renderer
 
@@ -117,6 +118,8 @@ def main(argv=None) -> int:
     # the time to the first page. It then waits for Start, which reaches its first step without that wait.
     get_engine().prewarm()
     threading.Thread(target=import_renderer, name="import-renderer", daemon=True).start()
+    # The bundled model is converted once (~30 s, a child process): begin now, so a first Connect does not wait for it.
+    threading.Thread(target=prepare_bundled, name="prepare-bundled-model", daemon=True).start()
     # SIGTERM (what service managers and container runtimes send) ends the studio like Ctrl+C: the page closes, and
     # exit handlers stop the embedded MLflow server (its own process group) instead of leaving it holding the port.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -135,3 +138,11 @@ def _interrupt(signum, frame):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def prepare_bundled() -> None:
+    """The bundled model's one-time conversion, in the background (a failure is said where the model is used)."""
+    try:
+        bundled_model_dir(progress=lambda line: None)
+    except Exception:  # noqa: BLE001 - Train and Connect say what is wrong when they need the model
+        pass

@@ -29,6 +29,7 @@ from core.db import (
 from core.db.session import database
 from core.paths import data_dir
 from core.train import load_tokenizer
+from core.train.models import bundled_ready
 
 DB_FILE_TYPES = [".sqlite", ".sqlite3", ".db", ".duckdb", ".csv", ".tsv", ".parquet", ".pq", ".sql"]
 SCHEMA_SHARE = (
@@ -219,6 +220,12 @@ def _connected(conn: Connection, message: str, current: Connection):
             gr.skip(),
         )
     inferred = [k.label for k in conn.info.foreign_keys if k.inferred]
+    if not bundled_ready():  # the token counts that follow wait for it: say so, not a silent spinner
+        message += box(
+            "Preparing the bundled model for its first use (converted once, about 30 s): the schema's token "
+            "count and the checks follow.",
+            "info",
+        )
     return (
         conn,
         message,

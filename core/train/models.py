@@ -59,6 +59,12 @@ def bundled_gguf() -> Path:
     return found[0]
 
 
+def bundled_ready() -> bool:
+    """Whether the bundled model is converted already (its first use waits about 30 s for the conversion)."""
+    marker = data_dir() / "models" / "SmolLM2-135M-Instruct" / ".studio-conversion"
+    return marker.exists() and marker.read_text().strip() == CONVERSION_VERSION
+
+
 def bundled_model_dir(progress: Callable[[str], None] = print) -> Path:
     """The converted bundled model (a safetensors folder), converting it on first use."""
     target = data_dir() / "models" / "SmolLM2-135M-Instruct"
