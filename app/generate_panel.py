@@ -64,7 +64,9 @@ def build_generate_box() -> dict:
         )
         with gr.Row():
             c["gen_pick"] = gr.Number(label="See the result of row #", precision=0, elem_id="gen-pick")
-            c["gen_result"] = gr.Dataframe(label="Result on your database", interactive=False, max_height=240)
+            c["gen_result"] = gr.Dataframe(
+                label="Result on your database", interactive=False, max_height=240, visible=False
+            )  # shown once a row is picked: an empty grid would be headed "1 2 3"
         with gr.Row():
             c["gen_download"] = gr.DownloadButton(
                 "Download the pairs (.jsonl)", visible=False, elem_id="gen-download"
@@ -174,9 +176,9 @@ def on_remove(rows: list[dict], text: str, which: str):
 
 def on_pick(conn: Connection, rows: list[dict], number):
     if not rows or not number or not 1 <= int(number) <= len(rows) or not conn or not conn.connected:
-        return []
+        return gr.Dataframe(visible=False)
     row = rows[int(number) - 1]
-    return result_frame(database(conn.source).execute(row["sql"], conn.dialect))
+    return gr.Dataframe(result_frame(database(conn.source).execute(row["sql"], conn.dialect)), visible=True)
 
 
 def on_add(ds: Dataset, rows: list[dict], conn: Connection):

@@ -63,12 +63,16 @@ def build_playground() -> dict:
                 lines=4,
                 wrap_lines=True,
             )
-            c["base_result"] = gr.Dataframe(label="Base model rows", interactive=False, max_height=240)
+            c["base_result"] = gr.Dataframe(
+                label="Base model rows", interactive=False, max_height=240, visible=False
+            )
         with gr.Column():
             c["adapter_sql"] = gr.Code(
                 label="Adapter SQL", language="sql", elem_id="pg-adapter-sql", lines=4, wrap_lines=True
             )
-            c["adapter_result"] = gr.Dataframe(label="Adapter rows", interactive=False, max_height=240)
+            c["adapter_result"] = gr.Dataframe(
+                label="Adapter rows", interactive=False, max_height=240, visible=False
+            )
     c["votes"] = gr.Dataframe(
         headers=VOTE_HEADERS,
         label="The adapter's candidates (with more than one candidate per answer): the winner first",
@@ -115,7 +119,7 @@ def without_comments(sql: str) -> str:
 
 def cleared(question: str):
     """A new question: the previous answers go (they answered another question). (7 outputs)"""
-    return "", None, "", None, "", "", None
+    return "", gr.Dataframe(visible=False), "", gr.Dataframe(visible=False), "", "", None
 
 
 def run_corrected(run_id, sql: str, kind, db_file, pg_url):
@@ -169,9 +173,9 @@ def _ask(run_id, question, kind, db_file, pg_url, schema_check, candidates):
     votes = tuned.ballot.table() if tuned.ballot else []
     return (
         base.shown or base.raw,
-        result_frame(base.result),
+        gr.Dataframe(result_frame(base.result), visible=True),
         tuned.shown or tuned.raw,
-        result_frame(tuned.result),
+        gr.Dataframe(result_frame(tuned.result), visible=True),
         "",
         "",  # the right-SQL box stays empty: only SQL the person checked is kept (one click starts from the answer)
         votes,

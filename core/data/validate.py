@@ -160,14 +160,26 @@ def validate_pairs(
             add(
                 Finding(p.row, "row", ERROR, problem, "give each row a text question and a text SQL", "empty")
             )
+        # a row named by its number alone is hard to find in a spreadsheet: quote what it does hold
         if not p.question:
+            beside = f" (its SQL: {_quoted(p.sql)})" if p.sql else ""
             add(
                 Finding(
-                    p.row, "question", ERROR, "question is missing or empty", "write the question", "empty"
+                    p.row,
+                    "question",
+                    ERROR,
+                    f"question is missing or empty{beside}",
+                    "write the question",
+                    "empty",
                 )
             )
         if not p.sql:
-            add(Finding(p.row, "sql", ERROR, "SQL is missing or empty", "write the SQL answer", "empty"))
+            beside = f" (its question: {_quoted(p.question)})" if p.question else ""
+            add(
+                Finding(
+                    p.row, "sql", ERROR, f"SQL is missing or empty{beside}", "write the SQL answer", "empty"
+                )
+            )
         if not (p.question and p.sql):
             continue
         key = (_normalise_question(p.question), p.sql.strip())
@@ -265,3 +277,8 @@ def token_stats(lengths: list[int]) -> dict[str, float]:
 def trainable_pairs(pairs: list[Pair], report: Report) -> list[Pair]:
     """The pairs without errors: what 'exclude rows with errors' keeps."""
     return [p for p in pairs if p.row not in report.error_rows]
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return f'"{text[:limit]}{"..." if len(text) > limit else ""}"'

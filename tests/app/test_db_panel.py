@@ -62,7 +62,8 @@ def test_generate_filter_remove_pick_and_add(tmp_path):
     picked = generate_panel.on_pick(
         conn, kept, 1
     )  # the result of a row, run on the database, under its column names
-    assert len(picked) and "error" not in picked.columns
+    assert picked.visible and len(picked.value["data"]) and "error" not in picked.value["headers"]
+    assert generate_panel.on_pick(conn, kept, None).visible is False  # no empty grid headed "1 2 3"
     user = tmp_path / "mine.jsonl"
     user.write_text(
         json.dumps({"question": kept[0]["question"], "sql": "SELECT 1"})

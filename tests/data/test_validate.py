@@ -383,3 +383,13 @@ def test_a_failing_token_count_is_reported_without_waiting_for_the_sql_checks(mo
         assert time.monotonic() - start < 10  # the checks are held for 30 s
     finally:
         release.set()
+
+
+def test_a_row_with_a_missing_field_is_named_by_what_it_holds():
+    """'row 2: SQL is missing' alone is hard to find in a spreadsheet: the finding quotes the row's question."""
+    from core.data import validate_pairs
+
+    pairs = [Pair("How many?", "SELECT 1", 1), Pair("Only a question", "", 2), Pair("", "SELECT 3", 3)]
+    problems = {f.row: f.problem for f in validate_pairs(pairs).findings}
+    assert problems[2] == 'SQL is missing or empty (its question: "Only a question")'
+    assert problems[3] == 'question is missing or empty (its SQL: "SELECT 3")'
