@@ -73,7 +73,7 @@ def build_data_tab() -> dict:
             elem_id="findings",
             scale=3,
         )
-        histogram = gr.Plot(label="Token lengths", scale=2, elem_id="token-hist")
+        histogram = gr.Plot(label="Token lengths", scale=2, elem_id="token-hist", visible=False)
     return dict(
         data_file=data_file,
         sample_btn=sample_btn,
@@ -211,7 +211,7 @@ def outputs_for(ds: Dataset, message: str, exclude_errors: bool, max_len: int):
         message,
         summary_html(ds, exclude_errors),
         findings_rows(ds),
-        token_histogram(lengths, int(max_len)),
+        gr.Plot(token_histogram(lengths, int(max_len)), visible=bool(lengths)),  # no empty axes before data
     )
 
 

@@ -100,6 +100,7 @@ def build_connect_box() -> dict:
                 [],
                 label="Foreign keys guessed from column names (untick a wrong one)",
                 elem_id="inferred-keys",
+                visible=False,  # shown when there are some: a label over nothing says nothing
             )
             c["schema_fit"] = gr.HTML(elem_id="schema-fit")
             c["only_used"] = gr.Checkbox(
@@ -230,7 +231,7 @@ def _connected(conn: Connection, message: str, current: Connection):
         conn,
         message,
         schema_html(conn),
-        gr.CheckboxGroup(choices=inferred, value=inferred),
+        gr.CheckboxGroup(choices=inferred, value=inferred, visible=bool(inferred)),
         conn.schema().ddl(conn.dialect),
         conn.dialect,
     )

@@ -36,7 +36,7 @@ def test_sample_data_loads_validates_and_counts_rows():
     ddl, ds, message, summary, rows, fig = data_tab.on_sample(*SETTINGS, Dataset())
     assert "CREATE TABLE sales" in ddl and ds.report.summary["rows"] == 424
     assert "424 of 424 rows will train" in summary and "msg-ok" in message
-    assert len(ds.report.token_lengths) == 424 and fig.data  # the histogram has data
+    assert len(ds.report.token_lengths) == 424 and fig.visible and fig.value  # the histogram, shown with data
 
 
 def test_upload_shows_findings_and_excluding_errors_changes_the_count(tmp_path):
