@@ -90,3 +90,47 @@ def test_gpu_memory_estimate_from_the_model_shape_and_a_warning_when_it_does_not
         and big.fits(free_gib=120.0)
         and "90.0 GiB of 80 GiB free" in big.describe(80.0)
     )
+
+
+def test_a_gpu_plan_for_each_model_size_from_the_cost_model(tmp_path, monkeypatch):
+    """Before any run here, a GPU's estimate is the cost model's: the time from the model's training FLOPs, the
+    memory from how it will be held (16-bit up to 3B, 4-bit beyond; activations kept where they fit an 80 GiB card).
+    The figures measured on a GPU stand in docs/BENCHMARKS.md ("Issue 37"); here their shape is checked."""
+    from core.train import precision
+
+    monkeypatch.setattr(precision, "device_gib", lambda cuda: 80.0)
+    shapes = {  # hidden, layers, vocab, intermediate, heads, kv heads, tied: Qwen2.5-Coder and the bundled model
+        "135m": (576, 30, 49152, 1536, 9, 3, True),
+        "0.5b": (896, 24, 151936, 4864, 14, 2, True),
+        "1.5b": (1536, 28, 151936, 8960, 12, 2, True),
+        "7b": (3584, 28, 152064, 18944, 28, 4, False),
+    }
+    guesses = {}
+    for name, (h, layers, vocab, inter, heads, kv, tied) in shapes.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text(
+            json.dumps(
+                {
+                    "hidden_size": h,
+                    "num_hidden_layers": layers,
+                    "vocab_size": vocab,
+                    "intermediate_size": inter,
+                    "num_attention_heads": heads,
+                    "num_key_value_heads": kv,
+                    "tie_word_embeddings": tied,
+                }
+            )
+        )
+        cfg = TrainConfig(data_path="x.jsonl", model=str(folder), max_steps=100, evaluate_after=False)
+        plan = plan_batches(cfg, [200] * 2000, cuda=True)
+        guesses[name] = est.estimate_run(cfg, plan, rows=2000, cuda=True)
+        dims = est.model_dims(str(folder))
+        assert est.four_bit_for(cfg, True, dims) == (name == "7b")
+    speeds = [guesses[n].tokens_per_s for n in shapes]
+    assert speeds == sorted(speeds, reverse=True)  # the larger the model, the fewer tokens a second
+    # measured: about 40k (135M), 27k (1.5B), 10k (7B, 4-bit) tokens/s on an H100/H200
+    assert 30_000 < guesses["135m"].tokens_per_s < 60_000 and 5_000 < guesses["7b"].tokens_per_s < 15_000
+    assert guesses["135m"].peak_gib < guesses["1.5b"].peak_gib and all(
+        g.peak_gib < 80 for g in guesses.values()
+    )
