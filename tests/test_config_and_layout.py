@@ -238,14 +238,15 @@ def test_the_command_shown_under_the_train_form_reproduces_the_form():
 def test_the_number_of_pairs_to_generate_follows_the_machine(monkeypatch):
     """500 on a CPU (what its 10 minutes learn from), 2,000 with a GPU (which trains many more epochs): the Data
     tab's box and `core generate` without --n."""
-    from core.cli import build_parser
-    from core.cli import data_commands
+    from core.cli import build_parser, data_commands
     from core.defaults import pairs_to_generate
 
     assert (pairs_to_generate(False), pairs_to_generate(True)) == (500, 2000)
     asked = []
     monkeypatch.setattr(data_commands, "gpu_available", lambda: True)
-    monkeypatch.setattr(data_commands, "connect", lambda source: (_ for _ in ()).throw(ConnectionError("stop")))
+    monkeypatch.setattr(
+        data_commands, "connect", lambda source: (_ for _ in ()).throw(ConnectionError("stop"))
+    )
     args = build_parser().parse_args(["generate", "--db", "sample"])
     try:
         data_commands.cmd_generate(args)
