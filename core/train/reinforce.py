@@ -114,7 +114,7 @@ def plain_torch_logprobs(cuda: bool):
 
 def grpo_config(cfg, output_dir: str, cuda: bool, checkpointed: bool = True):
     """GRPOConfig for the phase: `cfg.grpo_steps` steps, each of one question per `grpo_generations` answers on a
-    CPU, more questions a step on a GPU (`grpo_questions_per_step`)."""
+    CPU, more questions a step on a GPU (`questions_per_step`)."""
     from trl import GRPOConfig
 
     generations = cfg.grpo_generations
