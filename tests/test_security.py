@@ -304,6 +304,7 @@ def test_the_job_file_that_holds_a_database_password_is_readable_by_its_owner_on
     assert (tmp_path / JOB_FILE).stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.slow  # starts the studio's process (~30 s on 2 cores): not for the inner loop
 def test_a_taken_port_is_one_sentence_that_says_what_to_do(tmp_path):
     """A second studio on the same port (or any program holding it): exit 2 and a sentence naming the port and the
     way out, never Gradio's traceback (which named GRADIO_SERVER_PORT, a variable the studio does not read)."""

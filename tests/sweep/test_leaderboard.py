@@ -1,12 +1,15 @@
 """The leaderboard reads a sweep's child runs from a real MLflow server: sorted by the adapter's execution accuracy,
 the settings that differ, the best marked, a run scored on other held-out rows flagged; the parent logs it."""
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 from core.config import TrainConfig
 from core.sweep import finish_sweep, leaderboard
 from core.sweep.leaderboard import table_rows
 from core.sweep.sweep import open_parent
+
+pytestmark = pytest.mark.slow  # a real MLflow server
 
 
 def _child(client, experiment_id, parent, name, lr, metrics, held="rows-a", database=""):
