@@ -5,6 +5,8 @@ Every run of a sweep is scored on the same held-out rows: its base lines are the
 and on a CPU they are most of an evaluation's minutes (a base model answering in prose). The key is the model's
 files (name, size, time), the library versions, the prompts, the token limit and the batch size; only on a CPU,
 where the batch size does not follow free memory. An adapter's answers are never kept: each run's adapter is new.
+Answers are kept one prompt each (a greedy answer does not depend on the other prompts of its batch beyond the
+padding's rounding), so a set of questions that grew asks only the new ones.
 """
 
 import hashlib
@@ -23,9 +25,12 @@ def _model_files(source: str) -> list:
     return [source, *sorted((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in folder.iterdir())]
 
 
-def key(model_source: str, request: dict, device: str, samples: int = 0) -> str | None:
-    """The cache key of a generation request (its greedy answers, or `samples` sampled answers per prompt), or None
-    when its answers are not kept."""
+def key(
+    model_source: str, request: dict, device: str, samples: int = 0, prompt: list | None = None
+) -> str | None:
+    """The cache key of one prompt of a generation request (`prompt`; None: of all its prompts): its greedy answer,
+    or `samples` sampled answers; None when its answers are not kept. Kept prompt by prompt, a later evaluation that
+    asks one question more (the person kept one in the playground) asks the model that one question only."""
     if request.get("adapter") or device != "cpu":
         return None
     import torch
@@ -36,7 +41,7 @@ def key(model_source: str, request: dict, device: str, samples: int = 0) -> str 
         torch.__version__,
         transformers.__version__,
         request["trust"],
-        request["prompts"],
+        request["prompts"] if prompt is None else prompt,
         request["max_new_tokens"],
         request["batch_size"],
     ]

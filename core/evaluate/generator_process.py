@@ -156,23 +156,26 @@ def serve(keep: int) -> None:
         return loaded.get(key)
 
     def answers_for(request: dict, samples: int = 0) -> list:
-        """Greedy answers, or `samples` sampled ones per prompt; the base model's kept in the answer cache."""
-        cache_key = answer_cache.key(resolve_model(request["model"]), request, device, samples)
-        kept = answer_cache.read(cache_key)
-        if kept is not None:
+        """Greedy answers, or `samples` sampled ones per prompt; the base model's kept in the answer cache, prompt by
+        prompt: only the prompts it does not hold are generated."""
+        source, prompts = resolve_model(request["model"]), request["prompts"]
+        keys = [answer_cache.key(source, request, device, samples, p) for p in prompts]
+        answers = [answer_cache.read(k) for k in keys]
+        missing = [i for i, a in enumerate(answers) if a is None]
+        if not missing:
             reply(
                 {"progress": "the base model's answers to these prompts are kept from an earlier evaluation"}
             )
-            return kept
-        model, size = model_for(request), request["batch_size"]
+            return [a[0] for a in answers]
+        model, size, asked = model_for(request), request["batch_size"], [prompts[i] for i in missing]
         if samples:
-            answers = model.sample(request["prompts"], samples, request["max_new_tokens"], size)
+            new = model.sample(asked, samples, request["max_new_tokens"], size)
         else:
-            answers = model.generate(
-                request["prompts"], max_new_tokens=request["max_new_tokens"], batch_size=size
-            )
-        answer_cache.write(cache_key, answers)
-        return answers
+            new = model.generate(asked, max_new_tokens=request["max_new_tokens"], batch_size=size)
+        for i, answer in zip(missing, new, strict=True):
+            answers[i] = [answer]
+            answer_cache.write(keys[i], [answer])
+        return [a[0] for a in answers]
 
     for line in sys.stdin:
         request = json.loads(line)

@@ -25,9 +25,11 @@ def test_a_repeated_request_is_answered_without_loading_the_model():
         again = generator.generate(
             "bundled", None, False, prompts, max_new_tokens=8, progress=again_lines.append
         )
+        grown = generator.generate("bundled", None, False, [*prompts, prompts[0][:1]], max_new_tokens=8)
     assert KEPT not in first_lines and any(line.startswith("loading") for line in first_lines)
     assert KEPT not in longer_lines and len(longer) == 1  # another token limit: asked, not read back
     assert again == first and again_lines == [KEPT]  # no "loading": the model was not loaded for it
+    assert grown[0] == first[0] and len(grown) == 2  # a question more: the kept answer read back beside it
 
 
 def test_only_the_base_model_on_a_cpu_is_kept_and_every_setting_is_in_the_key():
@@ -46,3 +48,12 @@ def test_only_the_base_model_on_a_cpu_is_kept_and_every_setting_is_in_the_key():
         {"trust": True},
     ):
         assert answer_cache.key(source, {**request, **change}, "cpu") != base
+    # kept prompt by prompt: a prompt's key does not depend on the other prompts of its request
+    one, other = request["prompts"][0], [{"role": "user", "content": "q3"}]
+    grown = {**request, "prompts": [one, other]}
+    assert answer_cache.key(source, request, "cpu", prompt=one) == answer_cache.key(
+        source, grown, "cpu", prompt=one
+    )
+    assert answer_cache.key(source, grown, "cpu", prompt=other) != answer_cache.key(
+        source, grown, "cpu", prompt=one
+    )
