@@ -60,6 +60,9 @@ class RunState:
     # so loading the model is not training time, nor are a resumed run's steps before its checkpoint.
     paced_from_step: int = 0
     paced_from: float = 0.0
+    # steps of a later phase (the reinforcement) that this phase's pace does not tell, and their estimated seconds
+    later_steps: int = 0
+    later_s: float = 0.0
     last_loss: float | None = None
     tokens_per_second: float | None = None
     tokens_seen: int = 0
@@ -123,7 +126,7 @@ class RunState:
         step, total = data["step"], data["total_steps"]
         done = step - data["paced_from_step"]  # steps this process trained, in the time since it began
         data["eta"] = (
-            (now - data["paced_from"]) / done * (total - step)
+            (now - data["paced_from"]) / done * max(total - step - data["later_steps"], 0) + data["later_s"]
             if data["paced_from"] and done > 0 and total and data["status"] == "running"
             else None
         )

@@ -9,6 +9,7 @@ the CLI's flags are built from its fields.
 
 import functools
 import json
+import re
 import typing
 from dataclasses import MISSING, asdict, field, fields
 from typing import Self
@@ -114,19 +115,26 @@ class Settings:
         """Settings as a person reads them: each by its form label and a plain value ("Learning rate 0.002, LoRA
         rank 32"). Settings the form does not show (the data file's path, the run's or a sweep's ids) are left out:
         they tell runs apart only by names the person never chose."""
-        labels = {f.name: f.metadata.get("label", "") for f in fields(cls)}
+        meta = {f.name: f.metadata for f in fields(cls)}
         shown = []
         for name, value in values.items():
-            label = labels.get(name, "")
+            label = meta.get(name, {}).get("label", "").removesuffix(" (optional)")
             if not label:
                 continue
-            label, _, note = label.removesuffix(" (optional)").partition(" (")
+            note = ""
+            if (
+                label.endswith(")") and " (" in label
+            ):  # "Steps (0 = suggested)": a trailing note, not "(GRPO): steps"
+                label, note = label[: label.rindex(" (")], label[label.rindex(" (") + 2 : -1]
+            zero = re.search(r"\b0 = ([^:.;,()]+)", note) or re.search(
+                r"\b0 = ([^:.;,()]+)", meta[name].get("help", "")
+            )
             if value is None:
                 text = "auto"
             elif isinstance(value, bool):
                 text = "on" if value else "off"
-            elif value == 0 and "0 = " in note:  # "Steps (0 = suggested)": say what 0 means
-                text = note.split("0 = ", 1)[1].rstrip(")")
+            elif value == 0 and zero:  # say what 0 means: "suggested", "auto", "this machine's default"
+                text = f"0 ({zero.group(1).strip()})"
             else:
                 text = f"{value:g}" if isinstance(value, float) else str(value)
             shown.append(f"{label} {text}")

@@ -94,8 +94,9 @@ class RunInputs(Settings):
     )
     load_in_4bit: bool | None = setting(
         None,
-        "Load the base model in 4-bit to save GPU memory (QLoRA). Default: on "
-        "with a GPU, off on CPU (4-bit needs CUDA).",
+        "Load the base model in 4-bit to save GPU memory (QLoRA). Default: on with a GPU for models over 3B "
+        "parameters (bitsandbytes unpacks every layer at every step: a smaller model trains faster in 16-bit), "
+        "off on a CPU (4-bit needs CUDA).",
         "model",
         "4-bit loading",
         advanced=True,

@@ -42,8 +42,10 @@ def _runs(
         return [client.get_run(r) for r in run_ids if r]
     if database is not None:  # every run that trained on this database: single runs, queues and sweeps alike
         experiments = [e.experiment_id for e in client.search_experiments()]
-        value = redact(database).replace("'", "\\'")
-        return client.search_runs(experiments, f"params.`cfg.database` = '{value}'", max_results=500)
+        value = redact(database).replace(
+            '"', '\\"'
+        )  # MLflow reads a double-quoted value as written (O'Brien.sqlite)
+        return client.search_runs(experiments, f'params.`cfg.database` = "{value}"', max_results=500)
     parent = client.get_run(parent_run_id)
     return client.search_runs(
         [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=500
@@ -57,7 +59,17 @@ def _differing(runs: list) -> dict[str, dict]:
     }
     names = {k for p in params.values() for k in p} - {"run_name", "data_name"}
     varying = sorted(n for n in names if len({p.get(n) for p in params.values()}) > 1)
-    return {run_id: {n: p.get(n, "") for n in varying} for run_id, p in params.items()}
+    return {run_id: {n: _typed(n, p.get(n, "")) for n in varying} for run_id, p in params.items()}
+
+
+def _typed(name: str, text: str):
+    """A logged parameter (MLflow keeps text) as its setting's type, so it is said as the form says it."""
+    if name not in TrainConfig.__dataclass_fields__:
+        return text
+    try:
+        return TrainConfig.coerce(name, None if text == "None" else text)
+    except (ValueError, TypeError):
+        return text
 
 
 def leaderboard(
@@ -70,7 +82,8 @@ def leaderboard(
     that trained on that connected database (its source as the studio connected it)."""
     runs = [r for r in _runs(parent_run_id, run_ids, tracking_uri, database) if not _is_sweep_parent(r)]
     settings = _differing(runs)
-    held = [r.data.tags.get("held_out_rows", "") for r in runs]
+    # the held-out rows most scored runs share (runs never evaluated have no say)
+    held = [r.data.tags.get("held_out_rows", "") for r in runs if "eval_exec_accuracy" in r.data.metrics]
     common = max(set(held), key=held.count) if held else ""
     rows = []
     for run in runs:
@@ -107,15 +120,20 @@ def choose_best(rows: list[dict]) -> list[dict]:
     questions when a run was scored on ENOUGH of them (they are what the person cares about and never trained on),
     else the held-out rows."""
     own = [r for r in rows if r["own"] is not None and r["own_n"] >= ENOUGH]
-    if own:
+    if own:  # ranked among the runs scored on all of the questions: 10 of 10 does not outrank 27 of 30
         n = max(r["own_n"] for r in own)
         basis = f"your {n} questions"
-        rows.sort(
-            key=lambda r: (r["own"] is None or r["own_n"] < ENOUGH, -(r["own"] or 0), -(r["adapter"] or 0))
-        )
-    else:
+        rows.sort(key=lambda r: (r["own"] is None or r["own_n"] < n, -(r["own"] or 0), -(r["adapter"] or 0)))
+    else:  # runs scored on other held-out rows do not compare: they come after
         basis = "the held-out rows"
-        rows.sort(key=lambda r: (r["adapter"] is None, -(r["adapter"] or 0), r["eval_loss"] or float("inf")))
+        rows.sort(
+            key=lambda r: (
+                r["adapter"] is None,
+                not r["same_rows"],
+                -(r["adapter"] or 0),
+                r["eval_loss"] or 1e9,
+            )
+        )
     for r in rows:
         r["basis"] = basis
     if rows and (rows[0]["own"] if own else rows[0]["adapter"]) is not None:

@@ -82,6 +82,8 @@ def make_progress_callback(state: RunState, stop_event, run, offset: int = 0, ph
 
         def on_train_begin(self, args, st, control, **kw):
             self.last_time, self.last_tokens = time.time(), int(getattr(st, "num_input_tokens_seen", 0) or 0)
+            if phase == "reinforce":  # its steps run at their own pace: the ETA follows them from the first
+                state.update(paced_from=0.0, paced_from_step=0, later_steps=0, later_s=0.0)
             state.update(
                 status="running", total_steps=st.max_steps + offset + more, step=st.global_step + offset
             )

@@ -204,18 +204,20 @@ def record_run(folder: Path) -> dict | None:
         "peak_gib": peak,
         "peak_estimate_gib": guess.get("peak_gib"),
     }
-    if evaluated and job.get("eval_rows"):
-        entry["eval_s_per_row"] = evaluated / (2 * job["eval_rows"])
+    key = guess.get("key", "")
+    cuda = "|cuda|" in key
+    config = job.get("config") or {}
+    if evaluated and job.get(
+        "eval_rows"
+    ):  # a greedy answer's share: the next estimate multiplies by its own votes
+        voted = config.get("candidates") or default_candidates(cuda)
+        entry["eval_s_per_row"] = evaluated / (2 * job["eval_rows"] * candidate_cost(voted))
     step_times = [
         op["value"] for op in Journal(folder).ops if op["op"] == "metric" and op["key"] == "grpo_step_time"
     ]
     if step_times:  # the reinforcement phase: seconds per answer it drew
-        config = job.get("config", {})
-        answers = config.get("grpo_generations", 4) * questions_per_step(
-            guess.get("key", "").count("|cuda|") > 0
-        )
+        answers = config.get("grpo_generations", 4) * questions_per_step(cuda)
         entry["answer_s"] = statistics.median(step_times) / max(answers, 1)
-    key = guess.get("key", "")
     try:
         # runs side by side (and other processes) end at the same time: one read-modify-write at a time
         with locked(data_dir() / HISTORY_FILE):

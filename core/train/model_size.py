@@ -33,7 +33,9 @@ def model_dims(model: str) -> dict | None:
             "layers": int(config["num_hidden_layers"]),
             "vocab": int(config["vocab_size"]),
             "inter": int(config.get("intermediate_size", 4 * config["hidden_size"])),
-            "kv_ratio": config.get("num_key_value_heads", 1) / config.get("num_attention_heads", 1),
+            # no num_key_value_heads: every head has its own keys and values (multi-head attention)
+            "kv_ratio": (config.get("num_key_value_heads") or config.get("num_attention_heads", 1))
+            / config.get("num_attention_heads", 1),
             "tied": bool(config.get("tie_word_embeddings", False)),
         }
     except (KeyError, TypeError, ValueError, ZeroDivisionError):

@@ -37,6 +37,8 @@ def sql_reward(sql: str, gold: QueryResult, db: Database, dialect: str, ordered:
     result = db.execute(sql, dialect)
     if not result.ok:
         return 0.0
+    if not gold.rows:  # any query that finds nothing would match: running is all such an answer earns
+        return REWARD_RUNS
     return REWARD_RIGHT if results_match(gold.rows, result.rows, ordered=ordered) else REWARD_RUNS
 
 

@@ -205,6 +205,9 @@ def run_training(
                 **as_job_fields(guess, run_key(cfg.model, cuda, held_as(cuda, four_bit, checkpointed))),
             )
             state.log(guess.describe())
+            state.update(
+                later_steps=cfg.grpo_steps, later_s=guess.reinforce_s
+            )  # the ETA before the reinforcement
 
         run = (
             mlflow_run.TrackedRun(output_dir, state, tracking_uri(), send=send)
@@ -286,12 +289,15 @@ def run_training(
         if lead:
             write_job(output_dir, status="running")
         reinforcing = bool(resume) and resume[0].parent.name == REINFORCE_CHECKPOINTS
-        supervised_only = ""  # why a reinforcement phase that failed left the supervised adapter
+        # Why the adapter already on disk is the run's, not the model in memory: a reinforcement that failed (the
+        # supervised adapter stands), or a resume inside the reinforcement that did not go on (the model in memory
+        # holds new, untrained LoRA weights until the reinforcement's checkpoint is loaded).
+        supervised_only = ""
         if not reinforcing:  # a resume inside the reinforcement phase has its supervised steps behind it
             with attention_kernels(dtype):
                 trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
         if cfg.grpo_steps and not stop_event.is_set():
-            if lead:  # the supervised adapter: usable even if the reinforcement fails
+            if lead and not reinforcing:  # the supervised adapter: usable even if the reinforcement fails
                 _save_adapter(model, tokenizer, output_dir / "adapter", record)
                 write_job(
                     output_dir, supervised_steps=cfg.max_steps, total_steps=cfg.max_steps + cfg.grpo_steps
@@ -319,10 +325,18 @@ def run_training(
                 supervised_only = friendly_error(e, cfg)
                 state.log(f"the reinforcement failed ({supervised_only}); the supervised adapter is kept")
                 run.set_tags({"reinforce_error": supervised_only[:250]})
+                state.update(step=cfg.max_steps)  # the kept adapter's step: the reinforcement's went with it
+        elif reinforcing:  # stopped before the resumed reinforcement went on: the saved adapter stands
+            supervised_only = "stopped before the reinforcement went on"
 
         stopped = stop_event.is_set()
         outcome = "stopped" if stopped else "completed"
         message = f"Completed {state.step} steps."
+        if supervised_only and not stopped:
+            message = (
+                f"Completed {cfg.max_steps} supervised steps; the reinforcement failed ({supervised_only}), so the "
+                "supervised adapter is the run's adapter."
+            )
         if stopped:
             why = getattr(stop_event, "reason", "")
             why = f" ({why})" if why and why != "asked" else ""

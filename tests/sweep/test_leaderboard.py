@@ -6,7 +6,7 @@ from mlflow.tracking import MlflowClient
 
 from core.config import TrainConfig
 from core.sweep import finish_sweep, leaderboard
-from core.sweep.leaderboard import table_rows
+from core.sweep.leaderboard import choose_best, table_rows
 from core.sweep.sweep import open_parent
 
 pytestmark = pytest.mark.slow  # a real MLflow server
@@ -58,17 +58,18 @@ def test_runs_sorted_by_accuracy_with_the_best_marked_and_other_rows_flagged(mlf
     _child(client, experiment_id, parent, "unscored", 5e-3, {})  # failed before its evaluation
 
     rows = leaderboard(parent, tracking_uri=mlflow_server)
-    assert [r["run_id"] for r in rows[:3]] == [top, other, low]
+    # a run scored on other held-out rows does not compare: it comes after those on the common rows
+    assert [r["run_id"] for r in rows[:3]] == [top, low, other]
     assert rows[-1]["adapter"] is None  # a run without an accuracy comes last, never "best"
     assert [r["best"] for r in rows] == [True, False, False, False]
     # only what differs (the rank is the same everywhere); the grid shows only what the form shows
-    assert rows[0]["settings"] == {"learning_rate": "0.001", "data_path": "/up/top.jsonl"}
-    assert [r["same_rows"] for r in rows[:3]] == [True, False, True]
+    assert rows[0]["settings"] == {"learning_rate": 0.001, "data_path": "/up/top.jsonl"}
+    assert [r["same_rows"] for r in rows[:3]] == [True, True, False]
     shown = table_rows(rows)
     assert (
         shown[0][0] == "best (on the held-out rows)"
         and shown[0][4] == "60%"
-        and shown[1][4] == "50% (other rows)"
+        and shown[2][4] == "50% (other rows)"
     )
     assert shown[0][2] == "Learning rate 0.001"  # by the form's label; no run ids or paths in the grid
     assert not any(top in str(cell) for line in shown for cell in line)
@@ -115,10 +116,25 @@ def test_every_run_on_the_database_and_the_best_chosen_on_the_persons_own_questi
     assert [r["run_id"] for r in rows] == [single, swept] and rows[0]["best"]
     shown = table_rows(rows)
     assert shown[0][0] == "best (on your 5 questions)" and shown[0][5] == "80% (4 of 5)"
+    # a run scored on fewer of the questions does not outrank those scored on all of them (10 of 10 vs 27 of 30)
+    fewer = _child(
+        client,
+        experiment_id,
+        "",
+        "fewer",
+        3e-3,
+        {"eval_exec_accuracy": 0.1, "eval_your_questions_exec_accuracy": 1.0, "eval_your_questions_n": 6},
+        database=db,
+    )
+    more = leaderboard(tracking_uri=mlflow_server, database=db)
+    assert (
+        more[0]["run_id"] == fewer and more[0]["basis"] == "your 6 questions"
+    )  # all 6: it is on all of them
+    for r in more:
+        r["own_n"] = 6 if r["run_id"] != fewer else 5
+    assert choose_best(more)[0]["run_id"] == single  # now single (80% of 6) is on all 6, fewer on 5 only
     # with fewer than five own questions, the held-out rows decide
     few = leaderboard(run_ids=[single, swept], tracking_uri=mlflow_server)
     for r in few:
         r["own_n"] = 4
-    from core.sweep.leaderboard import choose_best
-
     assert choose_best(few)[0]["run_id"] == swept and few[0]["basis"] == "the held-out rows"

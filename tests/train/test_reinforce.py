@@ -89,3 +89,27 @@ def test_the_loss_chart_shows_the_mean_reward_beside_the_loss():
         list(reward.x) == [3, 4] and reward.yaxis == "y2" and tuple(figure.layout.yaxis2.range) == (0, 1.05)
     )
     assert all(t.name != "mean reward (GRPO)" for t in loss_figure([(1, 2.0)], []).data)
+
+
+def test_an_empty_gold_result_earns_only_the_running_reward(reward):
+    """Any query that finds nothing would match an empty gold result: it earns what running earns, not the right
+    result's reward (else a run's reinforcement would learn to find nothing)."""
+    empty = "SELECT name FROM regions WHERE 1 = 0"
+    assert reward(["q"], ["SELECT name FROM regions WHERE name = 'Atlantis'"], gold_sql=[empty]) == [
+        REWARD_RUNS
+    ]
+    assert reward(["q"], ["SELECT nope FROM regions"], gold_sql=[empty]) == [0.0]
+
+
+def test_the_eta_adds_the_later_phase_by_its_estimate_and_then_follows_its_pace():
+    """During the supervised steps the reinforcement's steps are not paced by them (a GRPO step on a CPU is a minute,
+    a supervised one a second): the ETA adds the reinforcement's estimated seconds instead."""
+    import time
+
+    from core.runstate import RunState
+
+    now = time.time()
+    state = RunState(status="running", step=50, total_steps=110, paced_from=now - 50, paced_from_step=0)
+    state.later_steps, state.later_s = 10, 600.0
+    eta = state.snapshot()["eta"]
+    assert 640 < eta < 665  # 50 supervised steps left at about 1 s each, then the reinforcement's 600 s
