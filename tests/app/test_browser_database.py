@@ -8,6 +8,7 @@ import pytest
 
 from tests.app.test_browser import (  # noqa: F401 - `page` is a fixture
     fast_settings,
+    open_tab,
     page,
     readme_shot,
     set_number,
@@ -41,6 +42,7 @@ def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):
     shot(page, "9-database-connected")
 
     page.get_by_text("Generate pairs from my database").first.click()
+    assert page.locator("#gen-n input").input_value() == "500"  # this machine's default (a CPU: 500)
     set_number(page, "gen-n", 200)
     page.locator("#gen-btn").click()
     page.wait_for_function(
@@ -61,6 +63,15 @@ def test_connect_generate_add_and_train_on_generated_pairs(page, mlflow_server):
     assert text_of(page, "#preflight").startswith("200 of 200 run on"), text_of(page, "#preflight")
     assert "200 of 200 rows will train" in text_of(page, "#train-count")
     shot(page, "10-generated-added")
+    # one prompt everywhere: Preview renders the prompt the run will use, which names the connected database
+    open_tab(page, "2. Preview")
+    page.wait_for_function(
+        "() => (document.querySelector('#preview')?.innerText || '').includes('<|im_start|>')"
+    )
+    preview = text_of(page, "#preview")
+    assert "company_sales" in preview and "dataset-" not in preview, preview[:400]
+    assert "dataset-" not in text_of(page, "#data-message") + text_of(page, "#train-count")
+    open_tab(page, "1. Data")
 
     fast_settings(page, 5)
     page.get_by_label(
