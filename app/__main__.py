@@ -132,17 +132,17 @@ def main(argv=None) -> int:
     return 0
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def prepare_bundled() -> None:
     """The bundled model's one-time conversion, in the background (a failure is said where the model is used)."""
     try:
         bundled_model_dir(progress=lambda line: None)
     except Exception:  # noqa: BLE001 - Train and Connect say what is wrong when they need the model
         pass
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())
