@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_BYTES = 200_000_000  # sizes of files and disks are said in MB (10^6 bytes), memory in GiB
 # Validation parses every SQL and counts tokens; past this many rows the report would take many minutes.
 DEFAULT_MAX_ROWS = 200_000
 

@@ -213,7 +213,7 @@ def check_writable(folder: Path, min_free_mb: int | None = None) -> None:
             f"Cannot write to the output folder {folder}: {e.strerror or type(e).__name__}. Point "
             "STUDIO_DATA_DIR to a writable folder, or fix its permissions."
         ) from None
-    free_mb = shutil.disk_usage(folder).free / 2**20
+    free_mb = shutil.disk_usage(folder).free / 1e6  # MB as every file size the studio says (10^6 bytes)
     if free_mb < min_free_mb:
         raise StorageError(
             f"Only {free_mb:,.0f} MB free on the disk of {folder}; a run needs at least "

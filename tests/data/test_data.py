@@ -109,6 +109,15 @@ def test_size_limit(tmp_path):
         load_pairs(path, max_bytes=1000)
 
 
+def test_the_default_size_limit_is_said_in_the_unit_it_is_counted_in(tmp_path):
+    # sizes are MB of 10^6 bytes everywhere the studio says one: a limit of 200 * 2^20 bytes read "210 MB limit"
+    path = tmp_path / "huge.jsonl"
+    with open(path, "wb") as f:
+        f.truncate(200_000_001)  # sparse: nothing is written
+    with pytest.raises(DataError, match=r"huge.jsonl: the file is 200.0 MB, over the 200 MB limit"):
+        load_pairs(path)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="cannot be opened"):
         load_pairs(tmp_path / "nope.csv")
