@@ -243,7 +243,8 @@ def test_reload_mid_run_reattaches_and_stop_keeps_the_adapter(page, app_url):
         "() => (document.querySelector('button[role=tab][aria-selected=true]')?.innerText || '').includes('Train')",
         timeout=60_000,
     )
-    assert not page.locator("#start").is_enabled()  # one run at a time
+    # one run at a time: Start is off (set by the page-load event and the live tick, seconds after the tab opens)
+    page.wait_for_function("() => document.querySelector('#start')?.disabled === true", timeout=60_000)
     open_tab(page, "3. Train")
     # the form re-attaches whole: the running job's settings, not the defaults; the data tab names its file
     # (the page-load event reads the job's data again: on 2 busy cores that takes a few seconds)
