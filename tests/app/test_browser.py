@@ -336,7 +336,9 @@ def test_evaluate_tab_and_playground(page):
         "() => /returns 1 row/.test(document.querySelector('#pg-message')?.innerText || '')"
     )
     assert page.locator("#pg-corrected-rows").is_visible()
-    page.locator("#pg-question textarea").fill("How many regions are there?")
+    # typed as a person types: Gradio's input event follows keystrokes (Playwright's fill() sets the value without
+    # it), and an emptied code box drops its editor, so the wait accepts either
+    page.locator("#pg-question textarea").press_sequentially(" How many regions are there?")
     page.wait_for_function(
         "() => (document.querySelector('#pg-adapter-sql .cm-content')?.innerText || '').trim() === ''"
     )
